@@ -1,0 +1,188 @@
+package seal
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"filippo.io/age"
+)
+
+// Context binds an envelope to where it belongs. [Open] rejects an envelope
+// presented under another context with [ErrWrongContext].
+type Context struct {
+	Tenant  string // client GUID
+	Agent   string // agent ID
+	Account string // account name on the target
+	Version int64
+}
+
+// String renders c for messages; none of its fields is secret.
+func (c Context) String() string {
+	return fmt.Sprintf("tenant %q agent %q account %q version %d", c.Tenant, c.Agent, c.Account, c.Version)
+}
+
+// envelopeMagic is the first line of every plaintext. A break-glass
+// `age -d` shows it, and the context lines after it, above the password.
+const envelopeMagic = "watchword-envelope/1"
+
+func (c Context) validate() error {
+	for _, f := range []struct{ name, v string }{{"tenant", c.Tenant}, {"agent", c.Agent}, {"account", c.Account}} {
+		if !utf8.ValidString(f.v) || strings.ContainsFunc(f.v, unicode.IsControl) {
+			return fmt.Errorf("context %s %q: not printable text", f.name, f.v)
+		}
+	}
+	if c.Version < 0 {
+		return fmt.Errorf("context version %d: negative", c.Version)
+	}
+	return nil
+}
+
+// header is the plaintext prefix that binds an envelope to c.
+func (c Context) header() []byte {
+	return fmt.Appendf(nil, "%s\ntenant: %s\nagent: %s\naccount: %s\nversion: %d\n\n",
+		envelopeMagic, c.Tenant, c.Agent, c.Account, c.Version)
+}
+
+// parsePlaintext splits an opened plaintext into its context and secret.
+func parsePlaintext(pt []byte) (Context, []byte, error) {
+	head, secret, ok := bytes.Cut(pt, []byte("\n\n"))
+	if !ok {
+		return Context{}, nil, errors.New("no context header")
+	}
+	lines := strings.Split(string(head), "\n")
+	if len(lines) != 5 || lines[0] != envelopeMagic {
+		return Context{}, nil, errors.New("not a " + envelopeMagic + " header")
+	}
+	var c Context
+	var version string
+	for i, f := range []struct {
+		key string
+		v   *string
+	}{{"tenant", &c.Tenant}, {"agent", &c.Agent}, {"account", &c.Account}, {"version", &version}} {
+		v, ok := strings.CutPrefix(lines[i+1], f.key+": ")
+		if !ok {
+			return Context{}, nil, fmt.Errorf("context line %d: want %s", i+2, f.key)
+		}
+		*f.v = v
+	}
+	n, err := strconv.ParseInt(version, 10, 64)
+	if err != nil || strconv.FormatInt(n, 10) != version {
+		return Context{}, nil, errors.New("context version: not an integer")
+	}
+	c.Version = n
+	if err := c.validate(); err != nil {
+		return Context{}, nil, err
+	}
+	return c, secret, nil
+}
+
+// pqOnly refuses to wrap for a recipient that does not carry age's
+// "postquantum" label, so a classic recipient can never weaken an envelope.
+type pqOnly struct {
+	r age.Recipient
+	n int
+}
+
+var _ age.RecipientWithLabels = pqOnly{}
+
+func (p pqOnly) Wrap(fileKey []byte) ([]*age.Stanza, error) {
+	s, _, err := p.WrapWithLabels(fileKey)
+	return s, err
+}
+
+func (p pqOnly) WrapWithLabels(fileKey []byte) ([]*age.Stanza, []string, error) {
+	rl, ok := p.r.(age.RecipientWithLabels)
+	if !ok {
+		return nil, nil, fmt.Errorf("recipient %d: not post-quantum", p.n)
+	}
+	s, labels, err := rl.WrapWithLabels(fileKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("recipient %d: %w", p.n, err)
+	}
+	if !slices.Contains(labels, "postquantum") {
+		return nil, nil, fmt.Errorf("recipient %d: not post-quantum", p.n)
+	}
+	return s, labels, nil
+}
+
+// Seal seals secret, bound to ctx, to every recipient: the device keys of the
+// technician and the tenant's recovery recipient. Every recipient must be
+// post-quantum ([*PublicKey], [*age.HybridRecipient]). The envelope is an age
+// file in the binary format.
+func Seal(secret []byte, ctx Context, recipients ...age.Recipient) ([]byte, error) {
+	if len(recipients) == 0 {
+		return nil, errors.New("seal envelope: no recipients")
+	}
+	if err := ctx.validate(); err != nil {
+		return nil, fmt.Errorf("seal envelope: %w", err)
+	}
+	wrapped := make([]age.Recipient, len(recipients))
+	for i, r := range recipients {
+		if r == nil {
+			return nil, fmt.Errorf("seal envelope: recipient %d: nil", i)
+		}
+		wrapped[i] = pqOnly{r: r, n: i}
+	}
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, wrapped...)
+	if err != nil {
+		return nil, fmt.Errorf("seal envelope: %w", err)
+	}
+	if _, err := w.Write(ctx.header()); err != nil {
+		return nil, fmt.Errorf("seal envelope: %w", err)
+	}
+	if _, err := w.Write(secret); err != nil {
+		return nil, fmt.Errorf("seal envelope: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("seal envelope: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Open opens an envelope with identity and checks that it is bound to ctx.
+// Errors wrap [ErrMalformed], [ErrWrongKey], [ErrTampered] or
+// [ErrWrongContext].
+func Open(envelope []byte, ctx Context, identity age.Identity) ([]byte, error) {
+	if identity == nil {
+		return nil, errors.New("open envelope: nil identity")
+	}
+	// Three steps instead of one age.Decrypt, to tell the failures apart
+	// without matching age's error strings: parse, then unwrap and check the
+	// header MAC, then decrypt the payload with the file key.
+	hdr, err := age.ExtractHeader(bytes.NewReader(envelope))
+	if err != nil {
+		return nil, fmt.Errorf("open envelope: %w: bad age header", ErrMalformed)
+	}
+	fileKey, err := age.DecryptHeader(hdr, identity)
+	if err != nil {
+		if _, ok := errors.AsType[*age.NoIdentityMatchError](err); ok {
+			return nil, fmt.Errorf("open envelope: %w", ErrWrongKey)
+		}
+		// A stanza that is ours but does not decode, or a bad header MAC.
+		return nil, fmt.Errorf("open envelope: %w: header", ErrTampered)
+	}
+	r, err := age.Decrypt(bytes.NewReader(envelope), age.NewInjectedFileKeyIdentity(fileKey))
+	if err != nil {
+		return nil, fmt.Errorf("open envelope: %w: payload", ErrTampered)
+	}
+	pt, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("open envelope: %w: payload", ErrTampered)
+	}
+	got, secret, err := parsePlaintext(pt)
+	if err != nil {
+		return nil, fmt.Errorf("open envelope: %w: %v", ErrMalformed, err)
+	}
+	if got != ctx {
+		return nil, fmt.Errorf("open envelope: %w: sealed for %s, want %s", ErrWrongContext, got, ctx)
+	}
+	return secret, nil
+}
