@@ -1,0 +1,347 @@
+package wire
+
+import "time"
+
+// Paths of the API. Every path except Healthz and Metrics requires a TLS client certificate; the tenant is named
+// by HeaderClient.
+const (
+	PathHealthz = "/healthz"
+	PathMetrics = "/metrics"
+
+	PathTechRegister    = "/v1/tech/register"
+	PathTechStatus      = "/v1/tech/status"
+	PathTechCredentials = "/v1/tech/credentials"
+	PathTechChanges     = "/v1/tech/changes"
+	PathTechEvents      = "/v1/tech/events"
+
+	PathAgentEnroll   = "/v1/agent/enroll"
+	PathAgentPlan     = "/v1/agent/plan"
+	PathAgentStage    = "/v1/agent/stage"
+	PathAgentConfirm  = "/v1/agent/confirm"
+	PathAgentFail     = "/v1/agent/fail"
+	PathAgentAccounts = "/v1/agent/accounts"
+
+	PathAdminClaim       = "/v1/admin/claim"
+	PathAdminTenant      = "/v1/admin/tenant"
+	PathAdminPolicy      = "/v1/admin/policy"
+	PathAdminAdmins      = "/v1/admin/admins"
+	PathAdminClaimTokens = "/v1/admin/claim-tokens"
+	PathAdminTechs       = "/v1/admin/techs"
+	PathAdminTechGroups  = "/v1/admin/techgroups"
+	PathAdminAgentGroups = "/v1/admin/agentgroups"
+	PathAdminRights      = "/v1/admin/rights"
+	PathAdminTriplets    = "/v1/admin/triplets"
+	PathAdminTokens      = "/v1/admin/enrollment-tokens"
+	PathAdminAgents      = "/v1/admin/agents"
+	PathAdminRotate      = "/v1/admin/rotate"
+	PathAdminAudit       = "/v1/admin/audit"
+	PathAdminAuditVerify = "/v1/admin/audit/verify"
+	PathAdminAccess      = "/v1/admin/access"
+)
+
+// ---- tech ----
+
+// RegisterRequest registers the calling device as a tech of the tenant; the tech starts pending. PublicKey is the
+// full seal.PublicKey string; its auth key must be the key of the TLS client certificate.
+type RegisterRequest struct {
+	PublicKey    string `json:"publicKey"`
+	Username     string `json:"username"`
+	DisplayName  string `json:"displayName"`
+	Email        string `json:"email"`
+	Organization string `json:"organization,omitempty"`
+}
+
+// TechStatusResponse is all a pending, rejected or disabled tech can learn.
+type TechStatusResponse struct {
+	TechID      int64      `json:"techId"`
+	Username    string     `json:"username"`
+	Status      TechStatus `json:"status"`
+	Fingerprint string     `json:"fingerprint"`
+	TenantName  string     `json:"tenantName,omitempty"` // only once active
+}
+
+// Credential is one account of the calling tech and the sealed versions it can open. Open each envelope with the
+// context (ClientGUID, AgentID, AccountName, Version).
+type Credential struct {
+	AccountID      int64               `json:"accountId"`
+	AgentID        int64               `json:"agentId"`
+	AgentName      string              `json:"agentName"`
+	Driver         string              `json:"driver"`
+	AccountName    string              `json:"accountName"`
+	Rights         []string            `json:"rights"`
+	Versions       []CredentialVersion `json:"versions"` // newest first: the confirmed one and any newer staged ones
+	NextRotationAt time.Time           `json:"nextRotationAt,omitzero"`
+}
+
+// CredentialVersion is one sealed password.
+type CredentialVersion struct {
+	Version     int64        `json:"version"`
+	State       VersionState `json:"state"`
+	Envelope    []byte       `json:"envelope"` // age binary, base64 in JSON
+	StagedAt    time.Time    `json:"stagedAt"`
+	ConfirmedAt time.Time    `json:"confirmedAt,omitzero"`
+}
+
+// CredentialsResponse lists what the tech's entitlements grant, at a tenant revision.
+type CredentialsResponse struct {
+	ClientGUID  string       `json:"clientGuid"`
+	Revision    int64        `json:"revision"`
+	Credentials []Credential `json:"credentials"`
+}
+
+// ChangesResponse answers a long poll: Changed is false when the wait timed out.
+type ChangesResponse struct {
+	Revision int64 `json:"revision"`
+	Changed  bool  `json:"changed"`
+}
+
+// Event kinds a tech reports.
+const (
+	EventReveal = "reveal"
+	EventCopy   = "copy"
+)
+
+// EventRequest reports a reveal or copy of a credential version on the tech's device.
+type EventRequest struct {
+	Kind      string `json:"kind"`
+	AccountID int64  `json:"accountId"`
+	Version   int64  `json:"version"`
+}
+
+// ---- agent ----
+
+// EnrollRequest enrolls the calling key as an agent with a single-use token.
+type EnrollRequest struct {
+	Token     string `json:"token"`
+	PublicKey string `json:"publicKey"`
+	Name      string `json:"name"`   // e.g. contoso.local
+	Driver    string `json:"driver"` // ad, linux, ldap
+	Version   string `json:"version,omitempty"`
+}
+
+// EnrollResponse identifies the new agent.
+type EnrollResponse struct {
+	AgentID    int64  `json:"agentId"`
+	ClientGUID string `json:"clientGuid"`
+}
+
+// Plan is everything an agent must hold on its target.
+type Plan struct {
+	ClientGUID string        `json:"clientGuid"`
+	AgentID    int64         `json:"agentId"`
+	Driver     string        `json:"driver"`
+	Revision   int64         `json:"revision"`
+	Recovery   string        `json:"recovery"` // the tenant's recovery recipient: seal every envelope to it too
+	Policy     Policy        `json:"policy"`
+	Accounts   []PlanAccount `json:"accounts"`
+	Disable    []PlanDisable `json:"disable"`            // accounts no longer entitled
+	Problems   []PlanProblem `json:"problems"`           // entitled accounts the hub could not plan (bad or colliding names)
+	NextDueAt  time.Time     `json:"nextDueAt,omitzero"` // the earliest scheduled rotation not yet due
+	Changed    bool          `json:"changed"`            // false when a long poll timed out without a change
+}
+
+// PlanAccount is one account the agent must hold.
+type PlanAccount struct {
+	AccountID      int64     `json:"accountId"`
+	TechID         int64     `json:"techId"`
+	Username       string    `json:"username"`
+	DisplayName    string    `json:"displayName,omitempty"`
+	AccountName    string    `json:"accountName"`
+	Rights         []string  `json:"rights"`     // names of the rights
+	Groups         []string  `json:"groups"`     // target group names for this agent's driver kind
+	Recipients     []string  `json:"recipients"` // the tech's age1pq1… recipients
+	Due            bool      `json:"due"`
+	DueReason      string    `json:"dueReason,omitempty"`
+	CurrentVersion int64     `json:"currentVersion"` // the highest version staged so far; stage CurrentVersion+1
+	NextRotationAt time.Time `json:"nextRotationAt,omitzero"`
+}
+
+// PlanDisable is an account the agent must disable (memberships removed, never deleted here).
+type PlanDisable struct {
+	AccountID   int64  `json:"accountId"`
+	TechID      int64  `json:"techId"`
+	AccountName string `json:"accountName"`
+}
+
+// PlanProblem names an entitlement that could not become an account.
+type PlanProblem struct {
+	TechID      int64  `json:"techId"`
+	Username    string `json:"username"`
+	AccountName string `json:"accountName"`
+	Reason      string `json:"reason"`
+}
+
+// StageRequest stores a sealed new version before the agent sets it on the target. Version must be higher than
+// every version staged so far for the account.
+type StageRequest struct {
+	AccountID int64  `json:"accountId"`
+	Version   int64  `json:"version"`
+	Envelope  []byte `json:"envelope"`
+}
+
+// ConfirmRequest marks a staged version as held by the target and verified.
+type ConfirmRequest struct {
+	AccountID int64 `json:"accountId"`
+	Version   int64 `json:"version"`
+}
+
+// FailRequest marks a staged version as never taken by the target.
+type FailRequest struct {
+	AccountID int64  `json:"accountId"`
+	Version   int64  `json:"version"`
+	Reason    string `json:"reason"`
+}
+
+// Account states an agent reports.
+const (
+	AccountPresent  = "present"
+	AccountDisabled = "disabled"
+	AccountError    = "error"
+)
+
+// AccountReport is the observed state of one account on the target.
+type AccountReport struct {
+	AccountID int64  `json:"accountId"`
+	State     string `json:"state"`
+	Error     string `json:"error,omitempty"` // e.g. a missing group; never a secret
+}
+
+// AccountsReport reports observed states after a sync.
+type AccountsReport struct {
+	Accounts []AccountReport `json:"accounts"`
+}
+
+// ---- admin ----
+
+// ClaimRequest turns the calling key into an admin of the tenant with a single-use claim token (the owner
+// claim token printed by `watchword-hub init`, or one an owner created).
+type ClaimRequest struct {
+	Token     string `json:"token"`
+	PublicKey string `json:"publicKey"`
+	Name      string `json:"name"`
+}
+
+// ClaimResponse describes the new admin.
+type ClaimResponse struct {
+	Admin      Admin  `json:"admin"`
+	ClientGUID string `json:"clientGuid"`
+}
+
+// TokenResponse carries a new single-use token: shown once, stored hashed.
+type TokenResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// TokenRequest asks for an enrollment or claim token.
+type TokenRequest struct {
+	TTLSeconds int64 `json:"ttlSeconds,omitempty"` // default one day, at most 30 days
+}
+
+// TechAction is applied by POST PathAdminTechs/{id}/{action}.
+const (
+	ActionApprove = "approve"
+	ActionReject  = "reject"
+	ActionDisable = "disable"
+	ActionEnable  = "enable"
+)
+
+// GroupRequest creates or updates a group. Members replaces the member list when not nil.
+type GroupRequest struct {
+	Name            string  `json:"name"`
+	Members         []int64 `json:"members,omitempty"`
+	IntervalSeconds int64   `json:"intervalSeconds,omitempty"`
+}
+
+// MembersRequest adds and removes members of a group.
+type MembersRequest struct {
+	Add    []int64 `json:"add,omitempty"`
+	Remove []int64 `json:"remove,omitempty"`
+}
+
+// RightRequest creates or updates a right.
+type RightRequest struct {
+	Name    string              `json:"name"`
+	Targets map[string][]string `json:"targets"`
+}
+
+// TripletRequest creates a triplet.
+type TripletRequest struct {
+	TechGroupID  int64 `json:"techGroupId"`
+	AgentGroupID int64 `json:"agentGroupId"`
+	RightID      int64 `json:"rightId"`
+}
+
+// RotateRequest asks for an immediate rotation of every account matching all of the given (non-zero) IDs.
+type RotateRequest struct {
+	TechID    int64 `json:"techId,omitempty"`
+	AgentID   int64 `json:"agentId,omitempty"`
+	AccountID int64 `json:"accountId,omitempty"`
+}
+
+// RotateResponse counts the accounts marked.
+type RotateResponse struct {
+	Accounts int `json:"accounts"`
+}
+
+// AuditEvent is one entry of the hash-chained audit log.
+type AuditEvent struct {
+	Seq       int64     `json:"seq"`
+	At        time.Time `json:"at"`
+	ActorKind string    `json:"actorKind"` // tech, agent, admin, system
+	ActorID   int64     `json:"actorId"`
+	Action    string    `json:"action"`
+	Target    string    `json:"target"`
+	Detail    string    `json:"detail,omitempty"`
+	Hash      string    `json:"hash"`
+}
+
+// AuditQuery filters the audit log; zero values do not filter.
+type AuditQuery struct {
+	Action    string
+	ActorKind string
+	ActorID   int64
+	Since     time.Time
+	Until     time.Time
+	AfterSeq  int64
+	Limit     int
+}
+
+// AuditResponse is one page of audit events, oldest first.
+type AuditResponse struct {
+	Events []AuditEvent `json:"events"`
+}
+
+// VerifyResponse is the result of checking the audit chain.
+type VerifyResponse struct {
+	OK     bool   `json:"ok"`
+	Events int64  `json:"events"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Access is the effective access of a tech or an agent: one entry per (tech, agent) pair with rights.
+type Access struct {
+	TechID      int64    `json:"techId"`
+	Username    string   `json:"username"`
+	AgentID     int64    `json:"agentId"`
+	AgentName   string   `json:"agentName"`
+	AccountName string   `json:"accountName,omitempty"`
+	Rights      []string `json:"rights"`
+}
+
+// AccessResponse lists effective access.
+type AccessResponse struct {
+	Access []Access `json:"access"`
+}
+
+// Account is an account row as admins see it.
+type Account struct {
+	ID             int64     `json:"id"`
+	TechID         int64     `json:"techId"`
+	AgentID        int64     `json:"agentId"`
+	Name           string    `json:"name"`
+	State          string    `json:"state"`
+	LastError      string    `json:"lastError,omitempty"`
+	CurrentVersion int64     `json:"currentVersion"`
+	RotatedAt      time.Time `json:"rotatedAt,omitzero"`
+}

@@ -1,0 +1,222 @@
+// Package wire is the one vocabulary the hub and its clients share: the JSON bodies of every request and response
+// of the hub's HTTP API, the invite string that points a client at a hub, and the error shape.
+//
+// Everything here is plain data. The hub (console/hub) serves these types, the typed client (shared/hubclient)
+// sends them; the agent, the TechClient and the Console only ever see them through that client. Bump
+// ProtocolVersion when a change would make an older peer misread a body; adding an optional field does not need a
+// bump because decoding on the hub is strict only about what a client sends it, and clients decode leniently.
+//
+// Secrets never travel in these types: an Envelope is a sealed age file the hub cannot open.
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ProtocolVersion is sent by clients in HeaderProtocol; the hub rejects a major version it does not speak.
+const ProtocolVersion = 1
+
+// HTTP headers of the protocol.
+const (
+	HeaderProtocol = "Watchword-Protocol" // decimal ProtocolVersion
+	HeaderClient   = "Watchword-Client"   // the tenant's client GUID the request is about
+)
+
+// MaxBodyBytes bounds every request body the hub accepts.
+const MaxBodyBytes = 1 << 20
+
+// MaxWait is the longest a long poll is held open by the hub.
+const MaxWait = 30 * time.Second
+
+// TechStatus is a tech's lifecycle state; only active techs receive anything but their own status.
+type TechStatus string
+
+const (
+	TechPending  TechStatus = "pending"
+	TechActive   TechStatus = "active"
+	TechDisabled TechStatus = "disabled"
+	TechRejected TechStatus = "rejected"
+)
+
+// AgentStatus is an agent's state; a disabled agent gets nothing but an error.
+type AgentStatus string
+
+const (
+	AgentActive   AgentStatus = "active"
+	AgentDisabled AgentStatus = "disabled"
+)
+
+// Role of a console admin. The owner is the first admin of a tenant and cannot be removed.
+type Role string
+
+const (
+	RoleOwner Role = "owner"
+	RoleAdmin Role = "admin"
+)
+
+// Driver kinds of agents. Account names are validated per kind.
+const (
+	DriverAD    = "ad"
+	DriverLinux = "linux"
+	DriverLDAP  = "ldap"
+)
+
+// Names of the built-ins every tenant starts with.
+const (
+	AllTechs   = "AllTechs"
+	AllDomains = "AllDomains"
+	AllRights  = "AllRights"
+)
+
+// VersionState is the lifecycle of one sealed credential version.
+type VersionState string
+
+const (
+	VersionStaged     VersionState = "staged"     // sealed and stored; the target may or may not hold it yet
+	VersionConfirmed  VersionState = "confirmed"  // the target holds it and it was verified
+	VersionSuperseded VersionState = "superseded" // an older version replaced by a newer confirmed one
+	VersionFailed     VersionState = "failed"     // the agent knows the target never took it
+)
+
+// Due reasons for a rotation in a plan.
+const (
+	DueNew         = "new"                        // no confirmed version yet
+	DueSchedule    = "schedule"                   // the rotation interval elapsed
+	DueRotateNow   = "rotate-now"                 // an admin asked for it
+	DueUnconfirmed = "unconfirmed-stage-recovery" // a staged version was never confirmed: rotate afresh
+)
+
+// Policy is a tenant's rotation and naming policy.
+type Policy struct {
+	IntervalSeconds int64  `json:"intervalSeconds"` // rotation interval
+	Length          int    `json:"length"`          // password length
+	Digits          int    `json:"digits"`          // minimum digits
+	Symbols         int    `json:"symbols"`         // minimum symbols
+	NoUpper         bool   `json:"noUpper,omitempty"`
+	NoAmbiguous     bool   `json:"noAmbiguous,omitempty"` // avoid characters such as l, 1, O, 0
+	NamingFormat    string `json:"namingFormat"`          // e.g. "{username}-{abbrev}"
+}
+
+// Interval returns the rotation interval as a duration.
+func (p Policy) Interval() time.Duration { return time.Duration(p.IntervalSeconds) * time.Second }
+
+// DefaultPolicy is what a new tenant starts with.
+func DefaultPolicy() Policy {
+	return Policy{IntervalSeconds: int64(24 * time.Hour / time.Second), Length: 24, Digits: 4, Symbols: 4,
+		NoAmbiguous: true, NamingFormat: "{username}-{abbrev}"}
+}
+
+// Tenant is one MSP on a hub, seen by its admins.
+type Tenant struct {
+	ClientGUID string    `json:"clientGuid"`
+	Name       string    `json:"name"`
+	Abbrev     string    `json:"abbrev"`
+	Recovery   string    `json:"recovery"` // age1pq1… recovery recipient
+	Policy     Policy    `json:"policy"`
+	Revision   int64     `json:"revision"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// Tech is a technician as admins see it.
+type Tech struct {
+	ID           int64      `json:"id"`
+	Username     string     `json:"username"`
+	DisplayName  string     `json:"displayName"`
+	Email        string     `json:"email"`
+	Organization string     `json:"organization,omitempty"`
+	CoManaged    bool       `json:"coManaged,omitempty"`
+	Status       TechStatus `json:"status"`
+	PublicKey    string     `json:"publicKey"`
+	Fingerprint  string     `json:"fingerprint"`
+	CreatedAt    time.Time  `json:"createdAt"`
+	UpdatedAt    time.Time  `json:"updatedAt"`
+}
+
+// Group is a TechGroup or an AgentGroup.
+type Group struct {
+	ID              int64   `json:"id"`
+	Name            string  `json:"name"`
+	Builtin         bool    `json:"builtin,omitempty"`
+	Members         []int64 `json:"members"`                   // tech or agent IDs; empty for AllTechs (implicit)
+	IntervalSeconds int64   `json:"intervalSeconds,omitempty"` // AgentGroup only: overrides the tenant's interval
+}
+
+// Right is a named privilege resolved on each target by its group names per driver kind.
+type Right struct {
+	ID      int64               `json:"id"`
+	Name    string              `json:"name"`
+	Builtin bool                `json:"builtin,omitempty"`
+	Targets map[string][]string `json:"targets"` // driver kind → group names on that kind of target
+}
+
+// Triplet grants a Right to every tech of a TechGroup on every agent of an AgentGroup.
+type Triplet struct {
+	ID           int64 `json:"id"`
+	TechGroupID  int64 `json:"techGroupId"`
+	AgentGroupID int64 `json:"agentGroupId"`
+	RightID      int64 `json:"rightId"`
+	Builtin      bool  `json:"builtin,omitempty"`
+}
+
+// Agent is an enrolled agent as admins see it.
+type Agent struct {
+	ID        int64       `json:"id"`
+	Name      string      `json:"name"`
+	Driver    string      `json:"driver"`
+	Status    AgentStatus `json:"status"`
+	PublicKey string      `json:"publicKey"`
+	Version   string      `json:"version,omitempty"`
+	LastSeen  time.Time   `json:"lastSeen,omitzero"`
+	CreatedAt time.Time   `json:"createdAt"`
+}
+
+// Admin is a console admin of a tenant.
+type Admin struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	KeyID     string    `json:"keyId"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Error is the body of every non-2xx answer.
+type Error struct {
+	Code    string `json:"code"`            // one of the Code* constants
+	Message string `json:"message"`         // for humans
+	Field   string `json:"field,omitempty"` // the offending field of the request, when there is one
+}
+
+// Error codes; hubclient maps them onto sentinel errors.
+const (
+	CodeBadRequest      = "bad_request"
+	CodeInvalid         = "invalid" // a field failed validation; Field names it
+	CodeUnauthenticated = "unauthenticated"
+	CodeForbidden       = "forbidden"
+	CodePending         = "pending" // the principal is known but not (or no longer) active
+	CodeNotFound        = "not_found"
+	CodeConflict        = "conflict"
+	CodeRateLimited     = "rate_limited"
+	CodeTooLarge        = "too_large"
+	CodeInternal        = "internal"
+)
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s: %s", e.Code, e.Field, e.Message)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Invalid builds a validation error naming field.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Code: CodeInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// AsError returns the *Error inside err, if any.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
