@@ -1,0 +1,176 @@
+package entitle
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// ErrBadName is wrapped by every naming error.
+var ErrBadName = errors.New("bad account name")
+
+// ErrCollision marks two entitlements that would share one account name on a target.
+var ErrCollision = errors.New("account name collision")
+
+// Naming turns a tech's username into an account name under a tenant's format. The format knows three
+// placeholders: {username}, {username:N} (the first N characters) and {abbrev}.
+type Naming struct {
+	Format string
+	Abbrev string
+}
+
+// DefaultFormat is the naming format a tenant starts with.
+const DefaultFormat = "{username}-{abbrev}"
+
+var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
+
+// CheckFormat validates the placeholders of a naming format; the result must still pass ValidName per driver.
+func CheckFormat(format string) error {
+	if !strings.Contains(format, "{username") {
+		return fmt.Errorf("%w: format %q lacks {username}", ErrBadName, format)
+	}
+	var err error
+	placeholder.ReplaceAllStringFunc(format, func(p string) string {
+		switch {
+		case p == "{username}" || p == "{abbrev}":
+		case strings.HasPrefix(p, "{username:"):
+			n, e := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(p, "{username:"), "}"))
+			if e != nil || n < 1 || n > 32 {
+				err = fmt.Errorf("%w: placeholder %q needs a length from 1 to 32", ErrBadName, p)
+			}
+		default:
+			err = fmt.Errorf("%w: unknown placeholder %q", ErrBadName, p)
+		}
+		return ""
+	})
+	if strings.ContainsAny(placeholder.ReplaceAllString(format, ""), "{}") {
+		return fmt.Errorf("%w: unbalanced braces in format %q", ErrBadName, format)
+	}
+	return err
+}
+
+// Name renders the account name of username. The common default format takes a fast path.
+func (n Naming) Name(username string) string {
+	if n.Format == DefaultFormat || n.Format == "" {
+		return username + "-" + n.Abbrev
+	}
+	return placeholder.ReplaceAllStringFunc(n.Format, func(p string) string {
+		switch {
+		case p == "{username}":
+			return username
+		case p == "{abbrev}":
+			return n.Abbrev
+		case strings.HasPrefix(p, "{username:"):
+			k, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(p, "{username:"), "}"))
+			if k > 0 && k < len(username) {
+				return username[:k]
+			}
+			return username
+		}
+		return p
+	})
+}
+
+var linuxName = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+
+// ValidName checks an account name against what a driver kind's targets accept.
+func ValidName(driver, name string) error {
+	switch driver {
+	case "ad":
+		// sAMAccountName: at most 20 characters, none of "/\[]:;|=,+*?<> and not only dots and spaces.
+		if name == "" || len(name) > 20 {
+			return fmt.Errorf("%w: %q: an AD sAMAccountName has 1 to 20 characters", ErrBadName, name)
+		}
+		if i := strings.IndexAny(name, "\"/\\[]:;|=,+*?<>@"); i >= 0 {
+			return fmt.Errorf("%w: %q: an AD sAMAccountName cannot contain %q", ErrBadName, name, name[i])
+		}
+		if strings.Trim(name, ". ") == "" || strings.HasSuffix(name, ".") {
+			return fmt.Errorf("%w: %q: an AD sAMAccountName cannot end with a dot or be only dots and spaces", ErrBadName, name)
+		}
+		for _, c := range name {
+			if c < 0x20 || c == 0x7f {
+				return fmt.Errorf("%w: %q: control character", ErrBadName, name)
+			}
+		}
+	case "linux":
+		if !linuxName.MatchString(name) {
+			return fmt.Errorf("%w: %q: a Linux user name matches [a-z_][a-z0-9_-]{0,31}", ErrBadName, name)
+		}
+	case "ldap":
+		if name == "" || len(name) > 64 {
+			return fmt.Errorf("%w: %q: an LDAP uid has 1 to 64 characters", ErrBadName, name)
+		}
+		for _, c := range name {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+				return fmt.Errorf("%w: %q: an LDAP uid uses letters, digits, '.', '_' and '-'", ErrBadName, name)
+			}
+		}
+	default:
+		return fmt.Errorf("%w: unknown driver kind %q", ErrBadName, driver)
+	}
+	return nil
+}
+
+// Planned is one grant with its account name.
+type Planned struct {
+	Grant
+	AccountName string
+}
+
+// Problem is a grant that cannot become an account.
+type Problem struct {
+	Grant
+	AccountName string
+	Err         error // wraps ErrBadName or ErrCollision
+}
+
+// Plan names every grant of agent and sorts out invalid and colliding names. taken maps names already held on
+// the agent's target to the tech holding them (accounts of former grants); a name held by another tech collides.
+// Colliding grants are all reported, none is planned: two techs never share an account.
+func (x *Index) Plan(agent int64, n Naming, taken map[string]int64) ([]Planned, []Problem) {
+	grants := x.ForAgent(agent)
+	if len(grants) == 0 {
+		return nil, nil
+	}
+	driver := grants[0].Agent.Driver
+	planned := make([]Planned, 0, len(grants))
+	var problems []Problem
+	byName := make(map[string]int, len(grants)) // name → index into planned, -1 once it collided
+	for _, g := range grants {
+		name := n.Name(g.Tech.Username)
+		if err := ValidName(driver, name); err != nil {
+			problems = append(problems, Problem{Grant: g, AccountName: name, Err: err})
+			continue
+		}
+		if holder, ok := taken[name]; ok && holder != g.Tech.ID {
+			problems = append(problems, Problem{Grant: g, AccountName: name,
+				Err: fmt.Errorf("%w: %q is held by another tech's account", ErrCollision, name)})
+			continue
+		}
+		if i, ok := byName[name]; ok {
+			problems = append(problems, Problem{Grant: g, AccountName: name,
+				Err: fmt.Errorf("%w: %q would serve two techs", ErrCollision, name)})
+			if i >= 0 {
+				problems = append(problems, Problem{Grant: planned[i].Grant, AccountName: name,
+					Err: fmt.Errorf("%w: %q would serve two techs", ErrCollision, name)})
+				planned[i].AccountName = "" // dropped below
+				byName[name] = -1
+			}
+			continue
+		}
+		byName[name] = len(planned)
+		planned = append(planned, Planned{Grant: g, AccountName: name})
+	}
+	if len(problems) > 0 {
+		kept := planned[:0]
+		for _, p := range planned {
+			if p.AccountName != "" {
+				kept = append(kept, p)
+			}
+		}
+		planned = kept
+	}
+	return planned, problems
+}
