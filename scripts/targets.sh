@@ -1,0 +1,492 @@
+#!/usr/bin/env bash
+# targets.sh — the real rotation targets for Watchword's integration tests, on loopback only.
+#
+#   scripts/targets.sh start    install (when missing), provision (once) and start every target; no-op when running
+#   scripts/targets.sh stop     stop every target by PID; no-op when stopped
+#   scripts/targets.sh status   print what runs; exit 0 only when all three run
+#   scripts/targets.sh install  only install the packages
+#   scripts/targets.sh clean    stop, then delete the state directory
+#
+# Targets:
+#   - a Samba Active Directory domain controller (realm TEST.LAN), LDAPS on 127.0.0.1:636 (AD's fixed ports: root)
+#   - an OpenLDAP slapd with the ppolicy overlay, LDAPS on 127.0.0.1:$WW_LDAP_PORT (default 10636)
+#   - an OpenSSH server on 127.0.0.1:$WW_SSH_PORT (default 10022), its own ed25519 host key, root by key
+#
+# Everything lives under one directory (default /tmp/watchword-targets, or $WATCHWORD_TARGETS_DIR). Tests read
+# $DIR/targets.env (point WATCHWORD_TARGETS_ENV at it). Each readiness wait is bounded; nothing here waits forever.
+# The facts behind each step are in ../shared/notes/test-targets.md (Samba's negative-serial certificate, the dropped
+# provision options, the NTLM grace period, policy-rc.d, ...).
+set -euo pipefail
+
+DIR=${WATCHWORD_TARGETS_DIR:-/tmp/watchword-targets}
+LDAP_PORT=${WW_LDAP_PORT:-10636}
+SSH_PORT=${WW_SSH_PORT:-10022}
+READY_TIMEOUT=${WW_TARGETS_READY_TIMEOUT:-30}
+
+AD_REALM=TEST.LAN
+AD_DOMAIN=TEST
+AD_BASE=DC=test,DC=lan
+AD_OU="OU=Watchword,$AD_BASE"
+LDAP_BASE=dc=watchword,dc=test
+# Groups that exist on every target, for the tests' rights; a right naming any other group is "missing".
+TEST_GROUPS=(wwt-ops wwt-dev)
+
+log() { printf 'targets: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+need_root() { [ "$(id -u)" = 0 ] || die "must run as root (Samba AD needs the fixed AD ports; sshd and useradd need root)"; }
+
+# ---------------------------------------------------------------------------------------------------------------
+# packages
+
+PKGS=(samba-ad-dc samba-ad-provision slapd ldap-utils openssh-server openssl)
+
+missing_pkgs() {
+	local p out=()
+	for p in "${PKGS[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || out+=("$p")
+	done
+	printf '%s\n' "${out[@]}"
+}
+
+install_pkgs() {
+	local missing
+	mapfile -t missing < <(missing_pkgs | sed '/^$/d')
+	[ "${#missing[@]}" -eq 0 ] && return 0
+	need_root
+	log "installing: ${missing[*]}"
+	# Keep packaged daemons (smbd, nmbd, slapd, sshd) from starting on install and taking the ports we need.
+	local own_policy=0
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		own_policy=1
+	fi
+	echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections 2>/dev/null || true
+	local rc=0
+	apt_install "${missing[@]}" || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		log "install failed; refreshing the package lists once"
+		apt-get -o DPkg::Lock::Timeout=120 update -qq && rc=0 || rc=$?
+		[ "$rc" -eq 0 ] && { apt_install "${missing[@]}" || rc=$?; }
+	fi
+	[ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+	[ "$rc" -eq 0 ] || die "apt-get install ${missing[*]} failed"
+	# A package's own daemons must not hold the ports even where policy-rc.d was ignored.
+	local s
+	for s in samba-ad-dc smbd nmbd winbind slapd ssh; do
+		if command -v systemctl >/dev/null && systemctl is-active --quiet "$s" 2>/dev/null; then
+			systemctl stop "$s" || true
+		fi
+	done
+}
+
+apt_install() {
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends "$@" >"${TMPDIR:-/tmp}/watchword-targets-apt.log" 2>&1 ||
+		{ tail -n 20 "${TMPDIR:-/tmp}/watchword-targets-apt.log" >&2; return 1; }
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# helpers
+
+# pid_alive FILE NAME: the PID in FILE runs and its command is NAME (guards against a recycled PID).
+pid_alive() {
+	local f=$1 name=$2 pid
+	[ -s "$f" ] || return 1
+	pid=$(cat "$f")
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+	grep -q "$name" "/proc/$pid/comm" 2>/dev/null
+}
+
+# wait_port PORT SECONDS: until something accepts on 127.0.0.1:PORT.
+wait_port() {
+	local port=$1 deadline=$((SECONDS + $2))
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_bind URL DN PWFILE SECONDS: until a verified LDAPS simple bind succeeds (the server is really serving).
+wait_bind() {
+	local url=$1 dn=$2 pwfile=$3 deadline=$((SECONDS + $4))
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		LDAPTLS_CACERT="$DIR/ca/ca.pem" LDAPTLS_REQCERT=demand timeout 5 \
+			ldapsearch -x -H "$url" -D "$dn" -y "$pwfile" -s base -b "" "(objectClass=*)" 1.1 >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# stop_pid FILE NAME: SIGTERM the process group, wait up to 10 s, then SIGKILL.
+stop_pid() {
+	local f=$1 name=$2 pid i
+	if ! pid_alive "$f" "$name"; then
+		rm -f "$f"
+		return 0
+	fi
+	pid=$(cat "$f")
+	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "$name ($pid) ignored SIGTERM; killing"
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$f"
+}
+
+# a password with all four classes, no shell or LDIF specials
+gen_pass() { printf 'Ww-%s-%s9a' "$(openssl rand -hex 6)" "$(openssl rand -hex 2 | tr a-f A-F)"; }
+
+# ---------------------------------------------------------------------------------------------------------------
+# the private CA (one server certificate for all three, SANs 127.0.0.1 and localhost)
+
+make_ca() {
+	[ -s "$DIR/ca/server.pem" ] && [ -s "$DIR/ca/ca.pem" ] && return 0
+	mkdir -p "$DIR/ca"
+	chmod 700 "$DIR/ca"
+	(
+		cd "$DIR/ca"
+		openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -keyout ca.key -out ca.pem \
+			-subj "/CN=Watchword test CA" -addext "basicConstraints=critical,CA:TRUE" \
+			-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+		openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=localhost" 2>/dev/null
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >server.ext
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+			-extfile server.ext -out server.pem 2>/dev/null
+		chmod 600 ca.key server.key
+		chmod 644 ca.pem server.pem
+	)
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Samba AD DC
+
+SAMBA_DIR() { echo "$DIR/samba"; }
+
+provision_samba() {
+	local d
+	d=$(SAMBA_DIR)
+	[ -f "$d/.provisioned" ] && return 0
+	rm -rf "$d"
+	mkdir -p "$d/run" "$d/log"
+	gen_pass >"$DIR/ad-admin.pass"
+	chmod 600 "$DIR/ad-admin.pass"
+	log "provisioning the Samba AD DC ($AD_REALM)"
+	# -s pointing at a file of our own keeps the system smb.conf (if any) out of the new configuration.
+	: >"$d/seed.conf"
+	samba-tool domain provision -s "$d/seed.conf" --targetdir="$d" --realm="$AD_REALM" --domain="$AD_DOMAIN" \
+		--server-role=dc --dns-backend=NONE --adminpass="$(cat "$DIR/ad-admin.pass")" --use-rfc2307 \
+		--host-name=wwdc --host-ip=127.0.0.1 \
+		--option="interfaces=lo" --option="bind interfaces only=yes" \
+		--option="server services=-dns -nbt" --option="disable netbios=yes" \
+		--option="dns update command=/bin/true" --option="spn update command=/bin/true" \
+		--option="pid directory=$d/run" --option="ncalrpc dir=$d/run/ncalrpc" \
+		--option="winbindd socket directory=$d/run/winbindd" --option="log file=$d/log/%m.log" \
+		>"$d/provision.log" 2>&1 || { tail -n 30 "$d/provision.log" >&2; die "samba provision failed"; }
+	# Provisioning drops some options silently: write the ones that matter into [global] ourselves.
+	local conf="$d/etc/smb.conf" extra
+	extra=$(
+		cat <<-EOF
+				interfaces = lo
+				bind interfaces only = yes
+				server services = -dns -nbt
+				disable netbios = yes
+				dns update command = /bin/true
+				spn update command = /bin/true
+				pid directory = $d/run
+				ncalrpc dir = $d/run/ncalrpc
+				winbindd socket directory = $d/run/winbindd
+				log file = $d/log/%m.log
+				old password allowed period = 0
+				unix password sync = no
+				tls enabled = yes
+				tls keyfile = $DIR/ca/server.key
+				tls certfile = $DIR/ca/server.pem
+				tls cafile = $DIR/ca/ca.pem
+		EOF
+	)
+	# drop any earlier lines for those keys, then append them right after [global]
+	local keys='interfaces|bind interfaces only|server services|disable netbios|dns update command|spn update command|pid directory|ncalrpc dir|winbindd socket directory|log file|old password allowed period|unix password sync|tls enabled|tls keyfile|tls certfile|tls cafile'
+	grep -Eiv "^[[:space:]]*($keys)[[:space:]]*=" "$conf" >"$conf.tmp"
+	awk -v extra="$extra" '{print} /^\[global\]/{print extra}' "$conf.tmp" >"$conf"
+	rm -f "$conf.tmp"
+	touch "$d/.provisioned"
+}
+
+start_samba() {
+	local d
+	d=$(SAMBA_DIR)
+	if pid_alive "$DIR/samba.pid" samba; then return 0; fi
+	provision_samba
+	log "starting samba"
+	setsid samba -i -s "$d/etc/smb.conf" </dev/null >"$d/log/samba.out" 2>&1 &
+	echo $! >"$DIR/samba.pid"
+	wait_bind ldaps://127.0.0.1:636 "CN=Administrator,CN=Users,$AD_BASE" "$DIR/ad-admin.pass" "$READY_TIMEOUT" ||
+		{ tail -n 30 "$d/log/samba.out" >&2; die "samba: LDAPS not ready within ${READY_TIMEOUT}s"; }
+}
+
+# seed_samba: the OU the tests create accounts in and the test groups (idempotent).
+seed_samba() {
+	local d
+	d=$(SAMBA_DIR)
+	[ -f "$d/.seeded" ] && return 0
+	local ldif="$d/seed.ldif" g
+	{
+		printf 'dn: %s\nobjectClass: organizationalUnit\nou: Watchword\n\n' "$AD_OU"
+		for g in "${TEST_GROUPS[@]}"; do
+			# groupType -2147483646: a global security group
+			printf 'dn: CN=%s,%s\nobjectClass: group\nsAMAccountName: %s\ngroupType: -2147483646\n\n' "$g" "$AD_OU" "$g"
+		done
+	} >"$ldif"
+	LDAPTLS_CACERT="$DIR/ca/ca.pem" timeout 20 ldapadd -c -x -H ldaps://127.0.0.1:636 \
+		-D "CN=Administrator,CN=Users,$AD_BASE" -y "$DIR/ad-admin.pass" -f "$ldif" >"$d/seed.log" 2>&1 || {
+		grep -q 'Already exists' "$d/seed.log" || { cat "$d/seed.log" >&2; die "samba: seeding failed"; }
+	}
+	touch "$d/.seeded"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# OpenLDAP slapd
+
+find_ldap_modules() {
+	local m
+	for m in /usr/lib/ldap /usr/lib/x86_64-linux-gnu/ldap /usr/lib/*/ldap /usr/lib/openldap; do
+		[ -e "$m/back_mdb.la" ] || [ -e "$m/back_mdb.so" ] && { echo "$m"; return; }
+	done
+	echo /usr/lib/ldap
+}
+
+find_schema_dir() {
+	local s
+	for s in /etc/ldap/schema /etc/openldap/schema /usr/share/openldap/schema; do
+		[ -e "$s/core.schema" ] && { echo "$s"; return; }
+	done
+	die "no OpenLDAP schema directory found"
+}
+
+provision_slapd() {
+	local d="$DIR/slapd"
+	[ -f "$d/.provisioned" ] && return 0
+	rm -rf "$d"
+	mkdir -p "$d/db" "$d/run"
+	gen_pass >"$DIR/ldap-admin.pass"
+	chmod 600 "$DIR/ldap-admin.pass"
+	local schema mods hash
+	schema=$(find_schema_dir)
+	mods=$(find_ldap_modules)
+	hash=$(slappasswd -T "$DIR/ldap-admin.pass")
+	cat >"$d/slapd.conf" <<-EOF
+		include $schema/core.schema
+		include $schema/cosine.schema
+		include $schema/nis.schema
+		include $schema/inetorgperson.schema
+		modulepath $mods
+		moduleload back_mdb
+		moduleload ppolicy
+		pidfile $d/run/slapd.pid
+		argsfile $d/run/slapd.args
+		TLSCACertificateFile $DIR/ca/ca.pem
+		TLSCertificateFile $DIR/ca/server.pem
+		TLSCertificateKeyFile $DIR/ca/server.key
+		password-hash {SSHA}
+		database mdb
+		maxsize 67108864
+		suffix "$LDAP_BASE"
+		rootdn "cn=admin,$LDAP_BASE"
+		rootpw $hash
+		directory $d/db
+		index objectClass eq
+		index uid,cn,member eq
+		overlay ppolicy
+		ppolicy_default "cn=default,ou=policies,$LDAP_BASE"
+		ppolicy_use_lockout
+		access to attrs=userPassword
+		    by self write
+		    by anonymous auth
+		    by * none
+		access to *
+		    by self read
+		    by users read
+		    by * none
+	EOF
+	{
+		printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: watchword\no: Watchword test\n\n' "$LDAP_BASE"
+		printf 'dn: ou=people,%s\nobjectClass: organizationalUnit\nou: people\n\n' "$LDAP_BASE"
+		printf 'dn: ou=groups,%s\nobjectClass: organizationalUnit\nou: groups\n\n' "$LDAP_BASE"
+		printf 'dn: ou=policies,%s\nobjectClass: organizationalUnit\nou: policies\n\n' "$LDAP_BASE"
+		printf 'dn: cn=default,ou=policies,%s\nobjectClass: person\nobjectClass: pwdPolicy\ncn: default\nsn: policy\npwdAttribute: userPassword\npwdLockout: FALSE\npwdInHistory: 0\n\n' "$LDAP_BASE"
+		local g
+		for g in "${TEST_GROUPS[@]}"; do
+			# groupOfNames needs one member: the admin DN stands in, so the last real member can be removed
+			printf 'dn: cn=%s,ou=groups,%s\nobjectClass: groupOfNames\ncn: %s\nmember: cn=admin,%s\n\n' "$g" "$LDAP_BASE" "$g" "$LDAP_BASE"
+		done
+	} >"$d/seed.ldif"
+	slapadd -f "$d/slapd.conf" -l "$d/seed.ldif" >"$d/slapadd.log" 2>&1 || { cat "$d/slapadd.log" >&2; die "slapadd failed"; }
+	touch "$d/.provisioned"
+}
+
+start_slapd() {
+	local d="$DIR/slapd"
+	if pid_alive "$DIR/slapd.pid" slapd; then return 0; fi
+	make_ca
+	provision_slapd
+	log "starting slapd on 127.0.0.1:$LDAP_PORT"
+	# -d 0 keeps slapd in the foreground, so the PID we record is the server's own.
+	setsid slapd -f "$d/slapd.conf" -h "ldaps://127.0.0.1:$LDAP_PORT/" -d 0 </dev/null >"$d/slapd.out" 2>&1 &
+	echo $! >"$DIR/slapd.pid"
+	wait_bind "ldaps://127.0.0.1:$LDAP_PORT" "cn=admin,$LDAP_BASE" "$DIR/ldap-admin.pass" "$READY_TIMEOUT" ||
+		{ tail -n 30 "$d/slapd.out" >&2; die "slapd: LDAPS not ready within ${READY_TIMEOUT}s"; }
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# OpenSSH
+
+provision_sshd() {
+	local d="$DIR/ssh"
+	[ -f "$d/.provisioned" ] && return 0
+	rm -rf "$d"
+	mkdir -p "$d/authorized_keys"
+	chmod 700 "$d"
+	ssh-keygen -q -t ed25519 -N '' -C watchword-test-host -f "$d/host_ed25519"
+	ssh-keygen -q -t ed25519 -N '' -C watchword-test-admin -f "$d/admin_ed25519"
+	cp "$d/admin_ed25519.pub" "$d/authorized_keys/root"
+	cat >"$d/sshd_config" <<-EOF
+		ListenAddress 127.0.0.1:$SSH_PORT
+		HostKey $d/host_ed25519
+		PidFile $d/sshd.pid
+		AuthorizedKeysFile $d/authorized_keys/%u
+		PermitRootLogin prohibit-password
+		PubkeyAuthentication yes
+		PasswordAuthentication yes
+		KbdInteractiveAuthentication no
+		UsePAM no
+		StrictModes no
+		MaxAuthTries 3
+		MaxStartups 100:30:200
+		LoginGraceTime 20
+		Subsystem sftp internal-sftp
+	EOF
+	touch "$d/.provisioned"
+}
+
+start_sshd() {
+	local d="$DIR/ssh"
+	if pid_alive "$DIR/sshd.pid" sshd; then return 0; fi
+	provision_sshd
+	mkdir -p /run/sshd
+	log "starting sshd on 127.0.0.1:$SSH_PORT"
+	# -D: foreground, so the recorded PID is the listener; sshd wants an absolute path to re-exec itself.
+	setsid "$(command -v sshd || echo /usr/sbin/sshd)" -D -e -f "$d/sshd_config" </dev/null >"$d/sshd.out" 2>&1 &
+	echo $! >"$DIR/sshd.pid"
+	wait_port "$SSH_PORT" "$READY_TIMEOUT" || { tail -n 30 "$d/sshd.out" >&2; die "sshd not ready within ${READY_TIMEOUT}s"; }
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# local groups shared by the SSH and local-Linux targets (this machine is both)
+
+ensure_local_groups() {
+	local g
+	for g in "${TEST_GROUPS[@]}"; do
+		getent group "$g" >/dev/null || groupadd "$g"
+	done
+}
+
+remove_local_groups() {
+	local g
+	for g in "${TEST_GROUPS[@]}"; do
+		getent group "$g" >/dev/null && groupdel "$g" 2>/dev/null || true
+	done
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+
+write_env() {
+	local f="$DIR/targets.env"
+	umask 077
+	cat >"$f.tmp" <<-EOF
+		# written by scripts/targets.sh; test-only credentials for targets on loopback
+		WATCHWORD_TARGETS_DIR='$DIR'
+		WW_CA_CERT='$DIR/ca/ca.pem'
+		WW_TEST_GROUPS='$(IFS=,; echo "${TEST_GROUPS[*]}")'
+		WW_AD_URL='ldaps://127.0.0.1:636'
+		WW_AD_REALM='$AD_REALM'
+		WW_AD_DOMAIN='$AD_DOMAIN'
+		WW_AD_BASE_DN='$AD_BASE'
+		WW_AD_OU='$AD_OU'
+		WW_AD_ADMIN_DN='CN=Administrator,CN=Users,$AD_BASE'
+		WW_AD_ADMIN_PASSWORD='$(cat "$DIR/ad-admin.pass")'
+		WW_LDAP_URL='ldaps://127.0.0.1:$LDAP_PORT'
+		WW_LDAP_PORT='$LDAP_PORT'
+		WW_LDAP_BASE_DN='$LDAP_BASE'
+		WW_LDAP_PEOPLE_DN='ou=people,$LDAP_BASE'
+		WW_LDAP_GROUPS_DN='ou=groups,$LDAP_BASE'
+		WW_LDAP_ADMIN_DN='cn=admin,$LDAP_BASE'
+		WW_LDAP_ADMIN_PASSWORD='$(cat "$DIR/ldap-admin.pass")'
+		WW_SSH_ADDR='127.0.0.1:$SSH_PORT'
+		WW_SSH_PORT='$SSH_PORT'
+		WW_SSH_HOST_KEY='$(cut -d' ' -f1,2 "$DIR/ssh/host_ed25519.pub")'
+		WW_SSH_USER='root'
+		WW_SSH_KEY_FILE='$DIR/ssh/admin_ed25519'
+	EOF
+	mv "$f.tmp" "$f"
+}
+
+cmd_start() {
+	need_root
+	local t0=$SECONDS
+	install_pkgs
+	mkdir -p "$DIR"
+	chmod 755 "$DIR"
+	make_ca
+	ensure_local_groups
+	start_samba
+	seed_samba
+	start_slapd
+	start_sshd
+	write_env
+	log "all targets up in $((SECONDS - t0))s; WATCHWORD_TARGETS_ENV=$DIR/targets.env"
+}
+
+cmd_stop() {
+	[ -d "$DIR" ] || return 0
+	stop_pid "$DIR/sshd.pid" sshd
+	stop_pid "$DIR/slapd.pid" slapd
+	stop_pid "$DIR/samba.pid" samba
+	log "stopped"
+}
+
+cmd_status() {
+	local ok=0 n name
+	for n in samba:samba slapd:slapd sshd:sshd; do
+		name=${n%%:*}
+		if pid_alive "$DIR/$name.pid" "${n#*:}"; then
+			echo "$name: running (pid $(cat "$DIR/$name.pid"))"
+		else
+			echo "$name: stopped"
+			ok=1
+		fi
+	done
+	[ "$ok" = 0 ] && echo "env: $DIR/targets.env"
+	return "$ok"
+}
+
+case "${1:-}" in
+start) cmd_start ;;
+stop) cmd_stop ;;
+status) cmd_status ;;
+install) need_root; install_pkgs ;;
+clean)
+	cmd_stop
+	remove_local_groups
+	rm -rf "$DIR"
+	;;
+*)
+	echo "usage: $0 start|stop|status|install|clean" >&2
+	exit 2
+	;;
+esac
