@@ -1,0 +1,72 @@
+# Watchword's build and test entry points. `make test` and `make demo` each do all their own set-up on a fresh
+# Debian machine: apt packages when missing (scripts/deps.sh), Go modules, the fyne CLI, real test targets.
+
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+FYNE_TOOLS := fyne.io/tools/cmd/fyne@v1.7.4
+GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
+FYNE := $(GOBIN_DIR)/fyne
+TARGETS_DIR ?= /tmp/watchword-targets
+export WATCHWORD_TARGETS_DIR := $(TARGETS_DIR)
+export WATCHWORD_TARGETS_ENV := $(TARGETS_DIR)/targets.env
+# Fyne logs a locale parse error under C.UTF-8.
+export LANG := en_US.UTF-8
+TEST_TIMEOUT ?= 12m
+
+.PHONY: all build gui headless test demo lint bundle screenshots deps targets-start targets-stop clean
+
+all: build
+
+deps:
+	@scripts/deps.sh test
+
+# The desktop apps need cgo and GL: built once per run, their cache reused by the tests that start them.
+gui: deps
+	$(GO) build -o $(BIN)/ ./techclient ./console
+
+# The hub and the agent are pure Go: no Fyne, no cgo, no GL, so they run on servers and domain controllers.
+headless:
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./console/cmd/...
+
+build: gui headless
+
+# Every test: unit, real Secret Service, real targets, real windows under Xvfb. Ends with go test's summary lines.
+test: deps targets-start build
+	@set -o pipefail; rc=0; \
+	xvfb-run -a -s '-screen 0 1280x800x24' scripts/with-secret-service.sh \
+		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./... || rc=$$?; \
+	scripts/targets.sh stop >/dev/null 2>&1 || true; \
+	exit $$rc
+
+targets-start:
+	@scripts/targets.sh start
+
+targets-stop:
+	@scripts/targets.sh stop
+
+# The product on one machine: a Console and a TechClient (under Xvfb when there is no display).
+demo: build
+	@scripts/demo.sh
+
+# Screenshots of what users see, kept in docs/screenshots.
+screenshots: build
+	@DEMO_SCREENSHOTS=docs/screenshots DEMO_SECONDS=1 scripts/demo.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	CGO_ENABLED=0 $(GO) vet -tags ci ./...
+	@if $(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 -version >/dev/null 2>&1; then \
+		CGO_ENABLED=0 $(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 -tags ci ./...; \
+	else echo "staticcheck: not installable here, skipped"; fi
+
+$(FYNE):
+	GOBIN=$(GOBIN_DIR) $(GO) install $(FYNE_TOOLS)
+
+# Regenerate assets/bundled.go from the PNG icons (themselves rendered from the SVGs).
+bundle: $(FYNE)
+	cd assets && $(FYNE) bundle --pkg assets --name TechClientIcon -o bundled.go techclient.png && \
+		$(FYNE) bundle -a --name ConsoleIcon -o bundled.go console.png
+
+clean:
+	rm -rf $(BIN) dist
