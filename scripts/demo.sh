@@ -10,6 +10,9 @@ export LANG=en_US.UTF-8
 
 cleanup() {
 	for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	[ -n "${demo_home:-}" ] && rm -rf "$demo_home"
+	return 0
 }
 pids=()
 trap cleanup EXIT
@@ -34,10 +37,11 @@ pids+=($!)
 techclient_pid=$!
 pids+=($!)
 
-shoot() { # shoot TITLE FILE
+shoot() { # shoot TITLE FILE X: show the window titled TITLE at column X, save a screenshot as FILE
 	local id
 	id=$(timeout 30 xdotool search --sync --onlyvisible --name "^$1\$" | head -1) || { echo "demo: window '$1' did not open" >&2; return 1; }
 	echo "demo: window '$1' is open (id $id)"
+	xdotool windowmove "$id" "$3" 0 windowraise "$id" 2>/dev/null || true
 	if [ -n "${DEMO_SCREENSHOTS:-}" ]; then
 		mkdir -p "$DEMO_SCREENSHOTS"
 		sleep 1 # let the first frame render
@@ -45,8 +49,8 @@ shoot() { # shoot TITLE FILE
 		echo "demo: saved $DEMO_SCREENSHOTS/$2"
 	fi
 }
-shoot "Watchword Console" console.png
-shoot "Watchword TechClient" techclient.png
+shoot "Watchword Console" console.png 0
+shoot "Watchword TechClient" techclient.png 1040
 
 if [ -n "${DEMO_SECONDS:-}" ]; then
 	sleep "$DEMO_SECONDS"
@@ -54,4 +58,3 @@ else
 	echo "demo: close the windows (or press Ctrl-C) to stop"
 	wait "$console_pid" "$techclient_pid" 2>/dev/null || true
 fi
-rm -rf "$demo_home"

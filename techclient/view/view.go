@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/watchword/watchword/assets"
@@ -29,5 +30,6 @@ func Root(a *vm.App) fyne.CanvasObject {
 	headline.Wrapping = fyne.TextWrapWord
 	headline.Importance = widget.MediumImportance
 
-	return container.NewCenter(container.NewVBox(logo, title, headline))
+	// A VBox gives the headline the window's full width to wrap in; the spacers centre it vertically.
+	return container.NewPadded(container.NewVBox(layout.NewSpacer(), container.NewCenter(logo), title, headline, layout.NewSpacer()))
 }
