@@ -1,0 +1,1011 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/watchword/watchword/shared/wire"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// SQLite is the Store on a SQLite file. Writes go through one connection (SQLite has one writer anyway, and a
+// single writer never meets SQLITE_BUSY); reads use a small pool that WAL lets run beside the writer.
+type SQLite struct {
+	path string
+	w    *sql.DB
+	r    *sql.DB
+}
+
+var _ Store = (*SQLite)(nil)
+
+// SchemaVersion is the number of migrations this binary knows.
+func SchemaVersion() int {
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	return len(names)
+}
+
+// Open opens (creating if needed) the database at path and migrates it to SchemaVersion.
+func Open(ctx context.Context, path string) (*SQLite, error) {
+	dsn := func(lock string) string {
+		return "file:" + url.PathEscape(path) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=" + lock
+	}
+	w, err := sql.Open("sqlite", dsn("immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open database %q: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	r, err := sql.Open("sqlite", dsn("deferred"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database %q: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	s := &SQLite{path: path, w: w, r: r}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *SQLite) migrate(ctx context.Context) error {
+	var have int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	if have > len(names) {
+		return fmt.Errorf("database schema version %d is newer than this hub (%d)", have, len(names))
+	}
+	for i := have; i < len(names); i++ {
+		body, err := migrations.ReadFile(names[i])
+		if err != nil {
+			return err
+		}
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate to %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %w", names[i], err)
+		}
+		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %w", names[i], err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate %s: %w", names[i], err)
+		}
+	}
+	return nil
+}
+
+// Close closes both connection pools.
+func (s *SQLite) Close() error { return errors.Join(s.r.Close(), s.w.Close()) }
+
+// Read implements Store.
+func (s *SQLite) Read(ctx context.Context, fn func(Tx) error) error {
+	t, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer t.Rollback()
+	return fn(&tx{ctx: ctx, t: t})
+}
+
+// Write implements Store.
+func (s *SQLite) Write(ctx context.Context, fn func(Tx) error) error {
+	t, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin write: %w", err)
+	}
+	if err := fn(&tx{ctx: ctx, t: t}); err != nil {
+		t.Rollback()
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Backup implements Store with VACUUM INTO, which copies a consistent snapshot while readers and writers go on.
+func (s *SQLite) Backup(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("backup to %q: %w: file exists", path, ErrConflict)
+	}
+	if _, err := s.r.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		return fmt.Errorf("backup to %q: %w", path, err)
+	}
+	return nil
+}
+
+// VerifyAudit implements Store.
+func (s *SQLite) VerifyAudit(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.Read(ctx, func(t Tx) error {
+		var err error
+		n, err = t.(*tx).verifyAudit()
+		return err
+	})
+	return n, err
+}
+
+type tx struct {
+	ctx context.Context
+	t   *sql.Tx
+}
+
+var _ Tx = (*tx)(nil)
+
+func ns(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func tm(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// wrap turns driver errors into the package's sentinels.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%s: %w", op, ErrConflict)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("%s: %w: unknown reference", op, ErrNotFound)
+		}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func (x *tx) exec(op, q string, args ...any) (sql.Result, error) {
+	res, err := x.t.ExecContext(x.ctx, q, args...)
+	return res, wrap(op, err)
+}
+
+// one runs an UPDATE or DELETE that must hit exactly one row.
+func (x *tx) one(op, q string, args ...any) error {
+	res, err := x.exec(op, q, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	return nil
+}
+
+func (x *tx) insert(op, q string, args ...any) (int64, error) {
+	res, err := x.exec(op, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// ---- tenants ----
+
+const tenantCols = "id, guid, name, abbrev, recovery, policy, revision, created_at"
+
+func scanTenant(sc interface{ Scan(...any) error }) (*Tenant, error) {
+	var t Tenant
+	var policy string
+	var created int64
+	if err := sc.Scan(&t.ID, &t.GUID, &t.Name, &t.Abbrev, &t.Recovery, &policy, &t.Revision, &created); err != nil {
+		return nil, err
+	}
+	t.CreatedAt = tm(created)
+	if err := json.Unmarshal([]byte(policy), &t.Policy); err != nil {
+		return nil, fmt.Errorf("tenant %q policy: %w", t.GUID, err)
+	}
+	return &t, nil
+}
+
+func (x *tx) CreateTenant(t *Tenant) error {
+	p, _ := json.Marshal(t.Policy)
+	id, err := x.insert("create tenant "+t.GUID, "INSERT INTO tenants (guid, name, abbrev, recovery, policy, created_at) VALUES (?,?,?,?,?,?)",
+		t.GUID, t.Name, t.Abbrev, t.Recovery, string(p), ns(t.CreatedAt))
+	t.ID = id
+	return err
+}
+
+func (x *tx) Tenant(guid string) (*Tenant, error) {
+	t, err := scanTenant(x.t.QueryRowContext(x.ctx, "SELECT "+tenantCols+" FROM tenants WHERE guid = ?", guid))
+	return t, wrap("tenant "+guid, err)
+}
+
+func (x *tx) TenantByID(id int64) (*Tenant, error) {
+	t, err := scanTenant(x.t.QueryRowContext(x.ctx, "SELECT "+tenantCols+" FROM tenants WHERE id = ?", id))
+	return t, wrap(fmt.Sprintf("tenant %d", id), err)
+}
+
+func (x *tx) Tenants() ([]Tenant, error) {
+	rows, err := x.t.QueryContext(x.ctx, "SELECT "+tenantCols+" FROM tenants ORDER BY id")
+	if err != nil {
+		return nil, wrap("list tenants", err)
+	}
+	defer rows.Close()
+	var out []Tenant
+	for rows.Next() {
+		t, err := scanTenant(rows)
+		if err != nil {
+			return nil, wrap("list tenants", err)
+		}
+		out = append(out, *t)
+	}
+	return out, wrap("list tenants", rows.Err())
+}
+
+func (x *tx) UpdateTenant(t *Tenant) error {
+	p, _ := json.Marshal(t.Policy)
+	return x.one("update tenant "+t.GUID, "UPDATE tenants SET name = ?, abbrev = ?, recovery = ?, policy = ? WHERE id = ?",
+		t.Name, t.Abbrev, t.Recovery, string(p), t.ID)
+}
+
+func (x *tx) BumpRevision(tenant int64) (int64, error) {
+	var rev int64
+	err := x.t.QueryRowContext(x.ctx, "UPDATE tenants SET revision = revision + 1 WHERE id = ? RETURNING revision", tenant).Scan(&rev)
+	return rev, wrap(fmt.Sprintf("bump revision of tenant %d", tenant), err)
+}
+
+// ---- techs ----
+
+const techCols = "id, tenant_id, username, display_name, email, organization, co_managed, status, public_key, key_id, fingerprint, created_at, updated_at"
+
+func scanTech(sc interface{ Scan(...any) error }) (*Tech, error) {
+	var t Tech
+	var created, updated int64
+	if err := sc.Scan(&t.ID, &t.TenantID, &t.Username, &t.DisplayName, &t.Email, &t.Organization, &t.CoManaged,
+		&t.Status, &t.PublicKey, &t.KeyID, &t.Fingerprint, &created, &updated); err != nil {
+		return nil, err
+	}
+	t.CreatedAt, t.UpdatedAt = tm(created), tm(updated)
+	return &t, nil
+}
+
+func (x *tx) CreateTech(t *Tech) error {
+	id, err := x.insert("create tech "+t.Username, "INSERT INTO techs (tenant_id, username, display_name, email, organization, co_managed, status, public_key, key_id, fingerprint, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+		t.TenantID, t.Username, t.DisplayName, t.Email, t.Organization, b2i(t.CoManaged), t.Status, t.PublicKey, t.KeyID, t.Fingerprint, ns(t.CreatedAt), ns(t.UpdatedAt))
+	t.ID = id
+	return err
+}
+
+func (x *tx) Tech(tenant, id int64) (*Tech, error) {
+	t, err := scanTech(x.t.QueryRowContext(x.ctx, "SELECT "+techCols+" FROM techs WHERE tenant_id = ? AND id = ?", tenant, id))
+	return t, wrap(fmt.Sprintf("tech %d", id), err)
+}
+
+func (x *tx) TechByKey(tenant int64, keyID string) (*Tech, error) {
+	t, err := scanTech(x.t.QueryRowContext(x.ctx, "SELECT "+techCols+" FROM techs WHERE tenant_id = ? AND key_id = ?", tenant, keyID))
+	return t, wrap("tech by key", err)
+}
+
+func (x *tx) Techs(tenant int64, status wire.TechStatus) ([]Tech, error) {
+	q := "SELECT " + techCols + " FROM techs WHERE tenant_id = ?"
+	args := []any{tenant}
+	if status != "" {
+		q += " AND status = ?"
+		args = append(args, status)
+	}
+	rows, err := x.t.QueryContext(x.ctx, q+" ORDER BY id", args...)
+	if err != nil {
+		return nil, wrap("list techs", err)
+	}
+	defer rows.Close()
+	var out []Tech
+	for rows.Next() {
+		t, err := scanTech(rows)
+		if err != nil {
+			return nil, wrap("list techs", err)
+		}
+		out = append(out, *t)
+	}
+	return out, wrap("list techs", rows.Err())
+}
+
+func (x *tx) UpdateTech(t *Tech) error {
+	return x.one(fmt.Sprintf("update tech %d", t.ID), "UPDATE techs SET display_name = ?, email = ?, organization = ?, co_managed = ?, status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+		t.DisplayName, t.Email, t.Organization, b2i(t.CoManaged), t.Status, ns(t.UpdatedAt), t.TenantID, t.ID)
+}
+
+// ---- admins ----
+
+const adminCols = "id, tenant_id, name, role, public_key, key_id, created_at"
+
+func scanAdmin(sc interface{ Scan(...any) error }) (*Admin, error) {
+	var a Admin
+	var created int64
+	if err := sc.Scan(&a.ID, &a.TenantID, &a.Name, &a.Role, &a.PublicKey, &a.KeyID, &created); err != nil {
+		return nil, err
+	}
+	a.CreatedAt = tm(created)
+	return &a, nil
+}
+
+func (x *tx) CreateAdmin(a *Admin) error {
+	id, err := x.insert("create admin "+a.Name, "INSERT INTO admins (tenant_id, name, role, public_key, key_id, created_at) VALUES (?,?,?,?,?,?)",
+		a.TenantID, a.Name, a.Role, a.PublicKey, a.KeyID, ns(a.CreatedAt))
+	a.ID = id
+	return err
+}
+
+func (x *tx) AdminByKey(tenant int64, keyID string) (*Admin, error) {
+	a, err := scanAdmin(x.t.QueryRowContext(x.ctx, "SELECT "+adminCols+" FROM admins WHERE tenant_id = ? AND key_id = ?", tenant, keyID))
+	return a, wrap("admin by key", err)
+}
+
+func (x *tx) Admins(tenant int64) ([]Admin, error) {
+	rows, err := x.t.QueryContext(x.ctx, "SELECT "+adminCols+" FROM admins WHERE tenant_id = ? ORDER BY id", tenant)
+	if err != nil {
+		return nil, wrap("list admins", err)
+	}
+	defer rows.Close()
+	var out []Admin
+	for rows.Next() {
+		a, err := scanAdmin(rows)
+		if err != nil {
+			return nil, wrap("list admins", err)
+		}
+		out = append(out, *a)
+	}
+	return out, wrap("list admins", rows.Err())
+}
+
+// ---- tokens ----
+
+func (x *tx) CreateToken(t *Token) error {
+	id, err := x.insert("create "+t.Kind+" token", "INSERT INTO tokens (tenant_id, kind, role, hash, expires_at, created_at) VALUES (?,?,?,?,?,?)",
+		t.TenantID, t.Kind, t.Role, t.Hash, ns(t.ExpiresAt), ns(t.CreatedAt))
+	t.ID = id
+	return err
+}
+
+func (x *tx) UseToken(tenant int64, kind, hash string, now time.Time) (*Token, error) {
+	var t Token
+	var exp, used, created int64
+	err := x.t.QueryRowContext(x.ctx, "SELECT id, tenant_id, kind, role, hash, expires_at, used_at, created_at FROM tokens WHERE tenant_id = ? AND kind = ? AND hash = ?",
+		tenant, kind, hash).Scan(&t.ID, &t.TenantID, &t.Kind, &t.Role, &t.Hash, &exp, &used, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("use %s token: %w", kind, ErrTokenInvalid)
+	}
+	if err != nil {
+		return nil, wrap("use "+kind+" token", err)
+	}
+	if used != 0 || now.UnixNano() >= exp {
+		return nil, fmt.Errorf("use %s token: %w", kind, ErrTokenInvalid)
+	}
+	if _, err := x.exec("use "+kind+" token", "UPDATE tokens SET used_at = ? WHERE id = ?", ns(now), t.ID); err != nil {
+		return nil, err
+	}
+	t.ExpiresAt, t.UsedAt, t.CreatedAt = tm(exp), now, tm(created)
+	return &t, nil
+}
+
+// ---- agents ----
+
+const agentCols = "id, tenant_id, name, driver, status, public_key, key_id, version, last_seen, created_at"
+
+func scanAgent(sc interface{ Scan(...any) error }) (*Agent, error) {
+	var a Agent
+	var seen, created int64
+	if err := sc.Scan(&a.ID, &a.TenantID, &a.Name, &a.Driver, &a.Status, &a.PublicKey, &a.KeyID, &a.Version, &seen, &created); err != nil {
+		return nil, err
+	}
+	a.LastSeen, a.CreatedAt = tm(seen), tm(created)
+	return &a, nil
+}
+
+func (x *tx) CreateAgent(a *Agent) error {
+	id, err := x.insert("create agent "+a.Name, "INSERT INTO agents (tenant_id, name, driver, status, public_key, key_id, version, last_seen, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+		a.TenantID, a.Name, a.Driver, a.Status, a.PublicKey, a.KeyID, a.Version, ns(a.LastSeen), ns(a.CreatedAt))
+	a.ID = id
+	return err
+}
+
+func (x *tx) Agent(tenant, id int64) (*Agent, error) {
+	a, err := scanAgent(x.t.QueryRowContext(x.ctx, "SELECT "+agentCols+" FROM agents WHERE tenant_id = ? AND id = ?", tenant, id))
+	return a, wrap(fmt.Sprintf("agent %d", id), err)
+}
+
+func (x *tx) AgentByKey(tenant int64, keyID string) (*Agent, error) {
+	a, err := scanAgent(x.t.QueryRowContext(x.ctx, "SELECT "+agentCols+" FROM agents WHERE tenant_id = ? AND key_id = ?", tenant, keyID))
+	return a, wrap("agent by key", err)
+}
+
+func (x *tx) Agents(tenant int64) ([]Agent, error) {
+	rows, err := x.t.QueryContext(x.ctx, "SELECT "+agentCols+" FROM agents WHERE tenant_id = ? ORDER BY id", tenant)
+	if err != nil {
+		return nil, wrap("list agents", err)
+	}
+	defer rows.Close()
+	var out []Agent
+	for rows.Next() {
+		a, err := scanAgent(rows)
+		if err != nil {
+			return nil, wrap("list agents", err)
+		}
+		out = append(out, *a)
+	}
+	return out, wrap("list agents", rows.Err())
+}
+
+func (x *tx) UpdateAgent(a *Agent) error {
+	return x.one(fmt.Sprintf("update agent %d", a.ID), "UPDATE agents SET name = ?, status = ?, version = ?, last_seen = ? WHERE tenant_id = ? AND id = ?",
+		a.Name, a.Status, a.Version, ns(a.LastSeen), a.TenantID, a.ID)
+}
+
+// ---- groups ----
+
+func (x *tx) CreateGroup(g *Group) error {
+	id, err := x.insert("create group "+g.Name, "INSERT INTO groups (tenant_id, kind, name, builtin, interval_seconds) VALUES (?,?,?,?,?)",
+		g.TenantID, g.Kind, g.Name, b2i(g.Builtin), g.IntervalSeconds)
+	g.ID = id
+	if err != nil {
+		return err
+	}
+	if len(g.Members) > 0 {
+		return x.SetMembers(g.TenantID, g.ID, g.Members)
+	}
+	return nil
+}
+
+func (x *tx) groups(q string, args ...any) ([]Group, error) {
+	rows, err := x.t.QueryContext(x.ctx, "SELECT id, tenant_id, kind, name, builtin, interval_seconds FROM groups WHERE "+q+" ORDER BY id", args...)
+	if err != nil {
+		return nil, wrap("list groups", err)
+	}
+	var out []Group
+	byID := map[int64]int{}
+	for rows.Next() {
+		var g Group
+		if err := rows.Scan(&g.ID, &g.TenantID, &g.Kind, &g.Name, &g.Builtin, &g.IntervalSeconds); err != nil {
+			rows.Close()
+			return nil, wrap("list groups", err)
+		}
+		byID[g.ID] = len(out)
+		out = append(out, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("list groups", err)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	mrows, err := x.t.QueryContext(x.ctx, "SELECT group_id, member_id FROM group_members WHERE group_id IN (SELECT id FROM groups WHERE "+
+		q+") ORDER BY group_id, member_id", args...)
+	if err != nil {
+		return nil, wrap("list members", err)
+	}
+	defer mrows.Close()
+	for mrows.Next() {
+		var gid, mid int64
+		if err := mrows.Scan(&gid, &mid); err != nil {
+			return nil, wrap("list members", err)
+		}
+		if i, ok := byID[gid]; ok {
+			out[i].Members = append(out[i].Members, mid)
+		}
+	}
+	return out, wrap("list members", mrows.Err())
+}
+
+func (x *tx) Group(tenant, id int64) (*Group, error) {
+	gs, err := x.groups("tenant_id = ? AND id = ?", tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(gs) == 0 {
+		return nil, fmt.Errorf("group %d: %w", id, ErrNotFound)
+	}
+	return &gs[0], nil
+}
+
+func (x *tx) Groups(tenant int64, kind string) ([]Group, error) {
+	return x.groups("tenant_id = ? AND kind = ?", tenant, kind)
+}
+
+func (x *tx) UpdateGroup(g *Group) error {
+	return x.one(fmt.Sprintf("update group %d", g.ID), "UPDATE groups SET name = ?, interval_seconds = ? WHERE tenant_id = ? AND id = ?",
+		g.Name, g.IntervalSeconds, g.TenantID, g.ID)
+}
+
+func (x *tx) DeleteGroup(tenant, id int64) error {
+	return x.one(fmt.Sprintf("delete group %d", id), "DELETE FROM groups WHERE tenant_id = ? AND id = ?", tenant, id)
+}
+
+// checkMembers verifies that every member exists in the tenant with the group's kind.
+func (x *tx) checkMembers(tenant, group int64, members []int64) error {
+	var kind string
+	err := x.t.QueryRowContext(x.ctx, "SELECT kind FROM groups WHERE tenant_id = ? AND id = ?", tenant, group).Scan(&kind)
+	if err != nil {
+		return wrap(fmt.Sprintf("group %d", group), err)
+	}
+	table := "techs"
+	if kind == KindAgent {
+		table = "agents"
+	}
+	for _, m := range members {
+		var one int
+		if err := x.t.QueryRowContext(x.ctx, "SELECT 1 FROM "+table+" WHERE tenant_id = ? AND id = ?", tenant, m).Scan(&one); err != nil {
+			return wrap(fmt.Sprintf("member %d of group %d", m, group), err)
+		}
+	}
+	return nil
+}
+
+func (x *tx) SetMembers(tenant, group int64, members []int64) error {
+	if err := x.checkMembers(tenant, group, members); err != nil {
+		return err
+	}
+	if _, err := x.exec("set members", "DELETE FROM group_members WHERE group_id = ?", group); err != nil {
+		return err
+	}
+	return x.AddMembers(tenant, group, members)
+}
+
+func (x *tx) AddMembers(tenant, group int64, members []int64) error {
+	if err := x.checkMembers(tenant, group, members); err != nil {
+		return err
+	}
+	for _, m := range members {
+		if _, err := x.exec("add member", "INSERT OR IGNORE INTO group_members (group_id, member_id) VALUES (?,?)", group, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x *tx) RemoveMembers(tenant, group int64, members []int64) error {
+	if err := x.checkMembers(tenant, group, nil); err != nil {
+		return err
+	}
+	for _, m := range members {
+		if _, err := x.exec("remove member", "DELETE FROM group_members WHERE group_id = ? AND member_id = ?", group, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ---- rights ----
+
+func scanRight(sc interface{ Scan(...any) error }) (*Right, error) {
+	var r Right
+	var targets string
+	if err := sc.Scan(&r.ID, &r.TenantID, &r.Name, &r.Builtin, &targets); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(targets), &r.Targets); err != nil {
+		return nil, fmt.Errorf("right %q targets: %w", r.Name, err)
+	}
+	return &r, nil
+}
+
+func (x *tx) CreateRight(r *Right) error {
+	t, _ := json.Marshal(r.Targets)
+	id, err := x.insert("create right "+r.Name, "INSERT INTO rights (tenant_id, name, builtin, targets) VALUES (?,?,?,?)",
+		r.TenantID, r.Name, b2i(r.Builtin), string(t))
+	r.ID = id
+	return err
+}
+
+func (x *tx) Right(tenant, id int64) (*Right, error) {
+	r, err := scanRight(x.t.QueryRowContext(x.ctx, "SELECT id, tenant_id, name, builtin, targets FROM rights WHERE tenant_id = ? AND id = ?", tenant, id))
+	return r, wrap(fmt.Sprintf("right %d", id), err)
+}
+
+func (x *tx) Rights(tenant int64) ([]Right, error) {
+	rows, err := x.t.QueryContext(x.ctx, "SELECT id, tenant_id, name, builtin, targets FROM rights WHERE tenant_id = ? ORDER BY id", tenant)
+	if err != nil {
+		return nil, wrap("list rights", err)
+	}
+	defer rows.Close()
+	var out []Right
+	for rows.Next() {
+		r, err := scanRight(rows)
+		if err != nil {
+			return nil, wrap("list rights", err)
+		}
+		out = append(out, *r)
+	}
+	return out, wrap("list rights", rows.Err())
+}
+
+func (x *tx) UpdateRight(r *Right) error {
+	t, _ := json.Marshal(r.Targets)
+	return x.one(fmt.Sprintf("update right %d", r.ID), "UPDATE rights SET name = ?, targets = ? WHERE tenant_id = ? AND id = ?",
+		r.Name, string(t), r.TenantID, r.ID)
+}
+
+func (x *tx) DeleteRight(tenant, id int64) error {
+	return x.one(fmt.Sprintf("delete right %d", id), "DELETE FROM rights WHERE tenant_id = ? AND id = ?", tenant, id)
+}
+
+// ---- triplets ----
+
+func (x *tx) CreateTriplet(t *Triplet) error {
+	// The references must belong to the tenant and have the right kinds; foreign keys alone would accept
+	// another tenant's group.
+	tg, err := x.Group(t.TenantID, t.TechGroupID)
+	if err != nil {
+		return err
+	}
+	ag, err := x.Group(t.TenantID, t.AgentGroupID)
+	if err != nil {
+		return err
+	}
+	if tg.Kind != KindTech || ag.Kind != KindAgent {
+		return fmt.Errorf("create triplet: %w: group kinds must be tech then agent", ErrNotFound)
+	}
+	if _, err := x.Right(t.TenantID, t.RightID); err != nil {
+		return err
+	}
+	id, err := x.insert("create triplet", "INSERT INTO triplets (tenant_id, tech_group_id, agent_group_id, right_id, builtin) VALUES (?,?,?,?,?)",
+		t.TenantID, t.TechGroupID, t.AgentGroupID, t.RightID, b2i(t.Builtin))
+	t.ID = id
+	return err
+}
+
+func (x *tx) Triplets(tenant int64) ([]Triplet, error) {
+	rows, err := x.t.QueryContext(x.ctx, "SELECT id, tenant_id, tech_group_id, agent_group_id, right_id, builtin FROM triplets WHERE tenant_id = ? ORDER BY id", tenant)
+	if err != nil {
+		return nil, wrap("list triplets", err)
+	}
+	defer rows.Close()
+	var out []Triplet
+	for rows.Next() {
+		var t Triplet
+		if err := rows.Scan(&t.ID, &t.TenantID, &t.TechGroupID, &t.AgentGroupID, &t.RightID, &t.Builtin); err != nil {
+			return nil, wrap("list triplets", err)
+		}
+		out = append(out, t)
+	}
+	return out, wrap("list triplets", rows.Err())
+}
+
+func (x *tx) DeleteTriplet(tenant, id int64) error {
+	return x.one(fmt.Sprintf("delete triplet %d", id), "DELETE FROM triplets WHERE tenant_id = ? AND id = ?", tenant, id)
+}
+
+// ---- accounts ----
+
+const accountCols = "id, tenant_id, tech_id, agent_id, name, state, last_error, current_version, rotate_requested_at, rotated_at, created_at"
+
+func scanAccount(sc interface{ Scan(...any) error }) (*Account, error) {
+	var a Account
+	var req, rot, created int64
+	if err := sc.Scan(&a.ID, &a.TenantID, &a.TechID, &a.AgentID, &a.Name, &a.State, &a.LastError, &a.CurrentVersion, &req, &rot, &created); err != nil {
+		return nil, err
+	}
+	a.RotateRequestedAt, a.RotatedAt, a.CreatedAt = tm(req), tm(rot), tm(created)
+	return &a, nil
+}
+
+func (x *tx) accounts(op, where string, args ...any) ([]Account, error) {
+	rows, err := x.t.QueryContext(x.ctx, "SELECT "+accountCols+" FROM accounts WHERE "+where+" ORDER BY id", args...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, *a)
+	}
+	return out, wrap(op, rows.Err())
+}
+
+func (x *tx) EnsureAccount(tenant, tech, agent int64, name string, now time.Time) (*Account, error) {
+	a, err := scanAccount(x.t.QueryRowContext(x.ctx, "SELECT "+accountCols+" FROM accounts WHERE tenant_id = ? AND tech_id = ? AND agent_id = ?", tenant, tech, agent))
+	if err == nil {
+		return a, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, wrap("account", err)
+	}
+	if _, err := x.Tech(tenant, tech); err != nil {
+		return nil, err
+	}
+	if _, err := x.Agent(tenant, agent); err != nil {
+		return nil, err
+	}
+	a = &Account{TenantID: tenant, TechID: tech, AgentID: agent, Name: name, State: "planned", CreatedAt: now}
+	a.ID, err = x.insert("create account "+name, "INSERT INTO accounts (tenant_id, tech_id, agent_id, name, created_at) VALUES (?,?,?,?,?)",
+		tenant, tech, agent, name, ns(now))
+	return a, err
+}
+
+func (x *tx) Account(tenant, id int64) (*Account, error) {
+	a, err := scanAccount(x.t.QueryRowContext(x.ctx, "SELECT "+accountCols+" FROM accounts WHERE tenant_id = ? AND id = ?", tenant, id))
+	return a, wrap(fmt.Sprintf("account %d", id), err)
+}
+
+func (x *tx) AccountsByAgent(tenant, agent int64) ([]Account, error) {
+	return x.accounts("list accounts of agent", "tenant_id = ? AND agent_id = ?", tenant, agent)
+}
+
+func (x *tx) AccountsByTech(tenant, tech int64) ([]Account, error) {
+	return x.accounts("list accounts of tech", "tenant_id = ? AND tech_id = ?", tenant, tech)
+}
+
+func (x *tx) UpdateAccount(a *Account) error {
+	return x.one(fmt.Sprintf("update account %d", a.ID), "UPDATE accounts SET state = ?, last_error = ?, rotate_requested_at = ? WHERE tenant_id = ? AND id = ?",
+		a.State, a.LastError, ns(a.RotateRequestedAt), a.TenantID, a.ID)
+}
+
+func (x *tx) RequestRotation(tenant, tech, agent, account int64, at time.Time) (int, error) {
+	q := "UPDATE accounts SET rotate_requested_at = ? WHERE tenant_id = ?"
+	args := []any{ns(at), tenant}
+	for col, v := range map[string]int64{"tech_id": tech, "agent_id": agent, "id": account} {
+		if v != 0 {
+			q += " AND " + col + " = ?"
+			args = append(args, v)
+		}
+	}
+	res, err := x.exec("request rotation", q, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// ---- versions ----
+
+func (x *tx) StageVersion(tenant int64, v *Version) error {
+	a, err := x.Account(tenant, v.AccountID)
+	if err != nil {
+		return err
+	}
+	if v.Version <= a.CurrentVersion {
+		return fmt.Errorf("stage version %d of account %d: %w: current version is %d", v.Version, a.ID, ErrConflict, a.CurrentVersion)
+	}
+	v.State = wire.VersionStaged
+	v.ID, err = x.insert("stage version", "INSERT INTO versions (account_id, version, envelope, state, staged_at) VALUES (?,?,?,?,?)",
+		v.AccountID, v.Version, v.Envelope, v.State, ns(v.StagedAt))
+	if err != nil {
+		return err
+	}
+	_, err = x.exec("stage version", "UPDATE accounts SET current_version = ? WHERE id = ?", v.Version, a.ID)
+	return err
+}
+
+func (x *tx) Versions(tenant, account int64) ([]Version, error) {
+	if _, err := x.Account(tenant, account); err != nil {
+		return nil, err
+	}
+	rows, err := x.t.QueryContext(x.ctx, "SELECT id, account_id, version, envelope, state, reason, staged_at, confirmed_at FROM versions WHERE account_id = ? ORDER BY version DESC", account)
+	if err != nil {
+		return nil, wrap("list versions", err)
+	}
+	defer rows.Close()
+	var out []Version
+	for rows.Next() {
+		var v Version
+		var staged, confirmed int64
+		if err := rows.Scan(&v.ID, &v.AccountID, &v.Version, &v.Envelope, &v.State, &v.Reason, &staged, &confirmed); err != nil {
+			return nil, wrap("list versions", err)
+		}
+		v.StagedAt, v.ConfirmedAt = tm(staged), tm(confirmed)
+		out = append(out, v)
+	}
+	return out, wrap("list versions", rows.Err())
+}
+
+func (x *tx) versionState(account, version int64) (wire.VersionState, error) {
+	var st wire.VersionState
+	err := x.t.QueryRowContext(x.ctx, "SELECT state FROM versions WHERE account_id = ? AND version = ?", account, version).Scan(&st)
+	return st, wrap(fmt.Sprintf("version %d of account %d", version, account), err)
+}
+
+func (x *tx) ConfirmVersion(tenant, account, version int64, now time.Time) error {
+	if _, err := x.Account(tenant, account); err != nil {
+		return err
+	}
+	st, err := x.versionState(account, version)
+	if err != nil {
+		return err
+	}
+	if st != wire.VersionStaged {
+		return fmt.Errorf("confirm version %d of account %d: %w: it is %s", version, account, ErrConflict, st)
+	}
+	if _, err := x.exec("confirm version", "UPDATE versions SET state = 'confirmed', confirmed_at = ? WHERE account_id = ? AND version = ?", ns(now), account, version); err != nil {
+		return err
+	}
+	// Older versions, confirmed or staged, are no longer what the target holds.
+	if _, err := x.exec("confirm version", "UPDATE versions SET state = 'superseded' WHERE account_id = ? AND version < ? AND state IN ('confirmed','staged')", account, version); err != nil {
+		return err
+	}
+	_, err = x.exec("confirm version", "UPDATE accounts SET rotated_at = ? WHERE id = ?", ns(now), account)
+	return err
+}
+
+func (x *tx) FailVersion(tenant, account, version int64, reason string) error {
+	if _, err := x.Account(tenant, account); err != nil {
+		return err
+	}
+	st, err := x.versionState(account, version)
+	if err != nil {
+		return err
+	}
+	if st != wire.VersionStaged {
+		return fmt.Errorf("fail version %d of account %d: %w: it is %s", version, account, ErrConflict, st)
+	}
+	_, err = x.exec("fail version", "UPDATE versions SET state = 'failed', reason = ? WHERE account_id = ? AND version = ?", reason, account, version)
+	return err
+}
+
+// ---- audit ----
+
+// auditHash links an event to its predecessor. The encoding is fixed: changing it breaks every existing chain.
+func auditHash(e *AuditEvent) string {
+	canon, _ := json.Marshal([]any{e.Seq, e.TenantID, e.At.UnixNano(), e.ActorKind, e.ActorID, e.Action, e.Target, e.Detail})
+	h := sha256.New()
+	h.Write([]byte(e.PrevHash))
+	h.Write([]byte{'\n'})
+	h.Write(canon)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (x *tx) Audit(e *AuditEvent) error {
+	var seq int64
+	var prev string
+	if err := x.t.QueryRowContext(x.ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&seq, &prev); err != nil {
+		return wrap("audit head", err)
+	}
+	e.Seq, e.PrevHash = seq+1, prev
+	e.At = e.At.UTC().Round(0)
+	e.Hash = auditHash(e)
+	if _, err := x.exec("append audit", "INSERT INTO audit (seq, tenant_id, at, actor_kind, actor_id, action, target, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+		e.Seq, e.TenantID, e.At.UnixNano(), e.ActorKind, e.ActorID, e.Action, e.Target, e.Detail, e.PrevHash, e.Hash); err != nil {
+		return err
+	}
+	return x.one("audit head", "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", e.Seq, e.Hash)
+}
+
+const auditCols = "seq, tenant_id, at, actor_kind, actor_id, action, target, detail, prev_hash, hash"
+
+func scanAudit(sc interface{ Scan(...any) error }) (*AuditEvent, error) {
+	var e AuditEvent
+	var at int64
+	if err := sc.Scan(&e.Seq, &e.TenantID, &at, &e.ActorKind, &e.ActorID, &e.Action, &e.Target, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+		return nil, err
+	}
+	e.At = time.Unix(0, at).UTC()
+	return &e, nil
+}
+
+func (x *tx) AuditEvents(tenant int64, q wire.AuditQuery) ([]AuditEvent, error) {
+	where := []string{"tenant_id = ?"}
+	args := []any{tenant}
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if q.Action != "" {
+		add("action = ?", q.Action)
+	}
+	if q.ActorKind != "" {
+		add("actor_kind = ?", q.ActorKind)
+	}
+	if q.ActorID != 0 {
+		add("actor_id = ?", q.ActorID)
+	}
+	if !q.Since.IsZero() {
+		add("at >= ?", q.Since.UnixNano())
+	}
+	if !q.Until.IsZero() {
+		add("at < ?", q.Until.UnixNano())
+	}
+	if q.AfterSeq != 0 {
+		add("seq > ?", q.AfterSeq)
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	rows, err := x.t.QueryContext(x.ctx, "SELECT "+auditCols+" FROM audit WHERE "+strings.Join(where, " AND ")+" ORDER BY seq LIMIT "+strconv.Itoa(limit), args...)
+	if err != nil {
+		return nil, wrap("list audit", err)
+	}
+	defer rows.Close()
+	var out []AuditEvent
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, wrap("list audit", err)
+		}
+		out = append(out, *e)
+	}
+	return out, wrap("list audit", rows.Err())
+}
+
+func (x *tx) verifyAudit() (int64, error) {
+	rows, err := x.t.QueryContext(x.ctx, "SELECT "+auditCols+" FROM audit ORDER BY seq")
+	if err != nil {
+		return 0, wrap("verify audit", err)
+	}
+	defer rows.Close()
+	var n int64
+	prev := ""
+	var errs []error
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return n, wrap("verify audit", err)
+		}
+		n++
+		switch {
+		case e.Seq != n:
+			errs = append(errs, fmt.Errorf("%w: event %d follows %d (an event was deleted)", ErrAuditBroken, e.Seq, n-1))
+			n = e.Seq
+		case e.PrevHash != prev:
+			errs = append(errs, fmt.Errorf("%w: event %d does not link to its predecessor", ErrAuditBroken, e.Seq))
+		}
+		if auditHash(e) != e.Hash {
+			errs = append(errs, fmt.Errorf("%w: event %d was altered", ErrAuditBroken, e.Seq))
+		}
+		prev = e.Hash
+		if len(errs) >= 10 {
+			break
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, wrap("verify audit", err)
+	}
+	var headSeq int64
+	var headHash string
+	if err := x.t.QueryRowContext(x.ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&headSeq, &headHash); err != nil {
+		return n, wrap("verify audit head", err)
+	}
+	if headSeq != n || headHash != prev {
+		errs = append(errs, fmt.Errorf("%w: the chain ends at event %d but the head records %d (events were deleted or the head was altered)", ErrAuditBroken, n, headSeq))
+	}
+	return n, errors.Join(errs...)
+}

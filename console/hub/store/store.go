@@ -1,0 +1,261 @@
+// Package store is the hub's memory: tenants, principals, groups, rights, triplets, accounts, sealed credential
+// versions and the hash-chained audit log.
+//
+// The hub talks to storage only through Store and Tx, so that one test suite (store_test.go) describes what any
+// implementation must do. The implementation here is SQLite (modernc.org/sqlite, pure Go, WAL), with versioned
+// migrations embedded in the binary and applied on Open.
+//
+// Every method of Tx is scoped to a tenant by its ID: a row of another tenant is reported as ErrNotFound, so a
+// handler that forgets a check still cannot reach across tenants. Mutations and their audit event go in one Write
+// transaction: either both land or neither does.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// Sentinel errors callers branch on.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrConflict     = errors.New("conflict")      // a uniqueness rule would break
+	ErrTokenInvalid = errors.New("invalid token") // unknown, used or expired
+	ErrAuditBroken  = errors.New("audit chain broken")
+)
+
+// Store opens transactions over the hub's state.
+type Store interface {
+	// Read runs fn in a read-only transaction.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// Write runs fn in a read-write transaction, committed when fn returns nil.
+	Write(ctx context.Context, fn func(Tx) error) error
+	// VerifyAudit walks the whole audit chain and returns how many events it checked.
+	VerifyAudit(ctx context.Context) (int64, error)
+	// Backup writes a consistent copy of the database to path while the store stays online.
+	Backup(ctx context.Context, path string) error
+	Close() error
+}
+
+// Tx is one transaction. Methods taking a tenant ID never return rows of another tenant.
+type Tx interface {
+	CreateTenant(t *Tenant) error
+	Tenant(guid string) (*Tenant, error)
+	TenantByID(id int64) (*Tenant, error)
+	Tenants() ([]Tenant, error)
+	UpdateTenant(t *Tenant) error
+	// BumpRevision increments and returns the tenant's revision; long polls wake on it.
+	BumpRevision(tenant int64) (int64, error)
+
+	CreateTech(t *Tech) error
+	Tech(tenant, id int64) (*Tech, error)
+	TechByKey(tenant int64, keyID string) (*Tech, error)
+	Techs(tenant int64, status wire.TechStatus) ([]Tech, error) // status "" lists all
+	UpdateTech(t *Tech) error
+
+	CreateAdmin(a *Admin) error
+	AdminByKey(tenant int64, keyID string) (*Admin, error)
+	Admins(tenant int64) ([]Admin, error)
+
+	CreateToken(t *Token) error
+	// UseToken marks the token of that kind and hash used, or fails with ErrTokenInvalid.
+	UseToken(tenant int64, kind, hash string, now time.Time) (*Token, error)
+
+	CreateAgent(a *Agent) error
+	Agent(tenant, id int64) (*Agent, error)
+	AgentByKey(tenant int64, keyID string) (*Agent, error)
+	Agents(tenant int64) ([]Agent, error)
+	UpdateAgent(a *Agent) error
+
+	CreateGroup(g *Group) error
+	Group(tenant, id int64) (*Group, error)
+	Groups(tenant int64, kind string) ([]Group, error) // with members
+	UpdateGroup(g *Group) error                        // name and interval
+	DeleteGroup(tenant, id int64) error
+	SetMembers(tenant, group int64, members []int64) error
+	AddMembers(tenant, group int64, members []int64) error
+	RemoveMembers(tenant, group int64, members []int64) error
+
+	CreateRight(r *Right) error
+	Right(tenant, id int64) (*Right, error)
+	Rights(tenant int64) ([]Right, error)
+	UpdateRight(r *Right) error
+	DeleteRight(tenant, id int64) error
+
+	CreateTriplet(t *Triplet) error
+	Triplets(tenant int64) ([]Triplet, error)
+	DeleteTriplet(tenant, id int64) error
+
+	// EnsureAccount returns the account of (tech, agent), creating it under name if there is none.
+	EnsureAccount(tenant, tech, agent int64, name string, now time.Time) (*Account, error)
+	Account(tenant, id int64) (*Account, error)
+	AccountsByAgent(tenant, agent int64) ([]Account, error)
+	AccountsByTech(tenant, tech int64) ([]Account, error)
+	UpdateAccount(a *Account) error
+	// RequestRotation marks every account matching all non-zero filters and returns how many.
+	RequestRotation(tenant, tech, agent, account int64, at time.Time) (int, error)
+
+	// StageVersion stores a sealed version; version must exceed the account's current version.
+	StageVersion(tenant int64, v *Version) error
+	// Versions lists an account's versions, newest first.
+	Versions(tenant, account int64) ([]Version, error)
+	// ConfirmVersion marks a staged version confirmed, supersedes older ones and records the rotation.
+	ConfirmVersion(tenant, account, version int64, now time.Time) error
+	// FailVersion marks a staged version failed.
+	FailVersion(tenant, account, version int64, reason string) error
+
+	// Audit appends an event to the hash chain and fills in its Seq and Hash.
+	Audit(e *AuditEvent) error
+	AuditEvents(tenant int64, q wire.AuditQuery) ([]AuditEvent, error)
+}
+
+// Tenant is one MSP.
+type Tenant struct {
+	ID        int64
+	GUID      string
+	Name      string
+	Abbrev    string
+	Recovery  string
+	Policy    wire.Policy
+	Revision  int64
+	CreatedAt time.Time
+}
+
+// Tech is a technician's registration.
+type Tech struct {
+	ID           int64
+	TenantID     int64
+	Username     string
+	DisplayName  string
+	Email        string
+	Organization string
+	CoManaged    bool
+	Status       wire.TechStatus
+	PublicKey    string
+	KeyID        string
+	Fingerprint  string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Admin is a console admin of a tenant.
+type Admin struct {
+	ID        int64
+	TenantID  int64
+	Name      string
+	Role      wire.Role
+	PublicKey string
+	KeyID     string
+	CreatedAt time.Time
+}
+
+// Token kinds.
+const (
+	TokenEnroll = "enroll"
+	TokenClaim  = "claim"
+)
+
+// Token is a single-use secret, stored as its hash.
+type Token struct {
+	ID        int64
+	TenantID  int64
+	Kind      string
+	Role      wire.Role // for claim tokens
+	Hash      string
+	ExpiresAt time.Time
+	UsedAt    time.Time
+	CreatedAt time.Time
+}
+
+// Agent is an enrolled agent.
+type Agent struct {
+	ID        int64
+	TenantID  int64
+	Name      string
+	Driver    string
+	Status    wire.AgentStatus
+	PublicKey string
+	KeyID     string
+	Version   string
+	LastSeen  time.Time
+	CreatedAt time.Time
+}
+
+// Group kinds.
+const (
+	KindTech  = "tech"
+	KindAgent = "agent"
+)
+
+// Group is a TechGroup or an AgentGroup.
+type Group struct {
+	ID              int64
+	TenantID        int64
+	Kind            string
+	Name            string
+	Builtin         bool
+	IntervalSeconds int64
+	Members         []int64
+}
+
+// Right is a named privilege.
+type Right struct {
+	ID       int64
+	TenantID int64
+	Name     string
+	Builtin  bool
+	Targets  map[string][]string
+}
+
+// Triplet grants a right.
+type Triplet struct {
+	ID           int64
+	TenantID     int64
+	TechGroupID  int64
+	AgentGroupID int64
+	RightID      int64
+	Builtin      bool
+}
+
+// Account is a tech's account on an agent's target. Its name is fixed when created.
+type Account struct {
+	ID                int64
+	TenantID          int64
+	TechID            int64
+	AgentID           int64
+	Name              string
+	State             string // planned, present, disabled, error
+	LastError         string
+	CurrentVersion    int64
+	RotateRequestedAt time.Time
+	RotatedAt         time.Time
+	CreatedAt         time.Time
+}
+
+// Version is one sealed password of an account.
+type Version struct {
+	ID          int64
+	AccountID   int64
+	Version     int64
+	Envelope    []byte
+	State       wire.VersionState
+	Reason      string
+	StagedAt    time.Time
+	ConfirmedAt time.Time
+}
+
+// AuditEvent is one entry of the audit log.
+type AuditEvent struct {
+	Seq       int64
+	TenantID  int64
+	At        time.Time
+	ActorKind string
+	ActorID   int64
+	Action    string
+	Target    string
+	Detail    string
+	PrevHash  string
+	Hash      string
+}
