@@ -1,0 +1,411 @@
+// Package ad is the Active Directory driver: per-tech admin accounts over LDAPS with go-ldap.
+//
+// Accounts are created in a configurable OU, disabled (userAccountControl 514) and without a password; the first
+// SetPassword writes unicodePwd (an administrative reset: the password in double quotes, UTF-16LE) and enables the
+// account (512). Group memberships are made exactly the planned ones by editing each group's member attribute.
+// Disable strips those memberships and sets the disabled bit; nothing is deleted.
+//
+// The DC's certificate is verified against the CA the agent is given; there is no way to skip verification.
+// Verification binds once as the account and maps AD's sub-codes (data 52e wrong password, 533 disabled, 775
+// locked out, 532/701 expired, 773 must change) to the driver sentinels. It never retries: every failed bind
+// counts toward the domain's lockout threshold.
+package ad
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf16"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/watchword/watchword/console/agent/driver"
+	"github.com/watchword/watchword/console/agent/driver/internal/ldapconn"
+	"github.com/watchword/watchword/shared/rotation"
+)
+
+// userAccountControl bits.
+const (
+	uacDisabled = 0x0002
+	uacNormal   = 0x0200
+)
+
+// Config is where and how the driver manages accounts.
+type Config struct {
+	ldapconn.Config        // URL (ldaps://dc:636), TLS with the DC's CA, admin BindDN and Password
+	BaseDN          string // the domain, e.g. DC=contoso,DC=local: accounts and groups are searched here
+	OU              string // where new accounts are created, e.g. OU=Watchword,DC=contoso,DC=local
+	UPNSuffix       string // userPrincipalName suffix, e.g. contoso.local; empty: derived from BaseDN
+}
+
+// Driver manages accounts in one AD domain.
+type Driver struct {
+	cfg   Config
+	admin *ldapconn.Admin
+}
+
+var _ driver.Driver = (*Driver)(nil)
+
+// New checks cfg. The connection is made on first use.
+func New(cfg Config) (*Driver, error) {
+	if cfg.BaseDN == "" || cfg.OU == "" {
+		return nil, errors.New("ad driver: BaseDN and OU are required")
+	}
+	if _, err := ldap.ParseDN(cfg.OU); err != nil {
+		return nil, fmt.Errorf("ad driver: OU %q: %w", cfg.OU, err)
+	}
+	if cfg.UPNSuffix == "" {
+		dn, err := ldap.ParseDN(cfg.BaseDN)
+		if err != nil {
+			return nil, fmt.Errorf("ad driver: BaseDN %q: %w", cfg.BaseDN, err)
+		}
+		var parts []string
+		for _, rdn := range dn.RDNs {
+			for _, at := range rdn.Attributes {
+				if strings.EqualFold(at.Type, "DC") {
+					parts = append(parts, at.Value)
+				}
+			}
+		}
+		cfg.UPNSuffix = strings.ToLower(strings.Join(parts, "."))
+	}
+	admin, err := ldapconn.NewAdmin(cfg.Config)
+	if err != nil {
+		return nil, fmt.Errorf("ad driver: %w", err)
+	}
+	return &Driver{cfg: cfg, admin: admin}, nil
+}
+
+func (d *Driver) Kind() string                  { return "ad" }
+func (d *Driver) PasswordRules() rotation.Rules { return rotation.RulesAD }
+func (d *Driver) Close() error                  { return d.admin.Close() }
+
+// forbidden are the characters AD refuses in a sAMAccountName.
+const forbidden = `"/\[]:;|=,+*?<>`
+
+// ValidateName applies AD's sAMAccountName rules, which Samba does not enforce over LDAP but Windows does: at
+// most 20 characters, none of "/\[]:;|=,+*?<>, no control characters, not only dots and spaces, no trailing dot.
+func ValidateName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("account %q: %w: empty", name, driver.ErrInvalidName)
+	case len([]rune(name)) > 20:
+		return fmt.Errorf("account %q: %w: longer than 20 characters (sAMAccountName)", name, driver.ErrInvalidName)
+	case strings.ContainsAny(name, forbidden):
+		return fmt.Errorf("account %q: %w: contains one of %s", name, driver.ErrInvalidName, forbidden)
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return fmt.Errorf("account %q: %w: control character", name, driver.ErrInvalidName)
+	case strings.Trim(name, ". ") == "", strings.HasSuffix(name, "."), strings.TrimSpace(name) != name:
+		return fmt.Errorf("account %q: %w: dots and spaces misplaced", name, driver.ErrInvalidName)
+	}
+	return nil
+}
+
+func (d *Driver) ValidateName(name string) error { return ValidateName(name) }
+
+// user is what the driver reads about an account.
+type user struct {
+	dn         string
+	uac        int64
+	pwdLastSet string
+	memberOf   []string
+}
+
+func (u *user) disabled() bool    { return u.uac&uacDisabled != 0 }
+func (u *user) hasPassword() bool { return u.pwdLastSet != "" && u.pwdLastSet != "0" }
+
+func (d *Driver) findUser(ctx context.Context, name string) (*user, error) {
+	var u *user
+	err := d.admin.Do(ctx, func(c *ldap.Conn) error {
+		e, err := ldapconn.SearchOne(c, d.cfg.BaseDN,
+			fmt.Sprintf("(&(objectClass=user)(sAMAccountName=%s))", ldap.EscapeFilter(name)),
+			"userAccountControl", "pwdLastSet", "memberOf")
+		if err != nil || e == nil {
+			return err
+		}
+		uac, _ := strconv.ParseInt(e.GetAttributeValue("userAccountControl"), 10, 64)
+		u = &user{dn: e.DN, uac: uac, pwdLastSet: e.GetAttributeValue("pwdLastSet"), memberOf: e.GetAttributeValues("memberOf")}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look up account %q: %w", name, err)
+	}
+	return u, nil
+}
+
+// findGroup resolves a right's group by sAMAccountName or cn; "" when it does not exist.
+func (d *Driver) findGroup(ctx context.Context, name string) (string, error) {
+	var dn string
+	err := d.admin.Do(ctx, func(c *ldap.Conn) error {
+		q := ldap.EscapeFilter(name)
+		e, err := ldapconn.SearchOne(c, d.cfg.BaseDN, fmt.Sprintf("(&(objectClass=group)(|(sAMAccountName=%s)(cn=%s)))", q, q))
+		if e != nil {
+			dn = e.DN
+		}
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("look up group %q: %w", name, err)
+	}
+	return dn, nil
+}
+
+// Ensure creates the account when missing (disabled, no password), makes its groups exactly a.Groups, and
+// enables it when it already has a password.
+func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, error) {
+	var rep driver.Report
+	if err := ValidateName(a.Name); err != nil {
+		return rep, err
+	}
+	u, err := d.findUser(ctx, a.Name)
+	if err != nil {
+		return rep, err
+	}
+	if u == nil {
+		if u, err = d.create(ctx, a); err != nil {
+			return rep, err
+		}
+		rep.Created = true
+	}
+	if err := d.syncGroups(ctx, a.Name, u, a.Groups, &rep); err != nil {
+		return rep, err
+	}
+	if !u.hasPassword() {
+		rep.NeedsPassword = true
+		return rep, nil
+	}
+	if u.disabled() {
+		if err := d.setUAC(ctx, u, u.uac&^uacDisabled); err != nil {
+			return rep, fmt.Errorf("enable account %q: %w", a.Name, err)
+		}
+		rep.Enabled = true
+	}
+	return rep, nil
+}
+
+func (d *Driver) create(ctx context.Context, a driver.Account) (*user, error) {
+	dn := fmt.Sprintf("CN=%s,%s", ldap.EscapeDN(a.Name), d.cfg.OU)
+	req := ldap.NewAddRequest(dn, nil)
+	req.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "user"})
+	req.Attribute("sAMAccountName", []string{a.Name})
+	req.Attribute("userPrincipalName", []string{a.Name + "@" + d.cfg.UPNSuffix})
+	req.Attribute("userAccountControl", []string{strconv.Itoa(uacNormal | uacDisabled)})
+	if a.DisplayName != "" {
+		req.Attribute("displayName", []string{a.DisplayName})
+	}
+	err := d.admin.Do(ctx, func(c *ldap.Conn) error {
+		err := c.Add(req)
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
+			return nil // a repeat after a lost reply
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create account %q in %q: %w", a.Name, d.cfg.OU, err)
+	}
+	u, err := d.findUser(ctx, a.Name)
+	if err == nil && u == nil {
+		err = fmt.Errorf("account %q: %w after create", a.Name, driver.ErrNoAccount)
+	}
+	return u, err
+}
+
+// syncGroups makes u's memberships exactly want (by group name); missing groups are reported, not created.
+func (d *Driver) syncGroups(ctx context.Context, name string, u *user, want []string, rep *driver.Report) error {
+	var wantDNs []string
+	var errs []error
+	for _, g := range want {
+		dn, err := d.findGroup(ctx, g)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case dn == "":
+			rep.Missing = append(rep.Missing, g)
+		default:
+			wantDNs = append(wantDNs, dn)
+			if !slices.ContainsFunc(u.memberOf, func(m string) bool { return ldapconn.SameDN(m, dn) }) {
+				if err := d.member(ctx, dn, u.dn, ldap.AddAttribute); err != nil {
+					errs = append(errs, fmt.Errorf("add %q to group %q: %w", name, g, err))
+				} else {
+					rep.Added = append(rep.Added, g)
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		// Do not strip anything while the wanted set is uncertain.
+		return errors.Join(errs...)
+	}
+	for _, m := range u.memberOf {
+		if slices.ContainsFunc(wantDNs, func(w string) bool { return ldapconn.SameDN(m, w) }) {
+			continue
+		}
+		if err := d.member(ctx, m, u.dn, ldap.DeleteAttribute); err != nil {
+			errs = append(errs, fmt.Errorf("remove %q from group %q: %w", name, m, err))
+		} else {
+			rep.Removed = append(rep.Removed, cnOf(m))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// member adds or deletes userDN in group's member attribute, treating "already so" as success.
+func (d *Driver) member(ctx context.Context, group, userDN string, op uint) error {
+	req := ldap.NewModifyRequest(group, nil)
+	switch op {
+	case ldap.AddAttribute:
+		req.Add("member", []string{userDN})
+	default:
+		req.Delete("member", []string{userDN})
+	}
+	return d.admin.Do(ctx, func(c *ldap.Conn) error {
+		err := c.Modify(req)
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) ||
+			ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists) ||
+			ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) ||
+			(op != ldap.AddAttribute && ldap.IsErrorWithCode(err, ldap.LDAPResultUnwillingToPerform)) {
+			return nil
+		}
+		return err
+	})
+}
+
+func cnOf(dn string) string {
+	p, err := ldap.ParseDN(dn)
+	if err != nil || len(p.RDNs) == 0 || len(p.RDNs[0].Attributes) == 0 {
+		return dn
+	}
+	return p.RDNs[0].Attributes[0].Value
+}
+
+func (d *Driver) setUAC(ctx context.Context, u *user, uac int64) error {
+	req := ldap.NewModifyRequest(u.dn, nil)
+	req.Replace("userAccountControl", []string{strconv.FormatInt(uac, 10)})
+	if err := d.admin.Do(ctx, func(c *ldap.Conn) error { return c.Modify(req) }); err != nil {
+		return err
+	}
+	u.uac = uac
+	return nil
+}
+
+// encodePassword is AD's unicodePwd value: the password in double quotes, UTF-16LE.
+func encodePassword(pw string) []byte {
+	units := utf16.Encode([]rune(`"` + pw + `"`))
+	b := make([]byte, 2*len(units))
+	for i, u := range units {
+		binary.LittleEndian.PutUint16(b[2*i:], u)
+	}
+	return b
+}
+
+// SetPassword resets the password and enables an account that never had one.
+func (d *Driver) SetPassword(ctx context.Context, name, password string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	u, err := d.findUser(ctx, name)
+	if err != nil {
+		return fmt.Errorf("set password of %q: %w", name, err)
+	}
+	if u == nil {
+		return fmt.Errorf("set password of %q: %w (%w)", name, driver.ErrNoAccount, rotation.ErrNotApplied)
+	}
+	req := ldap.NewModifyRequest(u.dn, nil)
+	req.Replace("unicodePwd", []string{string(encodePassword(password))})
+	// Once: after a lost reply the cycle rotates afresh rather than resend this password.
+	err = d.admin.DoOnce(ctx, func(c *ldap.Conn) error { return c.Modify(req) })
+	if err != nil {
+		// AD applies a modify atomically: a refusal (policy, history, rights) changed nothing.
+		var le *ldap.Error
+		if errors.As(err, &le) && le.ResultCode != ldap.ErrorNetwork {
+			return fmt.Errorf("set password of %q: %w: %s", name, rotation.ErrNotApplied, ldap.LDAPResultCodeMap[le.ResultCode])
+		}
+		return fmt.Errorf("set password of %q: %w", name, err)
+	}
+	if !u.hasPassword() && u.disabled() {
+		if err := d.setUAC(ctx, u, u.uac&^uacDisabled); err != nil {
+			return fmt.Errorf("enable account %q after its first password: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Verify binds once as the account.
+func (d *Driver) Verify(ctx context.Context, name, password string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if password == "" {
+		// an empty password is an unauthenticated bind that "succeeds": never a verification
+		return fmt.Errorf("verify %q: %w: empty", name, driver.ErrBadPassword)
+	}
+	u, err := d.findUser(ctx, name)
+	if err != nil {
+		return fmt.Errorf("verify %q: %w", name, err)
+	}
+	if u == nil {
+		return fmt.Errorf("verify %q: %w", name, driver.ErrNoAccount)
+	}
+	if err := ldapconn.BindOnce(ctx, d.cfg.Config, u.dn, password); err != nil {
+		return fmt.Errorf("verify %q: %w", name, classify(err))
+	}
+	return nil
+}
+
+// classify maps AD's bind sub-codes ("data 52e" in the diagnostic message) to sentinels.
+func classify(err error) error {
+	var le *ldap.Error
+	if !errors.As(err, &le) || le.ResultCode != ldap.LDAPResultInvalidCredentials {
+		return err
+	}
+	msg := strings.ToLower(le.Err.Error())
+	for code, sentinel := range map[string]error{
+		"data 52e": driver.ErrBadPassword, "data 533": driver.ErrDisabled, "data 775": driver.ErrLockedOut,
+		"data 532": driver.ErrExpired, "data 701": driver.ErrExpired, "data 773": driver.ErrExpired,
+	} {
+		if strings.Contains(msg, code) {
+			return fmt.Errorf("%w (%s)", sentinel, code)
+		}
+	}
+	return fmt.Errorf("%w: %s", driver.ErrBadPassword, le.Err.Error())
+}
+
+// Disable strips every group membership and sets the disabled bit. A missing account is already as disabled as
+// it gets.
+func (d *Driver) Disable(ctx context.Context, name string) (driver.Report, error) {
+	var rep driver.Report
+	if err := ValidateName(name); err != nil {
+		return rep, err
+	}
+	u, err := d.findUser(ctx, name)
+	if err != nil || u == nil {
+		return rep, err
+	}
+	if err := d.syncGroups(ctx, name, u, nil, &rep); err != nil {
+		return rep, fmt.Errorf("disable %q: %w", name, err)
+	}
+	if !u.disabled() {
+		if err := d.setUAC(ctx, u, u.uac|uacDisabled); err != nil {
+			return rep, fmt.Errorf("disable %q: %w", name, err)
+		}
+		rep.Disabled = true
+	}
+	return rep, nil
+}
+
+// UserAccountControl reads the account's userAccountControl (for tests and diagnostics).
+func (d *Driver) UserAccountControl(ctx context.Context, name string) (int64, error) {
+	u, err := d.findUser(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	if u == nil {
+		return 0, fmt.Errorf("account %q: %w", name, driver.ErrNoAccount)
+	}
+	return u.uac, nil
+}
