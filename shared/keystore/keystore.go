@@ -88,13 +88,55 @@ type Keyring interface {
 }
 
 // OSKeyring is the real OS keyring through zalando/go-keyring.
+//
+// On Linux and the BSDs it first checks that a D-Bus session bus is
+// advertised (DBUS_SESSION_BUS_ADDRESS, or a socket at $XDG_RUNTIME_DIR/bus).
+// Without one, the D-Bus library would "autolaunch" a bus with dbus-launch,
+// and that bus would start a gnome-keyring-daemon: two daemons that outlive
+// the application on a headless machine, for a keyring that is locked anyway.
 type OSKeyring struct{}
 
 var _ Keyring = OSKeyring{}
 
-func (OSKeyring) Get(service, user string) (string, error) { return keyring.Get(service, user) }
-func (OSKeyring) Set(service, user, secret string) error   { return keyring.Set(service, user, secret) }
-func (OSKeyring) Delete(service, user string) error        { return keyring.Delete(service, user) }
+func (OSKeyring) Get(service, user string) (string, error) {
+	if err := sessionBus(); err != nil {
+		return "", err
+	}
+	return keyring.Get(service, user)
+}
+
+func (OSKeyring) Set(service, user, secret string) error {
+	if err := sessionBus(); err != nil {
+		return err
+	}
+	return keyring.Set(service, user, secret)
+}
+
+func (OSKeyring) Delete(service, user string) error {
+	if err := sessionBus(); err != nil {
+		return err
+	}
+	return keyring.Delete(service, user)
+}
+
+// errNoSessionBus: go-keyring would need D-Bus and none is advertised.
+var errNoSessionBus = errors.New("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus does not exist)")
+
+func sessionBus() error {
+	switch runtime.GOOS {
+	case "darwin", "windows", "ios", "android", "plan9", "js", "wasip1":
+		return nil
+	}
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
+		return nil
+	}
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+		if fi, err := os.Stat(filepath.Join(dir, "bus")); err == nil && fi.Mode().Type() == os.ModeSocket {
+			return nil
+		}
+	}
+	return errNoSessionBus
+}
 
 // noKeyring is the Keyring of a store told to use files only.
 type noKeyring struct{}
@@ -246,7 +288,9 @@ func (s *Store) Load(name string) (string, Backend, error) {
 }
 
 // Delete removes name from the keyring and the file store. Deleting a name
-// that is in neither is not an error.
+// that is in neither is not an error; a keyring that does not answer is
+// (ErrKeyringUnavailable), even though the file is removed, because the name
+// may still be in it.
 func (s *Store) Delete(name string) error {
 	if err := checkName(name); err != nil {
 		return err
