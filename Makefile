@@ -14,7 +14,7 @@ export WATCHWORD_TARGETS_ENV := $(TARGETS_DIR)/targets.env
 export LANG := en_US.UTF-8
 TEST_TIMEOUT ?= 12m
 
-.PHONY: all build gui headless test demo lint bundle screenshots deps targets-start targets-stop clean
+.PHONY: all build gui headless test demo lint bundle screenshots deps targets-start targets-stop package clean
 
 all: build
 
@@ -70,3 +70,13 @@ bundle: $(FYNE)
 
 clean:
 	rm -rf $(BIN) dist
+
+# Linux desktop archives (binary, .desktop file, icon) in dist/. fyne package bumps Build in FyneApp.toml on
+# every run: the metadata files are restored afterwards so the tree stays as committed.
+package: gui $(FYNE)
+	@mkdir -p dist; cp FyneApp.toml dist/.FyneApp.toml.keep; cp console/FyneApp.toml dist/.console.toml.keep; rc=0; \
+	$(FYNE) package -os linux --release=false --src . --exe $(CURDIR)/$(BIN)/techclient || rc=$$?; \
+	$(FYNE) package -os linux --release=false --src console --exe $(CURDIR)/$(BIN)/console || rc=$$?; \
+	mv dist/.FyneApp.toml.keep FyneApp.toml; mv dist/.console.toml.keep console/FyneApp.toml; \
+	mv -f "Watchword TechClient.tar.xz" "Watchword Console.tar.xz" dist/ 2>/dev/null; \
+	ls -l dist; exit $$rc
