@@ -319,7 +319,7 @@ provision_slapd() {
 		printf 'dn: ou=people,%s\nobjectClass: organizationalUnit\nou: people\n\n' "$LDAP_BASE"
 		printf 'dn: ou=groups,%s\nobjectClass: organizationalUnit\nou: groups\n\n' "$LDAP_BASE"
 		printf 'dn: ou=policies,%s\nobjectClass: organizationalUnit\nou: policies\n\n' "$LDAP_BASE"
-		printf 'dn: cn=default,ou=policies,%s\nobjectClass: person\nobjectClass: pwdPolicy\ncn: default\nsn: policy\npwdAttribute: userPassword\npwdLockout: FALSE\npwdInHistory: 0\n\n' "$LDAP_BASE"
+		printf 'dn: cn=default,ou=policies,%s\nobjectClass: person\nobjectClass: pwdPolicy\ncn: default\nsn: policy\npwdAttribute: userPassword\npwdLockout: TRUE\npwdMaxFailure: 0\npwdInHistory: 0\n\n' "$LDAP_BASE"
 		local g
 		for g in "${TEST_GROUPS[@]}"; do
 			# groupOfNames needs one member: the admin DN stands in, so the last real member can be removed

@@ -5,7 +5,7 @@
 //   - set:    chpasswd, with "name:password" on STDIN — never on a command line, where ps would show it
 //   - groups: usermod -aG to join, gpasswd -d to leave; a group that does not exist is reported, never created
 //   - disable: strip the memberships, then usermod -L -e 1 (lock the password AND expire the account: a lock
-//     alone does not stop key logins); re-enable: usermod -U -e ''
+//     alone does not stop key logins); re-enable: usermod -U -e ”
 //
 // Verification: over SSH, a password login to the host (the host key pinned); locally, the account's shadow
 // entry checked with the system's own crypt(3) (through perl, which Debian always has), the password on stdin.
