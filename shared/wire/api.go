@@ -37,6 +37,7 @@ const (
 	PathAdminAudit       = "/v1/admin/audit"
 	PathAdminAuditVerify = "/v1/admin/audit/verify"
 	PathAdminAccess      = "/v1/admin/access"
+	PathAdminAccounts    = "/v1/admin/accounts"
 )
 
 // ---- tech ----
@@ -344,4 +345,39 @@ type Account struct {
 	LastError      string    `json:"lastError,omitempty"`
 	CurrentVersion int64     `json:"currentVersion"`
 	RotatedAt      time.Time `json:"rotatedAt,omitzero"`
+}
+
+// AccountsResponse lists accounts.
+type AccountsResponse struct {
+	Accounts []Account `json:"accounts"`
+}
+
+// TechsResponse lists techs.
+type TechsResponse struct {
+	Techs []Tech `json:"techs"`
+}
+
+// GroupsResponse lists groups.
+type GroupsResponse struct {
+	Groups []Group `json:"groups"`
+}
+
+// RightsResponse lists rights.
+type RightsResponse struct {
+	Rights []Right `json:"rights"`
+}
+
+// TripletsResponse lists triplets.
+type TripletsResponse struct {
+	Triplets []Triplet `json:"triplets"`
+}
+
+// AgentsResponse lists agents.
+type AgentsResponse struct {
+	Agents []Agent `json:"agents"`
+}
+
+// AdminsResponse lists admins.
+type AdminsResponse struct {
+	Admins []Admin `json:"admins"`
 }

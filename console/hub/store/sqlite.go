@@ -819,6 +819,27 @@ func (x *tx) StageVersion(tenant int64, v *Version) error {
 	return err
 }
 
+func (x *tx) LatestVersions(tenant, agent int64) (map[int64]Version, error) {
+	rows, err := x.t.QueryContext(x.ctx, `SELECT v.id, v.account_id, v.version, v.state, v.reason, v.staged_at, v.confirmed_at
+		FROM accounts a JOIN versions v ON v.account_id = a.id AND v.version = a.current_version
+		WHERE a.tenant_id = ? AND a.agent_id = ?`, tenant, agent)
+	if err != nil {
+		return nil, wrap("latest versions", err)
+	}
+	defer rows.Close()
+	out := map[int64]Version{}
+	for rows.Next() {
+		var v Version
+		var staged, confirmed int64
+		if err := rows.Scan(&v.ID, &v.AccountID, &v.Version, &v.State, &v.Reason, &staged, &confirmed); err != nil {
+			return nil, wrap("latest versions", err)
+		}
+		v.StagedAt, v.ConfirmedAt = tm(staged), tm(confirmed)
+		out[v.AccountID] = v
+	}
+	return out, wrap("latest versions", rows.Err())
+}
+
 func (x *tx) Versions(tenant, account int64) ([]Version, error) {
 	if _, err := x.Account(tenant, account); err != nil {
 		return nil, err

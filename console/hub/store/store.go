@@ -99,6 +99,8 @@ type Tx interface {
 
 	// StageVersion stores a sealed version; version must exceed the account's current version.
 	StageVersion(tenant int64, v *Version) error
+	// LatestVersions returns, for every account of agent that has versions, its highest version (without envelope).
+	LatestVersions(tenant, agent int64) (map[int64]Version, error)
 	// Versions lists an account's versions, newest first.
 	Versions(tenant, account int64) ([]Version, error)
 	// ConfirmVersion marks a staged version confirmed, supersedes older ones and records the rotation.

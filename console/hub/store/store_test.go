@@ -350,6 +350,10 @@ func testAccountsAndVersions(t *testing.T, s Store) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("states newest first: %v, want %v", got, want)
 		}
+		latest, err := tx.LatestVersions(a.ID, ag.ID)
+		if err != nil || len(latest) != 1 || latest[acc.ID].Version != 4 || latest[acc.ID].State != "confirmed" || latest[acc.ID].Envelope != nil {
+			t.Fatalf("latest versions: %+v, %v", latest, err)
+		}
 		ac, _ := tx.Account(a.ID, acc.ID)
 		if ac.CurrentVersion != 4 || !ac.RotatedAt.Equal(now.Add(time.Hour)) {
 			t.Fatalf("account after rotations: %+v", ac)

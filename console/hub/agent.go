@@ -1,0 +1,295 @@
+package hub
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/watchword/watchword/console/hub/store"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// maxEnvelope bounds one sealed password; a few recipients of hybrid age fit easily.
+const maxEnvelope = 64 << 10
+
+// ageHeader starts every binary age file. The hub refuses anything else, which also keeps an agent bug from
+// staging a plaintext password.
+var ageHeader = []byte("age-encryption.org/v1\n")
+
+var drivers = map[string]bool{wire.DriverAD: true, wire.DriverLinux: true, wire.DriverLDAP: true}
+
+func (h *Hub) agentEnroll(r *request) (any, error) {
+	var req wire.EnrollRequest
+	if err := r.decode(&req); err != nil {
+		return nil, err
+	}
+	var errs []error
+	pk, err := r.checkKey("publicKey", req.PublicKey)
+	errs = append(errs, err)
+	if req.Token == "" || len(req.Token) > 100 {
+		errs = append(errs, wire.Invalid("token", "is required"))
+	}
+	name, err := text("name", req.Name, true, 253)
+	errs = append(errs, err)
+	if !drivers[req.Driver] {
+		errs = append(errs, wire.Invalid("driver", "must be one of ad, linux, ldap"))
+	}
+	version, err := text("version", req.Version, false, 64)
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	now := h.now().UTC()
+	a := &store.Agent{TenantID: r.tenant.ID, Name: name, Driver: req.Driver, Status: wire.AgentActive, PublicKey: pk.String(),
+		KeyID: pk.ID(), Version: version, LastSeen: now, CreatedAt: now}
+	err = h.mutate(r.Context(), r.tenant, principal{kind: "agent"}, func(c *change) error {
+		if _, err := c.tx.UseToken(r.tenant.ID, store.TokenEnroll, hashToken(req.Token), now); err != nil {
+			return err
+		}
+		if err := c.tx.CreateAgent(a); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return &wire.Error{Code: wire.CodeConflict, Field: "publicKey", Message: "this key is already enrolled"}
+			}
+			return err
+		}
+		groups, err := c.tx.Groups(r.tenant.ID, store.KindAgent)
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			if g.Builtin && g.Name == wire.AllDomains {
+				if err := c.tx.AddMembers(r.tenant.ID, g.ID, []int64{a.ID}); err != nil {
+					return err
+				}
+			}
+		}
+		c.actor.id = a.ID
+		c.graph = true
+		return c.audit("agent.enroll", fmt.Sprintf("agent %d", a.ID), fmt.Sprintf("name=%q driver=%s key=%s", a.Name, a.Driver, a.KeyID))
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.log.Info("agent enrolled", "tenant", r.tenant.GUID, "agent", a.ID)
+	return &wire.EnrollResponse{AgentID: a.ID, ClientGUID: r.tenant.GUID}, nil
+}
+
+// touch records that the agent was seen, at most once a minute. It is bookkeeping, not a change of state worth
+// an audit event.
+func (h *Hub) touch(r *request) {
+	a := *r.who.agent
+	now := h.now().UTC()
+	if now.Sub(a.LastSeen) < time.Minute {
+		return
+	}
+	a.LastSeen = now
+	if err := h.st.Write(r.Context(), func(tx store.Tx) error { return tx.UpdateAgent(&a) }); err != nil {
+		h.log.Warn("record agent last seen", "agent", a.ID, "err", err)
+	}
+}
+
+func anyDue(p *wire.Plan) bool {
+	for _, a := range p.Accounts {
+		if a.Due {
+			return true
+		}
+	}
+	return len(p.Disable) > 0
+}
+
+func (h *Hub) agentPlan(r *request) (any, error) {
+	since, err := r.queryInt("since")
+	if err != nil {
+		return nil, err
+	}
+	until, err := h.waitDeadline(r)
+	if err != nil {
+		return nil, err
+	}
+	h.touch(r)
+	p, err := h.plan(r.Context(), r.tenant, r.who.agent)
+	if err != nil {
+		return nil, err
+	}
+	if since == 0 || p.Revision > since || anyDue(p) {
+		p.Changed = true
+		return p, nil
+	}
+	// Nothing to do: hold the poll until the tenant changes or the next rotation falls due.
+	if !p.NextDueAt.IsZero() && p.NextDueAt.Before(until) {
+		until = p.NextDueAt
+	}
+	rev, changed := h.wait(r.Context(), r.tenant, since, until)
+	if r.Context().Err() != nil { // shutting down or the agent hung up: answer with what we have
+		p.Revision = since
+		return p, nil
+	}
+	if !changed && !(p.NextDueAt.IsZero() || h.now().Before(p.NextDueAt)) {
+		changed = true
+	}
+	if !changed {
+		p.Revision = rev
+		return p, nil
+	}
+	t := *r.tenant
+	err = h.st.Read(r.Context(), func(tx store.Tx) error {
+		fresh, err := tx.TenantByID(t.ID)
+		if err == nil {
+			t = *fresh
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if p, err = h.plan(r.Context(), &t, r.who.agent); err != nil {
+		return nil, err
+	}
+	p.Changed = true
+	return p, nil
+}
+
+// agentAccount loads an account of the calling agent; another agent's account does not exist for it.
+func (c *change) agentAccount(r *request, id int64) (*store.Account, error) {
+	acc, err := c.tx.Account(r.tenant.ID, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && acc.AgentID != r.who.id) {
+		return nil, wire.Invalid("accountId", "no such account on this agent")
+	}
+	return acc, err
+}
+
+func (h *Hub) agentStage(r *request) (any, error) {
+	var req wire.StageRequest
+	if err := r.decode(&req); err != nil {
+		return nil, err
+	}
+	switch {
+	case req.Version <= 0:
+		return nil, wire.Invalid("version", "must be positive")
+	case len(req.Envelope) == 0 || len(req.Envelope) > maxEnvelope:
+		return nil, wire.Invalid("envelope", "must hold 1 to %d bytes", maxEnvelope)
+	case !bytes.HasPrefix(req.Envelope, ageHeader):
+		return nil, wire.Invalid("envelope", "must be a binary age file")
+	}
+	err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+		acc, err := c.agentAccount(r, req.AccountID)
+		if err != nil {
+			return err
+		}
+		if req.Version <= acc.CurrentVersion {
+			return wire.Invalid("version", "must exceed the current version %d", acc.CurrentVersion)
+		}
+		if err := c.tx.StageVersion(r.tenant.ID, &store.Version{AccountID: acc.ID, Version: req.Version, Envelope: req.Envelope, StagedAt: c.at}); err != nil {
+			return err
+		}
+		return c.audit("version.stage", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q", req.Version, acc.Name))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+func (h *Hub) agentConfirm(r *request) (any, error) {
+	var req wire.ConfirmRequest
+	if err := r.decode(&req); err != nil {
+		return nil, err
+	}
+	err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+		acc, err := c.agentAccount(r, req.AccountID)
+		if err != nil {
+			return err
+		}
+		if err := c.tx.ConfirmVersion(r.tenant.ID, acc.ID, req.Version, c.at); err != nil {
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+				return &wire.Error{Code: wire.CodeConflict, Field: "version", Message: fmt.Sprintf("version %d is not staged", req.Version)}
+			}
+			return err
+		}
+		return c.audit("version.confirm", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q", req.Version, acc.Name))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+func (h *Hub) agentFail(r *request) (any, error) {
+	var req wire.FailRequest
+	if err := r.decode(&req); err != nil {
+		return nil, err
+	}
+	reason, err := text("reason", req.Reason, false, 500)
+	if err != nil {
+		return nil, err
+	}
+	err = h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+		acc, err := c.agentAccount(r, req.AccountID)
+		if err != nil {
+			return err
+		}
+		if err := c.tx.FailVersion(r.tenant.ID, acc.ID, req.Version, reason); err != nil {
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+				return &wire.Error{Code: wire.CodeConflict, Field: "version", Message: fmt.Sprintf("version %d is not staged", req.Version)}
+			}
+			return err
+		}
+		return c.audit("version.fail", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q reason=%q", req.Version, acc.Name, reason))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+var accountStates = map[string]bool{wire.AccountPresent: true, wire.AccountDisabled: true, wire.AccountError: true}
+
+func (h *Hub) agentAccounts(r *request) (any, error) {
+	var req wire.AccountsReport
+	if err := r.decode(&req); err != nil {
+		return nil, err
+	}
+	if len(req.Accounts) > 100_000 {
+		return nil, wire.Invalid("accounts", "too many")
+	}
+	for i, a := range req.Accounts {
+		if !accountStates[a.State] {
+			return nil, wire.Invalid(fmt.Sprintf("accounts[%d].state", i), "must be present, disabled or error")
+		}
+		if _, err := text(fmt.Sprintf("accounts[%d].error", i), a.Error, false, 500); err != nil {
+			return nil, err
+		}
+	}
+	err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+		c.bump = false
+		for i, rep := range req.Accounts {
+			acc, err := c.agentAccount(r, rep.AccountID)
+			if err != nil {
+				return wire.Invalid(fmt.Sprintf("accounts[%d].accountId", i), "no such account on this agent")
+			}
+			if acc.State == rep.State && acc.LastError == rep.Error {
+				continue
+			}
+			if rep.State == wire.AccountDisabled && acc.State != wire.AccountDisabled {
+				// Should the account come back, it comes back with a fresh password.
+				acc.RotateRequestedAt = c.at
+			}
+			acc.State, acc.LastError = rep.State, rep.Error
+			if err := c.tx.UpdateAccount(acc); err != nil {
+				return err
+			}
+			if err := c.audit("account.state", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("state=%s error=%q", rep.State, rep.Error)); err != nil {
+				return err
+			}
+		}
+		if c.events == 0 {
+			return errNoChange
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNoChange) {
+		return nil, err
+	}
+	return struct{}{}, nil
+}

@@ -1,0 +1,457 @@
+// Package hub is Watchword's headless server: it holds a store of tenants, techs, agents, groups, rights,
+// triplets, accounts and sealed credential versions, and serves them over an authenticated HTTPS API.
+//
+// # Reading guide
+//
+//   - hub.go: the Hub, tenant bootstrap (CreateTenant, AddAdmin) and the transaction helper through which every
+//     mutation goes: it appends the audit events, bumps the tenant revision and wakes long polls.
+//   - routes.go: the one table of every endpoint (method, path, who may call it, handler), authentication and
+//     error mapping.
+//   - plan.go: entitlements turned into an agent's plan and a tech's credential list, rotation schedule.
+//   - tech.go, agent.go, admin.go: the handlers.
+//   - serve.go: TLS, listening, graceful shutdown; cli.go: `watchword-hub init|serve|backup|verify-audit`.
+//
+// # Authentication
+//
+// Every principal — a tech device, an agent, a console admin — is its Ed25519 key, presented as a self-signed TLS
+// client certificate (seal.Identity.TLSCertificate). The hub names the caller seal.KeyID(seal.PeerKey(cert)) and
+// looks it up in the tenant named by the Watchword-Client header. Clients pin the hub's own key by the KeyID carried
+// in the invite. Registration, enrollment and admin claims carry the full public key, whose auth key must be the TLS
+// key: the caller proves it holds what it registers.
+//
+// # Zero knowledge
+//
+// The hub never sees a password. Agents seal each new password to the tech's device recipient and the tenant's
+// recovery recipient before staging it; the hub stores and forwards the age envelope as opaque bytes and never
+// logs a request body.
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/watchword/watchword/console/hub/entitle"
+	"github.com/watchword/watchword/console/hub/store"
+	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// Config tunes a Hub. The zero value is usable.
+type Config struct {
+	Logger *slog.Logger
+	// Now is the clock; tests move it.
+	Now func() time.Time
+	// MaxWait caps long polls (default and maximum wire.MaxWait).
+	MaxWait time.Duration
+	// RateBurst and RateEvery limit registration, enrollment and claims per client address:
+	// RateBurst requests at once, then one per RateEvery (defaults 10 and 6 s).
+	RateBurst int
+	RateEvery time.Duration
+}
+
+// Hub serves one store. Create it with New.
+type Hub struct {
+	st      store.Store
+	id      *seal.Identity
+	pin     string
+	log     *slog.Logger
+	now     func() time.Time
+	maxWait time.Duration
+	metrics *metrics
+	limiter *limiter
+
+	mu    sync.Mutex
+	revs  map[int64]*revision // tenant ID → revision broadcaster
+	views map[int64]*view     // tenant ID → entitlement view, dropped when the graph changes
+	gens  map[int64]int64     // tenant ID → graph generation, so a view read before a change is not cached after it
+}
+
+// New creates a hub over st that authenticates itself with id.
+func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
+	h := &Hub{
+		st:      st,
+		id:      id,
+		pin:     id.Public().ID(),
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		maxWait: cfg.MaxWait,
+		metrics: newMetrics(),
+		revs:    map[int64]*revision{},
+		views:   map[int64]*view{},
+		gens:    map[int64]int64{},
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.maxWait <= 0 || h.maxWait > wire.MaxWait {
+		h.maxWait = wire.MaxWait
+	}
+	burst, every := cfg.RateBurst, cfg.RateEvery
+	if burst <= 0 {
+		burst = 10
+	}
+	if every <= 0 {
+		every = 6 * time.Second
+	}
+	h.limiter = newLimiter(burst, every, h.now)
+	return h
+}
+
+// Pin is the hub's key ID, which clients pin through the invite.
+func (h *Hub) Pin() string { return h.pin }
+
+// Store returns the hub's store.
+func (h *Hub) Store() store.Store { return h.st }
+
+// Invite builds the invite of tenant guid for a hub reachable at hubURL.
+func (h *Hub) Invite(hubURL, guid string) wire.Invite {
+	return wire.Invite{HubURL: hubURL, ClientGUID: guid, HubPin: h.pin}
+}
+
+// TenantSpec describes a new tenant.
+type TenantSpec struct {
+	Name     string
+	Abbrev   string
+	Recovery string // age1pq1… recovery recipient
+}
+
+// NewTenant is a created tenant and the single-use token whose first presenter becomes its owner.
+type NewTenant struct {
+	GUID       string
+	OwnerToken string
+	ExpiresAt  time.Time
+}
+
+var abbrevRE = regexp.MustCompile(`^[a-z0-9]{1,8}$`)
+
+func (s TenantSpec) validate() error {
+	var errs []error
+	if n := strings.TrimSpace(s.Name); n == "" || len(n) > 100 {
+		errs = append(errs, wire.Invalid("name", "tenant name needs 1 to 100 characters"))
+	}
+	if !abbrevRE.MatchString(s.Abbrev) {
+		errs = append(errs, wire.Invalid("abbrev", "abbreviation %q needs 1 to 8 lowercase letters or digits", s.Abbrev))
+	}
+	if _, err := seal.ParseRecipient(s.Recovery); err != nil {
+		errs = append(errs, wire.Invalid("recovery", "recovery recipient must be an age1pq1… hybrid recipient"))
+	}
+	return errors.Join(errs...)
+}
+
+// OwnerTokenTTL is how long an owner claim token printed by init stays valid.
+const OwnerTokenTTL = 7 * 24 * time.Hour
+
+// CreateTenant creates a tenant with its built-ins (AllTechs, AllDomains, AllRights and the All triplet) and an
+// owner claim token.
+func (h *Hub) CreateTenant(ctx context.Context, spec TenantSpec) (*NewTenant, error) {
+	if err := spec.validate(); err != nil {
+		return nil, fmt.Errorf("create tenant %q: %w", spec.Name, err)
+	}
+	now := h.now().UTC()
+	t := &store.Tenant{GUID: uuid.NewString(), Name: strings.TrimSpace(spec.Name), Abbrev: spec.Abbrev, Recovery: spec.Recovery,
+		Policy: wire.DefaultPolicy(), CreatedAt: now}
+	token := newToken()
+	err := h.st.Write(ctx, func(tx store.Tx) error {
+		if err := tx.CreateTenant(t); err != nil {
+			return err
+		}
+		if err := createBuiltins(tx, t.ID); err != nil {
+			return err
+		}
+		if err := tx.CreateToken(&store.Token{TenantID: t.ID, Kind: store.TokenClaim, Role: wire.RoleOwner, Hash: hashToken(token),
+			ExpiresAt: now.Add(OwnerTokenTTL), CreatedAt: now}); err != nil {
+			return err
+		}
+		return tx.Audit(&store.AuditEvent{TenantID: t.ID, At: now, ActorKind: "system", Action: "tenant.create",
+			Target: "tenant " + t.GUID, Detail: fmt.Sprintf("name=%q abbrev=%q", t.Name, t.Abbrev)})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create tenant %q: %w", spec.Name, err)
+	}
+	h.log.Info("tenant created", "tenant", t.GUID)
+	return &NewTenant{GUID: t.GUID, OwnerToken: token, ExpiresAt: now.Add(OwnerTokenTTL)}, nil
+}
+
+func createBuiltins(tx store.Tx, tenant int64) error {
+	tg := &store.Group{TenantID: tenant, Kind: store.KindTech, Name: wire.AllTechs, Builtin: true}
+	ag := &store.Group{TenantID: tenant, Kind: store.KindAgent, Name: wire.AllDomains, Builtin: true}
+	r := &store.Right{TenantID: tenant, Name: wire.AllRights, Builtin: true,
+		Targets: map[string][]string{wire.DriverAD: {"Domain Admins"}, wire.DriverLinux: {"sudo"}}}
+	for _, err := range []error{tx.CreateGroup(tg), tx.CreateGroup(ag), tx.CreateRight(r)} {
+		if err != nil {
+			return err
+		}
+	}
+	return tx.CreateTriplet(&store.Triplet{TenantID: tenant, TechGroupID: tg.ID, AgentGroupID: ag.ID, RightID: r.ID, Builtin: true})
+}
+
+// AddAdmin makes pub an admin of tenant guid directly, as an embedded hub does for the Console that runs it.
+func (h *Hub) AddAdmin(ctx context.Context, guid string, pub *seal.PublicKey, name string, role wire.Role) (*wire.Admin, error) {
+	var out *wire.Admin
+	err := h.st.Write(ctx, func(tx store.Tx) error {
+		t, err := tx.Tenant(guid)
+		if err != nil {
+			return err
+		}
+		a := &store.Admin{TenantID: t.ID, Name: name, Role: role, PublicKey: pub.String(), KeyID: pub.ID(), CreatedAt: h.now().UTC()}
+		if err := tx.CreateAdmin(a); err != nil {
+			return err
+		}
+		out = adminWire(a)
+		return tx.Audit(&store.AuditEvent{TenantID: t.ID, At: a.CreatedAt, ActorKind: "system", Action: "admin.add",
+			Target: fmt.Sprintf("admin %d", a.ID), Detail: fmt.Sprintf("name=%q role=%s key=%s", name, role, a.KeyID)})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add admin %q to tenant %s: %w", name, guid, err)
+	}
+	return out, nil
+}
+
+// newToken returns a fresh single-use token: 160 random bits in base32.
+func newToken() string {
+	b := make([]byte, 20)
+	rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// hashToken is how tokens are stored: a leaked database does not leak usable tokens.
+func hashToken(t string) string {
+	s := sha256.Sum256([]byte("watchword-token\n" + strings.TrimSpace(strings.ToLower(t))))
+	return hex.EncodeToString(s[:])
+}
+
+// ---- revisions and long polls ----
+
+// revision broadcasts a tenant's revision: waiters hold ch, which is closed and replaced on every change.
+type revision struct {
+	rev int64
+	ch  chan struct{}
+}
+
+// current returns the tenant's revision and a channel closed at the next change.
+func (h *Hub) current(tenant *store.Tenant) (int64, <-chan struct{}) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r, ok := h.revs[tenant.ID]
+	if !ok {
+		r = &revision{rev: tenant.Revision, ch: make(chan struct{})}
+		h.revs[tenant.ID] = r
+	}
+	if tenant.Revision > r.rev { // a change committed by another hub process or before we first looked
+		r.rev = tenant.Revision
+		close(r.ch)
+		r.ch = make(chan struct{})
+	}
+	return r.rev, r.ch
+}
+
+func (h *Hub) notify(tenant, rev int64, graph bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if graph {
+		delete(h.views, tenant)
+		h.gens[tenant]++
+	}
+	r, ok := h.revs[tenant]
+	if !ok {
+		h.revs[tenant] = &revision{rev: rev, ch: make(chan struct{})}
+		return
+	}
+	if rev > r.rev {
+		r.rev = rev
+		close(r.ch)
+		r.ch = make(chan struct{})
+	}
+}
+
+// wait blocks until the tenant's revision passes since, the deadline passes or ctx ends, and reports whether it
+// changed.
+func (h *Hub) wait(ctx context.Context, tenant *store.Tenant, since int64, until time.Time) (int64, bool) {
+	for {
+		rev, ch := h.current(tenant)
+		if rev > since {
+			return rev, true
+		}
+		d := until.Sub(h.now())
+		if d <= 0 {
+			return rev, false
+		}
+		timer := time.NewTimer(d)
+		select {
+		case <-ch:
+			timer.Stop()
+		case <-timer.C:
+			rev, _ := h.current(tenant)
+			return rev, rev > since
+		case <-ctx.Done():
+			timer.Stop()
+			return rev, false
+		}
+	}
+}
+
+// ---- mutations ----
+
+// change is one mutation in progress: its audit events go into the same transaction.
+type change struct {
+	tx     store.Tx
+	tenant *store.Tenant
+	actor  principal
+	at     time.Time
+	events int
+	graph  bool // the entitlement inputs changed
+	bump   bool // clients should refetch
+}
+
+// audit records what the change did. Details must never contain a secret.
+func (c *change) audit(action, target, detail string) error {
+	c.events++
+	return c.tx.Audit(&store.AuditEvent{TenantID: c.tenant.ID, At: c.at, ActorKind: c.actor.kind, ActorID: c.actor.id,
+		Action: action, Target: target, Detail: detail})
+}
+
+// errUnaudited guards the rule that every mutation is audited.
+var errUnaudited = errors.New("mutation without an audit event")
+
+// errNoChange lets a mutation find out it has nothing to do: the transaction rolls back and nothing is audited.
+var errNoChange = errors.New("no change")
+
+// mutate runs fn in a write transaction for tenant, then bumps the revision (unless quiet) and wakes long polls.
+func (h *Hub) mutate(ctx context.Context, tenant *store.Tenant, actor principal, fn func(c *change) error) error {
+	var c *change
+	var rev int64
+	err := h.st.Write(ctx, func(tx store.Tx) error {
+		c = &change{tx: tx, tenant: tenant, actor: actor, at: h.now().UTC(), bump: true}
+		if err := fn(c); err != nil {
+			return err
+		}
+		if c.events == 0 {
+			return errUnaudited
+		}
+		if c.bump || c.graph {
+			var err error
+			if rev, err = tx.BumpRevision(tenant.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if rev > 0 {
+		h.notify(tenant.ID, rev, c.graph)
+	}
+	return nil
+}
+
+// ---- entitlement views ----
+
+// view is a tenant's entitlement index with what plans need to render it.
+type view struct {
+	idx        *entitle.Index
+	techs      map[int64]*store.Tech
+	agents     map[int64]*store.Agent
+	rights     map[int64]*store.Right
+	recipients map[int64][]string // tech ID → age recipients
+	interval   map[int64]int64    // agent ID → interval override in seconds (smallest of its groups)
+}
+
+func (h *Hub) view(ctx context.Context, tenant *store.Tenant) (*view, error) {
+	h.mu.Lock()
+	v, ok := h.views[tenant.ID]
+	gen := h.gens[tenant.ID]
+	h.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v = &view{techs: map[int64]*store.Tech{}, agents: map[int64]*store.Agent{}, rights: map[int64]*store.Right{},
+		recipients: map[int64][]string{}, interval: map[int64]int64{}}
+	g := &entitle.Graph{}
+	err := h.st.Read(ctx, func(tx store.Tx) error {
+		techs, err := tx.Techs(tenant.ID, "")
+		if err != nil {
+			return err
+		}
+		for i := range techs {
+			t := &techs[i]
+			v.techs[t.ID] = t
+			g.Techs = append(g.Techs, entitle.Tech{ID: t.ID, Active: t.Status == wire.TechActive, Username: t.Username})
+			if pk, err := seal.ParsePublicKey(t.PublicKey); err == nil {
+				v.recipients[t.ID] = []string{pk.Recipient().String()}
+			}
+		}
+		agents, err := tx.Agents(tenant.ID)
+		if err != nil {
+			return err
+		}
+		for i := range agents {
+			a := &agents[i]
+			v.agents[a.ID] = a
+			g.Agents = append(g.Agents, entitle.Agent{ID: a.ID, Active: a.Status == wire.AgentActive, Driver: a.Driver})
+		}
+		tgs, err := tx.Groups(tenant.ID, store.KindTech)
+		if err != nil {
+			return err
+		}
+		for _, grp := range tgs {
+			g.TechGroups = append(g.TechGroups, entitle.Group{ID: grp.ID, All: grp.Builtin && grp.Name == wire.AllTechs, Members: grp.Members})
+		}
+		ags, err := tx.Groups(tenant.ID, store.KindAgent)
+		if err != nil {
+			return err
+		}
+		for _, grp := range ags {
+			g.AgentGroups = append(g.AgentGroups, entitle.Group{ID: grp.ID, Members: grp.Members})
+			if grp.IntervalSeconds > 0 {
+				for _, m := range grp.Members {
+					if cur, ok := v.interval[m]; !ok || grp.IntervalSeconds < cur {
+						v.interval[m] = grp.IntervalSeconds
+					}
+				}
+			}
+		}
+		rights, err := tx.Rights(tenant.ID)
+		if err != nil {
+			return err
+		}
+		for i := range rights {
+			v.rights[rights[i].ID] = &rights[i]
+		}
+		trips, err := tx.Triplets(tenant.ID)
+		if err != nil {
+			return err
+		}
+		for _, t := range trips {
+			g.Triplets = append(g.Triplets, entitle.Triplet{ID: t.ID, TechGroup: t.TechGroupID, AgentGroup: t.AgentGroupID, Right: t.RightID})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("entitlements of tenant %s: %w", tenant.GUID, err)
+	}
+	start := time.Now()
+	v.idx = entitle.Compute(g)
+	h.metrics.recomputed(time.Since(start))
+	h.mu.Lock()
+	if h.gens[tenant.ID] == gen {
+		h.views[tenant.ID] = v
+	}
+	h.mu.Unlock()
+	return v, nil
+}

@@ -1,0 +1,362 @@
+package hub
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/watchword/watchword/console/hub/store"
+	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// access is who may call a route.
+type access int
+
+const (
+	public      access = iota // anyone, no client certificate (health and metrics)
+	keyed                     // any client key of a known tenant: registration, enrollment, claims (rate limited)
+	techAny                   // a registered tech in any state: only its own status
+	techActive                // an active tech
+	agentActive               // an active agent
+	adminAny                  // an admin of the tenant
+	ownerOnly                 // the tenant's owner
+)
+
+// principal is the authenticated caller.
+type principal struct {
+	kind  string // tech, agent, admin, system, anonymous
+	id    int64
+	tech  *store.Tech
+	agent *store.Agent
+	admin *store.Admin
+}
+
+// request is what a handler gets: the HTTP request, the tenant and the authenticated caller.
+type request struct {
+	*http.Request
+	tenant *store.Tenant
+	who    principal
+	keyID  string            // seal.KeyID of the TLS client key
+	key    ed25519.PublicKey // the TLS client key
+}
+
+type handler func(h *Hub, r *request) (any, error)
+
+// route is one row of the API table.
+type route struct {
+	method string
+	path   string
+	who    access
+	handle handler
+}
+
+// routes is the whole API. Every endpoint is here and nowhere else.
+func routes() []route {
+	return []route{
+		{"GET", wire.PathHealthz, public, (*Hub).healthz},
+		{"GET", wire.PathMetrics, public, (*Hub).metricsText},
+
+		{"POST", wire.PathTechRegister, keyed, (*Hub).techRegister},
+		{"GET", wire.PathTechStatus, techAny, (*Hub).techStatus},
+		{"GET", wire.PathTechCredentials, techActive, (*Hub).techCredentials},
+		{"GET", wire.PathTechChanges, techActive, (*Hub).techChanges},
+		{"POST", wire.PathTechEvents, techActive, (*Hub).techEvent},
+
+		{"POST", wire.PathAgentEnroll, keyed, (*Hub).agentEnroll},
+		{"GET", wire.PathAgentPlan, agentActive, (*Hub).agentPlan},
+		{"POST", wire.PathAgentStage, agentActive, (*Hub).agentStage},
+		{"POST", wire.PathAgentConfirm, agentActive, (*Hub).agentConfirm},
+		{"POST", wire.PathAgentFail, agentActive, (*Hub).agentFail},
+		{"POST", wire.PathAgentAccounts, agentActive, (*Hub).agentAccounts},
+
+		{"POST", wire.PathAdminClaim, keyed, (*Hub).adminClaim},
+		{"GET", wire.PathAdminTenant, adminAny, (*Hub).adminTenant},
+		{"PUT", wire.PathAdminPolicy, adminAny, (*Hub).adminPolicy},
+		{"GET", wire.PathAdminAdmins, adminAny, (*Hub).adminAdmins},
+		{"POST", wire.PathAdminClaimTokens, ownerOnly, (*Hub).adminClaimToken},
+		{"GET", wire.PathAdminTechs, adminAny, (*Hub).adminTechs},
+		{"POST", wire.PathAdminTechs + "/{id}/{action}", adminAny, (*Hub).adminTechAction},
+		{"GET", wire.PathAdminTechGroups, adminAny, groupHandler(store.KindTech, (*Hub).adminGroups)},
+		{"POST", wire.PathAdminTechGroups, adminAny, groupHandler(store.KindTech, (*Hub).adminGroupCreate)},
+		{"PUT", wire.PathAdminTechGroups + "/{id}", adminAny, groupHandler(store.KindTech, (*Hub).adminGroupUpdate)},
+		{"DELETE", wire.PathAdminTechGroups + "/{id}", adminAny, groupHandler(store.KindTech, (*Hub).adminGroupDelete)},
+		{"POST", wire.PathAdminTechGroups + "/{id}/members", adminAny, groupHandler(store.KindTech, (*Hub).adminGroupMembers)},
+		{"GET", wire.PathAdminAgentGroups, adminAny, groupHandler(store.KindAgent, (*Hub).adminGroups)},
+		{"POST", wire.PathAdminAgentGroups, adminAny, groupHandler(store.KindAgent, (*Hub).adminGroupCreate)},
+		{"PUT", wire.PathAdminAgentGroups + "/{id}", adminAny, groupHandler(store.KindAgent, (*Hub).adminGroupUpdate)},
+		{"DELETE", wire.PathAdminAgentGroups + "/{id}", adminAny, groupHandler(store.KindAgent, (*Hub).adminGroupDelete)},
+		{"POST", wire.PathAdminAgentGroups + "/{id}/members", adminAny, groupHandler(store.KindAgent, (*Hub).adminGroupMembers)},
+		{"GET", wire.PathAdminRights, adminAny, (*Hub).adminRights},
+		{"POST", wire.PathAdminRights, adminAny, (*Hub).adminRightCreate},
+		{"PUT", wire.PathAdminRights + "/{id}", adminAny, (*Hub).adminRightUpdate},
+		{"DELETE", wire.PathAdminRights + "/{id}", adminAny, (*Hub).adminRightDelete},
+		{"GET", wire.PathAdminTriplets, adminAny, (*Hub).adminTriplets},
+		{"POST", wire.PathAdminTriplets, adminAny, (*Hub).adminTripletCreate},
+		{"DELETE", wire.PathAdminTriplets + "/{id}", adminAny, (*Hub).adminTripletDelete},
+		{"POST", wire.PathAdminTokens, adminAny, (*Hub).adminEnrollToken},
+		{"GET", wire.PathAdminAgents, adminAny, (*Hub).adminAgents},
+		{"POST", wire.PathAdminAgents + "/{id}/{action}", adminAny, (*Hub).adminAgentAction},
+		{"GET", wire.PathAdminAccounts, adminAny, (*Hub).adminAccounts},
+		{"POST", wire.PathAdminRotate, adminAny, (*Hub).adminRotate},
+		{"GET", wire.PathAdminAudit, adminAny, (*Hub).adminAudit},
+		{"GET", wire.PathAdminAuditVerify, adminAny, (*Hub).adminAuditVerify},
+		{"GET", wire.PathAdminAccess, adminAny, (*Hub).adminAccess},
+	}
+}
+
+// Handler returns the hub's HTTP handler. It expects TLS with client certificates requested (see TLSConfig).
+func (h *Hub) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range routes() {
+		mux.Handle(rt.method+" "+rt.path, h.endpoint(rt))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, &wire.Error{Code: wire.CodeNotFound, Message: "no such endpoint"})
+	})
+	return mux
+}
+
+var errUnknown = &wire.Error{Code: wire.CodeUnauthenticated, Message: "unknown client GUID or key"}
+
+// endpoint wraps a route with authentication, limits, error mapping and metrics.
+func (h *Hub) endpoint(rt route) http.Handler {
+	pattern := rt.method + " " + rt.path
+	return http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
+		start := time.Now()
+		status, resp, err := h.serve(rt, hr)
+		if err != nil {
+			status = h.errorStatus(rt, hr, err)
+			writeError(w, status, asWire(err))
+		} else if raw, ok := resp.(rawResponse); ok {
+			w.Header().Set("Content-Type", raw.contentType)
+			w.WriteHeader(status)
+			w.Write(raw.body)
+		} else {
+			writeJSON(w, status, resp)
+		}
+		h.metrics.observe(pattern, status, time.Since(start))
+	})
+}
+
+// rawResponse is a non-JSON answer (metrics).
+type rawResponse struct {
+	contentType string
+	body        []byte
+}
+
+func (h *Hub) serve(rt route, hr *http.Request) (int, any, error) {
+	r := &request{Request: hr, who: principal{kind: "anonymous"}}
+	if v := hr.Header.Get(wire.HeaderProtocol); v != "" && v != strconv.Itoa(wire.ProtocolVersion) {
+		return 0, nil, &wire.Error{Code: wire.CodeBadRequest, Message: fmt.Sprintf("protocol version %q not supported (hub speaks %d)", v, wire.ProtocolVersion)}
+	}
+	hr.Body = http.MaxBytesReader(nil, hr.Body, wire.MaxBodyBytes)
+	if rt.who == public {
+		resp, err := rt.handle(h, r)
+		return http.StatusOK, resp, err
+	}
+	if hr.TLS == nil || len(hr.TLS.PeerCertificates) == 0 {
+		return 0, nil, &wire.Error{Code: wire.CodeUnauthenticated, Message: "a TLS client certificate is required"}
+	}
+	key, err := seal.PeerKey(hr.TLS.PeerCertificates[0])
+	if err != nil {
+		return 0, nil, &wire.Error{Code: wire.CodeUnauthenticated, Message: "the client certificate must carry an Ed25519 key"}
+	}
+	r.key, r.keyID = key, seal.KeyID(key)
+	guid := hr.Header.Get(wire.HeaderClient)
+	if !wire.ValidGUID(guid) {
+		return 0, nil, wire.Invalid(wire.HeaderClient, "header must carry the tenant's client GUID")
+	}
+	if rt.who == keyed {
+		if !h.limiter.allow(rt.path + "|" + clientAddr(hr)) {
+			return 0, nil, &wire.Error{Code: wire.CodeRateLimited, Message: "too many requests; retry later"}
+		}
+	}
+	err = h.st.Read(hr.Context(), func(tx store.Tx) error {
+		t, err := tx.Tenant(guid)
+		if err != nil {
+			return err
+		}
+		r.tenant = t
+		switch rt.who {
+		case techAny, techActive:
+			if r.who.tech, err = tx.TechByKey(t.ID, r.keyID); err == nil {
+				r.who.kind, r.who.id = "tech", r.who.tech.ID
+			}
+		case agentActive:
+			if r.who.agent, err = tx.AgentByKey(t.ID, r.keyID); err == nil {
+				r.who.kind, r.who.id = "agent", r.who.agent.ID
+			}
+		case adminAny, ownerOnly:
+			if r.who.admin, err = tx.AdminByKey(t.ID, r.keyID); err == nil {
+				r.who.kind, r.who.id = "admin", r.who.admin.ID
+			}
+		}
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil, errUnknown
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	switch {
+	case rt.who == techActive && r.who.tech.Status != wire.TechActive:
+		return 0, nil, &wire.Error{Code: wire.CodePending, Message: fmt.Sprintf("tech is %s", r.who.tech.Status)}
+	case rt.who == agentActive && r.who.agent.Status != wire.AgentActive:
+		return 0, nil, &wire.Error{Code: wire.CodePending, Message: fmt.Sprintf("agent is %s", r.who.agent.Status)}
+	case rt.who == ownerOnly && r.who.admin.Role != wire.RoleOwner:
+		return 0, nil, &wire.Error{Code: wire.CodeForbidden, Message: "only the tenant's owner may do this"}
+	}
+	resp, err := rt.handle(h, r)
+	status := http.StatusOK
+	if rt.method == "POST" && resp != nil {
+		status = http.StatusOK
+	}
+	return status, resp, err
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+var codeStatus = map[string]int{
+	wire.CodeBadRequest:      http.StatusBadRequest,
+	wire.CodeInvalid:         http.StatusBadRequest,
+	wire.CodeUnauthenticated: http.StatusUnauthorized,
+	wire.CodeForbidden:       http.StatusForbidden,
+	wire.CodePending:         http.StatusForbidden,
+	wire.CodeNotFound:        http.StatusNotFound,
+	wire.CodeConflict:        http.StatusConflict,
+	wire.CodeRateLimited:     http.StatusTooManyRequests,
+	wire.CodeTooLarge:        http.StatusRequestEntityTooLarge,
+	wire.CodeInternal:        http.StatusInternalServerError,
+}
+
+// asWire maps any handler error onto the wire error a client sees. Unexpected errors become a bare "internal".
+func asWire(err error) *wire.Error {
+	if we, ok := wire.AsError(err); ok {
+		return we
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return &wire.Error{Code: wire.CodeNotFound, Message: err.Error()}
+	case errors.Is(err, store.ErrConflict):
+		return &wire.Error{Code: wire.CodeConflict, Message: err.Error()}
+	case errors.Is(err, store.ErrTokenInvalid):
+		return &wire.Error{Code: wire.CodeForbidden, Field: "token", Message: "token is unknown, used or expired"}
+	}
+	return &wire.Error{Code: wire.CodeInternal, Message: "internal error"}
+}
+
+func (h *Hub) errorStatus(rt route, hr *http.Request, err error) int {
+	we := asWire(err)
+	status, ok := codeStatus[we.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if status >= 500 {
+		// The error names objects, never secrets or bodies.
+		h.log.Error("request failed", "route", rt.method+" "+rt.path, "err", err)
+	} else {
+		h.log.Debug("request refused", "route", rt.method+" "+rt.path, "code", we.Code, "field", we.Field)
+	}
+	return status
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		writeError(w, http.StatusInternalServerError, &wire.Error{Code: wire.CodeInternal, Message: "internal error"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func writeError(w http.ResponseWriter, status int, e *wire.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(e)
+}
+
+// decode reads the body strictly: one JSON value, no unknown fields, within wire.MaxBodyBytes.
+func (r *request) decode(v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &wire.Error{Code: wire.CodeTooLarge, Message: fmt.Sprintf("body exceeds %d bytes", wire.MaxBodyBytes)}
+		}
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return wire.Invalid(ute.Field, "wrong type %s", ute.Value)
+		}
+		if s, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return wire.Invalid(strings.Trim(s, `"`), "unknown field")
+		}
+		return &wire.Error{Code: wire.CodeBadRequest, Message: "body is not valid JSON"}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &wire.Error{Code: wire.CodeBadRequest, Message: "body holds more than one JSON value"}
+	}
+	return nil
+}
+
+// pathID parses the {id} path value.
+func (r *request) pathID() (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, wire.Invalid("id", "must be a positive integer")
+	}
+	return id, nil
+}
+
+// queryInt parses an optional integer query parameter.
+func (r *request) queryInt(name string) (int64, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, wire.Invalid(name, "must be a non-negative integer")
+	}
+	return n, nil
+}
+
+// waitDeadline reads the wait query parameter (seconds) and caps it.
+func (h *Hub) waitDeadline(r *request) (time.Time, error) {
+	secs, err := r.queryInt("wait")
+	if err != nil {
+		return time.Time{}, err
+	}
+	d := min(time.Duration(secs)*time.Second, h.maxWait)
+	if ms, _ := r.queryInt("waitms"); ms > 0 {
+		d = min(time.Duration(ms)*time.Millisecond, h.maxWait)
+	}
+	return h.now().Add(d), nil
+}
+
+func (h *Hub) healthz(r *request) (any, error) {
+	if err := h.st.Read(r.Context(), func(tx store.Tx) error { _, err := tx.Tenants(); return err }); err != nil {
+		return nil, err
+	}
+	return map[string]any{"ok": true, "protocol": wire.ProtocolVersion}, nil
+}

@@ -1,0 +1,93 @@
+package hub
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// TLSConfig is the hub's server TLS: its own self-signed certificate (clients pin its key), TLS 1.3, and client
+// certificates requested but verified by the handlers, since every client certificate is self-signed and the key
+// is the identity.
+func (h *Hub) TLSConfig() (*tls.Config, error) {
+	cert, err := h.id.TLSCertificate()
+	if err != nil {
+		return nil, fmt.Errorf("hub certificate: %w", err)
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientAuth:   tls.RequestClientCert,
+		MinVersion:   tls.VersionTLS13,
+		NextProtos:   []string{"h2", "http/1.1"},
+	}, nil
+}
+
+// Server is a running hub listener.
+type Server struct {
+	URL    string // https://host:port
+	srv    *http.Server
+	ln     net.Listener
+	err    chan error
+	cancel context.CancelFunc // ends long polls at shutdown
+}
+
+// Listen starts serving on addr (e.g. "127.0.0.1:0" for a random port, as the Console's embedded hub does).
+func (h *Hub) Listen(addr string) (*Server, error) {
+	cfg, err := h.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	base, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cancel: cancel,
+		URL:    "https://" + ln.Addr().String(),
+		srv: &http.Server{
+			Handler:           h.Handler(),
+			TLSConfig:         cfg,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      h.maxWait + 30*time.Second, // long polls
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    32 << 10,
+			BaseContext:       func(net.Listener) context.Context { return base },
+		},
+		ln:  ln,
+		err: make(chan error, 1),
+	}
+	go func() {
+		err := s.srv.Serve(tls.NewListener(ln, cfg))
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.err <- err
+	}()
+	return s, nil
+}
+
+// Addr is the listening address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Shutdown stops accepting, lets requests in flight finish until ctx ends, then closes what is left (long polls).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancel()
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		s.srv.Close()
+	}
+	return errors.Join(err, <-s.err)
+}
+
+// Wait blocks until the server stops and returns why.
+func (s *Server) Wait() error {
+	err := <-s.err
+	s.err <- err
+	return err
+}
