@@ -132,6 +132,13 @@ func (p pqAll) WrapWithLabels(fileKey []byte) ([]*age.Stanza, []string, error) {
 	return slices.Concat(stanzas...), []string{"postquantum"}, nil
 }
 
+// MaxSecretSize bounds the secret in an envelope. Envelopes carry passwords;
+// the bound keeps a hostile envelope from making Open read without end.
+const MaxSecretSize = 1 << 20
+
+// maxHeaderSize bounds the context header Open accepts.
+const maxHeaderSize = 16 << 10
+
 // Seal seals secret, bound to ctx, to every recipient: the device keys of the
 // technician and the tenant's recovery recipient. Every recipient must be
 // post-quantum ([*PublicKey], [*age.HybridRecipient]). The envelope is an age
@@ -142,6 +149,12 @@ func Seal(secret []byte, ctx Context, recipients ...age.Recipient) ([]byte, erro
 	}
 	if err := ctx.validate(); err != nil {
 		return nil, fmt.Errorf("seal envelope: %w", err)
+	}
+	if h := ctx.header(); len(h) > maxHeaderSize {
+		return nil, fmt.Errorf("seal envelope: context of %d bytes, more than %d", len(h), maxHeaderSize)
+	}
+	if len(secret) > MaxSecretSize {
+		return nil, fmt.Errorf("seal envelope: secret of %d bytes, more than %d", len(secret), MaxSecretSize)
 	}
 	for i, r := range recipients {
 		if r == nil {
@@ -191,9 +204,12 @@ func Open(envelope []byte, ctx Context, identity age.Identity) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open envelope: %w: payload", ErrTampered)
 	}
-	pt, err := io.ReadAll(r)
+	pt, err := io.ReadAll(io.LimitReader(r, maxHeaderSize+MaxSecretSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("open envelope: %w: payload", ErrTampered)
+	}
+	if len(pt) > maxHeaderSize+MaxSecretSize {
+		return nil, fmt.Errorf("open envelope: %w: larger than %d bytes", ErrMalformed, maxHeaderSize+MaxSecretSize)
 	}
 	got, secret, err := parsePlaintext(pt)
 	if err != nil {

@@ -202,6 +202,7 @@ func TestSealRefuses(t *testing.T) {
 		"invalid utf-8":       {Context{Tenant: "t", Agent: "a", Account: "\xff", Version: 1}, []age.Recipient{device.Public()}},
 		"negative version":    {Context{Tenant: "t", Agent: "a", Account: "x", Version: -1}, []age.Recipient{device.Public()}},
 		"recovery is classic": {testCtx, []age.Recipient{device.Public(), classic.Recipient()}},
+		"huge context":        {Context{Tenant: strings.Repeat("t", maxHeaderSize)}, []age.Recipient{device.Public()}},
 	} {
 		env, err := Seal([]byte("pw"), tc.ctx, tc.recipients...)
 		if err == nil || env != nil {
@@ -209,6 +210,29 @@ func TestSealRefuses(t *testing.T) {
 		} else if strings.Contains(err.Error(), "pw") {
 			t.Errorf("%s: error %q contains the secret", name, err)
 		}
+	}
+}
+
+func TestSizeLimits(t *testing.T) {
+	device := genIdentity(t)
+	if _, err := Seal(make([]byte, MaxSecretSize+1), testCtx, device.Public()); err == nil {
+		t.Fatal("Seal of a secret over MaxSecretSize succeeded")
+	}
+	env, err := Seal(make([]byte, MaxSecretSize), testCtx, device.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Open(env, testCtx, device); err != nil || len(got) != MaxSecretSize {
+		t.Fatalf("Open of a MaxSecretSize secret: %d bytes, %v", len(got), err)
+	}
+	// An oversized envelope made with age directly is refused, not read whole.
+	var buf bytes.Buffer
+	w, _ := age.Encrypt(&buf, device.Public())
+	w.Write(testCtx.header())
+	w.Write(make([]byte, MaxSecretSize+maxHeaderSize))
+	w.Close()
+	if _, err := Open(buf.Bytes(), testCtx, device); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("Open of an oversized envelope: %v, want ErrMalformed", err)
 	}
 }
 
