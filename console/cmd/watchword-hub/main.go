@@ -1,5 +1,5 @@
-// Command watchword-hub is the Watchword hub: it stores tenants, techs, groups, agents, sealed credentials and
-// the audit log, and hands out work; it never sees a plaintext password and never links Fyne or OpenGL.
+// Command watchword-hub is Watchword's headless hub: `watchword-hub init|serve|invite|backup|verify-audit`.
+// All the work is in package hub; this main only wires signals and exit codes.
 package main
 
 import (
@@ -8,24 +8,17 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/watchword/watchword/console/hub"
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := hub.Run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "watchword-hub:", err)
 		os.Exit(1)
 	}
-}
-
-func run(_ context.Context, args []string) error {
-	fs := flag.NewFlagSet("watchword-hub", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: watchword-hub init|serve|backup|verify-audit [flags]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	fs.Usage()
-	return flag.ErrHelp
 }

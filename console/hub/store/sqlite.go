@@ -44,6 +44,10 @@ func SchemaVersion() int {
 
 // Open opens (creating if needed) the database at path and migrates it to SchemaVersion.
 func Open(ctx context.Context, path string) (*SQLite, error) {
+	// Create the file owner-only before SQLite does (it would use the umask); WAL and SHM files inherit the mode.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	}
 	dsn := func(lock string) string {
 		return "file:" + url.PathEscape(path) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 			"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=" + lock
