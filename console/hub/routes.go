@@ -113,6 +113,25 @@ func routes() []route {
 	}
 }
 
+var accessNames = map[access]string{public: "public", keyed: "keyed", techAny: "tech", techActive: "active-tech",
+	agentActive: "active-agent", adminAny: "admin", ownerOnly: "owner"}
+
+// RouteInfo describes one endpoint of the API table, for docs and tests.
+type RouteInfo struct {
+	Method string
+	Path   string // a net/http pattern path, with {id} and {action} wildcards
+	Access string // public, keyed, tech, active-tech, active-agent, admin, owner
+}
+
+// Routes lists the API table.
+func Routes() []RouteInfo {
+	var out []RouteInfo
+	for _, rt := range routes() {
+		out = append(out, RouteInfo{Method: rt.method, Path: rt.path, Access: accessNames[rt.who]})
+	}
+	return out
+}
+
 // Handler returns the hub's HTTP handler. It expects TLS with client certificates requested (see TLSConfig).
 func (h *Hub) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -217,11 +236,7 @@ func (h *Hub) serve(rt route, hr *http.Request) (int, any, error) {
 		return 0, nil, &wire.Error{Code: wire.CodeForbidden, Message: "only the tenant's owner may do this"}
 	}
 	resp, err := rt.handle(h, r)
-	status := http.StatusOK
-	if rt.method == "POST" && resp != nil {
-		status = http.StatusOK
-	}
-	return status, resp, err
+	return http.StatusOK, resp, err
 }
 
 func clientAddr(r *http.Request) string {

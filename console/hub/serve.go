@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -57,6 +58,7 @@ func (h *Hub) Listen(addr string) (*Server, error) {
 			WriteTimeout:      h.maxWait + 30*time.Second, // long polls
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    32 << 10,
+			ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug), // handshake noise
 			BaseContext:       func(net.Listener) context.Context { return base },
 		},
 		ln:  ln,

@@ -924,7 +924,14 @@ func auditHash(e *AuditEvent) string {
 func (x *tx) Audit(e *AuditEvent) error {
 	var seq int64
 	var prev string
-	if err := x.t.QueryRowContext(x.ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&seq, &prev); err != nil {
+	err := x.t.QueryRowContext(x.ctx, "SELECT seq, hash FROM audit_head WHERE tenant_id = ?", e.TenantID).Scan(&seq, &prev)
+	if errors.Is(err, sql.ErrNoRows) {
+		// The first event of a tenant's chain. A deleted head row shows at verification, since the chain
+		// then has events but no head.
+		if _, err := x.exec("audit head", "INSERT INTO audit_head (tenant_id, seq, hash) VALUES (?, 0, '')", e.TenantID); err != nil {
+			return err
+		}
+	} else if err != nil {
 		return wrap("audit head", err)
 	}
 	e.Seq, e.PrevHash = seq+1, prev
@@ -934,7 +941,7 @@ func (x *tx) Audit(e *AuditEvent) error {
 		e.Seq, e.TenantID, e.At.UnixNano(), e.ActorKind, e.ActorID, e.Action, e.Target, e.Detail, e.PrevHash, e.Hash); err != nil {
 		return err
 	}
-	return x.one("audit head", "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", e.Seq, e.Hash)
+	return x.one("audit head", "UPDATE audit_head SET seq = ?, hash = ? WHERE tenant_id = ?", e.Seq, e.Hash, e.TenantID)
 }
 
 const auditCols = "seq, tenant_id, at, actor_kind, actor_id, action, target, detail, prev_hash, hash"
@@ -992,45 +999,74 @@ func (x *tx) AuditEvents(tenant int64, q wire.AuditQuery) ([]AuditEvent, error) 
 }
 
 func (x *tx) verifyAudit() (int64, error) {
-	rows, err := x.t.QueryContext(x.ctx, "SELECT "+auditCols+" FROM audit ORDER BY seq")
+	heads := map[int64][2]any{}
+	hrows, err := x.t.QueryContext(x.ctx, "SELECT tenant_id, seq, hash FROM audit_head")
+	if err != nil {
+		return 0, wrap("verify audit", err)
+	}
+	for hrows.Next() {
+		var tenant, seq int64
+		var hash string
+		if err := hrows.Scan(&tenant, &seq, &hash); err != nil {
+			hrows.Close()
+			return 0, wrap("verify audit", err)
+		}
+		heads[tenant] = [2]any{seq, hash}
+	}
+	hrows.Close()
+	rows, err := x.t.QueryContext(x.ctx, "SELECT "+auditCols+" FROM audit ORDER BY tenant_id, seq")
 	if err != nil {
 		return 0, wrap("verify audit", err)
 	}
 	defer rows.Close()
-	var n int64
-	prev := ""
+	var total int64
 	var errs []error
-	for rows.Next() {
+	type chain struct {
+		n    int64
+		prev string
+	}
+	chains := map[int64]*chain{}
+	for rows.Next() && len(errs) < 10 {
 		e, err := scanAudit(rows)
 		if err != nil {
-			return n, wrap("verify audit", err)
+			return total, wrap("verify audit", err)
 		}
-		n++
+		total++
+		c := chains[e.TenantID]
+		if c == nil {
+			c = &chain{}
+			chains[e.TenantID] = c
+		}
+		c.n++
 		switch {
-		case e.Seq != n:
-			errs = append(errs, fmt.Errorf("%w: event %d follows %d (an event was deleted)", ErrAuditBroken, e.Seq, n-1))
-			n = e.Seq
-		case e.PrevHash != prev:
-			errs = append(errs, fmt.Errorf("%w: event %d does not link to its predecessor", ErrAuditBroken, e.Seq))
+		case e.Seq != c.n:
+			errs = append(errs, fmt.Errorf("%w: tenant %d: event %d follows %d (an event was deleted)", ErrAuditBroken, e.TenantID, e.Seq, c.n-1))
+			c.n = e.Seq
+		case e.PrevHash != c.prev:
+			errs = append(errs, fmt.Errorf("%w: tenant %d: event %d does not link to its predecessor", ErrAuditBroken, e.TenantID, e.Seq))
 		}
 		if auditHash(e) != e.Hash {
-			errs = append(errs, fmt.Errorf("%w: event %d was altered", ErrAuditBroken, e.Seq))
+			errs = append(errs, fmt.Errorf("%w: tenant %d: event %d was altered", ErrAuditBroken, e.TenantID, e.Seq))
 		}
-		prev = e.Hash
-		if len(errs) >= 10 {
-			break
-		}
+		c.prev = e.Hash
 	}
 	if err := rows.Err(); err != nil {
-		return n, wrap("verify audit", err)
+		return total, wrap("verify audit", err)
 	}
-	var headSeq int64
-	var headHash string
-	if err := x.t.QueryRowContext(x.ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&headSeq, &headHash); err != nil {
-		return n, wrap("verify audit head", err)
+	for tenant, head := range heads {
+		c := chains[tenant]
+		if c == nil {
+			c = &chain{}
+		}
+		if head[0].(int64) != c.n || head[1].(string) != c.prev {
+			errs = append(errs, fmt.Errorf("%w: tenant %d: the chain ends at event %d but its head records %d (events were deleted or the head was altered)",
+				ErrAuditBroken, tenant, c.n, head[0]))
+		}
 	}
-	if headSeq != n || headHash != prev {
-		errs = append(errs, fmt.Errorf("%w: the chain ends at event %d but the head records %d (events were deleted or the head was altered)", ErrAuditBroken, n, headSeq))
+	for tenant := range chains {
+		if _, ok := heads[tenant]; !ok {
+			errs = append(errs, fmt.Errorf("%w: tenant %d: the chain has no head", ErrAuditBroken, tenant))
+		}
 	}
-	return n, errors.Join(errs...)
+	return total, errors.Join(errs...)
 }

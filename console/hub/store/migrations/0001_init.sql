@@ -130,11 +130,12 @@ CREATE TABLE versions (
 	UNIQUE (account_id, version)
 );
 
--- The audit log is append-only and hash-chained: hash = SHA-256(prev_hash ‖ canonical event). audit_head holds the
--- last link so that deleting the newest events shows too.
+-- The audit log is append-only and hash-chained per tenant: hash = SHA-256(prev_hash ‖ canonical event), seq counts
+-- the tenant's events from 1. audit_head holds each chain's last link so that deleting the newest events shows too.
+-- One chain per tenant keeps one tenant's activity invisible to another's admins.
 CREATE TABLE audit (
-	seq        INTEGER PRIMARY KEY,
 	tenant_id  INTEGER NOT NULL,
+	seq        INTEGER NOT NULL,
 	at         INTEGER NOT NULL,
 	actor_kind TEXT NOT NULL,
 	actor_id   INTEGER NOT NULL,
@@ -142,13 +143,12 @@ CREATE TABLE audit (
 	target     TEXT NOT NULL,
 	detail     TEXT NOT NULL,
 	prev_hash  TEXT NOT NULL,
-	hash       TEXT NOT NULL
+	hash       TEXT NOT NULL,
+	PRIMARY KEY (tenant_id, seq)
 );
-CREATE INDEX audit_tenant ON audit (tenant_id, seq);
 
 CREATE TABLE audit_head (
-	id   INTEGER PRIMARY KEY CHECK (id = 1),
-	seq  INTEGER NOT NULL,
-	hash TEXT NOT NULL
+	tenant_id INTEGER PRIMARY KEY,
+	seq       INTEGER NOT NULL,
+	hash      TEXT NOT NULL
 );
-INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '');
