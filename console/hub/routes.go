@@ -262,6 +262,19 @@ var codeStatus = map[string]int{
 
 // asWire maps any handler error onto the wire error a client sees. Unexpected errors become a bare "internal".
 func asWire(err error) *wire.Error {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var all []wire.Error
+		for _, e := range joined.Unwrap() {
+			if we, ok := wire.AsError(e); ok {
+				all = append(all, *we)
+			}
+		}
+		if len(all) > 1 {
+			first := all[0]
+			first.Errors = all
+			return &first
+		}
+	}
 	if we, ok := wire.AsError(err); ok {
 		return we
 	}

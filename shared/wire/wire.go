@@ -183,9 +183,10 @@ type Admin struct {
 
 // Error is the body of every non-2xx answer.
 type Error struct {
-	Code    string `json:"code"`            // one of the Code* constants
-	Message string `json:"message"`         // for humans
-	Field   string `json:"field,omitempty"` // the offending field of the request, when there is one
+	Code    string  `json:"code"`             // one of the Code* constants
+	Message string  `json:"message"`          // for humans
+	Field   string  `json:"field,omitempty"`  // the offending field of the request, when there is one
+	Errors  []Error `json:"errors,omitempty"` // every field error when validation found several; the first is above
 }
 
 // Error codes; hubclient maps them onto sentinel errors.
