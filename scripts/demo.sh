@@ -5,6 +5,11 @@
 # wait until you close them); DEMO_SCREENSHOTS=DIR saves a PNG of each window there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The apps talk D-Bus (notifications, keyring): give them a session bus that ends with the demo, or an
+# auto-launched one outlives it.
+if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ] && command -v dbus-run-session >/dev/null; then
+	exec dbus-run-session -- "$0" "$@"
+fi
 bin=bin
 export LANG=en_US.UTF-8
 
