@@ -111,6 +111,9 @@ func checkPolicy(p wire.Policy) error {
 	if p.Digits < 0 || p.Symbols < 0 || p.Digits+p.Symbols > p.Length {
 		errs = append(errs, wire.Invalid("digits", "digits and symbols must be non-negative and fit in the length"))
 	}
+	if p.RotateAfterRevealSeconds < 0 || p.RotateAfterRevealSeconds > 30*24*3600 {
+		errs = append(errs, wire.Invalid("rotateAfterRevealSeconds", "must be from 0 (off) to 30 days"))
+	}
 	if err := entitle.CheckFormat(p.NamingFormat); err != nil {
 		errs = append(errs, wire.Invalid("namingFormat", "%v", err))
 	}

@@ -273,7 +273,7 @@ func (h *Hub) agentAccounts(r *request) (any, error) {
 			}
 			if rep.State == wire.AccountDisabled && acc.State != wire.AccountDisabled {
 				// Should the account come back, it comes back with a fresh password.
-				acc.RotateRequestedAt = c.at
+				acc.RotateRequestedAt, acc.RotateReason = c.at, wire.DueRotateNow
 			}
 			acc.State, acc.LastError = rep.State, rep.Error
 			if err := c.tx.UpdateAccount(acc); err != nil {

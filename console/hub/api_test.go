@@ -839,3 +839,44 @@ func TestEmbeddedHub(t *testing.T) {
 		t.Fatal("long poll still open after shutdown")
 	}
 }
+
+// TestRotateAfterReveal: with a grace period set, a reveal schedules a rotation that the agent's plan shows once
+// the grace period has passed.
+func TestRotateAfterReveal(t *testing.T) {
+	ctx := testCtx(t)
+	h := hubtest.New(t)
+	p := wire.DefaultPolicy()
+	p.RotateAfterRevealSeconds = 3600
+	if _, err := h.Owner.SetPolicy(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	alice := h.ActiveTech("alice")
+	agent := h.NewAgent("contoso.local", wire.DriverAD)
+	plan, _ := agent.Plan(ctx, 0)
+	v := confirm(t, agent, plan, plan.Accounts[0], "pw")
+	if err := alice.ReportEvent(ctx, wire.EventRequest{Kind: wire.EventCopy, AccountID: plan.Accounts[0].AccountID, Version: v}); err != nil {
+		t.Fatal(err)
+	}
+	plan, _ = agent.PlanWait(ctx, 0, 0)
+	if plan.Accounts[0].Due {
+		t.Fatalf("a copy scheduled a rotation: %+v", plan.Accounts[0])
+	}
+	if err := alice.ReportEvent(ctx, wire.EventRequest{Kind: wire.EventReveal, AccountID: plan.Accounts[0].AccountID, Version: v}); err != nil {
+		t.Fatal(err)
+	}
+	plan, _ = agent.PlanWait(ctx, 0, 0)
+	a := plan.Accounts[0]
+	if a.Due || a.NextRotationAt.After(h.Clock.Now().Add(time.Hour+time.Second)) || !plan.NextDueAt.Equal(a.NextRotationAt) {
+		t.Fatalf("within the grace period: %+v (next due %v)", a, plan.NextDueAt)
+	}
+	h.Clock.Advance(time.Hour + time.Second)
+	plan, _ = agent.PlanWait(ctx, 0, 0)
+	if a := plan.Accounts[0]; !a.Due || a.DueReason != wire.DueAfterReveal {
+		t.Fatalf("after the grace period: %+v", a)
+	}
+	confirm(t, agent, plan, plan.Accounts[0], "pw2")
+	plan, _ = agent.PlanWait(ctx, 0, 0)
+	if plan.Accounts[0].Due {
+		t.Fatalf("still due after rotating: %+v", plan.Accounts[0])
+	}
+}

@@ -31,13 +31,20 @@ func schedule(tenant *store.Tenant, acc *store.Account, interval time.Duration) 
 // due decides whether an account needs a fresh password now, and why.
 func due(tenant *store.Tenant, acc *store.Account, latest *store.Version, interval time.Duration, now time.Time) (bool, string, time.Time) {
 	next := schedule(tenant, acc, interval)
+	requested := acc.RotateRequestedAt.After(acc.RotatedAt)
+	if requested && !acc.RotatedAt.IsZero() && acc.RotateRequestedAt.Before(next) {
+		next = acc.RotateRequestedAt
+	}
 	switch {
 	case latest != nil && latest.State == wire.VersionStaged:
 		// Staged but never confirmed: the target may hold it or not. Never retry the same password; rotate afresh.
 		return true, wire.DueUnconfirmed, next
 	case acc.RotatedAt.IsZero():
 		return true, wire.DueNew, next
-	case acc.RotateRequestedAt.After(acc.RotatedAt):
+	case requested && !now.Before(acc.RotateRequestedAt):
+		if acc.RotateReason == wire.DueAfterReveal {
+			return true, wire.DueAfterReveal, next
+		}
 		return true, wire.DueRotateNow, next
 	case !now.Before(next):
 		return true, wire.DueSchedule, next

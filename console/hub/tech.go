@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -153,7 +154,23 @@ func (h *Hub) techEvent(r *request) (any, error) {
 		if !found {
 			return wire.Invalid("version", "no such version of account %d", acc.ID)
 		}
-		return c.audit("credential."+req.Kind, fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q", req.Version, acc.Name))
+		if err := c.audit("credential."+req.Kind, fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q", req.Version, acc.Name)); err != nil {
+			return err
+		}
+		grace := time.Duration(r.tenant.Policy.RotateAfterRevealSeconds) * time.Second
+		if req.Kind != wire.EventReveal || grace <= 0 {
+			return nil
+		}
+		at := c.at.Add(grace)
+		if acc.RotateRequestedAt.After(acc.RotatedAt) && acc.RotateRequestedAt.Before(at) {
+			return nil // an earlier rotation is already pending
+		}
+		acc.RotateRequestedAt, acc.RotateReason = at, wire.DueAfterReveal
+		if err := c.tx.UpdateAccount(acc); err != nil {
+			return err
+		}
+		c.bump = true // the agent's plan now has an earlier NextDueAt
+		return c.audit("rotate.after-reveal", fmt.Sprintf("account %d", acc.ID), "at="+at.Format(time.RFC3339))
 	})
 	if err != nil {
 		return nil, err

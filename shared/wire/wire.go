@@ -86,6 +86,7 @@ const (
 	DueSchedule    = "schedule"                   // the rotation interval elapsed
 	DueRotateNow   = "rotate-now"                 // an admin asked for it
 	DueUnconfirmed = "unconfirmed-stage-recovery" // a staged version was never confirmed: rotate afresh
+	DueAfterReveal = "after-reveal"               // the tech revealed the password and the grace period passed
 )
 
 // Policy is a tenant's rotation and naming policy.
@@ -97,6 +98,8 @@ type Policy struct {
 	NoUpper         bool   `json:"noUpper,omitempty"`
 	NoAmbiguous     bool   `json:"noAmbiguous,omitempty"` // avoid characters such as l, 1, O, 0
 	NamingFormat    string `json:"namingFormat"`          // e.g. "{username}-{abbrev}"
+	// RotateAfterRevealSeconds, when positive, rotates a password that long after its tech revealed it.
+	RotateAfterRevealSeconds int64 `json:"rotateAfterRevealSeconds,omitempty"`
 }
 
 // Interval returns the rotation interval as a duration.

@@ -719,12 +719,12 @@ func (x *tx) DeleteTriplet(tenant, id int64) error {
 
 // ---- accounts ----
 
-const accountCols = "id, tenant_id, tech_id, agent_id, name, state, last_error, current_version, rotate_requested_at, rotated_at, created_at"
+const accountCols = "id, tenant_id, tech_id, agent_id, name, state, last_error, current_version, rotate_requested_at, rotate_reason, rotated_at, created_at"
 
 func scanAccount(sc interface{ Scan(...any) error }) (*Account, error) {
 	var a Account
 	var req, rot, created int64
-	if err := sc.Scan(&a.ID, &a.TenantID, &a.TechID, &a.AgentID, &a.Name, &a.State, &a.LastError, &a.CurrentVersion, &req, &rot, &created); err != nil {
+	if err := sc.Scan(&a.ID, &a.TenantID, &a.TechID, &a.AgentID, &a.Name, &a.State, &a.LastError, &a.CurrentVersion, &req, &a.RotateReason, &rot, &created); err != nil {
 		return nil, err
 	}
 	a.RotateRequestedAt, a.RotatedAt, a.CreatedAt = tm(req), tm(rot), tm(created)
@@ -782,12 +782,12 @@ func (x *tx) AccountsByTech(tenant, tech int64) ([]Account, error) {
 }
 
 func (x *tx) UpdateAccount(a *Account) error {
-	return x.one(fmt.Sprintf("update account %d", a.ID), "UPDATE accounts SET state = ?, last_error = ?, rotate_requested_at = ? WHERE tenant_id = ? AND id = ?",
-		a.State, a.LastError, ns(a.RotateRequestedAt), a.TenantID, a.ID)
+	return x.one(fmt.Sprintf("update account %d", a.ID), "UPDATE accounts SET state = ?, last_error = ?, rotate_requested_at = ?, rotate_reason = ? WHERE tenant_id = ? AND id = ?",
+		a.State, a.LastError, ns(a.RotateRequestedAt), a.RotateReason, a.TenantID, a.ID)
 }
 
 func (x *tx) RequestRotation(tenant, tech, agent, account int64, at time.Time) (int, error) {
-	q := "UPDATE accounts SET rotate_requested_at = ? WHERE tenant_id = ?"
+	q := "UPDATE accounts SET rotate_requested_at = ?, rotate_reason = 'rotate-now' WHERE tenant_id = ?"
 	args := []any{ns(at), tenant}
 	for col, v := range map[string]int64{"tech_id": tech, "agent_id": agent, "id": account} {
 		if v != 0 {

@@ -231,7 +231,8 @@ type Account struct {
 	State             string // planned, present, disabled, error
 	LastError         string
 	CurrentVersion    int64
-	RotateRequestedAt time.Time
+	RotateRequestedAt time.Time // a pending rotation request is due at this time, if after RotatedAt
+	RotateReason      string    // why it was requested (wire.DueRotateNow, wire.DueAfterReveal)
 	RotatedAt         time.Time
 	CreatedAt         time.Time
 }
