@@ -56,8 +56,8 @@ screenshots: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	CGO_ENABLED=0 $(GO) vet -tags ci ./...
-	@if $(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 -version >/dev/null 2>&1; then \
-		CGO_ENABLED=0 $(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 -tags ci ./...; \
+	@if $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -version >/dev/null 2>&1; then \
+		CGO_ENABLED=0 $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -tags ci ./...; \
 	else echo "staticcheck: not installable here, skipped"; fi
 
 $(FYNE):

@@ -14,8 +14,11 @@ bin=bin
 export LANG=en_US.UTF-8
 
 cleanup() {
-	for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+	# The apps first, then the X server under them, so they close cleanly.
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		kill "${pids[i]}" 2>/dev/null || true
+		wait "${pids[i]}" 2>/dev/null || true
+	done
 	[ -n "${demo_home:-}" ] && rm -rf "$demo_home"
 	return 0
 }
