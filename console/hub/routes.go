@@ -110,6 +110,7 @@ func routes() []route {
 		{"GET", wire.PathAdminAudit, adminAny, (*Hub).adminAudit},
 		{"GET", wire.PathAdminAuditVerify, adminAny, (*Hub).adminAuditVerify},
 		{"GET", wire.PathAdminAccess, adminAny, (*Hub).adminAccess},
+		{"POST", wire.PathAdminOnboard, adminAny, (*Hub).adminOnboard},
 	}
 }
 
