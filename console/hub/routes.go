@@ -70,6 +70,7 @@ func routes() []route {
 		{"GET", wire.PathTechCredentials, techActive, (*Hub).techCredentials},
 		{"GET", wire.PathTechChanges, techActive, (*Hub).techChanges},
 		{"POST", wire.PathTechEvents, techActive, (*Hub).techEvent},
+		{"GET", wire.PathTechStatusWait, techAny, (*Hub).techStatusWait},
 
 		{"POST", wire.PathAgentEnroll, keyed, (*Hub).agentEnroll},
 		{"GET", wire.PathAgentPlan, agentActive, (*Hub).agentPlan},
