@@ -32,11 +32,13 @@ headless:
 build: gui headless
 
 # Every test: unit, real Secret Service, real targets, real windows under Xvfb. Ends with go test's summary lines.
-test: deps targets-start build
-	@set -o pipefail; rc=0; \
+# Targets that were already running (a developer's own session) are left running; those it started, it stops.
+test: deps build
+	@set -o pipefail; rc=0; started=; \
+	scripts/targets.sh status >/dev/null 2>&1 || { scripts/targets.sh start && started=1; } || exit 1; \
 	xvfb-run -a -s '-screen 0 1280x800x24' scripts/with-secret-service.sh \
 		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./... || rc=$$?; \
-	scripts/targets.sh stop >/dev/null 2>&1 || true; \
+	[ -z "$$started" ] || scripts/targets.sh stop >/dev/null 2>&1 || true; \
 	exit $$rc
 
 targets-start:
