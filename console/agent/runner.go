@@ -1,0 +1,629 @@
+// Package agent is the Watchword agent's engine: it holds a long poll open on the hub for its plan and makes the
+// target (an AD domain, an LDAP directory, a Linux host) match it.
+//
+// # One pass
+//
+// [Runner.Sync] reconciles one plan:
+//
+//   - every planned account is Ensured on the target with exactly the planned groups; groups the target lacks are
+//     skipped and reported to the hub (ReportAccounts), never created;
+//   - every account the plan marks due — or that Ensure finds without a password, e.g. recreated by hand — is
+//     rotated through rotation.Rotator: generate, seal to the tech's recipients and the tenant's recovery
+//     recipient, stage at the hub, set, verify, confirm. The hub validates the version (CurrentVersion+1);
+//   - every account in plan.Disable is disabled (memberships stripped), and reported disabled.
+//
+// Accounts are worked on in parallel, at most Config.Parallelism at once, each worker with its own driver (a
+// driver serves one goroutine at a time). An account whose settings are unchanged since its last successful pass
+// is not touched again until Config.Resync has passed, so the burst of plans that every rotation's revision bump
+// causes costs the target nothing.
+//
+// # Outages
+//
+// [Runner.Run] keeps the last plan and its revision across hub failures and backs off exponentially with jitter.
+// It never rotates while it cannot stage: the cycle sets a password only after the hub stored its envelope, and
+// once one stage fails for want of the hub, the rest of the pass rotates nothing. An account whose pass failed is
+// retried after Config.Retry, not in a loop — the hub answers a plan poll at once while anything is due.
+//
+// # Logs
+//
+// The runner logs with slog: accounts, versions, reasons, durations, errors. It never holds a password longer
+// than one cycle, and no log line, error or report holds one (the drivers and the cycle keep the same rule).
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/watchword/watchword/console/agent/driver"
+	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/rotation"
+	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// HubClient is what the runner needs of the hub.
+type HubClient interface {
+	PlanWait(ctx context.Context, since int64, wait time.Duration) (*wire.Plan, error)
+	Stage(ctx context.Context, accountID, version int64, envelope []byte) error
+	Confirm(ctx context.Context, accountID, version int64) error
+	Fail(ctx context.Context, accountID, version int64, reason string) error
+	ReportAccounts(ctx context.Context, reports []wire.AccountReport) error
+}
+
+var _ HubClient = (*hubclient.Client)(nil)
+
+// Config configures a Runner. Hub and NewDriver are required; every other zero value has a default.
+type Config struct {
+	Hub HubClient
+	// NewDriver opens one driver to the target; the runner opens up to Parallelism of them and closes them when
+	// Run returns (or on Close).
+	NewDriver func() (driver.Driver, error)
+	// Parallelism bounds the accounts worked on at once (default 4).
+	Parallelism int
+	// PollWait is how long a plan long poll is held (default hubclient.DefaultPlanWait).
+	PollWait time.Duration
+	// Backoff paces plan polls after hub failures (default DefaultBackoff).
+	Backoff Backoff
+	// Retry is how long an account whose pass failed waits before it is tried again (default 30 s).
+	Retry time.Duration
+	// Pace is the shortest gap between two polls while the hub keeps answering at once with work the runner is
+	// deferring (default 2 s).
+	Pace time.Duration
+	// Resync is how often unchanged accounts are checked on the target anyway, to undo drift (default 10 min).
+	Resync time.Duration
+	// RotateAttempts bounds fresh rotations after an unresolved one within one pass (default 3).
+	RotateAttempts int
+	// StepTimeout bounds each hub or target call of a rotation (default 30 s).
+	StepTimeout time.Duration
+	// Hook is the rotation crash hook; only fault-injection builds set it.
+	Hook   rotation.Hook
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Stats counts what a runner did since it started.
+type Stats struct {
+	Polls, PollErrors          int64
+	Syncs                      int64
+	Ensured, Rotated, Disabled int64
+	RotationFailures, Errors   int64
+}
+
+// Runner keeps one target in line with the hub's plan. Create it with New.
+type Runner struct {
+	cfg  Config
+	log  *slog.Logger
+	idle chan driver.Driver
+
+	mu       sync.Mutex
+	applied  map[int64]string    // account ID → what the last successful pass applied
+	retryAt  map[int64]time.Time // account ID → no new attempt before
+	lastFull time.Time
+	last     *wire.Plan
+
+	stats struct {
+		polls, pollErrors, syncs, ensured, rotated, disabled, rotFail, errors atomic.Int64
+	}
+}
+
+// New checks cfg and fills in its defaults.
+func New(cfg Config) (*Runner, error) {
+	if cfg.Hub == nil || cfg.NewDriver == nil {
+		return nil, errors.New("agent: Hub and NewDriver are required")
+	}
+	if cfg.Parallelism <= 0 {
+		cfg.Parallelism = 4
+	}
+	if cfg.PollWait <= 0 {
+		cfg.PollWait = hubclient.DefaultPlanWait
+	}
+	if cfg.Backoff.Min <= 0 && cfg.Backoff.Max <= 0 {
+		cfg.Backoff = DefaultBackoff()
+	}
+	if cfg.Retry <= 0 {
+		cfg.Retry = 30 * time.Second
+	}
+	if cfg.Pace <= 0 {
+		cfg.Pace = 2 * time.Second
+	}
+	if cfg.Resync <= 0 {
+		cfg.Resync = 10 * time.Minute
+	}
+	if cfg.RotateAttempts <= 0 {
+		cfg.RotateAttempts = 3
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Runner{cfg: cfg, log: cfg.Logger, idle: make(chan driver.Driver, cfg.Parallelism),
+		applied: map[int64]string{}, retryAt: map[int64]time.Time{}}, nil
+}
+
+// Stats returns the counters.
+func (r *Runner) Stats() Stats {
+	s := &r.stats
+	return Stats{Polls: s.polls.Load(), PollErrors: s.pollErrors.Load(), Syncs: s.syncs.Load(), Ensured: s.ensured.Load(),
+		Rotated: s.rotated.Load(), Disabled: s.disabled.Load(), RotationFailures: s.rotFail.Load(), Errors: s.errors.Load()}
+}
+
+// LastPlan is the last plan the hub sent, kept across outages; nil before the first.
+func (r *Runner) LastPlan() *wire.Plan {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last
+}
+
+// Close closes the idle drivers.
+func (r *Runner) Close() error {
+	var errs []error
+	for {
+		select {
+		case d := <-r.idle:
+			errs = append(errs, d.Close())
+		default:
+			return errors.Join(errs...)
+		}
+	}
+}
+
+// Run polls the hub and syncs each plan until ctx ends; it returns nil then. A pass in progress when ctx ends
+// finishes its rotations in flight (each step is bounded by StepTimeout) but starts no new account.
+func (r *Runner) Run(ctx context.Context) error {
+	defer r.Close()
+	bo := r.cfg.Backoff
+	var since int64
+	if p := r.LastPlan(); p != nil {
+		since = p.Revision
+	}
+	r.log.Info("agent running", "parallelism", r.cfg.Parallelism)
+	for ctx.Err() == nil {
+		r.stats.polls.Add(1)
+		plan, err := r.cfg.Hub.PlanWait(ctx, since, r.cfg.PollWait)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			r.stats.pollErrors.Add(1)
+			wait := bo.Next()
+			lvl := slog.LevelWarn
+			if errors.Is(err, hubclient.ErrUnauthenticated) || errors.Is(err, hubclient.ErrPending) || errors.Is(err, hubclient.ErrForbidden) {
+				lvl = slog.LevelError // the hub refuses this agent: an admin must act; keep asking, slowly
+			}
+			r.log.Log(ctx, lvl, "plan poll failed; keeping the last plan and backing off", "err", err,
+				"failures", bo.Failures(), "retry_in", wait.Round(time.Millisecond))
+			sleep(ctx, wait)
+			continue
+		}
+		if bo.Failures() > 0 {
+			r.log.Info("hub reachable again", "after_failures", bo.Failures())
+		}
+		bo.Reset()
+		r.mu.Lock()
+		r.last = plan
+		r.mu.Unlock()
+		sum := r.Sync(ctx, plan)
+		since = plan.Revision
+		switch {
+		case sum.HubDown:
+			// A stage or report failed in transit: the poll may well succeed, but rotations would not.
+			wait := bo.Next()
+			r.log.Warn("hub failed during the pass; backing off", "retry_in", wait.Round(time.Millisecond))
+			sleep(ctx, wait)
+		case sum.Deferred > 0:
+			// The hub answers at once while anything is due; do not spin on work that waits for its retry time.
+			sleep(ctx, min(r.cfg.Pace, max(time.Until(sum.NextRetry), 50*time.Millisecond)))
+		}
+	}
+	r.log.Info("agent stopped")
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// Summary is what one pass did.
+type Summary struct {
+	Ensured, Created, Rotated, Disabled, Failed int
+	Deferred                                    int       // due work skipped until its retry time, or because the hub was down
+	NextRetry                                   time.Time // earliest retry time of deferred work
+	HubDown                                     bool      // a hub call failed in transit during the pass
+	Missing                                     []string  // planned groups the target lacks (sorted, unique)
+}
+
+type task struct {
+	acc     *wire.PlanAccount
+	disable *wire.PlanDisable
+	key     string
+}
+
+type outcome struct {
+	report   wire.AccountReport
+	created  bool
+	ensured  bool
+	rotated  bool
+	disabled bool
+	rotFail  bool
+	deferred bool
+	missing  []string
+}
+
+// Sync reconciles the target with plan once. It is safe to call while Run is not running; Run calls it itself.
+func (r *Runner) Sync(ctx context.Context, plan *wire.Plan) Summary {
+	r.stats.syncs.Add(1)
+	now := r.cfg.Now()
+	r.mu.Lock()
+	full := now.Sub(r.lastFull) >= r.cfg.Resync
+	if full {
+		r.lastFull = now
+	}
+	var tasks []task
+	var sum Summary
+	defer func() {
+		if !sum.NextRetry.IsZero() && sum.NextRetry.Before(now) {
+			sum.NextRetry = now
+		}
+	}()
+	deferUntil := func(at time.Time) {
+		sum.Deferred++
+		if sum.NextRetry.IsZero() || at.Before(sum.NextRetry) {
+			sum.NextRetry = at
+		}
+	}
+	for i := range plan.Accounts {
+		a := &plan.Accounts[i]
+		key := accountKey(a)
+		changed := r.applied[a.AccountID] != key
+		if at, ok := r.retryAt[a.AccountID]; ok && now.Before(at) && !changed {
+			if a.Due {
+				deferUntil(at)
+			}
+			continue
+		}
+		if a.Due || changed || full {
+			tasks = append(tasks, task{acc: a, key: key})
+		}
+	}
+	for i := range plan.Disable {
+		d := &plan.Disable[i]
+		if at, ok := r.retryAt[d.AccountID]; ok && now.Before(at) {
+			deferUntil(at)
+			continue
+		}
+		tasks = append(tasks, task{disable: d})
+	}
+	r.mu.Unlock()
+	if len(tasks) == 0 {
+		return sum
+	}
+
+	var hubDown atomic.Bool
+	work := context.WithoutCancel(ctx) // in-flight cycles finish on shutdown; ctx only stops new tasks
+	outcomes := make([]*outcome, len(tasks))
+	sem := make(chan struct{}, r.cfg.Parallelism)
+	var wg sync.WaitGroup
+	for i, t := range tasks {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			outcomes[i] = r.run(ctx, work, plan, t, &hubDown)
+		})
+	}
+	wg.Wait()
+
+	var reports []wire.AccountReport
+	var missing []string
+	r.mu.Lock()
+	for i, o := range outcomes {
+		if o == nil {
+			continue
+		}
+		t := tasks[i]
+		id := o.report.AccountID
+		if o.report.State == wire.AccountError || o.rotFail {
+			sum.Failed++
+			r.retryAt[id] = now.Add(r.cfg.Retry)
+			delete(r.applied, id)
+		} else {
+			delete(r.retryAt, id)
+			if t.acc != nil && !o.deferred {
+				r.applied[id] = t.key
+			} else {
+				delete(r.applied, id)
+			}
+		}
+		if o.deferred {
+			deferUntil(now.Add(r.cfg.Pace))
+		}
+		sum.Created += b2i(o.created)
+		sum.Ensured += b2i(o.ensured)
+		sum.Rotated += b2i(o.rotated)
+		sum.Disabled += b2i(o.disabled)
+		missing = append(missing, o.missing...)
+		reports = append(reports, o.report)
+	}
+	r.mu.Unlock()
+	slices.Sort(missing)
+	sum.Missing = slices.Compact(missing)
+
+	if len(reports) > 0 {
+		rctx, cancel := context.WithTimeout(work, r.stepTimeout())
+		err := r.cfg.Hub.ReportAccounts(rctx, reports)
+		cancel()
+		if err != nil {
+			r.log.Warn("report accounts", "accounts", len(reports), "err", err)
+			if !isRefusal(err) {
+				hubDown.Store(true)
+			}
+			// Report again next pass.
+			r.mu.Lock()
+			for _, rep := range reports {
+				delete(r.applied, rep.AccountID)
+			}
+			r.mu.Unlock()
+		}
+	}
+	sum.HubDown = hubDown.Load()
+	r.log.Debug("pass done", "revision", plan.Revision, "tasks", len(tasks), "ensured", sum.Ensured, "created", sum.Created,
+		"rotated", sum.Rotated, "disabled", sum.Disabled, "failed", sum.Failed, "deferred", sum.Deferred)
+	return sum
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// accountKey is what Ensure applies for a planned account; a change of any of it makes the account worth a pass.
+func accountKey(a *wire.PlanAccount) string {
+	g := slices.Clone(a.Groups)
+	slices.Sort(g)
+	return a.AccountName + "\x00" + a.DisplayName + "\x00" + strings.Join(g, "\x00")
+}
+
+func (r *Runner) stepTimeout() time.Duration {
+	if r.cfg.StepTimeout > 0 {
+		return r.cfg.StepTimeout
+	}
+	return 30 * time.Second
+}
+
+// driver takes an idle driver or opens one; at most Parallelism are ever open since at most that many tasks run.
+func (r *Runner) driver() (driver.Driver, error) {
+	select {
+	case d := <-r.idle:
+		return d, nil
+	default:
+	}
+	return r.cfg.NewDriver()
+}
+
+func (r *Runner) release(d driver.Driver) {
+	select {
+	case r.idle <- d:
+	default:
+		d.Close()
+	}
+}
+
+// run performs one task with a driver of its own.
+func (r *Runner) run(stop, ctx context.Context, plan *wire.Plan, t task, hubDown *atomic.Bool) *outcome {
+	o := &outcome{}
+	if t.disable != nil {
+		o.report = wire.AccountReport{AccountID: t.disable.AccountID, State: wire.AccountDisabled}
+	} else {
+		o.report = wire.AccountReport{AccountID: t.acc.AccountID, State: wire.AccountPresent}
+	}
+	d, err := r.driver()
+	if err != nil {
+		r.stats.errors.Add(1)
+		r.log.Error("open driver", "err", err)
+		o.report.State, o.report.Error = wire.AccountError, clip(fmt.Sprintf("open driver: %v", err))
+		return o
+	}
+	defer r.release(d)
+	if t.disable != nil {
+		r.disable(ctx, d, t.disable, o)
+	} else {
+		r.sync(stop, ctx, d, plan, t.acc, hubDown, o)
+	}
+	return o
+}
+
+func (r *Runner) disable(ctx context.Context, d driver.Driver, pd *wire.PlanDisable, o *outcome) {
+	ctx, cancel := context.WithTimeout(ctx, r.stepTimeout())
+	defer cancel()
+	rep, err := d.Disable(ctx, pd.AccountName)
+	if err != nil {
+		r.stats.errors.Add(1)
+		r.log.Warn("disable failed", "account", pd.AccountName, "err", err)
+		o.report.State, o.report.Error = wire.AccountError, clip(fmt.Sprintf("disable: %v", err))
+		return
+	}
+	o.disabled = true
+	r.stats.disabled.Add(1)
+	r.log.Info("account disabled", "account", pd.AccountName, "was_enabled", rep.Disabled, "removed_groups", rep.Removed)
+}
+
+func (r *Runner) sync(stop, ctx context.Context, d driver.Driver, plan *wire.Plan, a *wire.PlanAccount, hubDown *atomic.Bool, o *outcome) {
+	ectx, cancel := context.WithTimeout(ctx, r.stepTimeout())
+	rep, err := d.Ensure(ectx, driver.Account{Name: a.AccountName, DisplayName: a.DisplayName, Groups: a.Groups})
+	cancel()
+	if err != nil {
+		r.stats.errors.Add(1)
+		r.log.Warn("ensure failed", "account", a.AccountName, "err", err)
+		o.report.State, o.report.Error = wire.AccountError, clip(fmt.Sprintf("ensure: %v", err))
+		return
+	}
+	o.ensured, o.created, o.missing = true, rep.Created, rep.Missing
+	r.stats.ensured.Add(1)
+	if rep.Created || rep.Enabled || len(rep.Added) > 0 || len(rep.Removed) > 0 {
+		r.log.Info("account ensured", "account", a.AccountName, "created", rep.Created, "enabled", rep.Enabled,
+			"added", rep.Added, "removed", rep.Removed)
+	}
+	var problems []string
+	if len(rep.Missing) > 0 {
+		r.log.Warn("planned groups missing on the target; skipped, not created", "account", a.AccountName, "groups", rep.Missing)
+		problems = append(problems, "groups missing on the target (skipped, never created): "+strings.Join(rep.Missing, ", "))
+	}
+	due, reason := a.Due, a.DueReason
+	if !due && rep.NeedsPassword {
+		// The hub thinks a confirmed password is in place, but the account has none (recreated by hand?).
+		due, reason = true, "no password on the target"
+	}
+	if due {
+		switch {
+		case stop.Err() != nil || hubDown.Load():
+			// Shutting down, or the hub failed in transit this pass: never rotate without a place to stage.
+			o.deferred = true
+		default:
+			if err := r.rotate(ctx, d, plan, a, reason, hubDown); err != nil {
+				o.rotFail = true
+				problems = append(problems, "rotation: "+err.Error())
+			} else {
+				o.rotated = true
+			}
+		}
+	}
+	if len(problems) > 0 {
+		o.report.Error = clip(strings.Join(problems, "; "))
+	}
+}
+
+// Job builds the rotation job of a planned account.
+func Job(plan *wire.Plan, a *wire.PlanAccount, rules rotation.Rules) (rotation.Job, error) {
+	job := rotation.Job{
+		Ref:         rotation.Ref{Tenant: plan.ClientGUID, Agent: strconv.FormatInt(plan.AgentID, 10), Account: a.AccountName},
+		LastVersion: a.CurrentVersion,
+		Names:       slices.DeleteFunc([]string{a.DisplayName, a.Username}, func(s string) bool { return s == "" }),
+	}
+	var errs []error
+	for _, s := range a.Recipients {
+		rc, err := seal.ParseRecipient(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("recipient of %q: %w", a.Username, err))
+			continue
+		}
+		job.Recipients = append(job.Recipients, rc)
+	}
+	if plan.Recovery != "" {
+		rc, err := seal.ParseRecipient(plan.Recovery)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("recovery recipient: %w", err))
+		} else {
+			job.Recovery = rc
+		}
+	}
+	pol, err := Policy(plan.Policy, rules)
+	job.Policy = pol
+	errs = append(errs, err)
+	return job, errors.Join(errs...)
+}
+
+// Policy turns the tenant's wire policy into a generation policy under the target's rules; an unset length means
+// the default policy.
+func Policy(p wire.Policy, rules rotation.Rules) (rotation.Policy, error) {
+	pol := rotation.DefaultPolicy(rules)
+	if p.Length > 0 {
+		pol.Length, pol.Digits, pol.Symbols = p.Length, p.Digits, p.Symbols
+		pol.NoUpper, pol.NoAmbiguous = p.NoUpper, p.NoAmbiguous
+	}
+	if err := pol.Validate(); err != nil {
+		return pol, fmt.Errorf("tenant policy: %w", err)
+	}
+	return pol, nil
+}
+
+func (r *Runner) rotate(ctx context.Context, d driver.Driver, plan *wire.Plan, a *wire.PlanAccount, reason string, hubDown *atomic.Bool) error {
+	job, err := Job(plan, a, d.PasswordRules())
+	if err != nil {
+		r.stats.rotFail.Add(1)
+		r.log.Warn("rotation not attempted", "account", a.AccountName, "err", err)
+		return err
+	}
+	rot := &rotation.Rotator{Hub: &accountHub{hub: r.cfg.Hub, id: a.AccountID, down: hubDown}, Target: d,
+		Hook: r.cfg.Hook, StepTimeout: r.cfg.StepTimeout}
+	results, err := rot.RotateFresh(ctx, job, r.cfg.RotateAttempts)
+	last := results[len(results)-1]
+	if err != nil {
+		r.stats.rotFail.Add(1)
+		r.log.Warn("rotation failed", "account", a.AccountName, "reason", reason, "version", last.Version,
+			"state", last.State.String(), "attempts", len(results), "err", err)
+		return err
+	}
+	r.stats.rotated.Add(1)
+	r.log.Info("rotated", "account", a.AccountName, "reason", reason, "version", last.Version,
+		"attempts", len(results), "elapsed", last.Elapsed.Round(time.Millisecond))
+	return nil
+}
+
+// accountHub adapts the hub client to rotation.Hub for one account. A call that fails in transit (no answer
+// from the hub, as opposed to a refusal) raises down, so the rest of the pass stops rotating.
+type accountHub struct {
+	hub  HubClient
+	id   int64
+	down *atomic.Bool
+}
+
+var _ rotation.Hub = (*accountHub)(nil)
+
+func (h *accountHub) note(err error) error {
+	if err != nil && !isRefusal(err) && h.down != nil {
+		h.down.Store(true)
+	}
+	return err
+}
+
+func (h *accountHub) Stage(ctx context.Context, s rotation.Staged) error {
+	return h.note(h.hub.Stage(ctx, h.id, s.Version, s.Envelope))
+}
+
+func (h *accountHub) Confirm(ctx context.Context, _ rotation.Ref, version int64) error {
+	return h.note(h.hub.Confirm(ctx, h.id, version))
+}
+
+func (h *accountHub) Fail(ctx context.Context, _ rotation.Ref, version int64, reason string) error {
+	return h.note(h.hub.Fail(ctx, h.id, version, clip(reason)))
+}
+
+// isRefusal says the hub answered (and refused), as opposed to a failure in transit.
+func isRefusal(err error) bool {
+	var he *hubclient.Error
+	return errors.As(err, &he)
+}
+
+// clip keeps a message within what the hub stores (500 characters).
+func clip(s string) string {
+	const limit = 480
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8Start(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
