@@ -1,10 +1,33 @@
 // Package vm is the Console's view-model: the MSP admin's screens as state and actions, without widgets.
 //
-// The Console's views (package view) are functions of this state; tests and scripts drive the same view-model
-// headless. Values the views render are fyne data bindings, safe to set from any goroutine.
+// # Reading guide
+//
+//   - vm.go: the App (navigation, connection, the hub snapshot every screen renders, change listeners).
+//   - actions.go: what the admin does — approve, deactivate, edit groups, rights and triplets, enroll, rotate.
+//   - access.go: effective access computed from the snapshot with the triplet each grant comes through, and what
+//     deleting a triplet would take away.
+//   - onboard.go: the co-managed onboarding (seed 003) as a plan, its preview and its atomic application.
+//   - policy.go, audit.go: the policy form's live naming preview and the audit log filters.
+//
+// The Console's views (package view) are functions of this state; tests drive the same view-model against the
+// in-process hub harness (console/hub/hubtest). Every call that reaches the hub takes a context and may block:
+// views call them off the UI goroutine and redraw through fyne.Do when the listeners fire.
 package vm
 
-import "fyne.io/fyne/v2/data/binding"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2/data/binding"
+
+	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/wire"
+)
 
 // Section is one entry of the Console's navigation.
 type Section struct {
@@ -24,8 +47,150 @@ var Sections = []Section{
 	{"triplets", "Triplets", "TechGroup × AgentGroup × Right: who gets which rights where."},
 	{"access", "Effective access", "Every domain and right a tech gets, and through which triplet."},
 	{"agents", "Agents", "Enrolled domains and hosts; enrollment tokens."},
+	{"onboarding", "Co-managed onboarding", "Give a client's own IT staff their domains only, in one atomic step."},
 	{"policy", "Policy", "Rotation interval, password rules and account naming."},
 	{"audit", "Audit log", "Every change, approval, rotation, reveal and copy, hash-chained."},
+	{"invite", "Invite", "What technicians paste into their TechClient to register."},
+}
+
+// API is the part of the hub's typed client the Console uses; *hubclient.Client is the real one.
+type API interface {
+	Tenant(ctx context.Context) (*wire.Tenant, error)
+	SetPolicy(ctx context.Context, p wire.Policy) (*wire.Tenant, error)
+	Techs(ctx context.Context, status wire.TechStatus) ([]wire.Tech, error)
+	ApproveTech(ctx context.Context, id int64) (*wire.Tech, error)
+	RejectTech(ctx context.Context, id int64) (*wire.Tech, error)
+	DisableTech(ctx context.Context, id int64) (*wire.Tech, error)
+	EnableTech(ctx context.Context, id int64) (*wire.Tech, error)
+	TechGroups(ctx context.Context) ([]wire.Group, error)
+	AgentGroups(ctx context.Context) ([]wire.Group, error)
+	CreateTechGroup(ctx context.Context, g wire.GroupRequest) (*wire.Group, error)
+	CreateAgentGroup(ctx context.Context, g wire.GroupRequest) (*wire.Group, error)
+	UpdateGroup(ctx context.Context, agents bool, id int64, g wire.GroupRequest) (*wire.Group, error)
+	DeleteGroup(ctx context.Context, agents bool, id int64) error
+	EditMembers(ctx context.Context, agents bool, id int64, add, remove []int64) (*wire.Group, error)
+	Rights(ctx context.Context) ([]wire.Right, error)
+	CreateRight(ctx context.Context, r wire.RightRequest) (*wire.Right, error)
+	UpdateRight(ctx context.Context, id int64, r wire.RightRequest) (*wire.Right, error)
+	DeleteRight(ctx context.Context, id int64) error
+	Triplets(ctx context.Context) ([]wire.Triplet, error)
+	CreateTriplet(ctx context.Context, t wire.TripletRequest) (*wire.Triplet, error)
+	DeleteTriplet(ctx context.Context, id int64) error
+	Agents(ctx context.Context) ([]wire.Agent, error)
+	Accounts(ctx context.Context, techID, agentID int64) ([]wire.Account, error)
+	CreateEnrollmentToken(ctx context.Context, ttl time.Duration) (*wire.TokenResponse, error)
+	RotateNow(ctx context.Context, r wire.RotateRequest) (int, error)
+	Audit(ctx context.Context, q wire.AuditQuery) ([]wire.AuditEvent, error)
+	VerifyAudit(ctx context.Context) (*wire.VerifyResponse, error)
+	Access(ctx context.Context, techID, agentID int64) ([]wire.Access, error)
+	Onboard(ctx context.Context, req wire.OnboardRequest) (*wire.OnboardResponse, error)
+}
+
+var _ API = (*hubclient.Client)(nil)
+
+// ErrNotConnected is returned by every action before Connect.
+var ErrNotConnected = errors.New("not connected to a hub")
+
+// Snapshot is everything the screens render, read from the hub in one Refresh.
+type Snapshot struct {
+	Tenant      wire.Tenant
+	Techs       []wire.Tech
+	TechGroups  []wire.Group
+	AgentGroups []wire.Group
+	Rights      []wire.Right
+	Triplets    []wire.Triplet
+	Agents      []wire.Agent
+	Accounts    map[int64][]wire.Account // agent ID → its accounts
+	At          time.Time
+}
+
+// Tech returns the tech with id, or nil.
+func (s *Snapshot) Tech(id int64) *wire.Tech { return find(s.Techs, func(t wire.Tech) bool { return t.ID == id }) }
+
+// Agent returns the agent with id, or nil.
+func (s *Snapshot) Agent(id int64) *wire.Agent {
+	return find(s.Agents, func(a wire.Agent) bool { return a.ID == id })
+}
+
+// Group returns the TechGroup (agents false) or AgentGroup with id, or nil.
+func (s *Snapshot) Group(agents bool, id int64) *wire.Group {
+	gs := s.TechGroups
+	if agents {
+		gs = s.AgentGroups
+	}
+	return find(gs, func(g wire.Group) bool { return g.ID == id })
+}
+
+// Right returns the right with id, or nil.
+func (s *Snapshot) Right(id int64) *wire.Right {
+	return find(s.Rights, func(r wire.Right) bool { return r.ID == id })
+}
+
+// GroupName, RightName and friends render IDs for people, falling back to the number.
+func (s *Snapshot) GroupName(agents bool, id int64) string {
+	if g := s.Group(agents, id); g != nil {
+		return g.Name
+	}
+	return fmt.Sprintf("#%d", id)
+}
+
+func (s *Snapshot) RightName(id int64) string {
+	if r := s.Right(id); r != nil {
+		return r.Name
+	}
+	return fmt.Sprintf("#%d", id)
+}
+
+// TripletLabel renders a triplet as "TechGroup × AgentGroup × Right".
+func (s *Snapshot) TripletLabel(t wire.Triplet) string {
+	return s.GroupName(false, t.TechGroupID) + " × " + s.GroupName(true, t.AgentGroupID) + " × " + s.RightName(t.RightID)
+}
+
+// Organizations lists the client organizations of the techs, sorted.
+func (s *Snapshot) Organizations() []string {
+	var out []string
+	for _, t := range s.Techs {
+		if t.Organization != "" && !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, t.Organization) }) {
+			out = append(out, t.Organization)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// GroupsOf lists the TechGroups holding a tech; AllTechs holds every active tech.
+func (s *Snapshot) GroupsOf(tech int64) []string {
+	t := s.Tech(tech)
+	var out []string
+	for _, g := range s.TechGroups {
+		if isAllTechs(g) && t != nil && t.Status == wire.TechActive || slices.Contains(g.Members, tech) {
+			out = append(out, g.Name)
+		}
+	}
+	return out
+}
+
+// AgentErrors lists the errors the agent's accounts reported (missing groups and the like), deduplicated.
+func (s *Snapshot) AgentErrors(agent int64) []string {
+	var out []string
+	for _, a := range s.Accounts[agent] {
+		if a.LastError != "" && !slices.Contains(out, a.LastError) {
+			out = append(out, a.LastError)
+		}
+	}
+	return out
+}
+
+func isAllTechs(g wire.Group) bool   { return g.Builtin && g.Name == wire.AllTechs }
+func isAllDomains(g wire.Group) bool { return g.Builtin && g.Name == wire.AllDomains }
+
+func find[T any](xs []T, ok func(T) bool) *T {
+	for i := range xs {
+		if ok(xs[i]) {
+			return &xs[i]
+		}
+	}
+	return nil
 }
 
 // App is the Console's top-level view-model.
@@ -34,11 +199,19 @@ type App struct {
 	Selected binding.String
 	// Hub describes the hub this Console talks to, or that it has none yet.
 	Hub binding.String
+	// Notice is the last outcome or error of an action, for the status line.
+	Notice binding.String
+
+	mu        sync.Mutex
+	api       API
+	invite    wire.Invite
+	snap      *Snapshot
+	listeners []func()
 }
 
 // New returns the view-model of a Console that is not connected to any hub yet.
 func New() *App {
-	a := &App{Selected: binding.NewString(), Hub: binding.NewString()}
+	a := &App{Selected: binding.NewString(), Hub: binding.NewString(), Notice: binding.NewString(), snap: &Snapshot{}}
 	_ = a.Selected.Set(Sections[0].ID)
 	_ = a.Hub.Set("Not connected to a hub")
 	return a
@@ -59,4 +232,141 @@ func (a *App) Select(id string) {
 	if _, ok := a.Section(id); ok {
 		_ = a.Selected.Set(id)
 	}
+}
+
+// Connect points the Console at a hub; describe says which, for the status line. Call Refresh next.
+func (a *App) Connect(api API, invite wire.Invite, describe string) {
+	a.mu.Lock()
+	a.api, a.invite = api, invite
+	a.mu.Unlock()
+	_ = a.Hub.Set(describe)
+}
+
+// Connected reports whether Connect was called.
+func (a *App) Connected() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.api != nil
+}
+
+// Invite is the invite string TechClients paste to register with this tenant.
+func (a *App) Invite() wire.Invite {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.invite
+}
+
+// OnChange registers fn to run after every Refresh, on the goroutine that refreshed.
+func (a *App) OnChange(fn func()) {
+	a.mu.Lock()
+	a.listeners = append(a.listeners, fn)
+	a.mu.Unlock()
+}
+
+// Snapshot returns the hub state of the last Refresh. Callers must not modify it.
+func (a *App) Snapshot() *Snapshot {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.snap
+}
+
+func (a *App) client() (API, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.api == nil {
+		return nil, ErrNotConnected
+	}
+	return a.api, nil
+}
+
+// Refresh reads everything the screens show from the hub, then tells the listeners.
+func (a *App) Refresh(ctx context.Context) error {
+	api, err := a.client()
+	if err != nil {
+		return err
+	}
+	s := &Snapshot{Accounts: map[int64][]wire.Account{}, At: time.Now()}
+	tenant, err := api.Tenant(ctx)
+	if err != nil {
+		return fmt.Errorf("refresh tenant: %w", err)
+	}
+	s.Tenant = *tenant
+	var errs []error
+	load := func(what string, fn func() error) {
+		if err := fn(); err != nil {
+			errs = append(errs, fmt.Errorf("refresh %s: %w", what, err))
+		}
+	}
+	load("techs", func() (err error) { s.Techs, err = api.Techs(ctx, ""); return })
+	load("tech groups", func() (err error) { s.TechGroups, err = api.TechGroups(ctx); return })
+	load("agent groups", func() (err error) { s.AgentGroups, err = api.AgentGroups(ctx); return })
+	load("rights", func() (err error) { s.Rights, err = api.Rights(ctx); return })
+	load("triplets", func() (err error) { s.Triplets, err = api.Triplets(ctx); return })
+	load("agents", func() (err error) { s.Agents, err = api.Agents(ctx); return })
+	for _, ag := range s.Agents {
+		load("accounts of "+ag.Name, func() error {
+			accs, err := api.Accounts(ctx, 0, ag.ID)
+			s.Accounts[ag.ID] = accs
+			return err
+		})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	slices.SortFunc(s.Techs, func(x, y wire.Tech) int { return strings.Compare(x.Username, y.Username) })
+	slices.SortFunc(s.Agents, func(x, y wire.Agent) int { return strings.Compare(x.Name, y.Name) })
+	a.mu.Lock()
+	a.snap = s
+	ls := slices.Clone(a.listeners)
+	a.mu.Unlock()
+	for _, fn := range ls {
+		fn()
+	}
+	return nil
+}
+
+// Pending lists the techs waiting for approval, oldest first.
+func (a *App) Pending() []wire.Tech {
+	var out []wire.Tech
+	for _, t := range a.Snapshot().Techs {
+		if t.Status == wire.TechPending {
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(x, y wire.Tech) int { return x.CreatedAt.Compare(y.CreatedAt) })
+	return out
+}
+
+// NavTitle is a section's title in the navigation, with the pending count on "Pending techs".
+func (a *App) NavTitle(s Section) string {
+	if s.ID == "pending" {
+		if n := len(a.Pending()); n > 0 {
+			return fmt.Sprintf("%s (%d)", s.Title, n)
+		}
+	}
+	return s.Title
+}
+
+// TechFilter selects techs on the Techs screen; zero values do not filter.
+type TechFilter struct {
+	Status       wire.TechStatus
+	Organization string // "MSP" for the MSP's own techs
+	Query        string // matched against username, name and email
+}
+
+// Techs lists the techs matching f.
+func (a *App) Techs(f TechFilter) []wire.Tech {
+	var out []wire.Tech
+	q := strings.ToLower(strings.TrimSpace(f.Query))
+	for _, t := range a.Snapshot().Techs {
+		switch {
+		case f.Status != "" && t.Status != f.Status:
+		case f.Organization == "MSP" && t.Organization != "":
+		case f.Organization != "" && f.Organization != "MSP" && !strings.EqualFold(f.Organization, t.Organization):
+		case q != "" && !strings.Contains(strings.ToLower(t.Username+" "+t.DisplayName+" "+t.Email), q):
+		default:
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -1,0 +1,276 @@
+package vm
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// do runs one change at the hub, then refreshes so every screen shows its effect.
+func (a *App) do(ctx context.Context, what string, fn func(API) error) error {
+	api, err := a.client()
+	if err != nil {
+		return err
+	}
+	if err := fn(api); err != nil {
+		err = fmt.Errorf("%s: %w", what, err)
+		_ = a.Notice.Set(err.Error())
+		return err
+	}
+	if err := a.Refresh(ctx); err != nil {
+		return err
+	}
+	_ = a.Notice.Set(what + ": done")
+	return nil
+}
+
+// MSPGroups are the TechGroups new MSP techs join when approved: after a co-managed onboarding, the TechGroups
+// granted something on AllDomains (AllTechs aside). Before one, there are none and AllTechs does the job.
+func (s *Snapshot) MSPGroups() []wire.Group {
+	var out []wire.Group
+	for _, t := range s.Triplets {
+		ag := s.Group(true, t.AgentGroupID)
+		tg := s.Group(false, t.TechGroupID)
+		if ag != nil && tg != nil && isAllDomains(*ag) && !isAllTechs(*tg) && !slices.ContainsFunc(out, func(g wire.Group) bool { return g.ID == tg.ID }) {
+			out = append(out, *tg)
+		}
+	}
+	return out
+}
+
+// Approve activates a pending tech. An MSP tech (no organization) first joins the MSP TechGroups, so that after a
+// co-managed onboarding a new MSP tech still reaches every domain, as seed 003 asks; activation comes last so the
+// tech never holds access it should not.
+func (a *App) Approve(ctx context.Context, id int64) error {
+	s := a.Snapshot()
+	t := s.Tech(id)
+	if t == nil {
+		return fmt.Errorf("approve tech %d: not found", id)
+	}
+	return a.do(ctx, fmt.Sprintf("approve %q", t.Username), func(api API) error {
+		if t.Organization == "" {
+			for _, g := range s.MSPGroups() {
+				if !slices.Contains(g.Members, id) {
+					if _, err := api.EditMembers(ctx, false, g.ID, []int64{id}, nil); err != nil {
+						return fmt.Errorf("add to %q: %w", g.Name, err)
+					}
+				}
+			}
+		}
+		_, err := api.ApproveTech(ctx, id)
+		return err
+	})
+}
+
+func (a *App) techAction(ctx context.Context, verb string, id int64, fn func(API) (*wire.Tech, error)) error {
+	name := fmt.Sprintf("tech %d", id)
+	if t := a.Snapshot().Tech(id); t != nil {
+		name = fmt.Sprintf("%q", t.Username)
+	}
+	return a.do(ctx, verb+" "+name, func(api API) error { _, err := fn(api); return err })
+}
+
+// Reject refuses a pending tech's registration.
+func (a *App) Reject(ctx context.Context, id int64) error {
+	return a.techAction(ctx, "reject", id, func(api API) (*wire.Tech, error) { return api.RejectTech(ctx, id) })
+}
+
+// Deactivate offboards a tech: their accounts are disabled on every target at the agents' next sync.
+func (a *App) Deactivate(ctx context.Context, id int64) error {
+	return a.techAction(ctx, "deactivate", id, func(api API) (*wire.Tech, error) { return api.DisableTech(ctx, id) })
+}
+
+// Reactivate lets a deactivated tech back in.
+func (a *App) Reactivate(ctx context.Context, id int64) error {
+	return a.techAction(ctx, "reactivate", id, func(api API) (*wire.Tech, error) { return api.EnableTech(ctx, id) })
+}
+
+// DeactivateWarning is what the confirmation says before a deactivation.
+func (a *App) DeactivateWarning(id int64) string {
+	s := a.Snapshot()
+	t := s.Tech(id)
+	if t == nil {
+		return ""
+	}
+	n := len(a.AccessForTech(id))
+	return fmt.Sprintf("Deactivate %s (%s)?\n\nTheir accounts are disabled everywhere: on all %d domains and hosts they reach today, "+
+		"at each agent's next sync. Their TechClient stops receiving passwords. The accounts are kept for the logs; reactivating restores them.",
+		t.DisplayName, t.Username, n)
+}
+
+// SaveGroup creates a group (id 0) or renames it and replaces its members.
+func (a *App) SaveGroup(ctx context.Context, agents bool, id int64, name string, members []int64) error {
+	kind := "TechGroup"
+	if agents {
+		kind = "AgentGroup"
+	}
+	name = strings.TrimSpace(name)
+	return a.do(ctx, fmt.Sprintf("save %s %q", kind, name), func(api API) error {
+		if members == nil {
+			members = []int64{}
+		}
+		req := wire.GroupRequest{Name: name, Members: members}
+		if id == 0 {
+			var err error
+			if agents {
+				_, err = api.CreateAgentGroup(ctx, req)
+			} else {
+				_, err = api.CreateTechGroup(ctx, req)
+			}
+			return err
+		}
+		g := a.Snapshot().Group(agents, id)
+		if g != nil && isAllTechs(*g) {
+			req.Members = nil // AllTechs is implicit
+		}
+		if g != nil {
+			req.IntervalSeconds = g.IntervalSeconds
+		}
+		_, err := api.UpdateGroup(ctx, agents, id, req)
+		return err
+	})
+}
+
+// DeleteGroup deletes a group and the triplets that use it.
+func (a *App) DeleteGroup(ctx context.Context, agents bool, id int64) error {
+	return a.do(ctx, fmt.Sprintf("delete group %q", a.Snapshot().GroupName(agents, id)), func(api API) error {
+		return api.DeleteGroup(ctx, agents, id)
+	})
+}
+
+// ParseTargets reads a right's target groups from lines such as "ad: Domain Admins, Backup Operators".
+func ParseTargets(s string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		driver, groups, ok := strings.Cut(line, ":")
+		if !ok {
+			return nil, fmt.Errorf("target line %q: write driver: group, group", line)
+		}
+		driver = strings.ToLower(strings.TrimSpace(driver))
+		for _, g := range strings.Split(groups, ",") {
+			if g = strings.TrimSpace(g); g != "" {
+				out[driver] = append(out[driver], g)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("targets: name the groups for at least one driver kind")
+	}
+	return out, nil
+}
+
+// FormatTargets is the inverse of ParseTargets.
+func FormatTargets(t map[string][]string) string {
+	var lines []string
+	for d, gs := range t {
+		lines = append(lines, d+": "+strings.Join(gs, ", "))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// SaveRight creates a right (id 0) or updates it.
+func (a *App) SaveRight(ctx context.Context, id int64, name, targets string) error {
+	t, err := ParseTargets(targets)
+	if err != nil {
+		return err
+	}
+	name = strings.TrimSpace(name)
+	return a.do(ctx, fmt.Sprintf("save right %q", name), func(api API) error {
+		if id == 0 {
+			_, err := api.CreateRight(ctx, wire.RightRequest{Name: name, Targets: t})
+			return err
+		}
+		_, err := api.UpdateRight(ctx, id, wire.RightRequest{Name: name, Targets: t})
+		return err
+	})
+}
+
+// DeleteRight deletes a right and its triplets.
+func (a *App) DeleteRight(ctx context.Context, id int64) error {
+	return a.do(ctx, fmt.Sprintf("delete right %q", a.Snapshot().RightName(id)), func(api API) error { return api.DeleteRight(ctx, id) })
+}
+
+// AddTriplet grants a right to a TechGroup on an AgentGroup.
+func (a *App) AddTriplet(ctx context.Context, techGroup, agentGroup, right int64) error {
+	s := a.Snapshot()
+	label := s.TripletLabel(wire.Triplet{TechGroupID: techGroup, AgentGroupID: agentGroup, RightID: right})
+	return a.do(ctx, "add triplet "+label, func(api API) error {
+		_, err := api.CreateTriplet(ctx, wire.TripletRequest{TechGroupID: techGroup, AgentGroupID: agentGroup, RightID: right})
+		return err
+	})
+}
+
+// DeleteTriplet deletes a triplet; TripletImpact says beforehand what access goes with it.
+func (a *App) DeleteTriplet(ctx context.Context, id int64) error {
+	s := a.Snapshot()
+	label := fmt.Sprintf("triplet %d", id)
+	if t := find(s.Triplets, func(t wire.Triplet) bool { return t.ID == id }); t != nil {
+		label = s.TripletLabel(*t)
+	}
+	return a.do(ctx, "delete triplet "+label, func(api API) error { return api.DeleteTriplet(ctx, id) })
+}
+
+// NewEnrollment creates a single-use enrollment token and returns the command that enrolls an agent with it.
+func (a *App) NewEnrollment(ctx context.Context, name, driver string, ttl time.Duration) (string, error) {
+	api, err := a.client()
+	if err != nil {
+		return "", err
+	}
+	tok, err := api.CreateEnrollmentToken(ctx, ttl)
+	if err != nil {
+		return "", fmt.Errorf("create enrollment token: %w", err)
+	}
+	_ = a.Notice.Set("enrollment token created, expires " + tok.ExpiresAt.Local().Format("2006-01-02 15:04"))
+	return EnrollCommand(a.Invite(), tok.Token, name, driver), nil
+}
+
+// EnrollCommand is the command an MSP admin runs on the agent's machine.
+func EnrollCommand(inv wire.Invite, token, name, driver string) string {
+	if name == "" {
+		name = "DOMAIN.LOCAL"
+	}
+	if driver == "" {
+		driver = wire.DriverAD
+	}
+	return fmt.Sprintf("watchword-agent enroll --invite '%s' --token %s --name %s --driver %s", inv, token, name, driver)
+}
+
+// RotateAgent asks for an immediate rotation of every account on an agent, or of one account when account != 0.
+func (a *App) RotateAgent(ctx context.Context, agent, account int64) (int, error) {
+	var n int
+	what := fmt.Sprintf("rotate now on %s", a.Snapshot().agentName(agent))
+	err := a.do(ctx, what, func(api API) (err error) {
+		n, err = api.RotateNow(ctx, wire.RotateRequest{AgentID: agent, AccountID: account})
+		return err
+	})
+	if err == nil {
+		_ = a.Notice.Set(fmt.Sprintf("%s: %d account(s) marked", what, n))
+	}
+	return n, err
+}
+
+// RotateTech asks for an immediate rotation of every account of a tech.
+func (a *App) RotateTech(ctx context.Context, tech int64) (int, error) {
+	var n int
+	err := a.do(ctx, fmt.Sprintf("rotate now for tech %d", tech), func(api API) (err error) {
+		n, err = api.RotateNow(ctx, wire.RotateRequest{TechID: tech})
+		return err
+	})
+	return n, err
+}
+
+func (s *Snapshot) agentName(id int64) string {
+	if a := s.Agent(id); a != nil {
+		return a.Name
+	}
+	return fmt.Sprintf("agent %d", id)
+}
