@@ -105,7 +105,9 @@ type Snapshot struct {
 }
 
 // Tech returns the tech with id, or nil.
-func (s *Snapshot) Tech(id int64) *wire.Tech { return find(s.Techs, func(t wire.Tech) bool { return t.ID == id }) }
+func (s *Snapshot) Tech(id int64) *wire.Tech {
+	return find(s.Techs, func(t wire.Tech) bool { return t.ID == id })
+}
 
 // Agent returns the agent with id, or nil.
 func (s *Snapshot) Agent(id int64) *wire.Agent {
