@@ -1,0 +1,237 @@
+package vm
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// ErrNoClipboard: the view-model was built without a clipboard.
+var ErrNoClipboard = errors.New("no clipboard")
+
+// open opens the envelope of an account's shown version. The caller wipes the result when done.
+func (a *App) open(accountID int64) ([]byte, *Row, error) {
+	a.mu.Lock()
+	r, id := a.byID[accountID], a.id
+	a.mu.Unlock()
+	if r == nil {
+		return nil, nil, fmt.Errorf("account %d: %w", accountID, ErrNoRow)
+	}
+	if id == nil {
+		return nil, r, fmt.Errorf("open %q: %w", r.Account, ErrLocked)
+	}
+	pw, err := seal.Open(r.envelope, hubclient.SealContext(r.guid, r.AgentID, r.Account, r.Version), id)
+	if err != nil {
+		return nil, r, fmt.Errorf("open %q on %q: %w", r.Account, r.Host, err)
+	}
+	return pw, r, nil
+}
+
+func wipe(b []byte) {
+	for i := range b {
+		b[i] = 0
+	}
+}
+
+// Reveal opens an account's password for the view to show, reports the reveal to the hub, and hides it again
+// (Revealed back to 0) after the RevealFor setting. The caller shows the text and drops it when Revealed moves
+// off this account; the view-model keeps no copy.
+func (a *App) Reveal(accountID int64) (string, error) {
+	a.Touch()
+	pw, r, err := a.open(accountID)
+	if err != nil {
+		a.setError(err)
+		return "", err
+	}
+	text := string(pw)
+	wipe(pw)
+	a.report(wire.EventRequest{Kind: wire.EventReveal, AccountID: r.AccountID, Version: r.Version})
+	a.mu.Lock()
+	a.revealGen++
+	gen := a.revealGen
+	a.mu.Unlock()
+	_ = a.Revealed.Set(int(accountID))
+	if d := a.o.Settings().RevealFor; d > 0 {
+		time.AfterFunc(d, func() {
+			a.mu.Lock()
+			current := gen == a.revealGen
+			a.mu.Unlock()
+			if current {
+				_ = a.Revealed.Set(0)
+			}
+		})
+	}
+	return text, nil
+}
+
+// Hide hides a revealed password now.
+func (a *App) Hide() {
+	a.mu.Lock()
+	a.revealGen++
+	a.mu.Unlock()
+	if v, _ := a.Revealed.Get(); v != 0 {
+		_ = a.Revealed.Set(0)
+	}
+}
+
+// CopyPassword puts an account's password on the clipboard and reports the copy. After the ClipboardClear
+// setting the clipboard is emptied, but only if it still holds that password. Call it on the UI goroutine.
+func (a *App) CopyPassword(accountID int64) error {
+	a.Touch()
+	if a.o.Clipboard == nil {
+		return ErrNoClipboard
+	}
+	pw, r, err := a.open(accountID)
+	if err != nil {
+		a.setError(err)
+		return err
+	}
+	a.o.Clipboard.SetContent(string(pw))
+	a.clip.guard(pw, a.o.Settings().ClipboardClear, a.o.Clipboard, a.o.Do)
+	wipe(pw)
+	a.report(wire.EventRequest{Kind: wire.EventCopy, AccountID: r.AccountID, Version: r.Version})
+	return nil
+}
+
+// CopyUsername puts an account's name on the clipboard; a name is no secret, so it stays there.
+func (a *App) CopyUsername(accountID int64) error {
+	a.Touch()
+	if a.o.Clipboard == nil {
+		return ErrNoClipboard
+	}
+	r := a.Row(accountID)
+	if r == nil {
+		return fmt.Errorf("account %d: %w", accountID, ErrNoRow)
+	}
+	a.o.Clipboard.SetContent(r.Account)
+	return nil
+}
+
+// clipGuard clears the clipboard after a delay if it still holds what was copied. It keeps a keyed hash of the
+// copied password (the key is random per process), never the password.
+type clipGuard struct {
+	mu    sync.Mutex
+	key   [32]byte
+	mark  []byte
+	timer *time.Timer
+}
+
+func (g *clipGuard) init() { _, _ = rand.Read(g.key[:]) }
+
+func (g *clipGuard) sum(b []byte) []byte {
+	m := hmac.New(sha256.New, g.key[:])
+	m.Write(b)
+	return m.Sum(nil)
+}
+
+func (g *clipGuard) guard(secret []byte, after time.Duration, clip Clipboard, do func(func())) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+	mark := g.sum(secret)
+	g.mark = mark
+	if after <= 0 {
+		return
+	}
+	g.timer = time.AfterFunc(after, func() {
+		do(func() {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			if !hmac.Equal(g.mark, mark) {
+				return // a later copy owns the clipboard now
+			}
+			g.mark = nil
+			content := []byte(clip.Content())
+			defer wipe(content)
+			if hmac.Equal(g.sum(content), mark) {
+				clip.SetContent("")
+			}
+		})
+	})
+}
+
+func (g *clipGuard) stop() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+}
+
+// report queues a reveal or copy for the hub's audit log and sends the queue now if the hub is reachable.
+// Events made offline are kept (in the cache too) and sent after the next successful fetch.
+func (a *App) report(ev wire.EventRequest) {
+	a.mu.Lock()
+	a.events = append(a.events, ev)
+	h := a.hub
+	a.mu.Unlock()
+	if h == nil {
+		a.saveEvents()
+		return
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		a.flushEvents(ctx, h)
+	}()
+}
+
+// flushEvents sends queued events in order; it stops at the first failure and keeps the rest.
+func (a *App) flushEvents(ctx context.Context, h Hub) {
+	a.flushMu.Lock() // one sender at a time keeps the audit order and sends each event once
+	defer a.flushMu.Unlock()
+	for {
+		a.mu.Lock()
+		if len(a.events) == 0 {
+			a.mu.Unlock()
+			return
+		}
+		ev := a.events[0]
+		a.mu.Unlock()
+		err := h.ReportEvent(ctx, ev)
+		var he *hubclient.Error
+		if err != nil && !errors.As(err, &he) {
+			a.saveEvents() // unreachable: keep it for later
+			return
+		}
+		// Sent, or refused for good (a version the hub no longer knows): either way it leaves the queue.
+		a.mu.Lock()
+		if len(a.events) > 0 && a.events[0] == ev {
+			a.events = a.events[1:]
+		}
+		a.mu.Unlock()
+	}
+}
+
+// saveEvents writes unsent events into the offline cache.
+func (a *App) saveEvents() {
+	a.mu.Lock()
+	events := append([]wire.EventRequest(nil), a.events...)
+	a.mu.Unlock()
+	c, err := loadCache(a.o.Dir)
+	if err != nil {
+		return
+	}
+	c.Events = events
+	_ = saveCache(a.o.Dir, c)
+}
+
+// PendingEvents is how many reveals and copies wait to be reported.
+func (a *App) PendingEvents() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.events)
+}

@@ -1,0 +1,260 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// follow starts (or restarts) the loop that keeps this device's state and credentials current.
+func (a *App) follow() {
+	a.mu.Lock()
+	if a.closed || a.dev == nil || a.id == nil {
+		a.mu.Unlock()
+		return
+	}
+	a.stopLocked()
+	h, err := a.o.Dial(a.dev.Invite, a.id)
+	if err != nil {
+		a.mu.Unlock()
+		a.setError(err)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.hub, a.stop = h, cancel
+	status := a.dev.Status
+	a.wg.Add(1)
+	a.mu.Unlock()
+	go func() {
+		defer a.wg.Done()
+		a.run(ctx, h, status)
+	}()
+}
+
+// run follows the hub until ctx ends: the device's own status while it is not active, the tenant's revision
+// (and the credentials behind it) while it is.
+func (a *App) run(ctx context.Context, h Hub, status wire.TechStatus) {
+	retry := a.o.Retry
+	fail := func(err error) {
+		a.goOffline(err)
+		sleep(ctx, retry)
+		retry = min(retry*2, 30*time.Second)
+	}
+	needFetch := true
+	for ctx.Err() == nil {
+		if status != wire.TechActive {
+			st, err := h.WaitStatus(ctx, status, a.o.Wait)
+			if err != nil {
+				if ctx.Err() == nil {
+					fail(err)
+				}
+				continue
+			}
+			retry = a.o.Retry
+			a.goOnline()
+			if st.Status != status {
+				status = a.applyStatus(st)
+				needFetch = true
+			}
+			continue
+		}
+		if needFetch {
+			resp, err := h.Credentials(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				if next, ok := a.lostAccess(ctx, h, err); ok {
+					status = next
+					continue
+				}
+				fail(err)
+				continue
+			}
+			retry = a.o.Retry
+			a.goOnline()
+			a.apply(resp, a.o.Now(), true)
+			a.flushEvents(ctx, h)
+			needFetch = false
+		}
+		a.mu.Lock()
+		rev := a.rev
+		a.mu.Unlock()
+		ch, err := h.WaitChanges(ctx, rev, a.o.Wait)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if next, ok := a.lostAccess(ctx, h, err); ok {
+				status = next
+				continue
+			}
+			fail(err)
+			needFetch = true
+			continue
+		}
+		needFetch = ch.Changed
+	}
+}
+
+// lostAccess checks, after the hub refused an active tech's request, whether the tech is still active.
+func (a *App) lostAccess(ctx context.Context, h Hub, err error) (wire.TechStatus, bool) {
+	switch {
+	case errors.Is(err, hubclient.ErrPending):
+		st, serr := h.Status(ctx)
+		if serr != nil {
+			return "", false
+		}
+		return a.applyStatus(st), true
+	case errors.Is(err, hubclient.ErrUnauthenticated):
+		// The hub no longer knows this device at all: as good as deactivated.
+		return a.applyStatus(&wire.TechStatusResponse{Status: wire.TechDisabled}), true
+	}
+	return "", false
+}
+
+// applyStatus records the hub's word on this device; leaving the active state removes every row and the cache.
+func (a *App) applyStatus(st *wire.TechStatusResponse) wire.TechStatus {
+	a.mu.Lock()
+	dev := a.dev
+	if dev == nil {
+		a.mu.Unlock()
+		return st.Status
+	}
+	d := *dev
+	d.Status = st.Status
+	if st.TenantName != "" {
+		d.TenantName = st.TenantName
+	}
+	if st.Fingerprint != "" {
+		d.Fingerprint = st.Fingerprint
+	}
+	a.dev = &d
+	if st.Status != wire.TechActive {
+		a.all, a.visible, a.byID, a.rev = nil, nil, map[int64]*Row{}, 0
+		a.revealGen++
+	}
+	a.mu.Unlock()
+	if err := saveDevice(a.o.Dir, &d); err != nil {
+		a.setError(fmt.Errorf("save device file: %w", err))
+	}
+	if st.Status != wire.TechActive {
+		_ = os.Remove(filepath.Join(a.o.Dir, cacheFile))
+		_ = a.Revealed.Set(0)
+		_ = a.Selected.Set(0)
+		a.bumpRows()
+	}
+	a.showDevice(&d)
+	return st.Status
+}
+
+// goOffline shows the "offline since…" banner; the cached envelopes stay on screen and still open.
+func (a *App) goOffline(err error) {
+	a.mu.Lock()
+	if a.offline.IsZero() {
+		a.offline = a.o.Now()
+	}
+	since, synced, n := a.offline, a.syncedAt, len(a.all)
+	a.mu.Unlock()
+	msg := fmt.Sprintf("Offline since %s: the hub does not answer (%v).", clock(since), rootCause(err))
+	if n > 0 && !synced.IsZero() {
+		msg += fmt.Sprintf(" Showing the passwords last synced at %s.", clock(synced))
+	}
+	_ = a.Banner.Set(msg)
+}
+
+func (a *App) goOnline() {
+	a.mu.Lock()
+	was := !a.offline.IsZero()
+	a.offline = time.Time{}
+	a.mu.Unlock()
+	if was {
+		_ = a.Banner.Set("")
+	}
+	_ = a.Error.Set("")
+}
+
+// Offline reports whether the hub is unreachable, and since when.
+func (a *App) Offline() (bool, time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return !a.offline.IsZero(), a.offline
+}
+
+// apply replaces the rows with a credentials answer, notifies rotations, and caches the sealed envelopes.
+func (a *App) apply(resp *wire.CredentialsResponse, at time.Time, live bool) {
+	rows := make([]*Row, 0, len(resp.Credentials))
+	byID := make(map[int64]*Row, len(resp.Credentials))
+	for i := range resp.Credentials {
+		r := newRow(resp.ClientGUID, &resp.Credentials[i])
+		if r == nil {
+			continue
+		}
+		rows = append(rows, r)
+		byID[r.AccountID] = r
+	}
+	sortRows(rows)
+	a.mu.Lock()
+	var rotated []*Row
+	if live {
+		for _, r := range rows {
+			if old := a.byID[r.AccountID]; old != nil && r.Version > old.Version {
+				rotated = append(rotated, r)
+			}
+		}
+	}
+	a.all, a.byID, a.rev, a.syncedAt = rows, byID, resp.Revision, at
+	a.visible = filterRows(rows, a.filter)
+	events := a.events
+	if sel, _ := a.Selected.Get(); sel != 0 && byID[int64(sel)] == nil {
+		defer a.Selected.Set(0)
+	}
+	if rev, _ := a.Revealed.Get(); rev != 0 {
+		if r := byID[int64(rev)]; r == nil || len(rotated) > 0 && containsRow(rotated, r) {
+			// The shown password is gone or stale: hide it rather than show the old one.
+			a.revealGen++
+			defer a.Revealed.Set(0)
+		}
+	}
+	a.mu.Unlock()
+	_ = a.Synced.Set(fmt.Sprintf("%d accounts · synced %s", len(rows), clock(at)))
+	a.bumpRows()
+	if live {
+		if err := saveCache(a.o.Dir, &cache{SyncedAt: at, Credentials: *resp, Events: events}); err != nil {
+			a.setError(fmt.Errorf("save offline cache: %w", err))
+		}
+	}
+	if a.o.Notify != nil {
+		for _, r := range rotated {
+			title, body := "Password changed", fmt.Sprintf("%s on %s was rotated.", r.Account, r.Host)
+			a.o.Do(func() { a.o.Notify(title, body) })
+		}
+	}
+}
+
+func containsRow(rows []*Row, r *Row) bool {
+	for _, x := range rows {
+		if x.AccountID == r.AccountID {
+			return true
+		}
+	}
+	return false
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// clock renders a time of day in the local zone.
+func clock(t time.Time) string { return t.Local().Format("15:04") }

@@ -1,0 +1,395 @@
+package vm_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"fyne.io/fyne/v2/test"
+	"github.com/zalando/go-keyring"
+
+	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/keystore"
+	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/wire"
+	"github.com/watchword/watchword/techclient/vm"
+)
+
+// memKeyring is an in-memory OS keyring: tests never touch a real one.
+type memKeyring struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+var _ keystore.Keyring = (*memKeyring)(nil)
+
+func newKeyring() *memKeyring { return &memKeyring{m: map[string]string{}} }
+
+func (k *memKeyring) Get(service, user string) (string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	v, ok := k.m[service+"/"+user]
+	if !ok {
+		return "", keyring.ErrNotFound
+	}
+	return v, nil
+}
+
+func (k *memKeyring) Set(service, user, secret string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.m[service+"/"+user] = secret
+	return nil
+}
+
+func (k *memKeyring) Delete(service, user string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.m, service+"/"+user)
+	return nil
+}
+
+// fakeClipboard is a clipboard a test can inspect and overwrite as a user would.
+type fakeClipboard struct {
+	mu sync.Mutex
+	s  string
+}
+
+func (c *fakeClipboard) Content() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s
+}
+
+func (c *fakeClipboard) SetContent(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.s = s
+}
+
+// notes records desktop notifications.
+type notes struct {
+	mu  sync.Mutex
+	all []string
+}
+
+func (n *notes) add(title, body string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.all = append(n.all, title+": "+body)
+}
+
+func (n *notes) list() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.all...)
+}
+
+type env struct {
+	h     *hubtest.Harness
+	app   *vm.App
+	dir   string
+	ring  *memKeyring
+	clip  *fakeClipboard
+	notes *notes
+	set   vm.Settings
+}
+
+func newEnv(t *testing.T, h *hubtest.Harness, dir string, ring keystore.Keyring, set vm.Settings) *env {
+	t.Helper()
+	test.NewTempApp(t) // fyne.Do and bindings need an app
+	e := &env{h: h, dir: dir, clip: &fakeClipboard{}, notes: &notes{}, set: set}
+	if r, ok := ring.(*memKeyring); ok {
+		e.ring = r
+	}
+	e.app = vm.New(vm.Options{Dir: dir, Keyring: ring, ScryptWorkFactor: 10, Clipboard: e.clip, Notify: e.notes.add,
+		Settings: func() vm.Settings { return e.set }, Do: func(f func()) { f() },
+		Wait: 2 * time.Second, Retry: 50 * time.Millisecond, Tick: 50 * time.Millisecond})
+	t.Cleanup(e.app.Close)
+	return e
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// eventually waits up to d for cond, failing with what.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < d {
+		if cond() {
+			return time.Since(start)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("after %v: %s", d, what)
+	return 0
+}
+
+// rotate makes the agent stage and confirm the next version of every account it plans, as a real agent does.
+func rotate(t *testing.T, ctx context.Context, agent *hubtest.Agent, secret func(acc wire.PlanAccount) string) *wire.Plan {
+	t.Helper()
+	plan, err := agent.PlanWait(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pa := range plan.Accounts {
+		var rcpts []age.Recipient
+		for _, s := range append([]string{plan.Recovery}, pa.Recipients...) {
+			r, err := seal.ParseRecipient(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rcpts = append(rcpts, r)
+		}
+		v := pa.CurrentVersion + 1
+		env, err := seal.Seal([]byte(secret(pa)), hubclient.SealContext(plan.ClientGUID, plan.AgentID, pa.AccountName, v), rcpts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := agent.Stage(ctx, pa.AccountID, v, env); err != nil {
+			t.Fatal(err)
+		}
+		if err := agent.Confirm(ctx, pa.AccountID, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return plan
+}
+
+func state(a *vm.App) string { return a.Current() }
+
+func registration(h *hubtest.Harness, user string) vm.Registration {
+	return vm.Registration{Invite: h.Invite.String(), Username: user, DisplayName: "Alice Tech", Email: user + "@example.com",
+		Organization: "Contoso Ltd"}
+}
+
+// TestLifecycle walks a device through register → pending → approved → credentials → live rotation →
+// deactivated, against a real hub.
+func TestLifecycle(t *testing.T) {
+	ctx := ctxT(t)
+	h := hubtest.New(t)
+	set := vm.DefaultSettings()
+	set.ClipboardClear = 150 * time.Millisecond
+	e := newEnv(t, h, t.TempDir(), newKeyring(), set)
+	a := e.app
+	a.Start()
+	eventually(t, 5*time.Second, "first run screen", func() bool { return state(a) == vm.StateUnregistered })
+	if need, _ := a.NeedPassphrase.Get(); need {
+		t.Fatal("a working keyring should not need a passphrase")
+	}
+
+	if err := a.Register(ctx, registration(h, "alice")); err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	if state(a) != vm.StatePending {
+		t.Fatalf("state after register = %q", state(a))
+	}
+	techs, err := h.Owner.Techs(ctx, wire.TechPending)
+	if err != nil || len(techs) != 1 {
+		t.Fatalf("pending techs: %+v, %v", techs, err)
+	}
+	fp, _ := a.Fingerprint.Get()
+	if fp == "" || fp != techs[0].Fingerprint || techs[0].Organization != "Contoso Ltd" || !techs[0].CoManaged {
+		t.Fatalf("fingerprint %q, hub sees %+v", fp, techs[0])
+	}
+	if stored, _ := e.ring.Get("watchword-techclient", "device"); stored == "" {
+		t.Fatal("the device key is not in the keyring")
+	}
+
+	// Approval arrives by itself through the long poll.
+	approved := time.Now()
+	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	took := eventually(t, 3*time.Second, "active after approval", func() bool { return state(a) == vm.StateActive })
+	t.Logf("approval shown after %v", time.Since(approved).Round(time.Millisecond))
+	_ = took
+	if acct, _ := a.Account.Get(); acct != "alice at Test MSP ("+hostOf(h.URL)+")" {
+		t.Fatalf("account line %q", acct)
+	}
+
+	// The agent creates the account: its row appears.
+	agent := h.NewAgent("contoso.local", wire.DriverAD)
+	rotate(t, ctx, agent, func(wire.PlanAccount) string { return "first-Pa55word!" })
+	eventually(t, 3*time.Second, "row of the new account", func() bool { v := a.Visible(); return len(v) == 1 && v[0].Confirmed })
+	row := a.Visible()[0]
+	if row.Host != "contoso.local" || row.Account != "alice-tm" || row.Version != 1 || !row.Confirmed || row.NextRotation.IsZero() {
+		t.Fatalf("row %+v", row)
+	}
+
+	pw, err := a.Reveal(row.AccountID)
+	if err != nil || pw != "first-Pa55word!" {
+		t.Fatalf("reveal: %q, %v", pw, err)
+	}
+	if err := a.CopyPassword(row.AccountID); err != nil || e.clip.Content() != "first-Pa55word!" {
+		t.Fatalf("copy: %v, clipboard %q", err, e.clip.Content())
+	}
+	eventually(t, 3*time.Second, "clipboard cleared", func() bool { return e.clip.Content() == "" })
+	eventually(t, 3*time.Second, "reveal and copy in the audit log", func() bool {
+		return hasAudit(ctx, h, "credential.reveal") && hasAudit(ctx, h, "credential.copy")
+	})
+
+	// A rotation shows within a second, with a notification.
+	start := time.Now()
+	rotate(t, ctx, agent, func(wire.PlanAccount) string { return "second-Pa55word!" })
+	eventually(t, time.Second, "rotated row", func() bool { r := a.Row(row.AccountID); return r != nil && r.Version == 2 })
+	t.Logf("rotation shown %v after the agent started", time.Since(start).Round(time.Millisecond))
+	if pw, err := a.Reveal(row.AccountID); err != nil || pw != "second-Pa55word!" {
+		t.Fatalf("reveal after rotation: %q, %v", pw, err)
+	}
+	eventually(t, time.Second, "notification", func() bool {
+		n := e.notes.list()
+		return len(n) == 1 && n[0] == "Password changed: alice-tm on contoso.local was rotated."
+	})
+	if _, err := os.Stat(filepath.Join(e.dir, "credentials.json")); err != nil {
+		t.Fatalf("offline cache: %v", err)
+	}
+
+	// Deactivation removes every row and the cache.
+	if _, err := h.Owner.DisableTech(ctx, techs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "disabled", func() bool { return state(a) == vm.StateDisabled })
+	if n := len(a.Visible()); n != 0 {
+		t.Fatalf("%d rows after deactivation", n)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "credentials.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("cache after deactivation: %v", err)
+	}
+	// Re-enabled: back to active, rows again.
+	if _, err := h.Owner.EnableTech(ctx, techs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "rows after re-enable", func() bool { return state(a) == vm.StateActive && len(a.Visible()) == 1 })
+}
+
+func hostOf(u string) string { return u[len("https://"):] }
+
+func hasAudit(ctx context.Context, h *hubtest.Harness, action string) bool {
+	ev, err := h.Owner.Audit(ctx, wire.AuditQuery{Action: action})
+	return err == nil && len(ev) > 0
+}
+
+// TestEntitlementLoss: removing the tech from the only triplet removes the row.
+func TestEntitlementLoss(t *testing.T) {
+	ctx := ctxT(t)
+	h := hubtest.New(t)
+	e := newEnv(t, h, t.TempDir(), newKeyring(), vm.DefaultSettings())
+	a := e.app
+	a.Start()
+	eventually(t, 5*time.Second, "first run", func() bool { return state(a) == vm.StateUnregistered })
+	if err := a.Register(ctx, registration(h, "bob")); err != nil {
+		t.Fatal(err)
+	}
+	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
+	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Pw-one-1234!" })
+	rotate(t, ctx, h.NewAgent("web01.fabrikam.com", wire.DriverLinux), func(wire.PlanAccount) string { return "Pw-two-1234!" })
+	eventually(t, 3*time.Second, "two rows", func() bool { return len(a.Visible()) == 2 })
+
+	a.SetFilter("fabrikam")
+	if v := a.Visible(); len(v) != 1 || v[0].Host != "web01.fabrikam.com" || v[0].Driver != wire.DriverLinux {
+		t.Fatalf("filtered rows: %+v", v)
+	}
+	a.SetFilter("")
+
+	triplets, err := h.Owner.Triplets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range triplets {
+		if err := h.Owner.DeleteTriplet(ctx, tr.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 3*time.Second, "rows gone with the entitlement", func() bool { return len(a.Visible()) == 0 })
+	if state(a) != vm.StateActive {
+		t.Fatalf("state %q: losing entitlements is not deactivation", state(a))
+	}
+}
+
+// TestOffline: with the hub gone, the cached envelopes still open and a banner says since when.
+func TestOffline(t *testing.T) {
+	ctx := ctxT(t)
+	h := hubtest.New(t)
+	dir := t.TempDir()
+	ring := newKeyring()
+	e := newEnv(t, h, dir, ring, vm.DefaultSettings())
+	e.app.Start()
+	eventually(t, 5*time.Second, "first run", func() bool { return state(e.app) == vm.StateUnregistered })
+	if err := e.app.Register(ctx, registration(h, "carol")); err != nil {
+		t.Fatal(err)
+	}
+	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
+	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Offline-Pa55!" })
+	eventually(t, 3*time.Second, "row", func() bool { return len(e.app.Visible()) == 1 })
+	e.app.Close()
+
+	// The next start points at a hub that no longer listens: everything comes from the cache.
+	raw, err := os.ReadFile(filepath.Join(dir, "device.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := deadURL(t)
+	raw = []byte(replace(string(raw), h.URL, dead))
+	if err := os.WriteFile(filepath.Join(dir, "device.json"), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e2 := newEnv(t, h, dir, ring, vm.DefaultSettings())
+	e2.app.Start()
+	eventually(t, 5*time.Second, "offline banner", func() bool { b, _ := e2.app.Banner.Get(); return b != "" })
+	b, _ := e2.app.Banner.Get()
+	if state(e2.app) != vm.StateActive || len(e2.app.Visible()) != 1 || !contains(b, "Offline since") || !contains(b, "last synced") {
+		t.Fatalf("offline: state %q, %d rows, banner %q", state(e2.app), len(e2.app.Visible()), b)
+	}
+	row := e2.app.Visible()[0]
+	if pw, err := e2.app.Reveal(row.AccountID); err != nil || pw != "Offline-Pa55!" {
+		t.Fatalf("offline reveal: %q, %v", pw, err)
+	}
+	if e2.app.PendingEvents() != 1 {
+		t.Fatalf("the offline reveal should wait to be reported: %d queued", e2.app.PendingEvents())
+	}
+}
+
+func deadURL(t *testing.T) string {
+	// A port that was just free: nothing listens there.
+	return "https://127.0.0.1:9"
+}
+
+func replace(s, old, new string) string {
+	out := ""
+	for {
+		i := index(s, old)
+		if i < 0 {
+			return out + s
+		}
+		out += s[:i] + new
+		s = s[i+len(old):]
+	}
+}
+
+func index(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+func contains(s, sub string) bool { return index(s, sub) >= 0 }
