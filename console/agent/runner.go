@@ -105,6 +105,7 @@ type Runner struct {
 
 	mu       sync.Mutex
 	applied  map[int64]string    // account ID → what the last successful pass applied
+	tried    map[int64]string    // account ID → what the last pass tried to apply, successful or not
 	retryAt  map[int64]time.Time // account ID → no new attempt before
 	lastFull time.Time
 	last     *wire.Plan
@@ -147,7 +148,7 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Now = time.Now
 	}
 	return &Runner{cfg: cfg, log: cfg.Logger, idle: make(chan driver.Driver, cfg.Parallelism),
-		applied: map[int64]string{}, retryAt: map[int64]time.Time{}}, nil
+		applied: map[int64]string{}, tried: map[int64]string{}, retryAt: map[int64]time.Time{}}, nil
 }
 
 // Stats returns the counters.
@@ -290,13 +291,14 @@ func (r *Runner) Sync(ctx context.Context, plan *wire.Plan) Summary {
 		a := &plan.Accounts[i]
 		key := accountKey(a)
 		changed := r.applied[a.AccountID] != key
-		if at, ok := r.retryAt[a.AccountID]; ok && now.Before(at) && !changed {
+		at, failed := r.retryAt[a.AccountID]
+		switch {
+		case failed && now.Before(at) && r.tried[a.AccountID] == key:
+			// It failed with these very settings a moment ago: wait for its retry time.
 			if a.Due {
 				deferUntil(at)
 			}
-			continue
-		}
-		if a.Due || changed || full {
+		case a.Due || changed || failed || full:
 			tasks = append(tasks, task{acc: a, key: key})
 		}
 	}
@@ -339,6 +341,9 @@ func (r *Runner) Sync(ctx context.Context, plan *wire.Plan) Summary {
 		}
 		t := tasks[i]
 		id := o.report.AccountID
+		if t.acc != nil {
+			r.tried[id] = t.key
+		}
 		if o.report.State == wire.AccountError || o.rotFail {
 			sum.Failed++
 			r.retryAt[id] = now.Add(r.cfg.Retry)
