@@ -1,12 +1,8 @@
 // Command techclient is the Watchword TechClient: a technician's own admin accounts and their rotating passwords.
+// Everything but the window's set-up lives in techclient/vm (state, hub, secrets) and techclient/view (screens).
 package main
 
 import (
-	"context"
-	"flag"
-	"fmt"
-	"os"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
@@ -16,22 +12,13 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "techclient:", err)
-		os.Exit(1)
-	}
-}
-
-func run(_ context.Context, args []string) error {
-	fs := flag.NewFlagSet("techclient", flag.ContinueOnError)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
 	a := app.NewWithID("net.watchword.techclient")
 	a.SetIcon(assets.TechClientIcon)
 	w := a.NewWindow(view.Title)
-	w.SetContent(view.Root(vm.New()))
-	w.Resize(fyne.NewSize(480, 640))
+	m := vm.New(view.Options(a))
+	view.Install(a, w, m)
+	w.Resize(fyne.NewSize(1040, 680))
+	m.Start()
 	w.ShowAndRun()
-	return nil
+	m.Close()
 }

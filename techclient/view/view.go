@@ -1,14 +1,26 @@
 // Package view draws the TechClient's screens as functions of the view-model in package vm.
 //
-// Views hold no state of their own: every label is bound to a vm binding, so a change made by the view-model
-// (from any goroutine) shows without the view knowing why.
+// Views hold no state of their own: labels are bound to vm bindings, lists read vm.App.Visible, and every
+// action calls a vm method, so a change made by the view-model (from any goroutine, through fyne's bindings)
+// shows without the view knowing why. The one exception is a revealed password: its text lives only in the
+// label that shows it, and goes when vm.App.Revealed moves off that account.
+//
+// Screens, by vm state:
+//
+//	unregistered  firstRun: invite (or hub URL, client GUID, hub fingerprint), who the tech is, passphrase if needed
+//	pending       pending: "Waiting for approval" and the fingerprint to read to the admin
+//	active        accounts: search, list, detail with reveal and copy, offline banner
+//	locked        locked: unlock with the keyring or the passphrase
+//	rejected, disabled  ended: what happened and how to start over
 package view
 
 import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/data/binding"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/watchword/watchword/assets"
@@ -18,18 +30,156 @@ import (
 // Title is the TechClient's window title.
 const Title = "Watchword TechClient"
 
-// Root returns the content of the TechClient's main window for the view-model a.
-func Root(a *vm.App) fyne.CanvasObject {
-	logo := canvas.NewImageFromResource(assets.TechClientIcon)
-	logo.FillMode = canvas.ImageFillContain
-	logo.SetMinSize(fyne.NewSquareSize(96))
+// Root returns the content of the TechClient's main window for the view-model a: the screen of the current
+// state, swapped whenever the state changes. w receives the keyboard shortcuts and hosts dialogs.
+func Root(a *vm.App, w fyne.Window) fyne.CanvasObject {
+	_, root := build(a, w)
+	return root
+}
 
-	title := widget.NewLabelWithStyle("Watchword", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	headline := widget.NewLabelWithData(a.Headline)
-	headline.Alignment = fyne.TextAlignCenter
-	headline.Wrapping = fyne.TextWrapWord
-	headline.Importance = widget.MediumImportance
+func build(a *vm.App, w fyne.Window) (*ui, fyne.CanvasObject) {
+	u := &ui{a: a, w: w, screens: map[string]fyne.CanvasObject{}}
+	stack := container.NewStack()
+	u.stack = stack
+	a.State.AddListener(binding.NewDataListener(func() {
+		s, _ := a.State.Get()
+		u.show(s)
+	}))
+	u.shortcuts()
+	// The activity layer under everything counts pointer movement as use, for the idle lock.
+	act := &activity{a: a}
+	act.ExtendBaseWidget(act)
+	return u, container.NewStack(act, stack)
+}
 
-	// A VBox gives the headline the window's full width to wrap in; the spacers centre it vertically.
-	return container.NewPadded(container.NewVBox(layout.NewSpacer(), container.NewCenter(logo), title, headline, layout.NewSpacer()))
+// ui is the window's widgets; it keeps no state a technician could see that the view-model does not hold.
+type ui struct {
+	a       *vm.App
+	w       fyne.Window
+	stack   *fyne.Container
+	screens map[string]fyne.CanvasObject
+	current string
+	list    *accountList // the active screen's list, once built
+	form    *setupForm   // the first-run form, once built
+	// unlockPass is the lock screen's passphrase entry, once built.
+	unlockPass *widget.Entry
+}
+
+func (u *ui) show(state string) {
+	if state == u.current {
+		return
+	}
+	u.current = state
+	scr, ok := u.screens[state]
+	if !ok {
+		switch state {
+		case vm.StateUnregistered:
+			scr = firstRun(u)
+		case vm.StatePending:
+			scr = pending(u)
+		case vm.StateActive:
+			scr = accounts(u)
+		case vm.StateLocked:
+			scr = locked(u)
+		case vm.StateRejected, vm.StateDisabled:
+			scr = ended(u)
+		default:
+			scr = starting(u)
+		}
+		u.screens[state] = scr
+	}
+	u.stack.Objects = []fyne.CanvasObject{scr}
+	u.stack.Refresh()
+	if state == vm.StateActive && u.list != nil {
+		u.w.Canvas().Focus(u.list.search)
+	}
+}
+
+// logo returns the app icon at size s.
+func logo(s float32) *canvas.Image {
+	img := canvas.NewImageFromResource(assets.TechClientIcon)
+	img.FillMode = canvas.ImageFillContain
+	img.SetMinSize(fyne.NewSquareSize(s))
+	return img
+}
+
+// heading is a large bold label.
+func heading(text string) *widget.Label {
+	l := widget.NewLabelWithStyle(text, fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	l.SizeName = theme.SizeNameHeadingText
+	return l
+}
+
+// paragraph is a wrapping label.
+func paragraph(text string, align fyne.TextAlign) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	l.Alignment = align
+	return l
+}
+
+// boundParagraph is a wrapping label bound to s.
+func boundParagraph(s binding.String, align fyne.TextAlign) *widget.Label {
+	l := widget.NewLabelWithData(s)
+	l.Wrapping = fyne.TextWrapWord
+	l.Alignment = align
+	return l
+}
+
+// errorLabel shows the view-model's Error in the theme's error colour, hidden when empty.
+func errorLabel(a *vm.App) *widget.Label {
+	l := boundParagraph(a.Error, fyne.TextAlignLeading)
+	l.Importance = widget.DangerImportance
+	a.Error.AddListener(binding.NewDataListener(func() {
+		if s, _ := a.Error.Get(); s == "" {
+			l.Hide()
+		} else {
+			l.Show()
+		}
+	}))
+	return l
+}
+
+// centred places a column of fixed width in the middle of the window, scrolling when the window is short.
+func centred(width float32, objs ...fyne.CanvasObject) fyne.CanvasObject {
+	col := container.NewVBox(objs...)
+	box := container.New(&fixedWidth{w: width}, col)
+	return container.NewVScroll(container.NewVBox(layout.NewSpacer(), container.NewCenter(box), layout.NewSpacer()))
+}
+
+// fixedWidth lays out its single child at a fixed width (or the space there is, when less).
+type fixedWidth struct{ w float32 }
+
+func (f *fixedWidth) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	ms := objs[0].MinSize()
+	return fyne.NewSize(max(f.w, ms.Width), ms.Height)
+}
+
+func (f *fixedWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	objs[0].Resize(size)
+	objs[0].Move(fyne.NewPos(0, 0))
+}
+
+func starting(u *ui) fyne.CanvasObject {
+	act := widget.NewActivity()
+	act.Start()
+	return centred(360, container.NewCenter(logo(96)), heading("Watchword"), boundParagraph(u.a.Headline, fyne.TextAlignCenter),
+		container.NewCenter(act))
+}
+
+// ended is the screen of a rejected or deactivated device.
+func ended(u *ui) fyne.CanvasObject {
+	a := u.a
+	note := paragraph("", fyne.TextAlignCenter)
+	a.State.AddListener(binding.NewDataListener(func() {
+		switch a.Current() {
+		case vm.StateRejected:
+			note.SetText("Your MSP declined this registration. If that was a mistake, ask them to approve it: this screen changes by itself. Or start over with another username.")
+		case vm.StateDisabled:
+			note.SetText("Your MSP has deactivated your access: your accounts were removed from this device. If it is re-enabled, they come back by themselves.")
+		}
+	}))
+	over := widget.NewButtonWithIcon("Start over", theme.ViewRefreshIcon(), func() { u.confirmForget() })
+	return centred(460, container.NewCenter(logo(96)), heading("Watchword"), boundParagraph(a.Headline, fyne.TextAlignCenter), note,
+		boundParagraph(a.Account, fyne.TextAlignCenter), container.NewCenter(over))
 }

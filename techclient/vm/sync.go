@@ -258,3 +258,15 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // clock renders a time of day in the local zone.
 func clock(t time.Time) string { return t.Local().Format("15:04") }
+
+// Preview shows a device and a credentials answer without a hub or a device key, as if they came from the
+// hub at time at: for view tests and design previews. Nothing it shows can be revealed or copied.
+func (a *App) Preview(dev Device, resp *wire.CredentialsResponse, at time.Time) {
+	a.mu.Lock()
+	a.dev = &dev
+	a.mu.Unlock()
+	a.showDevice(&dev)
+	if resp != nil {
+		a.apply(resp, at, false)
+	}
+}

@@ -1,0 +1,123 @@
+// Package vmtest helps tests, benchmarks and screenshot runs of the TechClient: an in-memory OS keyring, an
+// agent that rotates accounts against the hub harness, and deterministic sample credentials.
+package vmtest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"github.com/zalando/go-keyring"
+
+	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/keystore"
+	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// Keyring is an in-memory OS keyring: tests never touch a real one.
+type Keyring struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+var _ keystore.Keyring = (*Keyring)(nil)
+
+// NewKeyring returns an empty keyring.
+func NewKeyring() *Keyring { return &Keyring{m: map[string]string{}} }
+
+func (k *Keyring) Get(service, user string) (string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	v, ok := k.m[service+"/"+user]
+	if !ok {
+		return "", keyring.ErrNotFound
+	}
+	return v, nil
+}
+
+func (k *Keyring) Set(service, user, secret string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.m[service+"/"+user] = secret
+	return nil
+}
+
+func (k *Keyring) Delete(service, user string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.m, service+"/"+user)
+	return nil
+}
+
+// Rotate makes agent stage and confirm the next version of every account in its plan, as a real agent does,
+// with the password secret(account) returns.
+func Rotate(t testing.TB, ctx context.Context, agent *hubtest.Agent, secret func(wire.PlanAccount) string) *wire.Plan {
+	t.Helper()
+	plan, err := agent.PlanWait(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pa := range plan.Accounts {
+		var rcpts []age.Recipient
+		for _, s := range append([]string{plan.Recovery}, pa.Recipients...) {
+			r, err := seal.ParseRecipient(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rcpts = append(rcpts, r)
+		}
+		v := pa.CurrentVersion + 1
+		env, err := seal.Seal([]byte(secret(pa)), hubclient.SealContext(plan.ClientGUID, plan.AgentID, pa.AccountName, v), rcpts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := agent.Stage(ctx, pa.AccountID, v, env); err != nil {
+			t.Fatal(err)
+		}
+		if err := agent.Confirm(ctx, pa.AccountID, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return plan
+}
+
+// Hosts are plausible client domains and hosts, with their driver kinds.
+var Hosts = []struct{ Name, Driver string }{
+	{"contoso.local", wire.DriverAD}, {"fabrikam.corp", wire.DriverAD}, {"northwind.lan", wire.DriverAD},
+	{"adatum.internal", wire.DriverAD}, {"web01.fabrikam.com", wire.DriverLinux}, {"db02.contoso.com", wire.DriverLinux},
+	{"ldap.tailspin.io", wire.DriverLDAP}, {"litware.local", wire.DriverAD}, {"build03.wingtip.net", wire.DriverLinux},
+	{"proseware.ad", wire.DriverAD}, {"dir.woodgrove.bank", wire.DriverLDAP}, {"mail01.lucerne.org", wire.DriverLinux},
+}
+
+// HostName returns the i-th sample host name and its driver, numbering repeats.
+func HostName(i int) (string, string) {
+	h := Hosts[i%len(Hosts)]
+	if i < len(Hosts) {
+		return h.Name, h.Driver
+	}
+	return fmt.Sprintf("site%02d.%s", i/len(Hosts), h.Name), h.Driver
+}
+
+// Credentials returns n deterministic credentials of username with dummy (unopenable) envelopes, rotated
+// over the day before now: for view tests, previews and benchmarks.
+func Credentials(n int, username, abbrev string, now time.Time) *wire.CredentialsResponse {
+	resp := &wire.CredentialsResponse{ClientGUID: "3f2a9c1e-5b7d-4e2a-9c1b-0d8e7f6a5b4c", Revision: 1}
+	rights := [][]string{{"AllRights"}, {"Domain Admins"}, {"Server Operators", "Backup Operators"}, {"sudo"}}
+	for i := range n {
+		host, driver := HostName(i)
+		rotated := now.Add(-time.Duration(i*37%1440) * time.Minute)
+		resp.Credentials = append(resp.Credentials, wire.Credential{
+			AccountID: int64(i + 1), AgentID: int64(i + 1), AgentName: host, Driver: driver,
+			AccountName: username + "-" + abbrev, Rights: rights[i%len(rights)],
+			NextRotationAt: rotated.Add(24 * time.Hour),
+			Versions: []wire.CredentialVersion{{Version: int64(1 + i%7), State: wire.VersionConfirmed,
+				Envelope: []byte("sealed"), StagedAt: rotated.Add(-time.Second), ConfirmedAt: rotated}},
+		})
+	}
+	return resp
+}
