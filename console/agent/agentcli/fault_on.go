@@ -47,8 +47,9 @@ func faultHook(log *slog.Logger) (rotation.Hook, error) {
 		if !hit {
 			return nil
 		}
-		if p == rotation.DuringSet {
-			// The set is on the wire now; land the kill anywhere across its round trip.
+		if p == rotation.DuringSet && rand.N(2) == 1 {
+			// The set is under way: half the kills land at once (before or as the request leaves), the others
+			// anywhere across its round trip.
 			time.Sleep(time.Duration(rand.N(40)) * time.Millisecond)
 		}
 		fmt.Fprintf(os.Stdout, "%s point=%s account=%s version=%d\n", FaultMarker, p, ref.Account, version)
