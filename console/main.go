@@ -2,7 +2,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -16,22 +15,20 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "console:", err)
-		os.Exit(1)
-	}
-}
-
-func run(_ context.Context, args []string) error {
-	fs := flag.NewFlagSet("console", flag.ContinueOnError)
-	if err := fs.Parse(args); err != nil {
-		return err
+	fs := flag.NewFlagSet("console", flag.ExitOnError)
+	demo := fs.Bool("demo", false, "run a throwaway hub filled with demo data (3 client organizations, 12 techs, 8 domains)")
+	section := fs.String("section", "", "open on this section (pending, techs, triplets, access, onboarding, audit, …)")
+	_ = fs.Parse(os.Args[1:])
+	if fs.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "console: unexpected arguments", fs.Args())
+		os.Exit(2)
 	}
 	a := app.NewWithID("net.watchword.console")
 	a.SetIcon(assets.ConsoleIcon)
 	w := a.NewWindow(view.Title)
-	w.SetContent(view.Root(vm.New()))
-	w.Resize(fyne.NewSize(1024, 680))
+	model := vm.New()
+	w.SetContent(view.Root(model, w))
+	w.Resize(fyne.NewSize(1180, 760))
+	view.Start(model, w, view.Options{Demo: *demo, Section: *section})
 	w.ShowAndRun()
-	return nil
 }

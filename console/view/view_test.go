@@ -1,35 +1,31 @@
 package view
 
 import (
+	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/watchword/watchword/console/hub/hubtest"
 	"github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/console/vm/demo"
 )
 
 func TestNavigationSelectsSection(t *testing.T) {
 	test.NewTempApp(t)
 	a := vm.New()
-	w := test.NewTempWindow(t, Root(a))
-	w.Resize(fyne.NewSize(900, 600))
+	w := test.NewTempWindow(t, nil)
+	w.SetContent(Root(a, w))
+	w.Resize(fyne.NewSize(1100, 700))
 
 	if !shows(w.Canvas().Content(), "Pending techs") || !shows(w.Canvas().Content(), "Not connected to a hub") {
 		t.Fatal("first screen does not show the pending techs section and the hub status")
 	}
-	// Tap the "Triplets" row of the navigation list.
-	var row fyne.Tappable
-	find(w.Canvas().Content(), func(o fyne.CanvasObject) {
-		if l, ok := o.(*widget.Label); ok && l.Text == "Triplets" && row == nil {
-			row = findTappableParent(w.Canvas().Content(), o)
-		}
-	})
-	if row == nil {
-		t.Fatal("no Triplets row in the navigation")
-	}
-	test.Tap(row)
+	tapLabel(t, w, "Triplets")
 	if got, _ := a.Selected.Get(); got != "triplets" {
 		t.Fatalf("selected = %q after tapping Triplets", got)
 	}
@@ -38,18 +34,158 @@ func TestNavigationSelectsSection(t *testing.T) {
 	}
 }
 
+// connected is a Console window on a hub holding the demo data set.
+func connected(t *testing.T) (*vm.App, fyne.Window, *demo.World) {
+	t.Helper()
+	test.NewTempApp(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	h := hubtest.New(t)
+	world, err := demo.Populate(ctx, h.Invite, h.Owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := vm.New()
+	w := test.NewTempWindow(t, nil)
+	w.SetContent(Root(a, w))
+	w.Resize(fyne.NewSize(1180, 760))
+	a.Connect(h.Owner, h.Invite, "test hub")
+	if err := a.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return a, w, world
+}
+
+// eventually polls cond, since actions run off the UI goroutine.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestScreensRenderHubData(t *testing.T) {
+	a, w, _ := connected(t)
+	root := w.Canvas().Content()
+	if !shows(root, "Pending techs (6)") {
+		t.Fatal("no pending count badge in the navigation")
+	}
+	// The first pending tech is selected and their fingerprint is on screen, in the TechClient's four lines.
+	first := a.Pending()[0]
+	if !shows(root, fingerprintLines(first.Fingerprint)) {
+		t.Fatal("the selected pending tech's fingerprint is not shown")
+	}
+	for _, s := range vm.Sections {
+		a.Select(s.ID)
+		if !shows(w.Canvas().Content(), s.About) {
+			t.Fatalf("section %s not shown", s.ID)
+		}
+	}
+	a.Select("invite")
+	if !showsPrefix(w.Canvas().Content(), "Send this invite to each technician of Test MSP") {
+		t.Fatal("invite guide missing")
+	}
+	a.Select("agents")
+	if !shows(w.Canvas().Content(), `group "cn=admins" not found on target; right AllRights skipped`) {
+		t.Fatal("agent error not shown")
+	}
+}
+
+func TestOnboardingScreenPreviewsAndApplies(t *testing.T) {
+	a, w, world := connected(t)
+	a.Select("onboarding")
+	root := w.Canvas().Content()
+	// The screen opens on the first organization, with its techs and guessed domains picked.
+	if !showsPrefix(root, "In one transaction at the hub, all or nothing:") || !containsText(root, "Delete the All triplet") ||
+		!containsText(root, "Last, activate the pending co-managed techs: gkim, hadams") {
+		t.Fatal("onboarding preview not shown")
+	}
+	tapButton(t, w, "Apply atomically…")
+	tapButton(t, w, "Yes")
+	eventually(t, "the onboarding to apply", func() bool { return len(a.Pending()) == 4 })
+	if got := a.AccessForTech(world.Techs["gkim"]); len(got) != 2 {
+		t.Fatalf("gkim reaches %d domains after onboarding from the screen", len(got))
+	}
+}
+
+func TestDeactivateConfirmsAndSaysWhy(t *testing.T) {
+	a, w, world := connected(t)
+	a.Select("techs") // amoreau is first and selected
+	tapButton(t, w, "Deactivate…")
+	if !containsText(w.Canvas().Overlays().Top(), "disabled everywhere") {
+		t.Fatal("the deactivation confirmation does not say accounts are disabled everywhere")
+	}
+	tapButton(t, w, "Yes")
+	eventually(t, "the deactivation", func() bool { return a.Snapshot().Tech(world.Techs["amoreau"]).Status == "disabled" })
+}
+
 func shows(root fyne.CanvasObject, text string) bool {
+	return match(root, func(s string) bool { return s == text })
+}
+
+func showsPrefix(root fyne.CanvasObject, prefix string) bool {
+	return match(root, func(s string) bool { return strings.HasPrefix(s, prefix) })
+}
+
+func containsText(root fyne.CanvasObject, sub string) bool {
+	return match(root, func(s string) bool { return strings.Contains(s, sub) })
+}
+
+func match(root fyne.CanvasObject, ok func(string) bool) bool {
 	seen := false
 	find(root, func(o fyne.CanvasObject) {
-		if l, ok := o.(*widget.Label); ok && l.Text == text && l.Visible() {
+		if l, isLabel := o.(*widget.Label); isLabel && l.Visible() && ok(l.Text) {
 			seen = true
 		}
 	})
 	return seen
 }
 
+func tapLabel(t *testing.T, w fyne.Window, text string) {
+	t.Helper()
+	var row fyne.Tappable
+	find(w.Canvas().Content(), func(o fyne.CanvasObject) {
+		if l, ok := o.(*widget.Label); ok && l.Text == text && row == nil {
+			row = findTappableParent(w.Canvas().Content(), o)
+		}
+	})
+	if row == nil {
+		t.Fatalf("no %q to tap", text)
+	}
+	test.Tap(row)
+}
+
+// tapButton taps the button with that text, in the top dialog if one is open.
+func tapButton(t *testing.T, w fyne.Window, text string) {
+	t.Helper()
+	root := w.Canvas().Content()
+	if top := w.Canvas().Overlays().Top(); top != nil {
+		root = top
+	}
+	var b *widget.Button
+	find(root, func(o fyne.CanvasObject) {
+		if x, ok := o.(*widget.Button); ok && x.Text == text && x.Visible() && b == nil {
+			b = x
+		}
+	})
+	if b == nil {
+		t.Fatalf("no %q button", text)
+	}
+	if b.Disabled() {
+		t.Fatalf("%q is disabled", text)
+	}
+	test.Tap(b)
+}
+
 // find visits o and everything below it, through containers and widget renderers.
 func find(o fyne.CanvasObject, f func(fyne.CanvasObject)) {
+	if o == nil {
+		return
+	}
 	f(o)
 	switch x := o.(type) {
 	case *fyne.Container:

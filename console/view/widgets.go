@@ -1,0 +1,197 @@
+package view
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/watchword/watchword/shared/seal"
+)
+
+// column of a table: its header and width.
+type column struct {
+	title string
+	width float32
+}
+
+// newTable is a read-only table with a header row; cell returns the text of row r, column c.
+func newTable(cols []column, rows func() int, cell func(r, c int) string, onSelect func(r int)) *widget.Table {
+	t := widget.NewTableWithHeaders(
+		func() (int, int) { return rows(), len(cols) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			if id.Row < rows() {
+				o.(*widget.Label).SetText(cell(id.Row, id.Col))
+			}
+		},
+	)
+	t.ShowHeaderColumn = false
+	t.CreateHeader = func() fyne.CanvasObject {
+		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Row < 0 && id.Col >= 0 && id.Col < len(cols) {
+			o.(*widget.Label).SetText(cols[id.Col].title)
+		}
+	}
+	for i, c := range cols {
+		t.SetColumnWidth(i, c.width)
+	}
+	if onSelect != nil {
+		t.OnSelected = func(id widget.TableCellID) {
+			if id.Row >= 0 && id.Row < rows() {
+				onSelect(id.Row)
+			}
+		}
+	}
+	return t
+}
+
+// item is one choice of a checklist.
+type item struct {
+	id    int64
+	label string
+}
+
+// checklist is a multi-select with search: the admin filters by typing and ticks members.
+type checklist struct {
+	obj      fyne.CanvasObject
+	items    []item
+	selected map[int64]bool
+	query    string
+	list     *widget.List
+	shown    []item
+	onChange func()
+}
+
+func newChecklist(placeholder string) *checklist {
+	c := &checklist{selected: map[int64]bool{}}
+	search := widget.NewEntry()
+	search.SetPlaceHolder(placeholder)
+	search.OnChanged = func(s string) { c.query = strings.ToLower(s); c.filter() }
+	c.list = widget.NewList(
+		func() int { return len(c.shown) },
+		func() fyne.CanvasObject { return widget.NewCheck("", nil) },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			ch := o.(*widget.Check)
+			it := c.shown[i]
+			ch.OnChanged = nil
+			ch.SetText(it.label)
+			ch.SetChecked(c.selected[it.id])
+			ch.OnChanged = func(on bool) {
+				c.selected[it.id] = on
+				if c.onChange != nil {
+					c.onChange()
+				}
+			}
+		},
+	)
+	c.obj = container.NewBorder(search, nil, nil, nil, c.list)
+	return c
+}
+
+func (c *checklist) filter() {
+	c.shown = c.shown[:0]
+	for _, it := range c.items {
+		if c.query == "" || strings.Contains(strings.ToLower(it.label), c.query) {
+			c.shown = append(c.shown, it)
+		}
+	}
+	c.list.Refresh()
+}
+
+// set replaces the choices and the selection.
+func (c *checklist) set(items []item, selected []int64) {
+	c.items = items
+	c.selected = map[int64]bool{}
+	for _, id := range selected {
+		c.selected[id] = true
+	}
+	c.filter()
+}
+
+// ids returns the selected IDs in the order of the items.
+func (c *checklist) ids() []int64 {
+	out := []int64{}
+	for _, it := range c.items {
+		if c.selected[it.id] {
+			out = append(out, it.id)
+		}
+	}
+	return out
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	}
+	return when(t)
+}
+
+// fingerprintLines renders a fingerprint in the lines the TechClient shows, for reading aloud.
+func fingerprintLines(s string) string {
+	fp, err := seal.ParseFingerprint(s)
+	if err != nil {
+		return s
+	}
+	return strings.Join(fp.Lines(), "\n")
+}
+
+// shortFingerprint is the first groups of a fingerprint, enough to tell rows apart.
+func shortFingerprint(s string) string {
+	f := strings.Fields(s)
+	if len(f) > 4 {
+		return strings.Join(f[:4], " ") + " …"
+	}
+	return s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func joinOrDash(xs []string) string { return orDash(strings.Join(xs, ", ")) }
+
+// monospace is a read-only multi-line text block.
+func monospace(text string) *widget.Label {
+	l := widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	l.Wrapping = fyne.TextWrapBreak
+	return l
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
