@@ -24,7 +24,7 @@ import (
 
 // setupRights replaces the built-in All triplet with three rights granted to every tech on every agent: Ops and
 // Dev (groups that exist on both targets) and Ghost (a group that exists nowhere). It returns Dev's triplet.
-func setupRights(ctx context.Context, t *testing.T, h *hubtest.Harness) int64 {
+func setupRights(ctx context.Context, t testing.TB, h *hubtest.Harness) int64 {
 	t.Helper()
 	tgs, err := h.Owner.TechGroups(ctx)
 	if err != nil {

@@ -583,6 +583,10 @@ func (r *Runner) rotate(ctx context.Context, d driver.Driver, plan *wire.Plan, a
 	return nil
 }
 
+// AccountHub adapts a hub client to rotation.Hub for one account: the cycle's view of the hub, as the runner
+// uses it.
+func AccountHub(h HubClient, accountID int64) rotation.Hub { return &accountHub{hub: h, id: accountID} }
+
 // accountHub adapts the hub client to rotation.Hub for one account. A call that fails in transit (no answer
 // from the hub, as opposed to a refusal) raises down, so the rest of the pass stops rotating.
 type accountHub struct {
