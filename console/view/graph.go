@@ -117,7 +117,16 @@ func groupsScreen(e env, agents bool) screen {
 	right := container.NewBorder(container.NewVBox(name, note), container.NewHBox(save, del), nil, nil, members.obj)
 	split := container.NewHSplit(container.NewBorder(nil, newBtn, nil, nil, list), right)
 	split.Offset = 0.4
-	return screen{obj: split, refresh: func() { list.Refresh(); show() }}
+	first := true
+	return screen{obj: split, refresh: func() {
+		list.Refresh()
+		if first && len(groups()) > 0 {
+			first = false
+			list.Select(len(groups()) - 1) // the newest group, usually the one being worked on
+			return
+		}
+		show()
+	}}
 }
 
 // rightsScreen edits rights: a name and, per driver kind, the target groups it stands for.
@@ -335,7 +344,7 @@ func accessScreen(e env) screen {
 	}
 	pick.OnChanged = func(string) { compute() }
 	mode.SetSelected("By tech")
-	top := container.NewVBox(container.NewHBox(mode, pick), summary)
+	top := container.NewVBox(container.NewBorder(nil, nil, mode, nil, pick), summary)
 	return screen{
 		obj: container.NewBorder(top, nil, nil, nil, table),
 		refresh: func() {

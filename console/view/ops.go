@@ -75,7 +75,10 @@ func agentsScreen(e env) screen {
 	create := widget.NewButtonWithIcon("Create enrollment token", theme.ContentAddIcon(), func() {
 		n, d := strings.TrimSpace(name.Text), driver.Selected
 		var out string
-		e.run(func(ctx context.Context) (err error) { out, err = e.a.NewEnrollment(ctx, n, d, 24*time.Hour); return err },
+		e.run(func(ctx context.Context) (err error) {
+			out, err = e.a.NewEnrollment(ctx, n, d, 24*time.Hour)
+			return err
+		},
 			func() { cmd.SetText(out) })
 	})
 	create.Importance = widget.HighImportance
@@ -181,7 +184,9 @@ func onboardingScreen(e env) screen {
 			len(e.a.Preview(plan).Steps), plan.Organization), func(ok bool) {
 			if ok {
 				e.run(func(ctx context.Context) error { _, err := e.a.ApplyOnboarding(ctx, plan); return err },
-					func() { dialog.ShowInformation("Onboarding applied", plan.Organization+" is onboarded. New MSP techs you approve join "+plan.MSPGroup+"; new domains still join AllDomains.", e.win) })
+					func() {
+						dialog.ShowInformation("Onboarding applied", plan.Organization+" is onboarded. New MSP techs you approve join "+plan.MSPGroup+"; new domains still join AllDomains.", e.win)
+					})
 			}
 		}, e.win)
 	}
@@ -378,7 +383,7 @@ func auditScreen(e env) screen {
 	agent.OnChanged = func(string) { load() }
 	bar := container.NewVBox(
 		container.NewGridWithColumns(3, actor, tech, agent),
-		container.NewBorder(nil, nil, nil, container.NewHBox(since, until, apply), action),
+		container.NewGridWithColumns(2, action, container.NewGridWithColumns(3, since, until, apply)),
 		container.NewBorder(nil, nil, nil, verify, verdict))
 	return screen{
 		obj: container.NewBorder(bar, nil, nil, nil, table),
