@@ -147,7 +147,7 @@ func showSetup(e env, dir string, ks *keystore.Store) {
 	listen.SetText("0.0.0.0:8443")
 	public.SetText("https://" + host + ":8443")
 	invite, token, admin := widget.NewEntry(), widget.NewPasswordEntry(), widget.NewEntry()
-	invite.SetPlaceHolder("ww1:… from watchword-hub init")
+	invite.SetPlaceHolder("watchword-invite:… from watchword-hub init")
 	admin.SetText("Owner")
 
 	var d dialog.Dialog
