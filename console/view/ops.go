@@ -67,7 +67,7 @@ func agentsScreen(e env) screen {
 	cmd := widget.NewMultiLineEntry()
 	cmd.Wrapping = fyne.TextWrapBreak
 	cmd.TextStyle = fyne.TextStyle{Monospace: true}
-	cmd.SetPlaceHolder("The enroll command appears here: run it on the agent's machine. The token works once, for one day.")
+	cmd.SetPlaceHolder("The enroll command appears here: run it on the agent's machine, adding the target's settings (watchword-agent help enroll). The token works once, for one day.")
 	cmd.SetMinRowsVisible(3)
 	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
 		fyne.CurrentApp().Clipboard().SetContent(cmd.Text)

@@ -241,7 +241,7 @@ func EnrollCommand(inv wire.Invite, token, name, driver string) string {
 	if driver == "" {
 		driver = wire.DriverAD
 	}
-	return fmt.Sprintf("watchword-agent enroll --invite '%s' --token %s --name %s --driver %s", inv, token, name, driver)
+	return fmt.Sprintf("watchword-agent enroll --hub '%s' --token %s --name %s --driver %s", inv, token, name, driver)
 }
 
 // RotateAgent asks for an immediate rotation of every account on an agent, or of one account when account != 0.

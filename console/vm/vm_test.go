@@ -298,7 +298,7 @@ func TestAgentsPolicyAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(cmd, "watchword-agent enroll --invite '"+h.Invite.String()+"' --token ") || !strings.HasSuffix(cmd, "--name litware.local --driver ad") {
+	if !strings.HasPrefix(cmd, "watchword-agent enroll --hub '"+h.Invite.String()+"' --token ") || !strings.HasSuffix(cmd, "--name litware.local --driver ad") {
 		t.Fatalf("enroll command %q", cmd)
 	}
 	if n, err := a.RotateAgent(ctx, w.Agents["contoso.local"], 0); err != nil || n != 4 {
