@@ -217,8 +217,10 @@ func TestTenantIsolation(t *testing.T) {
 	if _, err := bOwner.Access(ctx, alice.ID, 0); !isCode(err, wire.CodeInvalid) {
 		t.Fatalf("B reads A's access: %v", err)
 	}
-	// B's audit log holds B's events only, numbered from 1: nothing of A's activity shows.
-	if ev, err := bOwner.Audit(ctx, wire.AuditQuery{}); err != nil || len(ev) != 3 || ev[0].Seq != 1 || ev[2].Action != "rotate.now" {
+	// B's audit log holds B's events only, numbered from 1: nothing of A's activity shows, only the refusal of
+	// A's tech knocking at B.
+	if ev, err := bOwner.Audit(ctx, wire.AuditQuery{}); err != nil || len(ev) != 4 || ev[0].Seq != 1 ||
+		ev[2].Action != "request.refused" || !strings.Contains(ev[2].Detail, alice.Identity.Public().ID()) || ev[3].Action != "rotate.now" {
 		t.Fatalf("B's audit log: %+v, %v", ev, err)
 	}
 }

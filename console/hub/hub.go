@@ -71,6 +71,8 @@ type Hub struct {
 	maxWait time.Duration
 	metrics *metrics
 	limiter *limiter
+	// refusals bounds the audit events refused requests may write (see auditRefusal).
+	refusals *limiter
 
 	mu    sync.Mutex
 	revs  map[int64]*revision // tenant ID → revision broadcaster
@@ -109,6 +111,7 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 		every = 6 * time.Second
 	}
 	h.limiter = newLimiter(burst, every, h.now)
+	h.refusals = newLimiter(refusalBurst, refusalEvery, h.now)
 	return h
 }
 

@@ -153,9 +153,11 @@ func (h *Hub) endpoint(rt route) http.Handler {
 	pattern := rt.method + " " + rt.path
 	return http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
 		start := time.Now()
-		status, resp, err := h.serve(rt, hr)
+		r := &request{Request: hr, who: principal{kind: "anonymous"}}
+		status, resp, err := h.serve(rt, r)
 		if err != nil {
 			status = h.errorStatus(rt, hr, err)
+			h.auditRefusal(rt, r, err)
 			writeError(w, status, asWire(err))
 		} else if raw, ok := resp.(rawResponse); ok {
 			w.Header().Set("Content-Type", raw.contentType)
@@ -174,10 +176,10 @@ type rawResponse struct {
 	body        []byte
 }
 
-func (h *Hub) serve(rt route, hr *http.Request) (int, any, error) {
-	r := &request{Request: hr, who: principal{kind: "anonymous"}}
+func (h *Hub) serve(rt route, r *request) (int, any, error) {
+	hr := r.Request
 	if v := hr.Header.Get(wire.HeaderProtocol); v != "" && v != strconv.Itoa(wire.ProtocolVersion) {
-		return 0, nil, &wire.Error{Code: wire.CodeBadRequest, Message: fmt.Sprintf("protocol version %q not supported (hub speaks %d)", v, wire.ProtocolVersion)}
+		return 0, nil, errProtocol(v)
 	}
 	hr.Body = http.MaxBytesReader(nil, hr.Body, wire.MaxBodyBytes)
 	if rt.who == public {
@@ -206,7 +208,7 @@ func (h *Hub) serve(rt route, hr *http.Request) (int, any, error) {
 		if err != nil {
 			return err
 		}
-		r.tenant = t
+		r.tenant = t // set before the principal is known, so that a refusal can be audited in this tenant
 		switch rt.who {
 		case techAny, techActive:
 			if r.who.tech, err = tx.TechByKey(t.ID, r.keyID); err == nil {
