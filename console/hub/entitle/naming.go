@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ErrBadName is wrapped by every naming error.
@@ -21,6 +23,9 @@ type Naming struct {
 	Abbrev string
 }
 
+// maxFormat bounds a naming format; every driver's names are far shorter anyway.
+const maxFormat = 100
+
 // DefaultFormat is the naming format a tenant starts with.
 const DefaultFormat = "{username}-{abbrev}"
 
@@ -28,6 +33,12 @@ var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
 
 // CheckFormat validates the placeholders of a naming format; the result must still pass ValidName per driver.
 func CheckFormat(format string) error {
+	if !utf8.ValidString(format) || utf8.RuneCountInString(format) > maxFormat {
+		return fmt.Errorf("%w: format must be valid text of at most %d characters", ErrBadName, maxFormat)
+	}
+	if strings.ContainsFunc(format, unicode.IsControl) {
+		return fmt.Errorf("%w: format %q holds a control character", ErrBadName, format)
+	}
 	if !strings.Contains(format, "{username") {
 		return fmt.Errorf("%w: format %q lacks {username}", ErrBadName, format)
 	}
@@ -80,8 +91,8 @@ func ValidName(driver, name string) error {
 	switch driver {
 	case "ad":
 		// sAMAccountName: at most 20 characters, none of "/\[]:;|=,+*?<> and not only dots and spaces.
-		if name == "" || len(name) > 20 {
-			return fmt.Errorf("%w: %q: an AD sAMAccountName has 1 to 20 characters", ErrBadName, name)
+		if name == "" || len(name) > 20 || !utf8.ValidString(name) {
+			return fmt.Errorf("%w: %q: an AD sAMAccountName has 1 to 20 characters of valid text", ErrBadName, name)
 		}
 		if i := strings.IndexAny(name, "\"/\\[]:;|=,+*?<>@"); i >= 0 {
 			return fmt.Errorf("%w: %q: an AD sAMAccountName cannot contain %q", ErrBadName, name, name[i])

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -94,6 +95,8 @@ func ValidateName(name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("account %q: %w: empty", name, driver.ErrInvalidName)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("account %q: %w: not valid UTF-8", name, driver.ErrInvalidName)
 	case len([]rune(name)) > 20:
 		return fmt.Errorf("account %q: %w: longer than 20 characters (sAMAccountName)", name, driver.ErrInvalidName)
 	case strings.ContainsAny(name, forbidden):
