@@ -81,6 +81,8 @@ func BenchmarkBareVsFullCycle(b *testing.B) {
 	b.ReportMetric(float64(mb.Microseconds())/1000, "bare-ms")
 	b.ReportMetric(float64(mf.Microseconds())/1000, "full-ms")
 	b.ReportMetric(ratio, "full/bare")
+	b.ReportMetric(pctMS(bare, 99), "bare-p99-ms")
+	b.ReportMetric(pctMS(full, 99), "full-p99-ms")
 	fmt.Printf("bare set+verify median %s, full cycle via hub median %s, ratio %.2f (n=%d each, interleaved)\n",
 		mb.Round(10*time.Microsecond), mf.Round(10*time.Microsecond), ratio, len(bare))
 }
