@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 // LockFile is the name of the lock file in the state directory.
@@ -14,7 +13,7 @@ const LockFile = "agent.lock"
 // ErrLocked says another agent process holds the state directory's lock.
 var ErrLocked = errors.New("another watchword-agent holds the lock")
 
-// Lock is an exclusive flock(2) on the state directory's lock file. The kernel releases it when the process
+// Lock is an exclusive flock(2) (LockFileEx on Windows) on the state directory's lock file. The kernel releases it when the process
 // dies, however it dies, so a SIGKILLed agent never leaves a stale lock behind, and two agents started on the
 // same state directory (a unit started twice, an admin's manual run beside the service) never work one target
 // at the same time.
@@ -30,11 +29,8 @@ func AcquireLock(dir string) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock %q: %w", path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := tryLock(f); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("lock %q: %w", path, ErrLocked)
-		}
 		return nil, fmt.Errorf("lock %q: %w", path, err)
 	}
 	// The PID is for the humans reading the file; the lock itself is the flock.

@@ -5,6 +5,7 @@
 //	    --ou OU=Watchword,DC=contoso,DC=local --bind-dn CN=watchword-svc,... --ca-file /etc/ssl/contoso-ca.pem \
 //	    --bind-password-file /etc/watchword-agent/bind.pass --passphrase-file /etc/watchword-agent/passphrase
 //	watchword-agent run
+//	watchword-agent service install|remove|start|stop   (Windows; Linux uses the systemd unit)
 //
 // enroll creates the agent's identity on this machine (keys never leave it) and keeps it in the state directory,
 // sealed with a passphrase read from a file or an environment variable (a service has no desktop keyring;
@@ -13,7 +14,8 @@
 // Secrets are never accepted on the command line, where ps and shell histories would show them.
 //
 // run holds the state directory's lock (two agents never work one target), then polls the hub and keeps the
-// target in line until SIGTERM or SIGINT, finishing the rotations in flight before it exits.
+// target in line until SIGTERM or SIGINT, finishing the rotations in flight before it exits. On Windows the
+// service commands (package winsvc) register run with the service control manager, whose Stop means the same.
 package agentcli
 
 import (
@@ -26,24 +28,28 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/watchword/watchword/console/agent"
+	"github.com/watchword/watchword/console/agent/winsvc"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/keystore"
 	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/version"
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// Version is reported to the hub at enrollment.
-var Version = "dev"
+// Version is reported to the hub at enrollment: the release's, stamped by make release.
+var Version = version.Version
 
 // IdentityName is the keystore name of the agent's identity.
 const IdentityName = "agent"
 
-// DefaultStateDir is used when neither --state-dir nor $STATE_DIRECTORY (set by systemd's StateDirectory=) is.
+// DefaultStateDir is used when neither --state-dir nor $STATE_DIRECTORY (set by systemd's StateDirectory=) is;
+// on Windows the default is %ProgramData%\Watchword\agent (winsvc.DefaultPaths).
 const DefaultStateDir = "/var/lib/watchword-agent"
 
 const usage = `watchword-agent keeps each entitled technician's own admin account on one target (an AD domain, an
@@ -53,7 +59,9 @@ Watchword hub plans.
 Usage:
   watchword-agent enroll [flags]   enroll this machine's agent at the hub, once
   watchword-agent run [flags]      run until SIGTERM or SIGINT (the service)
+  watchword-agent service ACTION   Windows: install, remove, start or stop the service that runs "run"
   watchword-agent help [command]   show the flags of a command
+  watchword-agent --version        print the version
 
 Secrets (the bind password, the keystore passphrase) are read from a file or an environment variable named by
 a flag, never from the command line.
@@ -70,7 +78,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return enroll(ctx, args[1:], stdout, stderr)
 	case "run":
 		return run(ctx, args[1:], stderr)
+	case "service":
+		return service(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[1] == "service" {
+			fmt.Fprint(stdout, winsvc.Usage)
+			return nil
+		}
 		if len(args) > 1 && (args[1] == "enroll" || args[1] == "run") {
 			if err := Main(ctx, []string{args[1], "-help"}, stdout, stdout); !errors.Is(err, flag.ErrHelp) {
 				return err
@@ -85,11 +99,27 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func defaultStateDir() string {
+	if runtime.GOOS == "windows" {
+		return winsvc.DefaultPaths(os.Getenv).StateDir
+	}
 	if d := os.Getenv("STATE_DIRECTORY"); d != "" {
 		// systemd may list several, colon-separated; ours is the first.
 		return strings.Split(d, ":")[0]
 	}
 	return DefaultStateDir
+}
+
+// service registers, starts, stops or removes the Windows service that runs `watchword-agent run`.
+func service(args []string, stdout, stderr io.Writer) error {
+	cmd, err := winsvc.Parse(args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("service: %w", err)
+	}
+	return winsvc.Do(cmd, exe, os.Getenv, stdout)
 }
 
 func newFlagSet(name, doc string, out io.Writer) *flag.FlagSet {
@@ -239,17 +269,17 @@ creates, rotates and disables accounts on the target, and finishes rotations in 
 
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("run", runDoc, stderr)
-	var stateDir, level, format string
-	var parallelism int
-	var passphrase, bindPassword Secret
-	var pollWait time.Duration
-	fs.StringVar(&stateDir, "state-dir", defaultStateDir(), "state `directory` written by enroll; default $STATE_DIRECTORY or "+DefaultStateDir)
+	var o runOptions
+	var level, format, logFile, eventLog string
+	fs.StringVar(&o.stateDir, "state-dir", defaultStateDir(), "state `directory` written by enroll; default $STATE_DIRECTORY or "+DefaultStateDir)
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&format, "log-format", "text", "text or json")
-	fs.IntVar(&parallelism, "parallelism", 0, "accounts worked on at once (default: as enrolled)")
-	fs.DurationVar(&pollWait, "poll-wait", hubclient.DefaultPlanWait, "how long each plan long poll is held open")
-	secretFlags(fs, &passphrase, "passphrase", "the keystore passphrase (default: as enrolled)")
-	secretFlags(fs, &bindPassword, "bind-password", "the bind password (default: as enrolled)")
+	fs.StringVar(&logFile, "log-file", "", "append the log to this `file` instead of standard error")
+	fs.StringVar(&eventLog, "event-log", "", "Windows: log to the Application event log under this `source` (service install registers it)")
+	fs.IntVar(&o.parallelism, "parallelism", 0, "accounts worked on at once (default: as enrolled)")
+	fs.DurationVar(&o.pollWait, "poll-wait", hubclient.DefaultPlanWait, "how long each plan long poll is held open")
+	secretFlags(fs, &o.passphrase, "passphrase", "the keystore passphrase (default: as enrolled)")
+	secretFlags(fs, &o.bindPassword, "bind-password", "the bind password (default: as enrolled)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -259,30 +289,51 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	// From here on SIGTERM means "stop cleanly", however early it comes.
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	log, err := newLogger(stderr, level, format)
+	log, closeLog, err := openLogger(stderr, level, format, logFile, eventLog)
 	if err != nil {
 		return err
 	}
-	lock, err := agent.AcquireLock(stateDir)
+	defer closeLog()
+	underSCM, err := winsvc.IsService()
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if underSCM {
+		// The service control manager's Stop and Shutdown play SIGTERM's part; its errors go to the log,
+		// since a service has no standard error anyone reads.
+		return winsvc.Run(winsvc.DefaultName, func(ctx context.Context) error { return runAgent(ctx, log, o) }, log)
+	}
+	return runAgent(ctx, log, o)
+}
+
+type runOptions struct {
+	stateDir                 string
+	parallelism              int
+	pollWait                 time.Duration
+	passphrase, bindPassword Secret
+}
+
+func runAgent(ctx context.Context, log *slog.Logger, o runOptions) error {
+	lock, err := agent.AcquireLock(o.stateDir)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	defer lock.Release()
-	cfg, err := LoadConfig(stateDir)
+	cfg, err := LoadConfig(o.stateDir)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
-	if passphrase.IsSet() {
-		cfg.Passphrase = passphrase
+	if o.passphrase.IsSet() {
+		cfg.Passphrase = o.passphrase
 	}
-	if bindPassword.IsSet() {
-		cfg.BindPassword = bindPassword
+	if o.bindPassword.IsSet() {
+		cfg.BindPassword = o.bindPassword
 	}
-	if parallelism > 0 {
-		cfg.Parallelism = parallelism
+	if o.parallelism > 0 {
+		cfg.Parallelism = o.parallelism
 	}
 	inv, _ := wire.ParseInvite(cfg.Invite) // checked by LoadConfig
-	st, err := keyStore(stateDir, cfg, 0)
+	st, err := keyStore(o.stateDir, cfg, 0)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
@@ -307,12 +358,45 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("run: %w", err)
 	}
 	defer c.Close()
-	r, err := agent.New(agent.Config{Hub: c, NewDriver: newDriver, Parallelism: cfg.Parallelism, PollWait: pollWait,
+	r, err := agent.New(agent.Config{Hub: c, NewDriver: newDriver, Parallelism: cfg.Parallelism, PollWait: o.pollWait,
 		Hook: hook, Logger: log.With("agent", cfg.AgentID, "target", cfg.Name, "driver", cfg.Driver)})
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	return r.Run(ctx)
+}
+
+// openLogger logs to stderr, a file (appended, readable by the agent's user only) or the Windows event log.
+func openLogger(stderr io.Writer, level, format, file, eventLog string) (*slog.Logger, func(), error) {
+	nop := func() {}
+	if file != "" && eventLog != "" {
+		return nil, nop, errors.New("run: give --log-file or --event-log, not both")
+	}
+	if eventLog != "" {
+		var lv slog.Level
+		if err := lv.UnmarshalText([]byte(level)); err != nil {
+			return nil, nop, fmt.Errorf("--log-level %q: %w", level, err)
+		}
+		el, err := winsvc.OpenEventLog(eventLog)
+		if err != nil {
+			return nil, nop, fmt.Errorf("--event-log: %w", err)
+		}
+		return slog.New(winsvc.NewHandler(el, &slog.HandlerOptions{Level: lv})), func() { el.Close() }, nil
+	}
+	w, closeFn := stderr, nop
+	if file != "" {
+		f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, nop, fmt.Errorf("--log-file: %w", err)
+		}
+		w, closeFn = f, func() { f.Close() }
+	}
+	log, err := newLogger(w, level, format)
+	if err != nil {
+		closeFn()
+		return nil, nop, err
+	}
+	return log, closeFn, nil
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {

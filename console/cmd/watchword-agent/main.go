@@ -11,9 +11,13 @@ import (
 	"os"
 
 	"github.com/watchword/watchword/console/agent/agentcli"
+	"github.com/watchword/watchword/shared/version"
 )
 
 func main() {
+	if version.Handle(os.Args[1:], os.Stdout, "watchword-agent") {
+		return
+	}
 	if err := run(context.Background(), os.Args[1:]); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "watchword-agent:", err)

@@ -1,5 +1,5 @@
 // Command watchword-hub is Watchword's headless hub: `watchword-hub init|serve|invite|backup|verify-audit`.
-// All the work is in package hub; this main only wires signals and exit codes.
+// All the work is in package hub; this main only wires signals, exit codes and --version.
 package main
 
 import (
@@ -12,9 +12,13 @@ import (
 	"syscall"
 
 	"github.com/watchword/watchword/console/hub"
+	"github.com/watchword/watchword/shared/version"
 )
 
 func main() {
+	if version.Handle(os.Args[1:], os.Stdout, "watchword-hub") {
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := hub.Run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
