@@ -339,12 +339,12 @@ func runLoad(b *testing.B, clients, accounts int, dur time.Duration) {
 
 	var (
 		fetch, small, wake latencies
-		errCount, polls   atomic.Int64
-		errMu             sync.Mutex
-		firstErr          error
-		changeAt          atomic.Int64 // unix nanos when the last change request was sent
-		measuring         atomic.Bool
-		ready             sync.WaitGroup
+		errCount, polls    atomic.Int64
+		errMu              sync.Mutex
+		firstErr           error
+		changeAt           atomic.Int64 // unix nanos when the last change request was sent
+		measuring          atomic.Bool
+		ready              sync.WaitGroup
 	)
 	fail := func(err error) {
 		if ctx.Err() != nil || !measuring.Load() {

@@ -866,6 +866,28 @@ func (x *tx) Versions(tenant, account int64) ([]Version, error) {
 	return out, wrap("list versions", rows.Err())
 }
 
+func (x *tx) LiveVersionsByTech(tenant, tech int64) (map[int64][]Version, error) {
+	rows, err := x.t.QueryContext(x.ctx, `SELECT v.id, v.account_id, v.version, v.envelope, v.state, v.reason, v.staged_at, v.confirmed_at
+		FROM accounts a JOIN versions v ON v.account_id = a.id
+		WHERE a.tenant_id = ? AND a.tech_id = ? AND v.state IN ('staged','confirmed')
+		ORDER BY v.account_id, v.version DESC`, tenant, tech)
+	if err != nil {
+		return nil, wrap("live versions of tech", err)
+	}
+	defer rows.Close()
+	out := map[int64][]Version{}
+	for rows.Next() {
+		var v Version
+		var staged, confirmed int64
+		if err := rows.Scan(&v.ID, &v.AccountID, &v.Version, &v.Envelope, &v.State, &v.Reason, &staged, &confirmed); err != nil {
+			return nil, wrap("live versions of tech", err)
+		}
+		v.StagedAt, v.ConfirmedAt = tm(staged), tm(confirmed)
+		out[v.AccountID] = append(out[v.AccountID], v)
+	}
+	return out, wrap("live versions of tech", rows.Err())
+}
+
 func (x *tx) versionState(account, version int64) (wire.VersionState, error) {
 	var st wire.VersionState
 	err := x.t.QueryRowContext(x.ctx, "SELECT state FROM versions WHERE account_id = ? AND version = ?", account, version).Scan(&st)

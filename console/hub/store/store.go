@@ -103,6 +103,9 @@ type Tx interface {
 	LatestVersions(tenant, agent int64) (map[int64]Version, error)
 	// Versions lists an account's versions, newest first.
 	Versions(tenant, account int64) ([]Version, error)
+	// LiveVersionsByTech returns the staged and confirmed versions of every account of the tech, newest first, by
+	// account ID: what the tech's credential list hands out, read in one query rather than one per account.
+	LiveVersionsByTech(tenant, tech int64) (map[int64][]Version, error)
 	// ConfirmVersion marks a staged version confirmed, supersedes older ones and records the rotation.
 	ConfirmVersion(tenant, account, version int64, now time.Time) error
 	// FailVersion marks a staged version failed.

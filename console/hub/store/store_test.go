@@ -354,6 +354,14 @@ func testAccountsAndVersions(t *testing.T, s Store) {
 		if err != nil || len(latest) != 1 || latest[acc.ID].Version != 4 || latest[acc.ID].State != "confirmed" || latest[acc.ID].Envelope != nil {
 			t.Fatalf("latest versions: %+v, %v", latest, err)
 		}
+		live, err := tx.LiveVersionsByTech(a.ID, tc.ID)
+		if err != nil || len(live) != 1 || len(live[acc.ID]) != 1 || live[acc.ID][0].Version != 4 ||
+			live[acc.ID][0].State != "confirmed" || len(live[acc.ID][0].Envelope) == 0 {
+			t.Fatalf("live versions of the tech: %+v, %v", live, err)
+		}
+		if other, err := tx.LiveVersionsByTech(b.ID, tc.ID); err != nil || len(other) != 0 {
+			t.Fatalf("live versions through another tenant: %+v, %v", other, err)
+		}
 		ac, _ := tx.Account(a.ID, acc.ID)
 		if ac.CurrentVersion != 4 || !ac.RotatedAt.Equal(now.Add(time.Hour)) {
 			t.Fatalf("account after rotations: %+v", ac)
