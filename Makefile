@@ -82,3 +82,19 @@ package: gui $(FYNE)
 	mv dist/.FyneApp.toml.keep FyneApp.toml; mv dist/.console.toml.keep console/FyneApp.toml; \
 	mv -f "Watchword TechClient.tar.xz" "Watchword Console.tar.xz" dist/ 2>/dev/null; \
 	ls -l dist; exit $$rc
+
+# Everything a user downloads, in dist/ (scripts/release.sh; docs/install.md): the TechClient and the Console for
+# Windows (GUI .exe with icon, version info and manifest, cross-built with mingw-w64) and Linux (fyne package
+# archives), watchword-hub and watchword-agent for linux/amd64, linux/arm64, windows/amd64 and darwin/arm64, the
+# systemd units, a go version -m dependency list and SHA256SUMS; then the Linux TechClient from dist/ is started
+# under Xvfb (screenshot in bin/release-smoke). The version comes from git (scripts/release-version.sh; override
+# with VERSION=…). It builds in a temporary copy of the tracked files, so the tree stays as committed. First run
+# about 15 minutes on two cores (cold cgo builds for Windows and Linux), later runs about a minute.
+.PHONY: release release-headless
+release: $(FYNE)
+	@scripts/deps.sh demo
+	@scripts/release.sh
+
+# Only the pure-Go hub and agent binaries, into dist/ (seconds once the cache is warm).
+release-headless:
+	@scripts/release.sh headless
