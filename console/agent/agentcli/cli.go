@@ -289,18 +289,22 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	// From here on SIGTERM means "stop cleanly", however early it comes.
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	log, closeLog, err := openLogger(stderr, level, format, logFile, eventLog)
-	if err != nil {
-		return err
-	}
-	defer closeLog()
 	underSCM, err := winsvc.IsService()
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
+	log, closeLog, err := openLogger(stderr, level, format, logFile, eventLog)
+	if err != nil {
+		if underSCM { // still answer the SCM, which then records the failure instead of a start timeout
+			return winsvc.Run(winsvc.DefaultName, func(context.Context) error { return err }, slog.New(slog.DiscardHandler))
+		}
+		return err
+	}
+	defer closeLog()
 	if underSCM {
-		// The service control manager's Stop and Shutdown play SIGTERM's part; its errors go to the log,
-		// since a service has no standard error anyone reads.
+		// The service control manager's Stop and Shutdown play SIGTERM's part; errors go to the log, since a
+		// service has no standard error anyone reads. (The SCM ignores the name of a service that has its
+		// process to itself, so DefaultName serves whatever --name install used.)
 		return winsvc.Run(winsvc.DefaultName, func(ctx context.Context) error { return runAgent(ctx, log, o) }, log)
 	}
 	return runAgent(ctx, log, o)
