@@ -14,7 +14,7 @@ export WATCHWORD_TARGETS_ENV := $(TARGETS_DIR)/targets.env
 export LANG := en_US.UTF-8
 TEST_TIMEOUT ?= 12m
 
-.PHONY: all build gui headless test demo lint bundle screenshots deps targets-start targets-stop package clean bench
+.PHONY: all build gui headless test demo lint bundle screenshots deps targets-start targets-stop package clean
 
 all: build
 
@@ -38,15 +38,6 @@ test: deps build
 	scripts/targets.sh status >/dev/null 2>&1 || { scripts/targets.sh start && started=1; } || exit 1; \
 	xvfb-run -a -s '-screen 0 1280x800x24' scripts/with-secret-service.sh \
 		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./... || rc=$$?; \
-	[ -z "$$started" ] || scripts/targets.sh stop >/dev/null 2>&1 || true; \
-	exit $$rc
-
-# The performance table (docs/performance.md), measured in one run against the real targets: see scripts/bench.
-# Like test, it starts the targets when they are down and stops only those it started.
-bench: deps
-	@set -o pipefail; rc=0; started=; \
-	scripts/targets.sh status >/dev/null 2>&1 || { scripts/targets.sh start && started=1; } || exit 1; \
-	$(GO) run ./scripts/bench -out docs/performance.md || rc=$$?; \
 	[ -z "$$started" ] || scripts/targets.sh stop >/dev/null 2>&1 || true; \
 	exit $$rc
 
@@ -98,7 +89,7 @@ package: gui $(FYNE)
 # systemd units, a go version -m dependency list and SHA256SUMS; then the Linux TechClient from dist/ is started
 # under Xvfb (screenshot in bin/release-smoke). The version comes from git (scripts/release-version.sh; override
 # with VERSION=…). It builds in a temporary copy of the tracked files, so the tree stays as committed. First run
-# about 15 minutes on two cores (cold cgo builds for Windows and Linux), later runs about a minute.
+# about 17 minutes on two cores (cold cgo builds for Windows and Linux), later runs about a minute.
 .PHONY: release release-headless
 release: $(FYNE)
 	@scripts/deps.sh demo
