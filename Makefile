@@ -14,7 +14,7 @@ export WATCHWORD_TARGETS_ENV := $(TARGETS_DIR)/targets.env
 export LANG := en_US.UTF-8
 TEST_TIMEOUT ?= 12m
 
-.PHONY: all build gui headless test demo lint bundle screenshots deps targets-start targets-stop package clean
+.PHONY: all build gui headless test demo lint bundle screenshots deps targets-start targets-stop package clean bench
 
 all: build
 
@@ -38,6 +38,15 @@ test: deps build
 	scripts/targets.sh status >/dev/null 2>&1 || { scripts/targets.sh start && started=1; } || exit 1; \
 	xvfb-run -a -s '-screen 0 1280x800x24' scripts/with-secret-service.sh \
 		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./... || rc=$$?; \
+	[ -z "$$started" ] || scripts/targets.sh stop >/dev/null 2>&1 || true; \
+	exit $$rc
+
+# The performance table (docs/performance.md), measured in one run against the real targets: see scripts/bench.
+# Like test, it starts the targets when they are down and stops only those it started.
+bench: deps
+	@set -o pipefail; rc=0; started=; \
+	scripts/targets.sh status >/dev/null 2>&1 || { scripts/targets.sh start && started=1; } || exit 1; \
+	$(GO) run ./scripts/bench -out docs/performance.md || rc=$$?; \
 	[ -z "$$started" ] || scripts/targets.sh stop >/dev/null 2>&1 || true; \
 	exit $$rc
 
