@@ -289,6 +289,8 @@ func asWire(err error) *wire.Error {
 		return &wire.Error{Code: wire.CodeConflict, Message: err.Error()}
 	case errors.Is(err, store.ErrTokenInvalid):
 		return &wire.Error{Code: wire.CodeForbidden, Field: "token", Message: "token is unknown, used or expired"}
+	case strings.Contains(err.Error(), "database or disk is full"): // SQLITE_FULL: nothing was written
+		return &wire.Error{Code: wire.CodeInternal, Message: "the hub's storage is full; nothing was changed, retry later"}
 	}
 	return &wire.Error{Code: wire.CodeInternal, Message: "internal error"}
 }
