@@ -23,10 +23,6 @@ const (
 	stateStopPending
 )
 
-// pendingTick is how often a stopping service reports progress: the SCM declares a service hung when its
-// checkpoint does not rise within the wait hint.
-const pendingTick = 2 * time.Second
-
 // errStopTimeout says the agent did not finish its work in flight within the stop limit.
 var errStopTimeout = errors.New("stop: work in flight did not finish in time; exiting anyway")
 

@@ -30,6 +30,10 @@ func Run(name string, fn func(context.Context) error, log *slog.Logger) error {
 	return h.err
 }
 
+// pendingTick is how often a stopping service reports progress: the SCM declares a service hung when its
+// checkpoint does not rise within the wait hint.
+const pendingTick = 2 * time.Second
+
 type handler struct {
 	fn  func(context.Context) error
 	log *slog.Logger
