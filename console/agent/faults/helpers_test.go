@@ -297,7 +297,9 @@ func (d *memDriver) Verify(_ context.Context, name, pw string) error {
 	}
 	return nil
 }
-func (d *memDriver) Disable(context.Context, string) (driver.Report, error) { return driver.Report{}, nil }
+func (d *memDriver) Disable(context.Context, string) (driver.Report, error) {
+	return driver.Report{}, nil
+}
 func (d *memDriver) password(name string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
