@@ -226,7 +226,7 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if _, err := cfg.DriverFactory(); err != nil { // reads the target secrets now, so a typo fails here, not in the service
 		return fmt.Errorf("enroll: target: %w", err)
 	}
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+	if err := winsvc.MakeStateDir(stateDir); err != nil { // on Windows also an access list: SYSTEM, Administrators
 		return fmt.Errorf("enroll: state dir: %w", err)
 	}
 	lock, err := agent.AcquireLock(stateDir)

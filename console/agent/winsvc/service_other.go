@@ -5,7 +5,11 @@ package winsvc
 import (
 	"context"
 	"log/slog"
+	"os"
 )
+
+// MakeStateDir creates dir readable by its owner only (Windows: SYSTEM and Administrators only).
+func MakeStateDir(dir string) error { return os.MkdirAll(dir, 0o700) }
 
 // IsService is false: only Windows has a service control manager.
 func IsService() (bool, error) { return false, nil }

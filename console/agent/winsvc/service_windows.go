@@ -133,7 +133,7 @@ func install(o Options, exe string) error {
 		s.Close()
 		return ErrExists
 	}
-	if err := secureDir(o.StateDir); err != nil {
+	if err := MakeStateDir(o.StateDir); err != nil {
 		return err
 	}
 	cfg := mgr.Config{DisplayName: DisplayName, Description: Description, StartType: mgr.StartAutomatic,
@@ -167,9 +167,10 @@ func install(o Options, exe string) error {
 	return nil
 }
 
-// secureDir creates dir and replaces its inherited permissions with StateDirSDDL, which the files inside
-// (the passphrase, the bind password, the sealed identity) inherit.
-func secureDir(dir string) error {
+// MakeStateDir creates dir and replaces its inherited permissions with StateDirSDDL, which the files inside
+// (the passphrase, the bind password, the sealed identity) inherit: a directory made under %ProgramData% would
+// otherwise be readable by every user.
+func MakeStateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
