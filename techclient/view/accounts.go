@@ -35,7 +35,6 @@ type accountList struct {
 func accounts(u *ui) fyne.CanvasObject {
 	a := u.a
 	l := &accountList{}
-	u.list = l
 	l.search = newSearch(u)
 	l.count = widget.NewLabel("")
 	l.count.Importance = widget.LowImportance
@@ -89,6 +88,7 @@ func accounts(u *ui) fyne.CanvasObject {
 	split := container.NewHSplit(left, l.detail.box)
 	split.Offset = 0.46
 	l.reload(a)
+	u.list = l // last: shortcuts and tests use it once it is complete
 	return container.NewBorder(
 		container.NewVBox(container.NewPadded(top), widget.NewSeparator(), banner(a)),
 		container.NewVBox(widget.NewSeparator(), container.NewPadded(footer)),

@@ -43,7 +43,6 @@ func firstRun(u *ui) fyne.CanvasObject {
 		pass:     widget.NewPasswordEntry(),
 		conf:     widget.NewPasswordEntry(),
 	}
-	u.form = f
 	// A pasted invite fills the three fields, so the technician sees what it points at.
 	f.invite.OnChanged = func(s string) {
 		if inv, err := vm.ParseInvite(s); err == nil {
@@ -115,6 +114,7 @@ func firstRun(u *ui) fyne.CanvasObject {
 		}
 	}))
 
+	u.form = f // last: tests wait for it to drive a complete form
 	intro := paragraph("Paste the invite your MSP sent you, or type its three fields. Then tell your MSP who you are: "+
 		"they approve this device by comparing its fingerprint.", fyne.TextAlignCenter)
 	return centred(560,
@@ -153,7 +153,8 @@ func pending(u *ui) fyne.CanvasObject {
 		boundParagraph(a.Account, fyne.TextAlignCenter),
 		steps,
 		widget.NewCard("", "Device fingerprint", fp),
-		container.NewCenter(container.NewHBox(act, auto)),
+		container.NewCenter(act),
+		auto,
 		banner(a),
 		container.NewCenter(widget.NewButtonWithIcon("Start over", theme.ViewRefreshIcon(), u.confirmForget)),
 	)

@@ -90,8 +90,13 @@ func (u *ui) show(state string) {
 	}
 	u.stack.Objects = []fyne.CanvasObject{scr}
 	u.stack.Refresh()
-	if state == vm.StateActive && u.list != nil {
+	switch {
+	case state == vm.StateActive && u.list != nil:
 		u.w.Canvas().Focus(u.list.search)
+	case state == vm.StateUnregistered && u.form != nil:
+		u.w.Canvas().Focus(u.form.invite)
+	case state == vm.StateLocked && u.unlockPass != nil && u.unlockPass.Visible():
+		u.w.Canvas().Focus(u.unlockPass)
 	}
 }
 

@@ -73,7 +73,9 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 func TestFirstRunMarkup(t *testing.T) {
 	h := newHarness(t, vm.Options{Now: func() time.Time { return fixedNow }})
 	h.a.Start()
-	eventually(t, 5*time.Second, "first run", func() bool { return h.a.Current() == vm.StateUnregistered && h.u.form != nil })
+	eventually(t, 5*time.Second, "first run", func() bool {
+		return h.a.Current() == vm.StateUnregistered && h.u.form != nil && h.w.Canvas().Focused() == h.u.form.invite
+	})
 	test.AssertRendersToMarkup(t, "first_run.xml", h.w.Canvas())
 }
 

@@ -1,0 +1,174 @@
+package screens_test
+
+import (
+	"context"
+	"image"
+	_ "image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/shared/wire"
+	"github.com/watchword/watchword/techclient/vm/vmtest"
+)
+
+// TestRealWindow registers the real TechClient with a real hub by typing into its window, then shoots the
+// first-run form, the pending screen, a list of 50 accounts and a revealed password.
+// TECHCLIENT_SCREENSHOTS=DIR keeps the screenshots (docs/screenshots in the repository).
+func TestRealWindow(t *testing.T) {
+	if os.Getenv("DISPLAY") == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no DISPLAY: `make test` runs the tests under xvfb-run")
+		}
+		t.Skip("no DISPLAY")
+	}
+	for _, tool := range []string{"xdotool", "import"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is missing: scripts/deps.sh test installs it", tool)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "techclient")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", exe, "github.com/watchword/watchword/techclient").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	h := hubtest.New(t)
+
+	cmd := exec.CommandContext(ctx, exe)
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_DATA_HOME="+filepath.Join(dir, "data"), "LANG=en_US.UTF-8")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	win := waitWindow(t, ctx, "Watchword TechClient")
+	x := func(args ...string) {
+		t.Helper()
+		if out, err := exec.CommandContext(ctx, "xdotool", args...).CombinedOutput(); err != nil {
+			t.Fatalf("xdotool %v: %v\n%s", args, err, out)
+		}
+	}
+	typeText := func(s string) { x("type", "--window", win, "--delay", "4", s) }
+	key := func(k ...string) { x(append([]string{"key", "--window", win, "--delay", "60"}, k...)...) }
+	x("windowfocus", "--sync", win)
+	time.Sleep(1500 * time.Millisecond)
+
+	// First run: the invite box has the focus; Tab walks the form, Enter registers.
+	typeText(h.Invite.String())
+	key("Tab", "Tab", "Tab", "Tab")
+	typeText("alice")
+	key("Tab")
+	typeText("Alice Martin")
+	key("Tab")
+	typeText("alice@contoso.com")
+	key("Tab")
+	typeText("Contoso Ltd")
+	time.Sleep(500 * time.Millisecond)
+	shoot(t, ctx, win, "techclient-first-run.png")
+	key("Return")
+
+	var tech wire.Tech
+	waitFor(t, ctx, "the registration at the hub", func() bool {
+		techs, err := h.Owner.Techs(ctx, wire.TechPending)
+		if err == nil && len(techs) == 1 {
+			tech = techs[0]
+		}
+		return err == nil && len(techs) == 1
+	})
+	if tech.Username != "alice" || tech.Organization != "Contoso Ltd" || !tech.CoManaged {
+		t.Fatalf("registered %+v", tech)
+	}
+	time.Sleep(time.Second)
+	shoot(t, ctx, win, "techclient-pending.png")
+
+	// Approved, with 50 accounts rotated over the last day.
+	if _, err := h.Owner.ApproveTech(ctx, tech.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.Clock.Advance(-20 * time.Hour)
+	for i := range 50 {
+		name, driver := vmtest.HostName(i)
+		vmtest.Rotate(t, ctx, h.NewAgent(name, driver), func(pa wire.PlanAccount) string { return "Xq7#mP2v-" + pa.AccountName + "-kR9!wZ4t" })
+		h.Clock.Advance(20 * time.Hour / 50)
+	}
+	time.Sleep(2 * time.Second)
+	shoot(t, ctx, win, "techclient-list.png")
+	shoot(t, ctx, win, "techclient.png")
+
+	// Ctrl+F, ↓ selects the first account, Ctrl+R reveals it.
+	key("ctrl+f", "Down")
+	time.Sleep(300 * time.Millisecond)
+	key("ctrl+r")
+	waitFor(t, ctx, "the reveal in the audit log", func() bool {
+		ev, err := h.Owner.Audit(ctx, wire.AuditQuery{Action: "credential.reveal"})
+		return err == nil && len(ev) == 1
+	})
+	time.Sleep(500 * time.Millisecond)
+	shoot(t, ctx, win, "techclient-revealed.png")
+	if t.Failed() {
+		t.Logf("stderr: %s", stderr.String())
+	}
+}
+
+func waitWindow(t *testing.T, ctx context.Context, title string) string {
+	t.Helper()
+	out, err := exec.CommandContext(ctx, "xdotool", "search", "--sync", "--onlyvisible", "--name", "^"+title+"$").Output()
+	if err != nil {
+		t.Fatalf("window %q did not open: %v", title, err)
+	}
+	return strings.Fields(string(out))[0]
+}
+
+func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// shoot captures the window, checks it shows a rendered screen, and keeps it when asked to.
+func shoot(t *testing.T, ctx context.Context, win, name string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if out, err := exec.CommandContext(ctx, "import", "-window", win, path).CombinedOutput(); err != nil {
+		t.Fatalf("screenshot %s: %v\n%s", name, err, out)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := image.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatalf("decode %s: %v", name, err)
+	}
+	b := img.Bounds()
+	seen := map[[4]uint32]bool{}
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, a := img.At(x, y).RGBA()
+			seen[[4]uint32{r, g, bl, a}] = true
+		}
+	}
+	if b.Dx() < 600 || b.Dy() < 400 || len(seen) < 16 {
+		t.Fatalf("%s looks empty: %dx%d, %d colours", name, b.Dx(), b.Dy(), len(seen))
+	}
+	if keep := os.Getenv("TECHCLIENT_SCREENSHOTS"); keep != "" {
+		data, _ := os.ReadFile(path)
+		if err := os.WriteFile(filepath.Join(keep, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
