@@ -1,0 +1,22 @@
+// Package e2e holds the end-to-end story of issue 9 (seed 003) as one test, TestE2E, run by `make e2e` and by
+// `make test`. It builds and starts the real watchword-hub and watchword-agent binaries, points the agents at the
+// real test targets of scripts/targets.sh (the Samba AD DC, the OpenSSH host, later the OpenLDAP directory), and
+// drives the TechClient and Console view-models (techclient/vm, console/vm) the way the apps' screens do, with no
+// window and no human:
+//
+//  1. two MSP techs, two domains, the default All triplet: both techs get working accounts on both;
+//  2. two co-managed techs register and show as pending with their devices' fingerprints;
+//  3. the co-managed onboarding (CMTG, MSPTG, CMDG, two triplets, the All triplet gone, techs activated);
+//  4. the co-managed techs see exactly one account, on the AD domain, and the hub refuses them the SSH host;
+//  5. a forced rotation reaches every TechClient within 1 s of the confirm, and the old password stops binding;
+//  6. a deactivated tech's AD account is disabled within 5 s (bind answers data 533) and their list empties;
+//  7. a new MSP tech gets accounts on both domains;
+//  8. a newly enrolled domain joins AllDomains: MSP techs get accounts there, co-managed techs do not;
+//  9. the hub's database and logs hold none of the run's passwords;
+//  10. the recovery identity opens an envelope with the plain age command;
+//  11. the audit log verifies and holds every approval, onboarding change, rotation, reveal and deactivation.
+//
+// Each step prints one line with its measured latency, and the run ends with "e2e: 11 passed, 0 failed", shown by
+// `go test ./...` without -v. Without the targets (WATCHWORD_TARGETS_ENV unset) the test skips, except under
+// CI=true where it fails.
+package e2e
