@@ -12,9 +12,13 @@ import (
 	"github.com/watchword/watchword/assets"
 	"github.com/watchword/watchword/console/view"
 	"github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/shared/version"
 )
 
 func main() {
+	if version.Handle(os.Args[1:], os.Stdout, "watchword-console") {
+		return
+	}
 	fs := flag.NewFlagSet("console", flag.ExitOnError)
 	demo := fs.Bool("demo", false, "run a throwaway hub filled with demo data (3 client organizations, 12 techs, 8 domains)")
 	section := fs.String("section", "", "open on this section (pending, techs, triplets, access, onboarding, audit, …)")

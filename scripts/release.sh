@@ -202,9 +202,7 @@ check() {
 	for a in "${GUI_APPS[@]}"; do
 		f="$DIST/${a#*:}_${VERSION}_windows_amd64.exe"
 		grep -aqP "$winver" "$f" || { log "$(basename "$f"): no version resource $APP_VERSION.$APP_BUILD"; errs=$((errs + 1)); }
-		# --version in the GUI apps is their owners' to add; until they import shared/version the stamp has
-		# nowhere to land, which is worth a line but not a failed release.
-		grep -aqF "$VERSION" "$f" || log "warning: ${a%%:*} does not import shared/version yet: its --version cannot report $VERSION"
+		grep -aqF "$VERSION" "$f" || { log "$(basename "$f"): version $VERSION not stamped (--version)"; errs=$((errs + 1)); }
 	done
 	[ $errs -eq 0 ] || die "$errs artifact problem(s)"
 	(cd "$DIST" && file -- *)

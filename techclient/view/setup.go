@@ -51,6 +51,11 @@ func firstRun(u *ui) fyne.CanvasObject {
 			f.pin.SetText(inv.HubPin)
 		}
 	}
+	// A deployment tool may have handed us the invite and the username (vm.ParseArgs).
+	if p := a.Prefill(); p.Invite != "" || p.Username != "" {
+		f.invite.SetText(p.Invite)
+		f.username.SetText(p.Username)
+	}
 	submit := func() {
 		r := vm.Registration{HubURL: f.hubURL.Text, ClientGUID: f.guid.Text, HubPin: f.pin.Text,
 			Username: strings.TrimSpace(f.username.Text), DisplayName: f.display.Text, Email: f.email.Text,

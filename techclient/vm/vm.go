@@ -128,6 +128,8 @@ type Options struct {
 	Wait, Retry time.Duration
 	// Tick is how often times on screen tick and idleness is checked (default 1 s).
 	Tick time.Duration
+	// Prefill is what the first-run form starts with (silent deployment; see ParseArgs).
+	Prefill Prefill
 }
 
 // Sentinel errors the views branch on.
