@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -371,25 +372,6 @@ func deadURL(t *testing.T) string {
 	return "https://127.0.0.1:9"
 }
 
-func replace(s, old, new string) string {
-	out := ""
-	for {
-		i := index(s, old)
-		if i < 0 {
-			return out + s
-		}
-		out += s[:i] + new
-		s = s[i+len(old):]
-	}
-}
+func replace(s, old, new string) string { return strings.ReplaceAll(s, old, new) }
 
-func index(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
-}
-
-func contains(s, sub string) bool { return index(s, sub) >= 0 }
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -1,0 +1,86 @@
+package vm_test
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/shared/wire"
+	"github.com/watchword/watchword/techclient/vm"
+)
+
+// TestNoSecretsAtRest is DESIGN invariant 2 and the TechClient's part of the secrets-hygiene check: after a
+// device registers, receives rotated passwords, reveals and copies them, goes offline and queues events, nothing
+// under its data directory (device file, sealed cache, event queue) holds a password in plaintext or the device's
+// private key, which lives in the keyring alone.
+func TestNoSecretsAtRest(t *testing.T) {
+	ctx := ctxT(t)
+	h := hubtest.New(t)
+	dir := t.TempDir()
+	ring := newKeyring()
+	e := newEnv(t, h, dir, ring, vm.DefaultSettings())
+	e.app.Start()
+	eventually(t, 5*time.Second, "first run", func() bool { return state(e.app) == vm.StateUnregistered })
+	if err := e.app.Register(ctx, registration(h, "dana")); err != nil {
+		t.Fatal(err)
+	}
+	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
+	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	passwords := []string{"AtRest-First-Pa55!", "AtRest-Second-Pa55!"}
+	agent := h.NewAgent("contoso.local", wire.DriverAD)
+	for _, pw := range passwords {
+		rotate(t, ctx, agent, func(wire.PlanAccount) string { return pw })
+		eventually(t, 5*time.Second, "the new version", func() bool {
+			rows := e.app.Visible()
+			if len(rows) != 1 {
+				return false
+			}
+			got, err := e.app.Reveal(rows[0].AccountID)
+			return err == nil && got == pw
+		})
+		if err := e.app.CopyPassword(e.app.Visible()[0].AccountID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.app.Close()
+
+	ring.mu.Lock()
+	var keys []string
+	for _, v := range ring.m {
+		keys = append(keys, v)
+	}
+	ring.mu.Unlock()
+	if len(keys) == 0 {
+		t.Fatal("the device key is not in the keyring: the check below would prove nothing")
+	}
+	secrets := append(append([]string(nil), passwords...), keys...)
+	files := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		files++
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for i, s := range secrets {
+			if bytes.Contains(data, []byte(s)) {
+				t.Errorf("%s holds secret #%d in plaintext", path, i)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files == 0 {
+		t.Fatal("the device wrote nothing: no device file, no cache")
+	}
+}
