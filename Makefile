@@ -70,9 +70,11 @@ targets-stop:
 demo: build
 	@scripts/demo.sh
 
-# Screenshots of what users see, kept in docs/screenshots.
+# Screenshots of what users see, kept in docs/screenshots: every Console screen with demo data, the TechClient's
+# screens against a real hub.
 screenshots: build
-	@DEMO_SCREENSHOTS=docs/screenshots DEMO_SECONDS=1 scripts/demo.sh
+	scripts/console-screenshots.sh docs/screenshots
+	scripts/techclient-screenshots.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
