@@ -745,6 +745,7 @@ func (h *Hub) adminRotate(r *request) (any, error) {
 		if n, err = c.tx.RequestRotation(r.tenant.ID, req.TechID, req.AgentID, req.AccountID, c.at); err != nil {
 			return err
 		}
+		c.concerns() // the agents act on it; a tech's list changes only when they stage
 		return c.audit("rotate.now", fmt.Sprintf("tech=%d agent=%d account=%d", req.TechID, req.AgentID, req.AccountID), fmt.Sprintf("accounts=%d", n))
 	})
 	if err != nil {

@@ -183,6 +183,7 @@ func (h *Hub) agentStage(r *request) (any, error) {
 		if err := c.tx.StageVersion(r.tenant.ID, &store.Version{AccountID: acc.ID, Version: req.Version, Envelope: req.Envelope, StagedAt: c.at}); err != nil {
 			return err
 		}
+		c.touched(acc)
 		return c.audit("version.stage", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q", req.Version, acc.Name))
 	})
 	if err != nil {
@@ -207,6 +208,7 @@ func (h *Hub) agentConfirm(r *request) (any, error) {
 			}
 			return err
 		}
+		c.touched(acc)
 		return c.audit("version.confirm", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q", req.Version, acc.Name))
 	})
 	if err != nil {
@@ -235,6 +237,7 @@ func (h *Hub) agentFail(r *request) (any, error) {
 			}
 			return err
 		}
+		c.touched(acc)
 		return c.audit("version.fail", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q reason=%q", req.Version, acc.Name, reason))
 	})
 	if err != nil {

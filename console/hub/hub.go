@@ -240,30 +240,44 @@ func hashToken(t string) string {
 
 // ---- revisions and long polls ----
 
-// revision broadcasts a tenant's revision: waiters hold ch, which is closed and replaced on every change.
+// revision broadcasts a tenant's revision: waiters hold ch, which is closed and replaced on every change. Tech
+// long polls wait on narrower channels (see techrev.go): a change wakes only the techs it concerns.
 type revision struct {
 	rev int64
 	ch  chan struct{}
+	techRevs
+}
+
+func newRevision(rev int64) *revision {
+	return &revision{rev: rev, ch: make(chan struct{}), techRevs: newTechRevs(rev)}
 }
 
 // current returns the tenant's revision and a channel closed at the next change.
 func (h *Hub) current(tenant *store.Tenant) (int64, <-chan struct{}) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	r := h.revisionLocked(tenant)
+	return r.rev, r.ch
+}
+
+// revisionLocked returns the tenant's broadcaster, catching up with a revision committed elsewhere. h.mu is held.
+func (h *Hub) revisionLocked(tenant *store.Tenant) *revision {
 	r, ok := h.revs[tenant.ID]
 	if !ok {
-		r = &revision{rev: tenant.Revision, ch: make(chan struct{})}
+		r = newRevision(tenant.Revision)
 		h.revs[tenant.ID] = r
 	}
 	if tenant.Revision > r.rev { // a change committed by another hub process or before we first looked
 		r.rev = tenant.Revision
 		close(r.ch)
 		r.ch = make(chan struct{})
+		r.wideChange(r.rev, true) // we do not know whom it concerned
 	}
-	return r.rev, r.ch
+	return r
 }
 
-func (h *Hub) notify(tenant, rev int64, graph bool) {
+// notify publishes revision rev of tenant. sc says which techs the change concerns; nil means every tech.
+func (h *Hub) notify(tenant, rev int64, graph bool, sc *scope) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if graph {
@@ -272,7 +286,7 @@ func (h *Hub) notify(tenant, rev int64, graph bool) {
 	}
 	r, ok := h.revs[tenant]
 	if !ok {
-		h.revs[tenant] = &revision{rev: rev, ch: make(chan struct{})}
+		h.revs[tenant] = newRevision(rev)
 		return
 	}
 	if rev > r.rev {
@@ -280,6 +294,7 @@ func (h *Hub) notify(tenant, rev int64, graph bool) {
 		close(r.ch)
 		r.ch = make(chan struct{})
 	}
+	r.publish(rev, sc, graph)
 }
 
 // wait blocks until the tenant's revision passes since, the deadline passes or ctx ends, and reports whether it
@@ -317,8 +332,9 @@ type change struct {
 	actor  principal
 	at     time.Time
 	events int
-	graph  bool // the entitlement inputs changed
-	bump   bool // clients should refetch
+	graph  bool   // the entitlement inputs changed
+	bump   bool   // clients should refetch
+	scope  *scope // the techs the change concerns; nil: every tech (see concerns)
 }
 
 // audit records what the change did. Details must never contain a secret.
@@ -358,7 +374,9 @@ func (h *Hub) mutate(ctx context.Context, tenant *store.Tenant, actor principal,
 		return err
 	}
 	if rev > 0 {
-		h.notify(tenant.ID, rev, c.graph)
+		h.notify(tenant.ID, rev, c.graph, c.scope)
+	} else if c.scope != nil && len(c.scope.accounts) > 0 {
+		h.pending(tenant.ID, c.scope)
 	}
 	return nil
 }
@@ -373,6 +391,9 @@ type view struct {
 	rights     map[int64]*store.Right
 	recipients map[int64][]string // tech ID → age recipients
 	interval   map[int64]int64    // agent ID → interval override in seconds (smallest of its groups)
+
+	fpMu sync.Mutex
+	fps  map[fpKey]string // grants fingerprints, per tech (see fingerprint)
 }
 
 func (h *Hub) view(ctx context.Context, tenant *store.Tenant) (*view, error) {

@@ -1,7 +1,11 @@
 package hub
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -118,6 +122,7 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 				if err != nil {
 					return err
 				}
+				c.touched(a)
 				if err := c.audit("account.create", fmt.Sprintf("account %d", a.ID),
 					fmt.Sprintf("tech=%d agent=%d name=%q", p.Tech.ID, agent.ID, a.Name)); err != nil {
 					return err
@@ -184,16 +189,24 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 	return plan, nil
 }
 
-// credentials lists what a tech's entitlements grant right now, with the envelopes the tech can open.
-func (h *Hub) credentials(ctx context.Context, tenant *store.Tenant, tech *store.Tech) (*wire.CredentialsResponse, error) {
+// credentials lists what a tech's entitlements grant right now, with the envelopes the tech can open: only what
+// changed after since when the device's list (revision since, grants fingerprint grants) allows a delta.
+func (h *Hub) credentials(ctx context.Context, tenant *store.Tenant, tech *store.Tech, since int64, grants string) (*wire.CredentialsResponse, error) {
 	v, err := h.view(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
 	rev, _ := h.current(tenant)
 	out := &wire.CredentialsResponse{ClientGUID: tenant.GUID, Revision: rev, Credentials: []wire.Credential{}}
-	grants := v.idx.ForTech(tech.ID)
-	if len(grants) == 0 {
+	all := v.idx.ForTech(tech.ID)
+	out.Grants = v.fingerprint(tenant, tech.ID, all)
+	if since > 0 && grants == out.Grants {
+		if changed, ok := h.changedSince(tenant, tech.ID, since); ok {
+			out.Delta = true
+			return out, h.delta(ctx, tenant, v, tech, all, changed, out)
+		}
+	}
+	if len(all) == 0 {
 		return out, nil
 	}
 	err = h.st.Read(ctx, func(tx store.Tx) error {
@@ -211,31 +224,115 @@ func (h *Hub) credentials(ctx context.Context, tenant *store.Tenant, tech *store
 		if err != nil {
 			return err
 		}
-		for _, g := range grants {
+		for _, g := range all {
 			acc := byAgent[g.Agent.ID]
 			if acc == nil {
 				continue // the agent has not planned it yet
 			}
-			agent := v.agents[g.Agent.ID]
-			names, _ := v.rightNames(g.Rights, agent.Driver)
-			c := wire.Credential{AccountID: acc.ID, AgentID: agent.ID, AgentName: agent.Name, Driver: agent.Driver,
-				AccountName: acc.Name, Rights: names, Versions: []wire.CredentialVersion{},
-				NextRotationAt: schedule(tenant, acc, v.intervalFor(tenant, agent.ID))}
-			versions := live[acc.ID]
-			// Newest first: every staged version above the confirmed one (the target may hold any of them),
-			// then the confirmed one. Failed and superseded versions are not handed out.
-			for _, ver := range versions {
-				if ver.State == wire.VersionStaged || ver.State == wire.VersionConfirmed {
-					c.Versions = append(c.Versions, wire.CredentialVersion{Version: ver.Version, State: ver.State,
-						Envelope: ver.Envelope, StagedAt: ver.StagedAt, ConfirmedAt: ver.ConfirmedAt})
-				}
-				if ver.State == wire.VersionConfirmed {
-					break
-				}
-			}
-			out.Credentials = append(out.Credentials, c)
+			out.Credentials = append(out.Credentials, v.credential(tenant, g, acc, live[acc.ID]))
 		}
 		return nil
 	})
 	return out, err
+}
+
+// delta fills out with the entries of the accounts in changed: their current entry, or their ID in Removed when
+// the tech no longer holds them.
+func (h *Hub) delta(ctx context.Context, tenant *store.Tenant, v *view, tech *store.Tech, all []entitle.Grant, changed []int64, out *wire.CredentialsResponse) error {
+	if len(changed) == 0 {
+		return nil
+	}
+	slices.Sort(changed)
+	changed = slices.Compact(changed)
+	byAgent := make(map[int64]entitle.Grant, len(all))
+	for _, g := range all {
+		byAgent[g.Agent.ID] = g
+	}
+	return h.st.Read(ctx, func(tx store.Tx) error {
+		for _, id := range changed {
+			acc, err := tx.Account(tenant.ID, id)
+			if errors.Is(err, store.ErrNotFound) {
+				out.Removed = append(out.Removed, id)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			g, ok := byAgent[acc.AgentID]
+			if !ok || acc.TechID != tech.ID {
+				out.Removed = append(out.Removed, id)
+				continue
+			}
+			versions, err := tx.Versions(tenant.ID, acc.ID)
+			if err != nil {
+				return err
+			}
+			// Newest first, as LiveVersionsByTech returns them.
+			slices.SortFunc(versions, func(a, b store.Version) int { return cmp.Compare(b.Version, a.Version) })
+			out.Credentials = append(out.Credentials, v.credential(tenant, g, acc, versions))
+		}
+		return nil
+	})
+}
+
+// credential renders one account of a grant with its live versions (newest first).
+func (v *view) credential(tenant *store.Tenant, g entitle.Grant, acc *store.Account, versions []store.Version) wire.Credential {
+	agent := v.agents[g.Agent.ID]
+	names, _ := v.rightNames(g.Rights, agent.Driver)
+	c := wire.Credential{AccountID: acc.ID, AgentID: agent.ID, AgentName: agent.Name, Driver: agent.Driver,
+		AccountName: acc.Name, Rights: names, Versions: []wire.CredentialVersion{},
+		NextRotationAt: schedule(tenant, acc, v.intervalFor(tenant, agent.ID))}
+	// Every staged version above the confirmed one (the target may hold any of them), then the confirmed one.
+	// Failed and superseded versions are not handed out.
+	for _, ver := range versions {
+		if ver.State == wire.VersionStaged || ver.State == wire.VersionConfirmed {
+			c.Versions = append(c.Versions, wire.CredentialVersion{Version: ver.Version, State: ver.State,
+				Envelope: ver.Envelope, StagedAt: ver.StagedAt, ConfirmedAt: ver.ConfirmedAt})
+		}
+		if ver.State == wire.VersionConfirmed {
+			break
+		}
+	}
+	return c
+}
+
+// fingerprint hashes the shape of a tech's grants — hosts, names, drivers, rights, intervals — which decides every
+// field of its credential list but the accounts' own (name, versions, rotation time), which the account log
+// covers. Two lists with the same fingerprint differ only in accounts the log names.
+func (v *view) fingerprint(tenant *store.Tenant, tech int64, grants []entitle.Grant) string {
+	key := fpKey{tech: tech, interval: tenant.Policy.Interval(), guid: tenant.GUID}
+	v.fpMu.Lock()
+	fp, ok := v.fps[key]
+	v.fpMu.Unlock()
+	if ok {
+		return fp
+	}
+	hs := sha256.New()
+	keyID := ""
+	if t := v.techs[tech]; t != nil {
+		keyID = t.KeyID // a re-keyed device needs its whole list again
+	}
+	fmt.Fprintf(hs, "%s\n%d\n%s\n", tenant.GUID, key.interval, keyID)
+	for _, g := range grants {
+		agent := v.agents[g.Agent.ID]
+		if agent == nil {
+			continue
+		}
+		names, _ := v.rightNames(g.Rights, agent.Driver)
+		fmt.Fprintf(hs, "%d\x00%q\x00%s\x00%q\x00%d\n", agent.ID, agent.Name, agent.Driver, names, v.intervalFor(tenant, agent.ID))
+	}
+	fp = base64.RawURLEncoding.EncodeToString(hs.Sum(nil)[:12])
+	v.fpMu.Lock()
+	if v.fps == nil {
+		v.fps = map[fpKey]string{}
+	}
+	v.fps[key] = fp
+	v.fpMu.Unlock()
+	return fp
+}
+
+type fpKey struct {
+	tech     int64
+	interval time.Duration
+	guid     string
 }

@@ -159,6 +159,13 @@ func (h *Hub) endpoint(rt route) http.Handler {
 			status = h.errorStatus(rt, hr, err)
 			h.auditRefusal(rt, r, err)
 			writeError(w, status, asWire(err))
+		} else if st, ok := resp.(streamer); ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(status)
+			if err := st.stream(w); err != nil { // the client sees a cut body, never half a list as whole
+				h.log.Error("stream response", "route", pattern, "err", err)
+			}
 		} else if raw, ok := resp.(rawResponse); ok {
 			w.Header().Set("Content-Type", raw.contentType)
 			w.WriteHeader(status)

@@ -113,7 +113,15 @@ func (h *Hub) techStatus(r *request) (any, error) {
 }
 
 func (h *Hub) techCredentials(r *request) (any, error) {
-	return h.credentials(r.Context(), r.tenant, r.who.tech)
+	since, err := r.queryInt("since")
+	if err != nil {
+		return nil, err
+	}
+	out, err := h.credentials(r.Context(), r.tenant, r.who.tech, since, r.URL.Query().Get("grants"))
+	if err != nil {
+		return nil, err
+	}
+	return credentialStream{out}, nil
 }
 
 func (h *Hub) techChanges(r *request) (any, error) {
@@ -125,7 +133,7 @@ func (h *Hub) techChanges(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rev, changed := h.wait(r.Context(), r.tenant, since, until)
+	rev, changed := h.techWait(r.Context(), r.tenant, r.who.id, since, until)
 	return &wire.ChangesResponse{Revision: rev, Changed: changed}, nil
 }
 
@@ -139,6 +147,7 @@ func (h *Hub) techEvent(r *request) (any, error) {
 	}
 	err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
 		c.bump = false
+		c.concerns() // an earlier rotation concerns the agent; the tech's list changes when it stages
 		acc, err := c.tx.Account(r.tenant.ID, req.AccountID)
 		if err != nil || acc.TechID != r.who.id {
 			return wire.Invalid("accountId", "no such account of yours")

@@ -6,7 +6,8 @@ import (
 )
 
 // techStatusWait holds a long poll until the calling tech's status differs from the one its device knows. It
-// wakes on every tenant change but answers only about the caller, so a pending tech learns nothing else.
+// wakes on changes that concern the caller (or every tech) and answers only about the caller, so a pending tech
+// learns nothing else.
 func (h *Hub) techStatusWait(r *request) (any, error) {
 	known := wire.TechStatus(r.URL.Query().Get("status"))
 	until, err := h.waitDeadline(r)
@@ -29,7 +30,7 @@ func (h *Hub) techStatusWait(r *request) (any, error) {
 		return nil, err
 	}
 	for tech.Status == known {
-		rev, changed := h.wait(r.Context(), r.tenant, since, until)
+		rev, changed := h.techWait(r.Context(), r.tenant, tech.ID, since, until)
 		if !changed {
 			break
 		}

@@ -214,7 +214,19 @@ func (c *Client) Credentials(ctx context.Context) (*wire.CredentialsResponse, er
 	return &out, c.get(ctx, wire.PathTechCredentials, nil, &out)
 }
 
-// WaitChanges long-polls until the tenant's revision passes since or wait (at most wire.MaxWait) elapses.
+// CredentialsSince asks for what changed after the list a device holds (its Revision and Grants); the answer is
+// a delta (Delta true) or, when the hub cannot give one, the full list. See wire.CredentialsResponse.
+func (c *Client) CredentialsSince(ctx context.Context, since int64, grants string) (*wire.CredentialsResponse, error) {
+	var out wire.CredentialsResponse
+	q := url.Values{"since": {strconv.FormatInt(since, 10)}}
+	if grants != "" {
+		q.Set("grants", grants)
+	}
+	return &out, c.get(ctx, wire.PathTechCredentials, q, &out)
+}
+
+// WaitChanges long-polls until a change that concerns this tech passes revision since, or wait (at most
+// wire.MaxWait) elapses.
 func (c *Client) WaitChanges(ctx context.Context, since int64, wait time.Duration) (*wire.ChangesResponse, error) {
 	var out wire.ChangesResponse
 	return &out, c.do(ctx, http.MethodGet, wire.PathTechChanges, waitQuery(since, wait), nil, &out, wait)

@@ -84,10 +84,20 @@ type CredentialVersion struct {
 }
 
 // CredentialsResponse lists what the tech's entitlements grant, at a tenant revision.
+//
+// A device that holds a list asks for the difference: GET PathTechCredentials?since=REV&grants=FP, with the
+// Revision and Grants of the list it holds. When the hub can answer from there, Delta is true, Credentials holds
+// only the accounts that changed after since (whole entries: replace them) and Removed the accounts to drop;
+// every other entry stands. Otherwise (since 0 or older than the hub remembers, or the tech's grants changed
+// shape: other hosts, rights, names or intervals) the hub answers with the full list and Delta false.
 type CredentialsResponse struct {
 	ClientGUID  string       `json:"clientGuid"`
 	Revision    int64        `json:"revision"`
 	Credentials []Credential `json:"credentials"`
+	// Grants fingerprints the shape of the tech's grants at Revision; send it back with since.
+	Grants  string  `json:"grants,omitempty"`
+	Delta   bool    `json:"delta,omitempty"`
+	Removed []int64 `json:"removed,omitempty"`
 }
 
 // ChangesResponse answers a long poll: Changed is false when the wait timed out.
