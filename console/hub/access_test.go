@@ -107,6 +107,8 @@ func TestAccessMatrix(t *testing.T) {
 	ids["admin"] = h.NewIdentity()
 	if resp, err := h.Client(ids["admin"]).Claim(ctx, tok.Token, "Second admin"); err != nil || resp.Admin.Role != wire.RoleAdmin {
 		t.Fatalf("claim admin: %+v, %v", resp, err)
+	} else if _, err := h.Owner.ApproveAdmin(ctx, resp.Admin.ID); err != nil {
+		t.Fatal(err)
 	}
 	// The owner of another tenant on the same hub.
 	nt, err := h.Hub.CreateTenant(ctx, hub.TenantSpec{Name: "Other", Abbrev: "ot", Recovery: h.Recovery.Public().Recipient().String()})
@@ -126,6 +128,9 @@ func TestAccessMatrix(t *testing.T) {
 		"active-agent": {"active-agent"},
 		"admin":        {"owner", "admin"},
 		"owner":        {"owner"},
+		"read":         {"owner", "admin"},
+		"org":          {"owner", "admin"},
+		"org-read":     {"owner", "admin"},
 	}
 	// Who is known but refused (403) rather than unknown (401).
 	refused := map[string][]string{

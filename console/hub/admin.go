@@ -14,7 +14,8 @@ import (
 )
 
 func adminWire(a *store.Admin) *wire.Admin {
-	return &wire.Admin{ID: a.ID, Name: a.Name, Role: a.Role, KeyID: a.KeyID, CreatedAt: a.CreatedAt}
+	return &wire.Admin{ID: a.ID, Name: a.Name, Role: a.Role, KeyID: a.KeyID, CreatedAt: a.CreatedAt, Organization: a.Organization,
+		Status: a.Status, Fingerprint: adminFingerprint(a)}
 }
 
 func techWire(t *store.Tech) wire.Tech {
@@ -76,7 +77,12 @@ func (h *Hub) adminClaim(r *request) (any, error) {
 		if err != nil {
 			return err
 		}
-		a = &store.Admin{TenantID: r.tenant.ID, Name: name, Role: tok.Role, PublicKey: pk.String(), KeyID: pk.ID(), CreatedAt: c.at}
+		status, err := claimStatus(c.tx, r.tenant.ID)
+		if err != nil {
+			return err
+		}
+		a = &store.Admin{TenantID: r.tenant.ID, Name: name, Role: tok.Role, PublicKey: pk.String(), KeyID: pk.ID(), CreatedAt: c.at,
+			Organization: tok.Organization, Status: status}
 		if err := c.tx.CreateAdmin(a); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return &wire.Error{Code: wire.CodeConflict, Field: "publicKey", Message: "this key is already an admin"}
@@ -85,7 +91,7 @@ func (h *Hub) adminClaim(r *request) (any, error) {
 		}
 		c.actor.id = a.ID
 		c.bump = false
-		return c.audit("admin.claim", fmt.Sprintf("admin %d", a.ID), fmt.Sprintf("name=%q role=%s key=%s", a.Name, a.Role, a.KeyID))
+		return c.audit("admin.claim", fmt.Sprintf("admin %d", a.ID), fmt.Sprintf("name=%q role=%s organization=%q status=%s key=%s", a.Name, a.Role, a.Organization, a.Status, a.KeyID))
 	})
 	if err != nil {
 		return nil, err
@@ -208,6 +214,7 @@ func (h *Hub) adminTechs(r *request) (any, error) {
 	}
 	return read(h, r, func(tx store.Tx) (*wire.TechsResponse, error) {
 		ts, err := tx.Techs(r.tenant.ID, status)
+		ts = r.visibleTechs(ts) // a Co-managed Manager sees its organization's techs only
 		out := &wire.TechsResponse{Techs: []wire.Tech{}}
 		for i := range ts {
 			out.Techs = append(out.Techs, techWire(&ts[i]))
@@ -241,6 +248,9 @@ func (h *Hub) adminTechAction(r *request) (any, error) {
 	err = h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
 		var err error
 		if t, err = c.tx.Tech(r.tenant.ID, id); err != nil {
+			return err
+		}
+		if err := techScope(c, r, t, action); err != nil { // roles and the co-management switch (roles.go)
 			return err
 		}
 		if !slices.Contains(tr.from, t.Status) {
@@ -657,6 +667,9 @@ func (h *Hub) adminTripletDelete(r *request) (any, error) {
 func (h *Hub) adminAgents(r *request) (any, error) {
 	return read(h, r, func(tx store.Tx) (*wire.AgentsResponse, error) {
 		as, err := tx.Agents(r.tenant.ID)
+		if err == nil {
+			as, err = r.visibleAgents(tx, as) // a Co-managed Manager sees its organization's domains only
+		}
 		out := &wire.AgentsResponse{Agents: []wire.Agent{}}
 		for i := range as {
 			out.Agents = append(out.Agents, agentWire(&as[i]))

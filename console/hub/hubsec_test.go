@@ -56,38 +56,46 @@ var declaredRoutes = []string{
 	"POST /v1/agent/fail active-agent",
 	"POST /v1/agent/accounts active-agent",
 	"POST /v1/admin/claim keyed",
-	"GET /v1/admin/tenant admin",
+	"GET /v1/admin/tenant org-read",
 	"PUT /v1/admin/policy admin",
-	"GET /v1/admin/admins admin",
+	"GET /v1/admin/admins read",
 	"POST /v1/admin/claim-tokens owner",
-	"GET /v1/admin/techs admin",
-	"POST /v1/admin/techs/{id}/{action} admin",
-	"GET /v1/admin/techgroups admin",
+	"GET /v1/admin/techs org-read",
+	"POST /v1/admin/techs/{id}/{action} org",
+	"GET /v1/admin/techgroups read",
 	"POST /v1/admin/techgroups admin",
 	"PUT /v1/admin/techgroups/{id} admin",
 	"DELETE /v1/admin/techgroups/{id} admin",
 	"POST /v1/admin/techgroups/{id}/members admin",
-	"GET /v1/admin/agentgroups admin",
+	"GET /v1/admin/agentgroups read",
 	"POST /v1/admin/agentgroups admin",
 	"PUT /v1/admin/agentgroups/{id} admin",
 	"DELETE /v1/admin/agentgroups/{id} admin",
 	"POST /v1/admin/agentgroups/{id}/members admin",
-	"GET /v1/admin/rights admin",
+	"GET /v1/admin/rights read",
 	"POST /v1/admin/rights admin",
 	"PUT /v1/admin/rights/{id} admin",
 	"DELETE /v1/admin/rights/{id} admin",
-	"GET /v1/admin/triplets admin",
+	"GET /v1/admin/triplets read",
 	"POST /v1/admin/triplets admin",
 	"DELETE /v1/admin/triplets/{id} admin",
 	"POST /v1/admin/enrollment-tokens admin",
-	"GET /v1/admin/agents admin",
+	"GET /v1/admin/agents org-read",
 	"POST /v1/admin/agents/{id}/{action} admin",
-	"GET /v1/admin/accounts admin",
+	"GET /v1/admin/accounts read",
 	"POST /v1/admin/rotate admin",
-	"GET /v1/admin/audit admin",
-	"GET /v1/admin/audit/verify admin",
-	"GET /v1/admin/access admin",
+	"GET /v1/admin/audit read",
+	"GET /v1/admin/audit/verify read",
+	"GET /v1/admin/access read",
 	"POST /v1/admin/onboard admin",
+	"GET /v1/admin/orgs read",
+	"POST /v1/admin/orgs admin",
+	"PUT /v1/admin/orgs/{id}/comanagement admin",
+	"PUT /v1/admin/comanagement admin",
+	"GET /v1/admin/seats read",
+	"POST /v1/admin/invites owner",
+	"POST /v1/admin/admins/{id}/{action} owner",
+	"PUT /v1/admin/admins/{id}/role owner",
 }
 
 // Principal states of the matrix, in the order of the columns of expected.
@@ -96,6 +104,7 @@ var principals = []string{
 	"pending-tech", "rejected-tech", "active-tech", "disabled-tech", "other-tenant-tech",
 	"active-agent", "disabled-agent", "other-tenant-agent",
 	"owner", "admin", "other-tenant-owner",
+	"pending-admin", "auditor", "comanager",
 }
 
 // Outcomes: ok is past authorization (a 2xx, or a 4xx about the body such as 400 or 404, never 401/403 and never a
@@ -108,15 +117,21 @@ const (
 )
 
 // expected is the authorization matrix: access class × principal state.
-var expected = map[string][13]int{
-	//               unauth unknown  pend rej  act  dis  oTech   agent dAgent oAgent  owner admin oOwner
-	"public":       {ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok},
-	"keyed":        {u, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok},
-	"tech":         {u, u, ok, ok, ok, ok, u, u, u, u, u, u, u},
-	"active-tech":  {u, u, p, p, ok, p, u, u, u, u, u, u, u},
-	"active-agent": {u, u, u, u, u, u, u, ok, p, u, u, u, u},
-	"admin":        {u, u, u, u, u, u, u, u, u, u, ok, ok, u},
-	"owner":        {u, u, u, u, u, u, u, u, u, u, ok, f, u},
+// The console roles (issue 12): owner, administrator (admin), auditor, co-managed manager (comanager), and an
+// invited admin not yet approved (pending-admin). A co-managed manager past authorization on an "org" route is
+// still scoped to its organization by the handler (TestCoManagedManagerScope).
+var expected = map[string][16]int{
+	//               unauth unknown  pend rej  act  dis  oTech   agent dAgent oAgent  owner admin oOwner pAdmin audit coMgr
+	"public":       {ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok},
+	"keyed":        {u, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok},
+	"tech":         {u, u, ok, ok, ok, ok, u, u, u, u, u, u, u, u, u, u},
+	"active-tech":  {u, u, p, p, ok, p, u, u, u, u, u, u, u, u, u, u},
+	"active-agent": {u, u, u, u, u, u, u, ok, p, u, u, u, u, u, u, u},
+	"admin":        {u, u, u, u, u, u, u, u, u, u, ok, ok, u, p, f, f},
+	"owner":        {u, u, u, u, u, u, u, u, u, u, ok, f, u, p, f, f},
+	"read":         {u, u, u, u, u, u, u, u, u, u, ok, ok, u, p, ok, f},
+	"org":          {u, u, u, u, u, u, u, u, u, u, ok, ok, u, p, f, ok},
+	"org-read":     {u, u, u, u, u, u, u, u, u, u, ok, ok, u, p, ok, ok},
 }
 
 // matrixPrincipals builds one identity per principal state; nil is the caller without a client certificate.
@@ -144,7 +159,15 @@ func matrixPrincipals(t *testing.T, h *hubtest.Harness) map[string]*seal.Identit
 	ids["admin"] = h.NewIdentity()
 	if resp, err := h.Client(ids["admin"]).Claim(ctx, tok.Token, "Second admin"); err != nil || resp.Admin.Role != wire.RoleAdmin {
 		t.Fatalf("claim admin: %+v, %v", resp, err)
+	} else {
+		_, err = h.Owner.ApproveAdmin(ctx, resp.Admin.ID)
+		noErr(t, err)
 	}
+	_, err = h.Owner.CreateOrg(ctx, "Contoso")
+	noErr(t, err)
+	ids["pending-admin"] = invitedAdmin(t, h, wire.RoleAdmin, "", false)
+	ids["auditor"] = invitedAdmin(t, h, wire.RoleAuditor, "", true)
+	ids["comanager"] = invitedAdmin(t, h, wire.RoleCoManager, "Contoso", true)
 	// Tenant B on the same hub, with its own active tech, agent and owner: each is a stranger in tenant A.
 	b := otherTenant(t, h)
 	ids["other-tenant-owner"] = b.ownerID
@@ -522,6 +545,7 @@ func TestHostileInput(t *testing.T) {
 	as := map[string]*raw{
 		"keyed": newRaw(t, h, h.NewIdentity()), "tech": newRaw(t, h, tech.Identity), "active-tech": newRaw(t, h, tech.Identity),
 		"active-agent": newRaw(t, h, agent.Identity), "admin": newRaw(t, h, h.OwnerID), "owner": newRaw(t, h, h.OwnerID),
+		"org": newRaw(t, h, h.OwnerID),
 	}
 	deep := strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000)
 	bodies := map[string]string{

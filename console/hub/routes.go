@@ -80,49 +80,57 @@ func routes() []route {
 		{"POST", wire.PathAgentAccounts, agentActive, (*Hub).agentAccounts},
 
 		{"POST", wire.PathAdminClaim, keyed, (*Hub).adminClaim},
-		{"GET", wire.PathAdminTenant, adminAny, (*Hub).adminTenant},
+		{"GET", wire.PathAdminTenant, orgRead, (*Hub).adminTenant},
 		{"PUT", wire.PathAdminPolicy, adminAny, (*Hub).adminPolicy},
-		{"GET", wire.PathAdminAdmins, adminAny, (*Hub).adminAdmins},
+		{"GET", wire.PathAdminAdmins, adminRead, (*Hub).adminAdmins},
 		{"POST", wire.PathAdminClaimTokens, ownerOnly, (*Hub).adminClaimToken},
-		{"GET", wire.PathAdminTechs, adminAny, (*Hub).adminTechs},
-		{"POST", wire.PathAdminTechs + "/{id}/{action}", adminAny, (*Hub).adminTechAction},
-		{"GET", wire.PathAdminTechGroups, adminAny, groupHandler(store.KindTech, (*Hub).adminGroups)},
+		{"GET", wire.PathAdminTechs, orgRead, (*Hub).adminTechs},
+		{"POST", wire.PathAdminTechs + "/{id}/{action}", orgManage, (*Hub).adminTechAction},
+		{"GET", wire.PathAdminTechGroups, adminRead, groupHandler(store.KindTech, (*Hub).adminGroups)},
 		{"POST", wire.PathAdminTechGroups, adminAny, groupHandler(store.KindTech, (*Hub).adminGroupCreate)},
 		{"PUT", wire.PathAdminTechGroups + "/{id}", adminAny, groupHandler(store.KindTech, (*Hub).adminGroupUpdate)},
 		{"DELETE", wire.PathAdminTechGroups + "/{id}", adminAny, groupHandler(store.KindTech, (*Hub).adminGroupDelete)},
 		{"POST", wire.PathAdminTechGroups + "/{id}/members", adminAny, groupHandler(store.KindTech, (*Hub).adminGroupMembers)},
-		{"GET", wire.PathAdminAgentGroups, adminAny, groupHandler(store.KindAgent, (*Hub).adminGroups)},
+		{"GET", wire.PathAdminAgentGroups, adminRead, groupHandler(store.KindAgent, (*Hub).adminGroups)},
 		{"POST", wire.PathAdminAgentGroups, adminAny, groupHandler(store.KindAgent, (*Hub).adminGroupCreate)},
 		{"PUT", wire.PathAdminAgentGroups + "/{id}", adminAny, groupHandler(store.KindAgent, (*Hub).adminGroupUpdate)},
 		{"DELETE", wire.PathAdminAgentGroups + "/{id}", adminAny, groupHandler(store.KindAgent, (*Hub).adminGroupDelete)},
 		{"POST", wire.PathAdminAgentGroups + "/{id}/members", adminAny, groupHandler(store.KindAgent, (*Hub).adminGroupMembers)},
-		{"GET", wire.PathAdminRights, adminAny, (*Hub).adminRights},
+		{"GET", wire.PathAdminRights, adminRead, (*Hub).adminRights},
 		{"POST", wire.PathAdminRights, adminAny, (*Hub).adminRightCreate},
 		{"PUT", wire.PathAdminRights + "/{id}", adminAny, (*Hub).adminRightUpdate},
 		{"DELETE", wire.PathAdminRights + "/{id}", adminAny, (*Hub).adminRightDelete},
-		{"GET", wire.PathAdminTriplets, adminAny, (*Hub).adminTriplets},
+		{"GET", wire.PathAdminTriplets, adminRead, (*Hub).adminTriplets},
 		{"POST", wire.PathAdminTriplets, adminAny, (*Hub).adminTripletCreate},
 		{"DELETE", wire.PathAdminTriplets + "/{id}", adminAny, (*Hub).adminTripletDelete},
 		{"POST", wire.PathAdminTokens, adminAny, (*Hub).adminEnrollToken},
-		{"GET", wire.PathAdminAgents, adminAny, (*Hub).adminAgents},
+		{"GET", wire.PathAdminAgents, orgRead, (*Hub).adminAgents},
 		{"POST", wire.PathAdminAgents + "/{id}/{action}", adminAny, (*Hub).adminAgentAction},
-		{"GET", wire.PathAdminAccounts, adminAny, (*Hub).adminAccounts},
+		{"GET", wire.PathAdminAccounts, adminRead, (*Hub).adminAccounts},
 		{"POST", wire.PathAdminRotate, adminAny, (*Hub).adminRotate},
-		{"GET", wire.PathAdminAudit, adminAny, (*Hub).adminAudit},
-		{"GET", wire.PathAdminAuditVerify, adminAny, (*Hub).adminAuditVerify},
-		{"GET", wire.PathAdminAccess, adminAny, (*Hub).adminAccess},
+		{"GET", wire.PathAdminAudit, adminRead, (*Hub).adminAudit},
+		{"GET", wire.PathAdminAuditVerify, adminRead, (*Hub).adminAuditVerify},
+		{"GET", wire.PathAdminAccess, adminRead, (*Hub).adminAccess},
 		{"POST", wire.PathAdminOnboard, adminAny, (*Hub).adminOnboard},
+		{"GET", wire.PathAdminOrgs, adminRead, (*Hub).adminOrgs},
+		{"POST", wire.PathAdminOrgs, adminAny, (*Hub).adminOrgCreate},
+		{"PUT", wire.PathAdminOrgs + "/{id}/comanagement", adminAny, (*Hub).adminOrgCoManagement},
+		{"PUT", wire.PathAdminCoManagement, adminAny, (*Hub).adminTenantCoManagement},
+		{"GET", wire.PathAdminSeats, adminRead, (*Hub).adminSeats},
+		{"POST", wire.PathAdminInvites, ownerOnly, (*Hub).adminInvite},
+		{"POST", wire.PathAdminAdmins + "/{id}/{action}", ownerOnly, (*Hub).adminAdminAction},
+		{"PUT", wire.PathAdminAdmins + "/{id}/role", ownerOnly, (*Hub).adminAdminRole},
 	}
 }
 
 var accessNames = map[access]string{public: "public", keyed: "keyed", techAny: "tech", techActive: "active-tech",
-	agentActive: "active-agent", adminAny: "admin", ownerOnly: "owner"}
+	agentActive: "active-agent", adminAny: "admin", ownerOnly: "owner", adminRead: "read", orgManage: "org", orgRead: "org-read"}
 
 // RouteInfo describes one endpoint of the API table, for docs and tests.
 type RouteInfo struct {
 	Method string
 	Path   string // a net/http pattern path, with {id} and {action} wildcards
-	Access string // public, keyed, tech, active-tech, active-agent, admin, owner
+	Access string // public, keyed, tech, active-tech, active-agent, admin, owner, read, org, org-read (roles.go)
 }
 
 // Routes lists the API table.
@@ -225,7 +233,7 @@ func (h *Hub) serve(rt route, r *request) (int, any, error) {
 			if r.who.agent, err = tx.AgentByKey(t.ID, r.keyID); err == nil {
 				r.who.kind, r.who.id = "agent", r.who.agent.ID
 			}
-		case adminAny, ownerOnly:
+		case adminAny, ownerOnly, adminRead, orgManage, orgRead:
 			if r.who.admin, err = tx.AdminByKey(t.ID, r.keyID); err == nil {
 				r.who.kind, r.who.id = "admin", r.who.admin.ID
 			}
@@ -243,8 +251,10 @@ func (h *Hub) serve(rt route, r *request) (int, any, error) {
 		return 0, nil, &wire.Error{Code: wire.CodePending, Message: fmt.Sprintf("tech is %s", r.who.tech.Status)}
 	case rt.who == agentActive && r.who.agent.Status != wire.AgentActive:
 		return 0, nil, &wire.Error{Code: wire.CodePending, Message: fmt.Sprintf("agent is %s", r.who.agent.Status)}
-	case rt.who == ownerOnly && r.who.admin.Role != wire.RoleOwner:
-		return 0, nil, &wire.Error{Code: wire.CodeForbidden, Message: "only the tenant's owner may do this"}
+	case isAdminAccess(rt.who):
+		if err := checkRole(rt.who, r.who.admin); err != nil {
+			return 0, nil, err
+		}
 	}
 	resp, err := rt.handle(h, r)
 	return http.StatusOK, resp, err

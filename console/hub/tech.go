@@ -82,6 +82,9 @@ func (h *Hub) techRegister(r *request) (any, error) {
 		if _, err := c.tx.TechByKey(r.tenant.ID, pk.ID()); err == nil {
 			return &wire.Error{Code: wire.CodeConflict, Field: "publicKey", Message: "this device is already registered"}
 		}
+		if err := registerOrg(c, t); err != nil { // the organization's co-management switch (orgs.go)
+			return err
+		}
 		if err := c.tx.CreateTech(t); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return &wire.Error{Code: wire.CodeConflict, Field: "username", Message: "username is taken"}

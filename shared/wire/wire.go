@@ -182,6 +182,10 @@ type Admin struct {
 	Role      Role      `json:"role"`
 	KeyID     string    `json:"keyId"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Organization is a Co-managed Manager's organization; Status is pending until an owner approves (orgs.go).
+	Organization string      `json:"organization,omitempty"`
+	Status       AdminStatus `json:"status,omitempty"`
+	Fingerprint  string      `json:"fingerprint,omitempty"`
 }
 
 // Error is the body of every non-2xx answer.

@@ -359,12 +359,12 @@ func (x *tx) UpdateTech(t *Tech) error {
 
 // ---- admins ----
 
-const adminCols = "id, tenant_id, name, role, public_key, key_id, created_at"
+const adminCols = "id, tenant_id, name, role, public_key, key_id, created_at, organization, status"
 
 func scanAdmin(sc interface{ Scan(...any) error }) (*Admin, error) {
 	var a Admin
 	var created int64
-	if err := sc.Scan(&a.ID, &a.TenantID, &a.Name, &a.Role, &a.PublicKey, &a.KeyID, &created); err != nil {
+	if err := sc.Scan(&a.ID, &a.TenantID, &a.Name, &a.Role, &a.PublicKey, &a.KeyID, &created, &a.Organization, &a.Status); err != nil {
 		return nil, err
 	}
 	a.CreatedAt = tm(created)
@@ -372,8 +372,11 @@ func scanAdmin(sc interface{ Scan(...any) error }) (*Admin, error) {
 }
 
 func (x *tx) CreateAdmin(a *Admin) error {
-	id, err := x.insert("create admin "+a.Name, "INSERT INTO admins (tenant_id, name, role, public_key, key_id, created_at) VALUES (?,?,?,?,?,?)",
-		a.TenantID, a.Name, a.Role, a.PublicKey, a.KeyID, ns(a.CreatedAt))
+	if a.Status == "" {
+		a.Status = wire.AdminActive
+	}
+	id, err := x.insert("create admin "+a.Name, "INSERT INTO admins (tenant_id, name, role, public_key, key_id, created_at, organization, status) VALUES (?,?,?,?,?,?,?,?)",
+		a.TenantID, a.Name, a.Role, a.PublicKey, a.KeyID, ns(a.CreatedAt), a.Organization, a.Status)
 	a.ID = id
 	return err
 }
@@ -403,8 +406,8 @@ func (x *tx) Admins(tenant int64) ([]Admin, error) {
 // ---- tokens ----
 
 func (x *tx) CreateToken(t *Token) error {
-	id, err := x.insert("create "+t.Kind+" token", "INSERT INTO tokens (tenant_id, kind, role, hash, expires_at, created_at) VALUES (?,?,?,?,?,?)",
-		t.TenantID, t.Kind, t.Role, t.Hash, ns(t.ExpiresAt), ns(t.CreatedAt))
+	id, err := x.insert("create "+t.Kind+" token", "INSERT INTO tokens (tenant_id, kind, role, hash, expires_at, created_at, organization) VALUES (?,?,?,?,?,?,?)",
+		t.TenantID, t.Kind, t.Role, t.Hash, ns(t.ExpiresAt), ns(t.CreatedAt), t.Organization)
 	t.ID = id
 	return err
 }
@@ -412,8 +415,8 @@ func (x *tx) CreateToken(t *Token) error {
 func (x *tx) UseToken(tenant int64, kind, hash string, now time.Time) (*Token, error) {
 	var t Token
 	var exp, used, created int64
-	err := x.t.QueryRowContext(x.ctx, "SELECT id, tenant_id, kind, role, hash, expires_at, used_at, created_at FROM tokens WHERE tenant_id = ? AND kind = ? AND hash = ?",
-		tenant, kind, hash).Scan(&t.ID, &t.TenantID, &t.Kind, &t.Role, &t.Hash, &exp, &used, &created)
+	err := x.t.QueryRowContext(x.ctx, "SELECT id, tenant_id, kind, role, hash, expires_at, used_at, created_at, organization FROM tokens WHERE tenant_id = ? AND kind = ? AND hash = ?",
+		tenant, kind, hash).Scan(&t.ID, &t.TenantID, &t.Kind, &t.Role, &t.Hash, &exp, &used, &created, &t.Organization)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("use %s token: %w", kind, ErrTokenInvalid)
 	}

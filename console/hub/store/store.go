@@ -114,6 +114,19 @@ type Tx interface {
 	// Audit appends an event to the hash chain and fills in its Seq and Hash.
 	Audit(e *AuditEvent) error
 	AuditEvents(tenant int64, q wire.AuditQuery) ([]AuditEvent, error)
+
+	// Organizations, the co-management switch, console roles and seats (sqlite_orgs.go).
+	CreateOrg(o *Org) error
+	Org(tenant, id int64) (*Org, error)
+	OrgByName(tenant int64, name string) (*Org, error) // case-insensitive
+	Orgs(tenant int64) ([]Org, error)
+	UpdateOrg(o *Org) error
+	CoManagement(tenant int64) (bool, error)
+	SetCoManagement(tenant int64, on bool) error
+	Admin(tenant, id int64) (*Admin, error)
+	UpdateAdmin(a *Admin) error // role, organization, status
+	DeleteAdmin(tenant, id int64) error
+	Seats(tenant int64) ([]Seat, error)
 }
 
 // Tenant is one MSP.
@@ -154,6 +167,10 @@ type Admin struct {
 	PublicKey string
 	KeyID     string
 	CreatedAt time.Time
+	// Organization is a Co-managed Manager's organization; Status is pending until an owner approves an invited
+	// admin's key.
+	Organization string
+	Status       wire.AdminStatus
 }
 
 // Token kinds.
@@ -164,14 +181,16 @@ const (
 
 // Token is a single-use secret, stored as its hash.
 type Token struct {
-	ID        int64
-	TenantID  int64
-	Kind      string
-	Role      wire.Role // for claim tokens
-	Hash      string
-	ExpiresAt time.Time
-	UsedAt    time.Time
-	CreatedAt time.Time
+	ID       int64
+	TenantID int64
+	Kind     string
+	Role     wire.Role // for claim tokens
+	Hash     string
+	// Organization is the Co-managed Manager's organization a claim token invites to.
+	Organization string
+	ExpiresAt    time.Time
+	UsedAt       time.Time
+	CreatedAt    time.Time
 }
 
 // Agent is an enrolled agent.

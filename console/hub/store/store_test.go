@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -539,19 +540,27 @@ func TestBackup(t *testing.T) {
 	})
 }
 
-// TestMigrationUpgradeKeepsData opens a database left at schema version 1 with data in it and checks that the
-// later migrations apply on top without losing rows.
+// TestMigrationUpgradeKeepsData builds a database at schema version 1 (migration 0001 only) with data in it and
+// checks that every later migration applies on top without losing rows: accounts keep their names, the owner stays
+// an active owner, a co-managed tech's organization becomes a record with co-management on, and active techs and
+// agents get a seat dated from before the upgrade.
 func TestMigrationUpgradeKeepsData(t *testing.T) {
-	s, path := openSQLite(t)
-	a := newTenant(t, s, guidA)
-	tc := newTech(t, s, a.ID, "alice", wire.TechActive)
-	ag := newAgent(t, s, a.ID, "x.local")
-	write(t, s, func(tx Tx) error { _, err := tx.EnsureAccount(a.ID, tc.ID, ag.ID, "alice-ms", now); return err })
-	s.Close()
+	path := filepath.Join(t.TempDir(), "hub.db")
 	db := rawDB(t, path)
-	for _, q := range []string{"ALTER TABLE accounts DROP COLUMN rotate_reason", "PRAGMA user_version = 1"} {
+	v1, err := migrations.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := now.UnixNano()
+	for _, q := range []string{string(v1), "PRAGMA user_version = 1",
+		fmt.Sprintf("INSERT INTO tenants (id, guid, name, abbrev, recovery, policy, created_at) VALUES (1, '%s', 'MSP', 'ms', 'age1pq1recovery', '{}', %d)", guidA, at),
+		fmt.Sprintf("INSERT INTO admins (tenant_id, name, role, public_key, key_id, created_at) VALUES (1, 'Owner', 'owner', 'pk-o', 'key-o', %d)", at),
+		fmt.Sprintf("INSERT INTO techs (id, tenant_id, username, display_name, email, organization, co_managed, status, public_key, key_id, fingerprint, created_at, updated_at) VALUES (1, 1, 'alice', 'alice', 'a@x', 'Contoso', 1, 'active', 'pk-a', 'key-a', 'fp', %d, %d)", at, at),
+		fmt.Sprintf("INSERT INTO agents (id, tenant_id, name, driver, status, public_key, key_id, created_at) VALUES (1, 1, 'x.local', 'ad', 'active', 'pk-x', 'key-x', %d)", at),
+		fmt.Sprintf("INSERT INTO accounts (tenant_id, tech_id, agent_id, name, created_at) VALUES (1, 1, 1, 'alice-ms', %d)", at),
+	} {
 		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%.60s: %v", q, err)
 		}
 	}
 	db.Close()
@@ -561,9 +570,22 @@ func TestMigrationUpgradeKeepsData(t *testing.T) {
 	}
 	defer s2.Close()
 	s2.Read(ctx, func(tx Tx) error {
-		accs, err := tx.AccountsByTech(a.ID, tc.ID)
+		accs, err := tx.AccountsByTech(1, 1)
 		if err != nil || len(accs) != 1 || accs[0].Name != "alice-ms" || accs[0].RotateReason != "" {
 			t.Fatalf("accounts after upgrade: %+v, %v", accs, err)
+		}
+		if a, err := tx.AdminByKey(1, "key-o"); err != nil || a.Role != wire.RoleOwner || a.Status != wire.AdminActive {
+			t.Fatalf("owner after upgrade: %+v, %v", a, err)
+		}
+		if o, err := tx.OrgByName(1, "contoso"); err != nil || o.Name != "Contoso" || !o.CoManaged {
+			t.Fatalf("organization after upgrade: %+v, %v", o, err)
+		}
+		if on, err := tx.CoManagement(1); err != nil || !on {
+			t.Fatalf("co-management after upgrade: %v, %v", on, err)
+		}
+		seats, err := tx.Seats(1)
+		if err != nil || len(seats) != 2 || !seats[0].Since.Equal(now) || seats[0].Kind != wire.SeatAgent || seats[1].Kind != wire.SeatCoManagedTech {
+			t.Fatalf("seats after upgrade: %+v, %v", seats, err)
 		}
 		return nil
 	})

@@ -1,0 +1,71 @@
+package hubclient
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// Orgs lists the client organizations and whether co-management is on for the tenant.
+func (c *Client) Orgs(ctx context.Context) (*wire.OrgsResponse, error) {
+	var out wire.OrgsResponse
+	return &out, c.get(ctx, wire.PathAdminOrgs, nil, &out)
+}
+
+// CreateOrg records a client organization.
+func (c *Client) CreateOrg(ctx context.Context, name string) (*wire.Org, error) {
+	var out wire.Org
+	return &out, c.post(ctx, wire.PathAdminOrgs, wire.OrgRequest{Name: name}, &out)
+}
+
+// SetOrgCoManagement switches co-management for one organization. Switching it off with an empty confirm only
+// previews the plan; send the plan's Confirm back to apply it.
+func (c *Client) SetOrgCoManagement(ctx context.Context, id int64, enabled bool, confirm string) (*wire.CoManagementPlan, error) {
+	var out wire.CoManagementPlan
+	return &out, c.do(ctx, http.MethodPut, wire.PathAdminOrgs+"/"+strconv.FormatInt(id, 10)+"/comanagement", nil,
+		wire.CoManagementRequest{Enabled: enabled, Confirm: confirm}, &out, 0)
+}
+
+// SetCoManagement switches co-management for the whole tenant, previewing first as SetOrgCoManagement does.
+func (c *Client) SetCoManagement(ctx context.Context, enabled bool, confirm string) (*wire.CoManagementPlan, error) {
+	var out wire.CoManagementPlan
+	return &out, c.do(ctx, http.MethodPut, wire.PathAdminCoManagement, nil, wire.CoManagementRequest{Enabled: enabled, Confirm: confirm}, &out, 0)
+}
+
+// Seats lists the active seats by kind with the date each started.
+func (c *Client) Seats(ctx context.Context) (*wire.SeatsResponse, error) {
+	var out wire.SeatsResponse
+	return &out, c.get(ctx, wire.PathAdminSeats, nil, &out)
+}
+
+// InviteAdmin creates a single-use invite for a console admin of role (owner only); a Co-managed Manager's invite
+// names its organization. The invited admin claims it with Claim and waits for ApproveAdmin.
+func (c *Client) InviteAdmin(ctx context.Context, role wire.Role, org string, ttl time.Duration) (*wire.TokenResponse, error) {
+	var out wire.TokenResponse
+	return &out, c.post(ctx, wire.PathAdminInvites, wire.InviteRequest{Role: role, Organization: org, TTLSeconds: int64(ttl / time.Second)}, &out)
+}
+
+func (c *Client) adminAction(ctx context.Context, id int64, action string) (*wire.Admin, error) {
+	var out wire.Admin
+	return &out, c.post(ctx, wire.PathAdminAdmins+"/"+strconv.FormatInt(id, 10)+"/"+action, struct{}{}, &out)
+}
+
+// ApproveAdmin activates an invited admin after its fingerprint was compared (owner only).
+func (c *Client) ApproveAdmin(ctx context.Context, id int64) (*wire.Admin, error) {
+	return c.adminAction(ctx, id, wire.ActionApprove)
+}
+
+// RemoveAdmin deletes an admin (owner only); the last owner cannot be removed.
+func (c *Client) RemoveAdmin(ctx context.Context, id int64) (*wire.Admin, error) {
+	return c.adminAction(ctx, id, wire.ActionRemove)
+}
+
+// SetAdminRole changes an admin's role (owner only); the last owner cannot be demoted.
+func (c *Client) SetAdminRole(ctx context.Context, id int64, role wire.Role, org string) (*wire.Admin, error) {
+	var out wire.Admin
+	return &out, c.do(ctx, http.MethodPut, wire.PathAdminAdmins+"/"+strconv.FormatInt(id, 10)+"/role", nil,
+		wire.AdminRoleRequest{Role: role, Organization: org}, &out, 0)
+}
