@@ -189,6 +189,7 @@ type App struct {
 	visible    []*Row
 	filter     string
 	rev        int64
+	list       *wire.CredentialsResponse // the whole list behind the rows: what the next delta applies to
 	syncedAt   time.Time
 	offline    time.Time // zero when online
 	events     []wire.EventRequest
