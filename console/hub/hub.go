@@ -59,6 +59,10 @@ type Config struct {
 	// RateBurst requests at once, then one per RateEvery (defaults 10 and 6 s).
 	RateBurst int
 	RateEvery time.Duration
+	// EnforceTOTP makes the credential list require a TOTP session of co-managed techs (and of MSP techs under the
+	// tenant's security policy). Off until the TechClient can enrol and open sessions (issue 12 item 3, totp.go);
+	// lockouts are enforced either way.
+	EnforceTOTP bool
 }
 
 // Hub serves one store. Create it with New.
@@ -72,7 +76,8 @@ type Hub struct {
 	metrics *metrics
 	limiter *limiter
 	// refusals bounds the audit events refused requests may write (see auditRefusal).
-	refusals *limiter
+	refusals    *limiter
+	enforceTOTP bool
 
 	mu    sync.Mutex
 	revs  map[int64]*revision // tenant ID → revision broadcaster
@@ -83,16 +88,17 @@ type Hub struct {
 // New creates a hub over st that authenticates itself with id.
 func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 	h := &Hub{
-		st:      st,
-		id:      id,
-		pin:     id.Public().ID(),
-		log:     cfg.Logger,
-		now:     cfg.Now,
-		maxWait: cfg.MaxWait,
-		metrics: newMetrics(),
-		revs:    map[int64]*revision{},
-		views:   map[int64]*view{},
-		gens:    map[int64]int64{},
+		st:          st,
+		id:          id,
+		pin:         id.Public().ID(),
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		maxWait:     cfg.MaxWait,
+		enforceTOTP: cfg.EnforceTOTP,
+		metrics:     newMetrics(),
+		revs:        map[int64]*revision{},
+		views:       map[int64]*view{},
+		gens:        map[int64]int64{},
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

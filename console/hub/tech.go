@@ -92,6 +92,9 @@ func (h *Hub) techRegister(r *request) (any, error) {
 			return err
 		}
 		c.actor.id = t.ID
+		if err := h.matchReservation(c, t); err != nil { // a username reserved by a CSV import (csvimport.go)
+			return err
+		}
 		c.graph = true
 		return c.audit("tech.register", fmt.Sprintf("tech %d", t.ID),
 			fmt.Sprintf("username=%q email=%q organization=%q key=%s", t.Username, t.Email, t.Organization, t.KeyID))
@@ -116,6 +119,9 @@ func (h *Hub) techStatus(r *request) (any, error) {
 }
 
 func (h *Hub) techCredentials(r *request) (any, error) {
+	if err := h.sessionGate(r); err != nil { // lockout and two-factor session (totp.go)
+		return nil, err
+	}
 	since, err := r.queryInt("since")
 	if err != nil {
 		return nil, err

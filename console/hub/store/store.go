@@ -115,6 +115,33 @@ type Tx interface {
 	Audit(e *AuditEvent) error
 	AuditEvents(tenant int64, q wire.AuditQuery) ([]AuditEvent, error)
 
+	// Two-factor state, lockout and the security policy (sqlite_totp.go). TechSecurity of a tech without a row is the
+	// zero state.
+	TechSecurity(tenant, tech int64) (*TechSecurity, error)
+	TechSecurities(tenant int64) ([]TechSecurity, error)
+	PutTechSecurity(s *TechSecurity) error
+	SecurityPolicy(tenant int64) (wire.SecurityPolicy, error)
+	SetSecurityPolicy(tenant int64, p wire.SecurityPolicy) error
+
+	// Device replacement (sqlite_rekey.go).
+	CreateRekey(k *Rekey) error
+	Rekey(tenant, id int64) (*Rekey, error)
+	RekeyByKey(tenant int64, keyID string) (*Rekey, error)
+	Rekeys(tenant int64, status string) ([]Rekey, error)             // status "" lists all, newest first
+	DecideRekey(tenant, id int64, status string, at time.Time) error // a pending one only
+	SetTechKey(tenant, tech int64, publicKey, keyID, fingerprint string, at time.Time) error
+	TechByUsername(tenant int64, username string) (*Tech, error)
+	// RetireTechVersions supersedes every staged and confirmed version of the tech's accounts and returns how many.
+	RetireTechVersions(tenant, tech int64) (int, error)
+
+	// CSV imports and the usernames they reserve (sqlite_import.go).
+	CreateImport(im *TechImport) error
+	Imports(tenant int64) ([]TechImport, error) // newest first
+	CreateReservation(r *Reservation) error
+	Reservations(tenant int64) ([]Reservation, error)
+	ReservationByUsername(tenant int64, username string) (*Reservation, error)
+	MatchReservation(tenant, id, tech int64, at time.Time) error
+
 	// Organizations, the co-management switch, console roles and seats (sqlite_orgs.go).
 	CreateOrg(o *Org) error
 	Org(tenant, id int64) (*Org, error)
