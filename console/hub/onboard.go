@@ -25,6 +25,9 @@ func (h *Hub) adminOnboard(r *request) (any, error) {
 	out := &wire.OnboardResponse{Triplets: []wire.Triplet{}, Activated: []wire.Tech{}}
 	err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
 		tenant := r.tenant.ID
+		if err := coManagementOn(c.tx, tenant, req.Organization); err != nil { // the switch of orgs.go
+			return err
+		}
 		cm, err := onboardTechs(c.tx, tenant, "coManagedTechs", req.CoManagedTechs, func(t *store.Tech) error {
 			if !strings.EqualFold(t.Organization, req.Organization) {
 				return fmt.Errorf("tech %q belongs to organization %q", t.Username, t.Organization)

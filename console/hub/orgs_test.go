@@ -232,6 +232,10 @@ func TestTenantCoManagementSwitch(t *testing.T) {
 	if _, err := c.Register(ctx, wire.RegisterRequest{Username: "gina", Email: "gina@example.com", Organization: "Northwind"}); !isField(err, wire.CodeForbidden, "organization") {
 		t.Fatalf("register a new organization while the tenant is off: %v", err)
 	}
+	if _, err := h.Owner.Onboard(ctx, wire.OnboardRequest{Organization: "Fabrikam", CoManagedGroup: "Fabrikam co-managed", CoManagedTechs: []int64{s.dave},
+		MSPGroup: "MSP techs", DomainGroup: "Fabrikam domains", Domains: []int64{s.fabrikam.ID}}); !isField(err, wire.CodeConflict, "organization") {
+		t.Fatalf("onboarding while co-management is off: %v", err)
+	}
 	if _, err := h.Owner.SetOrgCoManagement(ctx, orgByName(t, h, "Contoso").ID, true, ""); !isField(err, wire.CodeConflict, "enabled") {
 		t.Fatalf("organization on while the tenant is off: %v", err)
 	}

@@ -1,0 +1,247 @@
+package vm
+
+// Organizations and co-management, console admins and roles, seats (issue 12, items 1, 2 and 7).
+//
+// These screens read their own state (Orgs) rather than the main Snapshot: an Auditor or a Co-managed Manager
+// may read only part of it, and none of it feeds the entitlement views. Switching co-management off is two calls:
+// PreviewCoManagementOff returns the hub's plan (its Summary is the confirmation text the admin reads), and
+// ConfirmCoManagementOff applies exactly that plan, or fails if it changed in between.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// OrgsAPI is the part of the hub's typed client these screens use.
+type OrgsAPI interface {
+	Orgs(ctx context.Context) (*wire.OrgsResponse, error)
+	CreateOrg(ctx context.Context, name string) (*wire.Org, error)
+	SetOrgCoManagement(ctx context.Context, id int64, enabled bool, confirm string) (*wire.CoManagementPlan, error)
+	SetCoManagement(ctx context.Context, enabled bool, confirm string) (*wire.CoManagementPlan, error)
+	Seats(ctx context.Context) (*wire.SeatsResponse, error)
+	Admins(ctx context.Context) ([]wire.Admin, error)
+	InviteAdmin(ctx context.Context, role wire.Role, org string, ttl time.Duration) (*wire.TokenResponse, error)
+	ApproveAdmin(ctx context.Context, id int64) (*wire.Admin, error)
+	RemoveAdmin(ctx context.Context, id int64) (*wire.Admin, error)
+	SetAdminRole(ctx context.Context, id int64, role wire.Role, org string) (*wire.Admin, error)
+}
+
+var _ OrgsAPI = (*hubclient.Client)(nil)
+
+// ErrNoOrgsAPI is returned when the Console's hub client cannot manage organizations (a test double).
+var ErrNoOrgsAPI = errors.New("this hub connection cannot manage organizations")
+
+// Orgs is what the Organizations, Admins and Seats screens show. A part the admin's role may not read is empty
+// and its error is in Errs.
+type Orgs struct {
+	CoManagement bool
+	Orgs         []wire.Org
+	Admins       []wire.Admin
+	Seats        wire.SeatsResponse
+	Errs         []error
+	At           time.Time
+}
+
+func (a *App) orgsAPI() (OrgsAPI, error) {
+	api, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	o, ok := api.(OrgsAPI)
+	if !ok {
+		return nil, ErrNoOrgsAPI
+	}
+	return o, nil
+}
+
+// LoadOrgs reads organizations, admins and seats.
+func (a *App) LoadOrgs(ctx context.Context) (*Orgs, error) {
+	api, err := a.orgsAPI()
+	if err != nil {
+		return nil, err
+	}
+	out := &Orgs{At: time.Now()}
+	if resp, err := api.Orgs(ctx); err != nil {
+		out.Errs = append(out.Errs, fmt.Errorf("organizations: %w", err))
+	} else {
+		out.CoManagement, out.Orgs = resp.CoManagement, resp.Orgs
+	}
+	if as, err := api.Admins(ctx); err != nil {
+		out.Errs = append(out.Errs, fmt.Errorf("admins: %w", err))
+	} else {
+		out.Admins = as
+	}
+	if s, err := api.Seats(ctx); err != nil {
+		out.Errs = append(out.Errs, fmt.Errorf("seats: %w", err))
+	} else {
+		out.Seats = *s
+	}
+	if len(out.Errs) == 3 {
+		return nil, errors.Join(out.Errs...)
+	}
+	return out, nil
+}
+
+// orgDo runs one change through the organizations API, then refreshes the main snapshot (techs changed status).
+func (a *App) orgDo(ctx context.Context, what string, fn func(OrgsAPI) error) error {
+	api, err := a.orgsAPI()
+	if err != nil {
+		return err
+	}
+	if err := fn(api); err != nil {
+		err = fmt.Errorf("%s: %w", what, err)
+		_ = a.Notice.Set(err.Error())
+		return err
+	}
+	if err := a.Refresh(ctx); err != nil {
+		return err
+	}
+	_ = a.Notice.Set(what + ": done")
+	return nil
+}
+
+// CreateOrg records a client organization.
+func (a *App) CreateOrg(ctx context.Context, name string) error {
+	return a.orgDo(ctx, fmt.Sprintf("create organization %q", name), func(api OrgsAPI) error {
+		_, err := api.CreateOrg(ctx, name)
+		return err
+	})
+}
+
+// PreviewCoManagementOff asks the hub what switching co-management off would do, for the organization org or,
+// with org 0, for the whole tenant. Nothing changes.
+func (a *App) PreviewCoManagementOff(ctx context.Context, org int64) (*wire.CoManagementPlan, error) {
+	api, err := a.orgsAPI()
+	if err != nil {
+		return nil, err
+	}
+	if org == 0 {
+		return api.SetCoManagement(ctx, false, "")
+	}
+	return api.SetOrgCoManagement(ctx, org, false, "")
+}
+
+// ConfirmCoManagementOff applies a previewed plan; the hub refuses it if the plan changed since the preview.
+func (a *App) ConfirmCoManagementOff(ctx context.Context, org int64, plan *wire.CoManagementPlan) (*wire.CoManagementPlan, error) {
+	var done *wire.CoManagementPlan
+	err := a.orgDo(ctx, "disable co-management", func(api OrgsAPI) (err error) {
+		if org == 0 {
+			done, err = api.SetCoManagement(ctx, false, plan.Confirm)
+		} else {
+			done, err = api.SetOrgCoManagement(ctx, org, false, plan.Confirm)
+		}
+		return err
+	})
+	return done, err
+}
+
+// EnableCoManagement switches co-management on for org, or for the tenant with org 0.
+func (a *App) EnableCoManagement(ctx context.Context, org int64) error {
+	return a.orgDo(ctx, "enable co-management", func(api OrgsAPI) (err error) {
+		if org == 0 {
+			_, err = api.SetCoManagement(ctx, true, "")
+		} else {
+			_, err = api.SetOrgCoManagement(ctx, org, true, "")
+		}
+		return err
+	})
+}
+
+// InviteAdmin creates a single-use invite for an admin of role (owner only); it is valid a week.
+func (a *App) InviteAdmin(ctx context.Context, role wire.Role, org string) (*wire.TokenResponse, error) {
+	var tok *wire.TokenResponse
+	err := a.orgDo(ctx, "invite "+RoleTitle(role), func(api OrgsAPI) (err error) {
+		tok, err = api.InviteAdmin(ctx, role, org, 7*24*time.Hour)
+		return err
+	})
+	return tok, err
+}
+
+// ApproveAdmin activates an invited admin whose fingerprint matched.
+func (a *App) ApproveAdmin(ctx context.Context, id int64) error {
+	return a.orgDo(ctx, fmt.Sprintf("approve admin %d", id), func(api OrgsAPI) error { _, err := api.ApproveAdmin(ctx, id); return err })
+}
+
+// RemoveAdmin deletes an admin.
+func (a *App) RemoveAdmin(ctx context.Context, id int64) error {
+	return a.orgDo(ctx, fmt.Sprintf("remove admin %d", id), func(api OrgsAPI) error { _, err := api.RemoveAdmin(ctx, id); return err })
+}
+
+// SetAdminRole changes an admin's role.
+func (a *App) SetAdminRole(ctx context.Context, id int64, role wire.Role, org string) error {
+	return a.orgDo(ctx, fmt.Sprintf("make admin %d %s", id, RoleTitle(role)), func(api OrgsAPI) error {
+		_, err := api.SetAdminRole(ctx, id, role, org)
+		return err
+	})
+}
+
+// Roles lists the console roles in the order the Console offers them.
+var Roles = []wire.Role{wire.RoleOwner, wire.RoleAdmin, wire.RoleAuditor, wire.RoleCoManager}
+
+// RoleTitle is a role's name on screen.
+func RoleTitle(r wire.Role) string {
+	switch r {
+	case wire.RoleOwner:
+		return "Owner"
+	case wire.RoleAdmin:
+		return "Administrator"
+	case wire.RoleAuditor:
+		return "Auditor"
+	case wire.RoleCoManager:
+		return "Co-managed Manager"
+	}
+	return string(r)
+}
+
+// RoleByTitle is the inverse of RoleTitle.
+func RoleByTitle(title string) wire.Role {
+	for _, r := range Roles {
+		if RoleTitle(r) == title {
+			return r
+		}
+	}
+	return ""
+}
+
+// SeatKind is one line of the seat summary.
+type SeatKind struct {
+	Kind   string
+	Title  string
+	Count  int
+	Oldest time.Time // when the longest-running seat of the kind started
+}
+
+// SeatSummary counts the active seats per kind, billable co-managed licences apart from the MSP's own techs.
+func (o *Orgs) SeatSummary() []SeatKind {
+	out := []SeatKind{{Kind: wire.SeatMSPTech, Title: "MSP techs"}, {Kind: wire.SeatCoManagedTech, Title: "Co-managed techs"}, {Kind: wire.SeatAgent, Title: "Agents"}}
+	for _, s := range o.Seats.Seats {
+		i := slices.IndexFunc(out, func(k SeatKind) bool { return k.Kind == s.Kind })
+		if i < 0 {
+			continue
+		}
+		out[i].Count++
+		if out[i].Oldest.IsZero() || s.Since.Before(out[i].Oldest) {
+			out[i].Oldest = s.Since
+		}
+	}
+	return out
+}
+
+// SeatTitle is a seat kind's name on screen.
+func SeatTitle(kind string) string {
+	switch kind {
+	case wire.SeatMSPTech:
+		return "MSP tech"
+	case wire.SeatCoManagedTech:
+		return "Co-managed tech"
+	case wire.SeatAgent:
+		return "Agent"
+	}
+	return kind
+}
