@@ -23,7 +23,7 @@ const (
 )
 
 // ParseArgs reads the TechClient's command line: --invite and --username, falling back to EnvInvite and
-// EnvUsername, and for the username to the OS login name without its DOMAIN\ part. getenv and login are
+// EnvUsername, and, when an invite was given, for the username to the OS login name without its DOMAIN\ part. getenv and login are
 // os.Getenv and the current user's name in production.
 func ParseArgs(args []string, getenv func(string) string, login func() string, stderr io.Writer) (Prefill, error) {
 	fs := flag.NewFlagSet("techclient", flag.ContinueOnError)
@@ -44,7 +44,9 @@ func ParseArgs(args []string, getenv func(string) string, login func() string, s
 	if p.Username == "" {
 		p.Username = strings.TrimSpace(getenv(EnvUsername))
 	}
-	if p.Username == "" && login != nil {
+	// The login name is only a guess worth showing when a deployment tool set the TechClient up; a technician
+	// who installs it by hand types their MSP username into an empty field.
+	if p.Username == "" && p.Invite != "" && login != nil {
 		name := login()
 		if i := strings.LastIndexByte(name, '\\'); i >= 0 {
 			name = name[i+1:]

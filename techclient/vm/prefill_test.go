@@ -23,6 +23,10 @@ func TestParseArgs(t *testing.T) {
 	if p, _ = ParseArgs(nil, getenv, login, io.Discard); p.Username != "alice" {
 		t.Fatalf("login name without its domain, lower case: got %q", p.Username)
 	}
+	delete(env, EnvInvite)
+	if p, _ = ParseArgs(nil, getenv, login, io.Discard); p.Username != "" || p.Invite != "" {
+		t.Fatalf("no deployment, no guess: got %+v", p)
+	}
 	if p, _ = ParseArgs([]string{"--version"}, getenv, nil, io.Discard); p.Username != "" {
 		t.Fatalf("no login function, no username: got %q", p.Username)
 	}
