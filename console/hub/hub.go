@@ -83,6 +83,8 @@ type Hub struct {
 	revs  map[int64]*revision // tenant ID → revision broadcaster
 	views map[int64]*view     // tenant ID → entitlement view, dropped when the graph changes
 	gens  map[int64]int64     // tenant ID → graph generation, so a view read before a change is not cached after it
+	// building holds the views being built, so that concurrent requests share one build.
+	building map[viewKey]*viewBuild
 }
 
 // New creates a hub over st that authenticates itself with id.
@@ -99,6 +101,7 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 		revs:        map[int64]*revision{},
 		views:       map[int64]*view{},
 		gens:        map[int64]int64{},
+		building:    map[viewKey]*viewBuild{},
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -402,15 +405,51 @@ type view struct {
 	fps  map[fpKey]string // grants fingerprints, per tech (see fingerprint)
 }
 
+// viewBuild is a view being built; others that need the same generation wait for it instead of building their
+// own. After an entitlement change thousands of woken TechClients ask at once: each building its own view (every
+// tech and agent of the tenant) took seconds and hundreds of megabytes.
+type viewBuild struct {
+	done chan struct{}
+	v    *view
+	err  error
+}
+
+type viewKey struct{ tenant, gen int64 }
+
 func (h *Hub) view(ctx context.Context, tenant *store.Tenant) (*view, error) {
 	h.mu.Lock()
 	v, ok := h.views[tenant.ID]
 	gen := h.gens[tenant.ID]
-	h.mu.Unlock()
 	if ok {
+		h.mu.Unlock()
 		return v, nil
 	}
-	v = &view{techs: map[int64]*store.Tech{}, agents: map[int64]*store.Agent{}, rights: map[int64]*store.Right{},
+	key := viewKey{tenant.ID, gen}
+	b, building := h.building[key]
+	if !building {
+		b = &viewBuild{done: make(chan struct{})}
+		h.building[key] = b
+	}
+	h.mu.Unlock()
+	if building {
+		select {
+		case <-b.done:
+			return b.v, b.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	// Others wait on this build: it must not end with this request.
+	b.v, b.err = h.buildView(context.WithoutCancel(ctx), tenant, gen)
+	h.mu.Lock()
+	delete(h.building, key)
+	h.mu.Unlock()
+	close(b.done)
+	return b.v, b.err
+}
+
+func (h *Hub) buildView(ctx context.Context, tenant *store.Tenant, gen int64) (*view, error) {
+	v := &view{techs: map[int64]*store.Tech{}, agents: map[int64]*store.Agent{}, rights: map[int64]*store.Right{},
 		recipients: map[int64][]string{}, interval: map[int64]int64{}}
 	g := &entitle.Graph{}
 	err := h.st.Read(ctx, func(tx store.Tx) error {
@@ -425,6 +464,7 @@ func (h *Hub) view(ctx context.Context, tenant *store.Tenant) (*view, error) {
 			if pk, err := seal.ParsePublicKey(t.PublicKey); err == nil {
 				v.recipients[t.ID] = []string{pk.Recipient().String()}
 			}
+			t.PublicKey = "" // 2 KB a tech, and the view needs only the recipient
 		}
 		agents, err := tx.Agents(tenant.ID)
 		if err != nil {
@@ -432,6 +472,7 @@ func (h *Hub) view(ctx context.Context, tenant *store.Tenant) (*view, error) {
 		}
 		for i := range agents {
 			a := &agents[i]
+			a.PublicKey = "" // 2 KB an agent the view does not need
 			v.agents[a.ID] = a
 			g.Agents = append(g.Agents, entitle.Agent{ID: a.ID, Active: a.Status == wire.AgentActive, Driver: a.Driver})
 		}
