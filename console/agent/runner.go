@@ -42,6 +42,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/watchword/watchword/console/agent/driver"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/rotation"
@@ -516,6 +518,40 @@ func (r *Runner) sync(stop, ctx context.Context, d driver.Driver, plan *wire.Pla
 	}
 }
 
+// recipientCache keeps parsed recipients by their string. A plan repeats the same few: the tenant's recovery
+// recipient on every account, a tech's device recipient on each of its accounts, and every plan again; parsing one
+// decodes 1,200 bytes of bech32, re-encodes it to check it is canonical and expands the ML-KEM-768 key, about
+// as long as sealing to it.
+type recipientCache struct {
+	mu sync.Mutex
+	m  map[string]*age.HybridRecipient
+}
+
+// maxRecipients bounds the cache: past it (techs come and go, devices re-key) it starts over.
+const maxRecipients = 4096
+
+var recipients = &recipientCache{m: map[string]*age.HybridRecipient{}}
+
+func (c *recipientCache) parse(s string) (*age.HybridRecipient, error) {
+	c.mu.Lock()
+	r, ok := c.m[s]
+	c.mu.Unlock()
+	if ok {
+		return r, nil
+	}
+	r, err := seal.ParseRecipient(s)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxRecipients {
+		clear(c.m)
+	}
+	c.m[s] = r
+	c.mu.Unlock()
+	return r, nil
+}
+
 // Job builds the rotation job of a planned account.
 func Job(plan *wire.Plan, a *wire.PlanAccount, rules rotation.Rules) (rotation.Job, error) {
 	job := rotation.Job{
@@ -525,7 +561,7 @@ func Job(plan *wire.Plan, a *wire.PlanAccount, rules rotation.Rules) (rotation.J
 	}
 	var errs []error
 	for _, s := range a.Recipients {
-		rc, err := seal.ParseRecipient(s)
+		rc, err := recipients.parse(s)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("recipient of %q: %w", a.Username, err))
 			continue
@@ -533,7 +569,7 @@ func Job(plan *wire.Plan, a *wire.PlanAccount, rules rotation.Rules) (rotation.J
 		job.Recipients = append(job.Recipients, rc)
 	}
 	if plan.Recovery != "" {
-		rc, err := seal.ParseRecipient(plan.Recovery)
+		rc, err := recipients.parse(plan.Recovery)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("recovery recipient: %w", err))
 		} else {
