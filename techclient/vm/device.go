@@ -23,6 +23,12 @@ type Device struct {
 	Fingerprint  string          `json:"fingerprint"`
 	Status       wire.TechStatus `json:"status"`
 	TenantName   string          `json:"tenantName,omitempty"`
+	// Replacing is set while this device waits for approval as the replacement of the tech's previous device,
+	// whose fingerprint OldFingerprint is.
+	Replacing      bool   `json:"replacing,omitempty"`
+	OldFingerprint string `json:"oldFingerprint,omitempty"`
+	// UnlockFailures counts failed passphrase unlocks not yet reported to the hub (see twofactor.go).
+	UnlockFailures int `json:"unlockFailures,omitempty"`
 }
 
 func (d *Device) describe() string {

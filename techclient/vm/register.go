@@ -106,30 +106,10 @@ func (a *App) Register(ctx context.Context, r Registration) error {
 }
 
 func (a *App) register(ctx context.Context, r Registration) error {
-	need, _ := a.NeedPassphrase.Get()
-	inv, err := r.check(need)
+	_ = a.CanReplace.Set(false)
+	inv, id, backend, err := a.prepare(r)
 	if err != nil {
 		return err
-	}
-	pass := ""
-	if need {
-		pass = r.Passphrase
-	}
-	st, err := a.store(pass)
-	if err != nil {
-		return err
-	}
-	id, backend, err := keystore.LoadOrCreateIdentity(st, identityName)
-	if err != nil {
-		if errors.Is(err, keystore.ErrNoPassphrase) {
-			_ = a.NeedPassphrase.Set(true)
-			a.probeKeystore()
-			return &FieldError{"passphrase", "no system keyring answers: choose a passphrase to seal your device key"}
-		}
-		if errors.Is(err, keystore.ErrWrongPassphrase) {
-			return &FieldError{"passphrase", "this passphrase does not open the device key already on this computer"}
-		}
-		return fmt.Errorf("device key: %w", err)
 	}
 	h, err := a.o.Dial(inv, id)
 	if err != nil {
@@ -141,7 +121,12 @@ func (a *App) register(ctx context.Context, r Registration) error {
 		Email: strings.TrimSpace(r.Email), Organization: strings.TrimSpace(r.Organization)})
 	if err != nil {
 		h.Close()
-		return classify(err, inv)
+		err = classify(err, inv)
+		if errors.Is(err, ErrUsernameTaken) {
+			// Perhaps the tech's previous device is lost: the form offers to replace it (Replace).
+			_ = a.CanReplace.Set(true)
+		}
+		return err
 	}
 	dev := &Device{Invite: inv, TechID: resp.TechID, Username: resp.Username, DisplayName: strings.TrimSpace(r.DisplayName),
 		Email: strings.TrimSpace(r.Email), Organization: strings.TrimSpace(r.Organization), Fingerprint: resp.Fingerprint,
@@ -161,6 +146,36 @@ func (a *App) register(ctx context.Context, r Registration) error {
 	a.showDevice(dev)
 	a.follow()
 	return nil
+}
+
+// prepare checks the form and loads (or creates) this device's identity.
+func (a *App) prepare(r Registration) (wire.Invite, *seal.Identity, keystore.Backend, error) {
+	need, _ := a.NeedPassphrase.Get()
+	inv, err := r.check(need)
+	if err != nil {
+		return inv, nil, "", err
+	}
+	pass := ""
+	if need {
+		pass = r.Passphrase
+	}
+	st, err := a.store(pass)
+	if err != nil {
+		return inv, nil, "", err
+	}
+	id, backend, err := keystore.LoadOrCreateIdentity(st, identityName)
+	if err != nil {
+		if errors.Is(err, keystore.ErrNoPassphrase) {
+			_ = a.NeedPassphrase.Set(true)
+			a.probeKeystore()
+			return inv, nil, "", &FieldError{"passphrase", "no system keyring answers: choose a passphrase to seal your device key"}
+		}
+		if errors.Is(err, keystore.ErrWrongPassphrase) {
+			return inv, nil, "", &FieldError{"passphrase", "this passphrase does not open the device key already on this computer"}
+		}
+		return inv, nil, "", fmt.Errorf("device key: %w", err)
+	}
+	return inv, id, backend, nil
 }
 
 // classify turns a transport or hub error of the first contact into one of the sentinels, naming the hub.
@@ -197,7 +212,7 @@ func rootCause(err error) error {
 var fieldNames = map[string]string{
 	"invite": "Invite", "hubURL": "Hub address", "clientGUID": "Client GUID", "hubPin": "Hub fingerprint",
 	"username": "Username", "displayName": "Display name", "email": "Email", "organization": "Organization",
-	"passphrase": "Passphrase", "confirm": "Confirm passphrase",
+	"passphrase": "Passphrase", "confirm": "Confirm passphrase", "code": "Code",
 }
 
 // Explain renders an error for the technician: one line per problem, naming the form field when there is one.
@@ -228,6 +243,14 @@ func Explain(err error) string {
 	case errors.Is(err, ErrPinMismatch), errors.Is(err, ErrUnknownClient), errors.Is(err, ErrUnreachable):
 		s := err.Error()
 		return strings.ToUpper(s[:1]) + s[1:] + "."
+	case errors.Is(err, ErrLockedOut):
+		return "Your account is locked after repeated failed attempts: ask your MSP to unlock it."
+	case errors.Is(err, ErrWrongCode):
+		s := "Wrong or reused code"
+		if _, left, ok := strings.Cut(err.Error(), ": "); ok {
+			s += ": " + left
+		}
+		return s + ". Wait for the next code in your authenticator app and try again."
 	case errors.Is(err, ErrWrongPassphrase):
 		return "Wrong passphrase."
 	case errors.Is(err, keystore.ErrKeyringUnavailable):

@@ -47,6 +47,9 @@ func (a *App) run(ctx context.Context, h Hub, status wire.TechStatus) {
 		retry = min(retry*2, 30*time.Second)
 	}
 	needFetch := true
+	if a.replacing() {
+		status = a.waitReplaced(ctx, h) // twofactor.go
+	}
 	for ctx.Err() == nil {
 		if status != wire.TechActive {
 			st, err := h.WaitStatus(ctx, status, a.o.Wait)
@@ -167,6 +170,8 @@ func (a *App) lostAccess(ctx context.Context, h Hub, err error) (wire.TechStatus
 	case errors.Is(err, hubclient.ErrUnauthenticated):
 		// The hub no longer knows this device at all: as good as deactivated.
 		return a.applyStatus(&wire.TechStatusResponse{Status: wire.TechDisabled}), true
+	case hubclient.IsTOTPRequired(err), hubclient.IsLocked(err):
+		return a.secondFactor(ctx, h, err) // twofactor.go
 	}
 	return "", false
 }

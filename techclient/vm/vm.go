@@ -128,6 +128,9 @@ type Options struct {
 	Wait, Retry time.Duration
 	// Tick is how often times on screen tick and idleness is checked (default 1 s).
 	Tick time.Duration
+	// Poll is how often the two-factor, lockout and replacement screens ask the hub whether anything changed
+	// (default 5 s); a submitted code does not wait for it.
+	Poll time.Duration
 	// Prefill is what the first-run form starts with (silent deployment; see ParseArgs).
 	Prefill Prefill
 }
@@ -173,6 +176,11 @@ type App struct {
 	Revealed binding.Int
 	// Tick changes every Options.Tick: views re-render times ("rotates in 4:59").
 	Tick binding.Int
+	// TOTPSecret and TOTPURI are what the enrol screen shows the authenticator app (the secret in text, the
+	// otpauth:// link as a QR code); empty on every other screen. Never written anywhere.
+	TOTPSecret, TOTPURI binding.String
+	// CanReplace is true after Register found the username taken: the form offers Replace.
+	CanReplace binding.Bool
 
 	o    Options
 	clip clipGuard
@@ -198,6 +206,7 @@ type App struct {
 	closed     bool
 	ticker     context.CancelFunc
 	wg         sync.WaitGroup
+	wake       chan struct{} // wakes the two-factor and replacement waits (twofactor.go)
 }
 
 // New returns the view-model of a device; Start loads what the device already knows.
@@ -226,13 +235,17 @@ func New(o Options) *App {
 	if o.Tick <= 0 {
 		o.Tick = time.Second
 	}
+	if o.Poll <= 0 {
+		o.Poll = 5 * time.Second
+	}
 	a := &App{
 		State: binding.NewString(), Headline: binding.NewString(), Fingerprint: binding.NewString(),
 		Account: binding.NewString(), Error: binding.NewString(), Busy: binding.NewBool(),
 		Banner: binding.NewString(), Synced: binding.NewString(), NeedPassphrase: binding.NewBool(),
 		KeyStorage: binding.NewString(), Rows: binding.NewInt(), Selected: binding.NewInt(),
 		Revealed: binding.NewInt(), Tick: binding.NewInt(),
-		o: o, byID: map[int64]*Row{},
+		TOTPSecret: binding.NewString(), TOTPURI: binding.NewString(), CanReplace: binding.NewBool(),
+		o: o, byID: map[int64]*Row{}, wake: make(chan struct{}, 1),
 	}
 	a.clip.init()
 	a.SetState(StateUnregistered)
@@ -407,10 +420,14 @@ func (a *App) Unlock(passphrase string) error {
 	_ = a.Busy.Set(true)
 	defer a.Busy.Set(false)
 	if err := a.openKeys(passphrase); err != nil {
+		if errors.Is(err, ErrWrongPassphrase) {
+			a.noteUnlockFailure()
+		}
 		a.setError(err)
 		return err
 	}
 	_ = a.Error.Set("")
+	a.reportUnlocks(context.Background())
 	a.mu.Lock()
 	dev := a.dev
 	a.mu.Unlock()
@@ -498,6 +515,10 @@ func (a *App) setError(err error) {
 func (a *App) showDevice(d *Device) {
 	_ = a.Fingerprint.Set(d.Fingerprint)
 	_ = a.Account.Set(d.describe())
+	if d.Replacing && d.Status == wire.TechPending {
+		a.SetState(StateReplacing)
+		return
+	}
 	switch d.Status {
 	case wire.TechActive:
 		a.SetState(StateActive)

@@ -111,7 +111,7 @@ func newEnv(t *testing.T, h *hubtest.Harness, dir string, ring keystore.Keyring,
 	}
 	e.app = vm.New(vm.Options{Dir: dir, Keyring: ring, ScryptWorkFactor: 10, Clipboard: e.clip, Notify: e.notes.add,
 		Settings: func() vm.Settings { return e.set }, Do: func(f func()) { f() },
-		Wait: 2 * time.Second, Retry: 50 * time.Millisecond, Tick: 50 * time.Millisecond})
+		Wait: 2 * time.Second, Retry: 50 * time.Millisecond, Tick: 50 * time.Millisecond, Poll: 100 * time.Millisecond})
 	t.Cleanup(e.app.Close)
 	return e
 }
