@@ -19,7 +19,7 @@ import (
 type setupForm struct {
 	invite, hubURL, guid, pin                 *widget.Entry
 	username, display, email, org, pass, conf *widget.Entry
-	register                                  *widget.Button
+	register, replace                         *widget.Button
 }
 
 func entry(placeholder string) *widget.Entry {
@@ -56,7 +56,7 @@ func firstRun(u *ui) fyne.CanvasObject {
 		f.invite.SetText(p.Invite)
 		f.username.SetText(p.Username)
 	}
-	submit := func() {
+	form := func() vm.Registration {
 		r := vm.Registration{HubURL: f.hubURL.Text, ClientGUID: f.guid.Text, HubPin: f.pin.Text,
 			Username: strings.TrimSpace(f.username.Text), DisplayName: f.display.Text, Email: f.email.Text,
 			Organization: f.org.Text, Passphrase: f.pass.Text, Confirm: f.conf.Text}
@@ -65,6 +65,10 @@ func firstRun(u *ui) fyne.CanvasObject {
 				r.Invite = inv // let the view-model explain what is wrong with it
 			}
 		}
+		return r
+	}
+	submit := func() {
+		r := form()
 		f.register.Disable()
 		go func() {
 			err := a.Register(context.Background(), r)
@@ -119,6 +123,36 @@ func firstRun(u *ui) fyne.CanvasObject {
 		}
 	}))
 
+	// The username is taken: perhaps this replaces the tech's lost device (vm.App.Replace).
+	f.replace = widget.NewButtonWithIcon("Replace my previous device", theme.ViewRefreshIcon(), nil)
+	f.replace.OnTapped = func() {
+		r := form()
+		f.replace.Disable()
+		go func() {
+			err := a.Replace(context.Background(), r)
+			fyne.Do(func() {
+				f.replace.Enable()
+				if err == nil {
+					f.pass.SetText("")
+					f.conf.SetText("")
+				}
+			})
+		}()
+	}
+	replaceWhy := paragraph("If this username is yours and your previous device is lost or replaced: this replaces your previous device; "+
+		"your MSP compares both fingerprints before approving.", fyne.TextAlignLeading)
+	replaceBox := container.NewVBox(widget.NewSeparator(), replaceWhy, container.NewHBox(layout.NewSpacer(), f.replace))
+	replaceBox.Hide()
+	a.CanReplace.AddListener(binding.NewDataListener(func() {
+		if can, _ := a.CanReplace.Get(); can {
+			f.replace.Show()
+			replaceBox.Show()
+		} else {
+			f.replace.Hide()
+			replaceBox.Hide()
+		}
+	}))
+
 	u.form = f // last: tests wait for it to drive a complete form
 	intro := paragraph("Paste the invite your MSP sent you, or type its three fields. Then tell your MSP who you are: "+
 		"they approve this device by comparing its fingerprint.", fyne.TextAlignCenter)
@@ -132,6 +166,7 @@ func firstRun(u *ui) fyne.CanvasObject {
 		passBox,
 		errorLabel(a),
 		container.NewHBox(layout.NewSpacer(), busy, f.register),
+		replaceBox,
 	)
 }
 

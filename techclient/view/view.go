@@ -12,6 +12,9 @@
 //	active        accounts: search, list, detail with reveal and copy, offline banner
 //	locked        locked: unlock with the keyring or the passphrase
 //	rejected, disabled  ended: what happened and how to start over
+//	enrol, code   two-factor: the authenticator's QR code and key, or a code to open a session (twofactor.go)
+//	locked-out    the hub locked the tech out: ask the MSP to unlock
+//	replacing     waiting to replace the previous device: both fingerprints
 package view
 
 import (
@@ -63,6 +66,8 @@ type ui struct {
 	form    *setupForm   // the first-run form, once built
 	// unlockPass is the lock screen's passphrase entry, once built.
 	unlockPass *widget.Entry
+	// enrolCode and sessionCode are the code entries of the enrol and code screens, once built.
+	enrolCode, sessionCode *codeForm
 }
 
 func (u *ui) show(state string) {
@@ -83,6 +88,14 @@ func (u *ui) show(state string) {
 			scr = locked(u)
 		case vm.StateRejected, vm.StateDisabled:
 			scr = ended(u)
+		case vm.StateEnrol:
+			scr = enrolScreen(u)
+		case vm.StateCode:
+			scr = codeScreen(u)
+		case vm.StateLockedOut:
+			scr = lockedOutScreen(u)
+		case vm.StateReplacing:
+			scr = replacingScreen(u)
 		default:
 			scr = starting(u)
 		}
@@ -97,6 +110,10 @@ func (u *ui) show(state string) {
 		u.w.Canvas().Focus(u.form.invite)
 	case state == vm.StateLocked && u.unlockPass != nil && u.unlockPass.Visible():
 		u.w.Canvas().Focus(u.unlockPass)
+	case state == vm.StateEnrol && u.enrolCode != nil:
+		u.w.Canvas().Focus(u.enrolCode.entry)
+	case state == vm.StateCode && u.sessionCode != nil:
+		u.w.Canvas().Focus(u.sessionCode.entry)
 	}
 }
 
