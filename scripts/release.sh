@@ -69,6 +69,13 @@ stage() {
 		git ls-files -z | tar -c --null -T - --ignore-failed-read -f - 2>/dev/null | tar -x -C "$STAGE/"
 	fi
 	[ -f "$STAGE/go.mod" ] || die "staging the sources failed"
+	# fyne package drops GOFLAGS' -ldflags -X on its Windows path, so the staged copy (never the checkout) also
+	# carries the stamp as source; -X still sets the same values for the plain go builds.
+	cat >"$STAGE/shared/version/zz_release.go" <<GO
+package version
+
+func init() { Version, Commit = "$VERSION", "$COMMIT" }
+GO
 	log "sources staged in $STAGE (version $VERSION)"
 }
 
