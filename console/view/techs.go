@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -15,43 +16,85 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// pendingScreen lists the techs waiting for approval; the selected one's fingerprint is shown large, to compare
-// with what the tech reads out from their TechClient.
+// pendingRow is a tech waiting for approval or a device replacement waiting for a decision.
+type pendingRow struct {
+	tech  *wire.Tech
+	rekey *wire.Rekey
+}
+
+// pendingScreen lists the device replacements and the techs waiting for approval; the selected one's fingerprint
+// is shown large, to compare with what the tech reads out from their TechClient. A device replacement shows the
+// old and the new fingerprint side by side. A Console whose own key waits for the owner's approval shows that
+// here, with its fingerprint, instead of the hub's refusal.
 func pendingScreen(e env) screen {
-	var rows []wire.Tech
+	var rows []pendingRow
 	sel := -1
-	table := newTable([]column{{"Name", 150}, {"Username", 110}, {"Email", 200}, {"Organization", 120}, {"Registered", 130}, {"Fingerprint", 200}},
+	table := newTable([]column{{"Request", 140}, {"Name", 140}, {"Username", 100}, {"Organization", 110}, {"Registered", 130}, {"Fingerprint", 190}},
 		func() int { return len(rows) },
 		func(r, c int) string {
-			t := rows[r]
-			return [...]string{t.DisplayName, t.Username, t.Email, orDash(t.Organization), when(t.CreatedAt), shortFingerprint(t.Fingerprint)}[c]
+			if rk := rows[r].rekey; rk != nil {
+				name := rk.Username
+				if t := e.a.Snapshot().Tech(rk.TechID); t != nil {
+					name = t.DisplayName
+				}
+				return [...]string{"Device replacement", name, rk.Username, orDash(rk.Organization), when(rk.CreatedAt), shortFingerprint(rk.Fingerprint)}[c]
+			}
+			t := rows[r].tech
+			return [...]string{"New tech", t.DisplayName, t.Username, orDash(t.Organization), when(t.CreatedAt), shortFingerprint(t.Fingerprint)}[c]
 		}, nil)
 	who := widget.NewLabelWithStyle("Select a pending tech.", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	who.Wrapping = fyne.TextWrapWord
 	fp := monospace("")
+	oldFP, newFP := monospace(""), monospace("")
+	sideBySide := container.NewGridWithColumns(2,
+		container.NewVBox(widget.NewLabelWithStyle("Old device (revoked on approval)", fyne.TextAlignLeading, fyne.TextStyle{Italic: true}), oldFP),
+		container.NewVBox(widget.NewLabelWithStyle("New device", fyne.TextAlignLeading, fyne.TextStyle{Italic: true}), newFP))
+	warning := widget.NewLabel("")
+	warning.Wrapping = fyne.TextWrapWord
+	warning.Importance = widget.DangerImportance
 	approve := widget.NewButtonWithIcon("Approve…", theme.ConfirmIcon(), nil)
 	reject := widget.NewButtonWithIcon("Reject…", theme.CancelIcon(), nil)
 	approve.Importance = widget.HighImportance
+	e.only(vm.Me.CanManageTechs, approve, reject)
+
+	waiting := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	waiting.Wrapping = fyne.TextWrapWord
+	ownFP := monospace("")
+	waitingBox := container.NewVBox(waiting, ownFP, widget.NewSeparator())
+	waitingBox.Hide()
+
 	show := func() {
+		fp.Hide()
+		sideBySide.Hide()
+		warning.Hide()
 		if sel < 0 || sel >= len(rows) {
-			who.SetText("Select a pending tech to compare their fingerprint.")
-			fp.SetText("")
+			who.SetText("Select a pending tech or device replacement to compare fingerprints.")
 			approve.Disable()
 			reject.Disable()
 			return
 		}
-		t := rows[sel]
+		approve.Enable()
+		reject.Enable()
+		if rk := rows[sel].rekey; rk != nil {
+			who.SetText(fmt.Sprintf("%s asks to replace their device. Ask them to read out the new device's fingerprint; compare both:", rk.Username))
+			oldFP.SetText(fingerprintLines(rk.OldFingerprint))
+			newFP.SetText(fingerprintLines(rk.Fingerprint))
+			warning.SetText(e.a.RekeyWarning(*rk))
+			sideBySide.Show()
+			warning.Show()
+			return
+		}
+		t := rows[sel].tech
 		org := "MSP staff"
 		if t.Organization != "" {
 			org = "co-managed, " + t.Organization
 		}
 		who.SetText(fmt.Sprintf("%s (%s, %s) — device fingerprint:", t.DisplayName, t.Username, org))
 		fp.SetText(fingerprintLines(t.Fingerprint))
-		approve.Enable()
-		reject.Enable()
+		fp.Show()
 	}
 	table.OnSelected = func(id widget.TableCellID) { sel = id.Row; show() }
-	approve.OnTapped = func() {
-		t := rows[sel]
+	approveTech := func(t wire.Tech) {
 		msg := widget.NewLabel(fmt.Sprintf("Ask %s to read out the fingerprint their TechClient shows.\nApprove only if every group matches:", t.DisplayName))
 		extra := ""
 		if t.Organization != "" {
@@ -66,19 +109,69 @@ func pendingScreen(e env) screen {
 				}
 			}, e.win)
 	}
+	approveRekey := func(rk wire.Rekey) {
+		text := widget.NewLabel(e.a.RekeyWarning(rk))
+		text.Wrapping = fyne.TextWrapWord
+		d := dialog.NewCustomConfirm("Replace "+rk.Username+"'s device?", "Both match: revoke the old device", "Cancel",
+			container.NewVBox(text, container.NewGridWithColumns(2,
+				container.NewVBox(widget.NewLabel("Old device"), monospace(fingerprintLines(rk.OldFingerprint))),
+				container.NewVBox(widget.NewLabel("New device"), monospace(fingerprintLines(rk.Fingerprint))))),
+			func(ok bool) {
+				if ok {
+					e.run(func(ctx context.Context) error { return e.a.ApproveRekey(ctx, rk.ID) }, nil)
+				}
+			}, e.win)
+		d.Resize(fyne.NewSize(700, 380))
+		d.Show()
+	}
+	approve.OnTapped = func() {
+		if sel < 0 || sel >= len(rows) {
+			return
+		}
+		if rk := rows[sel].rekey; rk != nil {
+			approveRekey(*rk)
+			return
+		}
+		approveTech(*rows[sel].tech)
+	}
 	reject.OnTapped = func() {
-		t := rows[sel]
+		if sel < 0 || sel >= len(rows) {
+			return
+		}
+		if rk := rows[sel].rekey; rk != nil {
+			r := *rk
+			dialog.ShowConfirm("Reject "+r.Username+"'s device replacement?", "The new device gets nothing; the tech keeps the old one.", func(ok bool) {
+				if ok {
+					e.run(func(ctx context.Context) error { return e.a.RejectRekey(ctx, r.ID) }, nil)
+				}
+			}, e.win)
+			return
+		}
+		t := *rows[sel].tech
 		dialog.ShowConfirm("Reject "+t.Username+"?", "The registration is refused; the device gets nothing. You can approve it later if this was a mistake.", func(ok bool) {
 			if ok {
 				e.run(func(ctx context.Context) error { return e.a.Reject(ctx, t.ID) }, nil)
 			}
 		}, e.win)
 	}
-	detail := container.NewVBox(widget.NewSeparator(), who, fp, container.NewHBox(approve, reject))
+	detail := container.NewVBox(widget.NewSeparator(), who, fp, sideBySide, warning, container.NewHBox(approve, reject))
 	return screen{
-		obj: container.NewBorder(nil, detail, nil, nil, table),
+		obj: container.NewBorder(waitingBox, detail, nil, nil, table),
 		refresh: func() {
-			rows = e.a.Pending()
+			if me := e.a.Snapshot().Me; me.Pending {
+				waiting.SetText(me.PendingText())
+				ownFP.SetText(fingerprintLines(me.Fingerprint))
+				waitingBox.Show()
+			} else {
+				waitingBox.Hide()
+			}
+			rows = rows[:0]
+			for _, rk := range e.a.PendingRekeys() { // first: a tech without a device waits for this
+				rows = append(rows, pendingRow{rekey: &rk})
+			}
+			for _, t := range e.a.Pending() {
+				rows = append(rows, pendingRow{tech: &t})
+			}
 			if sel >= len(rows) {
 				sel = -1
 				table.UnselectAll()
@@ -105,11 +198,15 @@ func techsScreen(e env) screen {
 	search := widget.NewEntry()
 	search.SetPlaceHolder("Search name, username, email")
 
-	table := newTable([]column{{"Username", 110}, {"Name", 140}, {"Organization", 120}, {"Status", 80}, {"TechGroups", 260}},
+	table := newTable([]column{{"Username", 100}, {"Name", 130}, {"Organization", 110}, {"Status", 75}, {"2FA", 200}, {"Lockout", 150}, {"TechGroups", 200}},
 		func() int { return len(rows) },
 		func(r, c int) string {
 			t := rows[r]
-			return [...]string{t.Username, t.DisplayName, orDash(t.Organization), string(t.Status), joinOrDash(e.a.Snapshot().GroupsOf(t.ID))}[c]
+			twoFA, lock := "—", "—"
+			if sec, ok := e.a.TechSecurity(t.ID); ok {
+				twoFA, lock = vm.TwoFactorText(sec, time.Now()), vm.LockText(sec)
+			}
+			return [...]string{t.Username, t.DisplayName, orDash(t.Organization), string(t.Status), twoFA, lock, joinOrDash(e.a.Snapshot().GroupsOf(t.ID))}[c]
 		}, nil)
 	who := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	var access []vm.Grant
@@ -123,6 +220,14 @@ func techsScreen(e env) screen {
 	react := widget.NewButtonWithIcon("Reactivate", theme.ContentAddIcon(), nil)
 	rotate := widget.NewButtonWithIcon("Rotate now", theme.ViewRefreshIcon(), nil)
 	deact.Importance = widget.DangerImportance
+	security := widget.NewLabel("")
+	security.Wrapping = fyne.TextWrapWord
+	unlock := widget.NewButtonWithIcon("Unlock", theme.LoginIcon(), nil)
+	unlock.Importance = widget.WarningImportance
+	pauseNext := widget.NewButton("Pause 2FA: next login…", nil)
+	pause24 := widget.NewButton("Pause 2FA: 24 h…", nil)
+	e.only(vm.Me.CanManageTechs, deact, unlock)
+	e.only(vm.Me.CanChange, react, rotate, pauseNext, pause24)
 
 	show := func() {
 		t := e.a.Snapshot().Tech(sel)
@@ -133,8 +238,17 @@ func techsScreen(e env) screen {
 			deact.Disable()
 			react.Disable()
 			rotate.Disable()
+			security.SetText("")
+			unlock.Disable()
+			pauseNext.Disable()
+			pause24.Disable()
 			return
 		}
+		sec, known := e.a.TechSecurity(t.ID)
+		security.SetText(securityText(sec, known))
+		setEnabled(unlock, known && (sec.Locked || sec.Failures > 0))
+		setEnabled(pauseNext, known && sec.Required && t.Status == wire.TechActive)
+		setEnabled(pause24, known && sec.Required && t.Status == wire.TechActive)
 		access = e.a.AccessForTech(t.ID)
 		who.SetText(fmt.Sprintf("%s — %s, %s; reaches %d domains and hosts", t.DisplayName, t.Status, t.Email, len(access)))
 		accTable.Refresh()
@@ -184,8 +298,23 @@ func techsScreen(e env) screen {
 		id := sel
 		e.run(func(ctx context.Context) error { _, err := e.a.RotateTech(ctx, id); return err }, nil)
 	}
+	unlock.OnTapped = func() {
+		id := sel
+		e.run(func(ctx context.Context) error { return e.a.UnlockTech(ctx, id) }, nil)
+	}
+	pause := func(kind string) {
+		id := sel
+		name := e.a.Snapshot().Tech(id).Username
+		dialog.ShowConfirm("Pause 2FA of "+name+"?", vm.PauseWarning(name, kind), func(ok bool) {
+			if ok {
+				e.run(func(ctx context.Context) error { return e.a.PauseTOTP(ctx, id, kind) }, nil)
+			}
+		}, e.win)
+	}
+	pauseNext.OnTapped = func() { pause(wire.PauseNextLogin) }
+	pause24.OnTapped = func() { pause(wire.Pause24h) }
 	filters := container.NewBorder(nil, nil, container.NewHBox(status, org), nil, search)
-	detail := container.NewBorder(container.NewVBox(who, container.NewHBox(deact, react, rotate)), nil, nil, nil, accTable)
+	detail := container.NewBorder(container.NewVBox(who, security, container.NewHBox(deact, react, rotate, unlock, pauseNext, pause24)), nil, nil, nil, accTable)
 	split := container.NewVSplit(table, detail)
 	split.Offset = 0.5
 	return screen{
@@ -198,6 +327,26 @@ func techsScreen(e env) screen {
 			}
 		},
 	}
+}
+
+// securityText is a tech's 2FA and lockout state in a sentence.
+func securityText(s wire.TechSecurity, known bool) string {
+	if !known {
+		return "2FA and lockout: the hub did not say."
+	}
+	out := "2FA: " + vm.TwoFactorText(s, time.Now())
+	if s.SessionUntil.After(time.Now()) {
+		out += "; session open until " + when(s.SessionUntil)
+	}
+	switch {
+	case s.Locked:
+		out += fmt.Sprintf(". Locked out since %s (%s): their device gets no passwords until unlocked.", when(s.LockedAt), orDash(s.LockReason))
+	case s.Failures > 0:
+		out += fmt.Sprintf(". %d failed attempt(s) in a row.", s.Failures)
+	default:
+		out += ". Not locked."
+	}
+	return out
 }
 
 func setEnabled(b *widget.Button, on bool) {

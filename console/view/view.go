@@ -8,6 +8,7 @@ package view
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -33,13 +34,41 @@ type screen struct {
 
 // env is what every screen builder gets.
 type env struct {
-	a   *vm.App
-	win fyne.Window
+	a      *vm.App
+	win    fyne.Window
+	guards *[]guard
+}
+
+// guard shows an action only to the roles that may take it (vm.Me's Can… methods).
+type guard struct {
+	obj  fyne.CanvasObject
+	need func(vm.Me) bool
+}
+
+// only hides objs (actions) from a Console whose role may not take them; Root re-checks after every refresh.
+func (e env) only(need func(vm.Me) bool, objs ...fyne.CanvasObject) {
+	if e.guards == nil {
+		return
+	}
+	for _, o := range objs {
+		*e.guards = append(*e.guards, guard{o, need})
+	}
+}
+
+func applyGuards(me vm.Me, gs []guard) {
+	for _, g := range gs {
+		if g.need(me) {
+			g.obj.Show()
+		} else {
+			g.obj.Hide()
+		}
+	}
 }
 
 var builders = map[string]func(env) screen{
 	"pending":     pendingScreen,
 	"techs":       techsScreen,
+	"import":      importScreen,
 	"techgroups":  func(e env) screen { return groupsScreen(e, false) },
 	"agentgroups": func(e env) screen { return groupsScreen(e, true) },
 	"rights":      rightsScreen,
@@ -79,15 +108,33 @@ func (e env) run(fn func(ctx context.Context) error, done func()) {
 // Root returns the content of the Console's main window: navigation on the left, the selected section on the
 // right, the hub connection and the last outcome at the bottom.
 func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
-	e := env{a: a, win: win}
+	e := env{a: a, win: win, guards: &[]guard{}}
 	built := map[string]screen{}
 
+	// The navigation lists the sections this Console's role may use (vm.VisibleSections).
+	sections := a.VisibleSections()
 	nav := widget.NewList(
-		func() int { return len(vm.Sections) },
+		func() int { return len(sections) },
 		func() fyne.CanvasObject { return widget.NewLabel("Co-managed onboarding (99)") },
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(a.NavTitle(vm.Sections[i])) },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i < len(sections) {
+				o.(*widget.Label).SetText(a.NavTitle(sections[i]))
+			}
+		},
 	)
-	nav.OnSelected = func(i widget.ListItemID) { a.Select(vm.Sections[i].ID) }
+	nav.OnSelected = func(i widget.ListItemID) {
+		if i < len(sections) {
+			a.Select(sections[i].ID)
+		}
+	}
+	selectNav := func() {
+		id, _ := a.Selected.Get()
+		for i, s := range sections {
+			if s.ID == id {
+				nav.Select(i)
+			}
+		}
+	}
 
 	title := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	about := widget.NewLabel("")
@@ -104,24 +151,30 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 			built[id] = sc
 		}
 		sc.refresh()
+		applyGuards(a.Snapshot().Me, *e.guards)
 		body.Objects = []fyne.CanvasObject{sc.obj}
 		body.Refresh()
 	}
 	a.Selected.AddListener(binding.NewDataListener(func() {
 		show()
-		id, _ := a.Selected.Get()
-		for i, s := range vm.Sections {
-			if s.ID == id {
-				nav.Select(i)
-			}
-		}
+		selectNav()
 	}))
+	role := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	a.OnChange(func() {
 		fyne.Do(func() {
+			me := a.Snapshot().Me
+			role.SetText(me.Describe())
+			sections = a.VisibleSections()
+			id, _ := a.Selected.Get()
+			if !slices.ContainsFunc(sections, func(s vm.Section) bool { return s.ID == id }) {
+				a.Select(sections[0].ID) // the role may not use the section on screen
+			}
 			nav.Refresh()
+			selectNav()
 			for _, sc := range built {
 				sc.refresh()
 			}
+			applyGuards(me, *e.guards)
 		})
 	})
 	logo := canvas.NewImageFromResource(assets.ConsoleIcon)
@@ -131,7 +184,7 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 	reload := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), func() {
 		e.run(func(ctx context.Context) error { return a.Refresh(ctx) }, nil)
 	})
-	status := container.NewBorder(nil, nil, widget.NewLabelWithData(a.Hub), reload, widget.NewLabelWithData(a.Notice))
+	status := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabelWithData(a.Hub), role), reload, widget.NewLabelWithData(a.Notice))
 
 	content := container.NewBorder(container.NewVBox(title, about, widget.NewSeparator()), nil, nil, nil, body)
 	split := container.NewHSplit(container.NewBorder(header, nil, nil, nil, nav), container.NewPadded(content))

@@ -71,13 +71,18 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func TestScreensRenderHubData(t *testing.T) {
 	a, w, _ := connected(t)
 	root := w.Canvas().Content()
-	if !shows(root, "Pending techs (6)") {
+	if !shows(root, "Pending techs (7)") { // six techs and one device replacement
 		t.Fatal("no pending count badge in the navigation")
 	}
-	// The first pending tech is selected and their fingerprint is on screen, in the TechClient's four lines.
-	first := a.Pending()[0]
-	if !shows(root, fingerprintLines(first.Fingerprint)) {
-		t.Fatal("the selected pending tech's fingerprint is not shown")
+	// The device replacement comes first and is selected: the old and the new fingerprint side by side, in the
+	// TechClient's four lines, and what approval does.
+	rk := a.PendingRekeys()[0]
+	if !shows(root, fingerprintLines(rk.OldFingerprint)) || !shows(root, fingerprintLines(rk.Fingerprint)) ||
+		!shows(root, "Old device (revoked on approval)") || !containsText(root, "The old device is revoked at once") {
+		t.Fatal("the selected device replacement's fingerprints and warning are not shown")
+	}
+	if !shows(root, "Device replacement") || !shows(root, "New tech") {
+		t.Fatal("the pending list does not tell device replacements from new techs")
 	}
 	for _, s := range vm.Sections {
 		a.Select(s.ID)

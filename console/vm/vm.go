@@ -40,7 +40,8 @@ type Section struct {
 // Sections lists the Console's navigation in the order an MSP admin works through it.
 var Sections = []Section{
 	{"pending", "Pending techs", "Approve or reject technicians after comparing their device fingerprint."},
-	{"techs", "Techs", "Every technician, their status and their effective access; deactivate to offboard."},
+	{"techs", "Techs", "Every technician, their status, 2FA and lockout, and their effective access; deactivate to offboard."},
+	{"import", "CSV import", "Reserve techs in bulk from a CSV file; each row waits for its tech's device to register."},
 	{"techgroups", "TechGroups", "Named sets of technicians. AllTechs holds every active tech."},
 	{"agentgroups", "AgentGroups", "Named sets of managed domains and hosts. AllDomains holds every agent."},
 	{"rights", "Rights", "Named privileges, resolved on each target by group name."},
@@ -104,7 +105,12 @@ type Snapshot struct {
 	Triplets    []wire.Triplet
 	Agents      []wire.Agent
 	Accounts    map[int64][]wire.Account // agent ID → its accounts
-	At          time.Time
+	// Security is each tech's 2FA and lockout state by tech ID; Rekeys the pending device replacements.
+	Security map[int64]wire.TechSecurity
+	Rekeys   []wire.Rekey
+	// Me is who this Console is signed in as: what it may read and do.
+	Me Me
+	At time.Time
 }
 
 // Tech returns the tech with id, or nil.
@@ -212,6 +218,8 @@ type App struct {
 	invite    wire.Invite
 	snap      *Snapshot
 	listeners []func()
+	me        Me // cached by whoami
+	meKnown   bool
 }
 
 // New returns the view-model of a Console that is not connected to any hub yet.
@@ -243,6 +251,7 @@ func (a *App) Select(id string) {
 func (a *App) Connect(api API, invite wire.Invite, describe string) {
 	a.mu.Lock()
 	a.api, a.invite = api, invite
+	a.meKnown = false
 	a.mu.Unlock()
 	_ = a.Hub.Set(describe)
 }
@@ -284,7 +293,8 @@ func (a *App) client() (API, error) {
 	return a.api, nil
 }
 
-// Refresh reads everything the screens show from the hub, then tells the listeners.
+// Refresh reads what the screens show from the hub — only what this Console's role may read (role.go) — then
+// tells the listeners. A Console whose key waits for an owner's approval gets a snapshot saying so, not an error.
 func (a *App) Refresh(ctx context.Context) error {
 	api, err := a.client()
 	if err != nil {
@@ -292,10 +302,20 @@ func (a *App) Refresh(ctx context.Context) error {
 	}
 	s := &Snapshot{Accounts: map[int64][]wire.Account{}, At: time.Now()}
 	tenant, err := api.Tenant(ctx)
+	if isPending(err) {
+		s.Me = pendingMe(api)
+		a.forget()
+		a.publish(s)
+		_ = a.Notice.Set("waiting for the owner's approval")
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("refresh tenant: %w", err)
 	}
 	s.Tenant = *tenant
+	if s.Me, err = a.whoami(ctx, api); err != nil {
+		return err
+	}
 	var errs []error
 	load := func(what string, fn func() error) {
 		if err := fn(); err != nil {
@@ -303,23 +323,38 @@ func (a *App) Refresh(ctx context.Context) error {
 		}
 	}
 	load("techs", func() (err error) { s.Techs, err = api.Techs(ctx, ""); return })
-	load("tech groups", func() (err error) { s.TechGroups, err = api.TechGroups(ctx); return })
-	load("agent groups", func() (err error) { s.AgentGroups, err = api.AgentGroups(ctx); return })
-	load("rights", func() (err error) { s.Rights, err = api.Rights(ctx); return })
-	load("triplets", func() (err error) { s.Triplets, err = api.Triplets(ctx); return })
 	load("agents", func() (err error) { s.Agents, err = api.Agents(ctx); return })
-	for _, ag := range s.Agents {
-		load("accounts of "+ag.Name, func() error {
-			accs, err := api.Accounts(ctx, 0, ag.ID)
-			s.Accounts[ag.ID] = accs
-			return err
-		})
+	if s.Me.CanReadAll() { // a Co-managed Manager reads its organization's techs and domains only
+		load("tech groups", func() (err error) { s.TechGroups, err = api.TechGroups(ctx); return })
+		load("agent groups", func() (err error) { s.AgentGroups, err = api.AgentGroups(ctx); return })
+		load("rights", func() (err error) { s.Rights, err = api.Rights(ctx); return })
+		load("triplets", func() (err error) { s.Triplets, err = api.Triplets(ctx); return })
+		for _, ag := range s.Agents {
+			load("accounts of "+ag.Name, func() error {
+				accs, err := api.Accounts(ctx, 0, ag.ID)
+				s.Accounts[ag.ID] = accs
+				return err
+			})
+		}
 	}
+	loadSecurity(ctx, api, s, load)
 	if err := errors.Join(errs...); err != nil {
+		if isForbidden(err) {
+			a.forget() // the owner may have changed this Console's role: ask again next time
+		}
 		return err
+	}
+	if s.Me.Role == wire.RoleCoManager && s.Me.Organization == "" {
+		s.Me.Organization = coManagerOrg(s.Techs)
 	}
 	slices.SortFunc(s.Techs, func(x, y wire.Tech) int { return strings.Compare(x.Username, y.Username) })
 	slices.SortFunc(s.Agents, func(x, y wire.Agent) int { return strings.Compare(x.Name, y.Name) })
+	a.publish(s)
+	return nil
+}
+
+// publish makes s the snapshot and tells the listeners.
+func (a *App) publish(s *Snapshot) {
 	a.mu.Lock()
 	a.snap = s
 	ls := slices.Clone(a.listeners)
@@ -327,7 +362,6 @@ func (a *App) Refresh(ctx context.Context) error {
 	for _, fn := range ls {
 		fn()
 	}
-	return nil
 }
 
 // Pending lists the techs waiting for approval, oldest first.
@@ -342,10 +376,11 @@ func (a *App) Pending() []wire.Tech {
 	return out
 }
 
-// NavTitle is a section's title in the navigation, with the pending count on "Pending techs".
+// NavTitle is a section's title in the navigation, with the count of pending techs and device replacements on
+// "Pending techs".
 func (a *App) NavTitle(s Section) string {
 	if s.ID == "pending" {
-		if n := len(a.Pending()); n > 0 {
+		if n := len(a.Pending()) + len(a.PendingRekeys()); n > 0 {
 			return fmt.Sprintf("%s (%d)", s.Title, n)
 		}
 	}

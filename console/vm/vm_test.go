@@ -61,7 +61,7 @@ func TestSnapshotAndPending(t *testing.T) {
 	if len(pending) != 6 {
 		t.Fatalf("pending: %+v", pending)
 	}
-	if got := a.NavTitle(vm.Sections[0]); got != "Pending techs (6)" {
+	if got := a.NavTitle(vm.Sections[0]); got != "Pending techs (7)" { // six techs and one device replacement
 		t.Fatalf("nav title %q", got)
 	}
 	if errs := s.AgentErrors(w.Agents["tailspin-ldap"]); len(errs) != 1 || !strings.Contains(errs[0], "not found") {

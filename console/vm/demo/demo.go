@@ -58,15 +58,23 @@ type World struct {
 }
 
 // Populate registers the techs with devices of their own, enrolls the agents, lets each agent fetch its plan and
-// report its accounts, and adds a "Helpdesk" right and group. The hub must allow 20 registrations and enrollments
+// report its accounts, adds a "Helpdesk" right and group, and the 2FA, lockout, device replacement and CSV import
+// state of security.go. The hub must allow 20 registrations and enrollments
 // from one address in a row (hub.Config.RateBurst).
 func Populate(ctx context.Context, inv wire.Invite, owner *hubclient.Client) (*World, error) {
 	w := &World{Techs: map[string]int64{}, Agents: map[string]int64{}}
+	devices := map[string]*hubclient.Client{}
+	defer func() {
+		for _, c := range devices {
+			c.Close()
+		}
+	}()
 	for _, t := range Techs {
-		id, err := register(ctx, inv, t)
+		c, id, err := register(ctx, inv, t)
 		if err != nil {
 			return nil, err
 		}
+		devices[t.Username] = c
 		w.Techs[t.Username] = id
 		switch t.Status {
 		case wire.TechActive:
@@ -116,26 +124,33 @@ func Populate(ctx context.Context, inv wire.Invite, owner *hubclient.Client) (*W
 			return nil, err
 		}
 	}
+	if err := security(ctx, inv, owner, w, devices); err != nil {
+		return nil, err
+	}
 	return w, nil
 }
 
-func register(ctx context.Context, inv wire.Invite, t Tech) (int64, error) {
+// register registers t from a new device and returns that device's client (the caller closes it).
+func register(ctx context.Context, inv wire.Invite, t Tech) (*hubclient.Client, int64, error) {
 	id, err := seal.GenerateIdentity()
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	c, err := hubclient.New(inv, id)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-	defer c.Close()
 	st, err := c.Register(ctx, wire.RegisterRequest{PublicKey: id.Public().String(), Username: t.Username, DisplayName: t.Name,
-		Email: t.Username + "@" + domainOf(t.Org), Organization: t.Org})
+		Email: Email(t), Organization: t.Org})
 	if err != nil {
-		return 0, fmt.Errorf("demo register %q: %w", t.Username, err)
+		c.Close()
+		return nil, 0, fmt.Errorf("demo register %q: %w", t.Username, err)
 	}
-	return st.TechID, nil
+	return c, st.TechID, nil
 }
+
+// Email is the demo tech's registered address.
+func Email(t Tech) string { return t.Username + "@" + domainOf(t.Org) }
 
 func domainOf(org string) string {
 	switch org {
