@@ -53,6 +53,7 @@ func groupsScreen(e env, agents bool) screen {
 	save.Importance = widget.HighImportance
 	del := widget.NewButtonWithIcon("Delete…", theme.DeleteIcon(), nil)
 	newBtn := widget.NewButtonWithIcon("New "+kind, theme.ContentAddIcon(), nil)
+	e.only(vm.Me.CanChange, save, del, newBtn)
 
 	items := func() []item {
 		s := e.a.Snapshot()
@@ -155,6 +156,7 @@ func rightsScreen(e env) screen {
 	save.Importance = widget.HighImportance
 	del := widget.NewButtonWithIcon("Delete…", theme.DeleteIcon(), nil)
 	newBtn := widget.NewButtonWithIcon("New right", theme.ContentAddIcon(), nil)
+	e.only(vm.Me.CanChange, save, del, newBtn)
 	show := func() {
 		r := e.a.Snapshot().Right(sel)
 		if r == nil {
@@ -245,6 +247,7 @@ func tripletsScreen(e env) screen {
 			}
 		}, e.win)
 	})
+	e.only(vm.Me.CanChange, add, del)
 	del.Importance = widget.DangerImportance
 	bar := container.NewHBox(tg, widget.NewLabel("×"), ag, widget.NewLabel("×"), rt, add, del)
 	return screen{

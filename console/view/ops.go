@@ -42,6 +42,7 @@ func agentsScreen(e env) screen {
 		}
 		e.run(func(ctx context.Context) error { _, err := e.a.RotateAgent(ctx, a.ID, account); return err }, nil)
 	})
+	e.only(vm.Me.CanChange, rotate)
 	table.OnSelected = func(id widget.TableCellID) {
 		if id.Row >= len(rows) {
 			return
@@ -81,6 +82,7 @@ func agentsScreen(e env) screen {
 		},
 			func() { cmd.SetText(out) })
 	})
+	e.only(vm.Me.CanChange, create)
 	create.Importance = widget.HighImportance
 	enroll := container.NewVBox(
 		widget.NewLabelWithStyle("Enroll a new agent", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
@@ -108,6 +110,7 @@ func onboardingScreen(e env) screen {
 	preview := monospace("")
 	apply := widget.NewButtonWithIcon("Apply atomically…", theme.ConfirmIcon(), nil)
 	apply.Importance = widget.HighImportance
+	e.only(vm.Me.CanChange, apply)
 
 	loading := false
 	update := func() {
@@ -260,6 +263,7 @@ func policyScreen(e env) screen {
 		p.NoUpper, p.NoAmbiguous, p.NamingFormat = noUpper.Checked, noAmb.Checked, format.Text
 		e.run(func(ctx context.Context) error { return e.a.SavePolicy(ctx, p) }, nil)
 	})
+	e.only(vm.Me.CanChange, save)
 	save.Importance = widget.HighImportance
 	form := widget.NewForm(
 		widget.NewFormItem("Rotate every (hours)", interval),

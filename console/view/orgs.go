@@ -109,6 +109,7 @@ func orgsScreen(e env) screen {
 		n := strings.TrimSpace(name.Text)
 		e.run(func(ctx context.Context) error { return e.a.CreateOrg(ctx, n) }, func() { name.SetText("") })
 	})
+	e.only(vm.Me.CanChange, toggle, tenantToggle, add, name)
 	help := widget.NewLabel("A tech who registers with an organization is co-managed; the organization is recorded then. " +
 		"Switching co-management off deactivates the organization's co-managed techs and removes its co-managed groups' triplets, " +
 		"after showing exactly what changes. The audit log and credential history are kept.")
@@ -210,6 +211,7 @@ func adminsScreen(e env) screen {
 			}
 		}, e.win)
 	})
+	e.only(vm.Me.IsOwner, invite, approve, setRole, remove, role, org, token)
 	help := widget.NewLabel("Owner: everything, including admins. Administrator: everything else. Auditor: reads the audit log and effective access, changes nothing. " +
 		"Co-managed Manager: approves, deactivates and unlocks only their organization's techs and sees only its domains.")
 	help.Wrapping = fyne.TextWrapWord
