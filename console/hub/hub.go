@@ -85,6 +85,8 @@ type Hub struct {
 	gens  map[int64]int64     // tenant ID → graph generation, so a view read before a change is not cached after it
 	// building holds the views being built, so that concurrent requests share one build.
 	building map[viewKey]*viewBuild
+	// inflight counts each tenant's mutations between their start and their notify.
+	inflight map[int64]int
 }
 
 // New creates a hub over st that authenticates itself with id.
@@ -102,6 +104,7 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 		views:       map[int64]*view{},
 		gens:        map[int64]int64{},
 		building:    map[viewKey]*viewBuild{},
+		inflight:    map[int64]int{},
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -276,7 +279,10 @@ func (h *Hub) revisionLocked(tenant *store.Tenant) *revision {
 		r = newRevision(tenant.Revision)
 		h.revs[tenant.ID] = r
 	}
-	if tenant.Revision > r.rev { // a change committed by another hub process or before we first looked
+	// A change committed by another hub process or before we first looked: we cannot know whom it concerned. One
+	// of our own mutations between its commit and its notify looks the same, and must not be taken for one: it
+	// would wake every tech and forget the delta log.
+	if tenant.Revision > r.rev && h.inflight[tenant.ID] == 0 {
 		r.rev = tenant.Revision
 		close(r.ch)
 		r.ch = make(chan struct{})
@@ -361,6 +367,16 @@ var errNoChange = errors.New("no change")
 
 // mutate runs fn in a write transaction for tenant, then bumps the revision (unless quiet) and wakes long polls.
 func (h *Hub) mutate(ctx context.Context, tenant *store.Tenant, actor principal, fn func(c *change) error) error {
+	h.mu.Lock()
+	h.inflight[tenant.ID]++
+	h.mu.Unlock()
+	defer func() { // after the notify below
+		h.mu.Lock()
+		if h.inflight[tenant.ID]--; h.inflight[tenant.ID] <= 0 {
+			delete(h.inflight, tenant.ID)
+		}
+		h.mu.Unlock()
+	}()
 	var c *change
 	var rev int64
 	err := h.st.Write(ctx, func(tx store.Tx) error {

@@ -103,8 +103,11 @@ func New(inv wire.Invite, id *seal.Identity, opts ...Option) (*Client, error) {
 		VerifyPeerCertificate: seal.VerifyPeerKeyID(inv.HubPin),
 	}
 	tr := &http.Transport{
-		TLSClientConfig:     tlsCfg,
-		ForceAttemptHTTP2:   true,
+		TLSClientConfig: tlsCfg,
+		// HTTP/1.1: clients make one call at a time (a long poll, then a fetch), and under HTTP/2 each of 2,000
+		// idle TechClients cost the hub a third goroutine, a framer and HPACK tables: 270 MiB against 200 MiB
+		// with HTTP/1.1 in the hub-under-load benchmark, and slower full lists (flow control).
+		ForceAttemptHTTP2:   false,
 		TLSHandshakeTimeout: 10 * time.Second,
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     90 * time.Second,
