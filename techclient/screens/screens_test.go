@@ -11,13 +11,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
+	"github.com/watchword/watchword/console/hub"
 	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/console/hub/store"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm/vmtest"
 )
 
 // TestRealWindow registers the real TechClient with a real hub by typing into its window, then shoots the
-// first-run form, the pending screen, a list of 50 accounts and a revealed password.
+// first-run form, the pending screen, the two-factor enrolment (a co-managed tech), a list of 50 accounts and a
+// revealed password.
 // TECHCLIENT_SCREENSHOTS=DIR keeps the screenshots (docs/screenshots in the repository).
 func TestRealWindow(t *testing.T) {
 	if os.Getenv("DISPLAY") == "" {
@@ -38,7 +43,7 @@ func TestRealWindow(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", exe, "github.com/watchword/watchword/techclient").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	h := hubtest.New(t)
+	h := hubtest.New(t, hubtest.WithConfig(func(c *hub.Config) { c.EnforceTOTP = true }))
 
 	cmd := exec.CommandContext(ctx, exe)
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_DATA_HOME="+filepath.Join(dir, "data"), "LANG=en_US.UTF-8")
@@ -88,10 +93,40 @@ func TestRealWindow(t *testing.T) {
 	time.Sleep(time.Second)
 	shoot(t, ctx, win, "techclient-pending.png")
 
-	// Approved, with 50 accounts rotated over the last day.
+	// Approved: a co-managed tech enrols an authenticator. The test reads the secret from the hub's store, as the
+	// technician's phone would from the QR code, and types the first code.
 	if _, err := h.Owner.ApproveTech(ctx, tech.ID); err != nil {
 		t.Fatal(err)
 	}
+	var secret string
+	waitFor(t, ctx, "the enrolment at the hub", func() bool {
+		_ = h.Store.Read(ctx, func(tx store.Tx) error {
+			tn, err := tx.Tenant(h.GUID)
+			if err != nil {
+				return err
+			}
+			s, err := tx.TechSecurity(tn.ID, tech.ID)
+			if err == nil {
+				secret = s.TOTPSecret
+			}
+			return err
+		})
+		return secret != ""
+	})
+	time.Sleep(1500 * time.Millisecond)
+	shoot(t, ctx, win, "techclient-2fa.png")
+	code, err := totp.GenerateCode(secret, h.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	typeText(code)
+	key("Return")
+	waitFor(t, ctx, "the enrolment confirmed", func() bool {
+		all, err := h.Owner.TechSecurities(ctx)
+		return err == nil && len(all) == 1 && all[0].Enrolled
+	})
+
+	// 50 accounts rotated over the last day.
 	h.Clock.Advance(-20 * time.Hour)
 	for i := range 50 {
 		name, driver := vmtest.HostName(i)
