@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Screenshots of every Console screen with the demo data set (3 client organizations, 12 techs, 8 domains),
-# taken from the real app under Xvfb: docs/screenshots/console-<section>.png and console.png (the onboarding).
-# Needs xvfb-run, xdotool, imagemagick (scripts/deps.sh test). Usage: scripts/console-screenshots.sh [OUTDIR]
+# Screenshots of every Console screen with the demo data set (3 client organizations, 12 techs, 8 domains, a locked
+# tech, a pending device replacement, an import history), taken from the real app under Xvfb:
+# docs/screenshots/console-<section>.png, console.png (the onboarding), console-2fa.png (the Techs screen's 2FA and
+# lockout) and console-rekey.png (Pending, a device replacement selected).
+# Needs xvfb-run, xdotool, imagemagick (scripts/deps.sh test). Usage: [SECTIONS="techs import"] scripts/console-screenshots.sh [OUTDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-docs/screenshots}
@@ -14,7 +16,8 @@ if [[ -z "${WATCHWORD_IN_XVFB:-}" ]]; then
 	exec env WATCHWORD_IN_XVFB=1 xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- "$0" "$@"
 fi
 export LANG=en_US.UTF-8 XDG_CONFIG_HOME="$bin/config" XDG_DATA_HOME="$bin/data"
-for section in pending techs techgroups agentgroups rights triplets access agents onboarding policy audit invite; do
+all="pending techs import techgroups agentgroups rights triplets access agents onboarding orgs admins seats policy audit invite"
+for section in ${SECTIONS:-$all}; do
 	"$bin/console" -demo -section "$section" &
 	pid=$!
 	id=""
@@ -30,4 +33,7 @@ for section in pending techs techgroups agentgroups rights triplets access agent
 	wait "$pid" 2>/dev/null || true
 	echo "$out/console-$section.png"
 done
-cp "$out/console-onboarding.png" "$out/console.png"
+copy() { [[ -f "$out/console-$1.png" ]] && cp "$out/console-$1.png" "$out/$2" && echo "$out/$2" || true; }
+copy onboarding console.png
+copy techs console-2fa.png
+copy pending console-rekey.png

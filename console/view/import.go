@@ -83,13 +83,14 @@ func importScreen(e env) screen {
 			x := shown[r]
 			return [...]string{strconv.Itoa(x.Row), orDash(x.Username), orDash(x.Field), x.Reason}[c]
 		}, nil)
-	histTable := newTable([]column{{"When", 130}, {"Mode", 70}, {"Rows", 50}, {"Reserved", 70}, {"Exceptions", 80}},
+	histTable := newTable([]column{{"When", 125}, {"Mode", 65}, {"Rows", 45}, {"Reserved", 65}, {"Exceptions", 75}},
 		func() int { return len(state.History) },
 		func(r, c int) string {
 			im := state.History[r]
 			return [...]string{when(im.CreatedAt), im.Mode, strconv.Itoa(im.Rows), strconv.Itoa(im.Created), strconv.Itoa(len(im.Exceptions))}[c]
 		}, nil)
 	excTitle := widget.NewLabelWithStyle("Exceptions", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	excTitle.Wrapping = fyne.TextWrapWord
 	showHist := func() {
 		shown = nil
 		if selHist >= 0 && selHist < len(state.History) {
@@ -196,7 +197,7 @@ func importScreen(e env) screen {
 	history := container.NewBorder(widget.NewLabelWithStyle("Import history (newest first)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, histTable)
 	exceptions := container.NewBorder(excTitle, nil, nil, nil, excTable)
 	lower := container.NewHSplit(history, exceptions)
-	lower.Offset = 0.38
+	lower.Offset = 0.43
 	split := container.NewVSplit(container.NewBorder(widget.NewLabelWithStyle("Preview", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, previewTable), lower)
 	split.Offset = 0.35
 	return screen{obj: container.NewBorder(controls, nil, nil, nil, split), refresh: reload}

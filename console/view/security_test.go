@@ -117,9 +117,10 @@ func TestConsoleByRole(t *testing.T) {
 	if !shows(root, "Ada · Signed in as Auditor") {
 		t.Fatal("the status bar does not name the role")
 	}
-	if shows(root, "Co-managed onboarding") || !shows(root, "Audit log") {
-		t.Fatal("the Auditor's navigation is wrong")
-	}
+	eventually(t, "the Auditor's navigation", func() bool {
+		root := w.Canvas().Content()
+		return !shows(root, "Co-managed onboarding") && shows(root, "Audit log")
+	})
 	a.Select("techs")
 	for _, b := range []string{"Deactivate…", "Unlock", "Rotate now", "Pause 2FA: 24 h…"} {
 		if visibleButton(w.Canvas().Content(), b) {
@@ -132,15 +133,20 @@ func TestConsoleByRole(t *testing.T) {
 	}
 
 	c := invite(t, h, wire.RoleAdmin, false)
-	_, w = consoleAs(t, h, c)
+	a, w = consoleAs(t, h, c)
 	root = w.Canvas().Content()
 	fp := c.PublicKey().Fingerprint().String()
 	if !showsPrefix(root, "This Console is waiting for the owner's approval.") || !shows(root, fingerprintLines(fp)) ||
 		!shows(root, "Waiting for the owner's approval") {
 		t.Fatal("the pending admin does not see the approval notice with its fingerprint")
 	}
-	if containsText(root, "403") || containsText(root, "forbidden") || shows(root, "Techs") {
-		t.Fatal("the pending admin sees the raw refusal or sections it cannot use")
+	// The navigation's rows are checked through the view-model: the rendered list's recycled rows lag behind under
+	// load in the headless driver (seen once in ~20 runs).
+	if got := a.VisibleSections(); len(got) != 1 || got[0].ID != "pending" {
+		t.Fatalf("a pending admin's sections: %v", got)
+	}
+	if containsText(root, "403") || containsText(root, "forbidden") {
+		t.Fatal("the pending admin sees the raw refusal")
 	}
 }
 
