@@ -444,11 +444,14 @@ func runLoad(b *testing.B, clients, accounts int, dur time.Duration) {
 		measuring                       atomic.Bool
 		ready                           sync.WaitGroup
 	)
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
 	fail := func(err error) {
-		if ctx.Err() != nil || !measuring.Load() {
-			if ctx.Err() == nil {
-				errCount.Add(1) // errors while connecting count too
-			}
+		if loadCtx.Err() != nil {
+			return // the run is over: calls in flight end with it
+		}
+		if !measuring.Load() {
+			errCount.Add(1) // errors while connecting count too
 			return
 		}
 		errCount.Add(1)
@@ -458,8 +461,6 @@ func runLoad(b *testing.B, clients, accounts int, dur time.Duration) {
 		}
 		errMu.Unlock()
 	}
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	defer stopLoad()
 	var wg sync.WaitGroup
 	ready.Add(len(lh.pollers))
 	for i, id := range lh.pollers {

@@ -109,7 +109,7 @@ func New(inv wire.Invite, id *seal.Identity, opts ...Option) (*Client, error) {
 		// with HTTP/1.1 in the hub-under-load benchmark, and slower full lists (flow control).
 		ForceAttemptHTTP2:   false,
 		TLSHandshakeTimeout: 10 * time.Second,
-		MaxIdleConnsPerHost: 4,
+		MaxIdleConnsPerHost: 16, // HTTP/1.1: an agent rotating 4 accounts at once holds its long poll and 4 calls
 		IdleConnTimeout:     90 * time.Second,
 	}
 	c := &Client{base: inv.HubURL, guid: inv.ClientGUID, id: id, http: &http.Client{Transport: tr}, public: id.Public(), timeout: 30 * time.Second}
