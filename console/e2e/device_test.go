@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pquerna/otp/totp"
 	"github.com/zalando/go-keyring"
 
 	"github.com/watchword/watchword/shared/keystore"
@@ -77,6 +78,26 @@ func (d *device) register(ctx context.Context, inv wire.Invite) error {
 	}
 	if d.app.Current() != tvm.StatePending {
 		return fmt.Errorf("register %s: state %s, want pending", d.username, d.app.Current())
+	}
+	return nil
+}
+
+// enrol confirms the authenticator on the enrol screen a co-managed tech meets once active, with the code an
+// authenticator app computes from the key the screen shows.
+func (d *device) enrol(ctx context.Context, timeout time.Duration) error {
+	var secret string
+	if _, err := waitFor(timeout, func() bool {
+		secret, _ = d.app.TOTPSecret.Get()
+		return d.app.Current() == tvm.StateEnrol && secret != ""
+	}); err != nil {
+		return fmt.Errorf("%s: enrol screen: %w (state %s)", d.username, err, d.app.Current())
+	}
+	code, err := totp.GenerateCode(secret, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := d.app.SubmitCode(ctx, code); err != nil {
+		return fmt.Errorf("%s: confirm the authenticator: %w", d.username, err)
 	}
 	return nil
 }

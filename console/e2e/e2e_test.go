@@ -314,6 +314,9 @@ func TestE2E(t *testing.T) {
 	s.step(4, "co-managed: one AD account that binds; SSH refused; MSP both", func() (string, error) {
 		var lat []string
 		for _, d := range []*device{c1, c2} {
+			if err := d.enrol(ctx, 30*time.Second); err != nil { // two-factor: every co-managed tech
+				return "", err
+			}
 			if _, err := d.hosts(30*time.Second, adHost); err != nil {
 				return "", err
 			}

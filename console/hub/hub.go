@@ -59,10 +59,10 @@ type Config struct {
 	// RateBurst requests at once, then one per RateEvery (defaults 10 and 6 s).
 	RateBurst int
 	RateEvery time.Duration
-	// EnforceTOTP makes the credential list require a TOTP session of co-managed techs (and of MSP techs under the
-	// tenant's security policy). Off until the TechClient can enrol and open sessions (issue 12 item 3, totp.go);
-	// lockouts are enforced either way.
-	EnforceTOTP bool
+	// DisableTOTP stops the credential list requiring a TOTP session of co-managed techs (and of MSP techs under
+	// the tenant's security policy; totp.go). A knob for tests about something else: a real hub always enforces
+	// it, and lockouts are enforced either way.
+	DisableTOTP bool
 }
 
 // Hub serves one store. Create it with New.
@@ -98,7 +98,7 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 		log:         cfg.Logger,
 		now:         cfg.Now,
 		maxWait:     cfg.MaxWait,
-		enforceTOTP: cfg.EnforceTOTP,
+		enforceTOTP: !cfg.DisableTOTP,
 		metrics:     newMetrics(),
 		revs:        map[int64]*revision{},
 		views:       map[int64]*view{},

@@ -27,8 +27,8 @@ func coManagedTech(t *testing.T, h *hubtest.Harness, username, org string) *hubt
 	return &hubtest.Tech{Client: c, ID: st.TechID, Identity: id}
 }
 
-// enforceTOTP turns on the hub's TOTP requirement (off by default until the TechClient enrols).
-var enforceTOTP = hubtest.WithConfig(func(c *hub.Config) { c.EnforceTOTP = true })
+// enforceTOTP is the hub's default (hub.Config.DisableTOTP unset), spelled out for the tests that depend on it.
+var enforceTOTP = hubtest.WithConfig(func(c *hub.Config) { c.DisableTOTP = false })
 
 func code(t *testing.T, secret string, at time.Time) string {
 	t.Helper()

@@ -2,6 +2,7 @@ package screens_test
 
 import (
 	"context"
+	"fmt"
 	"image"
 	_ "image/png"
 	"os"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
-	"github.com/watchword/watchword/console/hub"
 	"github.com/watchword/watchword/console/hub/hubtest"
 	"github.com/watchword/watchword/console/hub/store"
 	"github.com/watchword/watchword/shared/wire"
@@ -43,7 +43,7 @@ func TestRealWindow(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", exe, "github.com/watchword/watchword/techclient").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	h := hubtest.New(t, hubtest.WithConfig(func(c *hub.Config) { c.EnforceTOTP = true }))
+	h := hubtest.New(t) // enforces two-factor authentication, as every hub does
 
 	cmd := exec.CommandContext(ctx, exe)
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_DATA_HOME="+filepath.Join(dir, "data"), "LANG=en_US.UTF-8")
@@ -141,9 +141,20 @@ func TestRealWindow(t *testing.T) {
 	key("ctrl+f", "Down")
 	time.Sleep(300 * time.Millisecond)
 	key("ctrl+r")
+	// Under load the window may not have taken the keys yet: press again while nothing is revealed.
+	sent := time.Now()
 	waitFor(t, ctx, "the reveal in the audit log", func() bool {
 		ev, err := h.Owner.Audit(ctx, wire.AuditQuery{Action: "credential.reveal"})
-		return err == nil && len(ev) == 1
+		if err == nil && len(ev) == 0 && time.Since(sent) > 4*time.Second {
+			key("ctrl+f", "Down")
+			time.Sleep(300 * time.Millisecond)
+			key("ctrl+r")
+			sent = time.Now()
+		}
+		return err == nil && len(ev) >= 1
+	}, func() {
+		// What the window shows when no reveal came: kept beside the test's output.
+		_ = exec.CommandContext(ctx, "import", "-window", win, filepath.Join(os.TempDir(), "techclient-reveal-timeout.png")).Run()
 	})
 	time.Sleep(500 * time.Millisecond)
 	shoot(t, ctx, win, "techclient-revealed.png")
@@ -161,25 +172,52 @@ func waitWindow(t *testing.T, ctx context.Context, title string) string {
 	return strings.Fields(string(out))[0]
 }
 
-func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
+func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool, onTimeout ...func()) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		if cond() {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	for _, f := range onTimeout {
+		f()
+	}
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-// shoot captures the window, checks it shows a rendered screen, and keeps it when asked to.
+// shoot captures the window, checks it shows a rendered screen, and keeps it when asked to. Under load (the whole
+// suite on two cores) a capture can land on a frame not painted yet: it tries again a few times before failing.
 func shoot(t *testing.T, ctx context.Context, win, name string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
-	if out, err := exec.CommandContext(ctx, "import", "-window", win, path).CombinedOutput(); err != nil {
-		t.Fatalf("screenshot %s: %v\n%s", name, err, out)
+	var problem string
+	for attempt := 0; attempt < 5; attempt++ {
+		if attempt > 0 {
+			time.Sleep(500 * time.Millisecond)
+		}
+		if out, err := exec.CommandContext(ctx, "import", "-window", win, path).CombinedOutput(); err != nil {
+			t.Fatalf("screenshot %s: %v\n%s", name, err, out)
+		}
+		if problem = blank(t, path); problem == "" {
+			break
+		}
 	}
+	if problem != "" {
+		t.Fatalf("%s looks empty: %s", name, problem)
+	}
+	if keep := os.Getenv("TECHCLIENT_SCREENSHOTS"); keep != "" {
+		data, _ := os.ReadFile(path)
+		if err := os.WriteFile(filepath.Join(keep, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// blank says what is wrong with the screenshot at path when it does not look like a rendered screen.
+func blank(t *testing.T, path string) string {
+	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +225,7 @@ func shoot(t *testing.T, ctx context.Context, win, name string) {
 	img, _, err := image.Decode(f)
 	f.Close()
 	if err != nil {
-		t.Fatalf("decode %s: %v", name, err)
+		t.Fatalf("decode %s: %v", path, err)
 	}
 	b := img.Bounds()
 	seen := map[[4]uint32]bool{}
@@ -198,12 +236,7 @@ func shoot(t *testing.T, ctx context.Context, win, name string) {
 		}
 	}
 	if b.Dx() < 600 || b.Dy() < 400 || len(seen) < 16 {
-		t.Fatalf("%s looks empty: %dx%d, %d colours", name, b.Dx(), b.Dy(), len(seen))
+		return fmt.Sprintf("%dx%d, %d colours", b.Dx(), b.Dy(), len(seen))
 	}
-	if keep := os.Getenv("TECHCLIENT_SCREENSHOTS"); keep != "" {
-		data, _ := os.ReadFile(path)
-		if err := os.WriteFile(filepath.Join(keep, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	return ""
 }

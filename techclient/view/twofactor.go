@@ -64,6 +64,7 @@ func enrolScreen(u *ui) fyne.CanvasObject {
 	img.FillMode = canvas.ImageFillContain
 	img.ScaleMode = canvas.ImageScalePixels // crisp modules
 	img.SetMinSize(fyne.NewSquareSize(200))
+	u.enrolQR = img
 	secret := widget.NewLabel("")
 	secret.TextStyle = fyne.TextStyle{Monospace: true}
 	secret.Alignment = fyne.TextAlignCenter

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"github.com/pquerna/otp/totp"
 
@@ -20,7 +19,7 @@ import (
 
 // enforcingHub requires TOTP sessions of co-managed techs.
 func enforcingHub(t *testing.T) *hubtest.Harness {
-	return hubtest.New(t, hubtest.WithConfig(func(c *hub.Config) { c.EnforceTOTP = true }))
+	return hubtest.New(t, hubtest.WithConfig(func(c *hub.Config) { c.DisableTOTP = false }))
 }
 
 // TestEnrolScreenAgainstHub drives the enrol screen: the QR code and the key after approval, a wrong code's
@@ -33,10 +32,7 @@ func TestEnrolScreenAgainstHub(t *testing.T) {
 	h.a.Start()
 	eventually(t, 5*time.Second, "first run", func() bool { return h.u.form != nil })
 	f := h.u.form
-	test.Type(f.invite, hb.Invite.String())
-	test.Type(f.username, "alice")
-	test.Type(f.email, "alice@example.com")
-	test.Type(f.org, "Contoso Ltd")
+	fill(f, hb.Invite.String(), "alice", "Contoso Ltd")
 	test.Tap(f.register)
 	eventually(t, 5*time.Second, "pending screen", func() bool { return h.u.current == vm.StatePending })
 	techs, err := hb.Owner.Techs(ctx, wire.TechPending)
@@ -49,25 +45,24 @@ func TestEnrolScreenAgainstHub(t *testing.T) {
 	vmtest.Rotate(t, ctx, hb.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Enrol-Pa55word!" })
 	eventually(t, 5*time.Second, "enrol screen", func() bool { return h.u.current == vm.StateEnrol && h.u.enrolCode != nil })
 	secret, _ := h.a.TOTPSecret.Get()
-	markup := test.RenderToMarkup(h.w.Canvas())
-	if secret == "" || !strings.Contains(markup, groups(secret, 4)) {
-		t.Fatal("the enrol screen does not show the key in groups")
-	}
-	if !strings.Contains(markup, "Set up two-factor authentication") {
-		t.Fatal("no heading on the enrol screen")
-	}
-	qr := findImage(h.w.Canvas().Content())
-	if qr == nil || qr.Image == nil || qr.Image.Bounds().Dx() < 200 {
-		t.Fatal("the enrol screen shows no QR code")
-	}
+	eventually(t, time.Second, "the key in groups and the heading on the enrol screen", func() bool {
+		m := markupOf(h)
+		return secret != "" && strings.Contains(m, groups(secret, 4)) && strings.Contains(m, "Set up two-factor authentication")
+	})
+	qr := h.u.enrolQR
+	eventually(t, time.Second, "the QR code", func() bool {
+		var ok bool
+		fyne.DoAndWait(func() { ok = qr.Image != nil && qr.Image.Bounds().Dx() >= 200 })
+		return ok
+	})
 	eventually(t, time.Second, "focus on the code entry", func() bool { return h.w.Canvas().Focused() == h.u.enrolCode.entry })
 
 	// A wrong code: the error shows under the field.
-	test.Type(h.u.enrolCode.entry, "12345")
+	fyne.DoAndWait(func() { h.u.enrolCode.entry.SetText("12345") })
 	test.Tap(h.u.enrolCode.submit)
 	eventually(t, 5*time.Second, "error for a short code", func() bool {
 		msg, _ := h.a.Error.Get()
-		return strings.Contains(msg, "6 digits") && strings.Contains(test.RenderToMarkup(h.w.Canvas()), "6 digits")
+		return strings.Contains(msg, "6 digits") && strings.Contains(markupOf(h), "6 digits")
 	})
 
 	code, err := totp.GenerateCode(secret, hb.Clock.Now())
@@ -75,15 +70,17 @@ func TestEnrolScreenAgainstHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, time.Second, "button enabled again", func() bool { return !h.u.enrolCode.submit.Disabled() })
-	test.Type(h.u.enrolCode.entry, code)
+	fyne.DoAndWait(func() { h.u.enrolCode.entry.SetText(code) })
 	test.Tap(h.u.enrolCode.submit)
 	eventually(t, 5*time.Second, "list after enrolment", func() bool {
 		return h.u.current == vm.StateActive && h.u.list != nil && len(h.u.list.rows) == 1
 	})
-	if qr.Image != nil {
+	var drawn bool
+	fyne.DoAndWait(func() { drawn = qr.Image != nil })
+	if drawn {
 		t.Fatal("the QR code is still drawn after enrolment")
 	}
-	if strings.Contains(test.RenderToMarkup(h.w.Canvas()), groups(secret, 4)) {
+	if strings.Contains(markupOf(h), groups(secret, 4)) {
 		t.Fatal("the key is still on screen")
 	}
 }
@@ -99,17 +96,17 @@ func TestReplaceFromFirstRun(t *testing.T) {
 	h.a.Start()
 	eventually(t, 5*time.Second, "first run", func() bool { return h.u.form != nil })
 	f := h.u.form
-	test.Type(f.invite, hb.Invite.String())
-	test.Type(f.username, "bob")
-	test.Type(f.email, "bob@example.com")
+	fill(f, hb.Invite.String(), "bob", "")
 	if f.replace.Visible() {
 		t.Fatal("the replace button shows before the username was found taken")
 	}
 	test.Tap(f.register)
-	eventually(t, 5*time.Second, "replace offered", func() bool { return f.replace.Visible() })
-	if !strings.Contains(test.RenderToMarkup(h.w.Canvas()), "this replaces your previous device; your MSP compares both fingerprints") {
-		t.Fatal("the form does not explain the replacement")
-	}
+	eventually(t, 5*time.Second, "replace offered", func() bool {
+		return f.replace.Visible()
+	})
+	eventually(t, time.Second, "the form explains the replacement", func() bool {
+		return strings.Contains(markupOf(h), "this replaces your previous device; your MSP compares both fingerprints")
+	})
 	test.Tap(f.replace)
 	eventually(t, 5*time.Second, "replacing screen", func() bool { return h.u.current == vm.StateReplacing })
 	st, err := prev.Status(ctx)
@@ -118,18 +115,41 @@ func TestReplaceFromFirstRun(t *testing.T) {
 	}
 	oldGroups := strings.Fields(st.Fingerprint)
 	eventually(t, time.Second, "notice and previous fingerprint on the replacing screen", func() bool {
-		markup := test.RenderToMarkup(h.w.Canvas())
+		markup := markupOf(h)
 		return strings.Contains(markup, "This replaces your previous device; your MSP compares both fingerprints.") &&
 			strings.Contains(markup, strings.Join(oldGroups[12:16], "  "))
 	})
 }
 
-// findImage returns the first image under o drawn from an image rather than a resource (the QR code).
-func findImage(o fyne.CanvasObject) *canvas.Image {
-	for _, c := range test.LaidOutObjects(o) {
-		if img, ok := c.(*canvas.Image); ok && img.Resource == nil && img.Image != nil {
-			return img
-		}
+// markupOf renders the window on the UI goroutine, which may be drawing it at the same time.
+func markupOf(h *harness) string {
+	var m string
+	fyne.DoAndWait(func() { m = test.RenderToMarkup(h.w.Canvas()) })
+	return m
+}
+
+// fill completes the first-run form on the UI goroutine (typing from the test's goroutine races with the focus
+// the screen sets).
+func fill(f *setupForm, invite, username, org string) {
+	fyne.DoAndWait(func() {
+		f.invite.SetText(invite)
+		f.username.SetText(username)
+		f.email.SetText(username + "@example.com")
+		f.org.SetText(org)
+	})
+}
+
+// enrolOnScreen types the authenticator's first code into the enrol screen, computed from the key it shows.
+func enrolOnScreen(t *testing.T, h *harness, hb *hubtest.Harness) {
+	t.Helper()
+	eventually(t, 5*time.Second, "enrol screen", func() bool { return h.u.current == vm.StateEnrol && h.u.enrolCode != nil })
+	var secret string
+	eventually(t, 5*time.Second, "the key", func() bool { secret, _ = h.a.TOTPSecret.Get(); return secret != "" })
+	code, err := totp.GenerateCode(secret, hb.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
 	}
-	return nil
+	fyne.DoAndWait(func() { h.u.enrolCode.entry.SetText(code) })
+	test.Tap(h.u.enrolCode.submit)
+	eventually(t, 5*time.Second, "active after enrolment", func() bool { return h.a.Current() == vm.StateActive })
 }

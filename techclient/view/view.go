@@ -68,6 +68,8 @@ type ui struct {
 	unlockPass *widget.Entry
 	// enrolCode and sessionCode are the code entries of the enrol and code screens, once built.
 	enrolCode, sessionCode *codeForm
+	// enrolQR is the enrol screen's QR code, once built.
+	enrolQR *canvas.Image
 }
 
 func (u *ui) show(state string) {

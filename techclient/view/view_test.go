@@ -144,9 +144,11 @@ func TestFirstRunToRevealAgainstHub(t *testing.T) {
 	eventually(t, 5*time.Second, "first run", func() bool { return h.u.form != nil })
 	f := h.u.form
 	test.Type(f.invite, hub.Invite.String())
-	if f.guid.Text != hub.GUID || f.pin.Text != hub.Invite.HubPin {
-		t.Fatalf("the pasted invite did not fill the fields: %q %q", f.guid.Text, f.pin.Text)
-	}
+	eventually(t, time.Second, "the pasted invite fills the fields", func() bool {
+		var ok bool
+		fyne.DoAndWait(func() { ok = f.guid.Text == hub.GUID && f.pin.Text == hub.Invite.HubPin })
+		return ok
+	})
 	test.Type(f.username, "alice")
 	test.Type(f.email, "alice@example.com")
 	test.Type(f.org, "Contoso Ltd")
@@ -156,12 +158,13 @@ func TestFirstRunToRevealAgainstHub(t *testing.T) {
 	if err != nil || len(techs) != 1 {
 		t.Fatalf("pending: %+v %v", techs, err)
 	}
-	if !strings.Contains(test.RenderToMarkup(h.w.Canvas()), strings.Fields(techs[0].Fingerprint)[15]) {
-		t.Fatal("the pending screen does not show the fingerprint")
-	}
+	eventually(t, time.Second, "the fingerprint on the pending screen", func() bool {
+		return strings.Contains(test.RenderToMarkup(h.w.Canvas()), strings.Fields(techs[0].Fingerprint)[15])
+	})
 	if _, err := hub.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
 		t.Fatal(err)
 	}
+	enrolOnScreen(t, h, hub) // a co-managed tech
 	vmtest.Rotate(t, ctx, hub.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "View-Pa55word!" })
 	eventually(t, 5*time.Second, "list", func() bool {
 		return h.u.current == vm.StateActive && h.u.list != nil && len(h.u.list.rows) == 1 && h.u.list.rows[0].Confirmed

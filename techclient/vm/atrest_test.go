@@ -29,9 +29,7 @@ func TestNoSecretsAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
-		t.Fatal(err)
-	}
+	approveEnrol(t, ctx, h, e.app, techs[0].ID)
 	passwords := []string{"AtRest-First-Pa55!", "AtRest-Second-Pa55!"}
 	agent := h.NewAgent("contoso.local", wire.DriverAD)
 	for _, pw := range passwords {

@@ -78,9 +78,7 @@ func TestDeltaSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
-		t.Fatal(err)
-	}
+	approveEnrol(t, ctx, h, a, techs[0].ID)
 	one, two := h.NewAgent("contoso.local", wire.DriverAD), h.NewAgent("web01.fabrikam.com", wire.DriverLinux)
 	rotate(t, ctx, one, func(wire.PlanAccount) string { return "Pw-one-1111!" })
 	rotate(t, ctx, two, func(wire.PlanAccount) string { return "Pw-two-1111!" })

@@ -114,9 +114,7 @@ func TestPassphraseFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
-		t.Fatal(err)
-	}
+	approveEnrol(t, ctx, h, a, techs[0].ID)
 	eventually(t, 3*time.Second, "active", func() bool { return state(a) == vm.StateActive })
 
 	// Idle: the app locks itself.
@@ -165,9 +163,7 @@ func TestClipboardAutoClear(t *testing.T) {
 		t.Fatal(err)
 	}
 	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
-		t.Fatal(err)
-	}
+	approveEnrol(t, ctx, h, a, techs[0].ID)
 	rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Clip-Pa55word!" })
 	eventually(t, 3*time.Second, "row", func() bool { v := a.Visible(); return len(v) == 1 && v[0].Confirmed })
 	id := a.Visible()[0].AccountID
@@ -223,9 +219,7 @@ func TestRevealHidesAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
-		t.Fatal(err)
-	}
+	approveEnrol(t, ctx, h, a, techs[0].ID)
 	rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Hide-Pa55word!" })
 	eventually(t, 3*time.Second, "row", func() bool { v := a.Visible(); return len(v) == 1 && v[0].Confirmed })
 	id := a.Visible()[0].AccountID

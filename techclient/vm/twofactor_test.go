@@ -24,7 +24,7 @@ import (
 
 // enforced is a hub that requires TOTP sessions of co-managed techs.
 func enforced(t *testing.T) *hubtest.Harness {
-	return hubtest.New(t, hubtest.WithConfig(func(c *hub.Config) { c.EnforceTOTP = true }))
+	return hubtest.New(t, hubtest.WithConfig(func(c *hub.Config) { c.DisableTOTP = false }))
 }
 
 // code is the authenticator app's code for secret at the hub's time.
@@ -74,6 +74,15 @@ func enrol(t *testing.T, ctx context.Context, h *hubtest.Harness, a *vm.App) str
 		t.Fatal("the otpauth link is still held after enrolment")
 	}
 	return secret
+}
+
+// approveEnrol approves tech id and enrols a's authenticator (a co-managed tech must). It returns the secret.
+func approveEnrol(t *testing.T, ctx context.Context, h *hubtest.Harness, a *vm.App, id int64) string {
+	t.Helper()
+	if _, err := h.Owner.ApproveTech(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	return enrol(t, ctx, h, a)
 }
 
 // noneHolds fails when any file under dir holds one of secrets.

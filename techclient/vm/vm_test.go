@@ -209,9 +209,7 @@ func TestLifecycle(t *testing.T) {
 
 	// Approval arrives by itself through the long poll.
 	approved := time.Now()
-	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
-		t.Fatal(err)
-	}
+	approveEnrol(t, ctx, h, a, techs[0].ID)
 	took := eventually(t, 3*time.Second, "active after approval", func() bool { return state(a) == vm.StateActive })
 	t.Logf("approval shown after %v", time.Since(approved).Round(time.Millisecond))
 	_ = took
@@ -293,9 +291,7 @@ func TestEntitlementLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
-		t.Fatal(err)
-	}
+	approveEnrol(t, ctx, h, a, techs[0].ID)
 	rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Pw-one-1234!" })
 	rotate(t, ctx, h.NewAgent("web01.fabrikam.com", wire.DriverLinux), func(wire.PlanAccount) string { return "Pw-two-1234!" })
 	eventually(t, 3*time.Second, "two rows", func() bool { return len(a.Visible()) == 2 })
@@ -334,9 +330,7 @@ func TestOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
-		t.Fatal(err)
-	}
+	approveEnrol(t, ctx, h, e.app, techs[0].ID)
 	rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Offline-Pa55!" })
 	eventually(t, 3*time.Second, "row", func() bool { return len(e.app.Visible()) == 1 })
 	e.app.Close()
