@@ -33,7 +33,8 @@ func groupWire(g *store.Group) wire.Group {
 	if m == nil {
 		m = []int64{}
 	}
-	return wire.Group{ID: g.ID, Name: g.Name, Builtin: g.Builtin, Members: m, IntervalSeconds: g.IntervalSeconds}
+	return wire.Group{ID: g.ID, Name: g.Name, Builtin: g.Builtin, Members: m, IntervalSeconds: g.IntervalSeconds,
+		RotateAfterUseSeconds: g.RotateAfterUseSeconds}
 }
 
 func rightWire(r *store.Right) wire.Right {
@@ -117,8 +118,11 @@ func checkPolicy(p wire.Policy) error {
 	if p.Digits < 0 || p.Symbols < 0 || p.Digits+p.Symbols > p.Length {
 		errs = append(errs, wire.Invalid("digits", "digits and symbols must be non-negative and fit in the length"))
 	}
-	if p.RotateAfterRevealSeconds < 0 || p.RotateAfterRevealSeconds > 30*24*3600 {
-		errs = append(errs, wire.Invalid("rotateAfterRevealSeconds", "must be from 0 (off) to 30 days"))
+	if p.RotateAfterUseSeconds < 0 || p.RotateAfterUseSeconds > int64(wire.MaxRotateAfterUse/time.Second) {
+		errs = append(errs, wire.Invalid("rotateAfterUseSeconds", "must be from 0 (off) to 30 days"))
+	}
+	if p.HistoryDepth < 1 || p.HistoryDepth > wire.MaxHistoryDepth {
+		errs = append(errs, wire.Invalid("historyDepth", "must be from 1 to %d", wire.MaxHistoryDepth))
 	}
 	if err := entitle.CheckFormat(p.NamingFormat); err != nil {
 		errs = append(errs, wire.Invalid("namingFormat", "%v", err))
@@ -127,7 +131,9 @@ func checkPolicy(p wire.Policy) error {
 }
 
 func (h *Hub) adminPolicy(r *request) (any, error) {
-	var p wire.Policy
+	// Fields the body leaves out keep their current values: a Console that predates a policy field must not reset it.
+	p := r.tenant.Policy
+	p.HistoryDepth = p.History()
 	if err := r.decode(&p); err != nil {
 		return nil, err
 	}
@@ -324,6 +330,14 @@ func (h *Hub) decodeGroup(r *request, kind string) (wire.GroupRequest, error) {
 	if req.IntervalSeconds != 0 && (req.IntervalSeconds < 60 || req.IntervalSeconds > 366*24*3600) {
 		return req, wire.Invalid("intervalSeconds", "must be from 60 seconds to a year")
 	}
+	if s := req.RotateAfterUseSeconds; s != nil {
+		if kind == store.KindTech {
+			return req, wire.Invalid("rotateAfterUseSeconds", "only agent groups override the rotate-after-use grace")
+		}
+		if *s < 0 || *s > int64(wire.MaxRotateAfterUse/time.Second) {
+			return req, wire.Invalid("rotateAfterUseSeconds", "must be from 0 (off) to 30 days")
+		}
+	}
 	return req, nil
 }
 
@@ -340,7 +354,8 @@ func (h *Hub) adminGroupCreate(r *request, kind string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &store.Group{TenantID: r.tenant.ID, Kind: kind, Name: req.Name, IntervalSeconds: req.IntervalSeconds}
+	g := &store.Group{TenantID: r.tenant.ID, Kind: kind, Name: req.Name, IntervalSeconds: req.IntervalSeconds,
+		RotateAfterUseSeconds: req.RotateAfterUseSeconds}
 	err = h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
 		if err := c.tx.CreateGroup(g); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -353,7 +368,7 @@ func (h *Hub) adminGroupCreate(r *request, kind string) (any, error) {
 		}
 		g.Members = req.Members
 		c.graph = true
-		return c.audit(kind+"group.create", fmt.Sprintf("group %d", g.ID), fmt.Sprintf("name=%q members=%v interval=%d", g.Name, g.Members, g.IntervalSeconds))
+		return c.audit(kind+"group.create", fmt.Sprintf("group %d", g.ID), fmt.Sprintf("name=%q members=%v interval=%d%s", g.Name, g.Members, g.IntervalSeconds, afterUseDetail(g)))
 	})
 	if err != nil {
 		return nil, err
@@ -389,7 +404,7 @@ func (h *Hub) adminGroupUpdate(r *request, kind string) (any, error) {
 			return &wire.Error{Code: wire.CodeConflict, Field: "name", Message: "built-in groups cannot be renamed"}
 		}
 		old := g.Name
-		g.Name, g.IntervalSeconds = req.Name, req.IntervalSeconds
+		g.Name, g.IntervalSeconds, g.RotateAfterUseSeconds = req.Name, req.IntervalSeconds, req.RotateAfterUseSeconds
 		if err := c.tx.UpdateGroup(g); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return &wire.Error{Code: wire.CodeConflict, Field: "name", Message: "a group of that name exists"}
@@ -406,7 +421,7 @@ func (h *Hub) adminGroupUpdate(r *request, kind string) (any, error) {
 			g.Members = req.Members
 		}
 		c.graph = true
-		return c.audit(kind+"group.update", fmt.Sprintf("group %d", g.ID), fmt.Sprintf("name=%q was=%q members=%v interval=%d", g.Name, old, req.Members, g.IntervalSeconds))
+		return c.audit(kind+"group.update", fmt.Sprintf("group %d", g.ID), fmt.Sprintf("name=%q was=%q members=%v interval=%d%s", g.Name, old, req.Members, g.IntervalSeconds, afterUseDetail(g)))
 	})
 	if err != nil {
 		return nil, err

@@ -281,7 +281,7 @@ func (v *view) credential(tenant *store.Tenant, g entitle.Grant, acc *store.Acco
 	names, _ := v.rightNames(g.Rights, agent.Driver)
 	c := wire.Credential{AccountID: acc.ID, AgentID: agent.ID, AgentName: agent.Name, Driver: agent.Driver,
 		AccountName: acc.Name, Rights: names, Versions: []wire.CredentialVersion{},
-		NextRotationAt: schedule(tenant, acc, v.intervalFor(tenant, agent.ID))}
+		NextRotationAt: schedule(tenant, acc, v.intervalFor(tenant, agent.ID)), RotatesAfterUseAt: rotatesAfterUseAt(acc)}
 	// Every staged version above the confirmed one (the target may hold any of them), then the confirmed one.
 	// Failed and superseded versions are not handed out.
 	for _, ver := range versions {

@@ -175,9 +175,10 @@ func (h *Hub) techEvent(r *request) (any, error) {
 		if err := c.audit("credential."+req.Kind, fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q", req.Version, acc.Name)); err != nil {
 			return err
 		}
-		grace := time.Duration(r.tenant.Policy.RotateAfterRevealSeconds) * time.Second
-		if req.Kind != wire.EventReveal || grace <= 0 {
-			return nil
+		// Rotate after use (history.go): a reveal or a copy makes the account due once the grace has passed.
+		grace, err := afterUseGrace(c.tx, r.tenant, acc.AgentID)
+		if err != nil || grace <= 0 {
+			return err
 		}
 		at := c.at.Add(grace)
 		if acc.RotateRequestedAt.After(acc.RotatedAt) && acc.RotateRequestedAt.Before(at) {
@@ -187,8 +188,9 @@ func (h *Hub) techEvent(r *request) (any, error) {
 		if err := c.tx.UpdateAccount(acc); err != nil {
 			return err
 		}
-		c.bump = true // the agent's plan now has an earlier NextDueAt
-		return c.audit("rotate.after-reveal", fmt.Sprintf("account %d", acc.ID), "at="+at.Format(time.RFC3339))
+		c.bump = true  // the agent's plan now has an earlier NextDueAt
+		c.touched(acc) // the tech's entry now shows RotatesAfterUseAt
+		return c.audit("rotate.after-use", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("kind=%s at=%s", req.Kind, at.Format(time.RFC3339)))
 	})
 	if err != nil {
 		return nil, err

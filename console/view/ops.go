@@ -284,7 +284,7 @@ func policyScreen(e env) screen {
 			length.SetText(strconv.Itoa(p.Length))
 			digits.SetText(strconv.Itoa(p.Digits))
 			symbols.SetText(strconv.Itoa(p.Symbols))
-			afterReveal.SetText(strconv.FormatInt(p.RotateAfterRevealSeconds/3600, 10))
+			afterReveal.SetText(strconv.FormatInt(p.RotateAfterUseSeconds/3600, 10))
 			noUpper.SetChecked(p.NoUpper)
 			noAmb.SetChecked(p.NoAmbiguous)
 			format.SetText(p.NamingFormat)
@@ -299,7 +299,7 @@ func readPolicy(interval, length, digits, symbols, afterReveal string) (wire.Pol
 		field string
 		s     string
 		dst   *int64
-	}{{"rotation interval", interval, &p.IntervalSeconds}, {"rotate after reveal", afterReveal, &p.RotateAfterRevealSeconds}}
+	}{{"rotation interval", interval, &p.IntervalSeconds}, {"rotate after reveal", afterReveal, &p.RotateAfterUseSeconds}}
 	for _, n := range nums {
 		h, err := strconv.ParseFloat(strings.TrimSpace(n.s), 64)
 		if err != nil || h < 0 {

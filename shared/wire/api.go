@@ -72,6 +72,9 @@ type Credential struct {
 	Rights         []string            `json:"rights"`
 	Versions       []CredentialVersion `json:"versions"` // newest first: the confirmed one and any newer staged ones
 	NextRotationAt time.Time           `json:"nextRotationAt,omitzero"`
+	// RotatesAfterUseAt is when a reveal or copy made the account due for rotation ("rotates at … after use"); zero
+	// when none is pending.
+	RotatesAfterUseAt time.Time `json:"rotatesAfterUseAt,omitzero"`
 }
 
 // CredentialVersion is one sealed password.
@@ -262,6 +265,8 @@ type GroupRequest struct {
 	Name            string  `json:"name"`
 	Members         []int64 `json:"members,omitempty"`
 	IntervalSeconds int64   `json:"intervalSeconds,omitempty"`
+	// RotateAfterUseSeconds overrides the tenant's rotate-after-use grace for an agent group (nil: inherit, 0: off).
+	RotateAfterUseSeconds *int64 `json:"rotateAfterUseSeconds,omitempty"`
 }
 
 // MembersRequest adds and removes members of a group.

@@ -98,8 +98,28 @@ type Policy struct {
 	NoUpper         bool   `json:"noUpper,omitempty"`
 	NoAmbiguous     bool   `json:"noAmbiguous,omitempty"` // avoid characters such as l, 1, O, 0
 	NamingFormat    string `json:"namingFormat"`          // e.g. "{username}-{abbrev}"
-	// RotateAfterRevealSeconds, when positive, rotates a password that long after its tech revealed it.
-	RotateAfterRevealSeconds int64 `json:"rotateAfterRevealSeconds,omitempty"`
+	// RotateAfterUseSeconds, when positive, rotates a password that long after its tech revealed or copied it
+	// (Windows LAPS's post-authentication action); 0 turns it off. An agent group may override it.
+	RotateAfterUseSeconds int64 `json:"rotateAfterUseSeconds"`
+	// HistoryDepth is how many confirmed versions of each account the hub keeps (the current one included), sealed
+	// as they were; older ones are deleted. 0 in a stored policy means DefaultHistoryDepth.
+	HistoryDepth int `json:"historyDepth"`
+}
+
+// Policy defaults and bounds of rotate-after-use and the password history.
+const (
+	DefaultRotateAfterUse = 8 * time.Hour
+	MaxRotateAfterUse     = 30 * 24 * time.Hour
+	DefaultHistoryDepth   = 5
+	MaxHistoryDepth       = 50
+)
+
+// History returns the history depth, DefaultHistoryDepth when unset.
+func (p Policy) History() int {
+	if p.HistoryDepth <= 0 {
+		return DefaultHistoryDepth
+	}
+	return p.HistoryDepth
 }
 
 // Interval returns the rotation interval as a duration.
@@ -108,7 +128,8 @@ func (p Policy) Interval() time.Duration { return time.Duration(p.IntervalSecond
 // DefaultPolicy is what a new tenant starts with.
 func DefaultPolicy() Policy {
 	return Policy{IntervalSeconds: int64(24 * time.Hour / time.Second), Length: 24, Digits: 4, Symbols: 4,
-		NoAmbiguous: true, NamingFormat: "{username}-{abbrev}"}
+		NoAmbiguous: true, NamingFormat: "{username}-{abbrev}",
+		RotateAfterUseSeconds: int64(DefaultRotateAfterUse / time.Second), HistoryDepth: DefaultHistoryDepth}
 }
 
 // Tenant is one MSP on a hub, seen by its admins.
@@ -144,6 +165,9 @@ type Group struct {
 	Builtin         bool    `json:"builtin,omitempty"`
 	Members         []int64 `json:"members"`                   // tech or agent IDs; empty for AllTechs (implicit)
 	IntervalSeconds int64   `json:"intervalSeconds,omitempty"` // AgentGroup only: overrides the tenant's interval
+	// RotateAfterUseSeconds (AgentGroup only), when set, overrides the tenant's rotate-after-use grace; 0 turns it
+	// off for the group's agents.
+	RotateAfterUseSeconds *int64 `json:"rotateAfterUseSeconds,omitempty"`
 }
 
 // Right is a named privilege resolved on each target by its group names per driver kind.

@@ -489,8 +489,8 @@ func (x *tx) UpdateAgent(a *Agent) error {
 // ---- groups ----
 
 func (x *tx) CreateGroup(g *Group) error {
-	id, err := x.insert("create group "+g.Name, "INSERT INTO groups (tenant_id, kind, name, builtin, interval_seconds) VALUES (?,?,?,?,?)",
-		g.TenantID, g.Kind, g.Name, b2i(g.Builtin), g.IntervalSeconds)
+	id, err := x.insert("create group "+g.Name, "INSERT INTO groups (tenant_id, kind, name, builtin, interval_seconds, rotate_after_use_seconds) VALUES (?,?,?,?,?,?)",
+		g.TenantID, g.Kind, g.Name, b2i(g.Builtin), g.IntervalSeconds, g.RotateAfterUseSeconds)
 	g.ID = id
 	if err != nil {
 		return err
@@ -502,7 +502,7 @@ func (x *tx) CreateGroup(g *Group) error {
 }
 
 func (x *tx) groups(q string, args ...any) ([]Group, error) {
-	rows, err := x.t.QueryContext(x.ctx, "SELECT id, tenant_id, kind, name, builtin, interval_seconds FROM groups WHERE "+q+" ORDER BY id", args...)
+	rows, err := x.t.QueryContext(x.ctx, "SELECT id, tenant_id, kind, name, builtin, interval_seconds, rotate_after_use_seconds FROM groups WHERE "+q+" ORDER BY id", args...)
 	if err != nil {
 		return nil, wrap("list groups", err)
 	}
@@ -510,9 +510,13 @@ func (x *tx) groups(q string, args ...any) ([]Group, error) {
 	byID := map[int64]int{}
 	for rows.Next() {
 		var g Group
-		if err := rows.Scan(&g.ID, &g.TenantID, &g.Kind, &g.Name, &g.Builtin, &g.IntervalSeconds); err != nil {
+		var afterUse sql.NullInt64
+		if err := rows.Scan(&g.ID, &g.TenantID, &g.Kind, &g.Name, &g.Builtin, &g.IntervalSeconds, &afterUse); err != nil {
 			rows.Close()
 			return nil, wrap("list groups", err)
+		}
+		if afterUse.Valid {
+			g.RotateAfterUseSeconds = &afterUse.Int64
 		}
 		byID[g.ID] = len(out)
 		out = append(out, g)
@@ -558,8 +562,8 @@ func (x *tx) Groups(tenant int64, kind string) ([]Group, error) {
 }
 
 func (x *tx) UpdateGroup(g *Group) error {
-	return x.one(fmt.Sprintf("update group %d", g.ID), "UPDATE groups SET name = ?, interval_seconds = ? WHERE tenant_id = ? AND id = ?",
-		g.Name, g.IntervalSeconds, g.TenantID, g.ID)
+	return x.one(fmt.Sprintf("update group %d", g.ID), "UPDATE groups SET name = ?, interval_seconds = ?, rotate_after_use_seconds = ? WHERE tenant_id = ? AND id = ?",
+		g.Name, g.IntervalSeconds, g.RotateAfterUseSeconds, g.TenantID, g.ID)
 }
 
 func (x *tx) DeleteGroup(tenant, id int64) error {

@@ -72,7 +72,7 @@ type Tx interface {
 	CreateGroup(g *Group) error
 	Group(tenant, id int64) (*Group, error)
 	Groups(tenant int64, kind string) ([]Group, error) // with members
-	UpdateGroup(g *Group) error                        // name and interval
+	UpdateGroup(g *Group) error                        // name, interval and rotate-after-use override
 	DeleteGroup(tenant, id int64) error
 	SetMembers(tenant, group int64, members []int64) error
 	AddMembers(tenant, group int64, members []int64) error
@@ -110,6 +110,11 @@ type Tx interface {
 	ConfirmVersion(tenant, account, version int64, now time.Time) error
 	// FailVersion marks a staged version failed.
 	FailVersion(tenant, account, version int64, reason string) error
+	// PruneVersions keeps the keep newest versions of the account that were ever confirmed and deletes every older
+	// version that is not staged, returning how many it deleted (sqlite_history.go).
+	PruneVersions(tenant, account int64, keep int) (int, error)
+	// History returns up to n versions of the account that were ever confirmed, newest first, with envelopes.
+	History(tenant, account int64, n int) ([]Version, error)
 
 	// Audit appends an event to the hash chain and fills in its Seq and Hash.
 	Audit(e *AuditEvent) error
@@ -249,6 +254,8 @@ type Group struct {
 	Builtin         bool
 	IntervalSeconds int64
 	Members         []int64
+	// RotateAfterUseSeconds overrides the tenant's rotate-after-use grace (agent groups; nil inherits, 0 is off).
+	RotateAfterUseSeconds *int64
 }
 
 // Right is a named privilege.

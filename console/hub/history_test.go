@@ -1,0 +1,196 @@
+package hub_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// afterUseSetup is a tenant with one tech, one AD agent and a confirmed first version of the tech's account there.
+func afterUseSetup(t *testing.T, h *hubtest.Harness) (*hubtest.Tech, *hubtest.Agent, wire.PlanAccount, int64) {
+	t.Helper()
+	alice := h.ActiveTech("alice")
+	agent := h.NewAgent("contoso.local", wire.DriverAD)
+	plan, err := agent.Plan(testCtx(t), 0)
+	if err != nil || len(plan.Accounts) != 1 {
+		t.Fatalf("plan: %v %+v", err, plan)
+	}
+	v := confirm(t, agent, plan, plan.Accounts[0], "pw-1")
+	return alice, agent, plan.Accounts[0], v
+}
+
+func planAccount(t *testing.T, agent *hubtest.Agent) wire.PlanAccount {
+	t.Helper()
+	plan, err := agent.Plan(testCtx(t), 0)
+	if err != nil || len(plan.Accounts) != 1 {
+		t.Fatalf("plan: %v %+v", err, plan)
+	}
+	return plan.Accounts[0]
+}
+
+// TestRotateAfterUseDefault: a new tenant rotates 8 hours after a use; the account is not due a second before and
+// is due a second after, and the tech's credential list says when.
+func TestRotateAfterUseDefault(t *testing.T) {
+	ctx := testCtx(t)
+	h := hubtest.New(t)
+	tenant, err := h.Owner.Tenant(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tenant.Policy.RotateAfterUseSeconds; got != 8*3600 {
+		t.Fatalf("default rotateAfterUseSeconds = %d, want 28800", got)
+	}
+	alice, agent, acc, v := afterUseSetup(t, h)
+	creds, err := alice.Credentials(ctx)
+	if err != nil || len(creds.Credentials) != 1 {
+		t.Fatalf("credentials: %v %+v", err, creds)
+	}
+	if !creds.Credentials[0].RotatesAfterUseAt.IsZero() {
+		t.Fatalf("rotatesAfterUseAt before any use: %v", creds.Credentials[0].RotatesAfterUseAt)
+	}
+	used := h.Clock.Now()
+	if err := alice.ReportEvent(ctx, wire.EventRequest{Kind: wire.EventCopy, AccountID: acc.AccountID, Version: v}); err != nil {
+		t.Fatal(err)
+	}
+	// The delta the TechClient fetches carries the moment.
+	delta, err := alice.CredentialsSince(ctx, creds.Revision, creds.Grants)
+	if err != nil || len(delta.Credentials) != 1 {
+		t.Fatalf("delta after a copy: %v %+v", err, delta)
+	}
+	at := delta.Credentials[0].RotatesAfterUseAt
+	if at.Before(used.Add(8*time.Hour-time.Second)) || at.After(h.Clock.Now().Add(8*time.Hour)) {
+		t.Fatalf("rotatesAfterUseAt = %v, want 8 h after %v", at, used)
+	}
+	h.Clock.Advance(8*time.Hour - 2*time.Second)
+	if a := planAccount(t, agent); a.Due {
+		t.Fatalf("due before the grace passed: %+v", a)
+	}
+	h.Clock.Advance(3 * time.Second)
+	a := planAccount(t, agent)
+	if !a.Due || a.DueReason != wire.DueAfterReveal {
+		t.Fatalf("not due after the grace: %+v", a)
+	}
+	plan, _ := agent.Plan(ctx, 0)
+	confirm(t, agent, plan, a, "pw-2")
+	if a := planAccount(t, agent); a.Due {
+		t.Fatalf("still due after the rotation: %+v", a)
+	}
+	creds, _ = alice.Credentials(ctx)
+	if !creds.Credentials[0].RotatesAfterUseAt.IsZero() {
+		t.Fatalf("rotatesAfterUseAt after the rotation: %v", creds.Credentials[0].RotatesAfterUseAt)
+	}
+}
+
+// TestRotateAfterUseOff: a grace of 0 turns it off; an agent group's override turns it back on for its agents
+// only, and an override of 0 turns it off again.
+func TestRotateAfterUseOff(t *testing.T) {
+	ctx := testCtx(t)
+	h := hubtest.New(t)
+	p := wire.DefaultPolicy()
+	p.RotateAfterUseSeconds = 0
+	if _, err := h.Owner.SetPolicy(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	alice, agent, acc, v := afterUseSetup(t, h)
+	use := func(kind string) {
+		t.Helper()
+		if err := alice.ReportEvent(ctx, wire.EventRequest{Kind: kind, AccountID: acc.AccountID, Version: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	use(wire.EventReveal)
+	h.Clock.Advance(9 * time.Hour)
+	if a := planAccount(t, agent); a.Due {
+		t.Fatalf("due with rotate-after-use off: %+v", a)
+	}
+	creds, _ := alice.Credentials(ctx)
+	if !creds.Credentials[0].RotatesAfterUseAt.IsZero() {
+		t.Fatalf("rotatesAfterUseAt with rotate-after-use off: %v", creds.Credentials[0].RotatesAfterUseAt)
+	}
+
+	minute := int64(60)
+	g, err := h.Owner.CreateAgentGroup(ctx, wire.GroupRequest{Name: "Sensitive", Members: []int64{agent.ID}, RotateAfterUseSeconds: &minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.RotateAfterUseSeconds == nil || *g.RotateAfterUseSeconds != 60 {
+		t.Fatalf("group override not returned: %+v", g)
+	}
+	use(wire.EventCopy)
+	h.Clock.Advance(59 * time.Second)
+	if a := planAccount(t, agent); a.Due {
+		t.Fatalf("due within the group's grace: %+v", a)
+	}
+	h.Clock.Advance(2 * time.Second)
+	a := planAccount(t, agent)
+	if !a.Due || a.DueReason != wire.DueAfterReveal {
+		t.Fatalf("not due after the group's grace: %+v", a)
+	}
+	plan, _ := agent.Plan(ctx, 0)
+	v = confirm(t, agent, plan, a, "pw-2")
+
+	off := int64(0)
+	if _, err := h.Owner.UpdateGroup(ctx, true, g.ID, wire.GroupRequest{Name: "Sensitive", Members: []int64{agent.ID}, RotateAfterUseSeconds: &off}); err != nil {
+		t.Fatal(err)
+	}
+	p.RotateAfterUseSeconds = 60 // the tenant would rotate, the group says no
+	if _, err := h.Owner.SetPolicy(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	use(wire.EventReveal)
+	h.Clock.Advance(time.Hour)
+	if a := planAccount(t, agent); a.Due {
+		t.Fatalf("due although the agent's group turned rotate-after-use off: %+v", a)
+	}
+}
+
+// TestHistoryPolicyValidation: negative or too long graces and history depths out of range are refused with the
+// field named; a policy body without the new fields keeps their values.
+func TestHistoryPolicyValidation(t *testing.T) {
+	ctx := testCtx(t)
+	h := hubtest.New(t)
+	for _, c := range []struct {
+		field string
+		edit  func(*wire.Policy)
+	}{
+		{"rotateAfterUseSeconds", func(p *wire.Policy) { p.RotateAfterUseSeconds = -1 }},
+		{"rotateAfterUseSeconds", func(p *wire.Policy) { p.RotateAfterUseSeconds = 31 * 24 * 3600 }},
+		{"historyDepth", func(p *wire.Policy) { p.HistoryDepth = 0 }},
+		{"historyDepth", func(p *wire.Policy) { p.HistoryDepth = wire.MaxHistoryDepth + 1 }},
+		{"historyDepth", func(p *wire.Policy) { p.HistoryDepth = -3 }},
+	} {
+		p := wire.DefaultPolicy()
+		c.edit(&p)
+		_, err := h.Owner.SetPolicy(ctx, p)
+		var we *wire.Error
+		if !errors.As(err, &we) || we.Field != c.field || !errors.Is(err, hubclient.ErrInvalid) {
+			t.Errorf("policy %+v: got %v, want an invalid %s", p, err, c.field)
+		}
+	}
+	for _, s := range []int64{-1, 31 * 24 * 3600} {
+		_, err := h.Owner.CreateAgentGroup(ctx, wire.GroupRequest{Name: "G", RotateAfterUseSeconds: &s})
+		var we *wire.Error
+		if !errors.As(err, &we) || we.Field != "rotateAfterUseSeconds" {
+			t.Errorf("agent group grace %d: got %v", s, err)
+		}
+	}
+	s := int64(60)
+	_, err := h.Owner.CreateTechGroup(ctx, wire.GroupRequest{Name: "T", RotateAfterUseSeconds: &s})
+	var we *wire.Error
+	if !errors.As(err, &we) || we.Field != "rotateAfterUseSeconds" {
+		t.Errorf("tech group with a grace: got %v", err)
+	}
+	p := wire.DefaultPolicy()
+	p.RotateAfterUseSeconds, p.HistoryDepth = 120, 7
+	if _, err := h.Owner.SetPolicy(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	tenant, err := h.Owner.Tenant(ctx)
+	if err != nil || tenant.Policy.RotateAfterUseSeconds != 120 || tenant.Policy.HistoryDepth != 7 {
+		t.Fatalf("policy after update: %v %+v", err, tenant)
+	}
+}
