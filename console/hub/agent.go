@@ -208,8 +208,13 @@ func (h *Hub) agentConfirm(r *request) (any, error) {
 			}
 			return err
 		}
+		// Password history (history.go): keep the policy's depth of confirmed versions, delete what is older.
+		pruned, err := c.tx.PruneVersions(r.tenant.ID, acc.ID, r.tenant.Policy.History())
+		if err != nil {
+			return err
+		}
 		c.touched(acc)
-		return c.audit("version.confirm", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q", req.Version, acc.Name))
+		return c.audit("version.confirm", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q pruned=%d", req.Version, acc.Name, pruned))
 	})
 	if err != nil {
 		return nil, err

@@ -60,3 +60,42 @@ func rotatesAfterUseAt(acc *store.Account) time.Time {
 	}
 	return time.Time{}
 }
+
+// techHistory returns the password history of one of the calling tech's accounts. Like the credential list it
+// passes the two-factor session gate; every read is audited, whether or not the device then opens anything.
+func (h *Hub) techHistory(r *request) (any, error) {
+	if err := h.sessionGate(r); err != nil { // lockout and two-factor session (totp.go)
+		return nil, err
+	}
+	id, err := r.pathID()
+	if err != nil {
+		return nil, err
+	}
+	depth := r.tenant.Policy.History()
+	out := &wire.HistoryResponse{ClientGUID: r.tenant.GUID, AccountID: id, Depth: depth, Versions: []wire.CredentialVersion{}}
+	err = h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+		c.bump = false
+		c.concerns() // reading changes nobody's list
+		acc, err := c.tx.Account(r.tenant.ID, id)
+		if err != nil || acc.TechID != r.who.id {
+			// Another tech's account and no account at all look the same.
+			return &wire.Error{Code: wire.CodeNotFound, Field: "id", Message: "no such account of yours"}
+		}
+		versions, err := c.tx.History(r.tenant.ID, acc.ID, depth)
+		if err != nil {
+			return err
+		}
+		out.AgentID, out.AccountName, out.ReadAt = acc.AgentID, acc.Name, c.at
+		var numbers []int64
+		for _, v := range versions {
+			out.Versions = append(out.Versions, wire.CredentialVersion{Version: v.Version, State: v.State,
+				Envelope: v.Envelope, StagedAt: v.StagedAt, ConfirmedAt: v.ConfirmedAt})
+			numbers = append(numbers, v.Version)
+		}
+		return c.audit("credential.history", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("name=%q versions=%v", acc.Name, numbers))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,12 +1,18 @@
 package hub_test
 
 import (
+	"bytes"
+	"database/sql"
 	"errors"
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/watchword/watchword/console/hub/hubtest"
 	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -192,5 +198,139 @@ func TestHistoryPolicyValidation(t *testing.T) {
 	tenant, err := h.Owner.Tenant(ctx)
 	if err != nil || tenant.Policy.RotateAfterUseSeconds != 120 || tenant.Policy.HistoryDepth != 7 {
 		t.Fatalf("policy after update: %v %+v", err, tenant)
+	}
+}
+
+// techAccount returns the agent's plan and the tech's account in it.
+func techAccount(t *testing.T, agent *hubtest.Agent, tech int64) (*wire.Plan, wire.PlanAccount) {
+	t.Helper()
+	plan, err := agent.Plan(testCtx(t), 0)
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	for _, a := range plan.Accounts {
+		if a.TechID == tech {
+			return plan, a
+		}
+	}
+	t.Fatalf("no account of tech %d in the plan", tech)
+	return nil, wire.PlanAccount{}
+}
+
+// rotateOnce stages and confirms the next version of the tech's account on the agent with secret.
+func rotateOnce(t *testing.T, agent *hubtest.Agent, tech int64, secret string) int64 {
+	t.Helper()
+	plan, a := techAccount(t, agent, tech)
+	return confirm(t, agent, plan, a, secret)
+}
+
+// TestPasswordHistory: after K+3 rotations the history holds exactly K versions, newest first, each opening (with
+// the tech's identity and the recovery identity) to the password confirmed at its time; the older versions are
+// gone from the database file; a staged version is neither in the history nor pruned; another tech cannot read
+// the history; the read is audited.
+func TestPasswordHistory(t *testing.T) {
+	ctx := testCtx(t)
+	h := hubtest.New(t)
+	alice := h.ActiveTech("alice")
+	bob := h.ActiveTech("bob")
+	agent := h.NewAgent("contoso.local", wire.DriverAD)
+	k := wire.DefaultHistoryDepth
+	secrets := map[int64]string{}
+	envelopes := map[int64][]byte{}
+	var accountID int64
+	var name string
+	for i := 1; i <= k+3; i++ {
+		secret := fmt.Sprintf("password-number-%d", i)
+		v := rotateOnce(t, agent, alice.ID, secret)
+		secrets[v] = secret
+		creds, err := alice.Credentials(ctx)
+		if err != nil || len(creds.Credentials) != 1 || creds.Credentials[0].Versions[0].Version != v {
+			t.Fatalf("credentials after rotation %d: %v %+v", i, err, creds)
+		}
+		envelopes[v] = creds.Credentials[0].Versions[0].Envelope
+		accountID, name = creds.Credentials[0].AccountID, creds.Credentials[0].AccountName
+	}
+	// A staged version the target may hold: not history (never confirmed), never pruned.
+	plan, pa := techAccount(t, agent, alice.ID)
+	staged := pa.CurrentVersion + 1
+	if err := agent.Stage(ctx, accountID, staged, sealFor(t, plan, pa, staged, "staged-one")); err != nil {
+		t.Fatal(err)
+	}
+
+	hist, err := alice.History(ctx, accountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hist.Depth != k || len(hist.Versions) != k || hist.AccountName != name || hist.ClientGUID != h.GUID {
+		t.Fatalf("history: depth %d, %d versions, want %d: %+v", hist.Depth, len(hist.Versions), k, hist)
+	}
+	for i, v := range hist.Versions {
+		want := int64(k + 3 - i) // newest first: versions k+3 … 4
+		if v.Version != want {
+			t.Fatalf("history[%d] is version %d, want %d", i, v.Version, want)
+		}
+		if (i == 0) != (v.State == wire.VersionConfirmed) || i > 0 && v.State != wire.VersionSuperseded {
+			t.Fatalf("history[%d] state %s", i, v.State)
+		}
+		sctx := hubclient.SealContext(hist.ClientGUID, hist.AgentID, hist.AccountName, v.Version)
+		for who, id := range map[string]*seal.Identity{"tech": alice.Identity, "recovery": h.Recovery} {
+			got, err := seal.Open(v.Envelope, sctx, id)
+			if err != nil || string(got) != secrets[v.Version] {
+				t.Fatalf("history version %d opened by the %s: %v (right password: %v)", v.Version, who, err, string(got) == secrets[v.Version])
+			}
+		}
+		if !bytes.Equal(v.Envelope, envelopes[v.Version]) {
+			t.Fatalf("history version %d is not the envelope handed out at its time", v.Version)
+		}
+	}
+	creds, _ := alice.Credentials(ctx)
+	if vs := creds.Credentials[0].Versions; len(vs) != 2 || vs[0].Version != staged || vs[0].State != wire.VersionStaged {
+		t.Fatalf("staged version gone from the credential list: %+v", vs)
+	}
+
+	// Versions 1 to 3 are deleted: not in the database file, not in its WAL after a checkpoint.
+	db, err := sql.Open("sqlite", h.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM versions WHERE account_id = ? AND version <= 3", accountID).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("rows of pruned versions: %d (%v)", n, err)
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatal(err)
+	}
+	var file []byte
+	for _, p := range []string{h.DBPath, h.DBPath + "-wal"} {
+		b, err := os.ReadFile(p)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		file = append(file, b...)
+	}
+	for v, env := range envelopes {
+		found := false
+		for _, at := range []int{0, len(env)/2 - 32, len(env) - 64} {
+			found = found || bytes.Contains(file, env[at:at+64])
+		}
+		if kept := v > 3; found != kept {
+			t.Errorf("version %d: found in the database file %v, want %v", v, found, kept)
+		}
+	}
+
+	// Bob cannot read Alice's history, and cannot tell it from an account that does not exist.
+	_, err = bob.History(ctx, accountID)
+	var we *wire.Error
+	if !errors.As(err, &we) || we.Code != wire.CodeNotFound {
+		t.Fatalf("bob reads alice's history: %v", err)
+	}
+	_, err2 := bob.History(ctx, accountID+1000)
+	if !errors.As(err2, &we) || we.Code != wire.CodeNotFound || err.Error() != err2.Error() {
+		t.Fatalf("a missing account answers differently: %v vs %v", err2, err)
+	}
+	ev, err := h.Owner.Audit(ctx, wire.AuditQuery{Action: "credential.history"})
+	if err != nil || len(ev) != 1 || ev[0].ActorID != alice.ID || !strings.Contains(ev[0].Detail, "versions=[8 7 6 5 4]") {
+		t.Fatalf("history audit: %v %+v", err, ev)
 	}
 }

@@ -49,6 +49,7 @@ var declaredRoutes = []string{
 	"GET /v1/tech/credentials active-tech",
 	"GET /v1/tech/changes active-tech",
 	"POST /v1/tech/events active-tech",
+	"GET /v1/tech/accounts/{id}/history active-tech",
 	"POST /v1/tech/totp/enroll active-tech",
 	"POST /v1/tech/totp/confirm active-tech",
 	"POST /v1/tech/session active-tech",

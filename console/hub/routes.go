@@ -70,6 +70,7 @@ func routes() []route {
 		{"GET", wire.PathTechCredentials, techActive, (*Hub).techCredentials},
 		{"GET", wire.PathTechChanges, techActive, (*Hub).techChanges},
 		{"POST", wire.PathTechEvents, techActive, (*Hub).techEvent},
+		{"GET", wire.PathTechAccounts + "/{id}/history", techActive, (*Hub).techHistory},
 		{"GET", wire.PathTechStatusWait, techAny, (*Hub).techStatusWait},
 		{"POST", wire.PathTechTOTPEnroll, techActive, (*Hub).techTOTPEnroll},
 		{"POST", wire.PathTechTOTPConfirm, techActive, (*Hub).techTOTPConfirm},

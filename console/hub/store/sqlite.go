@@ -48,9 +48,11 @@ func Open(ctx context.Context, path string) (*SQLite, error) {
 	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
 		f.Close()
 	}
+	// secure_delete zeroes what a DELETE frees: a pruned password version (sqlite_history.go) must not linger in
+	// free pages of the file.
 	dsn := func(lock string) string {
 		return "file:" + url.PathEscape(path) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-			"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=" + lock
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=secure_delete(1)&_txlock=" + lock
 	}
 	w, err := sql.Open("sqlite", dsn("immediate"))
 	if err != nil {
