@@ -2,6 +2,7 @@ package vm_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,8 +116,26 @@ func TestDeltaSync(t *testing.T) {
 
 	// The cache holds the merged list: a restart shows both rows at once and resumes with a delta.
 	eventually(t, 3*time.Second, "cache written", func() bool {
+		// Not just any cache: an earlier write (before the last change merged) would make the restart ask for a
+		// delta of one account instead of an empty one.
 		b, err := os.ReadFile(filepath.Join(dir, "credentials.json"))
-		return err == nil && strings.Contains(string(b), `"grants"`)
+		if err != nil {
+			return false
+		}
+		var c struct {
+			Credentials wire.CredentialsResponse `json:"credentials"`
+		}
+		if json.Unmarshal(b, &c) != nil || c.Credentials.Grants == "" {
+			return false
+		}
+		// The reveal above is a use: the hub marks that account "rotates after use", which reaches the device as
+		// one more delta. The cache must hold that too.
+		rotated, used := false, false
+		for _, cr := range c.Credentials.Credentials {
+			rotated = rotated || len(cr.Versions) > 0 && cr.Versions[0].Version == 2
+			used = used || !cr.RotatesAfterUseAt.IsZero()
+		}
+		return rotated && used
 	})
 	a.Close()
 	a = start()
