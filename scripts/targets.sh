@@ -10,7 +10,8 @@
 # Targets:
 #   - a Samba Active Directory domain controller (realm TEST.LAN), LDAPS on 127.0.0.1:636 (AD's fixed ports: root)
 #   - an OpenLDAP slapd with the ppolicy overlay, LDAPS on 127.0.0.1:$WW_LDAP_PORT (default 10636)
-#   - an OpenSSH server on 127.0.0.1:$WW_SSH_PORT (default 10022), its own ed25519 host key, root by key
+#   - an OpenSSH server on 127.0.0.1:$WW_SSH_PORT (default 10022), its own ed25519 host key; the agent logs in by
+#     key as $SSH_ADMIN, an administrator with password-less sudo (as a real Linux host is run), shell /bin/sh
 #
 # Everything lives under one directory (default /tmp/watchword-targets, or $WATCHWORD_TARGETS_DIR). Tests read
 # $DIR/targets.env (point WATCHWORD_TARGETS_ENV at it). Each readiness wait is bounded; nothing here waits forever.
@@ -21,6 +22,9 @@ set -euo pipefail
 DIR=${WATCHWORD_TARGETS_DIR:-/tmp/watchword-targets}
 LDAP_PORT=${WW_LDAP_PORT:-10636}
 SSH_PORT=${WW_SSH_PORT:-10022}
+# Not root: a login as root runs root's ~/.bashrc (Debian's bash reads it under sshd), which on a developer's
+# machine can cost half a second per account command. Not wwt-*: that prefix is the managed accounts'.
+SSH_ADMIN=wwadmin
 READY_TIMEOUT=${WW_TARGETS_READY_TIMEOUT:-30}
 
 AD_REALM=TEST.LAN
@@ -39,7 +43,7 @@ need_root() { [ "$(id -u)" = 0 ] || die "must run as root (Samba AD needs the fi
 # ---------------------------------------------------------------------------------------------------------------
 # packages
 
-PKGS=(samba-ad-dc samba-ad-provision slapd ldap-utils openssh-server openssl)
+PKGS=(samba-ad-dc samba-ad-provision slapd ldap-utils openssh-server openssl sudo)
 
 missing_pkgs() {
 	local p out=()
@@ -354,13 +358,12 @@ provision_sshd() {
 	chmod 700 "$d"
 	ssh-keygen -q -t ed25519 -N '' -C watchword-test-host -f "$d/host_ed25519"
 	ssh-keygen -q -t ed25519 -N '' -C watchword-test-admin -f "$d/admin_ed25519"
-	cp "$d/admin_ed25519.pub" "$d/authorized_keys/root"
 	cat >"$d/sshd_config" <<-EOF
 		ListenAddress 127.0.0.1:$SSH_PORT
 		HostKey $d/host_ed25519
 		PidFile $d/sshd.pid
 		AuthorizedKeysFile $d/authorized_keys/%u
-		PermitRootLogin prohibit-password
+		PermitRootLogin no
 		PubkeyAuthentication yes
 		PasswordAuthentication yes
 		KbdInteractiveAuthentication no
@@ -374,10 +377,32 @@ provision_sshd() {
 	touch "$d/.provisioned"
 }
 
+# ensure_ssh_admin makes the SSH target's administrator: a system account with no password (key only), no home
+# and /bin/sh, allowed every command through sudo without a password.
+ensure_ssh_admin() {
+	getent passwd "$SSH_ADMIN" >/dev/null ||
+		useradd --system --no-create-home --home-dir /nonexistent --shell /bin/sh --comment "Watchword test SSH admin" "$SSH_ADMIN"
+	# an unlocked password field ("*", not "!") so that sshd accepts the key login without PAM
+	usermod -p '*' "$SSH_ADMIN"
+	printf '%s ALL=(root) NOPASSWD: ALL\nDefaults:%s !requiretty, !lecture\n' "$SSH_ADMIN" "$SSH_ADMIN" >/etc/sudoers.d/watchword-test-ssh
+	chmod 440 /etc/sudoers.d/watchword-test-ssh
+	# sshd reads a user's keys as that user: let it through the directories (the private keys stay 0600)
+	cp "$DIR/ssh/admin_ed25519.pub" "$DIR/ssh/authorized_keys/$SSH_ADMIN"
+	chmod 711 "$DIR" "$DIR/ssh"
+	chmod 755 "$DIR/ssh/authorized_keys"
+	chmod 644 "$DIR/ssh/authorized_keys/$SSH_ADMIN"
+}
+
+remove_ssh_admin() {
+	rm -f /etc/sudoers.d/watchword-test-ssh
+	getent passwd "$SSH_ADMIN" >/dev/null && userdel "$SSH_ADMIN" 2>/dev/null || true
+}
+
 start_sshd() {
 	local d="$DIR/ssh"
-	if pid_alive "$DIR/sshd.pid" sshd; then return 0; fi
 	provision_sshd
+	ensure_ssh_admin
+	if pid_alive "$DIR/sshd.pid" sshd; then return 0; fi
 	mkdir -p /run/sshd
 	log "starting sshd on 127.0.0.1:$SSH_PORT"
 	# -D: foreground, so the recorded PID is the listener; sshd wants an absolute path to re-exec itself.
@@ -430,7 +455,8 @@ write_env() {
 		WW_SSH_ADDR='127.0.0.1:$SSH_PORT'
 		WW_SSH_PORT='$SSH_PORT'
 		WW_SSH_HOST_KEY='$(cut -d' ' -f1,2 "$DIR/ssh/host_ed25519.pub")'
-		WW_SSH_USER='root'
+		WW_SSH_USER='$SSH_ADMIN'
+		WW_SSH_SUDO='1'
 		WW_SSH_KEY_FILE='$DIR/ssh/admin_ed25519'
 	EOF
 	mv "$f.tmp" "$f"
@@ -483,6 +509,7 @@ install) need_root; install_pkgs ;;
 clean)
 	cmd_stop
 	remove_local_groups
+	remove_ssh_admin
 	rm -rf "$DIR"
 	;;
 *)

@@ -140,7 +140,7 @@ func newSSHTarget(tb testing.TB, env targets.Env) *sshTarget {
 	}
 	addr := env.Get(tb, "WW_SSH_ADDR")
 	return &sshTarget{addr: addr, hostKey: hk,
-		cfg: linux.SSHConfig{Addr: addr, HostKey: hk, User: env.Get(tb, "WW_SSH_USER"), Signer: signer, Prefix: prefix}}
+		cfg: linux.SSHConfig{Addr: addr, HostKey: hk, User: env.Get(tb, "WW_SSH_USER"), Sudo: env["WW_SSH_SUDO"] == "1", Signer: signer, Prefix: prefix}}
 }
 
 func deleteLinuxUsers(tb testing.TB, names ...string) {

@@ -126,6 +126,7 @@ func linuxGroups(t *testing.T, name string) []string {
 // no generated password reaches the hub's database or any log.
 func TestAgentAgainstRealTargets(t *testing.T) {
 	env := targets.Require(t)
+	targets.LockAccounts(t) // its agents add and disable accounts on this machine's SSH target
 	if os.Geteuid() != 0 {
 		t.Skip("the SSH target is this host; cleaning its accounts up needs root")
 	}

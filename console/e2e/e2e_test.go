@@ -60,7 +60,8 @@ func ms(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) 
 // TestE2E is the seed 003 story against the real hub and agent binaries and the real AD, SSH and LDAP targets.
 func TestE2E(t *testing.T) {
 	env := targets.Require(t)
-	test.NewTempApp(t) // the view-models' bindings need a (headless) fyne app
+	targets.LockAccounts(t) // its agents add and disable accounts on this machine's SSH target
+	test.NewTempApp(t)      // the view-models' bindings need a (headless) fyne app
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	work := t.TempDir()
@@ -163,8 +164,12 @@ func TestE2E(t *testing.T) {
 		"--bind-password-env", "WW_E2E_AD_BIND"); err != nil {
 		t.Fatal(err)
 	}
-	if err := enroll(sshHost, "ssh", nil, "--ssh-addr", env.Get(t, "WW_SSH_ADDR"), "--ssh-user", env.Get(t, "WW_SSH_USER"),
-		"--ssh-host-key", env.Get(t, "WW_SSH_HOST_KEY"), "--ssh-key-file", env.Get(t, "WW_SSH_KEY_FILE"), "--prefix", "wwt-"); err != nil {
+	sshArgs := []string{"--ssh-addr", env.Get(t, "WW_SSH_ADDR"), "--ssh-user", env.Get(t, "WW_SSH_USER"),
+		"--ssh-host-key", env.Get(t, "WW_SSH_HOST_KEY"), "--ssh-key-file", env.Get(t, "WW_SSH_KEY_FILE"), "--prefix", "wwt-"}
+	if env["WW_SSH_SUDO"] == "1" {
+		sshArgs = append(sshArgs, "--ssh-sudo")
+	}
+	if err := enroll(sshHost, "ssh", nil, sshArgs...); err != nil {
 		t.Fatal(err)
 	}
 	announce(fmt.Sprintf("e2e  0 ok   %-58s %6.2fs  build %.1f s, hub and 2 agents up", "set-up: binaries, hub init/serve, owner claims, agents enroll",

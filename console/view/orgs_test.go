@@ -18,10 +18,10 @@ func TestOrgsScreenConfirmsCoManagementOff(t *testing.T) {
 	}
 	tapButton(t, w, "Switch co-management…")
 	eventually(t, "the plan", func() bool {
-		top := w.Canvas().Overlays().Top()
+		top := topOverlay(w)
 		return top != nil && containsText(top, "deactivate 2 co-managed tech(s): gkim (Contoso Ltd, pending); hadams (Contoso Ltd, pending)")
 	})
-	if !containsText(w.Canvas().Overlays().Top(), "the audit log and all credential history: nothing of them is deleted") {
+	if !containsText(topOverlay(w), "the audit log and all credential history: nothing of them is deleted") {
 		t.Fatal("the confirmation does not say the audit log and credential history are kept")
 	}
 	if a.Snapshot().Tech(world.Techs["gkim"]).Status != wire.TechPending {

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/console/view/uitest"
 	"github.com/watchword/watchword/console/vm"
 	"github.com/watchword/watchword/console/vm/demo"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -35,7 +36,7 @@ func TestTechsScreenUnlockAndPause(t *testing.T) {
 	})
 	eventually(t, "the screen to say so", func() bool { return containsText(w.Canvas().Content(), "Not locked.") })
 	tapButton(t, w, "Pause 2FA: 24 h…")
-	if top := w.Canvas().Overlays().Top(); top == nil || !containsText(top, "recorded in the audit log") {
+	if top := topOverlay(w); top == nil || !containsText(top, "recorded in the audit log") {
 		t.Fatal("the pause confirmation does not say it is audited")
 	}
 	tapButton(t, w, "Yes")
@@ -105,7 +106,7 @@ func invite(t *testing.T, h *hubtest.Harness, role wire.Role, approve bool) *hub
 // Role-aware Console: an Auditor's navigation has no onboarding, the status bar names the role, and the actions
 // it may not take are hidden; a pending admin sees the approval notice with its fingerprint instead of a 403.
 func TestConsoleByRole(t *testing.T) {
-	test.NewTempApp(t)
+	uitest.NewApp(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	h := hubtest.New(t)

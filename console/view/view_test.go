@@ -11,12 +11,13 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/console/view/uitest"
 	"github.com/watchword/watchword/console/vm"
 	"github.com/watchword/watchword/console/vm/demo"
 )
 
 func TestNavigationSelectsSection(t *testing.T) {
-	test.NewTempApp(t)
+	uitest.NewApp(t)
 	a := vm.New()
 	w := test.NewTempWindow(t, nil)
 	w.SetContent(Root(a, w))
@@ -37,7 +38,7 @@ func TestNavigationSelectsSection(t *testing.T) {
 // connected is a Console window on a hub holding the demo data set.
 func connected(t *testing.T) (*vm.App, fyne.Window, *demo.World) {
 	t.Helper()
-	test.NewTempApp(t)
+	uitest.NewApp(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	h := hubtest.New(t)
@@ -121,7 +122,7 @@ func TestDeactivateConfirmsAndSaysWhy(t *testing.T) {
 	a, w, world := connected(t)
 	a.Select("techs") // amoreau is first and selected
 	tapButton(t, w, "Deactivate…")
-	if !containsText(w.Canvas().Overlays().Top(), "disabled everywhere") {
+	if !containsText(topOverlay(w), "disabled everywhere") {
 		t.Fatal("the deactivation confirmation does not say accounts are disabled everywhere")
 	}
 	tapButton(t, w, "Yes")
@@ -161,14 +162,14 @@ func tapLabel(t *testing.T, w fyne.Window, text string) {
 	if row == nil {
 		t.Fatalf("no %q to tap", text)
 	}
-	test.Tap(row)
+	fyne.DoAndWait(func() { test.Tap(row) })
 }
 
 // tapButton taps the button with that text, in the top dialog if one is open.
 func tapButton(t *testing.T, w fyne.Window, text string) {
 	t.Helper()
 	root := w.Canvas().Content()
-	if top := w.Canvas().Overlays().Top(); top != nil {
+	if top := topOverlay(w); top != nil {
 		root = top
 	}
 	var b *widget.Button
@@ -183,11 +184,16 @@ func tapButton(t *testing.T, w fyne.Window, text string) {
 	if b.Disabled() {
 		t.Fatalf("%q is disabled", text)
 	}
-	test.Tap(b)
+	fyne.DoAndWait(func() { test.Tap(b) })
 }
 
-// find visits o and everything below it, through containers and widget renderers.
+// find visits o and everything below it, through containers and widget renderers, as UI work: a background
+// refresh does not lay the tree out while it is read.
 func find(o fyne.CanvasObject, f func(fyne.CanvasObject)) {
+	fyne.DoAndWait(func() { walk(o, f) })
+}
+
+func walk(o fyne.CanvasObject, f func(fyne.CanvasObject)) {
 	if o == nil {
 		return
 	}
@@ -195,11 +201,11 @@ func find(o fyne.CanvasObject, f func(fyne.CanvasObject)) {
 	switch x := o.(type) {
 	case *fyne.Container:
 		for _, c := range x.Objects {
-			find(c, f)
+			walk(c, f)
 		}
 	case fyne.Widget:
 		for _, c := range test.WidgetRenderer(x).Objects() {
-			find(c, f)
+			walk(c, f)
 		}
 	}
 }
@@ -232,4 +238,10 @@ func findTappableParent(root, target fyne.CanvasObject) fyne.Tappable {
 	}
 	visit(root, nil)
 	return best
+}
+
+// topOverlay is the window's top dialog, or nil, read as UI work.
+func topOverlay(w fyne.Window) (top fyne.CanvasObject) {
+	fyne.DoAndWait(func() { top = w.Canvas().Overlays().Top() })
+	return top
 }

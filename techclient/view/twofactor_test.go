@@ -33,7 +33,7 @@ func TestEnrolScreenAgainstHub(t *testing.T) {
 	eventually(t, 5*time.Second, "first run", func() bool { return h.u.form != nil })
 	f := h.u.form
 	fill(f, hb.Invite.String(), "alice", "Contoso Ltd")
-	test.Tap(f.register)
+	fyne.DoAndWait(func() { test.Tap(f.register) })
 	eventually(t, 5*time.Second, "pending screen", func() bool { return h.u.current == vm.StatePending })
 	techs, err := hb.Owner.Techs(ctx, wire.TechPending)
 	if err != nil || len(techs) != 1 {
@@ -59,7 +59,7 @@ func TestEnrolScreenAgainstHub(t *testing.T) {
 
 	// A wrong code: the error shows under the field.
 	fyne.DoAndWait(func() { h.u.enrolCode.entry.SetText("12345") })
-	test.Tap(h.u.enrolCode.submit)
+	fyne.DoAndWait(func() { test.Tap(h.u.enrolCode.submit) })
 	eventually(t, 5*time.Second, "error for a short code", func() bool {
 		msg, _ := h.a.Error.Get()
 		return strings.Contains(msg, "6 digits") && strings.Contains(markupOf(h), "6 digits")
@@ -71,7 +71,7 @@ func TestEnrolScreenAgainstHub(t *testing.T) {
 	}
 	eventually(t, time.Second, "button enabled again", func() bool { return !h.u.enrolCode.submit.Disabled() })
 	fyne.DoAndWait(func() { h.u.enrolCode.entry.SetText(code) })
-	test.Tap(h.u.enrolCode.submit)
+	fyne.DoAndWait(func() { test.Tap(h.u.enrolCode.submit) })
 	eventually(t, 5*time.Second, "list after enrolment", func() bool {
 		return h.u.current == vm.StateActive && h.u.list != nil && len(h.u.list.rows) == 1
 	})
@@ -100,14 +100,14 @@ func TestReplaceFromFirstRun(t *testing.T) {
 	if f.replace.Visible() {
 		t.Fatal("the replace button shows before the username was found taken")
 	}
-	test.Tap(f.register)
+	fyne.DoAndWait(func() { test.Tap(f.register) })
 	eventually(t, 5*time.Second, "replace offered", func() bool {
 		return f.replace.Visible()
 	})
 	eventually(t, time.Second, "the form explains the replacement", func() bool {
 		return strings.Contains(markupOf(h), "this replaces your previous device; your MSP compares both fingerprints")
 	})
-	test.Tap(f.replace)
+	fyne.DoAndWait(func() { test.Tap(f.replace) })
 	eventually(t, 5*time.Second, "replacing screen", func() bool { return h.u.current == vm.StateReplacing })
 	st, err := prev.Status(ctx)
 	if err != nil {
@@ -150,6 +150,6 @@ func enrolOnScreen(t *testing.T, h *harness, hb *hubtest.Harness) {
 		t.Fatal(err)
 	}
 	fyne.DoAndWait(func() { h.u.enrolCode.entry.SetText(code) })
-	test.Tap(h.u.enrolCode.submit)
+	fyne.DoAndWait(func() { test.Tap(h.u.enrolCode.submit) })
 	eventually(t, 5*time.Second, "active after enrolment", func() bool { return h.a.Current() == vm.StateActive })
 }

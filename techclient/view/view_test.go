@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/console/view/uitest"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
 	"github.com/watchword/watchword/techclient/vm/vmtest"
@@ -37,7 +38,7 @@ type harness struct {
 
 func newHarness(t *testing.T, o vm.Options) *harness {
 	t.Helper()
-	app := test.NewTempApp(t)
+	app := uitest.NewApp(t)
 	if o.Dir == "" {
 		o.Dir = t.TempDir()
 	}
@@ -62,7 +63,9 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		if cond() {
+		ok := false
+		fyne.DoAndWait(func() { ok = cond() }) // conditions read widgets and the view's state
+		if ok {
 			return
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -102,7 +105,7 @@ func TestSearchFiltersAsYouType(t *testing.T) {
 	h.a.Preview(vm.Device{Username: "alice", Status: wire.TechActive}, vmtest.Credentials(50, "alice", "cm", fixedNow), fixedNow)
 	eventually(t, time.Second, "50 rows", func() bool { return h.u.list != nil && len(h.u.list.rows) == 50 })
 	l := h.u.list
-	test.Type(l.search, "fabrik")
+	fyne.DoAndWait(func() { test.Type(l.search, "fabrik") })
 	eventually(t, time.Second, "filtered", func() bool { return len(l.rows) > 0 && len(l.rows) < 50 })
 	for _, r := range l.rows {
 		if !strings.Contains(r.Host, "fabrik") {
@@ -112,7 +115,7 @@ func TestSearchFiltersAsYouType(t *testing.T) {
 	if got := l.count.Text; !strings.Contains(got, "of 50 accounts") {
 		t.Fatalf("count %q", got)
 	}
-	test.Type(l.search, "zzz")
+	fyne.DoAndWait(func() { test.Type(l.search, "zzz") })
 	eventually(t, time.Second, "no match", func() bool { return len(l.rows) == 0 })
 	l.search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
 	eventually(t, time.Second, "cleared", func() bool { return len(l.rows) == 50 })
@@ -124,7 +127,7 @@ func TestSearchFiltersAsYouType(t *testing.T) {
 		t.Fatal("Ctrl+F did not focus the search")
 	}
 	// Enter selects the first match.
-	test.Type(l.search, "northwind")
+	fyne.DoAndWait(func() { test.Type(l.search, "northwind") })
 	l.search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	l.search.OnSubmitted(l.search.Text)
 	eventually(t, time.Second, "first match selected", func() bool { r := h.a.SelectedRow(); return r != nil && r.Host == "northwind.lan" })
@@ -143,16 +146,16 @@ func TestFirstRunToRevealAgainstHub(t *testing.T) {
 	h.a.Start()
 	eventually(t, 5*time.Second, "first run", func() bool { return h.u.form != nil })
 	f := h.u.form
-	test.Type(f.invite, hub.Invite.String())
+	fyne.DoAndWait(func() { test.Type(f.invite, hub.Invite.String()) })
 	eventually(t, time.Second, "the pasted invite fills the fields", func() bool {
 		var ok bool
 		fyne.DoAndWait(func() { ok = f.guid.Text == hub.GUID && f.pin.Text == hub.Invite.HubPin })
 		return ok
 	})
-	test.Type(f.username, "alice")
-	test.Type(f.email, "alice@example.com")
-	test.Type(f.org, "Contoso Ltd")
-	test.Tap(f.register)
+	fyne.DoAndWait(func() { test.Type(f.username, "alice") })
+	fyne.DoAndWait(func() { test.Type(f.email, "alice@example.com") })
+	fyne.DoAndWait(func() { test.Type(f.org, "Contoso Ltd") })
+	fyne.DoAndWait(func() { test.Tap(f.register) })
 	eventually(t, 5*time.Second, "pending screen", func() bool { return h.u.current == vm.StatePending })
 	techs, err := hub.Owner.Techs(ctx, wire.TechPending)
 	if err != nil || len(techs) != 1 {
@@ -176,7 +179,7 @@ func TestFirstRunToRevealAgainstHub(t *testing.T) {
 	if d.password.Text != hidden {
 		t.Fatalf("password shown before reveal: %q", d.password.Text)
 	}
-	test.Tap(d.reveal)
+	fyne.DoAndWait(func() { test.Tap(d.reveal) })
 	if d.password.Text != "View-Pa55word!" {
 		t.Fatalf("revealed %q", d.password.Text)
 	}

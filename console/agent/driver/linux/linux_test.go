@@ -34,6 +34,7 @@ func requireRoot(t *testing.T) {
 		}
 		t.Skip("needs root to manage local accounts")
 	}
+	targets.LockAccounts(t)
 }
 
 func testName(t *testing.T) string {
@@ -79,7 +80,7 @@ func sshDriver(t *testing.T) (*linux.Driver, string, ssh.PublicKey) {
 		t.Fatal(err)
 	}
 	addr := env.Get(t, "WW_SSH_ADDR")
-	d, err := linux.NewSSH(linux.SSHConfig{Addr: addr, HostKey: hk, User: env.Get(t, "WW_SSH_USER"), Signer: signer, Prefix: prefix})
+	d, err := linux.NewSSH(linux.SSHConfig{Addr: addr, HostKey: hk, User: env.Get(t, "WW_SSH_USER"), Sudo: env["WW_SSH_SUDO"] == "1", Signer: signer, Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
