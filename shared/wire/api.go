@@ -75,6 +75,14 @@ type Credential struct {
 	// RotatesAfterUseAt is when a reveal or copy made the account due for rotation ("rotates at … after use"); zero
 	// when none is pending.
 	RotatesAfterUseAt time.Time `json:"rotatesAfterUseAt,omitzero"`
+	// JIT accounts (jit.go): disabled, and sealed to the recovery recipient only, outside a window. JITMaxSeconds
+	// bounds a request's duration, JITApproval says an approver must agree first, and JITGrant is the account's
+	// latest grant (open or not), nil when none was ever requested. Versions then hold only what this device can
+	// open: nothing outside a window.
+	JIT           bool      `json:"jit,omitempty"`
+	JITMaxSeconds int64     `json:"jitMaxSeconds,omitempty"`
+	JITApproval   bool      `json:"jitApproval,omitempty"`
+	JITGrant      *JITGrant `json:"jitGrant,omitempty"`
 }
 
 // CredentialVersion is one sealed password.
@@ -168,6 +176,9 @@ type PlanAccount struct {
 	DueReason      string    `json:"dueReason,omitempty"`
 	CurrentVersion int64     `json:"currentVersion"` // the highest version staged so far; stage CurrentVersion+1
 	NextRotationAt time.Time `json:"nextRotationAt,omitzero"`
+	// JIT is set when the account is JIT (jit.go): outside its window the agent keeps it disabled, without groups,
+	// and seals only to the recovery recipient.
+	JIT *PlanJIT `json:"jit,omitempty"`
 }
 
 // PlanDisable is an account the agent must disable (memberships removed, never deleted here).
@@ -191,6 +202,9 @@ type StageRequest struct {
 	AccountID int64  `json:"accountId"`
 	Version   int64  `json:"version"`
 	Envelope  []byte `json:"envelope"`
+	// RecoveryOnly says the envelope is sealed to the recovery recipient alone (a JIT account outside its
+	// window): the hub never hands it to the tech.
+	RecoveryOnly bool `json:"recoveryOnly,omitempty"`
 }
 
 // ConfirmRequest marks a staged version as held by the target and verified.
@@ -281,11 +295,17 @@ type RightRequest struct {
 	Targets map[string][]string `json:"targets"`
 }
 
-// TripletRequest creates a triplet.
+// TripletRequest creates a triplet (POST), or changes its mode (PUT PathAdminTriplets/{id}: the group and right
+// IDs may be zero or the triplet's own; to change them, delete and create). Mode is TripletStanding (or empty) or
+// TripletJIT; MaxDurationSeconds (JIT only) defaults to DefaultJITDuration and lies within MinJITDuration and
+// MaxJITDuration; ApprovalRequired (JIT only) makes every request wait for an approver.
 type TripletRequest struct {
-	TechGroupID  int64 `json:"techGroupId"`
-	AgentGroupID int64 `json:"agentGroupId"`
-	RightID      int64 `json:"rightId"`
+	TechGroupID        int64  `json:"techGroupId"`
+	AgentGroupID       int64  `json:"agentGroupId"`
+	RightID            int64  `json:"rightId"`
+	Mode               string `json:"mode,omitempty"`
+	MaxDurationSeconds int64  `json:"maxDurationSeconds,omitempty"`
+	ApprovalRequired   bool   `json:"approvalRequired,omitempty"`
 }
 
 // RotateRequest asks for an immediate rotation of every account matching all of the given (non-zero) IDs.

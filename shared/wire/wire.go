@@ -185,6 +185,11 @@ type Triplet struct {
 	AgentGroupID int64 `json:"agentGroupId"`
 	RightID      int64 `json:"rightId"`
 	Builtin      bool  `json:"builtin,omitempty"`
+	// Mode is TripletStanding (also when empty) or TripletJIT (jit.go); MaxDurationSeconds bounds a JIT window and
+	// ApprovalRequired makes each request wait for an approver.
+	Mode               string `json:"mode,omitempty"`
+	MaxDurationSeconds int64  `json:"maxDurationSeconds,omitempty"`
+	ApprovalRequired   bool   `json:"approvalRequired,omitempty"`
 }
 
 // Agent is an enrolled agent as admins see it.
