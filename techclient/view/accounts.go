@@ -103,9 +103,9 @@ func (l *accountList) reload(a *vm.App) {
 	case total == 0:
 		l.count.SetText("No accounts yet: your MSP's agents create them within minutes of your approval.")
 	case len(l.rows) == total:
-		l.count.SetText(plural(total, "account"))
+		l.count.SetText(vm.Plural(total, "account"))
 	default:
-		l.count.SetText(plural(len(l.rows), "match") + " of " + plural(total, "account"))
+		l.count.SetText(vm.Plural(len(l.rows), "match") + " of " + vm.Plural(total, "account"))
 	}
 	l.count.Wrapping = fyne.TextWrapWord
 	l.list.Refresh()
@@ -122,17 +122,6 @@ func (l *accountList) reload(a *vm.App) {
 		l.list.UnselectAll()
 	}
 	l.detail.show(a.SelectedRow())
-}
-
-func plural(n int, what string) string {
-	s := what + "s"
-	if what == "match" {
-		s = "matches"
-	}
-	if n == 1 {
-		s = what
-	}
-	return strings.Join([]string{itoa(n), s}, " ")
 }
 
 func itoa(n int) string {
@@ -177,6 +166,8 @@ func renderRow(c *fyne.Container, r *vm.Row, t time.Time) {
 		badge.SetText("rotating…")
 	case !r.Confirmed:
 		badge.SetText("not confirmed yet")
+	case !r.RotatesAfterUse.IsZero():
+		badge.SetText(vm.AfterUse(t, r.RotatesAfterUse))
 	default:
 		badge.SetText("")
 	}
@@ -228,10 +219,12 @@ type detail struct {
 	rights   *widget.Label
 	rotated  *widget.Label
 	next     *widget.Label
+	afterUse *widget.Label // "rotates at 15:04 after use", hidden when no such rotation is pending
 	version  *widget.Label
 	reveal   *widget.Button
 	copyPass *widget.Button
 	copyUser *widget.Button
+	history  *widget.Button
 	hint     *widget.Label
 	row      *vm.Row
 }
@@ -251,12 +244,16 @@ func newDetail(u *ui) *detail {
 	d.rights.Wrapping = fyne.TextWrapWord
 	d.rotated = widget.NewLabel("")
 	d.next = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	d.afterUse = widget.NewLabel("")
+	d.afterUse.Importance = widget.WarningImportance
+	d.afterUse.Hide()
 	d.version = widget.NewLabel("")
 	d.version.Importance = widget.LowImportance
 	d.reveal = widget.NewButtonWithIcon("Reveal", theme.VisibilityIcon(), d.toggleReveal)
 	d.copyPass = widget.NewButtonWithIcon("Copy password", theme.ContentCopyIcon(), d.copyPassword)
 	d.copyPass.Importance = widget.HighImportance
 	d.copyUser = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), d.copyUsername)
+	d.history = widget.NewButtonWithIcon("Previous passwords…", theme.HistoryIcon(), d.showHistory)
 	d.hint = paragraph("", fyne.TextAlignLeading)
 	d.hint.Importance = widget.LowImportance
 
@@ -270,12 +267,12 @@ func newDetail(u *ui) *detail {
 		field("Password"), container.NewBorder(nil, nil, nil, d.reveal, d.password),
 		field("Rights"), d.rights,
 		field("Last rotated"), d.rotated,
-		field("Next rotation"), d.next,
+		field("Next rotation"), container.NewVBox(d.next, d.afterUse),
 		field("Version"), d.version,
 	)
 	d.card = container.NewVBox(container.NewBorder(nil, nil, nil, nil, container.NewVBox(d.host, d.kind)), widget.NewSeparator(), grid,
-		container.NewHBox(layout.NewSpacer(), d.copyPass), d.hint)
-	emptyText := paragraph("Select an account to see its password.\n\nCtrl+F search · ↑↓ choose · Ctrl+R reveal · Ctrl+C copy password · Ctrl+U copy username · Ctrl+L lock",
+		container.NewHBox(layout.NewSpacer(), d.history, d.copyPass), d.hint)
+	emptyText := paragraph("Select an account to see its password.\n\nCtrl+F search · ↑↓ choose · Ctrl+R reveal · Ctrl+C copy password · Ctrl+U copy username · Ctrl+H previous passwords · Ctrl+L lock",
 		fyne.TextAlignCenter)
 	emptyText.Importance = widget.LowImportance
 	d.empty = container.NewCenter(container.New(&fixedWidth{w: 300}, emptyText))
@@ -329,6 +326,12 @@ func (d *detail) tick() {
 	now := d.u.a.Now()
 	d.rotated.SetText(vm.Ago(now, d.row.RotatedAt) + " · " + d.row.RotatedAt.Local().Format("Mon 2 Jan 15:04"))
 	d.next.SetText(vm.Countdown(now, d.row.NextRotation))
+	if s := vm.AfterUse(now, d.row.RotatesAfterUse); s != "" {
+		d.afterUse.SetText(s + " (" + vm.Countdown(now, d.row.RotatesAfterUse) + ")")
+		d.afterUse.Show()
+	} else {
+		d.afterUse.Hide()
+	}
 	set := d.u.a.Settings()
 	d.hint.SetText("Copied passwords are cleared from the clipboard after " + seconds(set.ClipboardClear) +
 		"; revealed ones hide again after " + seconds(set.RevealFor) + ". Every reveal and copy is recorded by your MSP.")

@@ -144,7 +144,8 @@ func (u *ui) toast(msg string) {
 	time.AfterFunc(2500*time.Millisecond, func() { fyne.Do(pop.Hide) })
 }
 
-// shortcuts: Ctrl+F search, Ctrl+C copy the selected password, Ctrl+U copy its username, Ctrl+R reveal, Ctrl+L lock.
+// shortcuts: Ctrl+F search, Ctrl+C copy the selected password, Ctrl+U copy its username, Ctrl+R reveal, Ctrl+H its
+// previous passwords, Ctrl+L lock.
 func (u *ui) shortcuts() {
 	c := u.w.Canvas()
 	ctrl := fyne.KeyModifierShortcutDefault
@@ -157,6 +158,7 @@ func (u *ui) shortcuts() {
 	c.AddShortcut(&fyne.ShortcutCopy{}, func(fyne.Shortcut) { u.onSelected(func(d *detail) { d.copyPassword() }) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyU, Modifier: ctrl}, func(fyne.Shortcut) { u.onSelected(func(d *detail) { d.copyUsername() }) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyR, Modifier: ctrl}, func(fyne.Shortcut) { u.onSelected(func(d *detail) { d.toggleReveal() }) })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyH, Modifier: ctrl}, func(fyne.Shortcut) { u.onSelected(func(d *detail) { d.showHistory() }) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: ctrl}, func(fyne.Shortcut) { u.a.Lock() })
 }
 

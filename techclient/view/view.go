@@ -63,6 +63,7 @@ type ui struct {
 	screens map[string]fyne.CanvasObject
 	current string
 	list    *accountList // the active screen's list, once built
+	history *historyView // the open "Previous passwords" dialog, if any
 	form    *setupForm   // the first-run form, once built
 	// unlockPass is the lock screen's passphrase entry, once built.
 	unlockPass *widget.Entry
@@ -77,6 +78,9 @@ func (u *ui) show(state string) {
 		return
 	}
 	u.current = state
+	if u.history != nil && state != vm.StateActive {
+		u.history.dlg.Hide() // locked or lost access: the previous passwords go too
+	}
 	scr, ok := u.screens[state]
 	if !ok {
 		switch state {

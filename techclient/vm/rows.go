@@ -22,6 +22,9 @@ type Row struct {
 	Rotating     bool      // a newer version is staged: the target is being rotated right now
 	RotatedAt    time.Time // when the shown version was confirmed (or staged)
 	NextRotation time.Time // zero when the hub has no schedule for it
+	// RotatesAfterUse is when the hub rotates the account because its password was revealed or copied (the
+	// policy's rotate-after-use grace); zero when no such rotation is pending.
+	RotatesAfterUse time.Time
 
 	guid     string
 	envelope []byte
@@ -53,7 +56,7 @@ func newRow(guid string, c *wire.Credential) *Row {
 		return nil
 	}
 	r := &Row{AccountID: c.AccountID, AgentID: c.AgentID, Host: c.AgentName, Driver: c.Driver, Account: c.AccountName,
-		Rights: slices.Clone(c.Rights), NextRotation: c.NextRotationAt, guid: guid}
+		Rights: slices.Clone(c.Rights), NextRotation: c.NextRotationAt, RotatesAfterUse: c.RotatesAfterUseAt, guid: guid}
 	pick := &c.Versions[0]
 	for i := range c.Versions {
 		if c.Versions[i].State == wire.VersionConfirmed {
@@ -203,6 +206,32 @@ func Countdown(now, t time.Time) string {
 		return fmt.Sprintf("%d d %02d:%02d:%02d", days, h, m, sec)
 	}
 	return fmt.Sprintf("%02d:%02d:%02d", h, m, sec)
+}
+
+// AfterUse renders a pending rotate-after-use for people: "rotates at 15:04 after use" (local time, with the
+// day when it is not today); empty when none is pending.
+func AfterUse(now, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	lt := t.Local()
+	layout := "15:04"
+	if lt.Format("2006-01-02") != now.Local().Format("2006-01-02") {
+		layout = "Mon 2 Jan 15:04"
+	}
+	return "rotates at " + lt.Format(layout) + " after use"
+}
+
+// Plural renders a count with its noun: "1 account", "2 accounts", "3 matches".
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	switch {
+	case strings.HasSuffix(noun, "ch"), strings.HasSuffix(noun, "sh"), strings.HasSuffix(noun, "s"), strings.HasSuffix(noun, "x"):
+		return fmt.Sprintf("%d %ses", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // Ago renders how long ago t was: "just now", "12 min ago", "3 h ago", "4 days ago".

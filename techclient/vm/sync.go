@@ -194,7 +194,7 @@ func (a *App) applyStatus(st *wire.TechStatusResponse) wire.TechStatus {
 	}
 	a.dev = &d
 	if st.Status != wire.TechActive {
-		a.all, a.visible, a.byID, a.rev, a.list = nil, nil, map[int64]*Row{}, 0, nil
+		a.all, a.visible, a.byID, a.rev, a.list, a.history = nil, nil, map[int64]*Row{}, 0, nil, nil
 		a.revealGen++
 	}
 	a.mu.Unlock()
@@ -280,7 +280,7 @@ func (a *App) apply(resp *wire.CredentialsResponse, at time.Time, live bool) {
 		}
 	}
 	a.mu.Unlock()
-	_ = a.Synced.Set(fmt.Sprintf("%d accounts · synced %s", len(rows), clock(at)))
+	_ = a.Synced.Set(Plural(len(rows), "account") + " · synced " + clock(at))
 	a.bumpRows()
 	if live {
 		if err := saveCache(a.o.Dir, &cache{SyncedAt: at, Credentials: *resp, Events: events}); err != nil {

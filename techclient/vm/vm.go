@@ -197,7 +197,8 @@ type App struct {
 	visible    []*Row
 	filter     string
 	rev        int64
-	list       *wire.CredentialsResponse // the whole list behind the rows: what the next delta applies to
+	list       *wire.CredentialsResponse       // the whole list behind the rows: what the next delta applies to
+	history    map[int64]*wire.HistoryResponse // fetched password histories, sealed (history.go)
 	syncedAt   time.Time
 	offline    time.Time // zero when online
 	events     []wire.EventRequest
@@ -406,6 +407,7 @@ func (a *App) Lock() {
 		return
 	}
 	a.id = nil
+	a.history = nil
 	a.stopLocked()
 	a.revealGen++
 	a.mu.Unlock()
@@ -481,6 +483,7 @@ func (a *App) checkIdle() {
 func (a *App) Close() {
 	a.mu.Lock()
 	a.closed = true
+	a.history = nil
 	a.stopLocked()
 	if a.ticker != nil {
 		a.ticker()

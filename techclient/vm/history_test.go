@@ -1,0 +1,140 @@
+package vm_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/shared/wire"
+	"github.com/watchword/watchword/techclient/vm"
+)
+
+// activeWith registers user, approves and enrols them, and rotates one account on contoso.local through the
+// given passwords, one version each.
+func activeWith(t *testing.T, h *hubtest.Harness, e *env, user string, passwords ...string) *vm.Row {
+	t.Helper()
+	ctx := ctxT(t)
+	a := e.app
+	a.Start()
+	eventually(t, 5*time.Second, "first run", func() bool { return state(a) == vm.StateUnregistered })
+	if err := a.Register(ctx, registration(h, user)); err != nil {
+		t.Fatal(err)
+	}
+	techs, err := h.Owner.Techs(ctx, wire.TechPending)
+	if err != nil || len(techs) != 1 {
+		t.Fatalf("pending: %v %v", techs, err)
+	}
+	approveEnrol(t, ctx, h, a, techs[0].ID)
+	agent := h.NewAgent("contoso.local", wire.DriverAD)
+	for i, pw := range passwords {
+		rotate(t, ctx, agent, func(wire.PlanAccount) string { return pw })
+		eventually(t, 3*time.Second, "version shown", func() bool {
+			v := a.Visible()
+			return len(v) == 1 && v[0].Version == int64(i+1)
+		})
+	}
+	return a.Visible()[0]
+}
+
+// TestRotatesAfterUse: a reveal makes the hub schedule a rotation after the policy's grace; the row shows when,
+// without a restart or a refresh by hand.
+func TestRotatesAfterUse(t *testing.T) {
+	h := hubtest.New(t)
+	e := newEnv(t, h, t.TempDir(), newKeyring(), vm.DefaultSettings())
+	row := activeWith(t, h, e, "alice", "first-Pa55word!")
+	if !row.RotatesAfterUse.IsZero() {
+		t.Fatalf("rotates after use before any use: %v", row.RotatesAfterUse)
+	}
+	before := time.Now()
+	if _, err := e.app.Reveal(row.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the row's rotate-after-use time", func() bool {
+		r := e.app.Row(row.AccountID)
+		return r != nil && !r.RotatesAfterUse.IsZero()
+	})
+	at := e.app.Row(row.AccountID).RotatesAfterUse
+	if d := at.Sub(before); d < wire.DefaultRotateAfterUse-time.Minute || d > wire.DefaultRotateAfterUse+time.Minute {
+		t.Fatalf("rotates after use at %v, %v after the reveal; want the default grace %v", at, d, wire.DefaultRotateAfterUse)
+	}
+	if got := vm.AfterUse(at.Add(-time.Hour), at); got != "rotates at "+at.Local().Format("15:04")+" after use" {
+		t.Fatalf("AfterUse = %q", got)
+	}
+	if got := vm.AfterUse(at.Add(-48*time.Hour), at); !strings.HasPrefix(got, "rotates at "+at.Local().Format("Mon 2 Jan")) {
+		t.Fatalf("AfterUse on another day = %q", got)
+	}
+	if vm.AfterUse(time.Now(), time.Time{}) != "" {
+		t.Fatal("AfterUse of a zero time is not empty")
+	}
+	if s, _ := e.app.Synced.Get(); !strings.HasPrefix(s, "1 account · synced ") {
+		t.Fatalf("synced line %q", s)
+	}
+}
+
+func TestPlural(t *testing.T) {
+	for _, c := range []struct {
+		n          int
+		noun, want string
+	}{{0, "account", "0 accounts"}, {1, "account", "1 account"}, {2, "account", "2 accounts"}, {1, "match", "1 match"},
+		{3, "match", "3 matches"}, {2, "version", "2 versions"}} {
+		if got := vm.Plural(c.n, c.noun); got != c.want {
+			t.Errorf("Plural(%d, %q) = %q, want %q", c.n, c.noun, got, c.want)
+		}
+	}
+}
+
+// TestPasswordHistory: the technician reads the previous passwords of an account, each opened only on request
+// with the device key; the hub audits the read; locking forgets the fetched history.
+func TestPasswordHistory(t *testing.T) {
+	ctx := ctxT(t)
+	h := hubtest.New(t)
+	e := newEnv(t, h, t.TempDir(), newKeyring(), vm.DefaultSettings())
+	a := e.app
+	row := activeWith(t, h, e, "alice", "first-Pa55word!", "second-Pa55word!", "third-Pa55word!")
+	if _, err := a.OpenVersion(row.AccountID, 1); err == nil {
+		t.Fatal("a version opened before the history was fetched")
+	}
+	if hasAudit(ctx, h, "credential.history") {
+		t.Fatal("history audited before it was read")
+	}
+	hist, err := a.History(ctx, row.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 3 || hist[0].Version != 3 || !hist[0].Current || hist[1].Current || hist[2].Version != 1 || hist[2].When().IsZero() {
+		t.Fatalf("history %+v", hist)
+	}
+	if !hasAudit(ctx, h, "credential.history") {
+		t.Fatal("the history read is not in the audit log")
+	}
+	for _, c := range []struct {
+		v    int64
+		want string
+	}{{1, "first-Pa55word!"}, {2, "second-Pa55word!"}, {3, "third-Pa55word!"}} {
+		if pw, err := a.OpenVersion(row.AccountID, c.v); err != nil || pw != c.want {
+			t.Fatalf("version %d: %q, %v", c.v, pw, err)
+		}
+	}
+	if _, err := a.OpenVersion(row.AccountID, 9); err == nil {
+		t.Fatal("a version not in the history opened")
+	}
+	if _, err := a.History(ctx, 999999); !errors.Is(err, vm.ErrNoRow) {
+		t.Fatalf("history of an account that is not the tech's: %v", err)
+	}
+	// Nothing of the history reaches the disk.
+	noneHolds(t, e.dir, "first-Pa55word!", "second-Pa55word!")
+
+	a.Lock()
+	if _, err := a.OpenVersion(row.AccountID, 1); !errors.Is(err, vm.ErrLocked) {
+		t.Fatalf("open after lock: %v", err)
+	}
+	if err := a.Unlock(""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "active after unlock", func() bool { return state(a) == vm.StateActive })
+	if _, err := a.OpenVersion(row.AccountID, 1); err == nil {
+		t.Fatal("the history fetched before the lock still opens after it")
+	}
+}
