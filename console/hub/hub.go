@@ -87,6 +87,9 @@ type Hub struct {
 	building map[viewKey]*viewBuild
 	// inflight counts each tenant's mutations between their start and their notify.
 	inflight map[int64]int
+	// tenantMu serializes each tenant's mutations from transaction to notify (see tenantLock).
+	tenantMu map[int64]*sync.Mutex
+	recips   recipientCache
 }
 
 // New creates a hub over st that authenticates itself with id.
@@ -105,6 +108,7 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 		gens:        map[int64]int64{},
 		building:    map[viewKey]*viewBuild{},
 		inflight:    map[int64]int{},
+		tenantMu:    map[int64]*sync.Mutex{},
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -291,17 +295,26 @@ func (h *Hub) revisionLocked(tenant *store.Tenant) *revision {
 	return r
 }
 
-// notify publishes revision rev of tenant. sc says which techs the change concerns; nil means every tech.
-func (h *Hub) notify(tenant, rev int64, graph bool, sc *scope) {
+// notify publishes revision rev of tenant. sc says which techs the change concerns; nil means every tech. gv,
+// for an entitlement change, is the view the change left: it replaces the cached one, and its signatures say
+// which techs the change concerns beyond sc.
+func (h *Hub) notify(tenant, rev int64, graph bool, sc *scope, gv *graphView) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if graph {
 		delete(h.views, tenant)
 		h.gens[tenant]++
+		if gv != nil {
+			h.views[tenant] = gv.v
+		}
 	}
 	r, ok := h.revs[tenant]
 	if !ok {
-		h.revs[tenant] = newRevision(rev)
+		r = newRevision(rev)
+		h.revs[tenant] = r
+		if gv != nil {
+			r.sigs = gv.sigs
+		}
 		return
 	}
 	if rev > r.rev {
@@ -309,7 +322,11 @@ func (h *Hub) notify(tenant, rev int64, graph bool, sc *scope) {
 		close(r.ch)
 		r.ch = make(chan struct{})
 	}
-	r.publish(rev, sc, graph)
+	var sigs techSigs
+	if gv != nil {
+		sigs = gv.sigs
+	}
+	r.publish(rev, sc, graph, sigs)
 }
 
 // wait blocks until the tenant's revision passes since, the deadline passes or ctx ends, and reports whether it
@@ -377,8 +394,13 @@ func (h *Hub) mutate(ctx context.Context, tenant *store.Tenant, actor principal,
 		}
 		h.mu.Unlock()
 	}()
+	// Published in commit order (see tenantLock).
+	tl := h.tenantLock(tenant.ID)
+	tl.Lock()
+	defer tl.Unlock()
 	var c *change
 	var rev int64
+	var gv *graphView
 	err := h.st.Write(ctx, func(tx store.Tx) error {
 		c = &change{tx: tx, tenant: tenant, actor: actor, at: h.now().UTC(), bump: true}
 		if err := fn(c); err != nil {
@@ -393,13 +415,21 @@ func (h *Hub) mutate(ctx context.Context, tenant *store.Tenant, actor principal,
 				return err
 			}
 		}
+		if c.graph {
+			// The view as this change leaves it, read before anyone else can change it: whom to wake is the
+			// techs whose signature it changes.
+			var err error
+			if gv, err = h.readGraph(tx, tenant); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	if rev > 0 {
-		h.notify(tenant.ID, rev, c.graph, c.scope)
+		h.notify(tenant.ID, rev, c.graph, c.scope, gv)
 	} else if c.scope != nil && len(c.scope.accounts) > 0 {
 		h.pending(tenant.ID, c.scope)
 	}
@@ -465,10 +495,29 @@ func (h *Hub) view(ctx context.Context, tenant *store.Tenant) (*view, error) {
 }
 
 func (h *Hub) buildView(ctx context.Context, tenant *store.Tenant, gen int64) (*view, error) {
+	var v *view
+	err := h.st.Read(ctx, func(tx store.Tx) error {
+		var err error
+		v, err = h.readView(tx, tenant)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	if h.gens[tenant.ID] == gen {
+		h.views[tenant.ID] = v
+	}
+	h.mu.Unlock()
+	return v, nil
+}
+
+// readView reads a tenant's entitlement inputs in tx and computes its index.
+func (h *Hub) readView(tx store.Tx, tenant *store.Tenant) (*view, error) {
 	v := &view{techs: map[int64]*store.Tech{}, agents: map[int64]*store.Agent{}, rights: map[int64]*store.Right{},
 		recipients: map[int64][]string{}, interval: map[int64]int64{}}
 	g := &entitle.Graph{}
-	err := h.st.Read(ctx, func(tx store.Tx) error {
+	err := func() error {
 		techs, err := tx.Techs(tenant.ID, "")
 		if err != nil {
 			return err
@@ -477,8 +526,8 @@ func (h *Hub) buildView(ctx context.Context, tenant *store.Tenant, gen int64) (*
 			t := &techs[i]
 			v.techs[t.ID] = t
 			g.Techs = append(g.Techs, entitle.Tech{ID: t.ID, Active: t.Status == wire.TechActive, Username: t.Username})
-			if pk, err := seal.ParsePublicKey(t.PublicKey); err == nil {
-				v.recipients[t.ID] = []string{pk.Recipient().String()}
+			if rcpt, ok := h.recipient(t.PublicKey); ok {
+				v.recipients[t.ID] = []string{rcpt}
 			}
 			t.PublicKey = "" // 2 KB a tech, and the view needs only the recipient
 		}
@@ -528,17 +577,12 @@ func (h *Hub) buildView(ctx context.Context, tenant *store.Tenant, gen int64) (*
 			g.Triplets = append(g.Triplets, entitle.Triplet{ID: t.ID, TechGroup: t.TechGroupID, AgentGroup: t.AgentGroupID, Right: t.RightID})
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, fmt.Errorf("entitlements of tenant %s: %w", tenant.GUID, err)
 	}
 	start := time.Now()
 	v.idx = entitle.Compute(g)
 	h.metrics.recomputed(time.Since(start))
-	h.mu.Lock()
-	if h.gens[tenant.ID] == gen {
-		h.views[tenant.ID] = v
-	}
-	h.mu.Unlock()
 	return v, nil
 }

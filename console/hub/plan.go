@@ -192,11 +192,13 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 // credentials lists what a tech's entitlements grant right now, with the envelopes the tech can open: only what
 // changed after since when the device's list (revision since, grants fingerprint grants) allows a delta.
 func (h *Hub) credentials(ctx context.Context, tenant *store.Tenant, tech *store.Tech, since int64, grants string) (*wire.CredentialsResponse, error) {
+	// The revision before the view: a view is never older than the revision read before it (notify replaces both
+	// at once), so a change published in between wakes the device again rather than being taken as held.
+	rev, _ := h.current(tenant)
 	v, err := h.view(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
-	rev, _ := h.current(tenant)
 	out := &wire.CredentialsResponse{ClientGUID: tenant.GUID, Revision: rev, Credentials: []wire.Credential{}}
 	all := v.idx.ForTech(tech.ID)
 	out.Grants = v.fingerprint(tenant, tech.ID, all)

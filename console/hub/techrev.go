@@ -57,6 +57,9 @@ type techRevs struct {
 	floor  int64                     // the account log is complete for changes after this revision
 	log    map[int64]map[int64]int64 // tech → account → revision of its last change
 	later  map[int64]map[int64]bool  // tech → accounts changed without a revision: logged at the next one
+	// sigs is every tech's signature as last published (techwake.go); nil when unknown, and the next
+	// entitlement change then wakes every tech.
+	sigs techSigs
 }
 
 func newTechRevs(rev int64) techRevs {
@@ -66,13 +69,14 @@ func newTechRevs(rev int64) techRevs {
 
 // wideChange wakes every tech; forget, when what changed is unknown, drops the account log.
 func (t *techRevs) wideChange(rev int64, forget bool) {
-	t.wide = rev
+	t.wide = max(t.wide, rev)
 	close(t.wideCh)
 	t.wideCh = make(chan struct{})
 	if forget {
 		t.floor = rev
 		clear(t.log)
 		clear(t.later)
+		t.sigs = nil // what changed is unknown: the signatures may no longer be what the devices hold
 	}
 }
 
@@ -87,9 +91,10 @@ func (t *techRevs) logAccount(tech, account, rev int64) {
 
 // publish records revision rev of a change concerning sc. A change that does not say whom it concerns (sc nil)
 // wakes every tech and, as it may have changed any list in a way the log cannot tell, restarts the log. An
-// entitlement change (graph) also wakes every tech but keeps the log: the grants fingerprint, not the log, tells
-// a device whether its list is still the right shape.
-func (t *techRevs) publish(rev int64, sc *scope, graph bool) {
+// entitlement change (graph) keeps the log: the grants fingerprint, not the log, tells a device whether its list
+// is still the right shape. It wakes the techs of sc and those whose signature in sigs (the view the change left)
+// differs from the last published one; every tech when either is unknown.
+func (t *techRevs) publish(rev int64, sc *scope, graph bool, sigs techSigs) {
 	// Accounts changed without a revision of their own become visible with this one: a list read at an earlier
 	// revision may have missed them, a list read at this one did not.
 	for tech, accs := range t.later {
@@ -98,28 +103,51 @@ func (t *techRevs) publish(rev int64, sc *scope, graph bool) {
 		}
 	}
 	clear(t.later)
+	if graph {
+		if sc != nil {
+			for acc, tech := range sc.accounts {
+				t.logAccount(tech, acc, rev)
+			}
+		}
+		old := t.sigs
+		t.sigs = sigs
+		if old == nil || sigs == nil {
+			t.wideChange(rev, false)
+			return
+		}
+		for _, tech := range changedTechs(old, sigs) {
+			t.wakeTech(tech, rev)
+		}
+		if sc != nil {
+			for tech := range sc.techs {
+				t.wakeTech(tech, rev)
+			}
+		}
+		return
+	}
 	if sc == nil {
-		t.wideChange(rev, !graph)
+		t.wideChange(rev, true)
 		return
 	}
 	for acc, tech := range sc.accounts {
 		t.logAccount(tech, acc, rev)
 	}
-	if graph {
-		t.wideChange(rev, false)
-		return
-	}
 	for tech := range sc.techs {
-		tr := t.techs[tech]
-		if tr == nil {
-			tr = &techRev{}
-			t.techs[tech] = tr
-		}
-		tr.rev = rev
-		if tr.ch != nil {
-			close(tr.ch)
-			tr.ch = nil
-		}
+		t.wakeTech(tech, rev)
+	}
+}
+
+// wakeTech records that revision rev concerns tech and wakes its polls.
+func (t *techRevs) wakeTech(tech, rev int64) {
+	tr := t.techs[tech]
+	if tr == nil {
+		tr = &techRev{}
+		t.techs[tech] = tr
+	}
+	tr.rev = max(tr.rev, rev)
+	if tr.ch != nil {
+		close(tr.ch)
+		tr.ch = nil
 	}
 }
 
