@@ -49,6 +49,17 @@ func groupsScreen(e env, agents bool) screen {
 	members := newChecklist("Search members")
 	note := widget.NewLabel("")
 	note.Wrapping = fyne.TextWrapWord
+	// AgentGroups only: the rotate-after-use override (empty inherits the tenant's policy, 0 turns it off).
+	afterUse := widget.NewEntry()
+	afterUse.SetPlaceHolder("tenant policy")
+	afterUseNote := widget.NewLabel("")
+	afterUseNote.Wrapping = fyne.TextWrapWord
+	afterUseBox := container.NewVBox(
+		container.NewBorder(nil, nil, widget.NewLabel("Rotate after use (hours; empty: tenant policy, 0: off)"), nil, afterUse),
+		afterUseNote)
+	if !agents {
+		afterUseBox.Hide()
+	}
 	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), nil)
 	save.Importance = widget.HighImportance
 	del := widget.NewButtonWithIcon("Delete…", theme.DeleteIcon(), nil)
@@ -75,6 +86,8 @@ func groupsScreen(e env, agents bool) screen {
 	}
 	show := func() {
 		g := e.a.Snapshot().Group(agents, sel)
+		afterUse.SetText(vm.AfterUseOverride(g))
+		afterUseNote.SetText(vm.DescribeAfterUse(g, e.a.Snapshot().Tenant.Policy))
 		if g == nil {
 			sel = 0
 			name.SetText("")
@@ -104,7 +117,16 @@ func groupsScreen(e env, agents bool) screen {
 	newBtn.OnTapped = func() { sel = 0; list.UnselectAll(); show() }
 	save.OnTapped = func() {
 		id, n, m := sel, name.Text, members.ids()
-		e.run(func(ctx context.Context) error { return e.a.SaveGroup(ctx, agents, id, n, m) }, nil)
+		if !agents {
+			e.run(func(ctx context.Context) error { return e.a.SaveGroup(ctx, agents, id, n, m) }, nil)
+			return
+		}
+		over, err := vm.ParseAfterUseOverride(afterUse.Text)
+		if err != nil {
+			dialog.ShowError(err, e.win)
+			return
+		}
+		e.run(func(ctx context.Context) error { return e.a.SaveAgentGroup(ctx, id, n, m, over) }, nil)
 	}
 	del.OnTapped = func() {
 		id := sel
@@ -115,7 +137,7 @@ func groupsScreen(e env, agents bool) screen {
 			}
 		}, e.win)
 	}
-	right := container.NewBorder(container.NewVBox(name, note), container.NewHBox(save, del), nil, nil, members.obj)
+	right := container.NewBorder(container.NewVBox(name, note), container.NewVBox(afterUseBox, container.NewHBox(save, del)), nil, nil, members.obj)
 	split := container.NewHSplit(container.NewBorder(nil, newBtn, nil, nil, list), right)
 	split.Offset = 0.4
 	first := true

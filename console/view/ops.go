@@ -222,14 +222,16 @@ func onboardingScreen(e env) screen {
 	}
 }
 
-// policyScreen edits the rotation and naming policy with a live preview of account names per driver.
+// policyScreen edits the rotation, rotate-after-use, history and naming policy with a live preview of account
+// names per driver.
 func policyScreen(e env) screen {
 	interval := widget.NewEntry()
 	length, digits, symbols := widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
 	noUpper := widget.NewCheck("No upper-case letters", nil)
 	noAmb := widget.NewCheck("Avoid look-alike characters (l 1 O 0)", nil)
 	format := widget.NewEntry()
-	afterReveal := widget.NewEntry()
+	afterUse := widget.NewEntry()
+	history := widget.NewEntry()
 	var checks []vm.NameCheck
 	formatErr := widget.NewLabel("")
 	table := newTable([]column{{"Target", 130}, {"Username", 110}, {"Account name", 200}, {"Check", 380}},
@@ -243,6 +245,7 @@ func policyScreen(e env) screen {
 			return [...]string{k.Driver, k.Username, k.Name, ok}[c]
 		}, nil)
 	summary := widget.NewLabel("")
+	summary.Wrapping = fyne.TextWrapWord
 	preview := func() {
 		var err error
 		checks, err = e.a.PreviewNames(format.Text)
@@ -255,12 +258,14 @@ func policyScreen(e env) screen {
 	}
 	format.OnChanged = func(string) { preview() }
 	save := widget.NewButtonWithIcon("Save policy", theme.DocumentSaveIcon(), func() {
-		p, err := readPolicy(interval.Text, length.Text, digits.Text, symbols.Text, afterReveal.Text)
+		f := vm.PolicyForm{IntervalHours: interval.Text, Length: length.Text, Digits: digits.Text, Symbols: symbols.Text,
+			AfterUseHours: afterUse.Text, HistoryDepth: history.Text, NoUpper: noUpper.Checked, NoAmbiguous: noAmb.Checked,
+			NamingFormat: format.Text}
+		p, err := f.Policy()
 		if err != nil {
 			dialog.ShowError(err, e.win)
 			return
 		}
-		p.NoUpper, p.NoAmbiguous, p.NamingFormat = noUpper.Checked, noAmb.Checked, format.Text
 		e.run(func(ctx context.Context) error { return e.a.SavePolicy(ctx, p) }, nil)
 	})
 	e.only(vm.Me.CanChange, save)
@@ -271,54 +276,31 @@ func policyScreen(e env) screen {
 		widget.NewFormItem("At least digits", digits),
 		widget.NewFormItem("At least symbols", symbols),
 		widget.NewFormItem("", container.NewHBox(noUpper, noAmb)),
-		widget.NewFormItem("Rotate after reveal (hours, 0 off)", afterReveal),
+		widget.NewFormItem("Rotate after use (hours, 0 off)", afterUse),
+		widget.NewFormItem("Password history (versions kept)", history),
 		widget.NewFormItem("Account naming format", format),
 	)
+	form.Items[5].HintText = "A revealed or copied password rotates this long after use; an AgentGroup may override it."
+	form.Items[6].HintText = "Techs can read back this many passwords of each account (1 to " + strconv.Itoa(wire.MaxHistoryDepth) + ", the current one included)."
 	top := container.NewVBox(summary, form, formatErr)
 	return screen{
 		obj: container.NewBorder(top, save, nil, nil, table),
 		refresh: func() {
 			p := e.a.Snapshot().Tenant.Policy
 			summary.SetText(vm.DescribePolicy(p))
-			interval.SetText(strconv.FormatInt(p.IntervalSeconds/3600, 10))
-			length.SetText(strconv.Itoa(p.Length))
-			digits.SetText(strconv.Itoa(p.Digits))
-			symbols.SetText(strconv.Itoa(p.Symbols))
-			afterReveal.SetText(strconv.FormatInt(p.RotateAfterUseSeconds/3600, 10))
-			noUpper.SetChecked(p.NoUpper)
-			noAmb.SetChecked(p.NoAmbiguous)
-			format.SetText(p.NamingFormat)
+			f := vm.FormOf(p)
+			interval.SetText(f.IntervalHours)
+			length.SetText(f.Length)
+			digits.SetText(f.Digits)
+			symbols.SetText(f.Symbols)
+			afterUse.SetText(f.AfterUseHours)
+			history.SetText(f.HistoryDepth)
+			noUpper.SetChecked(f.NoUpper)
+			noAmb.SetChecked(f.NoAmbiguous)
+			format.SetText(f.NamingFormat)
 			preview()
 		},
 	}
-}
-
-func readPolicy(interval, length, digits, symbols, afterReveal string) (wire.Policy, error) {
-	var p wire.Policy
-	nums := []struct {
-		field string
-		s     string
-		dst   *int64
-	}{{"rotation interval", interval, &p.IntervalSeconds}, {"rotate after reveal", afterReveal, &p.RotateAfterUseSeconds}}
-	for _, n := range nums {
-		h, err := strconv.ParseFloat(strings.TrimSpace(n.s), 64)
-		if err != nil || h < 0 {
-			return p, fmt.Errorf("%s: %q is not a number of hours", n.field, n.s)
-		}
-		*n.dst = int64(h * 3600)
-	}
-	for _, n := range []struct {
-		field string
-		s     string
-		dst   *int
-	}{{"length", length, &p.Length}, {"digits", digits, &p.Digits}, {"symbols", symbols, &p.Symbols}} {
-		v, err := strconv.Atoi(strings.TrimSpace(n.s))
-		if err != nil {
-			return p, fmt.Errorf("%s: %q is not a whole number", n.field, n.s)
-		}
-		*n.dst = v
-	}
-	return p, nil
 }
 
 // auditScreen reads the audit log with filters and verifies the hash chain.

@@ -102,8 +102,23 @@ func (a *App) DeactivateWarning(id int64) string {
 		t.DisplayName, t.Username, n)
 }
 
-// SaveGroup creates a group (id 0) or renames it and replaces its members.
+// SaveGroup creates a group (id 0) or renames it and replaces its members. An AgentGroup keeps its interval and
+// rotate-after-use overrides (SaveAgentGroup changes the latter).
 func (a *App) SaveGroup(ctx context.Context, agents bool, id int64, name string, members []int64) error {
+	var afterUse *int64
+	if g := a.Snapshot().Group(agents, id); agents && g != nil {
+		afterUse = g.RotateAfterUseSeconds
+	}
+	return a.saveGroup(ctx, agents, id, name, members, afterUse)
+}
+
+// SaveAgentGroup creates or updates an AgentGroup with its rotate-after-use override: nil inherits the tenant's
+// policy, 0 turns rotate-after-use off for the group's agents, a positive number of seconds replaces the grace.
+func (a *App) SaveAgentGroup(ctx context.Context, id int64, name string, members []int64, afterUse *int64) error {
+	return a.saveGroup(ctx, true, id, name, members, afterUse)
+}
+
+func (a *App) saveGroup(ctx context.Context, agents bool, id int64, name string, members []int64, afterUse *int64) error {
 	kind := "TechGroup"
 	if agents {
 		kind = "AgentGroup"
@@ -113,7 +128,7 @@ func (a *App) SaveGroup(ctx context.Context, agents bool, id int64, name string,
 		if members == nil {
 			members = []int64{}
 		}
-		req := wire.GroupRequest{Name: name, Members: members}
+		req := wire.GroupRequest{Name: name, Members: members, RotateAfterUseSeconds: afterUse}
 		if id == 0 {
 			var err error
 			if agents {

@@ -3,7 +3,11 @@ package vm
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/watchword/watchword/console/hub/entitle"
 	"github.com/watchword/watchword/shared/wire"
@@ -71,8 +75,112 @@ func DescribePolicy(p wire.Policy) string {
 	if p.NoUpper {
 		classes = "lower case"
 	}
-	return fmt.Sprintf("Every %s, a %d-character password (%s, at least %d digits and %d symbols).",
-		FormatInterval(p.IntervalSeconds), p.Length, classes, p.Digits, p.Symbols)
+	after := "a reveal or copy does not trigger a rotation"
+	if p.RotateAfterUseSeconds > 0 {
+		after = "rotated " + FormatDuration(p.RotateAfterUseSeconds) + " after each reveal or copy"
+	}
+	return fmt.Sprintf("Every %s, a %d-character password (%s, at least %d digits and %d symbols); %s; the last %d passwords of each account kept.",
+		FormatInterval(p.IntervalSeconds), p.Length, classes, p.Digits, p.Symbols, after, p.History())
+}
+
+// FormatDuration renders seconds for people: "8 h", "90 min", "2 days", "1 h 30 min".
+func FormatDuration(sec int64) string {
+	d := time.Duration(sec) * time.Second
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	case d >= time.Hour && d%time.Hour == 0:
+		return fmt.Sprintf("%d h", d/time.Hour)
+	case d >= time.Hour:
+		return fmt.Sprintf("%d h %d min", d/time.Hour, d%time.Hour/time.Minute)
+	}
+	return fmt.Sprintf("%d min", d/time.Minute)
+}
+
+// PolicyForm is the policy screen's fields as the admin typed them.
+type PolicyForm struct {
+	IntervalHours, Length, Digits, Symbols string
+	AfterUseHours                          string // hours after a reveal or copy; 0 turns it off
+	HistoryDepth                           string // passwords kept per account
+	NoUpper, NoAmbiguous                   bool
+	NamingFormat                           string
+}
+
+// FormOf fills the policy form from a policy.
+func FormOf(p wire.Policy) PolicyForm {
+	return PolicyForm{IntervalHours: hours(p.IntervalSeconds), Length: strconv.Itoa(p.Length), Digits: strconv.Itoa(p.Digits),
+		Symbols: strconv.Itoa(p.Symbols), AfterUseHours: hours(p.RotateAfterUseSeconds), HistoryDepth: strconv.Itoa(p.History()),
+		NoUpper: p.NoUpper, NoAmbiguous: p.NoAmbiguous, NamingFormat: p.NamingFormat}
+}
+
+func hours(sec int64) string { return strconv.FormatFloat(float64(sec)/3600, 'f', -1, 64) }
+
+// ParseHours reads a number of hours ("8", "0.5") as seconds; field names it in the error.
+func ParseHours(field, s string) (int64, error) {
+	h, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || h < 0 || math.IsInf(h, 0) || math.IsNaN(h) {
+		return 0, fmt.Errorf("%s: %q is not a number of hours", field, s)
+	}
+	return int64(math.Round(h * 3600)), nil
+}
+
+// Policy reads the form; the hub checks the ranges when it is saved.
+func (f PolicyForm) Policy() (wire.Policy, error) {
+	p := wire.Policy{NoUpper: f.NoUpper, NoAmbiguous: f.NoAmbiguous, NamingFormat: f.NamingFormat}
+	var err error
+	if p.IntervalSeconds, err = ParseHours("rotation interval", f.IntervalHours); err != nil {
+		return p, err
+	}
+	if p.RotateAfterUseSeconds, err = ParseHours("rotate after use", f.AfterUseHours); err != nil {
+		return p, err
+	}
+	for _, n := range []struct {
+		field string
+		s     string
+		dst   *int
+	}{{"length", f.Length, &p.Length}, {"digits", f.Digits, &p.Digits}, {"symbols", f.Symbols, &p.Symbols},
+		{"password history", f.HistoryDepth, &p.HistoryDepth}} {
+		v, err := strconv.Atoi(strings.TrimSpace(n.s))
+		if err != nil {
+			return p, fmt.Errorf("%s: %q is not a whole number", n.field, n.s)
+		}
+		*n.dst = v
+	}
+	return p, nil
+}
+
+// AfterUseOverride renders an AgentGroup's rotate-after-use override for its form: empty when it inherits.
+func AfterUseOverride(g *wire.Group) string {
+	if g == nil || g.RotateAfterUseSeconds == nil {
+		return ""
+	}
+	return hours(*g.RotateAfterUseSeconds)
+}
+
+// ParseAfterUseOverride reads an AgentGroup's override field: empty inherits the tenant's policy (nil), 0 turns
+// rotate-after-use off for the group, else hours.
+func ParseAfterUseOverride(s string) (*int64, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	v, err := ParseHours("rotate after use", s)
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// DescribeAfterUse says what rotate-after-use does on an AgentGroup's agents.
+func DescribeAfterUse(g *wire.Group, p wire.Policy) string {
+	switch {
+	case g != nil && g.RotateAfterUseSeconds != nil && *g.RotateAfterUseSeconds == 0:
+		return "Rotate after use is off for this group's agents (unless another group of an agent turns it on)."
+	case g != nil && g.RotateAfterUseSeconds != nil:
+		return "A revealed or copied password rotates " + FormatDuration(*g.RotateAfterUseSeconds) + " after use on this group's agents."
+	case p.RotateAfterUseSeconds == 0:
+		return "Inherits the tenant's policy: rotate after use is off."
+	}
+	return "Inherits the tenant's policy: a revealed or copied password rotates " + FormatDuration(p.RotateAfterUseSeconds) + " after use."
 }
 
 // FormatInterval renders seconds as days or hours.
