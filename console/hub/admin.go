@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,7 +43,8 @@ func rightWire(r *store.Right) wire.Right {
 }
 
 func tripletWire(t *store.Triplet) wire.Triplet {
-	return wire.Triplet{ID: t.ID, TechGroupID: t.TechGroupID, AgentGroupID: t.AgentGroupID, RightID: t.RightID, Builtin: t.Builtin}
+	return wire.Triplet{ID: t.ID, TechGroupID: t.TechGroupID, AgentGroupID: t.AgentGroupID, RightID: t.RightID, Builtin: t.Builtin,
+		Mode: cmp.Or(t.Mode, wire.TripletStanding), MaxDurationSeconds: t.MaxDurationSeconds, ApprovalRequired: t.ApprovalRequired}
 }
 
 // read runs fn in a read transaction and returns its result.
@@ -632,8 +634,13 @@ func (h *Hub) adminTripletCreate(r *request) (any, error) {
 	if err := r.decode(&req); err != nil {
 		return nil, err
 	}
-	t := &store.Triplet{TenantID: r.tenant.ID, TechGroupID: req.TechGroupID, AgentGroupID: req.AgentGroupID, RightID: req.RightID}
-	err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+	mode, max, approval, err := tripletMode(req) // jit.go
+	if err != nil {
+		return nil, err
+	}
+	t := &store.Triplet{TenantID: r.tenant.ID, TechGroupID: req.TechGroupID, AgentGroupID: req.AgentGroupID, RightID: req.RightID,
+		Mode: mode, MaxDurationSeconds: max, ApprovalRequired: approval}
+	err = h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
 		if g, err := c.tx.Group(r.tenant.ID, req.TechGroupID); err != nil || g.Kind != store.KindTech {
 			return wire.Invalid("techGroupId", "no such tech group")
 		}
@@ -650,7 +657,7 @@ func (h *Hub) adminTripletCreate(r *request) (any, error) {
 			return err
 		}
 		c.graph = true
-		return c.audit("triplet.create", fmt.Sprintf("triplet %d", t.ID), fmt.Sprintf("techGroup=%d agentGroup=%d right=%d", t.TechGroupID, t.AgentGroupID, t.RightID))
+		return c.audit("triplet.create", fmt.Sprintf("triplet %d", t.ID), fmt.Sprintf("techGroup=%d agentGroup=%d right=%d", t.TechGroupID, t.AgentGroupID, t.RightID)+tripletModeDetail(t))
 	})
 	if err != nil {
 		return nil, err

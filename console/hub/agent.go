@@ -172,19 +172,26 @@ func (h *Hub) agentStage(r *request) (any, error) {
 	case !bytes.HasPrefix(req.Envelope, ageHeader):
 		return nil, wire.Invalid("envelope", "must be a binary age file")
 	}
-	err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+	v, err := h.view(r.Context(), r.tenant)
+	if err != nil {
+		return nil, err
+	}
+	err = h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
 		acc, err := c.agentAccount(r, req.AccountID)
 		if err != nil {
+			return err
+		}
+		if err := jitStageCheck(c, v, acc, req.RecoveryOnly); err != nil { // jit.go
 			return err
 		}
 		if req.Version <= acc.CurrentVersion {
 			return wire.Invalid("version", "must exceed the current version %d", acc.CurrentVersion)
 		}
-		if err := c.tx.StageVersion(r.tenant.ID, &store.Version{AccountID: acc.ID, Version: req.Version, Envelope: req.Envelope, StagedAt: c.at}); err != nil {
+		if err := c.tx.StageVersion(r.tenant.ID, &store.Version{AccountID: acc.ID, Version: req.Version, Envelope: req.Envelope, StagedAt: c.at, RecoveryOnly: req.RecoveryOnly}); err != nil {
 			return err
 		}
 		c.touched(acc)
-		return c.audit("version.stage", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q", req.Version, acc.Name))
+		return c.audit("version.stage", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q recoveryOnly=%t", req.Version, acc.Name, req.RecoveryOnly))
 	})
 	if err != nil {
 		return nil, err
@@ -214,6 +221,9 @@ func (h *Hub) agentConfirm(r *request) (any, error) {
 			return err
 		}
 		c.touched(acc)
+		if err := jitConfirmed(c, acc, req.Version); err != nil { // jit.go
+			return err
+		}
 		return c.audit("version.confirm", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q pruned=%d", req.Version, acc.Name, pruned))
 	})
 	if err != nil {

@@ -446,6 +446,7 @@ type view struct {
 	rights     map[int64]*store.Right
 	recipients map[int64][]string // tech ID → age recipients
 	interval   map[int64]int64    // agent ID → interval override in seconds (smallest of its groups)
+	jit        *jitTriplets       // nil when no triplet is jit (jit.go)
 
 	fpMu sync.Mutex
 	fps  map[fpKey]string // grants fingerprints, per tech (see fingerprint)
@@ -576,6 +577,7 @@ func (h *Hub) readView(tx store.Tx, tenant *store.Tenant) (*view, error) {
 		for _, t := range trips {
 			g.Triplets = append(g.Triplets, entitle.Triplet{ID: t.ID, TechGroup: t.TechGroupID, AgentGroup: t.AgentGroupID, Right: t.RightID})
 		}
+		v.jit = buildJIT(trips, tgs, ags)
 		return nil
 	}()
 	if err != nil {

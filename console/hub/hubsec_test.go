@@ -46,6 +46,9 @@ var declaredRoutes = []string{
 	"POST /v1/tech/register keyed",
 	"GET /v1/tech/status tech",
 	"GET /v1/tech/status/wait tech",
+	"GET /v1/tech/jit active-tech",
+	"POST /v1/tech/jit active-tech",
+	"POST /v1/tech/jit/{id}/{action} active-tech",
 	"GET /v1/tech/credentials active-tech",
 	"GET /v1/tech/changes active-tech",
 	"POST /v1/tech/events active-tech",
@@ -86,6 +89,7 @@ var declaredRoutes = []string{
 	"DELETE /v1/admin/rights/{id} admin",
 	"GET /v1/admin/triplets read",
 	"POST /v1/admin/triplets admin",
+	"PUT /v1/admin/triplets/{id} admin",
 	"DELETE /v1/admin/triplets/{id} admin",
 	"POST /v1/admin/enrollment-tokens admin",
 	"GET /v1/admin/agents org-read",
@@ -115,6 +119,8 @@ var declaredRoutes = []string{
 	"POST /v1/admin/tech-imports admin",
 	"GET /v1/admin/tech-imports/template read",
 	"GET /v1/admin/tech-reservations org-read",
+	"GET /v1/admin/jit org-read",
+	"POST /v1/admin/jit/{id}/{action} org",
 }
 
 // Principal states of the matrix, in the order of the columns of expected.

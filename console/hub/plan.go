@@ -142,6 +142,14 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 		}
 	}
 
+	// JIT windows of this agent's accounts (jit.go): expired ones are closed first, so the plan never shows one.
+	var grants map[int64]*store.JITGrant
+	if v.jit != nil {
+		h.expireJIT(ctx, tenant)
+		if grants, err = h.openGrants(ctx, tenant, agent.ID); err != nil {
+			return nil, err
+		}
+	}
 	rev, _ := h.current(tenant)
 	now := h.now()
 	interval := v.intervalFor(tenant, agent.ID)
@@ -168,6 +176,13 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 			CurrentVersion: acc.CurrentVersion, NextRotationAt: next}
 		if tech != nil {
 			pa.DisplayName = tech.DisplayName
+		}
+		if rule := v.jitOf(p.Tech.ID, agent.ID); rule.jit {
+			jitPlan(&pa, grants[acc.ID], lv, now)
+			if pa.JIT.Enabled && (plan.NextDueAt.IsZero() || pa.JIT.ExpiresAt.Before(plan.NextDueAt)) {
+				plan.NextDueAt = pa.JIT.ExpiresAt // the long poll returns at expiry
+			}
+			isDue = pa.Due
 		}
 		if pa.Groups == nil {
 			pa.Groups = []string{}
@@ -205,7 +220,10 @@ func (h *Hub) credentials(ctx context.Context, tenant *store.Tenant, tech *store
 	if since > 0 && grants == out.Grants {
 		if changed, ok := h.changedSince(tenant, tech.ID, since); ok {
 			out.Delta = true
-			return out, h.delta(ctx, tenant, v, tech, all, changed, out)
+			if err := h.delta(ctx, tenant, v, tech, all, changed, out); err != nil {
+				return nil, err
+			}
+			return out, h.jitDecorate(ctx, tenant, v, tech.ID, out)
 		}
 	}
 	if len(all) == 0 {
@@ -235,7 +253,10 @@ func (h *Hub) credentials(ctx context.Context, tenant *store.Tenant, tech *store
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, h.jitDecorate(ctx, tenant, v, tech.ID, out)
 }
 
 // delta fills out with the entries of the accounts in changed: their current entry, or their ID in Removed when
@@ -287,6 +308,12 @@ func (v *view) credential(tenant *store.Tenant, g entitle.Grant, acc *store.Acco
 	// Every staged version above the confirmed one (the target may hold any of them), then the confirmed one.
 	// Failed and superseded versions are not handed out.
 	for _, ver := range versions {
+		if ver.RecoveryOnly { // a JIT account outside its window: only the recovery recipient opens it
+			if ver.State == wire.VersionConfirmed {
+				break
+			}
+			continue
+		}
 		if ver.State == wire.VersionStaged || ver.State == wire.VersionConfirmed {
 			c.Versions = append(c.Versions, wire.CredentialVersion{Version: ver.Version, State: ver.State,
 				Envelope: ver.Envelope, StagedAt: ver.StagedAt, ConfirmedAt: ver.ConfirmedAt})
@@ -322,6 +349,9 @@ func (v *view) fingerprint(tenant *store.Tenant, tech int64, grants []entitle.Gr
 		}
 		names, _ := v.rightNames(g.Rights, agent.Driver)
 		fmt.Fprintf(hs, "%d\x00%q\x00%s\x00%q\x00%d\n", agent.ID, agent.Name, agent.Driver, names, v.intervalFor(tenant, agent.ID))
+		if rule := v.jitOf(tech, agent.ID); rule.jit { // the JIT fields of the entry
+			fmt.Fprintf(hs, "jit\x00%d\x00%t\n", rule.max, rule.approval)
+		}
 	}
 	fp = base64.RawURLEncoding.EncodeToString(hs.Sum(nil)[:12])
 	v.fpMu.Lock()

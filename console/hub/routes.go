@@ -72,6 +72,9 @@ func routes() []route {
 		{"POST", wire.PathTechEvents, techActive, (*Hub).techEvent},
 		{"GET", wire.PathTechAccounts + "/{id}/history", techActive, (*Hub).techHistory},
 		{"GET", wire.PathTechStatusWait, techAny, (*Hub).techStatusWait},
+		{"GET", wire.PathTechJIT, techActive, (*Hub).techJITList},
+		{"POST", wire.PathTechJIT, techActive, (*Hub).techJITRequest},
+		{"POST", wire.PathTechJIT + "/{id}/{action}", techActive, (*Hub).techJITAction},
 		{"POST", wire.PathTechTOTPEnroll, techActive, (*Hub).techTOTPEnroll},
 		{"POST", wire.PathTechTOTPConfirm, techActive, (*Hub).techTOTPConfirm},
 		{"POST", wire.PathTechSession, techActive, (*Hub).techSession},
@@ -110,6 +113,7 @@ func routes() []route {
 		{"DELETE", wire.PathAdminRights + "/{id}", adminAny, (*Hub).adminRightDelete},
 		{"GET", wire.PathAdminTriplets, adminRead, (*Hub).adminTriplets},
 		{"POST", wire.PathAdminTriplets, adminAny, (*Hub).adminTripletCreate},
+		{"PUT", wire.PathAdminTriplets + "/{id}", adminAny, (*Hub).adminTripletUpdate},
 		{"DELETE", wire.PathAdminTriplets + "/{id}", adminAny, (*Hub).adminTripletDelete},
 		{"POST", wire.PathAdminTokens, adminAny, (*Hub).adminEnrollToken},
 		{"GET", wire.PathAdminAgents, orgRead, (*Hub).adminAgents},
@@ -139,6 +143,8 @@ func routes() []route {
 		{"POST", wire.PathAdminInvites, ownerOnly, (*Hub).adminInvite},
 		{"POST", wire.PathAdminAdmins + "/{id}/{action}", ownerOnly, (*Hub).adminAdminAction},
 		{"PUT", wire.PathAdminAdmins + "/{id}/role", ownerOnly, (*Hub).adminAdminRole},
+		{"GET", wire.PathAdminJIT, orgRead, (*Hub).adminJITList},
+		{"POST", wire.PathAdminJIT + "/{id}/{action}", orgManage, (*Hub).adminJITAction},
 	}
 }
 

@@ -699,14 +699,16 @@ func (x *tx) CreateTriplet(t *Triplet) error {
 	if _, err := x.Right(t.TenantID, t.RightID); err != nil {
 		return err
 	}
-	id, err := x.insert("create triplet", "INSERT INTO triplets (tenant_id, tech_group_id, agent_group_id, right_id, builtin) VALUES (?,?,?,?,?)",
-		t.TenantID, t.TechGroupID, t.AgentGroupID, t.RightID, b2i(t.Builtin))
+	id, err := x.insert("create triplet", `INSERT INTO triplets (tenant_id, tech_group_id, agent_group_id, right_id, builtin,
+		mode, max_duration_seconds, approval_required) VALUES (?,?,?,?,?,?,?,?)`,
+		t.TenantID, t.TechGroupID, t.AgentGroupID, t.RightID, b2i(t.Builtin), t.mode(), t.MaxDurationSeconds, b2i(t.ApprovalRequired))
 	t.ID = id
 	return err
 }
 
 func (x *tx) Triplets(tenant int64) ([]Triplet, error) {
-	rows, err := x.t.QueryContext(x.ctx, "SELECT id, tenant_id, tech_group_id, agent_group_id, right_id, builtin FROM triplets WHERE tenant_id = ? ORDER BY id", tenant)
+	rows, err := x.t.QueryContext(x.ctx, `SELECT id, tenant_id, tech_group_id, agent_group_id, right_id, builtin, mode, max_duration_seconds, approval_required
+		FROM triplets WHERE tenant_id = ? ORDER BY id`, tenant)
 	if err != nil {
 		return nil, wrap("list triplets", err)
 	}
@@ -714,7 +716,7 @@ func (x *tx) Triplets(tenant int64) ([]Triplet, error) {
 	var out []Triplet
 	for rows.Next() {
 		var t Triplet
-		if err := rows.Scan(&t.ID, &t.TenantID, &t.TechGroupID, &t.AgentGroupID, &t.RightID, &t.Builtin); err != nil {
+		if err := rows.Scan(&t.ID, &t.TenantID, &t.TechGroupID, &t.AgentGroupID, &t.RightID, &t.Builtin, &t.Mode, &t.MaxDurationSeconds, &t.ApprovalRequired); err != nil {
 			return nil, wrap("list triplets", err)
 		}
 		out = append(out, t)
@@ -823,8 +825,8 @@ func (x *tx) StageVersion(tenant int64, v *Version) error {
 		return fmt.Errorf("stage version %d of account %d: %w: current version is %d", v.Version, a.ID, ErrConflict, a.CurrentVersion)
 	}
 	v.State = wire.VersionStaged
-	v.ID, err = x.insert("stage version", "INSERT INTO versions (account_id, version, envelope, state, staged_at) VALUES (?,?,?,?,?)",
-		v.AccountID, v.Version, v.Envelope, v.State, ns(v.StagedAt))
+	v.ID, err = x.insert("stage version", "INSERT INTO versions (account_id, version, envelope, state, staged_at, recovery_only) VALUES (?,?,?,?,?,?)",
+		v.AccountID, v.Version, v.Envelope, v.State, ns(v.StagedAt), b2i(v.RecoveryOnly))
 	if err != nil {
 		return err
 	}
@@ -833,7 +835,7 @@ func (x *tx) StageVersion(tenant int64, v *Version) error {
 }
 
 func (x *tx) LatestVersions(tenant, agent int64) (map[int64]Version, error) {
-	rows, err := x.t.QueryContext(x.ctx, `SELECT v.id, v.account_id, v.version, v.state, v.reason, v.staged_at, v.confirmed_at
+	rows, err := x.t.QueryContext(x.ctx, `SELECT v.id, v.account_id, v.version, v.state, v.reason, v.staged_at, v.confirmed_at, v.recovery_only
 		FROM accounts a JOIN versions v ON v.account_id = a.id AND v.version = a.current_version
 		WHERE a.tenant_id = ? AND a.agent_id = ?`, tenant, agent)
 	if err != nil {
@@ -844,7 +846,7 @@ func (x *tx) LatestVersions(tenant, agent int64) (map[int64]Version, error) {
 	for rows.Next() {
 		var v Version
 		var staged, confirmed int64
-		if err := rows.Scan(&v.ID, &v.AccountID, &v.Version, &v.State, &v.Reason, &staged, &confirmed); err != nil {
+		if err := rows.Scan(&v.ID, &v.AccountID, &v.Version, &v.State, &v.Reason, &staged, &confirmed, &v.RecoveryOnly); err != nil {
 			return nil, wrap("latest versions", err)
 		}
 		v.StagedAt, v.ConfirmedAt = tm(staged), tm(confirmed)
@@ -857,7 +859,7 @@ func (x *tx) Versions(tenant, account int64) ([]Version, error) {
 	if _, err := x.Account(tenant, account); err != nil {
 		return nil, err
 	}
-	rows, err := x.t.QueryContext(x.ctx, "SELECT id, account_id, version, envelope, state, reason, staged_at, confirmed_at FROM versions WHERE account_id = ? ORDER BY version DESC", account)
+	rows, err := x.t.QueryContext(x.ctx, "SELECT id, account_id, version, envelope, state, reason, staged_at, confirmed_at, recovery_only FROM versions WHERE account_id = ? ORDER BY version DESC", account)
 	if err != nil {
 		return nil, wrap("list versions", err)
 	}
@@ -866,7 +868,7 @@ func (x *tx) Versions(tenant, account int64) ([]Version, error) {
 	for rows.Next() {
 		var v Version
 		var staged, confirmed int64
-		if err := rows.Scan(&v.ID, &v.AccountID, &v.Version, &v.Envelope, &v.State, &v.Reason, &staged, &confirmed); err != nil {
+		if err := rows.Scan(&v.ID, &v.AccountID, &v.Version, &v.Envelope, &v.State, &v.Reason, &staged, &confirmed, &v.RecoveryOnly); err != nil {
 			return nil, wrap("list versions", err)
 		}
 		v.StagedAt, v.ConfirmedAt = tm(staged), tm(confirmed)
@@ -878,7 +880,7 @@ func (x *tx) Versions(tenant, account int64) ([]Version, error) {
 func (x *tx) LiveVersionsByTech(tenant, tech int64) (map[int64][]Version, error) {
 	rows, err := x.t.QueryContext(x.ctx, `SELECT v.id, v.account_id, v.version, v.envelope, v.state, v.reason, v.staged_at, v.confirmed_at
 		FROM accounts a JOIN versions v ON v.account_id = a.id
-		WHERE a.tenant_id = ? AND a.tech_id = ? AND v.state IN ('staged','confirmed')
+		WHERE a.tenant_id = ? AND a.tech_id = ? AND v.state IN ('staged','confirmed') AND v.recovery_only = 0
 		ORDER BY v.account_id, v.version DESC`, tenant, tech)
 	if err != nil {
 		return nil, wrap("live versions of tech", err)

@@ -39,7 +39,7 @@ func (x *tx) History(tenant, account int64, n int) ([]Version, error) {
 		return nil, err
 	}
 	rows, err := x.t.QueryContext(x.ctx, `SELECT id, account_id, version, envelope, state, reason, staged_at, confirmed_at
-		FROM versions WHERE account_id = ? AND confirmed_at != 0 ORDER BY version DESC LIMIT ?`, account, n)
+		FROM versions WHERE account_id = ? AND confirmed_at != 0 AND recovery_only = 0 ORDER BY version DESC LIMIT ?`, account, n)
 	if err != nil {
 		return nil, wrap("history", err)
 	}

@@ -87,6 +87,13 @@ type Tx interface {
 	CreateTriplet(t *Triplet) error
 	Triplets(tenant int64) ([]Triplet, error)
 	DeleteTriplet(tenant, id int64) error
+	UpdateTriplet(t *Triplet) error // the mode fields (sqlite_jit.go)
+
+	// Just-in-time grants (sqlite_jit.go). At most one open grant per account: a second is ErrConflict.
+	CreateJITGrant(g *JITGrant) error
+	JITGrant(tenant, id int64) (*JITGrant, error)
+	JITGrants(tenant int64, q JITQuery) ([]JITGrant, error) // newest first
+	UpdateJITGrant(g *JITGrant) error
 
 	// EnsureAccount returns the account of (tech, agent), creating it under name if there is none.
 	EnsureAccount(tenant, tech, agent int64, name string, now time.Time) (*Account, error)
@@ -275,6 +282,10 @@ type Triplet struct {
 	AgentGroupID int64
 	RightID      int64
 	Builtin      bool
+	// Mode is wire.TripletStanding (or empty) or wire.TripletJIT, with the window's limit and approval rule.
+	Mode               string
+	MaxDurationSeconds int64
+	ApprovalRequired   bool
 }
 
 // Account is a tech's account on an agent's target. Its name is fixed when created.
@@ -303,6 +314,9 @@ type Version struct {
 	Reason      string
 	StagedAt    time.Time
 	ConfirmedAt time.Time
+	// RecoveryOnly: sealed to the recovery recipient alone (a JIT account outside its window); never handed to
+	// the tech.
+	RecoveryOnly bool
 }
 
 // AuditEvent is one entry of the audit log.

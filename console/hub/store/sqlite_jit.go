@@ -1,0 +1,131 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// Just-in-time access (issue 14, item 1): grants of windows on JIT accounts (migration 0007).
+
+// JITGrant is one request for a window on a JIT account and what became of it.
+type JITGrant struct {
+	ID               int64
+	TenantID         int64
+	TechID           int64
+	AccountID        int64
+	AgentID          int64 // from the account; not stored
+	Status           wire.JITStatus
+	Reason           string
+	DurationSeconds  int64
+	ApprovalRequired bool
+	RequestedAt      time.Time
+	DecidedBy        string // the deciding admin's name, "auto" when no approval was needed
+	DecidedAt        time.Time
+	Note             string
+	EnabledAt        time.Time
+	ExpiresAt        time.Time
+	EndedAt          time.Time
+}
+
+// JITQuery filters grants; zero values do not filter. Open selects pending, approved and active grants.
+type JITQuery struct {
+	TechID    int64
+	AccountID int64
+	AgentID   int64
+	Status    wire.JITStatus
+	Open      bool
+	Limit     int
+}
+
+const jitCols = `g.id, g.tenant_id, g.tech_id, g.account_id, a.agent_id, g.status, g.reason, g.duration_seconds,
+	g.approval_required, g.requested_at, g.decided_by, g.decided_at, g.note, g.enabled_at, g.expires_at, g.ended_at`
+
+func scanJIT(sc interface{ Scan(...any) error }) (*JITGrant, error) {
+	var g JITGrant
+	var req, dec, en, exp, end int64
+	if err := sc.Scan(&g.ID, &g.TenantID, &g.TechID, &g.AccountID, &g.AgentID, &g.Status, &g.Reason, &g.DurationSeconds,
+		&g.ApprovalRequired, &req, &g.DecidedBy, &dec, &g.Note, &en, &exp, &end); err != nil {
+		return nil, err
+	}
+	g.RequestedAt, g.DecidedAt, g.EnabledAt, g.ExpiresAt, g.EndedAt = tm(req), tm(dec), tm(en), tm(exp), tm(end)
+	return &g, nil
+}
+
+// CreateJITGrant implements Tx. A second open grant on the same account is ErrConflict.
+func (x *tx) CreateJITGrant(g *JITGrant) error {
+	acc, err := x.Account(g.TenantID, g.AccountID)
+	if err != nil {
+		return err
+	}
+	g.AgentID = acc.AgentID
+	id, err := x.insert(fmt.Sprintf("create jit grant of account %d", g.AccountID), `INSERT INTO jit_grants (tenant_id, tech_id,
+		account_id, status, reason, duration_seconds, approval_required, requested_at, decided_by, decided_at, note,
+		enabled_at, expires_at, ended_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		g.TenantID, g.TechID, g.AccountID, g.Status, g.Reason, g.DurationSeconds, b2i(g.ApprovalRequired), ns(g.RequestedAt),
+		g.DecidedBy, ns(g.DecidedAt), g.Note, ns(g.EnabledAt), ns(g.ExpiresAt), ns(g.EndedAt))
+	g.ID = id
+	return err
+}
+
+// JITGrant implements Tx.
+func (x *tx) JITGrant(tenant, id int64) (*JITGrant, error) {
+	g, err := scanJIT(x.t.QueryRowContext(x.ctx, "SELECT "+jitCols+" FROM jit_grants g JOIN accounts a ON a.id = g.account_id WHERE g.tenant_id = ? AND g.id = ?", tenant, id))
+	return g, wrap(fmt.Sprintf("jit grant %d", id), err)
+}
+
+// JITGrants implements Tx: newest first.
+func (x *tx) JITGrants(tenant int64, q JITQuery) ([]JITGrant, error) {
+	s, args := "SELECT "+jitCols+" FROM jit_grants g JOIN accounts a ON a.id = g.account_id WHERE g.tenant_id = ?", []any{tenant}
+	for col, v := range map[string]int64{"g.tech_id": q.TechID, "g.account_id": q.AccountID, "a.agent_id": q.AgentID} {
+		if v != 0 {
+			s, args = s+" AND "+col+" = ?", append(args, v)
+		}
+	}
+	if q.Status != "" {
+		s, args = s+" AND g.status = ?", append(args, q.Status)
+	}
+	if q.Open {
+		s += " AND g.status IN ('pending','approved','active')"
+	}
+	s += " ORDER BY g.id DESC"
+	if q.Limit > 0 {
+		s, args = s+" LIMIT ?", append(args, q.Limit)
+	}
+	rows, err := x.t.QueryContext(x.ctx, s, args...)
+	if err != nil {
+		return nil, wrap("jit grants", err)
+	}
+	defer rows.Close()
+	var out []JITGrant
+	for rows.Next() {
+		g, err := scanJIT(rows)
+		if err != nil {
+			return nil, wrap("jit grants", err)
+		}
+		out = append(out, *g)
+	}
+	return out, wrap("jit grants", rows.Err())
+}
+
+// UpdateJITGrant implements Tx: the mutable fields (status, decision, note, window).
+func (x *tx) UpdateJITGrant(g *JITGrant) error {
+	return x.one(fmt.Sprintf("update jit grant %d", g.ID), `UPDATE jit_grants SET status = ?, decided_by = ?, decided_at = ?,
+		note = ?, enabled_at = ?, expires_at = ?, ended_at = ? WHERE tenant_id = ? AND id = ?`,
+		g.Status, g.DecidedBy, ns(g.DecidedAt), g.Note, ns(g.EnabledAt), ns(g.ExpiresAt), ns(g.EndedAt), g.TenantID, g.ID)
+}
+
+// UpdateTriplet implements Tx: the mode fields only.
+func (x *tx) UpdateTriplet(t *Triplet) error {
+	return x.one(fmt.Sprintf("update triplet %d", t.ID), "UPDATE triplets SET mode = ?, max_duration_seconds = ?, approval_required = ? WHERE tenant_id = ? AND id = ?",
+		t.mode(), t.MaxDurationSeconds, b2i(t.ApprovalRequired), t.TenantID, t.ID)
+}
+
+// mode is the stored mode: standing when empty.
+func (t *Triplet) mode() string {
+	if t.Mode == "" {
+		return wire.TripletStanding
+	}
+	return t.Mode
+}
