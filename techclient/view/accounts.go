@@ -162,6 +162,8 @@ func renderRow(c *fyne.Container, r *vm.Row, t time.Time) {
 	next, badge := right.Objects[0].(*widget.Label), right.Objects[1].(*widget.Label)
 	next.SetText(vm.Until(t, r.NextRotation))
 	switch {
+	case r.JIT:
+		badge.SetText(jitBadge(r, t))
 	case r.Rotating:
 		badge.SetText("rotating…")
 	case !r.Confirmed:
@@ -225,6 +227,7 @@ type detail struct {
 	copyPass *widget.Button
 	copyUser *widget.Button
 	history  *widget.Button
+	jit      *jitPanel
 	hint     *widget.Label
 	row      *vm.Row
 }
@@ -256,6 +259,7 @@ func newDetail(u *ui) *detail {
 	d.history = widget.NewButtonWithIcon("Previous passwords…", theme.HistoryIcon(), d.showHistory)
 	d.hint = paragraph("", fyne.TextAlignLeading)
 	d.hint.Importance = widget.LowImportance
+	d.jit = newJITPanel(d)
 
 	field := func(name string) *widget.Label {
 		l := widget.NewLabelWithStyle(name, fyne.TextAlignTrailing, fyne.TextStyle{})
@@ -271,7 +275,7 @@ func newDetail(u *ui) *detail {
 		field("Version"), d.version,
 	)
 	d.card = container.NewVBox(container.NewBorder(nil, nil, nil, nil, container.NewVBox(d.host, d.kind)), widget.NewSeparator(), grid,
-		container.NewHBox(layout.NewSpacer(), d.history, d.copyPass), d.hint)
+		d.jit.box, container.NewHBox(layout.NewSpacer(), d.history, d.copyPass), d.hint)
 	emptyText := paragraph("Select an account to see its password.\n\nCtrl+F search · ↑↓ choose · Ctrl+R reveal · Ctrl+C copy password · Ctrl+U copy username · Ctrl+H previous passwords · Ctrl+L lock",
 		fyne.TextAlignCenter)
 	emptyText.Importance = widget.LowImportance
@@ -293,6 +297,7 @@ func (d *detail) show(r *vm.Row) {
 		d.empty.Show()
 		scroll.Hide()
 		d.conceal()
+		d.jit.show(nil, time.Time{})
 		return
 	}
 	d.empty.Hide()
@@ -305,11 +310,15 @@ func (d *detail) show(r *vm.Row) {
 	if v, _ := d.u.a.Revealed.Get(); int64(v) != r.AccountID {
 		d.conceal()
 	}
+	d.jit.show(r, d.u.a.Now())
 	d.tick()
 }
 
 func versionText(r *vm.Row) string {
 	switch {
+	case r.Version == 0:
+		return "none on this device"
+
 	case r.Rotating:
 		return itoa(int(r.Version)) + " · a new password is being set on the target right now"
 	case !r.Confirmed:
@@ -324,8 +333,16 @@ func (d *detail) tick() {
 		return
 	}
 	now := d.u.a.Now()
-	d.rotated.SetText(vm.Ago(now, d.row.RotatedAt) + " · " + d.row.RotatedAt.Local().Format("Mon 2 Jan 15:04"))
+	if d.row.RotatedAt.IsZero() {
+		d.rotated.SetText("never")
+	} else {
+		d.rotated.SetText(vm.Ago(now, d.row.RotatedAt) + " · " + d.row.RotatedAt.Local().Format("Mon 2 Jan 15:04"))
+	}
 	d.next.SetText(vm.Countdown(now, d.row.NextRotation))
+	d.jit.tick(d.row, now)
+	usable := d.row.Usable(now)
+	setEnabled(d.reveal, usable)
+	setEnabled(d.copyPass, usable)
 	if s := vm.AfterUse(now, d.row.RotatesAfterUse); s != "" {
 		d.afterUse.SetText(s + " (" + vm.Countdown(now, d.row.RotatesAfterUse) + ")")
 		d.afterUse.Show()
@@ -420,4 +437,12 @@ func (w *activity) MouseOut()                      {}
 func withAlpha(c color.Color, a uint8) color.Color {
 	r, g, b, _ := c.RGBA()
 	return color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: a}
+}
+
+func setEnabled(w fyne.Disableable, on bool) {
+	if on {
+		w.Enable()
+	} else {
+		w.Disable()
+	}
 }

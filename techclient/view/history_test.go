@@ -20,6 +20,21 @@ import (
 // contoso.local through passwords, one version each; it returns with that account selected.
 func activeOnHub(t *testing.T, ctx context.Context, h *harness, hub *hubtest.Harness, passwords ...string) {
 	t.Helper()
+	registerOnHub(t, ctx, h, hub)
+	agent := hub.NewAgent("contoso.local", wire.DriverAD)
+	for i, pw := range passwords {
+		vmtest.Rotate(t, ctx, agent, func(wire.PlanAccount) string { return pw })
+		eventually(t, 5*time.Second, "the new version listed", func() bool {
+			return h.u.list != nil && len(h.u.list.rows) == 1 && h.u.list.rows[0].Version == int64(i+1)
+		})
+	}
+	fyne.DoAndWait(func() { h.u.list.list.Select(0) })
+	eventually(t, time.Second, "detail", func() bool { return h.u.list.detail.row != nil })
+}
+
+// registerOnHub registers the harness's device with hub as an MSP tech and approves it.
+func registerOnHub(t *testing.T, ctx context.Context, h *harness, hub *hubtest.Harness) {
+	t.Helper()
 	h.a.Start()
 	eventually(t, 5*time.Second, "first run", func() bool { return h.a.Current() == vm.StateUnregistered })
 	if err := h.a.Register(ctx, vm.Registration{Invite: hub.Invite.String(), Username: "alice", DisplayName: "Alice",
@@ -37,15 +52,6 @@ func activeOnHub(t *testing.T, ctx context.Context, h *harness, hub *hubtest.Har
 	if h.a.Current() == vm.StateEnrol {
 		enrolOnScreen(t, h, hub)
 	}
-	agent := hub.NewAgent("contoso.local", wire.DriverAD)
-	for i, pw := range passwords {
-		vmtest.Rotate(t, ctx, agent, func(wire.PlanAccount) string { return pw })
-		eventually(t, 5*time.Second, "the new version listed", func() bool {
-			return h.u.list != nil && len(h.u.list.rows) == 1 && h.u.list.rows[0].Version == int64(i+1)
-		})
-	}
-	fyne.DoAndWait(func() { h.u.list.list.Select(0) })
-	eventually(t, time.Second, "detail", func() bool { return h.u.list.detail.row != nil })
 }
 
 // TestAfterUseShownLive: a reveal makes the hub schedule a rotation after use; the detail pane and the row say

@@ -213,6 +213,7 @@ var fieldNames = map[string]string{
 	"invite": "Invite", "hubURL": "Hub address", "clientGUID": "Client GUID", "hubPin": "Hub fingerprint",
 	"username": "Username", "displayName": "Display name", "email": "Email", "organization": "Organization",
 	"passphrase": "Passphrase", "confirm": "Confirm passphrase", "code": "Code",
+	"duration": "Duration", "reason": "Reason",
 }
 
 // Explain renders an error for the technician: one line per problem, naming the form field when there is one.

@@ -25,6 +25,13 @@ type Row struct {
 	// RotatesAfterUse is when the hub rotates the account because its password was revealed or copied (the
 	// policy's rotate-after-use grace); zero when no such rotation is pending.
 	RotatesAfterUse time.Time
+	// JIT accounts (jit.go): disabled until the technician enables a window of at most JITMax, approved first when
+	// JITApproval; Grant is the latest request (nil when none was made). A JIT row has no version to open outside
+	// a window.
+	JIT         bool
+	JITMax      time.Duration
+	JITApproval bool
+	Grant       *wire.JITGrant
 
 	guid     string
 	envelope []byte
@@ -52,11 +59,23 @@ func DriverName(d string) string {
 // newRow picks the version a technician should use: the confirmed one when there is one (the target holds it),
 // else the newest staged one. A credential without any version yet has no row.
 func newRow(guid string, c *wire.Credential) *Row {
-	if len(c.Versions) == 0 {
+	if len(c.Versions) == 0 && !c.JIT {
 		return nil
 	}
 	r := &Row{AccountID: c.AccountID, AgentID: c.AgentID, Host: c.AgentName, Driver: c.Driver, Account: c.AccountName,
-		Rights: slices.Clone(c.Rights), NextRotation: c.NextRotationAt, RotatesAfterUse: c.RotatesAfterUseAt, guid: guid}
+		Rights: slices.Clone(c.Rights), NextRotation: c.NextRotationAt, RotatesAfterUse: c.RotatesAfterUseAt, guid: guid,
+		JIT: c.JIT, JITMax: time.Duration(c.JITMaxSeconds) * time.Second, JITApproval: c.JITApproval}
+	if c.JITGrant != nil {
+		g := *c.JITGrant
+		r.Grant = &g
+	}
+	r.key = strings.ToLower(r.Host + "\x00" + r.Account + "\x00" + strings.Join(r.Rights, "\x00") + "\x00" + DriverName(r.Driver))
+	if r.JIT {
+		r.key += "\x00just-in-time jit"
+	}
+	if len(c.Versions) == 0 {
+		return r // a JIT account outside its window: nothing this device can open
+	}
 	pick := &c.Versions[0]
 	for i := range c.Versions {
 		if c.Versions[i].State == wire.VersionConfirmed {
@@ -71,7 +90,6 @@ func newRow(guid string, c *wire.Credential) *Row {
 	if r.RotatedAt.IsZero() {
 		r.RotatedAt = pick.StagedAt
 	}
-	r.key = strings.ToLower(r.Host + "\x00" + r.Account + "\x00" + strings.Join(r.Rights, "\x00") + "\x00" + DriverName(r.Driver))
 	return r
 }
 

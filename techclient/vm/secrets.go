@@ -29,6 +29,12 @@ func (a *App) open(accountID int64) ([]byte, *Row, error) {
 	if id == nil {
 		return nil, r, fmt.Errorf("open %q: %w", r.Account, ErrLocked)
 	}
+	if !r.Usable(a.o.Now()) {
+		if r.JIT {
+			return nil, r, fmt.Errorf("open %q on %q: %w", r.Account, r.Host, ErrJITInactive)
+		}
+		return nil, r, fmt.Errorf("open %q on %q: no password yet", r.Account, r.Host)
+	}
 	pw, err := seal.Open(r.envelope, hubclient.SealContext(r.guid, r.AgentID, r.Account, r.Version), id)
 	if err != nil {
 		return nil, r, fmt.Errorf("open %q on %q: %w", r.Account, r.Host, err)

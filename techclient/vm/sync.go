@@ -259,10 +259,16 @@ func (a *App) apply(resp *wire.CredentialsResponse, at time.Time, live bool) {
 	sortRows(rows)
 	a.mu.Lock()
 	var rotated []*Row
+	var jitNotes [][2]string
 	if live {
+		now := a.o.Now()
 		for _, r := range rows {
-			if old := a.byID[r.AccountID]; old != nil && r.Version > old.Version {
+			old := a.byID[r.AccountID]
+			if old != nil && r.Version > old.Version && !r.JIT {
 				rotated = append(rotated, r)
+			}
+			if title, body := jitChanges(old, r, now); title != "" {
+				jitNotes = append(jitNotes, [2]string{title, body})
 			}
 		}
 	}
@@ -273,7 +279,7 @@ func (a *App) apply(resp *wire.CredentialsResponse, at time.Time, live bool) {
 		defer a.Selected.Set(0)
 	}
 	if rev, _ := a.Revealed.Get(); rev != 0 {
-		if r := byID[int64(rev)]; r == nil || len(rotated) > 0 && containsRow(rotated, r) {
+		if r := byID[int64(rev)]; r == nil || len(rotated) > 0 && containsRow(rotated, r) || !r.Usable(a.o.Now()) {
 			// The shown password is gone or stale: hide it rather than show the old one.
 			a.revealGen++
 			defer a.Revealed.Set(0)
@@ -290,6 +296,10 @@ func (a *App) apply(resp *wire.CredentialsResponse, at time.Time, live bool) {
 	if a.o.Notify != nil {
 		for _, r := range rotated {
 			title, body := "Password changed", fmt.Sprintf("%s on %s was rotated.", r.Account, r.Host)
+			a.o.Do(func() { a.o.Notify(title, body) })
+		}
+		for _, n := range jitNotes {
+			title, body := n[0], n[1]
 			a.o.Do(func() { a.o.Notify(title, body) })
 		}
 	}

@@ -462,6 +462,18 @@ func (a *App) tick(ctx context.Context) {
 		n++
 		_ = a.Tick.Set(n)
 		a.checkIdle()
+		a.checkWindow()
+	}
+}
+
+// checkWindow hides a revealed password whose just-in-time window has closed (jit.go).
+func (a *App) checkWindow() {
+	v, _ := a.Revealed.Get()
+	if v == 0 {
+		return
+	}
+	if r := a.Row(int64(v)); r != nil && !r.Usable(a.o.Now()) {
+		a.Hide()
 	}
 }
 

@@ -55,7 +55,8 @@ func (k *Keyring) Delete(service, user string) error {
 }
 
 // Rotate makes agent stage and confirm the next version of every account in its plan, as a real agent does,
-// with the password secret(account) returns.
+// with the password secret(account) returns. A just-in-time account outside its window gets a password sealed to
+// the recovery recipient only, as the agent seals it then.
 func Rotate(t testing.TB, ctx context.Context, agent *hubtest.Agent, secret func(wire.PlanAccount) string) *wire.Plan {
 	t.Helper()
 	plan, err := agent.PlanWait(ctx, 0, 0)
@@ -63,8 +64,13 @@ func Rotate(t testing.TB, ctx context.Context, agent *hubtest.Agent, secret func
 		t.Fatal(err)
 	}
 	for _, pa := range plan.Accounts {
+		closed := pa.JIT != nil && !pa.JIT.Enabled
 		var rcpts []age.Recipient
-		for _, s := range append([]string{plan.Recovery}, pa.Recipients...) {
+		to := append([]string{plan.Recovery}, pa.Recipients...)
+		if closed {
+			to = to[:1]
+		}
+		for _, s := range to {
 			r, err := seal.ParseRecipient(s)
 			if err != nil {
 				t.Fatal(err)
@@ -76,7 +82,11 @@ func Rotate(t testing.TB, ctx context.Context, agent *hubtest.Agent, secret func
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := agent.Stage(ctx, pa.AccountID, v, env); err != nil {
+		stage := agent.Stage
+		if closed {
+			stage = agent.StageRecoveryOnly
+		}
+		if err := stage(ctx, pa.AccountID, v, env); err != nil {
 			t.Fatal(err)
 		}
 		if err := agent.Confirm(ctx, pa.AccountID, v); err != nil {
