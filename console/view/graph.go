@@ -3,7 +3,9 @@ package view
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -218,11 +220,37 @@ func rightsScreen(e env) screen {
 	return screen{obj: split, refresh: func() { list.Refresh(); show() }}
 }
 
-// tripletsScreen lists triplets, adds one from three pickers and deletes one after saying what access goes.
+// tripletsScreen lists triplets with their mode, adds one from three pickers (standing or just-in-time, with a
+// maximum window and an approval switch), changes the mode of the selected one, and deletes one after saying what
+// access goes.
 func tripletsScreen(e env) screen {
 	var rows []wire.Triplet
 	sel := -1
-	table := newTable([]column{{"TechGroup", 220}, {"AgentGroup", 200}, {"Right", 150}, {"", 260}},
+	mode := widget.NewRadioGroup([]string{"Standing", "Just-in-time"}, nil)
+	mode.Horizontal = true
+	maxHours := widget.NewEntry()
+	maxHours.SetPlaceHolder("max hours (default " + vm.FormatDuration(int64(wire.DefaultJITDuration/time.Second)) + ")")
+	approval := widget.NewCheck("Approval required", nil)
+	jitOnly := func() {
+		if mode.Selected == "Just-in-time" {
+			maxHours.Enable()
+			approval.Enable()
+		} else {
+			maxHours.Disable()
+			approval.Disable()
+		}
+	}
+	mode.OnChanged = func(string) { jitOnly() }
+	mode.SetSelected("Standing")
+	readMode := func() (vm.TripletMode, bool) {
+		m, err := vm.ParseMode(mode.Selected == "Just-in-time", maxHours.Text, approval.Checked)
+		if err != nil {
+			dialog.ShowError(err, e.win)
+			return m, false
+		}
+		return m, true
+	}
+	table := newTable([]column{{"TechGroup", 200}, {"AgentGroup", 170}, {"Right", 130}, {"Mode", 210}, {"", 220}},
 		func() int { return len(rows) },
 		func(r, c int) string {
 			s := e.a.Snapshot()
@@ -231,8 +259,19 @@ func tripletsScreen(e env) screen {
 			if t.Builtin {
 				note = "built-in All triplet: everyone, everywhere"
 			}
-			return [...]string{s.GroupName(false, t.TechGroupID), s.GroupName(true, t.AgentGroupID), s.RightName(t.RightID), note}[c]
-		}, func(r int) { sel = r })
+			return [...]string{s.GroupName(false, t.TechGroupID), s.GroupName(true, t.AgentGroupID), s.RightName(t.RightID), vm.ModeOf(t).String(), note}[c]
+		}, func(r int) {
+			sel = r
+			m := vm.ModeOf(rows[r])
+			if m.JIT {
+				mode.SetSelected("Just-in-time")
+				maxHours.SetText(strconv.FormatFloat(m.Max.Hours(), 'f', -1, 64))
+			} else {
+				mode.SetSelected("Standing")
+				maxHours.SetText("")
+			}
+			approval.SetChecked(m.Approval)
+		})
 	tg, ag, rt := widget.NewSelect(nil, nil), widget.NewSelect(nil, nil), widget.NewSelect(nil, nil)
 	tg.PlaceHolder, ag.PlaceHolder, rt.PlaceHolder = "TechGroup", "AgentGroup", "Right"
 	add := widget.NewButtonWithIcon("Add triplet", theme.ContentAddIcon(), func() {
@@ -242,7 +281,31 @@ func tripletsScreen(e env) screen {
 			dialog.ShowInformation("Add triplet", "Pick a TechGroup, an AgentGroup and a Right.", e.win)
 			return
 		}
-		e.run(func(ctx context.Context) error { return e.a.AddTriplet(ctx, t, a, r) }, nil)
+		m, ok := readMode()
+		if !ok {
+			return
+		}
+		e.run(func(ctx context.Context) error { return e.a.AddTripletMode(ctx, t, a, r, m) }, nil)
+	})
+	setMode := widget.NewButtonWithIcon("Set mode of selected…", theme.DocumentSaveIcon(), func() {
+		if sel < 0 || sel >= len(rows) {
+			dialog.ShowInformation("Triplet mode", "Select a triplet first.", e.win)
+			return
+		}
+		m, ok := readMode()
+		if !ok {
+			return
+		}
+		t := rows[sel]
+		msg := fmt.Sprintf("Make %s %s?", e.a.Snapshot().TripletLabel(t), m)
+		if m.JIT {
+			msg += "\n\nAccounts that no standing triplet grants are disabled at each agent's next sync, and their passwords sealed away from the techs; techs then enable them for a window from their TechClient."
+		}
+		dialog.ShowConfirm("Triplet mode", msg, func(yes bool) {
+			if yes {
+				e.run(func(ctx context.Context) error { return e.a.SetTripletMode(ctx, t.ID, m) }, nil)
+			}
+		}, e.win)
 	})
 	del := widget.NewButtonWithIcon("Delete selected…", theme.DeleteIcon(), func() {
 		if sel < 0 || sel >= len(rows) {
@@ -269,9 +332,11 @@ func tripletsScreen(e env) screen {
 			}
 		}, e.win)
 	})
-	e.only(vm.Me.CanChange, add, del)
+	e.only(vm.Me.CanChange, add, del, setMode)
 	del.Importance = widget.DangerImportance
-	bar := container.NewHBox(tg, widget.NewLabel("×"), ag, widget.NewLabel("×"), rt, add, del)
+	bar := container.NewVBox(
+		container.NewHBox(tg, widget.NewLabel("×"), ag, widget.NewLabel("×"), rt, add, del),
+		container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("Mode"), mode), container.NewHBox(approval, setMode), maxHours))
 	return screen{
 		obj: container.NewBorder(bar, nil, nil, nil, table),
 		refresh: func() {

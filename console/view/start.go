@@ -95,6 +95,7 @@ func connect(e env, s *local.Session) {
 	if err := refresh(); err != nil {
 		fyne.Do(func() { dialog.ShowError(err, e.win) })
 	}
+	go e.a.WatchJIT(context.Background(), 25*time.Second) // a new JIT request shows and notifies at once
 	go func() {
 		for range time.Tick(15 * time.Second) {
 			if err := refresh(); err != nil {

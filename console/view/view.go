@@ -67,6 +67,7 @@ func applyGuards(me vm.Me, gs []guard) {
 
 var builders = map[string]func(env) screen{
 	"pending":     pendingScreen,
+	"jit":         jitScreen,
 	"techs":       techsScreen,
 	"import":      importScreen,
 	"techgroups":  func(e env) screen { return groupsScreen(e, false) },
@@ -110,6 +111,7 @@ func (e env) run(fn func(ctx context.Context) error, done func()) {
 func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 	e := env{a: a, win: win, guards: &[]guard{}}
 	built := map[string]screen{}
+	notifyJIT(a)
 
 	// The navigation lists the sections this Console's role may use (vm.VisibleSections).
 	sections := a.VisibleSections()

@@ -98,7 +98,7 @@ func TestRefreshByRole(t *testing.T) {
 	if len(s.Techs) != 2 || len(s.TechGroups) != 0 || len(s.Agents) != 2 {
 		t.Fatalf("co-managed manager's snapshot: %d techs, %d groups, %d agents", len(s.Techs), len(s.TechGroups), len(s.Agents))
 	}
-	if ids := sectionIDs(co.VisibleSections()); ids != "pending techs agents invite" {
+	if ids := sectionIDs(co.VisibleSections()); ids != "pending jit techs agents invite" {
 		t.Fatalf("co-managed manager's sections: %s", ids)
 	}
 	if err := co.Deactivate(ctx, w.Techs["hadams"]); err != nil {

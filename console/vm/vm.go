@@ -40,6 +40,7 @@ type Section struct {
 // Sections lists the Console's navigation in the order an MSP admin works through it.
 var Sections = []Section{
 	{"pending", "Pending techs", "Approve or reject technicians after comparing their device fingerprint."},
+	{"jit", "JIT requests", "Just-in-time access: approve or refuse the techs' requests; the open windows and their time left."},
 	{"techs", "Techs", "Every technician, their status, 2FA and lockout, and their effective access; deactivate to offboard."},
 	{"import", "CSV import", "Reserve techs in bulk from a CSV file; each row waits for its tech's device to register."},
 	{"techgroups", "TechGroups", "Named sets of technicians. AllTechs holds every active tech."},
@@ -108,6 +109,9 @@ type Snapshot struct {
 	// Security is each tech's 2FA and lockout state by tech ID; Rekeys the pending device replacements.
 	Security map[int64]wire.TechSecurity
 	Rekeys   []wire.Rekey
+	// JIT is every just-in-time grant this Console may see, newest first, read at JITRevision (jit.go).
+	JIT         []wire.JITGrant
+	JITRevision int64
 	// Me is who this Console is signed in as: what it may read and do.
 	Me Me
 	At time.Time
@@ -220,6 +224,9 @@ type App struct {
 	listeners []func()
 	me        Me // cached by whoami
 	meKnown   bool
+	// jitSeen holds the pending JIT requests already announced; jitListeners hear of new ones (jit.go).
+	jitSeen      map[int64]bool
+	jitListeners []func(wire.JITGrant)
 }
 
 // New returns the view-model of a Console that is not connected to any hub yet.
@@ -338,6 +345,7 @@ func (a *App) Refresh(ctx context.Context) error {
 		}
 	}
 	loadSecurity(ctx, api, s, load)
+	loadJIT(ctx, api, s, load)
 	if err := errors.Join(errs...); err != nil {
 		if isForbidden(err) {
 			a.forget() // the owner may have changed this Console's role: ask again next time
@@ -358,9 +366,15 @@ func (a *App) publish(s *Snapshot) {
 	a.mu.Lock()
 	a.snap = s
 	ls := slices.Clone(a.listeners)
+	fresh, jls := a.newJITRequestsLocked(s), slices.Clone(a.jitListeners)
 	a.mu.Unlock()
 	for _, fn := range ls {
 		fn()
+	}
+	for _, g := range fresh {
+		for _, fn := range jls {
+			fn(g)
+		}
 	}
 }
 
@@ -377,10 +391,15 @@ func (a *App) Pending() []wire.Tech {
 }
 
 // NavTitle is a section's title in the navigation, with the count of pending techs and device replacements on
-// "Pending techs".
+// "Pending techs" and of pending requests on "JIT requests".
 func (a *App) NavTitle(s Section) string {
-	if s.ID == "pending" {
+	switch s.ID {
+	case "pending":
 		if n := len(a.Pending()) + len(a.PendingRekeys()); n > 0 {
+			return fmt.Sprintf("%s (%d)", s.Title, n)
+		}
+	case "jit":
+		if n := len(a.PendingJIT()); n > 0 {
 			return fmt.Sprintf("%s (%d)", s.Title, n)
 		}
 	}

@@ -58,8 +58,8 @@ type World struct {
 }
 
 // Populate registers the techs with devices of their own, enrolls the agents, lets each agent fetch its plan and
-// report its accounts, adds a "Helpdesk" right and group, and the 2FA, lockout, device replacement and CSV import
-// state of security.go. The hub must allow 20 registrations and enrollments
+// report its accounts, adds a "Helpdesk" right and group, the just-in-time requests of jit.go, and the 2FA,
+// lockout, device replacement and CSV import state of security.go. The hub must allow 20 registrations and enrollments
 // from one address in a row (hub.Config.RateBurst).
 func Populate(ctx context.Context, inv wire.Invite, owner *hubclient.Client) (*World, error) {
 	w := &World{Techs: map[string]int64{}, Agents: map[string]int64{}}
@@ -119,10 +119,20 @@ func Populate(ctx context.Context, inv wire.Invite, owner *hubclient.Client) (*W
 	if _, err := owner.CreateTriplet(ctx, wire.TripletRequest{TechGroupID: hd.ID, AgentGroupID: servers.ID, RightID: helpdesk.ID}); err != nil {
 		return nil, fmt.Errorf("demo triplet: %w", err)
 	}
+	agents := map[string]*hubclient.Client{}
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}()
 	for i, c := range clients {
 		if err := sync(ctx, c, Agents[i]); err != nil {
 			return nil, err
 		}
+		agents[Agents[i].Name] = c
+	}
+	if err := jit(ctx, owner, w, devices, agents); err != nil {
+		return nil, err
 	}
 	if err := security(ctx, inv, owner, w, devices); err != nil {
 		return nil, err
@@ -187,7 +197,6 @@ func enroll(ctx context.Context, inv wire.Invite, owner *hubclient.Client, a Age
 // sync fetches the agent's plan and reports its accounts present, as an agent does after a sync; the LDAP host
 // lacks the group behind AllRights, as a real one might.
 func sync(ctx context.Context, c *hubclient.Client, a Agent) error {
-	defer c.Close()
 	p, err := c.Plan(ctx, 0)
 	if err != nil {
 		return fmt.Errorf("demo plan of %q: %w", a.Name, err)

@@ -1,0 +1,131 @@
+package view
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// jitScreen is the approval queue of just-in-time requests (tech, account, host, duration, reason; Approve and
+// Refuse, each confirmed) and the open windows with their time left, ticking.
+func jitScreen(e env) screen {
+	var pending, open []wire.JITGrant
+	sel := -1
+	pendingTable := newTable([]column{{"Tech", 110}, {"Organization", 110}, {"Account", 120}, {"Host", 130}, {"For", 70}, {"Asked", 80}, {"Reason", 330}},
+		func() int { return len(pending) },
+		func(r, c int) string {
+			g := pending[r]
+			return [...]string{g.Username, orDash(g.Organization), g.AccountName, g.AgentName, vm.FormatDuration(g.DurationSeconds), ago(g.RequestedAt), g.Reason}[c]
+		}, func(r int) { sel = r })
+	openTable := newTable([]column{{"Tech", 110}, {"Account", 120}, {"Host", 130}, {"Status", 150}, {"Until", 70}, {"Time left", 90}, {"Reason", 280}},
+		func() int { return len(open) },
+		func(r, c int) string {
+			g := open[r]
+			status := "active"
+			if g.Status == wire.JITApproved {
+				status = "approved, enabling…"
+			}
+			return [...]string{g.Username, g.AccountName, g.AgentName, status, g.ExpiresAt.Local().Format("15:04"), timeLeft(g.ExpiresAt), g.Reason}[c]
+		}, nil)
+	selected := func() (wire.JITGrant, bool) {
+		if sel < 0 || sel >= len(pending) {
+			dialog.ShowInformation("JIT requests", "Select a pending request first.", e.win)
+			return wire.JITGrant{}, false
+		}
+		return pending[sel], true
+	}
+	approve := widget.NewButtonWithIcon("Approve…", theme.ConfirmIcon(), func() {
+		g, ok := selected()
+		if !ok {
+			return
+		}
+		dialog.ShowConfirm("Approve access", vm.ApproveJITText(g), func(yes bool) {
+			if yes {
+				e.run(func(ctx context.Context) error { return e.a.ApproveJIT(ctx, g.ID) }, func() { sel = -1; pendingTable.UnselectAll() })
+			}
+		}, e.win)
+	})
+	approve.Importance = widget.HighImportance
+	refuse := widget.NewButtonWithIcon("Refuse…", theme.CancelIcon(), func() {
+		g, ok := selected()
+		if !ok {
+			return
+		}
+		note := widget.NewEntry()
+		note.SetPlaceHolder("Note to the tech (optional)")
+		body := container.NewVBox(widget.NewLabel(fmt.Sprintf("Refuse %s's request for %s on %s?\nThe account stays disabled.", g.Username, g.AccountName, g.AgentName)), note)
+		dialog.ShowCustomConfirm("Refuse access", "Refuse", "Cancel", body, func(yes bool) {
+			if yes {
+				n := note.Text
+				e.run(func(ctx context.Context) error { return e.a.RefuseJIT(ctx, g.ID, n) }, func() { sel = -1; pendingTable.UnselectAll() })
+			}
+		}, e.win)
+	})
+	refuse.Importance = widget.DangerImportance
+	e.only(vm.Me.CanManageTechs, approve, refuse)
+	pendingTitle := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	openTitle := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	top := container.NewBorder(container.NewBorder(nil, nil, pendingTitle, container.NewHBox(approve, refuse)), nil, nil, nil, pendingTable)
+	bottom := container.NewBorder(openTitle, nil, nil, nil, openTable)
+	split := container.NewVSplit(top, bottom)
+	split.Offset = 0.55
+	refresh := func() {
+		pending, open = e.a.PendingJIT(), e.a.OpenJIT(time.Now())
+		if sel >= len(pending) {
+			sel = -1
+		}
+		pendingTitle.SetText(fmt.Sprintf("Waiting for approval (%d)", len(pending)))
+		openTitle.SetText(fmt.Sprintf("Open windows (%d)", len(open)))
+		pendingTable.Refresh()
+		openTable.Refresh()
+	}
+	// The time left ticks while the screen is on: an endless animation (the driver's own frame clock, which stops
+	// with the app) redraws the open windows once a second.
+	last := time.Now().Unix()
+	tick := fyne.NewAnimation(time.Second, func(float32) {
+		if now := time.Now(); now.Unix() != last && split.Visible() && len(open) > 0 {
+			last = now.Unix()
+			open = e.a.OpenJIT(now)
+			openTitle.SetText(fmt.Sprintf("Open windows (%d)", len(open)))
+			openTable.Refresh()
+		}
+	})
+	tick.RepeatCount = fyne.AnimationRepeatForever
+	tick.Curve = fyne.AnimationLinear
+	tick.Start()
+	return screen{obj: split, refresh: refresh}
+}
+
+// timeLeft is a countdown to t: "01:59:07", "expired".
+func timeLeft(t time.Time) string {
+	d := time.Until(t).Round(time.Second)
+	if d <= 0 {
+		return "expired"
+	}
+	s := int(d / time.Second)
+	return fmt.Sprintf("%02d:%02d:%02d", s/3600, s%3600/60, s%60)
+}
+
+// sendNotification shows a desktop notification; tests replace it.
+var sendNotification = func(n *fyne.Notification) {
+	if app := fyne.CurrentApp(); app != nil {
+		app.SendNotification(n)
+	}
+}
+
+// notifyJIT shows a desktop notification for every new JIT request.
+func notifyJIT(a *vm.App) {
+	a.OnJITRequest(func(g wire.JITGrant) {
+		n := fyne.NewNotification("Just-in-time access requested", vm.DescribeJIT(g))
+		fyne.Do(func() { sendNotification(n) })
+	})
+}
