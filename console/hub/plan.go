@@ -206,13 +206,16 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 
 // credentials lists what a tech's entitlements grant right now, with the envelopes the tech can open: only what
 // changed after since when the device's list (revision since, grants fingerprint grants) allows a delta.
-func (h *Hub) credentials(ctx context.Context, tenant *store.Tenant, tech *store.Tech, since int64, grants string) (*wire.CredentialsResponse, error) {
+//
+// A full list comes back without its versions when paged is true: the caller writes it with a credentialPages,
+// which reads them a page at a time.
+func (h *Hub) credentials(ctx context.Context, tenant *store.Tenant, tech *store.Tech, since int64, grants string, paged bool) (*wire.CredentialsResponse, *credentialPages, error) {
 	// The revision before the view: a view is never older than the revision read before it (notify replaces both
 	// at once), so a change published in between wakes the device again rather than being taken as held.
 	rev, _ := h.current(tenant)
 	v, err := h.view(ctx, tenant)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := &wire.CredentialsResponse{ClientGUID: tenant.GUID, Revision: rev, Credentials: []wire.Credential{}}
 	all := v.idx.ForTech(tech.ID)
@@ -221,14 +224,15 @@ func (h *Hub) credentials(ctx context.Context, tenant *store.Tenant, tech *store
 		if changed, ok := h.changedSince(tenant, tech.ID, since); ok {
 			out.Delta = true
 			if err := h.delta(ctx, tenant, v, tech, all, changed, out); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return out, h.jitDecorate(ctx, tenant, v, tech.ID, out)
+			return out, nil, h.jitDecorate(ctx, tenant, v, tech.ID, out)
 		}
 	}
 	if len(all) == 0 {
-		return out, nil
+		return out, nil, nil
 	}
+	pages := &credentialPages{h: h, ctx: ctx, tenant: tenant, v: v, tech: tech.ID}
 	err = h.st.Read(ctx, func(tx store.Tx) error {
 		accounts, err := tx.AccountsByTech(tenant.ID, tech.ID)
 		if err != nil {
@@ -238,25 +242,29 @@ func (h *Hub) credentials(ctx context.Context, tenant *store.Tenant, tech *store
 		for i := range accounts {
 			byAgent[accounts[i].AgentID] = &accounts[i]
 		}
-		// One query for every account's live versions: one per account cost 5,000 statements for a tech with
-		// 5,000 accounts (and read every superseded envelope too).
-		live, err := tx.LiveVersionsByTech(tenant.ID, tech.ID)
-		if err != nil {
-			return err
-		}
 		for _, g := range all {
 			acc := byAgent[g.Agent.ID]
 			if acc == nil {
 				continue // the agent has not planned it yet
 			}
-			out.Credentials = append(out.Credentials, v.credential(tenant, g, acc, live[acc.ID]))
+			out.Credentials = append(out.Credentials, v.credential(tenant, g, acc, nil))
+			pages.items = append(pages.items, pageItem{g, acc})
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, h.jitDecorate(ctx, tenant, v, tech.ID, out)
+	if err := h.jitDecorate(ctx, tenant, v, tech.ID, out); err != nil {
+		return nil, nil, err
+	}
+	if !paged {
+		if err := pages.fill(out.Credentials, 0, len(out.Credentials)); err != nil {
+			return nil, nil, err
+		}
+		return out, nil, nil
+	}
+	return out, pages, nil
 }
 
 // delta fills out with the entries of the accounts in changed: their current entry, or their ID in Removed when

@@ -126,11 +126,11 @@ func (h *Hub) techCredentials(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := h.credentials(r.Context(), r.tenant, r.who.tech, since, r.URL.Query().Get("grants"))
+	out, pages, err := h.credentials(r.Context(), r.tenant, r.who.tech, since, r.URL.Query().Get("grants"), true)
 	if err != nil {
 		return nil, err
 	}
-	return credentialStream{out}, nil
+	return credentialStream{out, pages}, nil
 }
 
 func (h *Hub) techChanges(r *request) (any, error) {

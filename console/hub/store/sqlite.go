@@ -878,10 +878,30 @@ func (x *tx) Versions(tenant, account int64) ([]Version, error) {
 }
 
 func (x *tx) LiveVersionsByTech(tenant, tech int64) (map[int64][]Version, error) {
+	return x.liveVersions(tenant, tech, nil)
+}
+
+func (x *tx) LiveVersionsOfAccounts(tenant, tech int64, accounts []int64) (map[int64][]Version, error) {
+	if len(accounts) == 0 {
+		return map[int64][]Version{}, nil
+	}
+	return x.liveVersions(tenant, tech, accounts)
+}
+
+// liveVersions reads the live versions of the tech's accounts, of those in accounts only unless it is nil.
+func (x *tx) liveVersions(tenant, tech int64, accounts []int64) (map[int64][]Version, error) {
+	args := []any{tenant, tech}
+	in := ""
+	if accounts != nil {
+		in = " AND a.id IN (?" + strings.Repeat(",?", len(accounts)-1) + ")"
+		for _, id := range accounts {
+			args = append(args, id)
+		}
+	}
 	rows, err := x.t.QueryContext(x.ctx, `SELECT v.id, v.account_id, v.version, v.envelope, v.state, v.reason, v.staged_at, v.confirmed_at
 		FROM accounts a JOIN versions v ON v.account_id = a.id
-		WHERE a.tenant_id = ? AND a.tech_id = ? AND v.state IN ('staged','confirmed') AND v.recovery_only = 0
-		ORDER BY v.account_id, v.version DESC`, tenant, tech)
+		WHERE a.tenant_id = ? AND a.tech_id = ?`+in+` AND v.state IN ('staged','confirmed') AND v.recovery_only = 0
+		ORDER BY v.account_id, v.version DESC`, args...)
 	if err != nil {
 		return nil, wrap("live versions of tech", err)
 	}

@@ -113,6 +113,9 @@ type Tx interface {
 	// LiveVersionsByTech returns the staged and confirmed versions of every account of the tech, newest first, by
 	// account ID: what the tech's credential list hands out, read in one query rather than one per account.
 	LiveVersionsByTech(tenant, tech int64) (map[int64][]Version, error)
+	// LiveVersionsOfAccounts is LiveVersionsByTech for some of the tech's accounts: a long list is read a page at
+	// a time as it is written out.
+	LiveVersionsOfAccounts(tenant, tech int64, accounts []int64) (map[int64][]Version, error)
 	// ConfirmVersion marks a staged version confirmed, supersedes older ones and records the rotation.
 	ConfirmVersion(tenant, account, version int64, now time.Time) error
 	// FailVersion marks a staged version failed.

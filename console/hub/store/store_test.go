@@ -363,6 +363,16 @@ func testAccountsAndVersions(t *testing.T, s Store) {
 		if other, err := tx.LiveVersionsByTech(b.ID, tc.ID); err != nil || len(other) != 0 {
 			t.Fatalf("live versions through another tenant: %+v, %v", other, err)
 		}
+		if some, err := tx.LiveVersionsOfAccounts(a.ID, tc.ID, []int64{acc.ID, acc.ID + 1000}); err != nil || len(some) != 1 ||
+			len(some[acc.ID]) != 1 || some[acc.ID][0].Version != 4 || len(some[acc.ID][0].Envelope) == 0 {
+			t.Fatalf("live versions of some accounts: %+v, %v", some, err)
+		}
+		if none, err := tx.LiveVersionsOfAccounts(a.ID, tc.ID, []int64{acc.ID + 1000}); err != nil || len(none) != 0 {
+			t.Fatalf("live versions of another account: %+v, %v", none, err)
+		}
+		if other, err := tx.LiveVersionsOfAccounts(b.ID, tc.ID, []int64{acc.ID}); err != nil || len(other) != 0 {
+			t.Fatalf("live versions of some accounts through another tenant: %+v, %v", other, err)
+		}
 		ac, _ := tx.Account(a.ID, acc.ID)
 		if ac.CurrentVersion != 4 || !ac.RotatedAt.Equal(now.Add(time.Hour)) {
 			t.Fatalf("account after rotations: %+v", ac)
