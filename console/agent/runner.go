@@ -85,6 +85,8 @@ type Config struct {
 	RotateAttempts int
 	// StepTimeout bounds each hub or target call of a rotation (default 30 s).
 	StepTimeout time.Duration
+	// JITStateFile keeps the open just-in-time windows across restarts (jit.go); empty keeps them in memory only.
+	JITStateFile string
 	// Hook is the rotation crash hook; only fault-injection builds set it.
 	Hook   rotation.Hook
 	Logger *slog.Logger
@@ -111,6 +113,10 @@ type Runner struct {
 	retryAt  map[int64]time.Time // account ID → no new attempt before
 	lastFull time.Time
 	last     *wire.Plan
+
+	jitMu   sync.Mutex
+	windows map[int64]jitWindow // open JIT windows to close at expiry, kept in Config.JITStateFile (jit.go)
+	jitWake chan struct{}
 
 	stats struct {
 		polls, pollErrors, syncs, ensured, rotated, disabled, rotFail, errors atomic.Int64
@@ -149,8 +155,13 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	windows, err := loadJIT(cfg.JITStateFile)
+	if err != nil {
+		cfg.Logger.Error("jit windows of the last run unreadable; enforcing what the next plan says", "err", err)
+	}
 	return &Runner{cfg: cfg, log: cfg.Logger, idle: make(chan driver.Driver, cfg.Parallelism),
-		applied: map[int64]string{}, tried: map[int64]string{}, retryAt: map[int64]time.Time{}}, nil
+		applied: map[int64]string{}, tried: map[int64]string{}, retryAt: map[int64]time.Time{},
+		windows: windows, jitWake: make(chan struct{}, 1)}, nil
 }
 
 // Stats returns the counters.
@@ -190,6 +201,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		since = p.Revision
 	}
 	r.log.Info("agent running", "parallelism", r.cfg.Parallelism)
+	// Just-in-time windows close at expiry by this agent's clock, hub or no hub (jit.go).
+	jctx, jcancel := context.WithCancel(ctx)
+	jdone := make(chan struct{})
+	go func() { defer close(jdone); r.enforceJIT(jctx) }()
+	defer func() { jcancel(); <-jdone }()
 	for ctx.Err() == nil {
 		r.stats.polls.Add(1)
 		plan, err := r.cfg.Hub.PlanWait(ctx, since, r.cfg.PollWait)
@@ -270,6 +286,7 @@ type outcome struct {
 // Sync reconciles the target with plan once. It is safe to call while Run is not running; Run calls it itself.
 func (r *Runner) Sync(ctx context.Context, plan *wire.Plan) Summary {
 	r.stats.syncs.Add(1)
+	r.noteJIT(plan)
 	now := r.cfg.Now()
 	r.mu.Lock()
 	full := now.Sub(r.lastFull) >= r.cfg.Resync
@@ -406,7 +423,11 @@ func b2i(b bool) int {
 func accountKey(a *wire.PlanAccount) string {
 	g := slices.Clone(a.Groups)
 	slices.Sort(g)
-	return a.AccountName + "\x00" + a.DisplayName + "\x00" + strings.Join(g, "\x00")
+	key := a.AccountName + "\x00" + a.DisplayName + "\x00" + strings.Join(g, "\x00")
+	if a.JIT != nil {
+		key += fmt.Sprintf("\x00jit %t %d", a.JIT.Enabled, a.JIT.ExpiresAt.UnixNano())
+	}
+	return key
 }
 
 func (r *Runner) stepTimeout() time.Duration {
@@ -474,6 +495,10 @@ func (r *Runner) disable(ctx context.Context, d driver.Driver, pd *wire.PlanDisa
 }
 
 func (r *Runner) sync(stop, ctx context.Context, d driver.Driver, plan *wire.Plan, a *wire.PlanAccount, hubDown *atomic.Bool, o *outcome) {
+	if a.JIT != nil && !a.JIT.Active(r.cfg.Now()) {
+		r.syncClosed(stop, ctx, d, plan, a, hubDown, o) // jit.go
+		return
+	}
 	ectx, cancel := context.WithTimeout(ctx, r.stepTimeout())
 	rep, err := d.Ensure(ectx, driver.Account{Name: a.AccountName, DisplayName: a.DisplayName, Groups: a.Groups})
 	cancel()
@@ -481,6 +506,11 @@ func (r *Runner) sync(stop, ctx context.Context, d driver.Driver, plan *wire.Pla
 		r.stats.errors.Add(1)
 		r.log.Warn("ensure failed", "account", a.AccountName, "err", err)
 		o.report.State, o.report.Error = wire.AccountError, clip(fmt.Sprintf("ensure: %v", err))
+		return
+	}
+	if a.JIT != nil && !a.JIT.Active(r.cfg.Now()) {
+		// The window ran out while Ensure enabled the account: close it again at once.
+		r.syncClosed(stop, ctx, d, plan, a, hubDown, o)
 		return
 	}
 	o.ensured, o.created, o.missing = true, rep.Created, rep.Missing
@@ -641,8 +671,23 @@ func (h *accountHub) note(err error) error {
 }
 
 func (h *accountHub) Stage(ctx context.Context, s rotation.Staged) error {
+	if s.RecoveryOnly {
+		rs, ok := h.hub.(recoveryStager)
+		if !ok {
+			return fmt.Errorf("stage version %d: this hub client cannot stage a recovery-only version", s.Version)
+		}
+		return h.note(rs.StageRecoveryOnly(ctx, h.id, s.Version, s.Envelope))
+	}
 	return h.note(h.hub.Stage(ctx, h.id, s.Version, s.Envelope))
 }
+
+// recoveryStager stages versions sealed to the recovery recipient alone (just-in-time accounts outside their
+// window); hubclient.Client is one.
+type recoveryStager interface {
+	StageRecoveryOnly(ctx context.Context, accountID, version int64, envelope []byte) error
+}
+
+var _ recoveryStager = (*hubclient.Client)(nil)
 
 func (h *accountHub) Confirm(ctx context.Context, _ rotation.Ref, version int64) error {
 	return h.note(h.hub.Confirm(ctx, h.id, version))

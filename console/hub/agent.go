@@ -279,7 +279,12 @@ func (h *Hub) agentAccounts(r *request) (any, error) {
 			return nil, err
 		}
 	}
-	err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+	// A closed JIT account is disabled by design and already rotates to a recovery-only password (jit.go).
+	v, err := h.view(r.Context(), r.tenant)
+	if err != nil {
+		return nil, err
+	}
+	err = h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
 		c.bump = false
 		for i, rep := range req.Accounts {
 			acc, err := c.agentAccount(r, rep.AccountID)
@@ -289,7 +294,7 @@ func (h *Hub) agentAccounts(r *request) (any, error) {
 			if acc.State == rep.State && acc.LastError == rep.Error {
 				continue
 			}
-			if rep.State == wire.AccountDisabled && acc.State != wire.AccountDisabled {
+			if rep.State == wire.AccountDisabled && acc.State != wire.AccountDisabled && !v.jitOf(acc.TechID, acc.AgentID).jit {
 				// Should the account come back, it comes back with a fresh password.
 				acc.RotateRequestedAt, acc.RotateReason = c.at, wire.DueRotateNow
 			}

@@ -28,6 +28,8 @@ type Staged struct {
 	Ref
 	Version  int64
 	Envelope []byte
+	// RecoveryOnly: sealed to the recovery recipient alone (Job.RecoveryOnly).
+	RecoveryOnly bool
 }
 
 // Hub is what the cycle needs from the hub. The typed hub client satisfies it through a thin adapter in the agent.
@@ -123,6 +125,9 @@ type Job struct {
 	Recovery    age.Recipient   // the tenant's recovery recipient, required
 	Policy      Policy
 	Names       []string // extra names the password must not contain (display name), for AD rules
+	// RecoveryOnly seals to the recovery recipient alone, with no device recipient: a just-in-time account outside
+	// its window, whose password no tech may hold.
+	RecoveryOnly bool
 }
 
 // Result tells how a cycle ended. It never holds the password.
@@ -183,8 +188,11 @@ func (c *cycle) step(ctx context.Context, state State) (State, error) {
 		if c.job.Recovery == nil {
 			return StateFailed, fmt.Errorf("rotate %q: %w", ref.Account, ErrNoRecovery)
 		}
-		if len(c.job.Recipients) == 0 {
+		if len(c.job.Recipients) == 0 && !c.job.RecoveryOnly {
 			return StateFailed, fmt.Errorf("rotate %q: %w", ref.Account, ErrNoRecipients)
+		}
+		if len(c.job.Recipients) > 0 && c.job.RecoveryOnly {
+			return StateFailed, fmt.Errorf("rotate %q: a recovery-only rotation has device recipients", ref.Account)
 		}
 		pw, err := c.job.Policy.Generate(append([]string{ref.Account}, c.job.Names...)...)
 		if err != nil {
@@ -201,7 +209,7 @@ func (c *cycle) step(ctx context.Context, state State) (State, error) {
 		}
 		c.envelope = env
 		sctx, cancel := c.timeout(ctx)
-		err = c.r.Hub.Stage(sctx, Staged{Ref: ref, Version: c.version, Envelope: env})
+		err = c.r.Hub.Stage(sctx, Staged{Ref: ref, Version: c.version, Envelope: env, RecoveryOnly: c.job.RecoveryOnly})
 		cancel()
 		if err != nil {
 			// The hub may have stored it before the error; it was never set, so failing it is right either way.

@@ -311,3 +311,33 @@ func TestRandomFaults(t *testing.T) {
 	assertNoReuse(t, target)
 	t.Logf("end states over 300 cycles: %v", states)
 }
+
+// TestRecoveryOnly: a just-in-time account outside its window rotates to a password only the recovery recipient
+// opens; the tech's identity cannot, and a recovery-only job that names device recipients is refused before
+// anything is staged.
+func TestRecoveryOnly(t *testing.T) {
+	hub, target := rotationtest.NewHub(), rotationtest.NewTarget()
+	r := &rotation.Rotator{Hub: hub, Target: target}
+	j := job(t, 0)
+	j.RecoveryOnly = true
+	if _, err := r.Rotate(context.Background(), j); err == nil || !strings.Contains(err.Error(), "recovery-only") {
+		t.Fatalf("recovery-only job with device recipients: %v", err)
+	}
+	if hub.Calls.Stage != 0 || target.SetCalls != 0 {
+		t.Fatalf("hub %+v target sets %d: nothing may be staged or set", hub.Calls, target.SetCalls)
+	}
+	j.Recipients = nil
+	if _, err := r.Rotate(context.Background(), j); err != nil {
+		t.Fatalf("recovery-only rotation: %v", err)
+	}
+	vs := hub.Versions(ref)
+	cur, _ := target.Password(ref.Account)
+	tech, rec := keys(t)
+	sctx := seal.Context{Tenant: ref.Tenant, Agent: ref.Agent, Account: ref.Account, Version: 1}
+	if pw, err := seal.Open(vs[0].Envelope, sctx, rec); err != nil || string(pw) != cur {
+		t.Fatalf("recovery cannot open the recovery-only version: %v", err)
+	}
+	if _, err := seal.Open(vs[0].Envelope, sctx, tech); err == nil {
+		t.Fatal("the tech opens a recovery-only version")
+	}
+}

@@ -48,6 +48,10 @@ var Version = version.Version
 // IdentityName is the keystore name of the agent's identity.
 const IdentityName = "agent"
 
+// JITStateName is the file in the state directory that keeps the open just-in-time windows, so that a restarted
+// agent still disables each account at its expiry without the hub (console/agent/jit.go).
+const JITStateName = "jit.json"
+
 // DefaultStateDir is used when neither --state-dir nor $STATE_DIRECTORY (set by systemd's StateDirectory=) is;
 // on Windows the default is %ProgramData%\Watchword\agent (winsvc.DefaultPaths).
 const DefaultStateDir = "/var/lib/watchword-agent"
@@ -363,7 +367,8 @@ func runAgent(ctx context.Context, log *slog.Logger, o runOptions) error {
 	}
 	defer c.Close()
 	r, err := agent.New(agent.Config{Hub: c, NewDriver: newDriver, Parallelism: cfg.Parallelism, PollWait: o.pollWait,
-		Hook: hook, Logger: log.With("agent", cfg.AgentID, "target", cfg.Name, "driver", cfg.Driver)})
+		JITStateFile: filepath.Join(o.stateDir, JITStateName),
+		Hook:         hook, Logger: log.With("agent", cfg.AgentID, "target", cfg.Name, "driver", cfg.Driver)})
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}

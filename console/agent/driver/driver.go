@@ -60,6 +60,18 @@ type Driver interface {
 	Close() error
 }
 
+// JIT is what a driver needs for just-in-time accounts (wire.PlanJIT): outside a window they exist disabled,
+// without memberships, and still rotate (to a password sealed to the recovery recipient only). The ad and linux
+// drivers implement it.
+type JIT interface {
+	// EnsureDisabled creates the account when missing, strips every membership Ensure would manage and disables
+	// it. It never enables the account, not even for a moment.
+	EnsureDisabled(ctx context.Context, a Account) (Report, error)
+	// VerifyDisabled checks ONCE that password is the disabled account's password, without enabling it: nil,
+	// ErrBadPassword or another error.
+	VerifyDisabled(ctx context.Context, name, password string) error
+}
+
 // Sentinel errors for errors.Is.
 var (
 	ErrInvalidName = errors.New("invalid account name")

@@ -401,6 +401,46 @@ func (d *Driver) Disable(ctx context.Context, name string) (driver.Report, error
 	return rep, nil
 }
 
+// EnsureDisabled implements driver.JIT: create when missing (AD creates it disabled), no memberships, disabled.
+func (d *Driver) EnsureDisabled(ctx context.Context, a driver.Account) (driver.Report, error) {
+	var rep driver.Report
+	if err := ValidateName(a.Name); err != nil {
+		return rep, err
+	}
+	u, err := d.findUser(ctx, a.Name)
+	if err != nil {
+		return rep, err
+	}
+	if u == nil {
+		if u, err = d.create(ctx, a); err != nil {
+			return rep, err
+		}
+		rep.Created = true
+	}
+	if err := d.syncGroups(ctx, a.Name, u, nil, &rep); err != nil {
+		return rep, fmt.Errorf("disable %q: %w", a.Name, err)
+	}
+	rep.NeedsPassword = !u.hasPassword()
+	if !u.disabled() {
+		if err := d.setUAC(ctx, u, u.uac|uacDisabled); err != nil {
+			return rep, fmt.Errorf("disable %q: %w", a.Name, err)
+		}
+		rep.Disabled = true
+	}
+	return rep, nil
+}
+
+// VerifyDisabled implements driver.JIT with one bind: AD (and Samba) answer "data 533" (account disabled) only
+// to the right password and "data 52e" to a wrong one, so the refusal itself verifies the password. An enabled
+// account that binds verifies too.
+func (d *Driver) VerifyDisabled(ctx context.Context, name, password string) error {
+	err := d.Verify(ctx, name, password)
+	if errors.Is(err, driver.ErrDisabled) {
+		return nil
+	}
+	return err
+}
+
 // UserAccountControl reads the account's userAccountControl (for tests and diagnostics).
 func (d *Driver) UserAccountControl(ctx context.Context, name string) (int64, error) {
 	u, err := d.findUser(ctx, name)

@@ -310,6 +310,74 @@ func (d *Driver) Verify(ctx context.Context, name, password string) error {
 	return fmt.Errorf("verify %q: %w", name, err)
 }
 
+// EnsureDisabled implements driver.JIT: create when missing (useradd leaves it without a password), no
+// supplementary groups, password locked and account expired.
+func (d *Driver) EnsureDisabled(ctx context.Context, a driver.Account) (driver.Report, error) {
+	var rep driver.Report
+	if err := d.ValidateName(a.Name); err != nil {
+		return rep, err
+	}
+	sh, err := d.readShadow(ctx, a.Name)
+	if err != nil {
+		return rep, err
+	}
+	if sh == nil {
+		argv := []string{"useradd", "-m", "-s", "/bin/bash", "-e", "1"} // expired from birth: never enabled here
+		if c := gecos(a.DisplayName); c != "" {
+			argv = append(argv, "-c", c)
+		}
+		if _, err := d.run.Run(ctx, "", append(argv, a.Name)...); err != nil {
+			return rep, fmt.Errorf("create account %q: %w", a.Name, err)
+		}
+		rep.Created = true
+		if sh, err = d.readShadow(ctx, a.Name); err != nil || sh == nil {
+			return rep, fmt.Errorf("create account %q: no shadow entry afterwards: %w", a.Name, err)
+		}
+	}
+	if err := d.syncGroups(ctx, a.Name, nil, &rep); err != nil {
+		return rep, fmt.Errorf("disable %q: %w", a.Name, err)
+	}
+	rep.NeedsPassword = !sh.hasPassword()
+	if !(sh.locked() && sh.expired(d.now())) {
+		if _, err := d.run.Run(ctx, "", "usermod", "-L", "-e", "1", a.Name); err != nil {
+			return rep, fmt.Errorf("disable %q: %w", a.Name, err)
+		}
+		rep.Disabled = true
+	}
+	return rep, nil
+}
+
+// VerifyDisabled implements driver.JIT: one crypt check of the hash behind the lock mark, no login (a locked,
+// expired account cannot log in).
+func (d *Driver) VerifyDisabled(ctx context.Context, name, password string) error {
+	if err := d.ValidateName(name); err != nil {
+		return err
+	}
+	if password == "" {
+		return fmt.Errorf("verify %q: %w: empty", name, driver.ErrBadPassword)
+	}
+	sh, err := d.readShadow(ctx, name)
+	if err != nil {
+		return err
+	}
+	if sh == nil {
+		return fmt.Errorf("verify %q: %w", name, driver.ErrNoAccount)
+	}
+	hash := strings.TrimLeft(sh.hash, "!")
+	if !strings.HasPrefix(hash, "$") {
+		return fmt.Errorf("verify %q: %w: no password set", name, driver.ErrBadPassword)
+	}
+	const script = `my $h = <STDIN>; chomp $h; my $p = <STDIN>; chomp $p; exit(crypt($p, $h) eq $h ? 0 : 1)`
+	_, err = d.run.Run(ctx, hash+"\n"+password+"\n", "perl", "-e", script)
+	switch exitCode(err) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("verify %q: %w", name, driver.ErrBadPassword)
+	}
+	return fmt.Errorf("verify %q: %w", name, err)
+}
+
 // Disable strips the supplementary groups, locks the password and expires the account.
 func (d *Driver) Disable(ctx context.Context, name string) (driver.Report, error) {
 	var rep driver.Report
