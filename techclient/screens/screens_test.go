@@ -22,8 +22,8 @@ import (
 )
 
 // TestRealWindow registers the real TechClient with a real hub by typing into its window, then shoots the
-// first-run form, the pending screen, the two-factor enrolment (a co-managed tech), a list of 50 accounts and a
-// revealed password.
+// first-run form, the pending screen, the two-factor enrolment (a co-managed tech), a list of 50 accounts, a
+// revealed password, an account's previous passwords, and a just-in-time request, pending and then active.
 // TECHCLIENT_SCREENSHOTS=DIR keeps the screenshots (docs/screenshots in the repository).
 func TestRealWindow(t *testing.T) {
 	if os.Getenv("DISPLAY") == "" {
@@ -139,10 +139,16 @@ func TestRealWindow(t *testing.T) {
 
 	// 50 accounts rotated over the last day.
 	h.Clock.Advance(-20 * time.Hour)
+	agents := map[string]*hubtest.Agent{}
+	first := ""
 	for i := range 50 {
 		name, driver := vmtest.HostName(i)
-		vmtest.Rotate(t, ctx, h.NewAgent(name, driver), func(pa wire.PlanAccount) string { return "Xq7#mP2v-" + pa.AccountName + "-kR9!wZ4t" })
+		agents[name] = h.NewAgent(name, driver)
+		vmtest.Rotate(t, ctx, agents[name], func(pa wire.PlanAccount) string { return "Xq7#mP2v-" + pa.AccountName + "-kR9!wZ4t" })
 		h.Clock.Advance(20 * time.Hour / 50)
+		if first == "" || strings.ToLower(name) < strings.ToLower(first) {
+			first = name // the list's first row, which ↓ selects below
+		}
 	}
 	time.Sleep(2 * time.Second)
 	shoot(t, ctx, win, "techclient-list.png")
@@ -169,6 +175,90 @@ func TestRealWindow(t *testing.T) {
 	})
 	time.Sleep(500 * time.Millisecond)
 	shoot(t, ctx, win, "techclient-revealed.png")
+
+	// Password history: two more rotations of that account, then Ctrl+H lists its three versions; Tab and Space
+	// show the previous one. (The reveal above also made it "rotate at … after use", which the detail pane says.)
+	for _, pw := range []string{"Lm4$tQ8z-second-Vb2!nH6y", "Pd9&wK3r-third-Xc5!mT7u"} {
+		vmtest.Rotate(t, ctx, agents[first], func(wire.PlanAccount) string { return pw })
+	}
+	time.Sleep(1500 * time.Millisecond)
+	key("ctrl+h")
+	waitFor(t, ctx, "the history read in the audit log", func() bool {
+		ev, err := h.Owner.Audit(ctx, wire.AuditQuery{Action: "credential.history"})
+		return err == nil && len(ev) >= 1
+	})
+	time.Sleep(time.Second)
+	key("Tab", "space")
+	time.Sleep(700 * time.Millisecond)
+	shoot(t, ctx, win, "techclient-history.png")
+	key("ctrl+f") // closes the history
+
+	// Just-in-time access: a jump host only a JIT triplet grants (windows of up to 4 hours, each approved), while
+	// the other hosts stay standing.
+	jump := h.NewAgent("jump01.contoso.local", wire.DriverAD)
+	var ids []int64
+	for _, a := range agents {
+		ids = append(ids, a.ID)
+	}
+	standing, err := h.Owner.CreateAgentGroup(ctx, wire.GroupRequest{Name: "Client domains", Members: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jumpHosts, err := h.Owner.CreateAgentGroup(ctx, wire.GroupRequest{Name: "Jump hosts", Members: []int64{jump.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trips, err := h.Owner.Triplets(ctx)
+	if err != nil || len(trips) != 1 {
+		t.Fatalf("triplets %+v %v", trips, err)
+	}
+	for _, tr := range []wire.TripletRequest{
+		{TechGroupID: trips[0].TechGroupID, AgentGroupID: standing.ID, RightID: trips[0].RightID},
+		{TechGroupID: trips[0].TechGroupID, AgentGroupID: jumpHosts.ID, RightID: trips[0].RightID, Mode: wire.TripletJIT, MaxDurationSeconds: 4 * 3600, ApprovalRequired: true},
+	} {
+		if _, err := h.Owner.CreateTriplet(ctx, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.Owner.DeleteTriplet(ctx, trips[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	vmtest.Rotate(t, ctx, jump, func(wire.PlanAccount) string { return "recovery-only-Kp3!x" })
+	time.Sleep(1500 * time.Millisecond)
+	key("ctrl+f", "ctrl+a")
+	typeText("jump01")
+	key("Down")
+	time.Sleep(500 * time.Millisecond)
+	key("ctrl+e")
+	typeText("ticket 4711: printer GPO for the new office")
+	time.Sleep(700 * time.Millisecond)
+	shoot(t, ctx, win, "techclient-jit-request.png")
+	key("Return")
+	var grant wire.JITGrant
+	waitFor(t, ctx, "the JIT request at the hub", func() bool {
+		gs, err := h.Owner.ListJITRequests(ctx, wire.JITPending)
+		if err == nil && len(gs) == 1 {
+			grant = gs[0]
+		}
+		return err == nil && len(gs) == 1
+	})
+	if grant.Reason != "ticket 4711: printer GPO for the new office" || grant.DurationSeconds != 3600 {
+		t.Fatalf("requested %+v", grant)
+	}
+	time.Sleep(time.Second)
+	shoot(t, ctx, win, "techclient-jit-pending.png")
+	if _, err := h.Owner.ApproveJIT(ctx, grant.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	vmtest.Rotate(t, ctx, jump, func(wire.PlanAccount) string { return "Jw6#pR2m-jump-Tq8!vB4n" })
+	time.Sleep(1500 * time.Millisecond)
+	key("ctrl+r")
+	waitFor(t, ctx, "the JIT password revealed", func() bool {
+		ev, err := h.Owner.Audit(ctx, wire.AuditQuery{Action: "credential.reveal"})
+		return err == nil && len(ev) >= 2
+	})
+	time.Sleep(2500 * time.Millisecond) // the countdown has ticked
+	shoot(t, ctx, win, "techclient-jit-active.png")
 	if t.Failed() {
 		t.Logf("stderr: %s", stderr.String())
 	}

@@ -276,7 +276,7 @@ func newDetail(u *ui) *detail {
 	)
 	d.card = container.NewVBox(container.NewBorder(nil, nil, nil, nil, container.NewVBox(d.host, d.kind)), widget.NewSeparator(), grid,
 		d.jit.box, container.NewHBox(layout.NewSpacer(), d.history, d.copyPass), d.hint)
-	emptyText := paragraph("Select an account to see its password.\n\nCtrl+F search · ↑↓ choose · Ctrl+R reveal · Ctrl+C copy password · Ctrl+U copy username · Ctrl+H previous passwords · Ctrl+L lock",
+	emptyText := paragraph("Select an account to see its password.\n\nCtrl+F search · ↑↓ choose · Ctrl+R reveal · Ctrl+C copy password · Ctrl+U copy username · Ctrl+H previous passwords · Ctrl+E enable access · Ctrl+L lock",
 		fyne.TextAlignCenter)
 	emptyText.Importance = widget.LowImportance
 	d.empty = container.NewCenter(container.New(&fixedWidth{w: 300}, emptyText))

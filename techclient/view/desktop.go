@@ -145,12 +145,15 @@ func (u *ui) toast(msg string) {
 }
 
 // shortcuts: Ctrl+F search, Ctrl+C copy the selected password, Ctrl+U copy its username, Ctrl+R reveal, Ctrl+H its
-// previous passwords, Ctrl+L lock.
+// previous passwords, Ctrl+E enable just-in-time access (the reason box; Enter sends), Ctrl+L lock.
 func (u *ui) shortcuts() {
 	c := u.w.Canvas()
 	ctrl := fyne.KeyModifierShortcutDefault
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: ctrl}, func(fyne.Shortcut) {
 		if u.list != nil && u.a.Current() == vm.StateActive {
+			if u.history != nil {
+				u.history.dlg.Hide() // back to the search: the previous passwords go
+			}
 			c.Focus(u.list.search)
 			u.a.Touch()
 		}
@@ -159,6 +162,7 @@ func (u *ui) shortcuts() {
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyU, Modifier: ctrl}, func(fyne.Shortcut) { u.onSelected(func(d *detail) { d.copyUsername() }) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyR, Modifier: ctrl}, func(fyne.Shortcut) { u.onSelected(func(d *detail) { d.toggleReveal() }) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyH, Modifier: ctrl}, func(fyne.Shortcut) { u.onSelected(func(d *detail) { d.showHistory() }) })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyE, Modifier: ctrl}, func(fyne.Shortcut) { u.onSelected(func(d *detail) { d.jit.focus() }) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: ctrl}, func(fyne.Shortcut) { u.a.Lock() })
 }
 

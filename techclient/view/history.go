@@ -89,7 +89,7 @@ func (u *ui) historyDialog(r *vm.Row, entries []vm.HistoryEntry) {
 			u.history = nil
 		}
 	})
-	hv.dlg.Resize(fyne.NewSize(600, 420))
+	hv.dlg.Resize(fyne.NewSize(600, 470))
 	u.history = hv
 	hv.dlg.Show()
 	if len(hv.rows) > 0 {

@@ -130,9 +130,10 @@ func TestPreviousPasswords(t *testing.T) {
 			t.Errorf("version 2 not hidden by Hide: %q", hv.rows[1].password.Text)
 		}
 	})
-	// Ctrl+H opens it again; locking closes it and forgets the envelopes.
-	fyne.DoAndWait(func() { hv.dlg.Hide() })
-	eventually(t, time.Second, "closed", func() bool { return h.u.history == nil })
+	// Ctrl+F goes back to the search and closes it; Ctrl+H opens it again; locking closes it and forgets the
+	// envelopes.
+	fyne.DoAndWait(func() { h.w.Canvas().(fyne.Shortcutable).TypedShortcut(&shortcutF) })
+	eventually(t, time.Second, "closed by Ctrl+F", func() bool { return h.u.history == nil && h.w.Canvas().Focused() == h.u.list.search })
 	fyne.DoAndWait(func() {
 		h.w.Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyH, Modifier: fyne.KeyModifierShortcutDefault})
 	})

@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -24,7 +25,7 @@ type jitPanel struct {
 	status    *widget.Label
 	duration  *widget.Select
 	durations []time.Duration
-	reason    *widget.Entry
+	reason    *reasonEntry
 	enable    *widget.Button
 	done      *widget.Button
 	form      *fyne.Container
@@ -35,7 +36,8 @@ func newJITPanel(d *detail) *jitPanel {
 	p := &jitPanel{d: d}
 	p.status = paragraph("", fyne.TextAlignLeading)
 	p.duration = widget.NewSelect(nil, nil)
-	p.reason = widget.NewEntry()
+	p.reason = &reasonEntry{u: d.u}
+	p.reason.ExtendBaseWidget(p.reason)
 	p.reason.SetPlaceHolder("Reason (required): ticket number, what you will do")
 	p.reason.OnSubmitted = func(string) { p.request() }
 	p.enable = widget.NewButtonWithIcon("Enable access", theme.LoginIcon(), p.request)
@@ -105,6 +107,13 @@ func (p *jitPanel) tick(r *vm.Row, now time.Time) {
 	}
 }
 
+// focus puts the cursor in the reason box when a window may be requested (Ctrl+E); Enter there sends it.
+func (p *jitPanel) focus() {
+	if p.box.Visible() && p.form.Visible() {
+		p.d.u.w.Canvas().Focus(p.reason)
+	}
+}
+
 func (p *jitPanel) request() {
 	r := p.d.row
 	i := p.duration.SelectedIndex()
@@ -129,6 +138,9 @@ func (p *jitPanel) request() {
 				return
 			}
 			p.reason.SetText("")
+			if p.d.u.w.Canvas().Focused() == p.reason {
+				p.d.u.w.Canvas().Unfocus() // the box hides; the window's shortcuts work again
+			}
 		})
 	}()
 }
@@ -164,4 +176,20 @@ func jitBadge(r *vm.Row, now time.Time) string {
 		return "JIT · " + vm.Countdown(now, r.Grant.ExpiresAt) + " left"
 	}
 	return "JIT · disabled"
+}
+
+// reasonEntry is the reason box; the window's own shortcuts (Ctrl+R, Ctrl+F…) still work while it has the cursor.
+type reasonEntry struct {
+	widget.Entry
+	u *ui
+}
+
+func (e *reasonEntry) TypedShortcut(sc fyne.Shortcut) {
+	if _, ok := sc.(*desktop.CustomShortcut); ok {
+		if c, ok := e.u.w.Canvas().(fyne.Shortcutable); ok {
+			c.TypedShortcut(sc)
+			return
+		}
+	}
+	e.Entry.TypedShortcut(sc)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/watchword/watchword/console/hub/hubtest"
@@ -59,10 +60,17 @@ func TestJITPanelAgainstHub(t *testing.T) {
 	} else {
 		fyne.DoAndWait(func() { h.w.Canvas().Overlays().Remove(top) })
 	}
+	// Ctrl+E puts the cursor in the reason box; Enter there sends the request.
 	fyne.DoAndWait(func() {
+		h.w.Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyE, Modifier: fyne.KeyModifierShortcutDefault})
+	})
+	fyne.DoAndWait(func() {
+		if h.w.Canvas().Focused() != p.reason {
+			t.Error("Ctrl+E did not focus the reason")
+		}
 		p.duration.SetSelected("2 h")
 		test.Type(p.reason, "ticket 4711: printer GPO")
-		test.Tap(p.enable)
+		p.reason.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	})
 	eventually(t, 5*time.Second, "pending approval", func() bool {
 		return strings.HasPrefix(p.status.Text, "Pending approval by your MSP since ") && !p.form.Visible() && p.done.Visible() && p.done.Text == "Cancel request"
