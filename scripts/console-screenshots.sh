@@ -2,7 +2,8 @@
 # Screenshots of every Console screen with the demo data set (3 client organizations, 12 techs, 8 domains, a locked
 # tech, a pending device replacement, an import history), taken from the real app under Xvfb:
 # docs/screenshots/console-<section>.png, console.png (the onboarding), console-2fa.png (the Techs screen's 2FA and
-# lockout) and console-rekey.png (Pending, a device replacement selected).
+# lockout), console-rekey.png (Pending, a device replacement selected) and console-jit-requests.png (just-in-time
+# requests waiting for approval, an open window).
 # Needs xvfb-run, xdotool, imagemagick (scripts/deps.sh test). Usage: [SECTIONS="techs import"] scripts/console-screenshots.sh [OUTDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ if [[ -z "${WATCHWORD_IN_XVFB:-}" ]]; then
 	exec env WATCHWORD_IN_XVFB=1 xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- "$0" "$@"
 fi
 export LANG=en_US.UTF-8 XDG_CONFIG_HOME="$bin/config" XDG_DATA_HOME="$bin/data"
-all="pending techs import techgroups agentgroups rights triplets access agents onboarding orgs admins seats policy audit invite"
+all="pending jit techs import techgroups agentgroups rights triplets access agents onboarding orgs admins seats policy audit invite"
 for section in ${SECTIONS:-$all}; do
 	"$bin/console" -demo -section "$section" &
 	pid=$!
@@ -37,3 +38,4 @@ copy() { [[ -f "$out/console-$1.png" ]] && cp "$out/console-$1.png" "$out/$2" &&
 copy onboarding console.png
 copy techs console-2fa.png
 copy pending console-rekey.png
+copy jit console-jit-requests.png

@@ -275,6 +275,9 @@ func Demo(ctx context.Context, dir string) (*Session, error) {
 			DomainGroup: "Contoso Ltd domains", Domains: []int64{w.Agents["contoso.local"], w.Agents["contoso-files01"]}}); err != nil {
 			return nil, err
 		}
+		if err := demo.MSPJustInTime(ctx, c, "MSP techs"); err != nil {
+			return nil, err
+		}
 		return &Session{Client: c, Invite: inv, Describe: "Demo hub on " + srv.Addr().String() + " (throwaway data)", close: []func(){stop, c.Close}}, nil
 	}()
 	if err != nil {

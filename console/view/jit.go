@@ -20,12 +20,19 @@ import (
 func jitScreen(e env) screen {
 	var pending, open []wire.JITGrant
 	sel := -1
+	detail := widget.NewLabel("") // the selected request in full: the table cuts long reasons
+	detail.Wrapping = fyne.TextWrapWord
 	pendingTable := newTable([]column{{"Tech", 110}, {"Organization", 110}, {"Account", 120}, {"Host", 130}, {"For", 70}, {"Asked", 80}, {"Reason", 330}},
 		func() int { return len(pending) },
 		func(r, c int) string {
 			g := pending[r]
 			return [...]string{g.Username, orDash(g.Organization), g.AccountName, g.AgentName, vm.FormatDuration(g.DurationSeconds), ago(g.RequestedAt), g.Reason}[c]
-		}, func(r int) { sel = r })
+		}, func(r int) {
+			sel = r
+			if r < len(pending) {
+				detail.SetText(vm.DescribeJIT(pending[r]))
+			}
+		})
 	openTable := newTable([]column{{"Tech", 110}, {"Account", 120}, {"Host", 130}, {"Status", 150}, {"Until", 70}, {"Time left", 90}, {"Reason", 280}},
 		func() int { return len(open) },
 		func(r, c int) string {
@@ -50,7 +57,7 @@ func jitScreen(e env) screen {
 		}
 		dialog.ShowConfirm("Approve access", vm.ApproveJITText(g), func(yes bool) {
 			if yes {
-				e.run(func(ctx context.Context) error { return e.a.ApproveJIT(ctx, g.ID) }, func() { sel = -1; pendingTable.UnselectAll() })
+				e.run(func(ctx context.Context) error { return e.a.ApproveJIT(ctx, g.ID) }, nil)
 			}
 		}, e.win)
 	})
@@ -66,7 +73,7 @@ func jitScreen(e env) screen {
 		dialog.ShowCustomConfirm("Refuse access", "Refuse", "Cancel", body, func(yes bool) {
 			if yes {
 				n := note.Text
-				e.run(func(ctx context.Context) error { return e.a.RefuseJIT(ctx, g.ID, n) }, func() { sel = -1; pendingTable.UnselectAll() })
+				e.run(func(ctx context.Context) error { return e.a.RefuseJIT(ctx, g.ID, n) }, nil)
 			}
 		}, e.win)
 	})
@@ -74,7 +81,7 @@ func jitScreen(e env) screen {
 	e.only(vm.Me.CanManageTechs, approve, refuse)
 	pendingTitle := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	openTitle := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	top := container.NewBorder(container.NewBorder(nil, nil, pendingTitle, container.NewHBox(approve, refuse)), nil, nil, nil, pendingTable)
+	top := container.NewBorder(container.NewBorder(nil, nil, pendingTitle, container.NewHBox(approve, refuse)), detail, nil, nil, pendingTable)
 	bottom := container.NewBorder(openTitle, nil, nil, nil, openTable)
 	split := container.NewVSplit(top, bottom)
 	split.Offset = 0.55
@@ -82,6 +89,14 @@ func jitScreen(e env) screen {
 		pending, open = e.a.PendingJIT(), e.a.OpenJIT(time.Now())
 		if sel >= len(pending) {
 			sel = -1
+		}
+		if len(pending) == 0 {
+			detail.SetText("No request waits for approval.")
+		} else if sel >= 0 {
+			detail.SetText(vm.DescribeJIT(pending[sel]))
+		}
+		if sel < 0 && len(pending) > 0 {
+			pendingTable.Select(widget.TableCellID{Row: 0, Col: 0}) // the oldest request, ready to decide
 		}
 		pendingTitle.SetText(fmt.Sprintf("Waiting for approval (%d)", len(pending)))
 		openTitle.SetText(fmt.Sprintf("Open windows (%d)", len(open)))

@@ -44,6 +44,9 @@ func TestJITScreenApprovesAndRefuses(t *testing.T) {
 			t.Fatalf("the JIT screen does not show %q", s)
 		}
 	}
+	if !shows(w.Canvas().Content(), "amoreau: amoreau-tm on contoso.local for 2 h — ticket 4711: printer GPO for the new Contoso office") {
+		t.Fatal("the oldest request is not selected and shown in full")
+	}
 	if !match(w.Canvas().Content(), func(s string) bool { return strings.HasPrefix(s, "01:29:") || s == "01:30:00" }) {
 		t.Fatal("no time left on the open window")
 	}

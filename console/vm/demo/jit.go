@@ -101,3 +101,31 @@ func enable(ctx context.Context, c *hubclient.Client, tech int64) error {
 	}
 	return nil
 }
+
+// MSPJustInTime makes the triplet of the onboarding's MSP TechGroup (mspGroup × AllDomains) just-in-time, as the
+// Console's demo shows it after onboarding Contoso: the MSP's own techs reach client domains only in approved
+// windows of up to 4 hours, the client's co-managed techs keep standing access to their own domains.
+func MSPJustInTime(ctx context.Context, owner *hubclient.Client, mspGroup string) error {
+	groups, err := owner.TechGroups(ctx)
+	if err != nil {
+		return fmt.Errorf("demo tech groups: %w", err)
+	}
+	var gid int64
+	for _, g := range groups {
+		if g.Name == mspGroup {
+			gid = g.ID
+		}
+	}
+	trips, err := owner.Triplets(ctx)
+	if err != nil {
+		return fmt.Errorf("demo triplets: %w", err)
+	}
+	for _, t := range trips {
+		if t.TechGroupID == gid {
+			if _, err := owner.UpdateTriplet(ctx, t.ID, wire.TripletRequest{Mode: wire.TripletJIT, MaxDurationSeconds: 4 * 3600, ApprovalRequired: true}); err != nil {
+				return fmt.Errorf("demo jit triplet: %w", err)
+			}
+		}
+	}
+	return nil
+}
