@@ -9,7 +9,8 @@
 //
 //	unregistered  firstRun: invite (or hub URL, client GUID, hub fingerprint), who the tech is, passphrase if needed
 //	pending       pending: "Waiting for approval" and the fingerprint to read to the admin
-//	active        accounts: search, list, detail with reveal and copy, offline banner
+//	active        accounts: search, list, detail with reveal and copy, "rotates at … after use", the previous
+//	              passwords dialog (history.go), just-in-time access (jit.go), offline banner
 //	locked        locked: unlock with the keyring or the passphrase
 //	rejected, disabled  ended: what happened and how to start over
 //	enrol, code   two-factor: the authenticator's QR code and key, or a code to open a session (twofactor.go)
