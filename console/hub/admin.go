@@ -149,6 +149,7 @@ func (h *Hub) adminPolicy(r *request) (any, error) {
 			return err
 		}
 		c.graph = true
+		c.groupsOnly = true
 		detail, _ := json.Marshal(p)
 		return c.audit("policy.update", "tenant "+t.GUID, string(detail))
 	})
@@ -370,6 +371,7 @@ func (h *Hub) adminGroupCreate(r *request, kind string) (any, error) {
 		}
 		g.Members = req.Members
 		c.graph = true
+		c.groupsOnly = true
 		return c.audit(kind+"group.create", fmt.Sprintf("group %d", g.ID), fmt.Sprintf("name=%q members=%v interval=%d%s", g.Name, g.Members, g.IntervalSeconds, afterUseDetail(g)))
 	})
 	if err != nil {
@@ -423,6 +425,7 @@ func (h *Hub) adminGroupUpdate(r *request, kind string) (any, error) {
 			g.Members = req.Members
 		}
 		c.graph = true
+		c.groupsOnly = true
 		return c.audit(kind+"group.update", fmt.Sprintf("group %d", g.ID), fmt.Sprintf("name=%q was=%q members=%v interval=%d%s", g.Name, old, req.Members, g.IntervalSeconds, afterUseDetail(g)))
 	})
 	if err != nil {
@@ -444,6 +447,7 @@ func (h *Hub) adminGroupDelete(r *request, kind string) (any, error) {
 			return err
 		}
 		c.graph = true
+		c.groupsOnly = true
 		return c.audit(kind+"group.delete", fmt.Sprintf("group %d", g.ID), fmt.Sprintf("name=%q", g.Name))
 	})
 	if err != nil {
@@ -476,6 +480,7 @@ func (h *Hub) adminGroupMembers(r *request, kind string) (any, error) {
 			return err
 		}
 		c.graph = true
+		c.groupsOnly = true
 		return c.audit(kind+"group.members", fmt.Sprintf("group %d", g.ID), fmt.Sprintf("name=%q add=%v remove=%v", g.Name, req.Add, req.Remove))
 	})
 	if err != nil {
@@ -543,6 +548,7 @@ func (h *Hub) adminRightCreate(r *request) (any, error) {
 			return err
 		}
 		c.graph = true
+		c.groupsOnly = true
 		targets, _ := json.Marshal(rt.Targets)
 		return c.audit("right.create", fmt.Sprintf("right %d", rt.ID), fmt.Sprintf("name=%q targets=%s", rt.Name, targets))
 	})
@@ -582,6 +588,7 @@ func (h *Hub) adminRightUpdate(r *request) (any, error) {
 			return err
 		}
 		c.graph = true
+		c.groupsOnly = true
 		targets, _ := json.Marshal(rt.Targets)
 		return c.audit("right.update", fmt.Sprintf("right %d", rt.ID), fmt.Sprintf("name=%q was=%q targets=%s", rt.Name, old, targets))
 	})
@@ -608,6 +615,7 @@ func (h *Hub) adminRightDelete(r *request) (any, error) {
 			return err
 		}
 		c.graph = true
+		c.groupsOnly = true
 		return c.audit("right.delete", fmt.Sprintf("right %d", id), fmt.Sprintf("name=%q", rt.Name))
 	})
 	if err != nil {
@@ -657,6 +665,7 @@ func (h *Hub) adminTripletCreate(r *request) (any, error) {
 			return err
 		}
 		c.graph = true
+		c.groupsOnly = true
 		return c.audit("triplet.create", fmt.Sprintf("triplet %d", t.ID), fmt.Sprintf("techGroup=%d agentGroup=%d right=%d", t.TechGroupID, t.AgentGroupID, t.RightID)+tripletModeDetail(t))
 	})
 	if err != nil {
@@ -676,6 +685,7 @@ func (h *Hub) adminTripletDelete(r *request) (any, error) {
 			return err
 		}
 		c.graph = true
+		c.groupsOnly = true
 		return c.audit("triplet.delete", fmt.Sprintf("triplet %d", id), "")
 	})
 	if err != nil {

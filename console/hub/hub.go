@@ -364,9 +364,12 @@ type change struct {
 	actor  principal
 	at     time.Time
 	events int
-	graph  bool   // the entitlement inputs changed
-	bump   bool   // clients should refetch
-	scope  *scope // the techs the change concerns; nil: every tech (see concerns)
+	graph  bool // the entitlement inputs changed
+	// groupsOnly: of the entitlement inputs, only groups, rights, triplets or the policy changed, and the techs
+	// and agents of the cached view can be kept (readGraph).
+	groupsOnly bool
+	bump       bool   // clients should refetch
+	scope      *scope // the techs the change concerns; nil: every tech (see concerns)
 }
 
 // audit records what the change did. Details must never contain a secret.
@@ -419,7 +422,7 @@ func (h *Hub) mutate(ctx context.Context, tenant *store.Tenant, actor principal,
 			// The view as this change leaves it, read before anyone else can change it: whom to wake is the
 			// techs whose signature it changes.
 			var err error
-			if gv, err = h.readGraph(tx, tenant); err != nil {
+			if gv, err = h.readGraph(tx, tenant, c.groupsOnly); err != nil {
 				return err
 			}
 		}
@@ -447,6 +450,10 @@ type view struct {
 	recipients map[int64][]string // tech ID → age recipients
 	interval   map[int64]int64    // agent ID → interval override in seconds (smallest of its groups)
 	jit        *jitTriplets       // nil when no triplet is jit (jit.go)
+	// The techs and agents as the index reads them, kept so that a change of groups, rights or triplets alone
+	// can build its view without reading every tech and agent again (see change.groupsOnly).
+	gTechs  []entitle.Tech
+	gAgents []entitle.Agent
 
 	fpMu sync.Mutex
 	fps  map[fpKey]string // grants fingerprints, per tech (see fingerprint)
@@ -499,7 +506,7 @@ func (h *Hub) buildView(ctx context.Context, tenant *store.Tenant, gen int64) (*
 	var v *view
 	err := h.st.Read(ctx, func(tx store.Tx) error {
 		var err error
-		v, err = h.readView(tx, tenant)
+		v, err = h.readView(tx, tenant, nil)
 		return err
 	})
 	if err != nil {
@@ -513,12 +520,21 @@ func (h *Hub) buildView(ctx context.Context, tenant *store.Tenant, gen int64) (*
 	return v, nil
 }
 
-// readView reads a tenant's entitlement inputs in tx and computes its index.
-func (h *Hub) readView(tx store.Tx, tenant *store.Tenant) (*view, error) {
+// readView reads a tenant's entitlement inputs in tx and computes its index. With prev, the techs and agents are
+// prev's: only the groups, rights and triplets are read again.
+func (h *Hub) readView(tx store.Tx, tenant *store.Tenant, prev *view) (*view, error) {
 	v := &view{techs: map[int64]*store.Tech{}, agents: map[int64]*store.Agent{}, rights: map[int64]*store.Right{},
 		recipients: map[int64][]string{}, interval: map[int64]int64{}}
 	g := &entitle.Graph{}
+	if prev != nil {
+		// Read-only once built: shared, not copied.
+		v.techs, v.agents, v.recipients = prev.techs, prev.agents, prev.recipients
+		g.Techs, g.Agents = prev.gTechs, prev.gAgents
+	}
 	err := func() error {
+		if prev != nil {
+			return nil
+		}
 		techs, err := tx.Techs(tenant.ID, "")
 		if err != nil {
 			return err
@@ -532,16 +548,35 @@ func (h *Hub) readView(tx store.Tx, tenant *store.Tenant) (*view, error) {
 			}
 			t.PublicKey = "" // 2 KB a tech, and the view needs only the recipient
 		}
-		agents, err := tx.Agents(tenant.ID)
+		// Without their 2 KB public keys, which the view does not need: reading them was half the time of a view
+		// build, which an entitlement change does in its write transaction (techwake.go).
+		agents, err := tx.AgentsBrief(tenant.ID)
 		if err != nil {
 			return err
 		}
 		for i := range agents {
 			a := &agents[i]
-			a.PublicKey = "" // 2 KB an agent the view does not need
 			v.agents[a.ID] = a
 			g.Agents = append(g.Agents, entitle.Agent{ID: a.ID, Active: a.Status == wire.AgentActive, Driver: a.Driver})
 		}
+		return nil
+	}()
+	if err == nil {
+		err = readGroups(tx, tenant, v, g)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("entitlements of tenant %s: %w", tenant.GUID, err)
+	}
+	v.gTechs, v.gAgents = g.Techs, g.Agents
+	start := time.Now()
+	v.idx = entitle.Compute(g)
+	h.metrics.recomputed(time.Since(start))
+	return v, nil
+}
+
+// readGroups reads the groups, rights and triplets of the view.
+func readGroups(tx store.Tx, tenant *store.Tenant, v *view, g *entitle.Graph) error {
+	err := func() error {
 		tgs, err := tx.Groups(tenant.ID, store.KindTech)
 		if err != nil {
 			return err
@@ -580,11 +615,5 @@ func (h *Hub) readView(tx store.Tx, tenant *store.Tenant) (*view, error) {
 		v.jit = buildJIT(trips, tgs, ags)
 		return nil
 	}()
-	if err != nil {
-		return nil, fmt.Errorf("entitlements of tenant %s: %w", tenant.GUID, err)
-	}
-	start := time.Now()
-	v.idx = entitle.Compute(g)
-	h.metrics.recomputed(time.Since(start))
-	return v, nil
+	return err
 }

@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -92,5 +93,43 @@ func TestEntitlementChangeWakesOnlyConcernedTechs(t *testing.T) {
 	f, err := alice.CredentialsSince(ctx, d.Revision, d.Grants)
 	if err != nil || f.Delta || len(f.Credentials) != 1 || f.Credentials[0].AgentID != a1.ID || f.Grants == d.Grants {
 		t.Fatalf("alice's list after agent two was disabled: %+v, %v", f, err)
+	}
+
+	// A change of rights and triplets alone (the view keeps its techs and agents) that grants her a new right
+	// wakes her too, and her list shows it.
+	right, err := h.Owner.CreateRight(ctx, wire.RightRequest{Name: "Helpdesk", Targets: map[string][]string{wire.DriverAD: {"Helpdesk"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgs, err := h.Owner.TechGroups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ags, err := h.Owner.AgentGroups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var allTechs, allDomains int64
+	for _, g := range tgs {
+		if g.Name == wire.AllTechs {
+			allTechs = g.ID
+		}
+	}
+	for _, g := range ags {
+		if g.Name == wire.AllDomains {
+			allDomains = g.ID
+		}
+	}
+	aw = poll(ctx, t, alice, f.Revision, 5*time.Second)
+	time.Sleep(150 * time.Millisecond)
+	if _, err := h.Owner.CreateTriplet(ctx, wire.TripletRequest{TechGroupID: allTechs, AgentGroupID: allDomains, RightID: right.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if ch := <-aw; ch == nil || !ch.Changed {
+		t.Fatalf("alice's poll after a new triplet granted her a right: %+v", ch)
+	}
+	f2, err := alice.CredentialsSince(ctx, f.Revision, f.Grants)
+	if err != nil || f2.Delta || len(f2.Credentials) != 1 || !slices.Contains(f2.Credentials[0].Rights, "Helpdesk") {
+		t.Fatalf("alice's list after the new triplet: %+v, %v", f2, err)
 	}
 }

@@ -467,7 +467,18 @@ func (x *tx) AgentByKey(tenant int64, keyID string) (*Agent, error) {
 }
 
 func (x *tx) Agents(tenant int64) ([]Agent, error) {
-	rows, err := x.t.QueryContext(x.ctx, "SELECT "+agentCols+" FROM agents WHERE tenant_id = ? ORDER BY id", tenant)
+	return x.agents(tenant, agentCols)
+}
+
+// agentColsBrief is agentCols with an empty public key.
+var agentColsBrief = strings.Replace(agentCols, "public_key", "''", 1)
+
+func (x *tx) AgentsBrief(tenant int64) ([]Agent, error) {
+	return x.agents(tenant, agentColsBrief)
+}
+
+func (x *tx) agents(tenant int64, cols string) ([]Agent, error) {
+	rows, err := x.t.QueryContext(x.ctx, "SELECT "+cols+" FROM agents WHERE tenant_id = ? ORDER BY id", tenant)
 	if err != nil {
 		return nil, wrap("list agents", err)
 	}

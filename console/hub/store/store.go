@@ -67,6 +67,8 @@ type Tx interface {
 	Agent(tenant, id int64) (*Agent, error)
 	AgentByKey(tenant int64, keyID string) (*Agent, error)
 	Agents(tenant int64) ([]Agent, error)
+	// AgentsBrief is Agents without their public keys (2 KB each), for the entitlement view.
+	AgentsBrief(tenant int64) ([]Agent, error)
 	UpdateAgent(a *Agent) error
 
 	CreateGroup(g *Group) error

@@ -373,6 +373,12 @@ func testAccountsAndVersions(t *testing.T, s Store) {
 		if other, err := tx.LiveVersionsOfAccounts(b.ID, tc.ID, []int64{acc.ID}); err != nil || len(other) != 0 {
 			t.Fatalf("live versions of some accounts through another tenant: %+v, %v", other, err)
 		}
+		brief, err := tx.AgentsBrief(a.ID)
+		full, ferr := tx.Agents(a.ID)
+		if err != nil || ferr != nil || len(brief) == 0 || len(brief) != len(full) || brief[0].PublicKey != "" || full[0].PublicKey == "" ||
+			brief[0].ID != full[0].ID || brief[0].KeyID != full[0].KeyID || brief[0].Name != full[0].Name || brief[0].Status != full[0].Status {
+			t.Fatalf("agents without keys: %+v (all: %+v), %v, %v", brief, full, err, ferr)
+		}
 		ac, _ := tx.Account(a.ID, acc.ID)
 		if ac.CurrentVersion != 4 || !ac.RotatedAt.Equal(now.Add(time.Hour)) {
 			t.Fatalf("account after rotations: %+v", ac)
