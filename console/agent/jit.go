@@ -108,6 +108,12 @@ func (r *Runner) noteJIT(plan *wire.Plan) {
 	changed := false
 	for i := range plan.Accounts {
 		a := &plan.Accounts[i]
+		if _, ok := r.windows[a.AccountID]; ok && a.JIT == nil {
+			// The account became standing (its triplet changed mode): its expiry no longer applies.
+			delete(r.windows, a.AccountID)
+			changed = true
+			continue
+		}
 		if !a.JIT.Active(now) {
 			continue // a closed window stays recorded until its account is disabled
 		}

@@ -164,3 +164,26 @@ func TestJITExpiryAfterRestartWithoutHub(t *testing.T) {
 		t.Fatal("staged without a hub")
 	}
 }
+
+// TestJITWindowForgottenWhenStanding: an account whose triplet became standing during a window is not disabled at
+// the old expiry.
+func TestJITWindowForgottenWhenStanding(t *testing.T) {
+	clock := &testClock{t: time.Now()}
+	file := filepath.Join(t.TempDir(), "jit.json")
+	d, h := newFakeDriver(), &recoveryHub{fakeHub: fakeHub{plans: make(chan *wire.Plan, 1)}}
+	r, err := New(Config{Hub: h, NewDriver: func() (driver.Driver, error) { return d, nil }, Parallelism: 1, Retry: time.Hour,
+		Now: clock.Now, JITStateFile: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := jitPlan(t, clock.Now(), true)
+	r.Sync(context.Background(), p)
+	if w, _ := loadJIT(file); len(w) != 1 {
+		t.Fatalf("windows %+v", w)
+	}
+	p.Accounts[0].JIT, p.Accounts[0].Due = nil, false
+	r.Sync(context.Background(), p)
+	if w, _ := loadJIT(file); len(w) != 0 {
+		t.Fatalf("a standing account's window is still kept: %+v", w)
+	}
+}
