@@ -73,7 +73,8 @@ func TestJITPanelAgainstHub(t *testing.T) {
 		p.reason.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	})
 	eventually(t, 5*time.Second, "pending approval", func() bool {
-		return strings.HasPrefix(p.status.Text, "Pending approval by your MSP since ") && !p.form.Visible() && p.done.Visible() && p.done.Text == "Cancel request"
+		return strings.HasPrefix(p.status.Text, "Pending approval by your MSP since ") && !p.form.Visible() && p.done.Visible() &&
+			p.done.Text == "Cancel request" && !p.enable.Disabled() // the request's goroutine is over
 	})
 	pending, err := hub.Owner.ListJITRequests(ctx, wire.JITPending)
 	if err != nil || len(pending) != 1 || pending[0].DurationSeconds != 7200 || pending[0].Reason != "ticket 4711: printer GPO" {
@@ -99,7 +100,8 @@ func TestJITPanelAgainstHub(t *testing.T) {
 	}
 	fyne.DoAndWait(func() { test.Tap(p.done) })
 	eventually(t, 5*time.Second, "ended", func() bool {
-		return strings.HasPrefix(p.status.Text, "Access ended at ") && p.form.Visible() && d.reveal.Disabled() && d.password.Text == hidden
+		return strings.HasPrefix(p.status.Text, "Access ended at ") && p.form.Visible() && d.reveal.Disabled() && d.password.Text == hidden &&
+			!p.done.Disabled() // Done's goroutine is over: nothing of this test runs into the next one
 	})
 }
 
