@@ -421,3 +421,31 @@ func TestJITStandingWins(t *testing.T) {
 		t.Fatalf("jit triplet %d is not the All triplet %d", id, trips[0].ID)
 	}
 }
+
+// TestJITBecomesStanding: an account whose triplet turns standing while its password is recovery-only is due at
+// once for a password sealed to the tech.
+func TestJITBecomesStanding(t *testing.T) {
+	ctx := testCtx(t)
+	h := hubtest.New(t)
+	alice := h.ActiveTech("alice")
+	agent := h.NewAgent("contoso.local", wire.DriverAD)
+	id := jitAll(t, h, 600, false)
+	p, a := onlyPlan(t, agent, alice.ID)
+	confirmRecovery(t, agent, p, a, "recovery-only")
+	if _, a = onlyPlan(t, agent, alice.ID); a.Due {
+		t.Fatalf("closed account due: %+v", a)
+	}
+	_, err := h.Owner.UpdateTriplet(ctx, id, wire.TripletRequest{Mode: wire.TripletStanding})
+	noErr(t, err)
+	p, a = onlyPlan(t, agent, alice.ID)
+	if a.JIT != nil || !a.Due || a.DueReason != wire.DueJITStanding || len(a.Recipients) != 1 || len(a.Groups) != 1 {
+		t.Fatalf("account turned standing: %+v", a)
+	}
+	confirm(t, agent, p, a, "sealed-to-alice")
+	if _, a = onlyPlan(t, agent, alice.ID); a.Due {
+		t.Fatalf("still due after a tech-sealed version: %+v", a)
+	}
+	if c := onlyCred(t, alice); c.JIT || len(c.Versions) != 1 {
+		t.Fatalf("credential %+v", c)
+	}
+}

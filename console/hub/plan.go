@@ -177,7 +177,10 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 		if tech != nil {
 			pa.DisplayName = tech.DisplayName
 		}
-		if rule := v.jitOf(p.Tech.ID, agent.ID); rule.jit {
+		if rule := v.jitOf(p.Tech.ID, agent.ID); !rule.jit && lv != nil && lv.RecoveryOnly && lv.State != wire.VersionStaged {
+			// No longer JIT, but the tech cannot open the password on the target (jit.go).
+			pa.Due, pa.DueReason, isDue = true, wire.DueJITStanding, true
+		} else if rule.jit {
 			jitPlan(&pa, grants[acc.ID], lv, now)
 			if pa.JIT.Enabled && (plan.NextDueAt.IsZero() || pa.JIT.ExpiresAt.Before(plan.NextDueAt)) {
 				plan.NextDueAt = pa.JIT.ExpiresAt // the long poll returns at expiry

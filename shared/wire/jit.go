@@ -91,6 +91,9 @@ func (s JITStatus) Open() bool { return s == JITPending || s == JITApproved || s
 const (
 	DueJITStart = "jit-start" // a window opened: a fresh password sealed to the tech
 	DueJITEnd   = "jit-end"   // a window closed: a fresh password sealed to the recovery recipient only
+	// DueJITStanding: the account became standing (its triplets changed mode) while its password was sealed to the
+	// recovery recipient only: a fresh password sealed to the tech.
+	DueJITStanding = "jit-standing"
 )
 
 // JITRequest asks for a window on one of the calling tech's JIT accounts.
