@@ -32,7 +32,7 @@ func tables(root fyne.CanvasObject) []*widget.Table {
 // TestJITScreenApprovesAndRefuses: the navigation counts the pending requests; the screen lists them with tech,
 // account, host, duration and reason, and the open window with its time left; Approve and Refuse ask first.
 func TestJITScreenApprovesAndRefuses(t *testing.T) {
-	a, w, _ := connected(t)
+	a, w, h := connectedHub(t)
 	root := w.Canvas().Content()
 	if !shows(root, "JIT requests (3)") {
 		t.Fatal("no count of pending JIT requests in the navigation")
@@ -77,14 +77,9 @@ func TestJITScreenApprovesAndRefuses(t *testing.T) {
 	fyne.DoAndWait(func() { test.Type(note, "not during business hours") })
 	tapButton(t, w, "Refuse")
 	eventually(t, "the refusal", func() bool { return len(a.PendingJIT()) == 1 })
-	var refused *wire.JITGrant
-	for _, g := range a.Snapshot().JIT {
-		if g.Status == wire.JITRefused {
-			refused = &g
-		}
-	}
-	if refused == nil || refused.Username != "bokafor" || refused.Note != "not during business hours" {
-		t.Fatalf("refused %+v", refused)
+	refused, err := h.Owner.ListJITRequests(context.Background(), wire.JITRefused)
+	if err != nil || len(refused) != 1 || refused[0].Username != "bokafor" || refused[0].Note != "not during business hours" {
+		t.Fatalf("refused %+v %v", refused, err)
 	}
 }
 
@@ -99,20 +94,9 @@ func TestJITNotification(t *testing.T) {
 		mu.Unlock()
 	}
 	t.Cleanup(func() { sendNotification = old })
-	uitest.NewApp(t)
+	a, win, h := connectedHub(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	h := hubtest.New(t)
-	if _, err := demo.Populate(ctx, h.Invite, h.Owner); err != nil {
-		t.Fatal(err)
-	}
-	a := vm.New()
-	win := test.NewTempWindow(t, nil)
-	win.SetContent(Root(a, win))
-	a.Connect(h.Owner, h.Invite, "test hub")
-	if err := a.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
 	count := func() int {
 		mu.Lock()
 		defer mu.Unlock()
@@ -213,4 +197,25 @@ func TestTripletsScreenMode(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// connectedHub is connected with the hub harness too.
+func connectedHub(t *testing.T) (*vm.App, fyne.Window, *hubtest.Harness) {
+	t.Helper()
+	uitest.NewApp(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h := hubtest.New(t)
+	if _, err := demo.Populate(ctx, h.Invite, h.Owner); err != nil {
+		t.Fatal(err)
+	}
+	a := vm.New()
+	w := test.NewTempWindow(t, nil)
+	w.SetContent(Root(a, w))
+	w.Resize(fyne.NewSize(1180, 760))
+	a.Connect(h.Owner, h.Invite, "test hub")
+	if err := a.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return a, w, h
 }

@@ -50,14 +50,20 @@ func loadJIT(ctx context.Context, api API, s *Snapshot, load func(string, func()
 		return
 	}
 	load("just-in-time requests", func() error {
-		r, err := j.WaitJITRequests(ctx, "", 0, 0)
-		if errors.Is(err, hubclient.ErrNotFound) || errors.Is(err, hubclient.ErrForbidden) {
-			return nil
+		// Only what the screen shows: the queue and the open windows (the hub keeps every past grant).
+		for _, st := range []wire.JITStatus{wire.JITPending, wire.JITApproved, wire.JITActive} {
+			r, err := j.WaitJITRequests(ctx, st, 0, 0)
+			if errors.Is(err, hubclient.ErrNotFound) || errors.Is(err, hubclient.ErrForbidden) {
+				s.JIT = nil
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			s.JIT = append(s.JIT, r.Grants...)
+			s.JITRevision = max(s.JITRevision, r.Revision)
 		}
-		if err != nil {
-			return err
-		}
-		s.JIT, s.JITRevision = r.Grants, r.Revision
+		slices.SortFunc(s.JIT, func(x, y wire.JITGrant) int { return y.RequestedAt.Compare(x.RequestedAt) })
 		return nil
 	})
 }
@@ -246,6 +252,8 @@ func (a *App) WatchJIT(ctx context.Context, wait time.Duration) {
 			return
 		case errors.Is(err, hubclient.ErrNotFound), errors.Is(err, hubclient.ErrForbidden):
 			return // a hub without JIT, or a role that may not read it
+		case errors.Is(err, hubclient.ErrPending):
+			sleepCtx(ctx, 15*time.Second) // a Console waiting for the owner's approval: the refresh loop tells
 		case err != nil:
 			sleepCtx(ctx, 2*time.Second)
 		case r.Changed || r.Revision != a.Snapshot().JITRevision:

@@ -109,7 +109,8 @@ type Snapshot struct {
 	// Security is each tech's 2FA and lockout state by tech ID; Rekeys the pending device replacements.
 	Security map[int64]wire.TechSecurity
 	Rekeys   []wire.Rekey
-	// JIT is every just-in-time grant this Console may see, newest first, read at JITRevision (jit.go).
+	// JIT holds the just-in-time grants this Console may see that are pending or open, newest first, read at
+	// JITRevision (jit.go).
 	JIT         []wire.JITGrant
 	JITRevision int64
 	// Me is who this Console is signed in as: what it may read and do.
