@@ -20,9 +20,11 @@
 // # Secrets
 //
 // Envelopes stay sealed: in memory, in the offline cache (Options.Dir/credentials.json) and on the wire.
-// An envelope is opened only inside Reveal (the caller shows the returned text and forgets it) or inside
-// CopyPassword (the clipboard gets it, the opened bytes are wiped at once). The clipboard guard remembers a
-// keyed hash of what it copied, not the password, to decide later whether the clipboard still holds it.
+// An envelope is opened only inside Reveal (the caller shows the returned text and forgets it), inside
+// CopyPassword (the clipboard gets it, the opened bytes are wiped at once), or inside OpenVersion for one version
+// of a password history the technician asked for (history.go); a just-in-time account opens only while its window
+// is open (jit.go). The clipboard guard remembers a keyed hash of what it copied, not the password, to decide
+// later whether the clipboard still holds it.
 package vm
 
 import (
