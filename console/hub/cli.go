@@ -248,12 +248,12 @@ func cmdVerify(ctx context.Context, out io.Writer, db string) error {
 	return nil
 }
 
-// serveGCPercent is the collector's target for a hub service. The hub's heap is mostly long-lived state of its
-// connections (about 35 KB each: TLS, HTTP buffers, the parsed client certificate; 70-90 MB with 2,000 TechClients
-// in long polls), and the default of 100 let it double before each collection: a tech's full list being written
-// when a collection started was counted live too, and the hub of the hub-under-load benchmark peaked at 255-277
-// MiB resident. At 50 it peaks about 40 MiB lower for about 0.3 % of a core more collection work (the hub is
-// otherwise idle 80 % of one core there; docs/performance.md).
+// serveGCPercent is the collector's target for a hub service. The hub's heap is mostly long-lived state: its
+// connections (TLS, net/http's buffers, the parsed client certificate: about 20 KB each) and the entitlement
+// view, 70-90 MB live with 2,000 TechClients in long polls; the default of 100 let the heap double before each
+// collection, and a tech's full list being written when a collection started was counted live too: the hub of
+// the hub-under-load benchmark peaked at 255-267 MiB resident. At 50 it peaked at 199-217 MiB, for about 0.3 % of
+// a core more collection work (the hub uses 15-20 % of one core there; docs/performance.md).
 const serveGCPercent = 50
 
 // serveGC applies serveGCPercent to the serve process unless the operator set GOGC (or GOMEMLIMIT, which the
