@@ -367,9 +367,13 @@ func jitVisible(r *request, v *view, tech int64) bool {
 func (h *Hub) adminJITList(r *request) (any, error) {
 	status := wire.JITStatus(r.URL.Query().Get("status"))
 	switch status {
-	case "", wire.JITPending, wire.JITApproved, wire.JITActive, wire.JITEnded, wire.JITRefused, wire.JITExpired:
+	case "", wire.JITOpen, wire.JITPending, wire.JITApproved, wire.JITActive, wire.JITEnded, wire.JITRefused, wire.JITExpired:
 	default:
-		return nil, wire.Invalid("status", "must be pending, approved, active, ended, refused or expired")
+		return nil, wire.Invalid("status", "must be open, pending, approved, active, ended, refused or expired")
+	}
+	q := store.JITQuery{Status: status, Limit: 1000}
+	if status == wire.JITOpen {
+		q = store.JITQuery{Open: true, Limit: 1000}
 	}
 	since, err := r.queryInt("since")
 	if err != nil {
@@ -389,7 +393,7 @@ func (h *Hub) adminJITList(r *request) (any, error) {
 		return nil, err
 	}
 	return read(h, r, func(tx store.Tx) (*wire.JITGrantsResponse, error) {
-		gs, err := tx.JITGrants(r.tenant.ID, store.JITQuery{Status: status, Limit: 1000})
+		gs, err := tx.JITGrants(r.tenant.ID, q)
 		rev, _ := h.current(r.tenant)
 		out := &wire.JITGrantsResponse{Revision: rev, Changed: changed, Grants: []wire.JITGrant{}}
 		for i := range gs {

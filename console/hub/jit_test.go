@@ -362,6 +362,9 @@ func TestJITApproval(t *testing.T) {
 	if _, a = onlyPlan(t, agent, erin.ID); a.JIT.Enabled {
 		t.Fatal("refused approvals opened the window")
 	}
+	if _, err := manager.ListJITRequests(ctx, "sometimes"); !isField(err, wire.CodeInvalid, "status") {
+		t.Fatalf("list with a bad status: %v", err)
+	}
 	ok, err := manager.ApproveJIT(ctx, g.ID, "go ahead")
 	noErr(t, err)
 	if ok.Status != wire.JITApproved || ok.ApprovedBy == "" || ok.ExpiresAt.Sub(ok.DecidedAt) != 300*time.Second {
@@ -369,6 +372,9 @@ func TestJITApproval(t *testing.T) {
 	}
 	if _, err := h.Owner.ApproveJIT(ctx, g.ID, ""); !isCode(err, wire.CodeConflict) {
 		t.Fatalf("approving twice: %v", err)
+	}
+	if open, err := manager.ListJITRequests(ctx, wire.JITOpen); err != nil || len(open) != 1 || open[0].Status != wire.JITApproved {
+		t.Fatalf("open grants: %+v %v", open, err)
 	}
 	if _, a = onlyPlan(t, agent, erin.ID); !a.JIT.Enabled || a.DueReason != wire.DueJITStart {
 		t.Fatalf("approved window: %+v %+v", a, a.JIT)
@@ -383,6 +389,9 @@ func TestJITApproval(t *testing.T) {
 	noErr(t, err)
 	if no.Status != wire.JITRefused {
 		t.Fatalf("refused %+v", no)
+	}
+	if open, err := manager.ListJITRequests(ctx, wire.JITOpen); err != nil || len(open) != 0 {
+		t.Fatalf("open grants after Done and a refusal: %+v %v", open, err)
 	}
 	if _, a = onlyPlan(t, agent, erin.ID); a.JIT.Enabled {
 		t.Fatal("a refused request opened the window")

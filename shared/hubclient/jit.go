@@ -33,7 +33,8 @@ func (c *Client) ListMyJIT(ctx context.Context) ([]wire.JITGrant, error) {
 }
 
 // ListJITRequests lists the grants this admin may see (a Co-managed Manager: its organization's techs), newest
-// first; status filters when not empty (wire.JITPending for the approval queue).
+// first; status filters when not empty (wire.JITPending for the approval queue, wire.JITOpen for pending, approved
+// and active ones).
 func (c *Client) ListJITRequests(ctx context.Context, status wire.JITStatus) ([]wire.JITGrant, error) {
 	r, err := c.WaitJITRequests(ctx, status, 0, 0)
 	if err != nil {

@@ -84,6 +84,9 @@ const (
 	JITExpired  JITStatus = "expired"  // the window ran out (or a pending request was never decided in time)
 )
 
+// JITOpen is a filter of the grant lists, not a status: pending, approved and active grants.
+const JITOpen JITStatus = "open"
+
 // Open says whether the grant still holds or waits for an account's window.
 func (s JITStatus) Open() bool { return s == JITPending || s == JITApproved || s == JITActive }
 
