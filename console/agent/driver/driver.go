@@ -61,8 +61,8 @@ type Driver interface {
 }
 
 // JIT is what a driver needs for just-in-time accounts (wire.PlanJIT): outside a window they exist disabled,
-// without memberships, and still rotate (to a password sealed to the recovery recipient only). The ad and linux
-// drivers implement it.
+// without memberships, and still rotate (to a password sealed to the recovery recipient only). The ad, linux and
+// ldap (OpenLDAP) drivers implement it.
 type JIT interface {
 	// EnsureDisabled creates the account when missing, strips every membership Ensure would manage and disables
 	// it. It never enables the account, not even for a moment.

@@ -7,16 +7,28 @@
 // pwdAccountLockedTime to 000001010000Z (locked until an administrator unlocks), after which a bind fails with
 // invalidCredentials; enabling removes it.
 //
+// An administrator's password change makes ppolicy delete pwdAccountLockedTime: changing the password of a locked
+// entry would unlock it. SetPassword on a locked entry therefore writes the hash itself ({SSHA}, which every
+// slapd verifies) and keeps the lock in the same modify, so a disabled or closed just-in-time account rotates
+// without ever being enabled; VerifyDisabled checks that hash without a bind (a locked entry refuses every bind,
+// right password or not).
+//
 // groupOfNames needs at least one member, so a group whose only member is the account cannot lose it: keep a
 // placeholder member in each managed group (the test directory uses the admin DN).
 package openldap
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -41,7 +53,10 @@ type Driver struct {
 	admin *ldapconn.Admin
 }
 
-var _ driver.Driver = (*Driver)(nil)
+var (
+	_ driver.Driver = (*Driver)(nil)
+	_ driver.JIT    = (*Driver)(nil)
+)
 
 // New checks cfg; the connection is made on first use.
 func New(cfg Config) (*Driver, error) {
@@ -77,6 +92,7 @@ type user struct {
 	dn          string
 	hasPassword bool
 	locked      bool
+	hashes      [][]byte // userPassword values, read by the administrator
 }
 
 func (d *Driver) findUser(ctx context.Context, name string) (*user, error) {
@@ -87,7 +103,8 @@ func (d *Driver) findUser(ctx context.Context, name string) (*user, error) {
 		if err != nil || e == nil {
 			return err
 		}
-		u = &user{dn: e.DN, hasPassword: len(e.GetRawAttributeValues("userPassword")) > 0,
+		hashes := e.GetRawAttributeValues("userPassword")
+		u = &user{dn: e.DN, hasPassword: len(hashes) > 0, hashes: hashes,
 			locked: e.GetAttributeValue("pwdAccountLockedTime") != ""}
 		return nil
 	})
@@ -213,27 +230,10 @@ func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, e
 		return rep, err
 	}
 	if u == nil {
-		dn := fmt.Sprintf("uid=%s,%s", ldap.EscapeDN(a.Name), d.cfg.PeopleDN)
-		req := ldap.NewAddRequest(dn, nil)
-		req.Attribute("objectClass", []string{"inetOrgPerson"})
-		req.Attribute("uid", []string{a.Name})
-		cn := a.DisplayName
-		if cn == "" {
-			cn = a.Name
-		}
-		req.Attribute("cn", []string{cn})
-		req.Attribute("sn", []string{a.Name})
-		if err := d.admin.Do(ctx, func(c *ldap.Conn) error {
-			err := c.Add(req)
-			if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
-				return nil
-			}
-			return err
-		}); err != nil {
-			return rep, fmt.Errorf("create account %q: %w", a.Name, err)
+		if u, err = d.create(ctx, a); err != nil {
+			return rep, err
 		}
 		rep.Created = true
-		u = &user{dn: dn}
 	}
 	if err := d.syncGroups(ctx, a.Name, u, a.Groups, &rep); err != nil {
 		return rep, err
@@ -251,7 +251,129 @@ func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, e
 	return rep, nil
 }
 
-// SetPassword sets the password with the Password Modify extended operation.
+// create adds the entry without a password: nobody can bind to it until SetPassword.
+func (d *Driver) create(ctx context.Context, a driver.Account) (*user, error) {
+	dn := fmt.Sprintf("uid=%s,%s", ldap.EscapeDN(a.Name), d.cfg.PeopleDN)
+	req := ldap.NewAddRequest(dn, nil)
+	req.Attribute("objectClass", []string{"inetOrgPerson"})
+	req.Attribute("uid", []string{a.Name})
+	cn := a.DisplayName
+	if cn == "" {
+		cn = a.Name
+	}
+	req.Attribute("cn", []string{cn})
+	req.Attribute("sn", []string{a.Name})
+	if err := d.admin.Do(ctx, func(c *ldap.Conn) error {
+		err := c.Add(req)
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
+			return nil
+		}
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("create account %q: %w", a.Name, err)
+	}
+	return &user{dn: dn}, nil
+}
+
+// EnsureDisabled implements driver.JIT: create when missing (without a password), no memberships, locked.
+func (d *Driver) EnsureDisabled(ctx context.Context, a driver.Account) (driver.Report, error) {
+	var rep driver.Report
+	if err := ValidateName(a.Name); err != nil {
+		return rep, err
+	}
+	u, err := d.findUser(ctx, a.Name)
+	if err != nil {
+		return rep, err
+	}
+	if u == nil {
+		if u, err = d.create(ctx, a); err != nil {
+			return rep, err
+		}
+		rep.Created = true
+	}
+	if err := d.syncGroups(ctx, a.Name, u, nil, &rep); err != nil {
+		return rep, fmt.Errorf("disable %q: %w", a.Name, err)
+	}
+	rep.NeedsPassword = !u.hasPassword
+	if !u.locked {
+		if err := d.setLock(ctx, u, true); err != nil {
+			return rep, fmt.Errorf("disable %q: %w", a.Name, err)
+		}
+		rep.Disabled = true
+	}
+	return rep, nil
+}
+
+// VerifyDisabled implements driver.JIT without a bind: it reads the entry's hash as the administrator and checks
+// password against it ({SSHA} or {SHA}: what SetPassword writes on a locked entry). An unlocked entry is verified
+// with a bind.
+func (d *Driver) VerifyDisabled(ctx context.Context, name, password string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if password == "" {
+		return fmt.Errorf("verify %q: %w: empty", name, driver.ErrBadPassword)
+	}
+	u, err := d.findUser(ctx, name)
+	if err != nil {
+		return fmt.Errorf("verify %q: %w", name, err)
+	}
+	if u == nil {
+		return fmt.Errorf("verify %q: %w", name, driver.ErrNoAccount)
+	}
+	if !u.locked {
+		return d.Verify(ctx, name, password)
+	}
+	if len(u.hashes) == 0 {
+		return fmt.Errorf("verify %q: %w: no password set", name, driver.ErrBadPassword)
+	}
+	for _, h := range u.hashes {
+		ok, err := checkHash(h, password)
+		if err != nil {
+			return fmt.Errorf("verify %q: %w", name, err)
+		}
+		if ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("verify %q: %w", name, driver.ErrBadPassword)
+}
+
+// ssha is RFC 2307's {SSHA}: base64(SHA-1(password ‖ salt) ‖ salt), with an 8-byte random salt.
+func ssha(password string) (string, error) {
+	salt := make([]byte, 8)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	sum := sha1.Sum(append([]byte(password), salt...))
+	return "{SSHA}" + base64.StdEncoding.EncodeToString(append(sum[:], salt...)), nil
+}
+
+// checkHash reports whether password matches a userPassword value in {SSHA} or {SHA}; other schemes are an
+// error (they cannot be checked here without a bind).
+func checkHash(value []byte, password string) (bool, error) {
+	scheme, enc, ok := bytes.Cut(value, []byte("}"))
+	if !ok || len(scheme) < 2 || scheme[0] != '{' {
+		return false, errors.New("stored password is not a {SCHEME} hash")
+	}
+	name := strings.ToUpper(string(scheme[1:]))
+	raw, err := base64.StdEncoding.DecodeString(string(enc))
+	if err != nil {
+		return false, fmt.Errorf("stored {%s} hash: %w", name, err)
+	}
+	switch {
+	case name == "SSHA" && len(raw) > sha1.Size:
+		sum := sha1.Sum(append([]byte(password), raw[sha1.Size:]...))
+		return subtle.ConstantTimeCompare(sum[:], raw[:sha1.Size]) == 1, nil
+	case name == "SHA" && len(raw) == sha1.Size:
+		sum := sha1.Sum([]byte(password))
+		return subtle.ConstantTimeCompare(sum[:], raw) == 1, nil
+	}
+	return false, fmt.Errorf("stored password scheme {%s} cannot be checked without a bind", name)
+}
+
+// SetPassword sets the password with the Password Modify extended operation, or, on a locked entry, writes its
+// hash and keeps the lock in one modify (see the package doc).
 func (d *Driver) SetPassword(ctx context.Context, name, password string) error {
 	if err := ValidateName(name); err != nil {
 		return err
@@ -263,10 +385,26 @@ func (d *Driver) SetPassword(ctx context.Context, name, password string) error {
 	if u == nil {
 		return fmt.Errorf("set password of %q: %w (%w)", name, driver.ErrNoAccount, rotation.ErrNotApplied)
 	}
-	err = d.admin.DoOnce(ctx, func(c *ldap.Conn) error {
-		_, err := c.PasswordModify(ldap.NewPasswordModifyRequest(u.dn, "", password))
-		return err
-	})
+	var write func(c *ldap.Conn) error
+	if u.locked {
+		hash, err := ssha(password)
+		if err != nil {
+			return fmt.Errorf("set password of %q: %w (%w)", name, err, rotation.ErrNotApplied)
+		}
+		// ppolicy appends a delete of the lock to a password change unless the modify deletes it itself: delete
+		// and re-add it, so the entry never leaves the locked state.
+		req := ldap.NewModifyRequest(u.dn, nil)
+		req.Replace("userPassword", []string{hash})
+		req.Delete("pwdAccountLockedTime", nil)
+		req.Add("pwdAccountLockedTime", []string{lockedForever})
+		write = func(c *ldap.Conn) error { return c.Modify(req) }
+	} else {
+		write = func(c *ldap.Conn) error {
+			_, err := c.PasswordModify(ldap.NewPasswordModifyRequest(u.dn, "", password))
+			return err
+		}
+	}
+	err = d.admin.DoOnce(ctx, write)
 	if err != nil {
 		var le *ldap.Error
 		if errors.As(err, &le) && le.ResultCode != ldap.ErrorNetwork {

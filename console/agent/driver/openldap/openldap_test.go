@@ -175,3 +175,102 @@ func TestHostileNames(t *testing.T) {
 		t.Fatalf("member of %v", g)
 	}
 }
+
+// TestJIT: a closed just-in-time account exists locked without memberships, rotates while staying locked (an
+// administrator's password change would make ppolicy unlock it), and its password is checked without a bind; a
+// window opens it with its rights and closes it again.
+func TestJIT(t *testing.T) {
+	d, cfg := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	name := testName(t, cfg)
+	dn := fmt.Sprintf("uid=%s,%s", name, cfg.PeopleDN)
+	locked := func() bool {
+		t.Helper()
+		c := admin(t, cfg)
+		defer c.Close()
+		res, err := c.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+			"(objectClass=*)", []string{"pwdAccountLockedTime"}, nil))
+		if err != nil || len(res.Entries) != 1 {
+			t.Fatalf("read %s: %v", dn, err)
+		}
+		return res.Entries[0].GetAttributeValue("pwdAccountLockedTime") != ""
+	}
+
+	rep, err := d.EnsureDisabled(ctx, driver.Account{Name: name, DisplayName: "JIT Tech"})
+	if err != nil || !rep.Created || !rep.NeedsPassword || !rep.Disabled {
+		t.Fatalf("first EnsureDisabled: %+v %v", rep, err)
+	}
+	if !locked() || len(groupsOf(t, cfg, name)) != 0 {
+		t.Fatal("a closed account is not locked, or has memberships")
+	}
+	policy := rotation.DefaultPolicy(d.PasswordRules())
+	var closed []string
+	for i := range 3 {
+		pw, _ := policy.Generate(name)
+		if err := d.SetPassword(ctx, name, pw); err != nil {
+			t.Fatalf("closed rotation %d: %v", i, err)
+		}
+		if !locked() {
+			t.Fatalf("closed rotation %d unlocked the entry", i)
+		}
+		if err := ldapconn.BindOnce(ctx, cfg.Config, dn, pw); !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
+			t.Fatalf("bind to a closed account with its password: %v, want invalidCredentials", err)
+		}
+		if err := d.VerifyDisabled(ctx, name, pw); err != nil {
+			t.Fatalf("closed rotation %d: VerifyDisabled with the new password: %v", i, err)
+		}
+		for _, old := range closed {
+			if err := d.VerifyDisabled(ctx, name, old); !errors.Is(err, driver.ErrBadPassword) {
+				t.Fatalf("VerifyDisabled with an older password: %v, want ErrBadPassword", err)
+			}
+		}
+		closed = append(closed, pw)
+	}
+	if rep, err := d.EnsureDisabled(ctx, driver.Account{Name: name}); err != nil || rep.Created || rep.Disabled || rep.NeedsPassword {
+		t.Fatalf("EnsureDisabled again: %+v %v, want no change", rep, err)
+	}
+
+	// The window opens: rights, unlocked, a fresh password that binds; the closed one is dead.
+	rep, err = d.Ensure(ctx, driver.Account{Name: name, Groups: []string{"wwt-ops"}})
+	if err != nil || !rep.Enabled || !slices.Equal(rep.Added, []string{"wwt-ops"}) {
+		t.Fatalf("open the window: %+v %v", rep, err)
+	}
+	open, _ := policy.Generate(name)
+	if err := d.SetPassword(ctx, name, open); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Verify(ctx, name, open); err != nil {
+		t.Fatalf("the window's password: %v", err)
+	}
+	if err := d.Verify(ctx, name, closed[len(closed)-1]); !errors.Is(err, driver.ErrBadPassword) {
+		t.Fatalf("the closed password inside the window: %v", err)
+	}
+
+	// The window closes: no memberships, locked, rotated away from the window's password.
+	rep, err = d.EnsureDisabled(ctx, driver.Account{Name: name})
+	if err != nil || !rep.Disabled || !slices.Equal(rep.Removed, []string{"wwt-ops"}) {
+		t.Fatalf("close the window: %+v %v", rep, err)
+	}
+	after, _ := policy.Generate(name)
+	if err := d.SetPassword(ctx, name, after); err != nil {
+		t.Fatal(err)
+	}
+	if !locked() || len(groupsOf(t, cfg, name)) != 0 {
+		t.Fatal("closed again: not locked, or memberships left")
+	}
+	if err := d.VerifyDisabled(ctx, name, open); !errors.Is(err, driver.ErrBadPassword) {
+		t.Fatalf("the window's password after it closed: %v, want ErrBadPassword", err)
+	}
+	if err := ldapconn.BindOnce(ctx, cfg.Config, dn, open); !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
+		t.Fatalf("bind with the window's password after it closed: %v", err)
+	}
+	for _, n := range []string{"*", "a,ou=x"} {
+		if _, err := d.EnsureDisabled(ctx, driver.Account{Name: n}); !errors.Is(err, driver.ErrInvalidName) {
+			t.Errorf("EnsureDisabled(%q) = %v, want ErrInvalidName", n, err)
+		}
+		if err := d.VerifyDisabled(ctx, n, "x"); !errors.Is(err, driver.ErrInvalidName) {
+			t.Errorf("VerifyDisabled(%q) = %v, want ErrInvalidName", n, err)
+		}
+	}
+}
