@@ -300,9 +300,9 @@ func (r *Runner) rotateClosed(ctx context.Context, d driver.Driver, plan *wire.P
 	return nil
 }
 
-// closedTarget sets and verifies a password of a disabled account: setting may enable it (AD enables an account
-// at its first password; chpasswd drops Linux's lock mark), so the verify step first disables it again, then
-// checks the password without a login the account could not make.
+// closedTarget sets and verifies a password of a disabled account without enabling it (driver.JIT's
+// SetDisabledPassword); the verify step makes sure it is still disabled without memberships, then checks the
+// password without a login the account could not make.
 type closedTarget struct {
 	d    driver.Driver
 	jd   driver.JIT
@@ -310,7 +310,7 @@ type closedTarget struct {
 }
 
 func (t closedTarget) SetPassword(ctx context.Context, account, password string) error {
-	return t.d.SetPassword(ctx, account, password)
+	return t.jd.SetDisabledPassword(ctx, account, password)
 }
 
 func (t closedTarget) Verify(ctx context.Context, account, password string) error {

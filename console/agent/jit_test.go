@@ -23,6 +23,17 @@ func (d *fakeDriver) EnsureDisabled(_ context.Context, a driver.Account) (driver
 	return rep, nil
 }
 
+func (d *fakeDriver) SetDisabledPassword(_ context.Context, name, pw string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.disabled[name] {
+		return errors.New("set disabled password: the account is enabled")
+	}
+	d.sets++
+	d.pw[name] = pw
+	return nil
+}
+
 func (d *fakeDriver) VerifyDisabled(_ context.Context, name, pw string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -187,3 +198,5 @@ func TestJITWindowForgottenWhenStanding(t *testing.T) {
 		t.Fatalf("a standing account's window is still kept: %+v", w)
 	}
 }
+
+var _ driver.JIT = (*fakeDriver)(nil)

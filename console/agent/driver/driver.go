@@ -70,6 +70,9 @@ type JIT interface {
 	// VerifyDisabled checks ONCE that password is the disabled account's password, without enabling it: nil,
 	// ErrBadPassword or another error.
 	VerifyDisabled(ctx context.Context, name, password string) error
+	// SetDisabledPassword sets the disabled account's password without enabling it, not even for a moment
+	// (SetPassword enables an AD account at its first password). Errors as SetPassword's.
+	SetDisabledPassword(ctx context.Context, name, password string) error
 }
 
 // Sentinel errors for errors.Is.

@@ -308,6 +308,16 @@ func encodePassword(pw string) []byte {
 
 // SetPassword resets the password and enables an account that never had one.
 func (d *Driver) SetPassword(ctx context.Context, name, password string) error {
+	return d.setPassword(ctx, name, password, true)
+}
+
+// SetDisabledPassword implements driver.JIT: the password reset alone; a disabled account stays disabled (AD
+// keeps userAccountControl as it is when unicodePwd changes).
+func (d *Driver) SetDisabledPassword(ctx context.Context, name, password string) error {
+	return d.setPassword(ctx, name, password, false)
+}
+
+func (d *Driver) setPassword(ctx context.Context, name, password string, enableFirst bool) error {
 	if err := ValidateName(name); err != nil {
 		return err
 	}
@@ -330,7 +340,7 @@ func (d *Driver) SetPassword(ctx context.Context, name, password string) error {
 		}
 		return fmt.Errorf("set password of %q: %w", name, err)
 	}
-	if !u.hasPassword() && u.disabled() {
+	if enableFirst && !u.hasPassword() && u.disabled() {
 		if err := d.setUAC(ctx, u, u.uac&^uacDisabled); err != nil {
 			return fmt.Errorf("enable account %q after its first password: %w", name, err)
 		}

@@ -275,6 +275,28 @@ func (d *Driver) SetPassword(ctx context.Context, name, password string) error {
 	return nil
 }
 
+// SetDisabledPassword implements driver.JIT: chpasswd writes an unlocked hash, so the lock mark is put back in
+// the same remote command; the account stays expired throughout, so no login is possible in between either.
+func (d *Driver) SetDisabledPassword(ctx context.Context, name, password string) error {
+	if err := d.ValidateName(name); err != nil {
+		return err
+	}
+	if strings.ContainsAny(password, "\n\r") || password == "" {
+		return fmt.Errorf("set password of %q: %w: empty or multi-line password", name, rotation.ErrNotApplied)
+	}
+	sh, err := d.readShadow(ctx, name)
+	if err != nil {
+		return err
+	}
+	if sh == nil {
+		return fmt.Errorf("set password of %q: %w (%w)", name, driver.ErrNoAccount, rotation.ErrNotApplied)
+	}
+	if _, err := d.run.Run(ctx, name+":"+password+"\n", "sh", "-c", `chpasswd && usermod -L "$1"`, "sh", name); err != nil {
+		return fmt.Errorf("set password of %q: %w", name, err)
+	}
+	return nil
+}
+
 // Verify: a disabled account is reported without a login attempt; otherwise one login (SSH) or one crypt check
 // (local).
 func (d *Driver) Verify(ctx context.Context, name, password string) error {

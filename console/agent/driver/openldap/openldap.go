@@ -372,6 +372,11 @@ func checkHash(value []byte, password string) (bool, error) {
 	return false, fmt.Errorf("stored password scheme {%s} cannot be checked without a bind", name)
 }
 
+// SetDisabledPassword implements driver.JIT: SetPassword never unlocks an entry.
+func (d *Driver) SetDisabledPassword(ctx context.Context, name, password string) error {
+	return d.SetPassword(ctx, name, password)
+}
+
 // SetPassword sets the password with the Password Modify extended operation, or, on a locked entry, writes its
 // hash and keeps the lock in one modify (see the package doc).
 func (d *Driver) SetPassword(ctx context.Context, name, password string) error {
