@@ -392,9 +392,11 @@ func (h *Hub) adminJITList(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The revision is read before the grants: a list never carries a revision newer than what it holds, or a
+	// Console waiting from that revision would sleep through the change it missed.
+	rev, _ := h.current(r.tenant)
 	return read(h, r, func(tx store.Tx) (*wire.JITGrantsResponse, error) {
 		gs, err := tx.JITGrants(r.tenant.ID, q)
-		rev, _ := h.current(r.tenant)
 		out := &wire.JITGrantsResponse{Revision: rev, Changed: changed, Grants: []wire.JITGrant{}}
 		for i := range gs {
 			if jitVisible(r, v, gs[i].TechID) {

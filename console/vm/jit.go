@@ -50,19 +50,17 @@ func loadJIT(ctx context.Context, api API, s *Snapshot, load func(string, func()
 		return
 	}
 	load("just-in-time requests", func() error {
-		// Only what the screen shows: the queue and the open windows (the hub keeps every past grant).
-		for _, st := range []wire.JITStatus{wire.JITPending, wire.JITApproved, wire.JITActive} {
-			r, err := j.WaitJITRequests(ctx, st, 0, 0)
-			if errors.Is(err, hubclient.ErrNotFound) || errors.Is(err, hubclient.ErrForbidden) {
-				s.JIT = nil
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			s.JIT = append(s.JIT, r.Grants...)
-			s.JITRevision = max(s.JITRevision, r.Revision)
+		// Only what the screen shows: the queue and the open windows (the hub keeps every past grant), in one
+		// call so that the list and its revision agree — WatchJIT waits from that revision.
+		r, err := j.WaitJITRequests(ctx, wire.JITOpen, 0, 0)
+		if errors.Is(err, hubclient.ErrNotFound) || errors.Is(err, hubclient.ErrForbidden) {
+			s.JIT = nil
+			return nil
 		}
+		if err != nil {
+			return err
+		}
+		s.JIT, s.JITRevision = r.Grants, r.Revision
 		slices.SortFunc(s.JIT, func(x, y wire.JITGrant) int { return y.RequestedAt.Compare(x.RequestedAt) })
 		return nil
 	})
