@@ -307,7 +307,7 @@ func (h *Hub) techJITAction(r *request) (any, error) {
 	if r.PathValue("action") != wire.ActionJITDone {
 		return nil, wire.Invalid("action", "must be %q", wire.ActionJITDone)
 	}
-	return h.endJIT(r, id, func(g *store.JITGrant) error {
+	return h.endJIT(r, id, "", func(g *store.JITGrant) error {
 		if g.TechID != r.who.id {
 			return &wire.Error{Code: wire.CodeNotFound, Field: "id", Message: fmt.Sprintf("jit request %d: not found", id)}
 		}
@@ -315,8 +315,8 @@ func (h *Hub) techJITAction(r *request) (any, error) {
 	})
 }
 
-// endJIT closes grant id after check, as the caller's doing.
-func (h *Hub) endJIT(r *request, id int64, check func(*store.JITGrant) error) (any, error) {
+// endJIT closes grant id after check, as the caller's doing; note (an admin's, optional) is kept and audited.
+func (h *Hub) endJIT(r *request, id int64, note string, check func(*store.JITGrant) error) (any, error) {
 	v, err := h.view(r.Context(), r.tenant)
 	if err != nil {
 		return nil, err
@@ -338,6 +338,9 @@ func (h *Hub) endJIT(r *request, id int64, check func(*store.JITGrant) error) (a
 		}
 		was := g.Status
 		g.Status, g.EndedAt = wire.JITEnded, c.at
+		if note != "" {
+			g.Note = note
+		}
 		if err := c.tx.UpdateJITGrant(g); err != nil {
 			return err
 		}
@@ -347,7 +350,11 @@ func (h *Hub) endJIT(r *request, id int64, check func(*store.JITGrant) error) (a
 		}
 		c.touched(acc)
 		out = h.jitWire(c.tx, g, v)
-		return c.audit("jit.end", fmt.Sprintf("jit %d", g.ID), fmt.Sprintf("account=%d name=%q was=%s reason=%q", acc.ID, acc.Name, was, g.Reason))
+		detail := fmt.Sprintf("account=%d name=%q was=%s reason=%q", acc.ID, acc.Name, was, g.Reason)
+		if r.who.admin != nil {
+			detail += fmt.Sprintf(" tech=%d role=%s note=%q", g.TechID, r.who.admin.Role, note)
+		}
+		return c.audit("jit.end", fmt.Sprintf("jit %d", g.ID), detail)
 	})
 	if err != nil {
 		return nil, err
@@ -415,8 +422,8 @@ func (h *Hub) adminJITAction(r *request) (any, error) {
 		return nil, err
 	}
 	action := r.PathValue("action")
-	if action != wire.ActionJITApprove && action != wire.ActionJITRefuse {
-		return nil, wire.Invalid("action", "must be %q or %q", wire.ActionJITApprove, wire.ActionJITRefuse)
+	if action != wire.ActionJITApprove && action != wire.ActionJITRefuse && action != wire.ActionJITEnd {
+		return nil, wire.Invalid("action", "must be %q, %q or %q", wire.ActionJITApprove, wire.ActionJITRefuse, wire.ActionJITEnd)
 	}
 	var req wire.JITDecision
 	if err := r.decode(&req); err != nil {
@@ -431,6 +438,14 @@ func (h *Hub) adminJITAction(r *request) (any, error) {
 	v, err := h.view(r.Context(), r.tenant)
 	if err != nil {
 		return nil, err
+	}
+	if action == wire.ActionJITEnd { // revoke: the window closes now, as at its expiry
+		return h.endJIT(r, id, note, func(g *store.JITGrant) error {
+			if !jitVisible(r, v, g.TechID) {
+				return &wire.Error{Code: wire.CodeNotFound, Field: "id", Message: fmt.Sprintf("jit request %d: not found", id)}
+			}
+			return nil
+		})
 	}
 	var out wire.JITGrant
 	var g *store.JITGrant

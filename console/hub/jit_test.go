@@ -402,6 +402,41 @@ func TestJITApproval(t *testing.T) {
 	if !auditHas(t, h, "jit.approve", `role=comanager reason="change 88" note="go ahead"`) || !auditHas(t, h, "jit.refuse", `reason="change 89"`) {
 		t.Error("approval or refusal not audited with the reason")
 	}
+
+	// Revoked: an approver closes an open window early; the account closes as at expiry.
+	g, err = erin.RequestJIT(ctx, wire.JITRequest{AccountID: c.AccountID, DurationSeconds: 300, Reason: "change 90"})
+	noErr(t, err)
+	_, err = manager.ApproveJIT(ctx, g.ID, "")
+	noErr(t, err)
+	if _, err := stranger.EndJITNow(ctx, g.ID, ""); !isCode(err, wire.CodeNotFound) {
+		t.Fatalf("another organization's manager ends the window: %v", err)
+	}
+	if _, err := auditor.EndJITNow(ctx, g.ID, ""); !isCode(err, wire.CodeForbidden) {
+		t.Fatalf("auditor ends the window: %v", err)
+	}
+	if _, err := manager.EndJITNow(ctx, g.ID, "bad\x07note"); !isField(err, wire.CodeInvalid, "note") {
+		t.Fatalf("end with a control character in the note: %v", err)
+	}
+	if _, a = onlyPlan(t, agent, erin.ID); !a.JIT.Enabled {
+		t.Fatal("refused revocations closed the window")
+	}
+	ended, err := manager.EndJITNow(ctx, g.ID, "incident over")
+	noErr(t, err)
+	if ended.Status != wire.JITEnded || ended.EndedAt.IsZero() {
+		t.Fatalf("revoked %+v", ended)
+	}
+	if _, a = onlyPlan(t, agent, erin.ID); a.JIT != nil && a.JIT.Enabled || len(a.Groups) != 0 {
+		t.Fatalf("the revoked window is still open in the plan: %+v %+v", a, a.JIT)
+	}
+	if _, err := manager.EndJITNow(ctx, g.ID, ""); !isCode(err, wire.CodeConflict) {
+		t.Fatalf("ending twice: %v", err)
+	}
+	if c = onlyCred(t, erin); c.JITGrant == nil || c.JITGrant.Status != wire.JITEnded || c.JITGrant.Note != "incident over" {
+		t.Fatalf("credential after the revocation: %+v", c.JITGrant)
+	}
+	if !auditHas(t, h, "jit.end", `reason="change 90" tech=`) || !auditHas(t, h, "jit.end", `role=comanager note="incident over"`) {
+		t.Error("revocation not audited with the reason, the role and the note")
+	}
 }
 
 // TestJITStandingWins: a standing triplet on the same tech and agent keeps the account standing.

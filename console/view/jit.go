@@ -16,10 +16,11 @@ import (
 )
 
 // jitScreen is the approval queue of just-in-time requests (tech, account, host, duration, reason; Approve and
-// Refuse, each confirmed) and the open windows with their time left, ticking.
+// Refuse, each confirmed) and the open windows with their time left, ticking, each of which an approver can end
+// early (End now…, confirmed).
 func jitScreen(e env) screen {
 	var pending, open []wire.JITGrant
-	sel := -1
+	sel, openSel := -1, -1
 	detail := widget.NewLabel("") // the selected request in full: the table cuts long reasons
 	detail.Wrapping = fyne.TextWrapWord
 	pendingTable := newTable([]column{{"Tech", 110}, {"Organization", 110}, {"Account", 120}, {"Host", 130}, {"For", 70}, {"Asked", 80}, {"Reason", 330}},
@@ -42,7 +43,7 @@ func jitScreen(e env) screen {
 				status = "approved, enabling…"
 			}
 			return [...]string{g.Username, g.AccountName, g.AgentName, status, g.ExpiresAt.Local().Format("15:04"), timeLeft(g.ExpiresAt), g.Reason}[c]
-		}, nil)
+		}, func(r int) { openSel = r })
 	selected := func() (wire.JITGrant, bool) {
 		if sel < 0 || sel >= len(pending) {
 			dialog.ShowInformation("JIT requests", "Select a pending request first.", e.win)
@@ -78,17 +79,38 @@ func jitScreen(e env) screen {
 		}, e.win)
 	})
 	refuse.Importance = widget.DangerImportance
-	e.only(vm.Me.CanManageTechs, approve, refuse)
+	endNow := widget.NewButtonWithIcon("End now…", theme.MediaStopIcon(), func() {
+		if openSel < 0 || openSel >= len(open) {
+			dialog.ShowInformation("JIT requests", "Select an open window first.", e.win)
+			return
+		}
+		g := open[openSel]
+		note := widget.NewEntry()
+		note.SetPlaceHolder("Note to the tech (optional)")
+		body := container.NewVBox(widget.NewLabel(fmt.Sprintf("End %s's access to %s on %s now, %s before it expires?\n"+
+			"The agent removes the rights, disables the account and rotates its password away.", g.Username, g.AccountName, g.AgentName, timeLeft(g.ExpiresAt))), note)
+		dialog.ShowCustomConfirm("End access now", "End now", "Cancel", body, func(yes bool) {
+			if yes {
+				n := note.Text
+				e.run(func(ctx context.Context) error { return e.a.EndJITNow(ctx, g.ID, n) }, nil)
+			}
+		}, e.win)
+	})
+	endNow.Importance = widget.DangerImportance
+	e.only(vm.Me.CanManageTechs, approve, refuse, endNow)
 	pendingTitle := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	openTitle := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	top := container.NewBorder(container.NewBorder(nil, nil, pendingTitle, container.NewHBox(approve, refuse)), detail, nil, nil, pendingTable)
-	bottom := container.NewBorder(openTitle, nil, nil, nil, openTable)
+	bottom := container.NewBorder(container.NewBorder(nil, nil, openTitle, endNow), nil, nil, nil, openTable)
 	split := container.NewVSplit(top, bottom)
 	split.Offset = 0.55
 	refresh := func() {
 		pending, open = e.a.PendingJIT(), e.a.OpenJIT(time.Now())
 		if sel >= len(pending) {
 			sel = -1
+		}
+		if openSel >= len(open) {
+			openSel = -1
 		}
 		if len(pending) == 0 {
 			detail.SetText("No request waits for approval.")

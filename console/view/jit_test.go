@@ -81,6 +81,27 @@ func TestJITScreenApprovesAndRefuses(t *testing.T) {
 	if err != nil || len(refused) != 1 || refused[0].Username != "bokafor" || refused[0].Note != "not during business hours" {
 		t.Fatalf("refused %+v %v", refused, err)
 	}
+
+	// End now: an approver closes an open window early, confirmed, with a note.
+	fyne.DoAndWait(func() { ts[1].Select(widget.TableCellID{Row: 0, Col: 0}) })
+	tapButton(t, w, "End now…")
+	var endNote *widget.Entry
+	find(topOverlay(w), func(o fyne.CanvasObject) {
+		if e, ok := o.(*widget.Entry); ok {
+			endNote = e
+		}
+	})
+	if endNote == nil || !containsText(topOverlay(w), "before it expires?") || !containsText(topOverlay(w), "disables the account") {
+		t.Fatal("no confirmation with a note before ending a window")
+	}
+	fyne.DoAndWait(func() { test.Type(endNote, "incident closed") })
+	tapButton(t, w, "End now")
+	eventually(t, "the window ended", func() bool { return len(a.OpenJIT(a.Snapshot().At)) == 1 })
+	ended, err := h.Owner.ListJITRequests(context.Background(), wire.JITEnded)
+	if err != nil || len(ended) != 1 || ended[0].Note != "incident closed" {
+		t.Fatalf("ended %+v %v", ended, err)
+	}
+	eventually(t, "the screen redrawn", func() bool { return shows(w.Canvas().Content(), "Open windows (1)") })
 }
 
 // TestJITNotification: a new pending request found by a refresh sends one desktop notification.

@@ -22,6 +22,7 @@ type JITAPI interface {
 	WaitJITRequests(ctx context.Context, status wire.JITStatus, since int64, wait time.Duration) (*wire.JITGrantsResponse, error)
 	ApproveJIT(ctx context.Context, id int64, note string) (*wire.JITGrant, error)
 	RefuseJIT(ctx context.Context, id int64, note string) (*wire.JITGrant, error)
+	EndJITNow(ctx context.Context, id int64, note string) (*wire.JITGrant, error)
 	UpdateTriplet(ctx context.Context, id int64, t wire.TripletRequest) (*wire.Triplet, error)
 }
 
@@ -174,6 +175,12 @@ func (a *App) RefuseJIT(ctx context.Context, id int64, note string) error {
 	return a.decideJIT(ctx, id, "refuse", strings.TrimSpace(note))
 }
 
+// EndJITNow closes an open window before its expiry (an incident is over, a laptop is lost); the note (optional)
+// reaches the tech and the audit log. The agent disables the account and rotates it away as at expiry.
+func (a *App) EndJITNow(ctx context.Context, id int64, note string) error {
+	return a.decideJIT(ctx, id, "end", strings.TrimSpace(note))
+}
+
 func (a *App) decideJIT(ctx context.Context, id int64, verb, note string) error {
 	j, err := a.jitAPI()
 	if err != nil {
@@ -184,10 +191,13 @@ func (a *App) decideJIT(ctx context.Context, id int64, verb, note string) error 
 		what = fmt.Sprintf("%s %s's request for %s on %s", verb, g.Username, g.AccountName, g.AgentName)
 	}
 	return a.do(ctx, what, func(API) error {
-		if verb == "approve" {
+		switch verb {
+		case "approve":
 			_, err = j.ApproveJIT(ctx, id, note)
-		} else {
+		case "refuse":
 			_, err = j.RefuseJIT(ctx, id, note)
+		default:
+			_, err = j.EndJITNow(ctx, id, note)
 		}
 		return err
 	})

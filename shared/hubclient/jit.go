@@ -74,6 +74,13 @@ func (c *Client) RefuseJIT(ctx context.Context, id int64, note string) (*wire.JI
 	return &out, c.post(ctx, wire.AdminJITPath(id, wire.ActionJITRefuse), wire.JITDecision{Note: note}, &out)
 }
 
+// EndJITNow closes an open window early (or withdraws a pending request) as an approver; note (optional) is
+// kept and audited. The agent disables the account and rotates it away as at expiry.
+func (c *Client) EndJITNow(ctx context.Context, id int64, note string) (*wire.JITGrant, error) {
+	var out wire.JITGrant
+	return &out, c.post(ctx, wire.AdminJITPath(id, wire.ActionJITEnd), wire.JITDecision{Note: note}, &out)
+}
+
 // UpdateTriplet changes a triplet's mode (standing or jit, maximum duration, approval).
 func (c *Client) UpdateTriplet(ctx context.Context, id int64, t wire.TripletRequest) (*wire.Triplet, error) {
 	var out wire.Triplet

@@ -43,11 +43,13 @@ const (
 	PathAdminJIT = "/v1/admin/jit" // GET ?status=: every grant the admin may see (ListJITRequests)
 )
 
-// JIT actions: POST PathTechJIT/{id}/done (the tech), POST PathAdminJIT/{id}/approve|refuse (an approver).
+// JIT actions: POST PathTechJIT/{id}/done (the tech), POST PathAdminJIT/{id}/approve|refuse|end (an approver; end
+// closes an open window early, or withdraws a pending request, as the tech's Done does).
 const (
 	ActionJITDone    = "done"
 	ActionJITApprove = "approve"
 	ActionJITRefuse  = "refuse"
+	ActionJITEnd     = "end"
 )
 
 // TechJITPath and AdminJITPath name one grant's action route.
