@@ -31,17 +31,7 @@ var _ JITAPI = (*hubclient.Client)(nil)
 // ErrNoJITAPI is returned when the Console's hub client cannot handle just-in-time access (a test double).
 var ErrNoJITAPI = errors.New("this hub connection cannot handle just-in-time access")
 
-func (a *App) jitAPI() (JITAPI, error) {
-	api, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	j, ok := api.(JITAPI)
-	if !ok {
-		return nil, ErrNoJITAPI
-	}
-	return j, nil
-}
+func (a *App) jitAPI() (JITAPI, error) { return clientAs[JITAPI](a, ErrNoJITAPI) }
 
 // loadJIT fills the snapshot's grants, when the client can; a hub without JIT (404) or a role that may not read
 // them (403) leaves the list empty rather than failing the refresh.

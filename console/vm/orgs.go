@@ -48,17 +48,7 @@ type Orgs struct {
 	At           time.Time
 }
 
-func (a *App) orgsAPI() (OrgsAPI, error) {
-	api, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	o, ok := api.(OrgsAPI)
-	if !ok {
-		return nil, ErrNoOrgsAPI
-	}
-	return o, nil
-}
+func (a *App) orgsAPI() (OrgsAPI, error) { return clientAs[OrgsAPI](a, ErrNoOrgsAPI) }
 
 // LoadOrgs reads organizations, admins and seats.
 func (a *App) LoadOrgs(ctx context.Context) (*Orgs, error) {

@@ -38,17 +38,7 @@ var _ SecurityAPI = (*hubclient.Client)(nil)
 // ErrNoSecurityAPI is returned when the Console's hub client cannot manage tech security (a test double).
 var ErrNoSecurityAPI = errors.New("this hub connection cannot manage tech security")
 
-func (a *App) securityAPI() (SecurityAPI, error) {
-	api, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	s, ok := api.(SecurityAPI)
-	if !ok {
-		return nil, ErrNoSecurityAPI
-	}
-	return s, nil
-}
+func (a *App) securityAPI() (SecurityAPI, error) { return clientAs[SecurityAPI](a, ErrNoSecurityAPI) }
 
 // loadSecurity fills the snapshot's 2FA states and pending re-keys, when the client can.
 func loadSecurity(ctx context.Context, api API, s *Snapshot, load func(string, func() error)) {

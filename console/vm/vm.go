@@ -301,6 +301,21 @@ func (a *App) client() (API, error) {
 	return a.api, nil
 }
 
+// clientAs is the connected client as one of the optional APIs (organizations, security, JIT), or missing when
+// the client cannot handle it (a test double).
+func clientAs[T any](a *App, missing error) (T, error) {
+	var zero T
+	api, err := a.client()
+	if err != nil {
+		return zero, err
+	}
+	t, ok := api.(T)
+	if !ok {
+		return zero, missing
+	}
+	return t, nil
+}
+
 // Refresh reads what the screens show from the hub — only what this Console's role may read (role.go) — then
 // tells the listeners. A Console whose key waits for an owner's approval gets a snapshot saying so, not an error.
 func (a *App) Refresh(ctx context.Context) error {
