@@ -256,6 +256,12 @@ func gecos(s string) string {
 
 // SetPassword sets the password with chpasswd, the password on stdin.
 func (d *Driver) SetPassword(ctx context.Context, name, password string) error {
+	return d.setPassword(ctx, name, password, "chpasswd")
+}
+
+// setPassword feeds name:password to argv (chpasswd, or a command around it) once the name, the password and the
+// account are checked.
+func (d *Driver) setPassword(ctx context.Context, name, password string, argv ...string) error {
 	if err := d.ValidateName(name); err != nil {
 		return err
 	}
@@ -269,7 +275,7 @@ func (d *Driver) SetPassword(ctx context.Context, name, password string) error {
 	if sh == nil {
 		return fmt.Errorf("set password of %q: %w (%w)", name, driver.ErrNoAccount, rotation.ErrNotApplied)
 	}
-	if _, err := d.run.Run(ctx, name+":"+password+"\n", "chpasswd"); err != nil {
+	if _, err := d.run.Run(ctx, name+":"+password+"\n", argv...); err != nil {
 		return fmt.Errorf("set password of %q: %w", name, err)
 	}
 	return nil
@@ -278,23 +284,7 @@ func (d *Driver) SetPassword(ctx context.Context, name, password string) error {
 // SetDisabledPassword implements driver.JIT: chpasswd writes an unlocked hash, so the lock mark is put back in
 // the same remote command; the account stays expired throughout, so no login is possible in between either.
 func (d *Driver) SetDisabledPassword(ctx context.Context, name, password string) error {
-	if err := d.ValidateName(name); err != nil {
-		return err
-	}
-	if strings.ContainsAny(password, "\n\r") || password == "" {
-		return fmt.Errorf("set password of %q: %w: empty or multi-line password", name, rotation.ErrNotApplied)
-	}
-	sh, err := d.readShadow(ctx, name)
-	if err != nil {
-		return err
-	}
-	if sh == nil {
-		return fmt.Errorf("set password of %q: %w (%w)", name, driver.ErrNoAccount, rotation.ErrNotApplied)
-	}
-	if _, err := d.run.Run(ctx, name+":"+password+"\n", "sh", "-c", `chpasswd && usermod -L "$1"`, "sh", name); err != nil {
-		return fmt.Errorf("set password of %q: %w", name, err)
-	}
-	return nil
+	return d.setPassword(ctx, name, password, "sh", "-c", `chpasswd && usermod -L "$1"`, "sh", name)
 }
 
 // Verify: a disabled account is reported without a login attempt; otherwise one login (SSH) or one crypt check

@@ -225,16 +225,11 @@ func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, e
 	if err := ValidateName(a.Name); err != nil {
 		return rep, err
 	}
-	u, err := d.findUser(ctx, a.Name)
+	u, created, err := d.findOrCreate(ctx, a)
 	if err != nil {
 		return rep, err
 	}
-	if u == nil {
-		if u, err = d.create(ctx, a); err != nil {
-			return rep, err
-		}
-		rep.Created = true
-	}
+	rep.Created = created
 	if err := d.syncGroups(ctx, a.Name, u, a.Groups, &rep); err != nil {
 		return rep, err
 	}
@@ -249,6 +244,16 @@ func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, e
 		rep.Enabled = true
 	}
 	return rep, nil
+}
+
+// findOrCreate finds a's account, creating it (see create) when missing.
+func (d *Driver) findOrCreate(ctx context.Context, a driver.Account) (*user, bool, error) {
+	u, err := d.findUser(ctx, a.Name)
+	if err != nil || u != nil {
+		return u, false, err
+	}
+	u, err = d.create(ctx, a)
+	return u, err == nil, err
 }
 
 // create adds the entry without a password: nobody can bind to it until SetPassword.
@@ -281,16 +286,11 @@ func (d *Driver) EnsureDisabled(ctx context.Context, a driver.Account) (driver.R
 	if err := ValidateName(a.Name); err != nil {
 		return rep, err
 	}
-	u, err := d.findUser(ctx, a.Name)
+	u, created, err := d.findOrCreate(ctx, a)
 	if err != nil {
 		return rep, err
 	}
-	if u == nil {
-		if u, err = d.create(ctx, a); err != nil {
-			return rep, err
-		}
-		rep.Created = true
-	}
+	rep.Created = created
 	if err := d.syncGroups(ctx, a.Name, u, nil, &rep); err != nil {
 		return rep, fmt.Errorf("disable %q: %w", a.Name, err)
 	}
