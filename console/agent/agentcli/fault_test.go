@@ -54,6 +54,32 @@ type adTarget struct {
 	flags []string
 }
 
+// enrollAgent enrolls the agent binary bin as "test.lan" on the hub at inv for target, with a fresh state directory
+// and passphrase file, and returns the state directory.
+func enrollAgent(ctx context.Context, t *testing.T, bin string, h *hubtest.Harness, inv wire.Invite, target *adTarget) string {
+	t.Helper()
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	pass := filepath.Join(dir, "passphrase")
+	if err := os.WriteFile(pass, []byte("test agent passphrase\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := h.Owner.CreateEnrollmentToken(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokFile, []byte(tok.Token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	enroll := exec.CommandContext(ctx, bin, append([]string{"enroll", "--hub", inv.String(), "--token-file", tokFile, "--name", "test.lan",
+		"--state-dir", state, "--passphrase-file", pass, "--kdf-work-factor", "10"}, target.flags...)...)
+	if out, err := enroll.CombinedOutput(); err != nil {
+		t.Fatalf("enroll: %v\n%s", err, out)
+	}
+	return state
+}
+
 func newADTarget(t *testing.T) *adTarget {
 	t.Helper()
 	env := targets.Require(t)
@@ -272,23 +298,7 @@ func TestFaultInjectionKillsRealBinary(t *testing.T) {
 	account := "wwt-" + hex.EncodeToString(b) + "-tm"
 	t.Cleanup(func() { target.deleteUser(t, account) })
 
-	dir := t.TempDir()
-	state := filepath.Join(dir, "state")
-	pass := filepath.Join(dir, "passphrase")
-	if err := os.WriteFile(pass, []byte("fault injection passphrase\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := h.Owner.CreateEnrollmentToken(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokFile := filepath.Join(dir, "token")
-	os.WriteFile(tokFile, []byte(tok.Token), 0o600)
-	enroll := exec.Command(bin, append([]string{"enroll", "--hub", h.Invite.String(), "--token-file", tokFile, "--name", "test.lan",
-		"--state-dir", state, "--passphrase-file", pass, "--kdf-work-factor", "10"}, target.flags...)...)
-	if out, err := enroll.CombinedOutput(); err != nil {
-		t.Fatalf("enroll: %v\n%s", err, out)
-	}
+	state := enrollAgent(ctx, t, bin, h, h.Invite, target)
 	logs := &syncBuffer{}
 	runArgs := []string{"run", "--state-dir", state, "--log-format", "json", "--poll-wait", "5s"}
 

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -110,23 +109,7 @@ func TestJITExpiryAfterSIGKILL(t *testing.T) {
 	relay := newCutRelay(t, strings.TrimPrefix(h.URL, "https://"))
 	inv := h.Invite
 	inv.HubURL = "https://" + relay.ln.Addr().String()
-	dir := t.TempDir()
-	state := filepath.Join(dir, "state")
-	pass := filepath.Join(dir, "passphrase")
-	if err := os.WriteFile(pass, []byte("jit kill passphrase\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := h.Owner.CreateEnrollmentToken(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokFile := filepath.Join(dir, "token")
-	os.WriteFile(tokFile, []byte(tok.Token), 0o600)
-	enroll := exec.Command(bin, append([]string{"enroll", "--hub", inv.String(), "--token-file", tokFile, "--name", "test.lan",
-		"--state-dir", state, "--passphrase-file", pass, "--kdf-work-factor", "10"}, target.flags...)...)
-	if out, err := enroll.CombinedOutput(); err != nil {
-		t.Fatalf("enroll: %v\n%s", err, out)
-	}
+	state := enrollAgent(ctx, t, bin, h, inv, target)
 	logs := &syncBuffer{}
 	runArgs := []string{"run", "--state-dir", state, "--log-format", "json", "--poll-wait", "5s"}
 	p := start(t, bin, logs, nil, runArgs...)
