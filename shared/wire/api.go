@@ -37,7 +37,7 @@ const (
 	PathAdminAudit       = "/v1/admin/audit"
 	PathAdminAuditVerify = "/v1/admin/audit/verify"
 	PathAdminAccess      = "/v1/admin/access"
-	PathAdminAccounts    = "/v1/admin/accounts"
+	PathAdminAccounts    = "/v1/admin/accounts" // GET ?tech= or ?agent=; POST …/{id}/retry, …/{id}/adopt (AdoptRequest)
 )
 
 // ---- tech ----
@@ -179,6 +179,13 @@ type PlanAccount struct {
 	// JIT is set when the account is JIT (jit.go): outside its window the agent keeps it disabled, without groups,
 	// and seals only to the recovery recipient.
 	JIT *PlanJIT `json:"jit,omitempty"`
+	// Adopt says an admin adopted an existing account of this name on the target (a confirmed, audited action):
+	// the agent may take it over although Watchword did not create it, and marks it as adopted. Built-in and
+	// privileged accounts are refused all the same.
+	Adopt bool `json:"adopt,omitempty"`
+	// Halted says the account failed (AccountFailed) and waits for an admin: the agent does not touch it.
+	Halted     bool   `json:"halted,omitempty"`
+	HaltReason string `json:"haltReason,omitempty"`
 }
 
 // PlanDisable is an account the agent must disable (memberships removed, never deleted here).
@@ -221,11 +228,20 @@ type FailRequest struct {
 }
 
 // Account states an agent reports.
+//
+// AccountFailed is an account the agent stopped working on: a rotation stayed unresolved too often, another try
+// could lock it out, or the target holds an account of that name that Watchword did not create. The hub plans it
+// Halted, and the agent leaves it alone until an admin retries it (or adopts the existing account).
 const (
 	AccountPresent  = "present"
 	AccountDisabled = "disabled"
 	AccountError    = "error"
+	AccountFailed   = "failed"
 )
+
+// MaxUnresolved bounds the rotations of one account that may stay unresolved (failed, or staged and never
+// confirmed) since its last confirmed version: past it the account is halted until an admin retries it.
+const MaxUnresolved = 5
 
 // AccountReport is the observed state of one account on the target.
 type AccountReport struct {
@@ -380,6 +396,19 @@ type Account struct {
 	LastError      string    `json:"lastError,omitempty"`
 	CurrentVersion int64     `json:"currentVersion"`
 	RotatedAt      time.Time `json:"rotatedAt,omitzero"`
+	Adopted        bool      `json:"adopted,omitempty"` // an admin adopted an existing account of this name
+}
+
+// Account actions of POST PathAdminAccounts/{id}/{action}.
+const (
+	AccountRetry = "retry" // a failed account: clear the failure and rotate afresh
+	AccountAdopt = "adopt" // take over the existing account of this name on the target (AdoptRequest)
+)
+
+// AdoptRequest adopts the existing account of the target that collides with a Watchword account: AccountName
+// must repeat the account's name, as the admin's confirmation of which account the agent may take over.
+type AdoptRequest struct {
+	AccountName string `json:"accountName"`
 }
 
 // AccountsResponse lists accounts.
