@@ -43,7 +43,8 @@ need_root() { [ "$(id -u)" = 0 ] || die "must run as root (Samba AD needs the fi
 # ---------------------------------------------------------------------------------------------------------------
 # packages
 
-PKGS=(samba-ad-dc samba-ad-provision slapd ldap-utils openssh-server openssl sudo)
+# krb5-user (kinit) and smbclient: the tests log in as a user would, over Kerberos and NTLM, not only by LDAP bind.
+PKGS=(samba-ad-dc samba-ad-provision slapd ldap-utils openssh-server openssl sudo krb5-user smbclient)
 
 missing_pkgs() {
 	local p out=()
@@ -67,6 +68,18 @@ install_pkgs() {
 		own_policy=1
 	fi
 	echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections 2>/dev/null || true
+	# krb5-config (krb5-user's recommendation, so only where recommends are installed) asks for a default realm
+	# and its servers: answer for the test realm so apt never prompts. The tests do not read /etc/krb5.conf; they
+	# use the private one that write_krb5_conf makes.
+	debconf-set-selections 2>/dev/null <<-EOF || true
+		krb5-config krb5-config/default_realm string $AD_REALM
+		krb5-config krb5-config/kerberos_servers string 127.0.0.1
+		krb5-config krb5-config/admin_server string 127.0.0.1
+		krb5-config krb5-config/add_servers_realm string $AD_REALM
+		krb5-config krb5-config/add_servers boolean false
+		krb5-config krb5-config/read_conf boolean true
+		krb5-config krb5-config/dns_for_default boolean false
+	EOF
 	local rc=0
 	apt_install "${missing[@]}" || rc=$?
 	if [ "$rc" -ne 0 ]; then
@@ -190,7 +203,7 @@ provision_samba() {
 		--option="server services=-dns -nbt" --option="disable netbios=yes" \
 		--option="dns update command=/bin/true" --option="spn update command=/bin/true" \
 		--option="pid directory=$d/run" --option="ncalrpc dir=$d/run/ncalrpc" \
-		--option="winbindd socket directory=$d/run/winbindd" --option="log file=$d/log/%m.log" \
+		--option="log file=$d/log/%m.log" \
 		>"$d/provision.log" 2>&1 || { tail -n 30 "$d/provision.log" >&2; die "samba provision failed"; }
 	# Provisioning drops some options silently: write the ones that matter into [global] ourselves.
 	local conf="$d/etc/smb.conf" extra
@@ -204,7 +217,6 @@ provision_samba() {
 				spn update command = /bin/true
 				pid directory = $d/run
 				ncalrpc dir = $d/run/ncalrpc
-				winbindd socket directory = $d/run/winbindd
 				log file = $d/log/%m.log
 				old password allowed period = 0
 				unix password sync = no
@@ -227,11 +239,41 @@ start_samba() {
 	d=$(SAMBA_DIR)
 	if pid_alive "$DIR/samba.pid" samba; then return 0; fi
 	provision_samba
+	# winbindd's socket stays at the built-in /run/samba/winbindd: smbd finds winbindd only there (libwbclient
+	# ignores smb.conf), and without winbindd every SMB session setup fails with NT_STATUS_INTERNAL_ERROR. A
+	# private directory set by an older provisioning is dropped; a directory mounted over the built-in path (the
+	# way to reach such a DC without restarting it) would hide the new socket.
+	sed -i '/^[[:space:]]*winbindd socket directory[[:space:]]*=/d' "$d/etc/smb.conf"
+	mountpoint -q /run/samba/winbindd 2>/dev/null && umount /run/samba/winbindd
+	mkdir -p /run/samba
 	log "starting samba"
 	setsid samba -i -s "$d/etc/smb.conf" </dev/null >"$d/log/samba.out" 2>&1 &
 	echo $! >"$DIR/samba.pid"
 	wait_bind ldaps://127.0.0.1:636 "CN=Administrator,CN=Users,$AD_BASE" "$DIR/ad-admin.pass" "$READY_TIMEOUT" ||
 		{ tail -n 30 "$d/log/samba.out" >&2; die "samba: LDAPS not ready within ${READY_TIMEOUT}s"; }
+}
+
+# check_ad_logins: the DC's Kerberos KDC (88) and SMB server (445) answer on loopback and let the administrator
+# log in, over Kerberos (kinit with the private krb5.conf) and NTLM (smbclient, Kerberos off), the way the tests
+# log a tech in. An open port is not enough: an smbd that cannot reach winbindd accepts connections and then fails
+# every session setup. The password goes on kinit's stdin and into a 0600 file, never on a command line.
+check_ad_logins() {
+	local port tmp rc=0
+	for port in 88 445; do
+		wait_port "$port" "$READY_TIMEOUT" ||
+			{ tail -n 30 "$(SAMBA_DIR)/log/samba.out" >&2; die "samba: nothing answers on 127.0.0.1:$port within ${READY_TIMEOUT}s"; }
+	done
+	tmp=$(mktemp -d "$DIR/login-check.XXXXXX")
+	printf 'username = Administrator\npassword = %s\ndomain = %s\n' "$(cat "$DIR/ad-admin.pass")" "$AD_DOMAIN" >"$tmp/auth"
+	chmod 600 "$tmp/auth"
+	: >"$tmp/smb.conf"
+	KRB5_CONFIG="$DIR/krb5.conf" KRB5CCNAME="FILE:$tmp/ccache" timeout 20 kinit "Administrator@$AD_REALM" \
+		<"$DIR/ad-admin.pass" >"$tmp/kinit.out" 2>&1 || rc=1
+	[ "$rc" = 0 ] || { cat "$tmp/kinit.out" >&2; rm -rf "$tmp"; die "samba: Kerberos login (kinit) as Administrator failed"; }
+	timeout 20 smbclient "//127.0.0.1/netlogon" -s "$tmp/smb.conf" -A "$tmp/auth" --use-kerberos=off -c ls \
+		>"$tmp/smb.out" 2>&1 || rc=1
+	[ "$rc" = 0 ] || { cat "$tmp/smb.out" >&2; rm -rf "$tmp"; die "samba: SMB/NTLM login (smbclient) as Administrator failed"; }
+	rm -rf "$tmp"
 }
 
 # seed_samba: the OU the tests create accounts in and the test groups (idempotent).
@@ -430,6 +472,36 @@ remove_local_groups() {
 
 # ---------------------------------------------------------------------------------------------------------------
 
+# write_krb5_conf: a private krb5.conf for the test realm, KDC on loopback and no DNS at all (a lookup for
+# TEST.LAN would leave the machine); kinit reads it through KRB5_CONFIG, so the system's file stays untouched.
+write_krb5_conf() {
+	local f="$DIR/krb5.conf" realm_lc
+	realm_lc=$(printf '%s' "$AD_REALM" | tr '[:upper:]' '[:lower:]')
+	cat >"$f.tmp" <<-EOF
+		# written by scripts/targets.sh: the Samba AD DC's realm on loopback, no DNS
+		[libdefaults]
+		    default_realm = $AD_REALM
+		    dns_lookup_kdc = false
+		    dns_lookup_realm = false
+		    dns_canonicalize_hostname = false
+		    rdns = false
+		    # TCP only: a KDC that is down then fails at once (connection refused) instead of after UDP retries
+		    udp_preference_limit = 1
+
+		[realms]
+		    $AD_REALM = {
+		        kdc = 127.0.0.1:88
+		        admin_server = 127.0.0.1
+		    }
+
+		[domain_realm]
+		    .$realm_lc = $AD_REALM
+		    $realm_lc = $AD_REALM
+	EOF
+	chmod 644 "$f.tmp"
+	mv "$f.tmp" "$f"
+}
+
 write_env() {
 	local f="$DIR/targets.env"
 	umask 077
@@ -445,6 +517,8 @@ write_env() {
 		WW_AD_OU='$AD_OU'
 		WW_AD_ADMIN_DN='CN=Administrator,CN=Users,$AD_BASE'
 		WW_AD_ADMIN_PASSWORD='$(cat "$DIR/ad-admin.pass")'
+		WW_AD_SMB_ADDR='127.0.0.1'
+		WW_KRB5_CONF='$DIR/krb5.conf'
 		WW_LDAP_URL='ldaps://127.0.0.1:$LDAP_PORT'
 		WW_LDAP_PORT='$LDAP_PORT'
 		WW_LDAP_BASE_DN='$LDAP_BASE'
@@ -474,6 +548,8 @@ cmd_start() {
 	seed_samba
 	start_slapd
 	start_sshd
+	write_krb5_conf
+	check_ad_logins
 	write_env
 	log "all targets up in $((SECONDS - t0))s; WATCHWORD_TARGETS_ENV=$DIR/targets.env"
 }
