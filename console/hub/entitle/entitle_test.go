@@ -230,6 +230,80 @@ func TestPlanCollisions(t *testing.T) {
 	}
 }
 
+// TestReservedNames: the built-in and privileged principals of the targets, whatever their case, are refused as
+// usernames and never planned as account names, under any format that renders them.
+func TestReservedNames(t *testing.T) {
+	for _, n := range []string{"administrator", "Administrator", "ADMIN", "guest", "krbtgt", "krbtgt_31337", "DefaultAccount",
+		"wdagutilityaccount", "root", "daemon", "bin", "sys", "sync", "nobody", "web01$", "x$"} {
+		if !Reserved(n) {
+			t.Errorf("Reserved(%q) = false", n)
+		}
+		if err := CheckUsername(n); !errors.Is(err, ErrReserved) {
+			t.Errorf("CheckUsername(%q) = %v, want ErrReserved", n, err)
+		}
+	}
+	for _, n := range []string{"alice", "administrator-tm", "admin2", "rooty", "bin.smith", "guest-ct", "sysadmin"} {
+		if Reserved(n) || CheckUsername(n) != nil {
+			t.Errorf("Reserved(%q) = true", n)
+		}
+	}
+	g := &Graph{
+		Techs: []Tech{
+			{ID: 1, Active: true, Username: "administrator"}, {ID: 2, Active: true, Username: "krbtgt"},
+			{ID: 3, Active: true, Username: "guest"}, {ID: 4, Active: true, Username: "administrator2"},
+			{ID: 5, Active: true, Username: "alice"}, {ID: 6, Active: true, Username: "rootkit"},
+		},
+		Agents:      []Agent{{ID: 10, Active: true, Driver: "ad"}, {ID: 11, Active: true, Driver: "linux"}, {ID: 12, Active: true, Driver: "ldap"}},
+		TechGroups:  []Group{{ID: 100, All: true}},
+		AgentGroups: []Group{{ID: 200, Members: []int64{10, 11, 12}}},
+		Triplets:    []Triplet{{TechGroup: 100, AgentGroup: 200, Right: 5}},
+	}
+	x := Compute(g)
+	for _, c := range []struct {
+		format string
+		bad    []int64 // techs whose rendered name is reserved
+	}{
+		{"{username}", []int64{1, 2, 3}},
+		{"{username:5}", []int64{1, 4}}, // "admin" twice: reserved before colliding
+		{"{username:4}", []int64{6}},    // "root"
+		{"Adm{username:2}", []int64{}},  // "Admad": not reserved
+		{"{username:3}$", []int64{1, 2, 3, 4, 5, 6}},
+		{DefaultFormat, []int64{}},
+	} {
+		for _, agent := range []int64{10, 11, 12} {
+			planned, problems := x.Plan(agent, Naming{Format: c.format, Abbrev: "tm"}, nil)
+			for _, p := range planned {
+				if Reserved(p.AccountName) {
+					t.Errorf("format %q, agent %d: planned reserved %q", c.format, agent, p.AccountName)
+				}
+			}
+			got := map[int64]bool{}
+			for _, p := range problems {
+				if errors.Is(p.Err, ErrReserved) {
+					got[p.Tech.ID] = true
+				}
+			}
+			for _, id := range c.bad {
+				// A name that is invalid on the driver anyway (Linux and "$") is reported as invalid first.
+				if !got[id] && ValidName(g.Agents[agent-10].Driver, (Naming{Format: c.format, Abbrev: "tm"}).Name(g.Techs[id-1].Username)) == nil {
+					t.Errorf("format %q, agent %d: tech %d not reported reserved: %+v", c.format, agent, id, problems)
+				}
+			}
+			if len(c.bad) == 0 && len(got) != 0 {
+				t.Errorf("format %q, agent %d: reserved reported %v", c.format, agent, got)
+			}
+		}
+	}
+	for f, want := range map[string]bool{
+		"{username}": false, "{username:8}": false, "{username}{username:2}": false, "": true, DefaultFormat: true,
+		"{username}{abbrev}": true, "adm-{username}": true, "{username}.": true, "{username:3}x": true,
+	} {
+		if got := HasFixedPart(f); got != want {
+			t.Errorf("HasFixedPart(%q) = %t, want %t", f, got, want)
+		}
+	}
+}
+
 // bigGraph is the benchmark's MSP: 10,000 techs, 10,000 agents, 100 triplets over 50 tech groups, 50 agent groups
 // and 20 rights. Each group holds about 5% of its kind; one triplet is the All triplet.
 func bigGraph() *Graph {

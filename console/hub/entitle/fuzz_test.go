@@ -1,6 +1,7 @@
 package entitle
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -14,6 +15,7 @@ func FuzzNaming(f *testing.F) {
 		{DefaultFormat, "alice"}, {"{username:3}{abbrev}", "bob"}, {"adm-{username}", "carol"},
 		{"{username}*)(uid=*", "dave"}, {"{username:0}", "x"}, {"{username:99}", "x"}, {"{{username}}", "e"},
 		{"{username}\x00", "f"}, {"{username},cn=admins", "g"}, {"{abbrev}", "h"}, {"{username}", "é"},
+		{"{username}", "administrator"}, {"{username:5}", "administrator2"}, {"{username}$", "web01"}, {"{username:6}", "krbtgt_1"},
 	} {
 		f.Add(s[0], s[1], "tm")
 	}
@@ -27,9 +29,17 @@ func FuzzNaming(f *testing.F) {
 		if ferr == nil && !strings.Contains(format, "{username") {
 			t.Fatalf("format %q without {username} accepted", format)
 		}
+		// A format without a fixed part renders the username alone: the tenant's abbreviation cannot show.
+		if ferr == nil && !HasFixedPart(format) && (Naming{Format: format, Abbrev: abbrev + "q"}).Name(username) != name {
+			t.Fatalf("format %q has no fixed part but its names depend on the abbreviation", format)
+		}
 		for _, driver := range []string{"ad", "ldap", "linux"} {
 			if ValidName(driver, name) != nil {
 				continue
+			}
+			// A built-in or privileged principal's name, in any case, is never a valid account name.
+			if err := CheckName(driver, name); Reserved(strings.ToUpper(name)) && !errors.Is(err, ErrReserved) {
+				t.Fatalf("%s: %q is reserved but CheckName says %v", driver, name, err)
 			}
 			// AD allows parentheses in a sAMAccountName (the driver escapes filters); LDAP uids and Linux names
 			// allow none of these.

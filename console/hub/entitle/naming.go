@@ -16,6 +16,47 @@ var ErrBadName = errors.New("bad account name")
 // ErrCollision marks two entitlements that would share one account name on a target.
 var ErrCollision = errors.New("account name collision")
 
+// ErrReserved marks a name that is, or renders to, a built-in or privileged principal of the targets.
+var ErrReserved = errors.New("reserved account name")
+
+// reserved are the built-in and privileged principals of the targets, lower case: Windows and AD (the built-in
+// Administrator, Guest, DefaultAccount, WDAGUtilityAccount and the KDC's krbtgt) and the system users of Linux
+// distributions. A Watchword account of such a name would be a takeover of that principal, however the agent
+// guards it; the hub refuses them outright.
+var reserved = map[string]bool{
+	"administrator": true, "admin": true, "guest": true, "krbtgt": true, "defaultaccount": true, "wdagutilityaccount": true,
+	"root": true, "daemon": true, "bin": true, "sys": true, "sync": true, "nobody": true, "games": true, "man": true,
+	"lp": true, "mail": true, "news": true, "uucp": true, "proxy": true, "www-data": true, "backup": true, "list": true,
+	"irc": true, "gnats": true, "sshd": true, "adm": true, "operator": true, "halt": true, "shutdown": true,
+	"systemd-network": true, "systemd-resolve": true, "systemd-timesync": true, "messagebus": true, "_apt": true,
+}
+
+// Reserved reports, case-insensitively, whether name is a built-in or privileged principal's: one of the
+// reserved names, a read-only DC's krbtgt_N, or a name ending in "$" (AD's computer, trust and managed service
+// accounts).
+func Reserved(name string) bool {
+	n := strings.ToLower(strings.TrimSpace(name))
+	return reserved[n] || strings.HasPrefix(n, "krbtgt_") || strings.HasSuffix(n, "$")
+}
+
+// CheckUsername refuses a tech username that is a reserved name (Reserved).
+func CheckUsername(username string) error {
+	if Reserved(username) {
+		return fmt.Errorf("%w: %q is a built-in or privileged account name on the targets", ErrReserved, username)
+	}
+	return nil
+}
+
+// HasFixedPart reports whether every name the format renders carries something of the tenant's own besides the
+// username: a literal character or {abbrev}. Without one, a tech's account name is exactly (a prefix of) their
+// username, and a username equal to an existing account's name would collide with it.
+func HasFixedPart(format string) bool {
+	if format == "" {
+		format = DefaultFormat
+	}
+	return strings.Contains(format, "{abbrev}") || placeholder.ReplaceAllString(format, "") != ""
+}
+
 // Naming turns a tech's username into an account name under a tenant's format. The format knows three
 // placeholders: {username}, {username:N} (the first N characters) and {abbrev}.
 type Naming struct {
@@ -134,10 +175,22 @@ type Planned struct {
 type Problem struct {
 	Grant
 	AccountName string
-	Err         error // wraps ErrBadName or ErrCollision
+	Err         error // wraps ErrBadName, ErrReserved or ErrCollision
 }
 
-// Plan names every grant of agent and sorts out invalid and colliding names. taken maps names already held on
+// CheckName is ValidName and the reserved names: whether name may be a Watchword account on a driver kind's
+// targets.
+func CheckName(driver, name string) error {
+	if err := ValidName(driver, name); err != nil {
+		return err
+	}
+	if Reserved(name) {
+		return fmt.Errorf("%w: %q is a built-in or privileged account on the target", ErrReserved, name)
+	}
+	return nil
+}
+
+// Plan names every grant of agent and sorts out invalid, reserved (CheckName) and colliding names. taken maps names already held on
 // the agent's target to the tech holding them (accounts of former grants); a name held by another tech collides.
 // Colliding grants are all reported, none is planned: two techs never share an account.
 func (x *Index) Plan(agent int64, n Naming, taken map[string]int64) ([]Planned, []Problem) {
@@ -151,7 +204,7 @@ func (x *Index) Plan(agent int64, n Naming, taken map[string]int64) ([]Planned, 
 	byName := make(map[string]int, len(grants)) // name → index into planned, -1 once it collided
 	for _, g := range grants {
 		name := n.Name(g.Tech.Username)
-		if err := ValidName(driver, name); err != nil {
+		if err := CheckName(driver, name); err != nil {
 			problems = append(problems, Problem{Grant: g, AccountName: name, Err: err})
 			continue
 		}
