@@ -14,11 +14,22 @@
 //   - Names are validated per target (ValidateName) and every value that reaches an LDAP filter or DN is escaped;
 //     a name like `*)(uid=*` is refused, never executed.
 //   - No error, log line or panic holds a password.
+//
+// Do no harm: a driver changes only accounts Watchword created (marked on creation: MarkManaged in the entry's
+// description on AD and LDAP, in the GECOS field on Linux) or that an admin explicitly adopted (Account.Adopt, then
+// marked MarkAdopted). Look-ups stay inside the managed OU, people DN or name prefix. Built-in and privileged
+// principals (AD: RIDs below 1000 such as Administrator, Guest and krbtgt, computer and service accounts, and an
+// unmarked account with adminCount=1 or in a privileged group; Linux: root, uids below 1000 and system ranges;
+// LDAP: the driver's own bind DN) are refused whatever the plan says, with ErrProtected; an existing account
+// Watchword did not create is refused with ErrNotManaged. Both are final: the runner halts the account and waits
+// for an admin rather than try again.
 package driver
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/watchword/watchword/shared/rotation"
 )
@@ -28,6 +39,31 @@ type Account struct {
 	Name        string   // account name on the target (sAMAccountName, uid, Linux user name)
 	DisplayName string   // shown in directories; optional
 	Groups      []string // exactly the groups the account's rights resolve to
+	// Adopt lets Ensure take over an existing account that Watchword did not create (an admin's confirmed and
+	// audited decision); the driver marks it MarkAdopted. Built-in and privileged accounts are refused anyway.
+	Adopt bool
+	// HoldDisabled makes Ensure leave a disabled account that has a password disabled (Report.Held): the runner
+	// first rotates it while disabled, then enables it with a second Ensure, so the password it had before it was
+	// disabled never works again, not even for a moment.
+	HoldDisabled bool
+}
+
+// Marks a driver writes on the accounts it may manage (AD and LDAP description, Linux GECOS).
+const (
+	MarkManaged = "watchword-managed" // created by Watchword
+	MarkAdopted = "watchword-adopted" // an existing account an admin adopted
+)
+
+// Marked reads a mark: managed is true for either mark, adopted only for MarkAdopted.
+func Marked(s string) (managed, adopted bool) {
+	s = strings.TrimSpace(s)
+	switch {
+	case strings.HasPrefix(s, MarkManaged):
+		return true, false
+	case strings.HasPrefix(s, MarkAdopted):
+		return true, true
+	}
+	return false, false
 }
 
 // Report says what Ensure or Disable did; the agent forwards it to the hub.
@@ -39,6 +75,8 @@ type Report struct {
 	Added         []string // groups joined
 	Removed       []string // groups left
 	Missing       []string // planned groups that do not exist on the target: skipped, never created
+	Adopted       bool     // the call marked an existing account as adopted (Account.Adopt)
+	Held          bool     // the account is disabled and was left so (Account.HoldDisabled)
 }
 
 // Driver is one rotation target. Implementations are safe for use by one goroutine at a time unless they say
@@ -75,8 +113,40 @@ type JIT interface {
 	SetDisabledPassword(ctx context.Context, name, password string) error
 }
 
+// TargetPolicy is what a target's own policy demands of one account's password, and how close the account is to
+// being locked out.
+type TargetPolicy struct {
+	MinLength        int    // minimum password length
+	Complexity       bool   // three of upper, lower, digit and symbol, and not the account's name
+	History          int    // passwords remembered
+	LockoutThreshold int    // failed logins that lock the account out; 0: never
+	BadPasswords     int    // the account's failed logins counted toward the threshold now
+	Source           string // where the rules come from: "domain policy" or a fine-grained policy's name
+}
+
+// VerifySafe refuses a verification that could lock the account out: one more failed login must leave it below
+// the threshold.
+func (p TargetPolicy) VerifySafe(name string) error {
+	if p.LockoutThreshold > 0 && p.BadPasswords+1 >= p.LockoutThreshold {
+		return fmt.Errorf("verify %q: %w: %d failed logins counted, the %s locks it out at %d", name, ErrWouldLockOut,
+			p.BadPasswords, p.Source, p.LockoutThreshold)
+	}
+	return nil
+}
+
+// PolicyReader is a driver that reads the target's own password and lockout policy for an account (ad).
+type PolicyReader interface {
+	TargetPolicy(ctx context.Context, name string) (TargetPolicy, error)
+}
+
 // Sentinel errors for errors.Is.
 var (
+	// ErrNotManaged: the target holds an account of that name that Watchword did not create and no admin adopted.
+	ErrNotManaged = errors.New("account not created by Watchword")
+	// ErrProtected: a built-in or privileged principal, never touched.
+	ErrProtected = errors.New("built-in or privileged account")
+	// ErrWouldLockOut: one more failed login could lock the account out.
+	ErrWouldLockOut = errors.New("verification could lock the account out")
 	ErrInvalidName = errors.New("invalid account name")
 	ErrNoAccount   = errors.New("no such account")
 	ErrBadPassword = errors.New("wrong password")

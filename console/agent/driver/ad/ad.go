@@ -113,30 +113,164 @@ func (d *Driver) ValidateName(name string) error { return ValidateName(name) }
 
 // user is what the driver reads about an account.
 type user struct {
-	dn         string
-	uac        int64
-	pwdLastSet string
-	memberOf   []string
+	dn             string
+	uac            int64
+	pwdLastSet     string
+	memberOf       []string
+	description    string
+	rid            uint32 // the last sub-authority of objectSid
+	adminCount     bool
+	classes        []string
+	spn            bool // has a servicePrincipalName
+	critical       bool // isCriticalSystemObject
+	managed, adopt bool // marked by Watchword (driver.Marked)
 }
 
 func (u *user) disabled() bool    { return u.uac&uacDisabled != 0 }
 func (u *user) hasPassword() bool { return u.pwdLastSet != "" && u.pwdLastSet != "0" }
 
-func (d *Driver) findUser(ctx context.Context, name string) (*user, error) {
-	var u *user
+var userAttrs = []string{"userAccountControl", "pwdLastSet", "memberOf", "description", "objectSid", "adminCount",
+	"objectClass", "servicePrincipalName", "isCriticalSystemObject"}
+
+func readUser(e *ldap.Entry) *user {
+	uac, _ := strconv.ParseInt(e.GetAttributeValue("userAccountControl"), 10, 64)
+	u := &user{dn: e.DN, uac: uac, pwdLastSet: e.GetAttributeValue("pwdLastSet"), memberOf: e.GetAttributeValues("memberOf"),
+		description: e.GetAttributeValue("description"), adminCount: e.GetAttributeValue("adminCount") == "1",
+		classes: e.GetAttributeValues("objectClass"), spn: len(e.GetAttributeValues("servicePrincipalName")) > 0,
+		critical: strings.EqualFold(e.GetAttributeValue("isCriticalSystemObject"), "TRUE")}
+	u.rid = rid(e.GetRawAttributeValue("objectSid"))
+	u.managed, u.adopt = driver.Marked(u.description)
+	return u
+}
+
+// rid is the relative identifier of a binary SID (its last sub-authority); 0 when there is none.
+func rid(sid []byte) uint32 {
+	if len(sid) < 12 || len(sid) != 8+4*int(sid[1]) || sid[1] == 0 {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(sid[len(sid)-4:])
+}
+
+// builtin names the reason an account is a built-in or system principal that no plan may touch, whatever its
+// marks: "" when it is none. Well-known RIDs (Administrator 500, Guest 501, krbtgt 502, ...) are below 1000.
+func (u *user) builtin() string {
+	switch {
+	case u.rid != 0 && u.rid < 1000:
+		return fmt.Sprintf("built-in account (RID %d)", u.rid)
+	case u.rid == 0:
+		return "account without a readable objectSid"
+	case u.critical:
+		return "critical system object"
+	case slices.ContainsFunc(u.classes, func(c string) bool {
+		return strings.EqualFold(c, "computer") || strings.HasPrefix(strings.ToLower(c), "msds-") && strings.Contains(strings.ToLower(c), "serviceaccount")
+	}):
+		return "computer or managed service account"
+	}
+	return ""
+}
+
+// privilegedGroupRIDs are the domain and builtin groups whose members hold the domain: Domain Admins, Domain
+// Controllers, Schema Admins, Enterprise Admins, Group Policy Creator Owners, Read-only Domain Controllers, Key
+// Admins, Enterprise Key Admins, and BUILTIN\Administrators, Account, Server, Print and Backup Operators, Replicator.
+var privilegedGroupRIDs = map[uint32]bool{512: true, 516: true, 518: true, 519: true, 520: true, 521: true, 526: true,
+	527: true, 544: true, 548: true, 549: true, 550: true, 551: true, 552: true}
+
+// privileged names why an existing account that Watchword did not create may not be adopted: "" when it may.
+// Group membership is read transitively (LDAP_MATCHING_RULE_IN_CHAIN), by the groups' RIDs, so nested and
+// renamed privileged groups count too.
+func (d *Driver) privileged(ctx context.Context, u *user) (string, error) {
+	switch {
+	case u.adminCount:
+		return "protected account (adminCount=1)", nil
+	case u.spn:
+		return "service account (servicePrincipalName set)", nil
+	}
+	var why string
 	err := d.admin.Do(ctx, func(c *ldap.Conn) error {
-		e, err := ldapconn.SearchOne(c, d.cfg.BaseDN,
-			fmt.Sprintf("(&(objectClass=user)(sAMAccountName=%s))", ldap.EscapeFilter(name)),
-			"userAccountControl", "pwdLastSet", "memberOf")
-		if err != nil || e == nil {
+		res, err := c.Search(ldap.NewSearchRequest(d.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+			fmt.Sprintf("(&(objectClass=group)(member:1.2.840.113556.1.4.1941:=%s))", ldap.EscapeFilter(u.dn)),
+			[]string{"objectSid", "cn"}, nil))
+		if err != nil {
 			return err
 		}
-		uac, _ := strconv.ParseInt(e.GetAttributeValue("userAccountControl"), 10, 64)
-		u = &user{dn: e.DN, uac: uac, pwdLastSet: e.GetAttributeValue("pwdLastSet"), memberOf: e.GetAttributeValues("memberOf")}
+		for _, e := range res.Entries {
+			if privilegedGroupRIDs[rid(e.GetRawAttributeValue("objectSid"))] {
+				why = fmt.Sprintf("member of the privileged group %q", e.GetAttributeValue("cn"))
+				return nil
+			}
+		}
 		return nil
 	})
 	if err != nil {
+		return "", fmt.Errorf("read the groups of %q: %w", u.dn, err)
+	}
+	return why, nil
+}
+
+// findUser reads the account name inside the managed OU; nil when the OU has none. An account of that name
+// elsewhere in the domain is refused (driver.ErrNotManaged): it is somebody else's, and sAMAccountName is unique in
+// the domain, so Watchword can never create its own.
+func (d *Driver) findUser(ctx context.Context, name string) (*user, error) {
+	var u *user
+	filter := fmt.Sprintf("(&(objectClass=user)(sAMAccountName=%s))", ldap.EscapeFilter(name))
+	err := d.admin.Do(ctx, func(c *ldap.Conn) error {
+		e, err := ldapconn.SearchOne(c, d.cfg.OU, filter, userAttrs...)
+		if err != nil {
+			return err
+		}
+		if e != nil {
+			u = readUser(e)
+			return nil
+		}
+		out, err := ldapconn.SearchOne(c, d.cfg.BaseDN, filter, "objectSid")
+		if err != nil || out == nil {
+			return err
+		}
+		return fmt.Errorf("%w: it exists outside the managed OU %q, at %q", driver.ErrNotManaged, d.cfg.OU, out.DN)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("look up account %q: %w", name, err)
+	}
+	return u, nil
+}
+
+// own checks that Watchword may manage u: never a built-in principal; a marked account; or, with adopt, an
+// unmarked one that is not privileged, which it then marks adopted.
+func (d *Driver) own(ctx context.Context, name string, u *user, adopt bool) (adopted bool, err error) {
+	if why := u.builtin(); why != "" {
+		return false, fmt.Errorf("account %q: %w: %s, never managed", name, driver.ErrProtected, why)
+	}
+	if u.managed {
+		return false, nil
+	}
+	if !adopt {
+		return false, fmt.Errorf("account %q at %q: %w (no %q mark): adopt it in the Console or change the naming format",
+			name, u.dn, driver.ErrNotManaged, driver.MarkManaged)
+	}
+	why, err := d.privileged(ctx, u)
+	if err != nil {
+		return false, err
+	}
+	if why != "" {
+		return false, fmt.Errorf("account %q: %w: %s, never adopted", name, driver.ErrProtected, why)
+	}
+	req := ldap.NewModifyRequest(u.dn, nil)
+	req.Replace("description", []string{driver.MarkAdopted})
+	if err := d.admin.Do(ctx, func(c *ldap.Conn) error { return c.Modify(req) }); err != nil {
+		return false, fmt.Errorf("mark %q adopted: %w", name, err)
+	}
+	u.description, u.managed, u.adopt = driver.MarkAdopted, true, true
+	return true, nil
+}
+
+// managedUser finds name in the managed OU and checks that Watchword may change it; nil when it does not exist.
+func (d *Driver) managedUser(ctx context.Context, name string) (*user, error) {
+	u, err := d.findUser(ctx, name)
+	if err != nil || u == nil {
+		return u, err
+	}
+	if _, err := d.own(ctx, name, u, false); err != nil {
+		return nil, err
 	}
 	return u, nil
 }
@@ -165,7 +299,7 @@ func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, e
 	if err := ValidateName(a.Name); err != nil {
 		return rep, err
 	}
-	u, created, err := d.findOrCreate(ctx, a)
+	u, created, err := d.findOrCreate(ctx, a, &rep)
 	if err != nil {
 		return rep, err
 	}
@@ -177,6 +311,10 @@ func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, e
 		rep.NeedsPassword = true
 		return rep, nil
 	}
+	if u.disabled() && a.HoldDisabled {
+		rep.Held = true
+		return rep, nil
+	}
 	if u.disabled() {
 		if err := d.setUAC(ctx, u, u.uac&^uacDisabled); err != nil {
 			return rep, fmt.Errorf("enable account %q: %w", a.Name, err)
@@ -186,11 +324,20 @@ func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, e
 	return rep, nil
 }
 
-// findOrCreate finds a's account, creating it (see create) when missing.
-func (d *Driver) findOrCreate(ctx context.Context, a driver.Account) (*user, bool, error) {
+// findOrCreate finds a's account, creating it (see create) when missing; an existing one must be Watchword's, or
+// adopted now (a.Adopt).
+func (d *Driver) findOrCreate(ctx context.Context, a driver.Account, rep *driver.Report) (*user, bool, error) {
 	u, err := d.findUser(ctx, a.Name)
-	if err != nil || u != nil {
-		return u, false, err
+	if err != nil {
+		return nil, false, err
+	}
+	if u != nil {
+		adopted, err := d.own(ctx, a.Name, u, a.Adopt)
+		rep.Adopted = adopted
+		if err != nil {
+			return nil, false, err
+		}
+		return u, false, nil
 	}
 	u, err = d.create(ctx, a)
 	return u, err == nil, err
@@ -203,6 +350,7 @@ func (d *Driver) create(ctx context.Context, a driver.Account) (*user, error) {
 	req.Attribute("sAMAccountName", []string{a.Name})
 	req.Attribute("userPrincipalName", []string{a.Name + "@" + d.cfg.UPNSuffix})
 	req.Attribute("userAccountControl", []string{strconv.Itoa(uacNormal | uacDisabled)})
+	req.Attribute("description", []string{driver.MarkManaged})
 	if a.DisplayName != "" {
 		req.Attribute("displayName", []string{a.DisplayName})
 	}
@@ -216,7 +364,8 @@ func (d *Driver) create(ctx context.Context, a driver.Account) (*user, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create account %q in %q: %w", a.Name, d.cfg.OU, err)
 	}
-	u, err := d.findUser(ctx, a.Name)
+	// Read back and check: an entry that already existed (the add's reply lost, or a race) must be ours too.
+	u, err := d.managedUser(ctx, a.Name)
 	if err == nil && u == nil {
 		err = fmt.Errorf("account %q: %w after create", a.Name, driver.ErrNoAccount)
 	}
@@ -326,7 +475,7 @@ func (d *Driver) setPassword(ctx context.Context, name, password string, enableF
 	if err := ValidateName(name); err != nil {
 		return err
 	}
-	u, err := d.findUser(ctx, name)
+	u, err := d.managedUser(ctx, name)
 	if err != nil {
 		return fmt.Errorf("set password of %q: %w", name, err)
 	}
@@ -362,7 +511,7 @@ func (d *Driver) Verify(ctx context.Context, name, password string) error {
 		// an empty password is an unauthenticated bind that "succeeds": never a verification
 		return fmt.Errorf("verify %q: %w: empty", name, driver.ErrBadPassword)
 	}
-	u, err := d.findUser(ctx, name)
+	u, err := d.managedUser(ctx, name)
 	if err != nil {
 		return fmt.Errorf("verify %q: %w", name, err)
 	}
@@ -400,7 +549,7 @@ func (d *Driver) Disable(ctx context.Context, name string) (driver.Report, error
 	if err := ValidateName(name); err != nil {
 		return rep, err
 	}
-	u, err := d.findUser(ctx, name)
+	u, err := d.managedUser(ctx, name)
 	if err != nil || u == nil {
 		return rep, err
 	}
@@ -422,7 +571,7 @@ func (d *Driver) EnsureDisabled(ctx context.Context, a driver.Account) (driver.R
 	if err := ValidateName(a.Name); err != nil {
 		return rep, err
 	}
-	u, created, err := d.findOrCreate(ctx, a)
+	u, created, err := d.findOrCreate(ctx, a, &rep)
 	if err != nil {
 		return rep, err
 	}
@@ -461,4 +610,71 @@ func (d *Driver) UserAccountControl(ctx context.Context, name string) (int64, er
 		return 0, fmt.Errorf("account %q: %w", name, driver.ErrNoAccount)
 	}
 	return u.uac, nil
+}
+
+var _ driver.PolicyReader = (*Driver)(nil)
+
+// pwdProperties bit: DOMAIN_PASSWORD_COMPLEX.
+const domainPasswordComplex = 1
+
+// TargetPolicy reads the rules that apply to the account: the fine-grained password settings object that wins for
+// it (msDS-ResultantPSO) when there is one, else the domain's own policy (the domain head's minPwdLength,
+// pwdProperties, pwdHistoryLength and lockoutThreshold, which the Default Domain Policy writes), and the account's
+// badPwdCount as this DC counts it.
+func (d *Driver) TargetPolicy(ctx context.Context, name string) (driver.TargetPolicy, error) {
+	var p driver.TargetPolicy
+	if err := ValidateName(name); err != nil {
+		return p, err
+	}
+	if _, err := d.managedUser(ctx, name); err != nil {
+		return p, fmt.Errorf("policy of %q: %w", name, err)
+	}
+	num := func(e *ldap.Entry, attr string) int {
+		n, _ := strconv.Atoi(e.GetAttributeValue(attr))
+		return n
+	}
+	err := d.admin.Do(ctx, func(c *ldap.Conn) error {
+		e, err := ldapconn.SearchOne(c, d.cfg.OU, fmt.Sprintf("(&(objectClass=user)(sAMAccountName=%s))", ldap.EscapeFilter(name)),
+			"badPwdCount", "msDS-ResultantPSO")
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			return driver.ErrNoAccount
+		}
+		p.BadPasswords = num(e, "badPwdCount")
+		if pso := e.GetAttributeValue("msDS-ResultantPSO"); pso != "" {
+			res, err := c.Search(ldap.NewSearchRequest(pso, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+				"(objectClass=*)", []string{"cn", "msDS-MinimumPasswordLength", "msDS-PasswordComplexityEnabled",
+					"msDS-PasswordHistoryLength", "msDS-LockoutThreshold"}, nil))
+			if err != nil {
+				return fmt.Errorf("read password settings %q: %w", pso, err)
+			}
+			if len(res.Entries) == 1 {
+				s := res.Entries[0]
+				p.MinLength, p.History, p.LockoutThreshold = num(s, "msDS-MinimumPasswordLength"),
+					num(s, "msDS-PasswordHistoryLength"), num(s, "msDS-LockoutThreshold")
+				p.Complexity = strings.EqualFold(s.GetAttributeValue("msDS-PasswordComplexityEnabled"), "TRUE")
+				p.Source = fmt.Sprintf("fine-grained password policy %q", s.GetAttributeValue("cn"))
+				return nil
+			}
+		}
+		res, err := c.Search(ldap.NewSearchRequest(d.cfg.BaseDN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+			"(objectClass=*)", []string{"minPwdLength", "pwdProperties", "pwdHistoryLength", "lockoutThreshold"}, nil))
+		if err != nil {
+			return fmt.Errorf("read the domain's password policy: %w", err)
+		}
+		if len(res.Entries) != 1 {
+			return fmt.Errorf("read the domain's password policy: %q not found", d.cfg.BaseDN)
+		}
+		s := res.Entries[0]
+		p.MinLength, p.History, p.LockoutThreshold = num(s, "minPwdLength"), num(s, "pwdHistoryLength"), num(s, "lockoutThreshold")
+		p.Complexity = num(s, "pwdProperties")&domainPasswordComplex != 0
+		p.Source = "domain password policy"
+		return nil
+	})
+	if err != nil {
+		return p, fmt.Errorf("policy of %q: %w", name, err)
+	}
+	return p, nil
 }

@@ -95,10 +95,39 @@ func (d *Driver) ValidateName(name string) error {
 	return nil
 }
 
-// shadow is the parts of an /etc/shadow entry the driver reads.
+// shadow is the parts of an account's /etc/passwd and /etc/shadow entries the driver reads.
 type shadow struct {
 	hash   string
 	expire int64 // days since the epoch; -1 none
+	uid    int64
+	gecos  string
+}
+
+// System and reserved uid ranges (Debian's policy: 0-999 system, 60000-64999 reserved, 65534 nobody, and
+// everything above for containers and the like): never managed, whatever the plan says.
+const (
+	firstUserUID = 1000
+	lastUserUID  = 59999
+)
+
+// marked reads the mark in any comma-separated GECOS field.
+func (s shadow) marked() (managed, adopted bool) {
+	for f := range strings.SplitSeq(s.gecos, ",") {
+		if m, a := driver.Marked(f); m {
+			return m, a
+		}
+	}
+	return false, false
+}
+
+// markGECOS sets the "other" field (the fifth) of a GECOS value to mark, keeping the others.
+func markGECOS(g, mark string) string {
+	f := strings.Split(g, ",")
+	for len(f) < 5 {
+		f = append(f, "")
+	}
+	f[4] = mark
+	return strings.Join(f, ",")
 }
 
 func (s shadow) locked() bool { return strings.HasPrefix(s.hash, "!") }
@@ -110,25 +139,98 @@ func (s shadow) expired(now time.Time) bool {
 	return s.expire >= 0 && s.expire <= now.Unix()/86400
 }
 
+// readShadow reads the account's passwd and shadow entries in one command; nil when there is none.
 func (d *Driver) readShadow(ctx context.Context, name string) (*shadow, error) {
-	out, err := d.run.Run(ctx, "", "getent", "shadow", name)
+	out, err := d.run.Run(ctx, "", "sh", "-c", `getent passwd "$1" && getent shadow "$1"`, "sh", name)
 	if exitCode(err) == 2 {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read shadow entry of %q: %w", name, err)
+		return nil, fmt.Errorf("read the entries of %q: %w", name, err)
 	}
-	f := strings.Split(strings.TrimSpace(out), ":")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		return nil, fmt.Errorf("read the entries of %q: want a passwd and a shadow line, got %d lines", name, len(lines))
+	}
+	p := strings.Split(lines[0], ":")
+	if len(p) != 7 || p[0] != name {
+		return nil, fmt.Errorf("read passwd entry of %q: malformed", name)
+	}
+	uid, err := strconv.ParseInt(p[2], 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("read passwd entry of %q: uid %q", name, p[2])
+	}
+	f := strings.Split(lines[1], ":")
 	if len(f) < 8 || f[0] != name {
 		return nil, fmt.Errorf("read shadow entry of %q: malformed", name)
 	}
-	s := &shadow{hash: f[1], expire: -1}
+	s := &shadow{hash: f[1], expire: -1, uid: uid, gecos: p[4]}
 	if f[7] != "" {
 		if s.expire, err = strconv.ParseInt(f[7], 10, 64); err != nil {
 			return nil, fmt.Errorf("read shadow entry of %q: expire %q", name, f[7])
 		}
 	}
 	return s, nil
+}
+
+// own checks that Watchword may manage the account: never root, a system or reserved uid; a marked account; or,
+// with adopt, an unmarked one, which it then marks adopted in its GECOS.
+func (d *Driver) own(ctx context.Context, name string, sh *shadow, adopt bool) (adopted bool, err error) {
+	if name == "root" || sh.uid < firstUserUID || sh.uid > lastUserUID {
+		return false, fmt.Errorf("account %q: %w: uid %d is root, a system or a reserved account, never managed",
+			name, driver.ErrProtected, sh.uid)
+	}
+	if m, _ := sh.marked(); m {
+		return false, nil
+	}
+	if !adopt {
+		return false, fmt.Errorf("account %q: %w (no %q in its GECOS): adopt it in the Console or change the naming format",
+			name, driver.ErrNotManaged, driver.MarkManaged)
+	}
+	g := markGECOS(sh.gecos, driver.MarkAdopted)
+	if _, err := d.run.Run(ctx, "", "usermod", "-c", g, name); err != nil {
+		return false, fmt.Errorf("mark %q adopted: %w", name, err)
+	}
+	sh.gecos = g
+	return true, nil
+}
+
+// managedShadow reads the account and checks that Watchword may change it; nil when it does not exist.
+func (d *Driver) managedShadow(ctx context.Context, name string) (*shadow, error) {
+	sh, err := d.readShadow(ctx, name)
+	if err != nil || sh == nil {
+		return sh, err
+	}
+	if _, err := d.own(ctx, name, sh, false); err != nil {
+		return nil, err
+	}
+	return sh, nil
+}
+
+// findOrCreate reads a's account, creating it with extra useradd arguments when missing; an existing one must
+// be Watchword's, or adopted now (a.Adopt).
+func (d *Driver) findOrCreate(ctx context.Context, a driver.Account, rep *driver.Report, extra ...string) (*shadow, error) {
+	sh, err := d.readShadow(ctx, a.Name)
+	if err != nil {
+		return nil, err
+	}
+	if sh != nil {
+		adopted, err := d.own(ctx, a.Name, sh, a.Adopt)
+		rep.Adopted = adopted
+		if err != nil {
+			return nil, err
+		}
+		return sh, nil
+	}
+	argv := append([]string{"useradd", "-m", "-s", "/bin/bash", "-c", markGECOS(gecos(a.DisplayName), driver.MarkManaged)}, extra...)
+	if _, err := d.run.Run(ctx, "", append(argv, a.Name)...); err != nil {
+		return nil, fmt.Errorf("create account %q: %w", a.Name, err)
+	}
+	rep.Created = true
+	if sh, err = d.managedShadow(ctx, a.Name); err != nil || sh == nil {
+		return nil, fmt.Errorf("create account %q: no entry afterwards: %w", a.Name, err)
+	}
+	return sh, nil
 }
 
 func (d *Driver) groupExists(ctx context.Context, g string) (bool, error) {
@@ -211,22 +313,9 @@ func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, e
 	if err := d.ValidateName(a.Name); err != nil {
 		return rep, err
 	}
-	sh, err := d.readShadow(ctx, a.Name)
+	sh, err := d.findOrCreate(ctx, a, &rep)
 	if err != nil {
 		return rep, err
-	}
-	if sh == nil {
-		argv := []string{"useradd", "-m", "-s", "/bin/bash"}
-		if c := gecos(a.DisplayName); c != "" {
-			argv = append(argv, "-c", c)
-		}
-		if _, err := d.run.Run(ctx, "", append(argv, a.Name)...); err != nil {
-			return rep, fmt.Errorf("create account %q: %w", a.Name, err)
-		}
-		rep.Created = true
-		if sh, err = d.readShadow(ctx, a.Name); err != nil || sh == nil {
-			return rep, fmt.Errorf("create account %q: no shadow entry afterwards: %w", a.Name, err)
-		}
 	}
 	if err := d.syncGroups(ctx, a.Name, a.Groups, &rep); err != nil {
 		return rep, err
@@ -235,7 +324,12 @@ func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, e
 		rep.NeedsPassword = true
 		return rep, nil
 	}
-	if sh.locked() || sh.expired(d.now()) {
+	disabled := sh.locked() || sh.expired(d.now())
+	if disabled && a.HoldDisabled {
+		rep.Held = true
+		return rep, nil
+	}
+	if disabled {
 		if _, err := d.run.Run(ctx, "", "usermod", "-U", "-e", "", a.Name); err != nil {
 			return rep, fmt.Errorf("enable account %q: %w", a.Name, err)
 		}
@@ -268,7 +362,7 @@ func (d *Driver) setPassword(ctx context.Context, name, password string, argv ..
 	if strings.ContainsAny(password, "\n\r") || password == "" {
 		return fmt.Errorf("set password of %q: %w: empty or multi-line password", name, rotation.ErrNotApplied)
 	}
-	sh, err := d.readShadow(ctx, name)
+	sh, err := d.managedShadow(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -296,7 +390,7 @@ func (d *Driver) Verify(ctx context.Context, name, password string) error {
 	if password == "" {
 		return fmt.Errorf("verify %q: %w: empty", name, driver.ErrBadPassword)
 	}
-	sh, err := d.readShadow(ctx, name)
+	sh, err := d.managedShadow(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -329,22 +423,9 @@ func (d *Driver) EnsureDisabled(ctx context.Context, a driver.Account) (driver.R
 	if err := d.ValidateName(a.Name); err != nil {
 		return rep, err
 	}
-	sh, err := d.readShadow(ctx, a.Name)
+	sh, err := d.findOrCreate(ctx, a, &rep, "-e", "1") // expired from birth: never enabled here
 	if err != nil {
 		return rep, err
-	}
-	if sh == nil {
-		argv := []string{"useradd", "-m", "-s", "/bin/bash", "-e", "1"} // expired from birth: never enabled here
-		if c := gecos(a.DisplayName); c != "" {
-			argv = append(argv, "-c", c)
-		}
-		if _, err := d.run.Run(ctx, "", append(argv, a.Name)...); err != nil {
-			return rep, fmt.Errorf("create account %q: %w", a.Name, err)
-		}
-		rep.Created = true
-		if sh, err = d.readShadow(ctx, a.Name); err != nil || sh == nil {
-			return rep, fmt.Errorf("create account %q: no shadow entry afterwards: %w", a.Name, err)
-		}
 	}
 	if err := d.syncGroups(ctx, a.Name, nil, &rep); err != nil {
 		return rep, fmt.Errorf("disable %q: %w", a.Name, err)
@@ -368,7 +449,7 @@ func (d *Driver) VerifyDisabled(ctx context.Context, name, password string) erro
 	if password == "" {
 		return fmt.Errorf("verify %q: %w: empty", name, driver.ErrBadPassword)
 	}
-	sh, err := d.readShadow(ctx, name)
+	sh, err := d.managedShadow(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -396,7 +477,7 @@ func (d *Driver) Disable(ctx context.Context, name string) (driver.Report, error
 	if err := d.ValidateName(name); err != nil {
 		return rep, err
 	}
-	sh, err := d.readShadow(ctx, name)
+	sh, err := d.managedShadow(ctx, name)
 	if err != nil || sh == nil {
 		return rep, err
 	}

@@ -93,23 +93,60 @@ type user struct {
 	hasPassword bool
 	locked      bool
 	hashes      [][]byte // userPassword values, read by the administrator
+	description string
+	managed     bool // marked by Watchword (driver.Marked)
 }
 
 func (d *Driver) findUser(ctx context.Context, name string) (*user, error) {
 	var u *user
 	err := d.admin.Do(ctx, func(c *ldap.Conn) error {
 		e, err := ldapconn.SearchOne(c, d.cfg.PeopleDN, fmt.Sprintf("(uid=%s)", ldap.EscapeFilter(name)),
-			"userPassword", "pwdAccountLockedTime")
+			"userPassword", "pwdAccountLockedTime", "description")
 		if err != nil || e == nil {
 			return err
 		}
 		hashes := e.GetRawAttributeValues("userPassword")
 		u = &user{dn: e.DN, hasPassword: len(hashes) > 0, hashes: hashes,
-			locked: e.GetAttributeValue("pwdAccountLockedTime") != ""}
+			locked: e.GetAttributeValue("pwdAccountLockedTime") != "", description: e.GetAttributeValue("description")}
+		u.managed, _ = driver.Marked(u.description)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("look up account %q: %w", name, err)
+	}
+	return u, nil
+}
+
+// own checks that Watchword may manage u: never the driver's own bind DN; a marked entry; or, with adopt, an
+// unmarked one, which it then marks adopted.
+func (d *Driver) own(ctx context.Context, name string, u *user, adopt bool) (adopted bool, err error) {
+	if ldapconn.SameDN(u.dn, d.cfg.BindDN) {
+		return false, fmt.Errorf("account %q: %w: the driver's own bind DN, never managed", name, driver.ErrProtected)
+	}
+	if u.managed {
+		return false, nil
+	}
+	if !adopt {
+		return false, fmt.Errorf("account %q at %q: %w (no %q mark): adopt it in the Console or change the naming format",
+			name, u.dn, driver.ErrNotManaged, driver.MarkManaged)
+	}
+	req := ldap.NewModifyRequest(u.dn, nil)
+	req.Replace("description", []string{driver.MarkAdopted})
+	if err := d.admin.Do(ctx, func(c *ldap.Conn) error { return c.Modify(req) }); err != nil {
+		return false, fmt.Errorf("mark %q adopted: %w", name, err)
+	}
+	u.description, u.managed = driver.MarkAdopted, true
+	return true, nil
+}
+
+// managedUser finds name under the people DN and checks that Watchword may change it; nil when it does not exist.
+func (d *Driver) managedUser(ctx context.Context, name string) (*user, error) {
+	u, err := d.findUser(ctx, name)
+	if err != nil || u == nil {
+		return u, err
+	}
+	if _, err := d.own(ctx, name, u, false); err != nil {
+		return nil, err
 	}
 	return u, nil
 }
@@ -225,7 +262,7 @@ func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, e
 	if err := ValidateName(a.Name); err != nil {
 		return rep, err
 	}
-	u, created, err := d.findOrCreate(ctx, a)
+	u, created, err := d.findOrCreate(ctx, a, &rep)
 	if err != nil {
 		return rep, err
 	}
@@ -237,6 +274,10 @@ func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, e
 		rep.NeedsPassword = true
 		return rep, nil
 	}
+	if u.locked && a.HoldDisabled {
+		rep.Held = true
+		return rep, nil
+	}
 	if u.locked {
 		if err := d.setLock(ctx, u, false); err != nil {
 			return rep, fmt.Errorf("enable account %q: %w", a.Name, err)
@@ -246,11 +287,20 @@ func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, e
 	return rep, nil
 }
 
-// findOrCreate finds a's account, creating it (see create) when missing.
-func (d *Driver) findOrCreate(ctx context.Context, a driver.Account) (*user, bool, error) {
+// findOrCreate finds a's account, creating it (see create) when missing; an existing one must be Watchword's, or
+// adopted now (a.Adopt).
+func (d *Driver) findOrCreate(ctx context.Context, a driver.Account, rep *driver.Report) (*user, bool, error) {
 	u, err := d.findUser(ctx, a.Name)
-	if err != nil || u != nil {
-		return u, false, err
+	if err != nil {
+		return nil, false, err
+	}
+	if u != nil {
+		adopted, err := d.own(ctx, a.Name, u, a.Adopt)
+		rep.Adopted = adopted
+		if err != nil {
+			return nil, false, err
+		}
+		return u, false, nil
 	}
 	u, err = d.create(ctx, a)
 	return u, err == nil, err
@@ -268,16 +318,27 @@ func (d *Driver) create(ctx context.Context, a driver.Account) (*user, error) {
 	}
 	req.Attribute("cn", []string{cn})
 	req.Attribute("sn", []string{a.Name})
+	req.Attribute("description", []string{driver.MarkManaged})
+	existed := false
 	if err := d.admin.Do(ctx, func(c *ldap.Conn) error {
 		err := c.Add(req)
 		if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
+			existed = true
 			return nil
 		}
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("create account %q: %w", a.Name, err)
 	}
-	return &user{dn: dn}, nil
+	if existed {
+		// The add's reply was lost, or somebody raced it: the entry must be ours all the same.
+		u, err := d.managedUser(ctx, a.Name)
+		if err == nil && u == nil {
+			err = fmt.Errorf("account %q: %w after create", a.Name, driver.ErrNoAccount)
+		}
+		return u, err
+	}
+	return &user{dn: dn, description: driver.MarkManaged, managed: true}, nil
 }
 
 // EnsureDisabled implements driver.JIT: create when missing (without a password), no memberships, locked.
@@ -286,7 +347,7 @@ func (d *Driver) EnsureDisabled(ctx context.Context, a driver.Account) (driver.R
 	if err := ValidateName(a.Name); err != nil {
 		return rep, err
 	}
-	u, created, err := d.findOrCreate(ctx, a)
+	u, created, err := d.findOrCreate(ctx, a, &rep)
 	if err != nil {
 		return rep, err
 	}
@@ -314,7 +375,7 @@ func (d *Driver) VerifyDisabled(ctx context.Context, name, password string) erro
 	if password == "" {
 		return fmt.Errorf("verify %q: %w: empty", name, driver.ErrBadPassword)
 	}
-	u, err := d.findUser(ctx, name)
+	u, err := d.managedUser(ctx, name)
 	if err != nil {
 		return fmt.Errorf("verify %q: %w", name, err)
 	}
@@ -383,7 +444,7 @@ func (d *Driver) SetPassword(ctx context.Context, name, password string) error {
 	if err := ValidateName(name); err != nil {
 		return err
 	}
-	u, err := d.findUser(ctx, name)
+	u, err := d.managedUser(ctx, name)
 	if err != nil {
 		return fmt.Errorf("set password of %q: %w", name, err)
 	}
@@ -428,7 +489,7 @@ func (d *Driver) Verify(ctx context.Context, name, password string) error {
 	if password == "" {
 		return fmt.Errorf("verify %q: %w: empty", name, driver.ErrBadPassword)
 	}
-	u, err := d.findUser(ctx, name)
+	u, err := d.managedUser(ctx, name)
 	if err != nil {
 		return fmt.Errorf("verify %q: %w", name, err)
 	}
@@ -454,7 +515,7 @@ func (d *Driver) Disable(ctx context.Context, name string) (driver.Report, error
 	if err := ValidateName(name); err != nil {
 		return rep, err
 	}
-	u, err := d.findUser(ctx, name)
+	u, err := d.managedUser(ctx, name)
 	if err != nil || u == nil {
 		return rep, err
 	}
