@@ -106,6 +106,16 @@ type Policy struct {
 	HistoryDepth int `json:"historyDepth"`
 }
 
+// PolicyRequest is the body of PUT PathAdminPolicy: the policy, and the admin's confirmations of settings that
+// need one. A plain Policy is a PolicyRequest without confirmations.
+type PolicyRequest struct {
+	Policy
+	// ConfirmNoFixedPart confirms a naming format without a fixed part (no literal character and no {abbrev},
+	// such as "{username}"): account names then equal the usernames, and a tech's name could meet an existing
+	// account of the target. The hub refuses such a format without it, and audits its use.
+	ConfirmNoFixedPart bool `json:"confirmNoFixedPart,omitempty"`
+}
+
 // Policy defaults and bounds of rotate-after-use and the password history.
 const (
 	DefaultRotateAfterUse = 8 * time.Hour
@@ -156,6 +166,9 @@ type Tech struct {
 	Fingerprint  string     `json:"fingerprint"`
 	CreatedAt    time.Time  `json:"createdAt"`
 	UpdatedAt    time.Time  `json:"updatedAt"`
+	// Problems lists, for an active tech, the entitlements that cannot become an account: a name too long or
+	// invalid on a target kind, a reserved name, a name another tech's account would share. Each says where.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // Group is a TechGroup or an AgentGroup.

@@ -741,15 +741,16 @@ func (x *tx) DeleteTriplet(tenant, id int64) error {
 
 // ---- accounts ----
 
-const accountCols = "id, tenant_id, tech_id, agent_id, name, state, last_error, current_version, rotate_requested_at, rotate_reason, rotated_at, created_at"
+const accountCols = "id, tenant_id, tech_id, agent_id, name, state, last_error, current_version, rotate_requested_at, rotate_reason, rotated_at, created_at, adopted, retried_at, retry_version"
 
 func scanAccount(sc interface{ Scan(...any) error }) (*Account, error) {
 	var a Account
-	var req, rot, created int64
-	if err := sc.Scan(&a.ID, &a.TenantID, &a.TechID, &a.AgentID, &a.Name, &a.State, &a.LastError, &a.CurrentVersion, &req, &a.RotateReason, &rot, &created); err != nil {
+	var req, rot, created, retried int64
+	if err := sc.Scan(&a.ID, &a.TenantID, &a.TechID, &a.AgentID, &a.Name, &a.State, &a.LastError, &a.CurrentVersion, &req, &a.RotateReason, &rot, &created,
+		&a.Adopted, &retried, &a.RetryVersion); err != nil {
 		return nil, err
 	}
-	a.RotateRequestedAt, a.RotatedAt, a.CreatedAt = tm(req), tm(rot), tm(created)
+	a.RotateRequestedAt, a.RotatedAt, a.CreatedAt, a.RetriedAt = tm(req), tm(rot), tm(created), tm(retried)
 	return &a, nil
 }
 
@@ -804,8 +805,29 @@ func (x *tx) AccountsByTech(tenant, tech int64) ([]Account, error) {
 }
 
 func (x *tx) UpdateAccount(a *Account) error {
-	return x.one(fmt.Sprintf("update account %d", a.ID), "UPDATE accounts SET state = ?, last_error = ?, rotate_requested_at = ?, rotate_reason = ? WHERE tenant_id = ? AND id = ?",
-		a.State, a.LastError, ns(a.RotateRequestedAt), a.RotateReason, a.TenantID, a.ID)
+	return x.one(fmt.Sprintf("update account %d", a.ID), `UPDATE accounts SET state = ?, last_error = ?, rotate_requested_at = ?, rotate_reason = ?,
+		adopted = ?, retried_at = ?, retry_version = ? WHERE tenant_id = ? AND id = ?`,
+		a.State, a.LastError, ns(a.RotateRequestedAt), a.RotateReason, b2i(a.Adopted), ns(a.RetriedAt), a.RetryVersion, a.TenantID, a.ID)
+}
+
+func (x *tx) Unresolved(tenant, account int64) (int, string, error) {
+	a, err := x.Account(tenant, account)
+	if err != nil {
+		return 0, "", err
+	}
+	// The floor: the last version confirmed at some point, or the version current at the admin's last retry.
+	var floor int64
+	err = x.t.QueryRowContext(x.ctx, "SELECT MAX(?, COALESCE(MAX(version), 0)) FROM versions WHERE account_id = ? AND confirmed_at != 0",
+		a.RetryVersion, account).Scan(&floor)
+	if err != nil {
+		return 0, "", wrap("unresolved versions", err)
+	}
+	var n int
+	var reason sql.NullString
+	err = x.t.QueryRowContext(x.ctx, `SELECT COUNT(*), (SELECT reason FROM versions WHERE account_id = ? AND version > ? AND state = 'failed'
+		ORDER BY version DESC LIMIT 1) FROM versions WHERE account_id = ? AND version > ? AND state IN ('staged','failed')`,
+		account, floor, account, floor).Scan(&n, &reason)
+	return n, reason.String, wrap("unresolved versions", err)
 }
 
 func (x *tx) RequestRotation(tenant, tech, agent, account int64, at time.Time) (int, error) {

@@ -103,6 +103,10 @@ type Tx interface {
 	AccountsByAgent(tenant, agent int64) ([]Account, error)
 	AccountsByTech(tenant, tech int64) ([]Account, error)
 	UpdateAccount(a *Account) error
+	// Unresolved counts the account's versions that stay unresolved — failed, or staged and never confirmed — above
+	// the later of its last confirmed version and its RetryVersion, and returns the newest failure's reason ("" if
+	// none of them failed).
+	Unresolved(tenant, account int64) (int, string, error)
 	// RequestRotation marks every account matching all non-zero filters and returns how many.
 	RequestRotation(tenant, tech, agent, account int64, at time.Time) (int, error)
 
@@ -300,13 +304,19 @@ type Account struct {
 	TechID            int64
 	AgentID           int64
 	Name              string
-	State             string // planned, present, disabled, error
+	State             string // planned, present, disabled, error, failed
 	LastError         string
 	CurrentVersion    int64
 	RotateRequestedAt time.Time // a pending rotation request is due at this time, if after RotatedAt
 	RotateReason      string    // why it was requested (wire.DueRotateNow, wire.DueAfterReveal)
 	RotatedAt         time.Time
 	CreatedAt         time.Time
+	// Adopted: an admin let the agent take over the existing account of this name on the target.
+	Adopted bool
+	// RetriedAt is when an admin last retried the account; RetryVersion its current version then. Unresolved
+	// counts only versions above it.
+	RetriedAt    time.Time
+	RetryVersion int64
 }
 
 // Version is one sealed password of an account.

@@ -37,6 +37,7 @@ func runSuite(t *testing.T, open opener) {
 		"tokens":   testTokens,
 		"groups":   testGroups,
 		"accounts": testAccountsAndVersions,
+		"unresolved": testUnresolved,
 		"audit":    testAuditQuery,
 		"rollback": testRollback,
 	}
@@ -396,6 +397,85 @@ func testAccountsAndVersions(t *testing.T, s Store) {
 	})
 }
 
+// testUnresolved: failed versions and staged ones never confirmed count as unresolved above the last confirmed
+// version and the version current at the admin's last retry; the adoption and retry fields persist.
+func testUnresolved(t *testing.T, s Store) {
+	a := newTenant(t, s, guidA)
+	b := newTenant(t, s, guidB)
+	tc := newTech(t, s, a.ID, "alice", wire.TechActive)
+	ag := newAgent(t, s, a.ID, "contoso.local")
+	var acc *Account
+	write(t, s, func(tx Tx) (err error) { acc, err = tx.EnsureAccount(a.ID, tc.ID, ag.ID, "alice-ms", now); return })
+	unresolved := func() (int, string) {
+		t.Helper()
+		var n int
+		var reason string
+		if err := s.Read(ctx, func(tx Tx) (err error) { n, reason, err = tx.Unresolved(a.ID, acc.ID); return }); err != nil {
+			t.Fatal(err)
+		}
+		return n, reason
+	}
+	step := func(v int64, fail string, confirm bool) {
+		t.Helper()
+		write(t, s, func(tx Tx) error {
+			if err := tx.StageVersion(a.ID, &Version{AccountID: acc.ID, Version: v, Envelope: []byte{1}, StagedAt: now}); err != nil {
+				return err
+			}
+			switch {
+			case fail != "":
+				return tx.FailVersion(a.ID, acc.ID, v, fail)
+			case confirm:
+				return tx.ConfirmVersion(a.ID, acc.ID, v, now)
+			}
+			return nil
+		})
+	}
+	if n, r := unresolved(); n != 0 || r != "" {
+		t.Fatalf("no versions: %d %q", n, r)
+	}
+	step(1, "bind refused", false)
+	step(2, "", false) // staged, never confirmed
+	if n, r := unresolved(); n != 2 || r != "bind refused" {
+		t.Fatalf("before any confirmation: %d %q", n, r)
+	}
+	step(3, "", true) // supersedes 2; 1 stays failed but lies below the confirmed version
+	if n, _ := unresolved(); n != 0 {
+		t.Fatalf("after a confirmation: %d", n)
+	}
+	step(4, "constraint violation", false)
+	step(5, "", false)
+	step(6, "lockout threshold near", false)
+	if n, r := unresolved(); n != 3 || r != "lockout threshold near" {
+		t.Fatalf("three unresolved: %d %q", n, r)
+	}
+	// An admin's retry: what came before no longer counts.
+	write(t, s, func(tx Tx) error {
+		ac, err := tx.Account(a.ID, acc.ID)
+		if err != nil {
+			return err
+		}
+		ac.State, ac.LastError, ac.Adopted, ac.RetriedAt, ac.RetryVersion = "present", "", true, now, ac.CurrentVersion
+		return tx.UpdateAccount(ac)
+	})
+	if n, r := unresolved(); n != 0 || r != "" {
+		t.Fatalf("after a retry: %d %q", n, r)
+	}
+	step(7, "", false)
+	if n, r := unresolved(); n != 1 || r != "" {
+		t.Fatalf("a stage after the retry: %d %q", n, r)
+	}
+	s.Read(ctx, func(tx Tx) error {
+		ac, err := tx.Account(a.ID, acc.ID)
+		if err != nil || !ac.Adopted || !ac.RetriedAt.Equal(now) || ac.RetryVersion != 6 || ac.CurrentVersion != 7 {
+			t.Fatalf("account after adoption and retry: %+v, %v", ac, err)
+		}
+		if _, _, err := tx.Unresolved(b.ID, acc.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unresolved across tenants: %v", err)
+		}
+		return nil
+	})
+}
+
 func testAuditQuery(t *testing.T, s Store) {
 	a := newTenant(t, s, guidA)
 	b := newTenant(t, s, guidB)
@@ -587,7 +667,7 @@ func TestMigrationUpgradeKeepsData(t *testing.T) {
 	defer s2.Close()
 	s2.Read(ctx, func(tx Tx) error {
 		accs, err := tx.AccountsByTech(1, 1)
-		if err != nil || len(accs) != 1 || accs[0].Name != "alice-ms" || accs[0].RotateReason != "" {
+		if err != nil || len(accs) != 1 || accs[0].Name != "alice-ms" || accs[0].RotateReason != "" || accs[0].Adopted || accs[0].RetryVersion != 0 || !accs[0].RetriedAt.IsZero() {
 			t.Fatalf("accounts after upgrade: %+v, %v", accs, err)
 		}
 		if a, err := tx.AdminByKey(1, "key-o"); err != nil || a.Role != wire.RoleOwner || a.Status != wire.AdminActive {
