@@ -13,6 +13,7 @@ import (
 
 	"github.com/watchword/watchword/console/agent/driver"
 	"github.com/watchword/watchword/console/agent/driver/ad"
+	"github.com/watchword/watchword/console/agent/targets"
 	"github.com/watchword/watchword/shared/rotation"
 	"github.com/watchword/watchword/shared/rotation/rotationtest"
 	"github.com/watchword/watchword/shared/seal"
@@ -146,6 +147,69 @@ func TestRotationInvariant(t *testing.T) {
 	t.Logf("crash points: %d, trials: %d, lockouts: %d", len(rotation.Points), trials, target.lockouts.Load())
 	if n := target.lockouts.Load(); n != 0 {
 		t.Fatalf("%d lockouts", n)
+	}
+}
+
+// TestRotationRealLogins logs in as a user would, not by LDAP bind: after each of two rotations through the real
+// cycle, the password the tech's envelope opens logs in over Kerberos (kinit) and SMB with NTLM (smbclient), the
+// previous one is refused over both, and once the account is disabled its password is refused over both too.
+func TestRotationRealLogins(t *testing.T) {
+	d, cfg := newDriver(t)
+	env := targets.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	name := testName(t, cfg)
+	if _, err := d.Ensure(ctx, driver.Account{Name: name, Groups: []string{"wwt-ops"}}); err != nil {
+		t.Fatal(err)
+	}
+	hub := rotationtest.NewHub()
+	tech, _ := keys(t)
+	ref := jobFor(t, name, 0).Ref
+	r := &rotation.Rotator{Hub: hub, Target: d}
+	logins := []struct {
+		name  string
+		login func(context.Context, targets.Env, string, string) error
+	}{{"kerberos", targets.KerberosLogin}, {"smb", targets.SMBLogin}}
+
+	var current string
+	for round := 1; round <= 2; round++ {
+		if _, err := r.Rotate(ctx, jobFor(t, name, hub.LastVersion(ref))); err != nil {
+			t.Fatalf("rotation %d: %v", round, err)
+		}
+		opened, err := rotationtest.OpenAll(hub.Versions(ref), ref, tech)
+		if err != nil || len(opened) != round {
+			t.Fatalf("rotation %d: opened %d envelopes: %v", round, len(opened), err)
+		}
+		previous := current
+		current = opened[0].Password
+		if previous != "" && previous != opened[1].Password {
+			t.Fatalf("rotation %d: the envelope before the newest does not hold the previous password", round)
+		}
+		for _, l := range logins {
+			start := time.Now()
+			if err := l.login(ctx, env, name, current); err != nil {
+				t.Fatalf("rotation %d: %s login with the new password: %v", round, l.name, err)
+			}
+			t.Logf("rotation %d: %s login with the new password: %v", round, l.name, time.Since(start).Round(time.Millisecond))
+			if previous == "" {
+				continue
+			}
+			start = time.Now()
+			err := l.login(ctx, env, name, previous)
+			if !errors.Is(err, driver.ErrBadPassword) {
+				t.Fatalf("rotation %d: %s login with the previous password: %v, want refused (%v)", round, l.name, err, driver.ErrBadPassword)
+			}
+			t.Logf("rotation %d: %s login with the previous password refused in %v: %v", round, l.name, time.Since(start).Round(time.Millisecond), err)
+		}
+	}
+
+	if _, err := d.Disable(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range logins {
+		if err := l.login(ctx, env, name, current); !errors.Is(err, driver.ErrDisabled) {
+			t.Fatalf("%s login on the disabled account: %v, want %v", l.name, err, driver.ErrDisabled)
+		}
 	}
 }
 
