@@ -32,14 +32,14 @@ func TestSuite(t *testing.T) { runSuite(t, openSQLite) }
 
 func runSuite(t *testing.T, open opener) {
 	tests := map[string]func(*testing.T, Store){
-		"tenants":  testTenants,
-		"techs":    testTechs,
-		"tokens":   testTokens,
-		"groups":   testGroups,
-		"accounts": testAccountsAndVersions,
+		"tenants":    testTenants,
+		"techs":      testTechs,
+		"tokens":     testTokens,
+		"groups":     testGroups,
+		"accounts":   testAccountsAndVersions,
 		"unresolved": testUnresolved,
-		"audit":    testAuditQuery,
-		"rollback": testRollback,
+		"audit":      testAuditQuery,
+		"rollback":   testRollback,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
