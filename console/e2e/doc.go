@@ -8,7 +8,8 @@
 //  2. two co-managed techs register and show as pending with their devices' fingerprints;
 //  3. the co-managed onboarding (CMTG, MSPTG, CMDG, two triplets, the All triplet gone, techs activated);
 //  4. the co-managed techs see exactly one account, on the AD domain, and the hub refuses them the SSH host;
-//  5. a forced rotation reaches every TechClient within 1 s of the confirm, and the old password stops binding;
+//  5. a forced rotation reaches every TechClient within 1 s of the confirm; the new password binds and logs in over
+//     Kerberos (kinit) and SMB/NTLM (smbclient), the old one is refused by all three;
 //  6. a deactivated tech's AD account is disabled within 5 s (bind answers data 533) and their list empties;
 //  7. a new MSP tech gets accounts on both domains;
 //  8. a newly enrolled domain joins AllDomains: MSP techs get accounts there, co-managed techs do not;

@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	_ "modernc.org/sqlite"
 
+	"github.com/watchword/watchword/console/agent/driver"
 	"github.com/watchword/watchword/console/agent/targets"
 	cvm "github.com/watchword/watchword/console/vm"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -421,7 +422,25 @@ func TestE2E(t *testing.T) {
 		if err := ad.bind(account(c1.username), oldPW); err == nil || !strings.Contains(err.Error(), "52e") {
 			return "", fmt.Errorf("the old password: bind answered %v, want data 52e", err)
 		}
-		return fmt.Sprintf("4 accounts rotated in %s; confirm → shown %s (max %s); new binds, old 52e", ms(total), strings.Join(lat, ", "), ms(worst)), nil
+		// Users log in with Kerberos and NTLM, not by LDAP bind: the tech's new password must work over both, and
+		// the old one must be refused over both (NTLM alone may keep an old password for a grace period).
+		var logins []string
+		for _, l := range []struct {
+			proto string
+			login func(context.Context, targets.Env, string, string) error
+		}{{"Kerberos", targets.KerberosLogin}, {"SMB/NTLM", targets.SMBLogin}} {
+			st := time.Now()
+			if err := l.login(ctx, env, account(c1.username), newPW); err != nil {
+				return "", fmt.Errorf("%s login with the new password: %w", l.proto, err)
+			}
+			in := time.Since(st)
+			st = time.Now()
+			if err := l.login(ctx, env, account(c1.username), oldPW); !errors.Is(err, driver.ErrBadPassword) {
+				return "", fmt.Errorf("%s login with the old password: %v, want refused as %q", l.proto, err, driver.ErrBadPassword)
+			}
+			logins = append(logins, fmt.Sprintf("%s new %s, old refused %s", l.proto, ms(in), ms(time.Since(st))))
+		}
+		return fmt.Sprintf("4 accounts rotated in %s; confirm → shown %s (max %s); new binds, old 52e; %s", ms(total), strings.Join(lat, ", "), ms(worst), strings.Join(logins, "; ")), nil
 	})
 
 	s.step(6, "deactivate a co-managed tech: AD disabled ≤ 5 s (data 533), list empty", func() (string, error) {
