@@ -1,6 +1,6 @@
 package agent
 
-// Just-in-time accounts (issue 14, item 1; wire.PlanJIT).
+// Just-in-time accounts (wire.PlanJIT).
 //
 // Outside its window a JIT account exists on the target disabled, without memberships, and any new password is
 // sealed to the tenant's recovery recipient only (driver.JIT: EnsureDisabled, VerifyDisabled, which check the
@@ -19,12 +19,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync/atomic"
 	"time"
 
 	"github.com/watchword/watchword/console/agent/driver"
+	"github.com/watchword/watchword/shared/atomicfile"
 	"github.com/watchword/watchword/shared/rotation"
 	"github.com/watchword/watchword/shared/wire"
 )
@@ -64,7 +64,8 @@ func loadJIT(path string) (map[int64]jitWindow, error) {
 	return out, nil
 }
 
-// saveJIT writes the windows atomically: a crash leaves the old file or the new one, never half of one.
+// saveJIT writes the windows atomically: a crash or a full disk leaves the old file or the new one, never half of
+// one, and a failed write is returned.
 func saveJIT(path string, windows map[int64]jitWindow) error {
 	if path == "" {
 		return nil
@@ -76,27 +77,10 @@ func saveJIT(path string, windows map[int64]jitWindow) error {
 	sort.Slice(f.Windows, func(i, j int) bool { return f.Windows[i].AccountID < f.Windows[j].AccountID })
 	b, err := json.Marshal(f)
 	if err != nil {
-		return err
+		return fmt.Errorf("save jit windows: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".jit-*.json")
-	if err != nil {
-		return fmt.Errorf("write jit windows: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err == nil {
-		_, err = tmp.Write(b)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("write jit windows %q: %w", path, err)
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
+		return fmt.Errorf("save jit windows: %w", err)
 	}
 	return nil
 }

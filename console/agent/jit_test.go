@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -196,6 +199,45 @@ func TestJITWindowForgottenWhenStanding(t *testing.T) {
 	r.Sync(context.Background(), p)
 	if w, _ := loadJIT(file); len(w) != 0 {
 		t.Fatalf("a standing account's window is still kept: %+v", w)
+	}
+}
+
+// TestSaveJITFullDisk: saving the windows on a full disk fails with an error, and the windows saved before stay
+// readable, so a restarted agent still closes them at their expiry. Needs root (a small tmpfs).
+func TestSaveJITFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	file := filepath.Join(dir, "jit.json")
+	expires := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	before := map[int64]jitWindow{7: {AccountID: 7, AccountName: "jit-admin", ExpiresAt: expires}}
+	if err := saveJIT(file, before); err != nil {
+		t.Fatal(err)
+	}
+	fill, err := os.Create(filepath.Join(dir, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for err == nil {
+		_, err = fill.Write(make([]byte, 4096))
+	}
+	fill.Close()
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("filling the tmpfs: %v", err)
+	}
+
+	after := map[int64]jitWindow{7: before[7], 8: {AccountID: 8, AccountName: "jit-dba", ExpiresAt: expires}}
+	if err := saveJIT(file, after); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("save on a full disk: %v; want ENOSPC", err)
+	}
+	got, err := loadJIT(file)
+	if err != nil || !reflect.DeepEqual(got, before) {
+		t.Fatalf("windows after the failed save: %+v, %v; want %+v", got, err, before)
 	}
 }
 
