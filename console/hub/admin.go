@@ -134,13 +134,21 @@ func checkPolicy(p wire.Policy) error {
 
 func (h *Hub) adminPolicy(r *request) (any, error) {
 	// Fields the body leaves out keep their current values: a Console that predates a policy field must not reset it.
-	p := r.tenant.Policy
-	p.HistoryDepth = p.History()
-	if err := r.decode(&p); err != nil {
+	req := wire.PolicyRequest{Policy: r.tenant.Policy}
+	req.HistoryDepth = req.History()
+	if err := r.decode(&req); err != nil {
 		return nil, err
 	}
+	p := req.Policy
 	if err := checkPolicy(p); err != nil {
 		return nil, err
+	}
+	// A new format without a fixed part makes account names equal the usernames: a tech named like an existing
+	// account of a target would meet it. It needs the admin's explicit confirmation.
+	noFixedPart := p.NamingFormat != r.tenant.Policy.NamingFormat && !entitle.HasFixedPart(p.NamingFormat)
+	if noFixedPart && !req.ConfirmNoFixedPart {
+		return nil, wire.Invalid("namingFormat", "format %q has no fixed part (no literal character and no {abbrev}): account names would be the bare usernames "+
+			"and could meet existing accounts of the targets; add a prefix, a suffix or {abbrev}, or confirm with confirmNoFixedPart", p.NamingFormat)
 	}
 	t := *r.tenant
 	t.Policy = p
@@ -150,6 +158,11 @@ func (h *Hub) adminPolicy(r *request) (any, error) {
 		}
 		c.graph = true
 		c.groupsOnly = true
+		if noFixedPart {
+			if err := c.audit("policy.confirm-no-fixed-part", "tenant "+t.GUID, fmt.Sprintf("namingFormat=%q was=%q", p.NamingFormat, r.tenant.Policy.NamingFormat)); err != nil {
+				return err
+			}
+		}
 		detail, _ := json.Marshal(p)
 		return c.audit("policy.update", "tenant "+t.GUID, string(detail))
 	})
@@ -221,7 +234,7 @@ func (h *Hub) adminTechs(r *request) (any, error) {
 	default:
 		return nil, wire.Invalid("status", "must be pending, active, disabled or rejected")
 	}
-	return read(h, r, func(tx store.Tx) (*wire.TechsResponse, error) {
+	out, err := read(h, r, func(tx store.Tx) (*wire.TechsResponse, error) {
 		ts, err := tx.Techs(r.tenant.ID, status)
 		ts = r.visibleTechs(ts) // a Co-managed Manager sees its organization's techs only
 		out := &wire.TechsResponse{Techs: []wire.Tech{}}
@@ -230,6 +243,27 @@ func (h *Hub) adminTechs(r *request) (any, error) {
 		}
 		return out, err
 	})
+	if err != nil {
+		return nil, err
+	}
+	// The entitlements each active tech holds that cannot become an account (accounts.go).
+	var active []int64
+	for _, t := range out.Techs {
+		if t.Status == wire.TechActive {
+			active = append(active, t.ID)
+		}
+	}
+	if len(active) > 0 {
+		v, err := h.view(r.Context(), r.tenant)
+		if err != nil {
+			return nil, err
+		}
+		probs := techProblems(v, r.tenant, active)
+		for i := range out.Techs {
+			out.Techs[i].Problems = probs[out.Techs[i].ID]
+		}
+	}
+	return out, nil
 }
 
 // techTransitions lists, per action, the states it applies to and the state it leads to.
@@ -277,7 +311,26 @@ func (h *Hub) adminTechAction(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return techWire(t), nil
+	out := techWire(t)
+	if t.Status == wire.TechActive {
+		// Said at once, and audited: an approved tech whose entitlements cannot all become accounts (accounts.go).
+		v, err := h.view(r.Context(), r.tenant)
+		if err != nil {
+			return nil, err
+		}
+		out.Problems = techProblems(v, r.tenant, []int64{t.ID})[t.ID]
+		if len(out.Problems) > 0 {
+			err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+				c.bump = false
+				return c.audit("account.problem", fmt.Sprintf("tech %d", t.ID),
+					fmt.Sprintf("username=%q on=%s problems=%q", t.Username, action, strings.Join(out.Problems, "; ")))
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
 }
 
 // ---- groups ----
@@ -768,9 +821,8 @@ func (h *Hub) adminAccounts(r *request) (any, error) {
 			as, err = tx.AccountsByAgent(r.tenant.ID, agent)
 		}
 		out := &wire.AccountsResponse{Accounts: []wire.Account{}}
-		for _, a := range as {
-			out.Accounts = append(out.Accounts, wire.Account{ID: a.ID, TechID: a.TechID, AgentID: a.AgentID, Name: a.Name,
-				State: a.State, LastError: a.LastError, CurrentVersion: a.CurrentVersion, RotatedAt: a.RotatedAt})
+		for i := range as {
+			out.Accounts = append(out.Accounts, accountWire(&as[i]))
 		}
 		return out, err
 	})

@@ -184,6 +184,11 @@ func (h *Hub) agentStage(r *request) (any, error) {
 		if err := jitStageCheck(c, v, acc, req.RecoveryOnly); err != nil { // jit.go
 			return err
 		}
+		// A failed account waits for an admin (accounts.go). Closing a JIT window still rotates it away.
+		if acc.State == wire.AccountFailed && !req.RecoveryOnly {
+			return &wire.Error{Code: wire.CodeConflict, Field: "accountId",
+				Message: fmt.Sprintf("account %q failed and waits for an admin to retry or adopt it", acc.Name)}
+		}
 		if req.Version <= acc.CurrentVersion {
 			return wire.Invalid("version", "must exceed the current version %d", acc.CurrentVersion)
 		}
@@ -261,7 +266,7 @@ func (h *Hub) agentFail(r *request) (any, error) {
 	return struct{}{}, nil
 }
 
-var accountStates = map[string]bool{wire.AccountPresent: true, wire.AccountDisabled: true, wire.AccountError: true}
+var accountStates = map[string]bool{wire.AccountPresent: true, wire.AccountDisabled: true, wire.AccountError: true, wire.AccountFailed: true}
 
 func (h *Hub) agentAccounts(r *request) (any, error) {
 	var req wire.AccountsReport
@@ -273,7 +278,7 @@ func (h *Hub) agentAccounts(r *request) (any, error) {
 	}
 	for i, a := range req.Accounts {
 		if !accountStates[a.State] {
-			return nil, wire.Invalid(fmt.Sprintf("accounts[%d].state", i), "must be present, disabled or error")
+			return nil, wire.Invalid(fmt.Sprintf("accounts[%d].state", i), "must be present, disabled, error or failed")
 		}
 		if _, err := text(fmt.Sprintf("accounts[%d].error", i), a.Error, false, 500); err != nil {
 			return nil, err
@@ -294,6 +299,11 @@ func (h *Hub) agentAccounts(r *request) (any, error) {
 			if acc.State == rep.State && acc.LastError == rep.Error {
 				continue
 			}
+			// A failed account stays failed until an admin retries or adopts it (accounts.go): only another failure
+			// or its disabling (offboarding) replaces it.
+			if acc.State == wire.AccountFailed && rep.State != wire.AccountFailed && rep.State != wire.AccountDisabled {
+				continue
+			}
 			if rep.State == wire.AccountDisabled && acc.State != wire.AccountDisabled && !v.jitOf(acc.TechID, acc.AgentID).jit {
 				// Should the account come back, it comes back with a fresh password.
 				acc.RotateRequestedAt, acc.RotateReason = c.at, wire.DueRotateNow
@@ -301,6 +311,12 @@ func (h *Hub) agentAccounts(r *request) (any, error) {
 			acc.State, acc.LastError = rep.State, rep.Error
 			if err := c.tx.UpdateAccount(acc); err != nil {
 				return err
+			}
+			if rep.State == wire.AccountFailed {
+				if err := c.audit("account.failed", accountTarget(acc), fmt.Sprintf("name=%q by=agent reason=%q", acc.Name, rep.Error)); err != nil {
+					return err
+				}
+				continue
 			}
 			if err := c.audit("account.state", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("state=%s error=%q", rep.State, rep.Error)); err != nil {
 				return err

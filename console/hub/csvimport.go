@@ -134,8 +134,8 @@ func parseRow(line int, rec []string) (importRow, *wire.ImportException) {
 			return fail(&wire.ImportException{Field: importColumns[i], Reason: "formula-like cell refused (starts with =, +, -, @, tab or CR)"})
 		}
 	}
-	if !usernameRE.MatchString(row.username) {
-		return fail(&wire.ImportException{Field: "username", Reason: "1 to 32 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"})
+	if problem := usernameProblem(row.username); problem != "" {
+		return fail(&wire.ImportException{Field: "username", Reason: problem})
 	}
 	var e *wire.ImportException
 	if row.displayName, e = checkCell("display_name", rec[1], 100); e != nil {

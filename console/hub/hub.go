@@ -90,6 +90,8 @@ type Hub struct {
 	// tenantMu serializes each tenant's mutations from transaction to notify (see tenantLock).
 	tenantMu map[int64]*sync.Mutex
 	recips   recipientCache
+	// problems holds the plan problems already audited (accounts.go).
+	problems map[problemKey]bool
 }
 
 // New creates a hub over st that authenticates itself with id.

@@ -95,6 +95,7 @@ var declaredRoutes = []string{
 	"GET /v1/admin/agents org-read",
 	"POST /v1/admin/agents/{id}/{action} admin",
 	"GET /v1/admin/accounts read",
+	"POST /v1/admin/accounts/{id}/{action} admin",
 	"POST /v1/admin/rotate admin",
 	"GET /v1/admin/audit read",
 	"GET /v1/admin/audit/verify read",

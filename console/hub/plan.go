@@ -99,6 +99,10 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 	if err := read(); err != nil {
 		return nil, err
 	}
+	// The hub's own bound on unresolved rotations (accounts.go), before anything is planned due.
+	if err := h.haltUnresolved(ctx, tenant, accounts, latest); err != nil {
+		return nil, err
+	}
 	byTech := make(map[int64]*store.Account, len(accounts))
 	taken := make(map[string]int64, len(accounts))
 	for i := range accounts {
@@ -107,6 +111,17 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 	}
 	naming := entitle.Naming{Format: tenant.Policy.NamingFormat, Abbrev: tenant.Abbrev}
 	planned, problems := v.idx.Plan(agent.ID, naming, taken)
+	// An account created under a reserved name before such names were refused is never planned (nor disabled,
+	// below): it would be a built-in principal of the target.
+	planned = slices.DeleteFunc(planned, func(p entitle.Planned) bool {
+		acc := byTech[p.Tech.ID]
+		if acc == nil || !entitle.Reserved(acc.Name) {
+			return false
+		}
+		problems = append(problems, entitle.Problem{Grant: p.Grant, AccountName: acc.Name,
+			Err: fmt.Errorf("%w: %q is a built-in or privileged account on the target", entitle.ErrReserved, acc.Name)})
+		return true
+	})
 
 	var missing []entitle.Planned
 	for _, p := range planned {
@@ -190,13 +205,20 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 		if pa.Groups == nil {
 			pa.Groups = []string{}
 		}
+		pa.Adopt = acc.Adopted
+		if acc.State == wire.AccountFailed {
+			// Halted: never due, and its schedule does not wake the long poll (accounts.go).
+			haltPlan(&pa, acc)
+			plan.Accounts = append(plan.Accounts, pa)
+			continue
+		}
 		plan.Accounts = append(plan.Accounts, pa)
 		if !isDue && !next.IsZero() && (plan.NextDueAt.IsZero() || next.Before(plan.NextDueAt)) {
 			plan.NextDueAt = next
 		}
 	}
 	for _, acc := range accounts {
-		if !entitled[acc.TechID] && acc.State != wire.AccountDisabled {
+		if !entitled[acc.TechID] && acc.State != wire.AccountDisabled && !entitle.Reserved(acc.Name) {
 			plan.Disable = append(plan.Disable, wire.PlanDisable{AccountID: acc.ID, TechID: acc.TechID, AccountName: acc.Name})
 		}
 	}
@@ -204,6 +226,7 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 		plan.Problems = append(plan.Problems, wire.PlanProblem{TechID: p.Tech.ID, Username: p.Tech.Username,
 			AccountName: p.AccountName, Reason: p.Err.Error()})
 	}
+	h.auditProblems(ctx, tenant, agent, plan.Problems) // accounts.go
 	return plan, nil
 }
 

@@ -119,6 +119,7 @@ func routes() []route {
 		{"GET", wire.PathAdminAgents, orgRead, (*Hub).adminAgents},
 		{"POST", wire.PathAdminAgents + "/{id}/{action}", adminAny, (*Hub).adminAgentAction},
 		{"GET", wire.PathAdminAccounts, adminRead, (*Hub).adminAccounts},
+		{"POST", wire.PathAdminAccounts + "/{id}/{action}", adminAny, (*Hub).adminAccountAction},
 		{"POST", wire.PathAdminRotate, adminAny, (*Hub).adminRotate},
 		{"GET", wire.PathAdminAudit, adminRead, (*Hub).adminAudit},
 		{"GET", wire.PathAdminAuditVerify, adminRead, (*Hub).adminAuditVerify},

@@ -10,12 +10,26 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/watchword/watchword/console/hub/entitle"
 	"github.com/watchword/watchword/console/hub/store"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
 var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,31}$`)
+
+// usernameProblem says what is wrong with a tech username, or "" when it may be registered. A reserved name (a
+// built-in or privileged principal of the targets) is refused whatever the naming format: under a format without
+// a fixed part the tech's account would be that principal.
+func usernameProblem(u string) string {
+	if !usernameRE.MatchString(u) {
+		return "1 to 32 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
+	}
+	if entitle.Reserved(u) {
+		return fmt.Sprintf("%q is the name of a built-in or privileged account on the targets (such as Administrator, Guest, krbtgt or root): choose another", u)
+	}
+	return ""
+}
 
 // checkKey parses a registered public key and checks it is the key the caller authenticated with.
 func (r *request) checkKey(field, s string) (*seal.PublicKey, error) {
@@ -54,8 +68,8 @@ func (h *Hub) techRegister(r *request) (any, error) {
 	var errs []error
 	pk, err := r.checkKey("publicKey", req.PublicKey)
 	errs = append(errs, err)
-	if !usernameRE.MatchString(req.Username) {
-		errs = append(errs, wire.Invalid("username", "1 to 32 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"))
+	if problem := usernameProblem(req.Username); problem != "" {
+		errs = append(errs, wire.Invalid("username", "%s", problem))
 	}
 	display, err := text("displayName", req.DisplayName, false, 100)
 	errs = append(errs, err)
