@@ -244,7 +244,7 @@ start_samba() {
 	# private directory set by an older provisioning is dropped; a directory mounted over the built-in path (the
 	# way to reach such a DC without restarting it) would hide the new socket.
 	sed -i '/^[[:space:]]*winbindd socket directory[[:space:]]*=/d' "$d/etc/smb.conf"
-	mountpoint -q /run/samba/winbindd 2>/dev/null && umount /run/samba/winbindd
+	if mountpoint -q /run/samba/winbindd 2>/dev/null; then umount /run/samba/winbindd 2>/dev/null || true; fi
 	mkdir -p /run/samba
 	log "starting samba"
 	setsid samba -i -s "$d/etc/smb.conf" </dev/null >"$d/log/samba.out" 2>&1 &
