@@ -113,6 +113,14 @@ type Runner struct {
 	retryAt  map[int64]time.Time // account ID → no new attempt before
 	lastFull time.Time
 	last     *wire.Plan
+	problems string // the plan problems last logged
+
+	// Halting (halt.go): unresolved counts the rotations of an account left unresolved since its last confirmed
+	// one; halted holds the accounts this agent stopped, with the reason, until the hub plans them Halted (or,
+	// once the report landed, an admin retried them).
+	unresolved map[int64]int
+	halted     map[int64]string
+	haltLanded map[int64]bool
 
 	jitMu   sync.Mutex
 	windows map[int64]jitWindow // open JIT windows to close at expiry, kept in Config.JITStateFile (jit.go)
@@ -161,6 +169,7 @@ func New(cfg Config) (*Runner, error) {
 	}
 	return &Runner{cfg: cfg, log: cfg.Logger, idle: make(chan driver.Driver, cfg.Parallelism),
 		applied: map[int64]string{}, tried: map[int64]string{}, retryAt: map[int64]time.Time{},
+		unresolved: map[int64]int{}, halted: map[int64]string{}, haltLanded: map[int64]bool{},
 		windows: windows, jitWake: make(chan struct{}, 1)}, nil
 }
 
@@ -270,6 +279,7 @@ type task struct {
 	acc     *wire.PlanAccount
 	disable *wire.PlanDisable
 	key     string
+	halt    string // the account is halted here: only report it failed with this reason
 }
 
 type outcome struct {
@@ -280,6 +290,7 @@ type outcome struct {
 	disabled bool
 	rotFail  bool
 	deferred bool
+	halted   string // the pass halted the account, for this reason
 	missing  []string
 }
 
@@ -306,9 +317,21 @@ func (r *Runner) Sync(ctx context.Context, plan *wire.Plan) Summary {
 			sum.NextRetry = at
 		}
 	}
+	r.logProblems(plan)
 	for i := range plan.Accounts {
 		a := &plan.Accounts[i]
-		key := accountKey(a)
+		if r.skipHaltedLocked(a) {
+			continue // waits for an admin (halt.go)
+		}
+		key := accountKey(plan, a)
+		if why, ok := r.halted[a.AccountID]; ok {
+			// Halted here, not yet by the hub: report it until the report lands.
+			key = "halt\x00" + why
+			if r.applied[a.AccountID] != key {
+				tasks = append(tasks, task{acc: a, key: key, halt: why})
+			}
+			continue
+		}
 		changed := r.applied[a.AccountID] != key
 		at, failed := r.retryAt[a.AccountID]
 		switch {
@@ -363,7 +386,15 @@ func (r *Runner) Sync(ctx context.Context, plan *wire.Plan) Summary {
 		if t.acc != nil {
 			r.tried[id] = t.key
 		}
-		if o.report.State == wire.AccountError || o.rotFail {
+		if o.halted != "" {
+			r.halted[id] = o.halted
+		}
+		if t.halt != "" {
+			r.applied[id] = t.key // reported; again only when the report is lost
+			reports = append(reports, o.report)
+			continue
+		}
+		if o.report.State == wire.AccountError || o.report.State == wire.AccountFailed || o.rotFail {
 			sum.Failed++
 			r.retryAt[id] = now.Add(r.cfg.Retry)
 			delete(r.applied, id)
@@ -390,9 +421,22 @@ func (r *Runner) Sync(ctx context.Context, plan *wire.Plan) Summary {
 	sum.Missing = slices.Compact(missing)
 
 	if len(reports) > 0 {
+		for i := range reports {
+			// One line of printable text, as the hub stores it; the full text is in this agent's log.
+			reports[i].Error = clip(oneLine(reports[i].Error))
+		}
 		rctx, cancel := context.WithTimeout(work, r.stepTimeout())
 		err := r.cfg.Hub.ReportAccounts(rctx, reports)
 		cancel()
+		if err == nil {
+			r.mu.Lock()
+			for _, rep := range reports {
+				if rep.State == wire.AccountFailed {
+					r.haltLanded[rep.AccountID] = true
+				}
+			}
+			r.mu.Unlock()
+		}
 		if err != nil {
 			r.log.Warn("report accounts", "accounts", len(reports), "err", err)
 			if !isRefusal(err) {
@@ -419,11 +463,13 @@ func b2i(b bool) int {
 	return 0
 }
 
-// accountKey is what Ensure applies for a planned account; a change of any of it makes the account worth a pass.
-func accountKey(a *wire.PlanAccount) string {
+// accountKey is what a pass applies for a planned account; a change of any of it makes the account worth a pass
+// at once, even one that failed a moment ago (a policy raised to the domain's minimum is tried without waiting).
+func accountKey(plan *wire.Plan, a *wire.PlanAccount) string {
 	g := slices.Clone(a.Groups)
 	slices.Sort(g)
-	key := a.AccountName + "\x00" + a.DisplayName + "\x00" + strings.Join(g, "\x00")
+	key := a.AccountName + "\x00" + a.DisplayName + "\x00" + strings.Join(g, "\x00") +
+		fmt.Sprintf("\x00adopt %t policy %+v", a.Adopt, plan.Policy)
 	if a.JIT != nil {
 		key += fmt.Sprintf("\x00jit %t %d", a.JIT.Enabled, a.JIT.ExpiresAt.UnixNano())
 	}
@@ -463,6 +509,10 @@ func (r *Runner) run(stop, ctx context.Context, plan *wire.Plan, t task, hubDown
 	} else {
 		o.report = wire.AccountReport{AccountID: t.acc.AccountID, State: wire.AccountPresent}
 	}
+	if t.halt != "" {
+		o.report.State, o.report.Error = wire.AccountFailed, t.halt
+		return o
+	}
 	d, err := r.driver()
 	if err != nil {
 		r.stats.errors.Add(1)
@@ -487,6 +537,10 @@ func (r *Runner) disable(ctx context.Context, d driver.Driver, pd *wire.PlanDisa
 		r.stats.errors.Add(1)
 		r.log.Warn("disable failed", "account", pd.AccountName, "err", err)
 		o.report.State, o.report.Error = wire.AccountError, clip(fmt.Sprintf("disable: %v", err))
+		if final(err) {
+			// Not Watchword's to disable: say so, and do not try again until the plan changes.
+			o.report.State = wire.AccountFailed
+		}
 		return
 	}
 	o.disabled = true
@@ -499,14 +553,23 @@ func (r *Runner) sync(stop, ctx context.Context, d driver.Driver, plan *wire.Pla
 		r.syncClosed(stop, ctx, d, plan, a, hubDown, o) // jit.go
 		return
 	}
+	due, reason := a.Due, a.DueReason
+	acc := driver.Account{Name: a.AccountName, DisplayName: a.DisplayName, Groups: a.Groups, Adopt: a.Adopt,
+		HoldDisabled: due} // a disabled account due for a rotation is rotated before it is enabled again
 	ectx, cancel := context.WithTimeout(ctx, r.stepTimeout())
-	rep, err := d.Ensure(ectx, driver.Account{Name: a.AccountName, DisplayName: a.DisplayName, Groups: a.Groups})
+	rep, err := d.Ensure(ectx, acc)
 	cancel()
 	if err != nil {
 		r.stats.errors.Add(1)
 		r.log.Warn("ensure failed", "account", a.AccountName, "err", err)
 		o.report.State, o.report.Error = wire.AccountError, clip(fmt.Sprintf("ensure: %v", err))
+		if final(err) {
+			r.halt(a, o, fmt.Sprintf("ensure: %v", err))
+		}
 		return
+	}
+	if rep.Adopted {
+		r.log.Info("existing account adopted", "account", a.AccountName)
 	}
 	if a.JIT != nil && !a.JIT.Active(r.cfg.Now()) {
 		// The window ran out while Ensure enabled the account: close it again at once.
@@ -524,7 +587,6 @@ func (r *Runner) sync(stop, ctx context.Context, d driver.Driver, plan *wire.Pla
 		r.log.Warn("planned groups missing on the target; skipped, not created", "account", a.AccountName, "groups", rep.Missing)
 		problems = append(problems, "groups missing on the target (skipped, never created): "+strings.Join(rep.Missing, ", "))
 	}
-	due, reason := a.Due, a.DueReason
 	if !due && rep.NeedsPassword {
 		// The hub thinks a confirmed password is in place, but the account has none (recreated by hand?).
 		due, reason = true, "no password on the target"
@@ -535,13 +597,31 @@ func (r *Runner) sync(stop, ctx context.Context, d driver.Driver, plan *wire.Pla
 			// Shutting down, or the hub failed in transit this pass: never rotate without a place to stage.
 			o.deferred = true
 		default:
-			if err := r.rotate(ctx, d, plan, a, reason, hubDown); err != nil {
+			if err := r.rotate(ctx, d, plan, a, reason, hubDown, rep.Held, o); err != nil {
 				o.rotFail = true
 				problems = append(problems, "rotation: "+err.Error())
 			} else {
 				o.rotated = true
 			}
 		}
+	}
+	if rep.Held && o.rotated {
+		// Rotated while disabled: only now enable it, with its groups.
+		ectx, cancel := context.WithTimeout(ctx, r.stepTimeout())
+		acc.HoldDisabled = false
+		again, err := d.Ensure(ectx, acc)
+		cancel()
+		if err != nil {
+			r.stats.errors.Add(1)
+			problems = append(problems, fmt.Sprintf("enable after the rotation: %v", err))
+		} else if again.Enabled {
+			r.log.Info("account enabled after its rotation", "account", a.AccountName)
+		}
+	}
+	if o.halted != "" {
+		o.report.State = wire.AccountFailed
+		problems = append([]string{o.halted}, problems...)
+		problems = slices.Compact(problems)
 	}
 	if len(problems) > 0 {
 		o.report.Error = clip(strings.Join(problems, "; "))
@@ -626,16 +706,37 @@ func Policy(p wire.Policy, rules rotation.Rules) (rotation.Policy, error) {
 	return pol, nil
 }
 
-func (r *Runner) rotate(ctx context.Context, d driver.Driver, plan *wire.Plan, a *wire.PlanAccount, reason string, hubDown *atomic.Bool) error {
+// rotate rotates a planned account: through the driver, or, for a disabled account (held), without enabling it.
+// The target's own policy is checked first where the driver reads it (halt.go); every unresolved cycle counts
+// toward the account's bound, and reaching it halts the account (o.halted).
+func (r *Runner) rotate(ctx context.Context, d driver.Driver, plan *wire.Plan, a *wire.PlanAccount, reason string, hubDown *atomic.Bool, held bool, o *outcome) error {
 	job, err := Job(plan, a, d.PasswordRules())
 	if err != nil {
 		r.stats.rotFail.Add(1)
 		r.log.Warn("rotation not attempted", "account", a.AccountName, "err", err)
 		return err
 	}
-	rot := &rotation.Rotator{Hub: &accountHub{hub: r.cfg.Hub, id: a.AccountID, down: hubDown}, Target: d,
+	var target rotation.Target = d
+	if held {
+		jd, ok := d.(driver.JIT)
+		if !ok {
+			return fmt.Errorf("driver %s cannot rotate a disabled account without enabling it: left disabled", d.Kind())
+		}
+		target = disabledTarget{jd}
+	}
+	target, attempts, err := r.guard(ctx, d, a, job, target)
+	if err != nil {
+		r.stats.rotFail.Add(1)
+		r.log.Warn("rotation not attempted", "account", a.AccountName, "err", err)
+		if errors.Is(err, rotation.ErrHalt) {
+			r.halt(a, o, "rotation: "+err.Error())
+		}
+		return err
+	}
+	rot := &rotation.Rotator{Hub: &accountHub{hub: r.cfg.Hub, id: a.AccountID, down: hubDown}, Target: target,
 		Hook: r.cfg.Hook, StepTimeout: r.cfg.StepTimeout}
-	results, err := rot.RotateFresh(ctx, job, r.cfg.RotateAttempts)
+	results, err := rot.RotateFresh(ctx, job, attempts)
+	r.count(a, o, results, err)
 	last := results[len(results)-1]
 	if err != nil {
 		r.stats.rotFail.Add(1)

@@ -53,6 +53,10 @@ type Target interface {
 // under its policy). Drivers wrap it; the cycle may then mark the version failed instead of unresolved.
 var ErrNotApplied = errors.New("password not applied on target")
 
+// ErrHalt marks a target error after which no fresh rotation may follow in the same run: another attempt could
+// harm the target (a verification that could lock the account out). RotateFresh stops at it.
+var ErrHalt = errors.New("rotation halted")
+
 // Sentinel errors of the cycle.
 var (
 	ErrNoRecipients = errors.New("no recipient to seal to")
@@ -305,8 +309,8 @@ func (c *cycle) fail(ctx context.Context, cause error) error {
 
 // RotateFresh rotates until a version is confirmed, starting a FRESH rotation (new password, next version) after
 // each unresolved one, at most attempts cycles. It stops at the first StateFailed (the target still holds its
-// previous password; the caller backs off, e.g. while the hub is unreachable) and at a crash. It returns every
-// cycle's result.
+// previous password; the caller backs off, e.g. while the hub is unreachable), at a crash, and at an error that
+// wraps ErrHalt. It returns every cycle's result.
 func (r *Rotator) RotateFresh(ctx context.Context, job Job, attempts int) ([]Result, error) {
 	var results []Result
 	var errs []error
@@ -317,7 +321,7 @@ func (r *Rotator) RotateFresh(ctx context.Context, job Job, attempts int) ([]Res
 			return results, nil
 		}
 		errs = append(errs, err)
-		if res.State != StateUnresolved || ctx.Err() != nil {
+		if res.State != StateUnresolved || ctx.Err() != nil || errors.Is(err, ErrHalt) {
 			break
 		}
 		job.LastVersion = res.Version

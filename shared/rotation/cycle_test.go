@@ -341,3 +341,17 @@ func TestRecoveryOnly(t *testing.T) {
 		t.Fatal("the tech opens a recovery-only version")
 	}
 }
+
+// A verification error that wraps ErrHalt ends RotateFresh at once: no fresh password is set after it.
+func TestRotateFreshStopsAtHalt(t *testing.T) {
+	hub, target := rotationtest.NewHub(), rotationtest.NewTarget()
+	target.VerifyErr = func(string) error { return fmt.Errorf("%w: one more bad login locks it out", rotation.ErrHalt) }
+	r := &rotation.Rotator{Hub: hub, Target: target}
+	results, err := r.RotateFresh(context.Background(), job(t, 0), 3)
+	if !errors.Is(err, rotation.ErrHalt) {
+		t.Fatalf("RotateFresh: %v, want ErrHalt", err)
+	}
+	if len(results) != 1 || target.SetCalls != 1 {
+		t.Fatalf("%d cycles, %d sets after a halt, want 1 and 1", len(results), target.SetCalls)
+	}
+}
