@@ -225,6 +225,9 @@ func (r *Runner) syncClosed(stop, ctx context.Context, d driver.Driver, plan *wi
 		r.stats.errors.Add(1)
 		r.log.Warn("keep jit account disabled", "account", a.AccountName, "err", err)
 		o.report.State, o.report.Error = wire.AccountError, clip(fmt.Sprintf("jit: %v", err))
+		if final(err) {
+			r.halt(a, o, fmt.Sprintf("jit: %v", err))
+		}
 		return
 	}
 	r.closedJIT(a.AccountID)
@@ -245,9 +248,12 @@ func (r *Runner) syncClosed(stop, ctx context.Context, d driver.Driver, plan *wi
 		o.deferred = true
 		return
 	}
-	if err := r.rotateClosed(ctx, d, plan, a, reason, hubDown); err != nil {
+	if err := r.rotateClosed(ctx, d, plan, a, reason, hubDown, o); err != nil {
 		o.rotFail = true
 		o.report.Error = clip("rotation: " + err.Error())
+		if o.halted != "" {
+			o.report.State, o.report.Error = wire.AccountFailed, o.halted
+		}
 		return
 	}
 	o.rotated = true
@@ -255,7 +261,7 @@ func (r *Runner) syncClosed(stop, ctx context.Context, d driver.Driver, plan *wi
 
 // rotateClosed rotates a closed JIT account to a password sealed to the recovery recipient only, the account
 // disabled throughout.
-func (r *Runner) rotateClosed(ctx context.Context, d driver.Driver, plan *wire.Plan, a *wire.PlanAccount, reason string, hubDown *atomic.Bool) error {
+func (r *Runner) rotateClosed(ctx context.Context, d driver.Driver, plan *wire.Plan, a *wire.PlanAccount, reason string, hubDown *atomic.Bool, o *outcome) error {
 	jd, ok := d.(driver.JIT)
 	if !ok {
 		return fmt.Errorf("driver %s does not support just-in-time accounts", d.Kind())
@@ -268,9 +274,18 @@ func (r *Runner) rotateClosed(ctx context.Context, d driver.Driver, plan *wire.P
 		return err
 	}
 	job.RecoveryOnly = true
+	target, attempts, err := r.guard(ctx, d, a, job, closedTarget{d: d, jd: jd, name: a.AccountName}) // halt.go
+	if err != nil {
+		r.stats.rotFail.Add(1)
+		if errors.Is(err, rotation.ErrHalt) {
+			r.halt(a, o, "rotation: "+err.Error())
+		}
+		return err
+	}
 	rot := &rotation.Rotator{Hub: &accountHub{hub: r.cfg.Hub, id: a.AccountID, down: hubDown},
-		Target: closedTarget{d: d, jd: jd, name: a.AccountName}, Hook: r.cfg.Hook, StepTimeout: r.cfg.StepTimeout}
-	results, err := rot.RotateFresh(ctx, job, r.cfg.RotateAttempts)
+		Target: target, Hook: r.cfg.Hook, StepTimeout: r.cfg.StepTimeout}
+	results, err := rot.RotateFresh(ctx, job, attempts)
+	r.count(a, o, results, err)
 	last := results[len(results)-1]
 	if err != nil {
 		r.stats.rotFail.Add(1)
