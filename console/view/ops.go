@@ -266,6 +266,18 @@ func policyScreen(e env) screen {
 			dialog.ShowError(err, e.win)
 			return
 		}
+		if warning := e.a.NoFixedPartWarning(p.NamingFormat); warning != "" {
+			msg := widget.NewLabel(warning)
+			msg.Wrapping = fyne.TextWrapWord
+			d := dialog.NewCustomConfirm("Naming format without a fixed part", "Save anyway", "Cancel", msg, func(ok bool) {
+				if ok {
+					e.run(func(ctx context.Context) error { return e.a.SavePolicyConfirmed(ctx, p) }, nil)
+				}
+			}, e.win)
+			d.Resize(fyne.NewSize(640, 320))
+			d.Show()
+			return
+		}
 		e.run(func(ctx context.Context) error { return e.a.SavePolicy(ctx, p) }, nil)
 	})
 	e.only(vm.Me.CanChange, save)

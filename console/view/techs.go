@@ -105,7 +105,7 @@ func pendingScreen(e env) screen {
 		dialog.ShowCustomConfirm("Approve "+t.Username+"?", "Fingerprint matches: approve", "Cancel",
 			container.NewVBox(msg, monospace(fingerprintLines(t.Fingerprint)), widget.NewLabel(strings.TrimSpace(extra))), func(ok bool) {
 				if ok {
-					e.run(func(ctx context.Context) error { return e.a.Approve(ctx, t.ID) }, nil)
+					e.run(func(ctx context.Context) error { return e.a.Approve(ctx, t.ID) }, func() { approvalProblems(e, t.ID) })
 				}
 			}, e.win)
 	}
@@ -216,6 +216,32 @@ func techsScreen(e env) screen {
 			g := access[r]
 			return [...]string{g.Agent.Name, accountName(e.a, g), strings.Join(g.Rights, ", "), strings.Join(g.Via, "; ")}[c]
 		}, nil)
+	// The tech's accounts as the agents report them, with what an admin can do about a failed one.
+	var accounts []vm.TechAccount
+	accSel := -1
+	accountsTable := newTable([]column{{"Domain or host", 150}, {"Account", 150}, {"State and last error", 490}},
+		func() int { return len(accounts) },
+		func(r, c int) string {
+			acc := accounts[r]
+			return [...]string{acc.AgentName, acc.Name, vm.AccountStateText(acc.Account)}[c]
+		}, nil)
+	problems := widget.NewLabel("")
+	problems.Wrapping = fyne.TextWrapWord
+	problems.Importance = widget.DangerImportance
+	retry := widget.NewButtonWithIcon("Retry", theme.ViewRefreshIcon(), nil)
+	adopt := widget.NewButtonWithIcon("Adopt…", theme.ConfirmIcon(), nil)
+	adopt.Importance = widget.WarningImportance
+	e.only(vm.Me.CanChange, retry, adopt)
+	showAccount := func() {
+		if accSel < 0 || accSel >= len(accounts) {
+			retry.Disable()
+			adopt.Disable()
+			return
+		}
+		setEnabled(retry, vm.CanRetry(accounts[accSel].Account))
+		setEnabled(adopt, vm.CanAdopt(accounts[accSel].Account))
+	}
+	accountsTable.OnSelected = func(id widget.TableCellID) { accSel = id.Row; showAccount() }
 	deact := widget.NewButtonWithIcon("Deactivate…", theme.ContentRemoveIcon(), nil)
 	react := widget.NewButtonWithIcon("Reactivate", theme.ContentAddIcon(), nil)
 	rotate := widget.NewButtonWithIcon("Rotate now", theme.ViewRefreshIcon(), nil)
@@ -231,6 +257,19 @@ func techsScreen(e env) screen {
 
 	show := func() {
 		t := e.a.Snapshot().Tech(sel)
+		accounts = e.a.Snapshot().AccountsOfTech(sel)
+		if accSel >= len(accounts) {
+			accSel = -1
+			accountsTable.UnselectAll()
+		}
+		accountsTable.Refresh()
+		showAccount()
+		problems.SetText(e.a.TechProblemsText(sel))
+		if problems.Text == "" {
+			problems.Hide()
+		} else {
+			problems.Show()
+		}
 		if t == nil {
 			who.SetText("Select a tech to see their groups and effective access.")
 			access = nil
@@ -278,9 +317,44 @@ func techsScreen(e env) screen {
 	search.OnChanged = func(s string) { f.Query = s; reload() }
 	table.OnSelected = func(id widget.TableCellID) {
 		if id.Row < len(rows) {
+			if sel != rows[id.Row].ID {
+				accSel = -1
+				accountsTable.UnselectAll()
+			}
 			sel = rows[id.Row].ID
 			show()
 		}
+	}
+	retry.OnTapped = func() {
+		if accSel < 0 || accSel >= len(accounts) {
+			return
+		}
+		acc := accounts[accSel]
+		dialog.ShowConfirm("Retry "+acc.Name+"?", fmt.Sprintf("The agent of %s tries %s again at once, with a fresh password.\n\n"+
+			"Last error: %s\n\nRetry only once its cause is fixed: the agent stops again after %d unresolved attempts.",
+			acc.AgentName, acc.Name, orDash(acc.LastError), wire.MaxUnresolved), func(ok bool) {
+			if ok {
+				e.run(func(ctx context.Context) error { return e.a.RetryAccount(ctx, acc.ID) }, nil)
+			}
+		}, e.win)
+	}
+	adopt.OnTapped = func() {
+		if accSel < 0 || accSel >= len(accounts) {
+			return
+		}
+		acc := accounts[accSel]
+		text := widget.NewLabel(vm.AdoptWarning(acc))
+		text.Wrapping = fyne.TextWrapWord
+		typed := widget.NewEntry()
+		typed.SetPlaceHolder(acc.Name)
+		d := dialog.NewCustomConfirm("Adopt an existing account", "Adopt", "Cancel", container.NewVBox(text, typed), func(ok bool) {
+			if ok {
+				name := typed.Text
+				e.run(func(ctx context.Context) error { return e.a.AdoptAccount(ctx, acc.ID, name) }, nil)
+			}
+		}, e.win)
+		d.Resize(fyne.NewSize(640, 340))
+		d.Show()
 	}
 	deact.OnTapped = func() {
 		id := sel
@@ -314,7 +388,10 @@ func techsScreen(e env) screen {
 	pauseNext.OnTapped = func() { pause(wire.PauseNextLogin) }
 	pause24.OnTapped = func() { pause(wire.Pause24h) }
 	filters := container.NewBorder(nil, nil, container.NewHBox(status, org), nil, search)
-	detail := container.NewBorder(container.NewVBox(who, security, container.NewHBox(deact, react, rotate, unlock, pauseNext, pause24)), nil, nil, nil, accTable)
+	accountsBox := container.NewBorder(container.NewBorder(nil, nil, widget.NewLabelWithStyle("Accounts", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewHBox(retry, adopt)), nil, nil, nil, accountsTable)
+	detail := container.NewBorder(container.NewVBox(who, security, problems, container.NewHBox(deact, react, rotate, unlock, pauseNext, pause24)), nil, nil, nil,
+		container.NewGridWithRows(2, accTable, accountsBox))
 	split := container.NewVSplit(table, detail)
 	split.Offset = 0.5
 	return screen{
@@ -327,6 +404,29 @@ func techsScreen(e env) screen {
 			}
 		},
 	}
+}
+
+// approvalProblems says, right after an approval, what of the tech's access cannot become an account.
+func approvalProblems(e env, id int64) {
+	t := e.a.Snapshot().Tech(id)
+	if t == nil || len(t.Problems) == 0 {
+		return
+	}
+	msg := widget.NewLabel(fmt.Sprintf("%s is approved, but gets no account on some domains or hosts:\n\n%s\n\n"+
+		"Fix it with a shorter username, another naming format or other rights; the Techs screen keeps showing it until then.",
+		t.Username, "⚠ "+strings.Join(t.Problems, "\n⚠ ")))
+	msg.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustom("Approved "+t.Username+", with problems", "OK", msg, e.win)
+	d.Resize(fyne.NewSize(640, 320))
+	d.Show()
+}
+
+// notifyFailedAccounts shows a desktop notification for every account a refresh finds newly failed.
+func notifyFailedAccounts(a *vm.App) {
+	a.OnAccountFailed(func(acc vm.TechAccount) {
+		n := fyne.NewNotification("Account failed: an admin must act", a.Snapshot().DescribeFailure(acc))
+		fyne.Do(func() { sendNotification(n) })
+	})
 }
 
 // securityText is a tech's 2FA and lockout state in a sentence.

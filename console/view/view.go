@@ -112,6 +112,7 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 	e := env{a: a, win: win, guards: &[]guard{}}
 	built := map[string]screen{}
 	notifyJIT(a)
+	notifyFailedAccounts(a)
 
 	// The navigation lists the sections this Console's role may use (vm.VisibleSections).
 	sections := a.VisibleSections()

@@ -51,7 +51,7 @@ func (a *App) Approve(ctx context.Context, id int64) error {
 	if t == nil {
 		return fmt.Errorf("approve tech %d: not found", id)
 	}
-	return a.do(ctx, fmt.Sprintf("approve %q", t.Username), func(api API) error {
+	err := a.do(ctx, fmt.Sprintf("approve %q", t.Username), func(api API) error {
 		if t.Organization == "" {
 			for _, g := range s.MSPGroups() {
 				if !slices.Contains(g.Members, id) {
@@ -64,6 +64,14 @@ func (a *App) Approve(ctx context.Context, id int64) error {
 		_, err := api.ApproveTech(ctx, id)
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	// Said at approval: what of the tech's access cannot become an account (the hub's answer, now in the snapshot).
+	if nt := a.Snapshot().Tech(id); nt != nil && len(nt.Problems) > 0 {
+		_ = a.Notice.Set(fmt.Sprintf("approve %q: done, but %s", t.Username, strings.Join(nt.Problems, "; ")))
+	}
+	return nil
 }
 
 func (a *App) techAction(ctx context.Context, verb string, id int64, fn func(API) (*wire.Tech, error)) error {

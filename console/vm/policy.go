@@ -52,7 +52,7 @@ func (a *App) PreviewNames(format string) ([]NameCheck, error) {
 		name := naming.Name(u)
 		for _, d := range Drivers {
 			c := NameCheck{Driver: d.Label, Username: u, Name: name}
-			if err := entitle.ValidName(d.Kind, name); err != nil {
+			if err := entitle.CheckName(d.Kind, name); err != nil {
 				c.Problem = err.Error()
 			}
 			out = append(out, c)

@@ -228,6 +228,10 @@ type App struct {
 	// jitSeen holds the pending JIT requests already announced; jitListeners hear of new ones (jit.go).
 	jitSeen      map[int64]bool
 	jitListeners []func(wire.JITGrant)
+	// failedSeen holds the accounts failed at the last refresh; failedListeners hear of newly failed ones
+	// (accounts.go).
+	failedSeen      map[int64]bool
+	failedListeners []func(TechAccount)
 }
 
 // New returns the view-model of a Console that is not connected to any hub yet.
@@ -383,6 +387,7 @@ func (a *App) publish(s *Snapshot) {
 	a.snap = s
 	ls := slices.Clone(a.listeners)
 	fresh, jls := a.newJITRequestsLocked(s), slices.Clone(a.jitListeners)
+	failed, fls := a.newFailuresLocked(s), slices.Clone(a.failedListeners)
 	a.mu.Unlock()
 	for _, fn := range ls {
 		fn()
@@ -390,6 +395,11 @@ func (a *App) publish(s *Snapshot) {
 	for _, g := range fresh {
 		for _, fn := range jls {
 			fn(g)
+		}
+	}
+	for _, acc := range failed {
+		for _, fn := range fls {
+			fn(acc)
 		}
 	}
 }
@@ -418,8 +428,28 @@ func (a *App) NavTitle(s Section) string {
 		if n := len(a.PendingJIT()); n > 0 {
 			return fmt.Sprintf("%s (%d)", s.Title, n)
 		}
+	case "techs":
+		if n := len(a.TechsNeedingAttention()); n > 0 {
+			return fmt.Sprintf("%s (%d need attention)", s.Title, n)
+		}
 	}
 	return s.Title
+}
+
+// TechsNeedingAttention lists the techs with plan problems or a failed account.
+func (a *App) TechsNeedingAttention() []wire.Tech {
+	s := a.Snapshot()
+	failed := map[int64]bool{}
+	for _, acc := range s.FailedAccounts() {
+		failed[acc.TechID] = true
+	}
+	var out []wire.Tech
+	for _, t := range s.Techs {
+		if len(t.Problems) > 0 || failed[t.ID] {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // TechFilter selects techs on the Techs screen; zero values do not filter.
