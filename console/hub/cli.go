@@ -54,7 +54,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "init":
 		tenant := str("tenant", "", "tenant (MSP) `name`")
 		abbrev := str("abbrev", "", "short tenant `abbreviation` used in account names (1-8 of a-z0-9)")
-		recovery := str("recovery", "", "tenant recovery `recipient` (age1pq1…)")
+		recovery := str("recovery", "", "tenant recovery `recipient` (age1pq1…: age-keygen -pq, age v1.3.0 or later)")
 		url := str("url", "https://localhost:8443", "hub `URL` as clients reach it, for the invite")
 		run = func() error { return cmdInit(ctx, stdout, *db, keyPath(*db, *key), *tenant, *abbrev, *recovery, *url) }
 	case "serve":

@@ -195,7 +195,7 @@ func showRecovery(e env, tenant string, id *seal.Identity) {
 	text.Wrapping = fyne.TextWrapBreak
 	text.TextStyle = fyne.TextStyle{Monospace: true}
 	explain := widget.NewLabel("This is the recovery identity of " + tenant + ". Every password envelope is also sealed to it, so with it you can " +
-		"break glass — open any stored password with the plain age tool (age -d -i recovery.txt envelope.age) — even if every device is lost.\n\n" +
+		"break glass — open any stored password with the plain age tool, version 1.3.0 or later (age -d -i recovery.txt envelope.age) — even if every device is lost.\n\n" +
 		"The Console does not keep it. Save it now to a USB stick or print it, and store it offline, like a safe's combination.")
 	explain.Wrapping = fyne.TextWrapWord
 	save := widget.NewButton("Save to a file…", func() {
