@@ -155,7 +155,21 @@ func (s *SQLite) VerifyAudit(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.Read(ctx, func(t Tx) error {
 		var err error
-		n, err = t.(*tx).verifyAudit()
+		n, err = t.(*tx).verifyAudit(0)
+		return err
+	})
+	return n, err
+}
+
+// VerifyAuditOf implements Store.
+func (s *SQLite) VerifyAuditOf(ctx context.Context, tenant int64) (int64, error) {
+	if tenant <= 0 {
+		return 0, fmt.Errorf("verify audit: tenant %d: %w", tenant, ErrNotFound)
+	}
+	var n int64
+	err := s.Read(ctx, func(t Tx) error {
+		var err error
+		n, err = t.(*tx).verifyAudit(tenant)
 		return err
 	})
 	return n, err
@@ -1084,9 +1098,14 @@ func (x *tx) AuditEvents(tenant int64, q wire.AuditQuery) ([]AuditEvent, error) 
 	return out, wrap("list audit", rows.Err())
 }
 
-func (x *tx) verifyAudit() (int64, error) {
+// verifyAudit walks the chains of every tenant, or of tenant alone when it is not 0.
+func (x *tx) verifyAudit(tenant int64) (int64, error) {
+	where, args := "", []any{}
+	if tenant != 0 {
+		where, args = " WHERE tenant_id = ?", []any{tenant}
+	}
 	heads := map[int64][2]any{}
-	hrows, err := x.t.QueryContext(x.ctx, "SELECT tenant_id, seq, hash FROM audit_head")
+	hrows, err := x.t.QueryContext(x.ctx, "SELECT tenant_id, seq, hash FROM audit_head"+where, args...)
 	if err != nil {
 		return 0, wrap("verify audit", err)
 	}
@@ -1100,7 +1119,7 @@ func (x *tx) verifyAudit() (int64, error) {
 		heads[tenant] = [2]any{seq, hash}
 	}
 	hrows.Close()
-	rows, err := x.t.QueryContext(x.ctx, "SELECT "+auditCols+" FROM audit ORDER BY tenant_id, seq")
+	rows, err := x.t.QueryContext(x.ctx, "SELECT "+auditCols+" FROM audit"+where+" ORDER BY tenant_id, seq", args...)
 	if err != nil {
 		return 0, wrap("verify audit", err)
 	}

@@ -34,6 +34,8 @@ type Store interface {
 	Write(ctx context.Context, fn func(Tx) error) error
 	// VerifyAudit walks the whole audit chain and returns how many events it checked.
 	VerifyAudit(ctx context.Context) (int64, error)
+	// VerifyAuditOf walks one tenant's chain alone: what it says, and its cost, depend on no other tenant.
+	VerifyAuditOf(ctx context.Context, tenant int64) (int64, error)
 	// Backup writes a consistent copy of the database to path while the store stays online.
 	Backup(ctx context.Context, path string) error
 	Close() error
