@@ -140,11 +140,25 @@ func (s *SQLite) Write(ctx context.Context, fn func(Tx) error) error {
 }
 
 // Backup implements Store with VACUUM INTO, which copies a consistent snapshot while readers and writers go on.
+//
+// A copy holds everything the database does (the audit log, the techs' two-factor state, every sealed
+// envelope), so it is owner-only like the database: the file is created empty with mode 0600, whatever the
+// umask, before SQLite fills it (VACUUM INTO accepts an empty file; it would create a missing one with the
+// umask's mode). Creating it exclusively also refuses a path that appears between the check and the copy.
 func (s *SQLite) Backup(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); err == nil {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("backup to %q: %w: file exists", path, ErrConflict)
 	}
+	if err != nil {
+		return fmt.Errorf("backup to %q: %w", path, err)
+	}
+	if err := errors.Join(f.Chmod(0o600), f.Close()); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("backup to %q: %w", path, err)
+	}
 	if _, err := s.r.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		os.Remove(path) // an empty or partial copy is no backup
 		return fmt.Errorf("backup to %q: %w", path, err)
 	}
 	return nil
