@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -760,7 +761,7 @@ func TestAuditThroughAPI(t *testing.T) {
 
 func TestMetricsAndHealth(t *testing.T) {
 	ctx := testCtx(t)
-	h := hubtest.New(t)
+	h := hubtest.New(t, hubtest.WithConfig(func(c *hub.Config) { c.MetricsKey = testScrapeKey }))
 	alice := h.ActiveTech("alice")
 	if _, err := alice.Credentials(ctx); err != nil {
 		t.Fatal(err)
@@ -769,7 +770,9 @@ func TestMetricsAndHealth(t *testing.T) {
 	if status, _ := r.do("GET", wire.PathHealthz, nil); status != 200 {
 		t.Fatalf("healthz: %d", status)
 	}
-	resp, err := r.c.Get(h.URL + wire.PathMetrics)
+	req, _ := http.NewRequestWithContext(ctx, "GET", h.URL+wire.PathMetrics, nil)
+	req.Header.Set("Authorization", "Bearer "+testScrapeKey)
+	resp, err := r.c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

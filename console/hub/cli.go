@@ -61,8 +61,17 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		listen := str("listen", ":8443", "`address` to listen on")
 		logJSON := str("log-json", "false", "log as JSON (true/false)")
 		logLevel := str("log-level", "info", "log `level`: debug, info, warn, error")
+		metricsKey := str("metrics-key-file", "", "`file` holding the scrape key GET /metrics requires as a bearer token (owner-only, one line of at least 32 characters); none: metrics are off")
 		run = func() error {
-			return cmdServe(ctx, stderr, *db, keyPath(*db, *key), *listen, *logJSON == "true" || *logJSON == "1", *logLevel)
+			cfg := Config{}
+			if *metricsKey != "" {
+				k, err := ReadScrapeKey(*metricsKey)
+				if err != nil {
+					return err
+				}
+				cfg.MetricsKey = k
+			}
+			return cmdServe(ctx, stderr, *db, keyPath(*db, *key), *listen, *logJSON == "true" || *logJSON == "1", *logLevel, cfg)
 		}
 	case "invite":
 		guid := str("client", "", "tenant client `GUID`")
@@ -172,7 +181,7 @@ func cmdInvite(ctx context.Context, out io.Writer, db, key, guid, url string) er
 	return nil
 }
 
-func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, logJSON bool, level string) error {
+func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, logJSON bool, level string, cfg Config) error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
 		return fmt.Errorf("log level %q: %w", level, err)
@@ -193,7 +202,8 @@ func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, log
 		return err
 	}
 	defer st.Close()
-	h := New(st, id, Config{Logger: log})
+	cfg.Logger = log
+	h := New(st, id, cfg)
 	srv, err := h.Listen(listen)
 	if err != nil {
 		return err

@@ -63,6 +63,9 @@ type Config struct {
 	// the tenant's security policy; totp.go). A knob for tests about something else: a real hub always enforces
 	// it, and lockouts are enforced either way.
 	DisableTOTP bool
+	// MetricsKey is the scrape key GET /metrics requires as a bearer token (at least MinScrapeKey characters;
+	// ReadScrapeKey reads one from a file). Empty: metrics are off.
+	MetricsKey string
 }
 
 // Hub serves one store. Create it with New.
@@ -78,6 +81,7 @@ type Hub struct {
 	// refusals bounds the audit events refused requests may write (see auditRefusal).
 	refusals    *limiter
 	enforceTOTP bool
+	scrapeKey   []byte // SHA-256 of Config.MetricsKey; nil: metrics are off
 
 	mu    sync.Mutex
 	revs  map[int64]*revision // tenant ID → revision broadcaster
@@ -129,6 +133,14 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 		every = 6 * time.Second
 	}
 	h.limiter = newLimiter(burst, every, h.now)
+	if cfg.MetricsKey != "" {
+		if err := checkScrapeKey(cfg.MetricsKey); err != nil {
+			h.log.Error("metrics stay off", "err", err)
+		} else {
+			sum := sha256.Sum256([]byte(cfg.MetricsKey))
+			h.scrapeKey = sum[:]
+		}
+	}
 	h.refusals = newLimiter(refusalBurst, refusalEvery, h.now)
 	return h
 }

@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 // ship without someone declaring who may call it.
 var declaredRoutes = []string{
 	"GET /healthz public",
-	"GET /metrics public",
+	"GET /metrics scrape",
 	"POST /v1/tech/register keyed",
 	"GET /v1/tech/status tech",
 	"GET /v1/tech/status/wait tech",
@@ -150,6 +150,7 @@ var expected = map[string][16]int{
 	//               unauth unknown  pend rej  act  dis  oTech   agent dAgent oAgent  owner admin oOwner pAdmin audit coMgr
 	"public":       {ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok},
 	"keyed":        {u, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok},
+	"scrape":       {u, u, u, u, u, u, u, u, u, u, u, u, u, u, u, u}, // the scrape key alone (TestMetricsNeedScrapeKey)
 	"tech":         {u, u, ok, ok, ok, ok, u, u, u, u, u, u, u, u, u, u},
 	"active-tech":  {u, u, p, p, ok, p, u, u, u, u, u, u, u, u, u, u},
 	"active-agent": {u, u, u, u, u, u, u, ok, p, u, u, u, u, u, u, u},

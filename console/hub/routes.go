@@ -22,13 +22,14 @@ import (
 type access int
 
 const (
-	public      access = iota // anyone, no client certificate (health and metrics)
+	public      access = iota // anyone, no client certificate (health)
 	keyed                     // any client key of a known tenant: registration, enrollment, claims (rate limited)
 	techAny                   // a registered tech in any state: only its own status
 	techActive                // an active tech
 	agentActive               // an active agent
 	adminAny                  // an admin of the tenant
 	ownerOnly                 // the tenant's owner
+	scrape                    // the operator's scrape key as a bearer token, no client certificate (metrics.go)
 )
 
 // principal is the authenticated caller.
@@ -63,7 +64,7 @@ type route struct {
 func routes() []route {
 	return []route{
 		{"GET", wire.PathHealthz, public, (*Hub).healthz},
-		{"GET", wire.PathMetrics, public, (*Hub).metricsText},
+		{"GET", wire.PathMetrics, scrape, (*Hub).metricsText},
 
 		{"POST", wire.PathTechRegister, keyed, (*Hub).techRegister},
 		{"GET", wire.PathTechStatus, techAny, (*Hub).techStatus},
@@ -150,13 +151,13 @@ func routes() []route {
 }
 
 var accessNames = map[access]string{public: "public", keyed: "keyed", techAny: "tech", techActive: "active-tech",
-	agentActive: "active-agent", adminAny: "admin", ownerOnly: "owner", adminRead: "read", orgManage: "org", orgRead: "org-read"}
+	agentActive: "active-agent", adminAny: "admin", ownerOnly: "owner", scrape: "scrape", adminRead: "read", orgManage: "org", orgRead: "org-read"}
 
 // RouteInfo describes one endpoint of the API table, for docs and tests.
 type RouteInfo struct {
 	Method string
 	Path   string // a net/http pattern path, with {id} and {action} wildcards
-	Access string // public, keyed, tech, active-tech, active-agent, admin, owner, read, org, org-read (roles.go)
+	Access string // public, keyed, tech, active-tech, active-agent, admin, owner, scrape, read, org, org-read (roles.go)
 }
 
 // Routes lists the API table.
@@ -223,7 +224,12 @@ func (h *Hub) serve(rt route, r *request) (int, any, error) {
 		return 0, nil, errProtocol(v)
 	}
 	hr.Body = http.MaxBytesReader(nil, hr.Body, wire.MaxBodyBytes)
-	if rt.who == public {
+	if rt.who == scrape {
+		if err := h.scrapeAllowed(hr); err != nil {
+			return 0, nil, err
+		}
+	}
+	if rt.who == public || rt.who == scrape {
 		resp, err := rt.handle(h, r)
 		return http.StatusOK, resp, err
 	}
