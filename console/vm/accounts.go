@@ -178,19 +178,27 @@ func (a *App) OnAccountFailed(fn func(TechAccount)) {
 	a.mu.Unlock()
 }
 
-// newFailuresLocked returns the failed accounts of s that were not failed in the previous snapshot that read
-// accounts, and remembers s's; a.mu is held. A snapshot without accounts (a role that may not read them) changes
-// nothing.
+// failure is one failure of an account: the account and its reason. The same account failing for another reason
+// is another failure, even when no refresh saw it recover in between.
+type failure struct {
+	account int64
+	reason  string
+}
+
+// newFailuresLocked returns the failures of s that the previous snapshot that read accounts did not show, and
+// remembers s's; a.mu is held. A snapshot without accounts (a role that may not read them) changes nothing. An
+// account that recovers and fails again for the same reason between two refreshes is not seen to fail again.
 func (a *App) newFailuresLocked(s *Snapshot) []TechAccount {
 	if len(s.Accounts) == 0 {
 		return nil
 	}
 	first := a.failedSeen == nil
-	seen := map[int64]bool{}
+	seen := map[failure]bool{}
 	var out []TechAccount
 	for _, acc := range s.FailedAccounts() {
-		seen[acc.ID] = true
-		if !first && !a.failedSeen[acc.ID] {
+		f := failure{acc.ID, acc.LastError}
+		seen[f] = true
+		if !first && !a.failedSeen[f] {
 			out = append(out, acc)
 		}
 	}

@@ -1,12 +1,14 @@
 package vm_test
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/watchword/watchword/console/hub/hubtest"
 	"github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -198,5 +200,49 @@ func TestNamingFormatConfirmation(t *testing.T) {
 	}
 	if !flagged {
 		t.Fatalf("the preview does not flag root: %+v", checks)
+	}
+}
+
+// blockingClient holds the first Accounts call of a refresh until release is closed.
+type blockingClient struct {
+	*hubclient.Client
+	once    sync.Once
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingClient) Accounts(ctx context.Context, techID, agentID int64) ([]wire.Account, error) {
+	first := false
+	b.once.Do(func() { first = true })
+	if first {
+		close(b.entered)
+		<-b.release
+	}
+	return b.Client.Accounts(ctx, techID, agentID)
+}
+
+// TestStaleRefreshDropped: a refresh that finishes after a later one has published does not put its older
+// snapshot back on screen (nor reset what the failure notifications remember).
+func TestStaleRefreshDropped(t *testing.T) {
+	ctx := testCtx(t)
+	a, h, w := world(t)
+	bc := &blockingClient{Client: h.Owner, entered: make(chan struct{}), release: make(chan struct{})}
+	a.Connect(bc, h.Invite, "test hub")
+	done := make(chan error, 1)
+	go func() { done <- a.Refresh(ctx) }() // reads the techs, then waits in Accounts
+	<-bc.entered
+	fnguyen := w.Techs["fnguyen"]
+	if _, err := h.Owner.ApproveTech(ctx, fnguyen); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	close(bc.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st := a.Snapshot().Tech(fnguyen).Status; st != wire.TechActive {
+		t.Fatalf("the older refresh's snapshot is on screen: fnguyen is %s", st)
 	}
 }

@@ -230,8 +230,11 @@ type App struct {
 	jitListeners []func(wire.JITGrant)
 	// failedSeen holds the accounts failed at the last refresh; failedListeners hear of newly failed ones
 	// (accounts.go).
-	failedSeen      map[int64]bool
+	failedSeen      map[failure]bool
 	failedListeners []func(TechAccount)
+	// refreshes counts the refreshes started, published the number of the one whose snapshot is on screen: a
+	// refresh that finishes after a later one has published is dropped, not shown over newer state.
+	refreshes, published uint64
 }
 
 // New returns the view-model of a Console that is not connected to any hub yet.
@@ -327,12 +330,16 @@ func (a *App) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.mu.Lock()
+	a.refreshes++
+	seq := a.refreshes
+	a.mu.Unlock()
 	s := &Snapshot{Accounts: map[int64][]wire.Account{}, At: time.Now()}
 	tenant, err := api.Tenant(ctx)
 	if isPending(err) {
 		s.Me = pendingMe(api)
 		a.forget()
-		a.publish(s)
+		a.publish(s, seq)
 		_ = a.Notice.Set("waiting for the owner's approval")
 		return nil
 	}
@@ -377,13 +384,19 @@ func (a *App) Refresh(ctx context.Context) error {
 	}
 	slices.SortFunc(s.Techs, func(x, y wire.Tech) int { return strings.Compare(x.Username, y.Username) })
 	slices.SortFunc(s.Agents, func(x, y wire.Agent) int { return strings.Compare(x.Name, y.Name) })
-	a.publish(s)
+	a.publish(s, seq)
 	return nil
 }
 
-// publish makes s the snapshot and tells the listeners.
-func (a *App) publish(s *Snapshot) {
+// publish makes s, read by refresh number seq, the snapshot and tells the listeners — unless a later refresh has
+// published already.
+func (a *App) publish(s *Snapshot, seq uint64) {
 	a.mu.Lock()
+	if seq < a.published {
+		a.mu.Unlock()
+		return
+	}
+	a.published = seq
 	a.snap = s
 	ls := slices.Clone(a.listeners)
 	fresh, jls := a.newJITRequestsLocked(s), slices.Clone(a.jitListeners)
