@@ -11,6 +11,7 @@ import (
 
 	"github.com/watchword/watchword/console/hub/entitle"
 	"github.com/watchword/watchword/console/hub/store"
+	"github.com/watchword/watchword/shared/rotation"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -119,6 +120,12 @@ func checkPolicy(p wire.Policy) error {
 	}
 	if p.Digits < 0 || p.Symbols < 0 || p.Digits+p.Symbols > p.Length {
 		errs = append(errs, wire.Invalid("digits", "digits and symbols must be non-negative and fit in the length"))
+	} else if p.Length >= 12 && p.Length <= 128 {
+		// The agents generate with the default symbol set, which a wire policy cannot change.
+		gen := rotation.Policy{Length: p.Length, Digits: p.Digits, Symbols: p.Symbols, NoUpper: p.NoUpper, NoAmbiguous: p.NoAmbiguous}
+		if err := gen.CheckEntropy(); err != nil {
+			errs = append(errs, wire.Invalid("length", "%v", err))
+		}
 	}
 	if p.RotateAfterUseSeconds < 0 || p.RotateAfterUseSeconds > int64(wire.MaxRotateAfterUse/time.Second) {
 		errs = append(errs, wire.Invalid("rotateAfterUseSeconds", "must be from 0 (off) to 30 days"))
