@@ -234,7 +234,7 @@ func TestPlanCollisions(t *testing.T) {
 // usernames and never planned as account names, under any format that renders them.
 func TestReservedNames(t *testing.T) {
 	for _, n := range []string{"administrator", "Administrator", "ADMIN", "guest", "krbtgt", "krbtgt_31337", "DefaultAccount",
-		"wdagutilityaccount", "root", "daemon", "bin", "sys", "sync", "nobody", "web01$", "x$"} {
+		"wdagutilityaccount", "root", "daemon", "bin", "sys", "sync", "nobody", "web01$", "x$", "KRBTGT_12345678901234", " Root "} {
 		if !Reserved(n) {
 			t.Errorf("Reserved(%q) = false", n)
 		}
@@ -242,7 +242,7 @@ func TestReservedNames(t *testing.T) {
 			t.Errorf("CheckUsername(%q) = %v, want ErrReserved", n, err)
 		}
 	}
-	for _, n := range []string{"alice", "administrator-tm", "admin2", "rooty", "bin.smith", "guest-ct", "sysadmin"} {
+	for _, n := range []string{"alice", "administrator-tm", "admin2", "rooty", "bin.smith", "guest-ct", "sysadmin", "wdagutilityaccount2", "krbtgt-tm", "krbtgtx"} {
 		if Reserved(n) || CheckUsername(n) != nil {
 			t.Errorf("Reserved(%q) = true", n)
 		}

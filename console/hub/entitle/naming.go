@@ -35,9 +35,25 @@ var reserved = map[string]bool{
 // reserved names, a read-only DC's krbtgt_N, or a name ending in "$" (AD's computer, trust and managed service
 // accounts).
 func Reserved(name string) bool {
-	n := strings.ToLower(strings.TrimSpace(name))
-	return reserved[n] || strings.HasPrefix(n, "krbtgt_") || strings.HasSuffix(n, "$")
+	n := strings.TrimSpace(name)
+	if strings.HasSuffix(n, "$") {
+		return true
+	}
+	if len(n) > maxReserved { // the common case of a plan: no reserved name is that long
+		return len(n) > len("krbtgt_") && strings.EqualFold(n[:len("krbtgt_")], "krbtgt_")
+	}
+	n = strings.ToLower(n)
+	return reserved[n] || strings.HasPrefix(n, "krbtgt_")
 }
+
+// maxReserved is the length of the longest reserved name.
+var maxReserved = func() int {
+	m := 0
+	for n := range reserved {
+		m = max(m, len(n))
+	}
+	return m
+}()
 
 // CheckUsername refuses a tech username that is a reserved name (Reserved).
 func CheckUsername(username string) error {
