@@ -23,6 +23,7 @@ import (
 	"github.com/watchword/watchword/console/hub"
 	"github.com/watchword/watchword/console/hub/store"
 	"github.com/watchword/watchword/console/vm/demo"
+	"github.com/watchword/watchword/shared/atomicfile"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/keystore"
 	"github.com/watchword/watchword/shared/seal"
@@ -78,7 +79,7 @@ func (c *Config) save(dir string) error {
 		return err
 	}
 	b, _ := json.MarshalIndent(c, "", "  ")
-	return os.WriteFile(filepath.Join(dir, "console.json"), b, 0o600)
+	return atomicfile.Write(filepath.Join(dir, "console.json"), b, 0o600)
 }
 
 // Session is a Console connected to a hub: the owner's client, the invite to hand out, and the local hub if the

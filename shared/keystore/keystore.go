@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/watchword/watchword/shared/atomicfile"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/zalando/go-keyring"
 )
@@ -352,37 +353,10 @@ func (s *Store) saveFile(name, secret string) error {
 	if err := os.MkdirAll(s.o.Dir, 0o700); err != nil {
 		return fmt.Errorf("keystore %q: %w", s.o.Service, err)
 	}
-	if err := writeFileAtomic(s.path(name), buf.Bytes()); err != nil {
-		return fmt.Errorf("keystore %q: write %q: %w", s.o.Service, name, err)
+	if err := atomicfile.Write(s.path(name), buf.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("keystore %q: %w", s.o.Service, err)
 	}
 	return nil
-}
-
-// writeFileAtomic writes data with mode 0600 through a temporary file and a
-// rename, so a crash leaves the old file or the new one, never half of one.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 func (s *Store) loadFile(name string) (string, error) {

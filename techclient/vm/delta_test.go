@@ -25,6 +25,7 @@ type recordingHub struct {
 	mu    sync.Mutex
 	calls []string // "full" or "delta N" (N credentials)
 	since []int64
+	revs  []int64 // the revision of each answer
 }
 
 func (r *recordingHub) CredentialsSince(ctx context.Context, since int64, grants string) (*wire.CredentialsResponse, error) {
@@ -37,9 +38,20 @@ func (r *recordingHub) CredentialsSince(ctx context.Context, since int64, grants
 			r.calls = append(r.calls, "full")
 		}
 		r.since = append(r.since, since)
+		r.revs = append(r.revs, resp.Revision)
 		r.mu.Unlock()
 	}
 	return resp, err
+}
+
+// revision is the revision of the last answer, 0 before any.
+func (r *recordingHub) revision() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.revs) == 0 {
+		return 0
+	}
+	return r.revs[len(r.revs)-1]
 }
 
 func (r *recordingHub) log() []string {
@@ -84,6 +96,13 @@ func TestDeltaSync(t *testing.T) {
 	rotate(t, ctx, one, func(wire.PlanAccount) string { return "Pw-one-1111!" })
 	rotate(t, ctx, two, func(wire.PlanAccount) string { return "Pw-two-1111!" })
 	eventually(t, 3*time.Second, "two rows", func() bool { return len(a.Visible()) == 2 })
+	// Caught up, not just shown: a list carries the revision the hub read before its view, so one that already
+	// shows the last confirmation can still be followed by a delta of both accounts.
+	now, err := rec.Client.WaitChanges(ctx, 0, time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "caught up with the hub", func() bool { return rec.revision() >= now.Revision })
 
 	version := func(host string) int64 {
 		for _, r := range a.Visible() {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/watchword/watchword/shared/atomicfile"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -102,26 +103,10 @@ func saveCache(dir string, c *cache) error {
 	return writeAtomic(filepath.Join(dir, cacheFile), raw)
 }
 
-// writeAtomic writes through a temporary file and a rename, so a crash never leaves half a file.
+// writeAtomic writes mode 0600 data through shared/atomicfile, so a crash or a full disk never leaves half a file.
 func writeAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, data, 0o600)
 }

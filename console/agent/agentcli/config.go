@@ -16,6 +16,7 @@ import (
 	"github.com/watchword/watchword/console/agent/driver/ad"
 	"github.com/watchword/watchword/console/agent/driver/linux"
 	"github.com/watchword/watchword/console/agent/driver/openldap"
+	"github.com/watchword/watchword/shared/atomicfile"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -178,14 +179,8 @@ func (c *Config) Save(dir string) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dir, ConfigFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("config %q: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("config %q: %w", path, err)
+	if err := atomicfile.Write(filepath.Join(dir, ConfigFile), append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("save config: %w", err)
 	}
 	return nil
 }
