@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -129,5 +128,3 @@ func removeLocalUsers(t *testing.T, names []string) {
 		}
 	}
 }
-
-var errStillBinds = errors.New("still binds")
