@@ -6,7 +6,6 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -190,21 +189,7 @@ func (h *Hub) techEvent(r *request) (any, error) {
 			return err
 		}
 		// Rotate after use (history.go): a reveal or a copy makes the account due once the grace has passed.
-		grace, err := afterUseGrace(c.tx, r.tenant, acc.AgentID)
-		if err != nil || grace <= 0 {
-			return err
-		}
-		at := c.at.Add(grace)
-		if acc.RotateRequestedAt.After(acc.RotatedAt) && acc.RotateRequestedAt.Before(at) {
-			return nil // an earlier rotation is already pending
-		}
-		acc.RotateRequestedAt, acc.RotateReason = at, wire.DueAfterReveal
-		if err := c.tx.UpdateAccount(acc); err != nil {
-			return err
-		}
-		c.bump = true  // the agent's plan now has an earlier NextDueAt
-		c.touched(acc) // the tech's entry now shows RotatesAfterUseAt
-		return c.audit("rotate.after-use", fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("kind=%s at=%s", req.Kind, at.Format(time.RFC3339)))
+		return markUsed(c, acc, req.Kind)
 	})
 	if err != nil {
 		return nil, err
