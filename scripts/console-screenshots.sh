@@ -3,7 +3,9 @@
 # tech, a pending device replacement, an import history), taken from the real app under Xvfb:
 # docs/screenshots/console-<section>.png, console.png (the onboarding), console-2fa.png (the Techs screen's 2FA and
 # lockout), console-rekey.png (Pending, a device replacement selected) and console-jit-requests.png (just-in-time
-# requests waiting for approval, an open window).
+# requests waiting for approval, an open window), and console-first-run.png (a new Console that just created its
+# local hub: Pending techs with the built-in All triplet's warning; section "first-run", which types into the setup
+# dialog with xdotool and keeps the admin key in a private Secret Service, scripts/with-secret-service.sh).
 # Needs xvfb-run, xdotool, imagemagick (scripts/deps.sh test). Usage: [SECTIONS="techs import"] scripts/console-screenshots.sh [OUTDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +19,44 @@ if [[ -z "${WATCHWORD_IN_XVFB:-}" ]]; then
 	exec env WATCHWORD_IN_XVFB=1 xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- "$0" "$@"
 fi
 export LANG=en_US.UTF-8 XDG_CONFIG_HOME="$bin/config" XDG_DATA_HOME="$bin/data"
-all="pending jit techs import techgroups agentgroups rights triplets access agents onboarding orgs admins seats policy audit invite"
+all="pending jit techs import techgroups agentgroups rights triplets access agents onboarding orgs admins seats policy audit invite first-run"
+
+# first_run: a fresh Console creates a local hub for "Northwind IT" on loopback through its setup dialog, the
+# recovery identity dialog is dismissed, and the screen a new admin starts on is captured. Coordinates are the
+# window's, as laid out at 1180x760 (the Console's size), with the setup and recovery dialogs centred.
+first_run() {
+	local home id pid
+	home=$(mktemp -d)
+	XDG_CONFIG_HOME="$home/config" XDG_DATA_HOME="$home/data" scripts/with-secret-service.sh "$bin/console" &
+	for _ in $(seq 1 100); do
+		id=$(xdotool search --name '^Watchword Console$' 2>/dev/null | head -1 || true)
+		[[ -n "$id" ]] && break
+		sleep 0.2
+	done
+	[[ -n "$id" ]] || { echo "no Console window for first-run" >&2; rm -rf "$home"; exit 1; }
+	sleep 3
+	field() { xdotool mousemove --window "$id" "$1" "$2" click 1; sleep 0.3; xdotool key ctrl+a; xdotool type --delay 20 "$3"; }
+	field 676 351 "Northwind IT"
+	field 676 390 "nw"
+	field 676 429 "127.0.0.1:18443"
+	field 676 468 "https://127.0.0.1:18443"
+	xdotool mousemove --window "$id" 589 508 click 1 # Create local hub
+	sleep 5
+	xdotool mousemove --window "$id" 589 531 click 1 # I have saved it (the recovery identity)
+	sleep 2
+	import -window "$id" "$out/console-first-run.png"
+	pid=$(xdotool getwindowpid "$id")
+	kill "$pid"
+	wait 2>/dev/null || true
+	rm -rf "$home"
+	echo "$out/console-first-run.png"
+}
+
 for section in ${SECTIONS:-$all}; do
+	if [[ "$section" == first-run ]]; then
+		first_run
+		continue
+	fi
 	"$bin/console" -demo -section "$section" &
 	pid=$!
 	id=""

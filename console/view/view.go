@@ -143,11 +143,13 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 	about := widget.NewLabel("")
 	about.Wrapping = fyne.TextWrapWord
 	body := container.NewStack()
+	warning, updateWarning := allTripletWarning(a)
 	show := func() {
 		id, _ := a.Selected.Get()
 		s, _ := a.Section(id)
 		title.SetText(s.Title)
 		about.SetText(s.About)
+		updateWarning(id)
 		sc, ok := built[id]
 		if !ok {
 			sc = builders[id](e)
@@ -177,6 +179,8 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 			for _, sc := range built {
 				sc.refresh()
 			}
+			id, _ = a.Selected.Get()
+			updateWarning(id)
 			applyGuards(me, *e.guards)
 		})
 	})
@@ -189,7 +193,7 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 	})
 	status := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabelWithData(a.Hub), role), reload, widget.NewLabelWithData(a.Notice))
 
-	content := container.NewBorder(container.NewVBox(title, about, widget.NewSeparator()), nil, nil, nil, body)
+	content := container.NewBorder(container.NewVBox(title, about, warning, widget.NewSeparator()), nil, nil, nil, body)
 	split := container.NewHSplit(container.NewBorder(header, nil, nil, nil, nav), container.NewPadded(content))
 	split.Offset = 0.2
 	return container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), status), nil, nil, split)
