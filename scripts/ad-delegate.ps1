@@ -1,5 +1,3 @@
-#Requires -Version 5.1
-#Requires -Modules ActiveDirectory
 <#
 .SYNOPSIS
     The least-privilege rights watchword-agent's bind account needs on a Windows Active Directory domain, granted on
@@ -66,6 +64,8 @@
 .EXAMPLE
     .\ad-delegate.ps1 -OU 'OU=Watchword,DC=contoso,DC=local' -Account watchword-svc -Group 'Ops Admins' -Revoke
 #>
+#Requires -Version 5.1
+#Requires -Modules ActiveDirectory
 [CmdletBinding(SupportsShouldProcess = $true)]
 param(
     [Parameter(Mandatory = $true)][string]$OU,
