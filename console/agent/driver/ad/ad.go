@@ -650,22 +650,24 @@ func (d *Driver) TargetPolicy(ctx context.Context, name string) (driver.TargetPo
 			if err != nil {
 				return fmt.Errorf("read password settings %q: %w", pso, err)
 			}
-			if len(res.Entries) == 1 {
-				s := res.Entries[0]
-				p.MinLength, p.History, p.LockoutThreshold = num(s, "msDS-MinimumPasswordLength"),
-					num(s, "msDS-PasswordHistoryLength"), num(s, "msDS-LockoutThreshold")
-				p.Complexity = strings.EqualFold(s.GetAttributeValue("msDS-PasswordComplexityEnabled"), "TRUE")
-				p.Source = fmt.Sprintf("fine-grained password policy %q", s.GetAttributeValue("cn"))
-				return nil
+			// A policy that applies but cannot be read must not read as "no minimum, no lockout".
+			if len(res.Entries) != 1 || !hasAll(res.Entries[0], "msDS-MinimumPasswordLength", "msDS-LockoutThreshold") {
+				return fmt.Errorf("password settings %q apply to the account but cannot be read: grant the bind account read access to them", pso)
 			}
+			s := res.Entries[0]
+			p.MinLength, p.History, p.LockoutThreshold = num(s, "msDS-MinimumPasswordLength"),
+				num(s, "msDS-PasswordHistoryLength"), num(s, "msDS-LockoutThreshold")
+			p.Complexity = strings.EqualFold(s.GetAttributeValue("msDS-PasswordComplexityEnabled"), "TRUE")
+			p.Source = fmt.Sprintf("fine-grained password policy %q", s.GetAttributeValue("cn"))
+			return nil
 		}
 		res, err := c.Search(ldap.NewSearchRequest(d.cfg.BaseDN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
 			"(objectClass=*)", []string{"minPwdLength", "pwdProperties", "pwdHistoryLength", "lockoutThreshold"}, nil))
 		if err != nil {
 			return fmt.Errorf("read the domain's password policy: %w", err)
 		}
-		if len(res.Entries) != 1 {
-			return fmt.Errorf("read the domain's password policy: %q not found", d.cfg.BaseDN)
+		if len(res.Entries) != 1 || !hasAll(res.Entries[0], "minPwdLength", "lockoutThreshold") {
+			return fmt.Errorf("read the domain's password policy: %q or its policy attributes cannot be read", d.cfg.BaseDN)
 		}
 		s := res.Entries[0]
 		p.MinLength, p.History, p.LockoutThreshold = num(s, "minPwdLength"), num(s, "pwdHistoryLength"), num(s, "lockoutThreshold")
@@ -677,4 +679,14 @@ func (d *Driver) TargetPolicy(ctx context.Context, name string) (driver.TargetPo
 		return p, fmt.Errorf("policy of %q: %w", name, err)
 	}
 	return p, nil
+}
+
+// hasAll says whether e carries every attr: an attribute the bind account may not read is simply absent.
+func hasAll(e *ldap.Entry, attrs ...string) bool {
+	for _, a := range attrs {
+		if len(e.GetAttributeValues(a)) == 0 {
+			return false
+		}
+	}
+	return true
 }
