@@ -190,11 +190,43 @@ func (h *Hub) adminAccountAction(r *request) (any, error) {
 
 // ---- plan problems ----
 
+// problemScope limits what problems may name for a Co-managed Manager: its organization's domains and techs.
+// nil names everything.
+type problemScope struct {
+	agents map[int64]bool
+	org    string
+}
+
+func (ps *problemScope) agentName(a *store.Agent) (string, bool) {
+	if ps == nil || ps.agents[a.ID] {
+		return a.Name, true
+	}
+	return "", false
+}
+
+func (ps *problemScope) techName(t *store.Tech) string {
+	if ps == nil || t.CoManaged && strings.EqualFold(t.Organization, ps.org) {
+		return fmt.Sprintf("tech %q's", t.Username)
+	}
+	return "another tech's"
+}
+
+// problemScopeOf is the scope of the request's admin: nil but for a Co-managed Manager.
+func problemScopeOf(r *request, tx store.Tx) (*problemScope, error) {
+	org, ok := r.coManager()
+	if !ok {
+		return nil, nil
+	}
+	domains, err := orgDomains(tx, r.tenant.ID, org)
+	return &problemScope{agents: domains, org: org}, err
+}
+
 // techProblems lists, for each active tech of ids, the entitlements that cannot become an account under the
 // tenant's naming format: a name invalid or reserved on a driver kind the tech reaches, or one another active
 // tech's name renders to on a target both reach. It is cheap for the common case: a name valid everywhere and
-// unique costs three checks, and only a tech with a problem walks its grants.
-func techProblems(v *view, tenant *store.Tenant, ids []int64) map[int64][]string {
+// unique costs three checks, and only a tech with a problem walks its grants. Domains and techs outside scope
+// are counted, not named.
+func techProblems(v *view, tenant *store.Tenant, ids []int64, scope *problemScope) map[int64][]string {
 	naming := entitle.Naming{Format: tenant.Policy.NamingFormat, Abbrev: tenant.Abbrev}
 	var byName map[string][]int64 // built on first need
 	out := map[int64][]string{}
@@ -224,17 +256,22 @@ func techProblems(v *view, tenant *store.Tenant, ids []int64) map[int64][]string
 		}
 		grants := v.idx.ForTech(id)
 		perDriver := map[string][]string{}
+		hidden := map[string]int{}
 		mine := map[int64]bool{}
 		for _, g := range grants {
 			mine[g.Agent.ID] = true
 			if a := v.agents[g.Agent.ID]; a != nil && bad[a.Driver] != nil {
-				perDriver[a.Driver] = append(perDriver[a.Driver], a.Name)
+				if name, ok := scope.agentName(a); ok {
+					perDriver[a.Driver] = append(perDriver[a.Driver], name)
+				} else {
+					hidden[a.Driver]++
+				}
 			}
 		}
 		var probs []string
 		for _, d := range []string{wire.DriverAD, wire.DriverLinux, wire.DriverLDAP} {
-			if names := perDriver[d]; len(names) > 0 {
-				probs = append(probs, fmt.Sprintf("no account on %s: %v", listNames(names), bad[d]))
+			if len(perDriver[d]) > 0 || hidden[d] > 0 {
+				probs = append(probs, fmt.Sprintf("no account on %s: %v", listNames(perDriver[d], hidden[d]), bad[d]))
 			}
 		}
 		for _, o := range byName[name] {
@@ -242,16 +279,21 @@ func techProblems(v *view, tenant *store.Tenant, ids []int64) map[int64][]string
 				continue
 			}
 			var shared []string
+			others := 0
 			for _, g := range v.idx.ForTech(o) {
 				if mine[g.Agent.ID] {
 					if a := v.agents[g.Agent.ID]; a != nil && bad[a.Driver] == nil {
-						shared = append(shared, a.Name)
+						if name, ok := scope.agentName(a); ok {
+							shared = append(shared, name)
+						} else {
+							others++
+						}
 					}
 				}
 			}
-			if len(shared) > 0 {
-				probs = append(probs, fmt.Sprintf("no account on %s: account name %q would also be tech %q's, and two techs never share an account",
-					listNames(shared), name, v.techs[o].Username))
+			if len(shared) > 0 || others > 0 {
+				probs = append(probs, fmt.Sprintf("no account on %s: account name %q would also be %s, and two techs never share an account",
+					listNames(shared, others), name, scope.techName(v.techs[o])))
 			}
 		}
 		if len(probs) > 0 {
@@ -261,12 +303,20 @@ func techProblems(v *view, tenant *store.Tenant, ids []int64) map[int64][]string
 	return out
 }
 
-// listNames renders a few names, sorted, and how many more there are.
-func listNames(names []string) string {
+// listNames renders a few names, sorted, and how many more there are, counting hidden ones that cannot be named.
+func listNames(names []string, hidden int) string {
 	names = slices.Clone(names)
 	slices.Sort(names)
+	more := hidden
 	if len(names) > 3 {
-		return fmt.Sprintf("%s and %d more", strings.Join(names[:3], ", "), len(names)-3)
+		more += len(names) - 3
+		names = names[:3]
+	}
+	switch {
+	case len(names) == 0:
+		return fmt.Sprintf("%d domains or hosts", more)
+	case more > 0:
+		return fmt.Sprintf("%s and %d more", strings.Join(names, ", "), more)
 	}
 	return strings.Join(names, ", ")
 }

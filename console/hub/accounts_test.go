@@ -514,3 +514,53 @@ func TestPlanProblemsVisible(t *testing.T) {
 		t.Fatalf("alice: %q", ps)
 	}
 }
+
+// TestProblemsScopedForCoManager: a Co-managed Manager sees its techs' problems naming its organization's domains
+// only; the others are counted, not named.
+func TestProblemsScopedForCoManager(t *testing.T) {
+	ctx := testCtx(t)
+	h := hubtest.New(t)
+	s := onboardContoso(t, h)
+	// Every tech on every domain again, besides the onboarding's triplets: bob reaches fabrikam.local too.
+	tgs, err := h.Owner.TechGroups(ctx)
+	noErr(t, err)
+	ags, err := h.Owner.AgentGroups(ctx)
+	noErr(t, err)
+	rights, err := h.Owner.Rights(ctx)
+	noErr(t, err)
+	var all wire.TripletRequest
+	for _, g := range tgs {
+		if g.Builtin {
+			all.TechGroupID = g.ID
+		}
+	}
+	for _, g := range ags {
+		if g.Builtin {
+			all.AgentGroupID = g.ID
+		}
+	}
+	for _, r := range rights {
+		if r.Builtin {
+			all.RightID = r.ID
+		}
+	}
+	_, err = h.Owner.CreateTriplet(ctx, all)
+	noErr(t, err)
+	p := wire.DefaultPolicy()
+	p.NamingFormat = "{username}-{abbrev}." // ends in a dot: no AD account for anyone
+	_, err = h.Owner.SetPolicy(ctx, p)
+	noErr(t, err)
+
+	owner, err := h.Owner.Techs(ctx, wire.TechActive)
+	noErr(t, err)
+	if !hasProblem(owner, s.bob, "no account on contoso.local, fabrikam.local: ") {
+		t.Fatalf("owner's view of bob's problems: %q", problemsOf(owner, s.bob))
+	}
+	cm := h.Client(invitedAdmin(t, h, wire.RoleCoManager, "Contoso", true))
+	mine, err := cm.Techs(ctx, wire.TechActive)
+	noErr(t, err)
+	got := strings.Join(problemsOf(mine, s.bob), "\n")
+	if !strings.Contains(got, "no account on contoso.local and 1 more: ") || strings.Contains(got, "fabrikam") {
+		t.Fatalf("Co-managed Manager's view of bob's problems: %q", got)
+	}
+}

@@ -241,12 +241,16 @@ func (h *Hub) adminTechs(r *request) (any, error) {
 	default:
 		return nil, wire.Invalid("status", "must be pending, active, disabled or rejected")
 	}
+	var scope *problemScope
 	out, err := read(h, r, func(tx store.Tx) (*wire.TechsResponse, error) {
 		ts, err := tx.Techs(r.tenant.ID, status)
 		ts = r.visibleTechs(ts) // a Co-managed Manager sees its organization's techs only
 		out := &wire.TechsResponse{Techs: []wire.Tech{}}
 		for i := range ts {
 			out.Techs = append(out.Techs, techWire(&ts[i]))
+		}
+		if err == nil {
+			scope, err = problemScopeOf(r, tx) // and its problems name its organization's domains and techs only
 		}
 		return out, err
 	})
@@ -265,7 +269,7 @@ func (h *Hub) adminTechs(r *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		probs := techProblems(v, r.tenant, active)
+		probs := techProblems(v, r.tenant, active, scope)
 		for i := range out.Techs {
 			out.Techs[i].Problems = probs[out.Techs[i].ID]
 		}
@@ -325,7 +329,11 @@ func (h *Hub) adminTechAction(r *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out.Problems = techProblems(v, r.tenant, []int64{t.ID})[t.ID]
+		scope, err := read(h, r, func(tx store.Tx) (*problemScope, error) { return problemScopeOf(r, tx) })
+		if err != nil {
+			return nil, err
+		}
+		out.Problems = techProblems(v, r.tenant, []int64{t.ID}, scope)[t.ID]
 		if len(out.Problems) > 0 {
 			err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
 				c.bump = false
