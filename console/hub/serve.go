@@ -36,11 +36,21 @@ type Server struct {
 	cancel context.CancelFunc // ends long polls at shutdown
 }
 
-// Listen starts serving on addr (e.g. "127.0.0.1:0" for a random port, as the Console's embedded hub does).
+// Listen starts serving on addr (e.g. "127.0.0.1:0" for a random port, as the Console's embedded hub does). It
+// first seals any TOTP secret an older hub left in clear in the database.
 func (h *Hub) Listen(addr string) (*Server, error) {
 	cfg, err := h.TLSConfig()
 	if err != nil {
 		return nil, err
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	n, err := h.SealTOTPSecrets(sctx)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		h.log.Info("sealed TOTP secrets stored in clear", "count", n)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

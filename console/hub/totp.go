@@ -162,7 +162,10 @@ func (h *Hub) techTOTPEnroll(r *request) (any, error) {
 		if err != nil {
 			return fmt.Errorf("totp secret for tech %d: %w", r.who.id, err)
 		}
-		s.TOTPSecret, s.TOTPLastStep = key.Secret(), 0
+		if s.TOTPSecret, err = h.sealTOTP(r.tenant.ID, r.who.id, key.Secret()); err != nil {
+			return err
+		}
+		s.TOTPLastStep = 0
 		out = &wire.TOTPEnrollment{Secret: key.Secret(), URI: key.URL(), Digits: 6, Period: totpPeriod}
 		if err := c.tx.PutTechSecurity(s); err != nil {
 			return err
@@ -224,7 +227,12 @@ func (h *Hub) openSession(r *request, enrol bool) (any, error) {
 		case !enrol && s.TOTPEnrolledAt.IsZero():
 			return errNeedEnrol
 		}
-		step, good := totpStep(s.TOTPSecret, req.Code, c.at, s.TOTPLastStep)
+		secret, err := h.openTOTP(s)
+		if err != nil {
+			h.log.Error("open totp secret", "tech", r.who.id, "err", err)
+			return err
+		}
+		step, good := totpStep(secret, req.Code, c.at, s.TOTPLastStep)
 		if !good {
 			if err := failure(c, s, p, "totp"); err != nil {
 				return err

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -108,4 +109,17 @@ func (x *tx) SetSecurityPolicy(tenant int64, p wire.SecurityPolicy) error {
 	_, err = x.exec("set security policy", `INSERT INTO security_policy (tenant_id, policy) VALUES (?, ?)
 		ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy`, tenant, string(raw))
 	return err
+}
+
+// Checkpoint copies the WAL into the database file and truncates it, so values just overwritten (a secret re-sealed
+// in place) do not linger in old WAL frames; secure_delete has already zeroed them in the file's free space.
+func (s *SQLite) Checkpoint(ctx context.Context) error {
+	var busy, logFrames, done int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
+		return fmt.Errorf("checkpoint %q: %w", s.path, err)
+	}
+	if busy != 0 {
+		return fmt.Errorf("checkpoint %q: a reader kept %d of %d WAL frames", s.path, logFrames-done, logFrames)
+	}
+	return nil
 }
