@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/watchword/watchword/console/agent/driver"
+	"github.com/watchword/watchword/shared/tmpfs"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -203,33 +203,16 @@ func TestJITWindowForgottenWhenStanding(t *testing.T) {
 }
 
 // TestSaveJITFullDisk: saving the windows on a full disk fails with an error, and the windows saved before stay
-// readable, so a restarted agent still closes them at their expiry. Needs root (a small tmpfs).
+// readable, so a restarted agent still closes them at their expiry. Needs root (tmpfs.Mount).
 func TestSaveJITFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("mount tmpfs: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	dir := tmpfs.Mount(t, "64k")
 	file := filepath.Join(dir, "jit.json")
 	expires := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	before := map[int64]jitWindow{7: {AccountID: 7, AccountName: "jit-admin", ExpiresAt: expires}}
 	if err := saveJIT(file, before); err != nil {
 		t.Fatal(err)
 	}
-	fill, err := os.Create(filepath.Join(dir, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for err == nil {
-		_, err = fill.Write(make([]byte, 4096))
-	}
-	fill.Close()
-	if !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("filling the tmpfs: %v", err)
-	}
+	tmpfs.Fill(t, dir, "filler")
 
 	after := map[int64]jitWindow{7: before[7], 8: {AccountID: 8, AccountName: "jit-dba", ExpiresAt: expires}}
 	if err := saveJIT(file, after); !errors.Is(err, syscall.ENOSPC) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/watchword/watchword/shared/atomicfile"
+	"github.com/watchword/watchword/shared/tmpfs"
 )
 
 // names lists dir, so a test sees a temporary file left behind.
@@ -52,43 +52,21 @@ func TestWriteReplacesWithMode(t *testing.T) {
 
 // TestWriteFullDisk fills a small tmpfs, leaves a few KiB free so the write is partial before it fails, and checks
 // that Write says so (naming the file), keeps the previous file whole and leaves no temporary file; then that it
-// works again once there is space. Needs root (mount).
+// works again once there is space. Needs root (tmpfs.Mount).
 func TestWriteFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("mount tmpfs: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	dir := tmpfs.Mount(t, "256k")
 	path := filepath.Join(dir, "state.json")
 	old := []byte(`{"windows":[{"accountId":1}]}`)
 	if err := atomicfile.Write(path, old, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	filler := filepath.Join(dir, "filler")
-	fill, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var written int64
-	for {
-		n, err := fill.Write(make([]byte, 4096))
-		written += int64(n)
-		if errors.Is(err, syscall.ENOSPC) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := errors.Join(fill.Truncate(written-8192), fill.Close()); err != nil {
+	if err := os.Truncate(filler, tmpfs.Fill(t, dir, "filler")-8192); err != nil {
 		t.Fatal(err)
 	}
 
 	big := bytes.Repeat([]byte("x"), 64<<10)
-	err = atomicfile.Write(path, big, 0o600)
+	err := atomicfile.Write(path, big, 0o600)
 	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), path) {
 		t.Fatalf("write on a full disk: %v; want ENOSPC naming %s", err, path)
 	}
