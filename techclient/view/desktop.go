@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/watchword/watchword/assets"
+	"github.com/watchword/watchword/shared/secretclip"
 	"github.com/watchword/watchword/techclient/vm"
 )
 
@@ -36,7 +37,7 @@ func Settings(p fyne.Preferences) vm.Settings {
 func Options(app fyne.App) vm.Options {
 	return vm.Options{
 		Dir:       app.Storage().RootURI().Path(),
-		Clipboard: app.Clipboard(),
+		Clipboard: secretclip.System(app.Clipboard()),
 		Notify:    func(title, body string) { app.SendNotification(fyne.NewNotification(title, body)) },
 		Settings:  func() vm.Settings { return Settings(app.Preferences()) },
 	}
@@ -46,7 +47,15 @@ func Options(app fyne.App) vm.Options {
 // quit) and closing to the tray where there is one.
 func Install(app fyne.App, w fyne.Window, a *vm.App) {
 	w.SetContent(Root(a, w))
+	install(app, w, a)
+}
+
+// install is Install but for the content: the icon, the tray and what closing does.
+func install(app fyne.App, w fyne.Window, a *vm.App) {
 	w.SetIcon(assets.TechClientIcon)
+	// Quitting closes the window (the tray's Quit, or closing it where there is no tray), while the clipboard can
+	// still be reached: a password copied less than the clear delay ago leaves with the application.
+	w.SetOnClosed(a.ClearClipboard)
 	if desk, ok := app.(desktop.App); ok {
 		show := func() { w.Show(); w.RequestFocus() }
 		quit := fyne.NewMenuItem("Quit", app.Quit)

@@ -2,12 +2,8 @@ package vm
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/watchword/watchword/shared/hubclient"
@@ -101,8 +97,7 @@ func (a *App) CopyPassword(accountID int64) error {
 		a.setError(err)
 		return err
 	}
-	a.o.Clipboard.SetContent(string(pw))
-	a.clip.guard(pw, a.o.Settings().ClipboardClear, a.o.Clipboard, a.o.Do)
+	a.clip.Copy(a.o.Clipboard, pw, a.o.Settings().ClipboardClear, a.o.Do)
 	wipe(pw)
 	a.report(wire.EventRequest{Kind: wire.EventCopy, AccountID: r.AccountID, Version: r.Version})
 	return nil
@@ -122,58 +117,11 @@ func (a *App) CopyUsername(accountID int64) error {
 	return nil
 }
 
-// clipGuard clears the clipboard after a delay if it still holds what was copied. It keeps a keyed hash of the
-// copied password (the key is random per process), never the password.
-type clipGuard struct {
-	mu    sync.Mutex
-	key   [32]byte
-	mark  []byte
-	timer *time.Timer
-}
-
-func (g *clipGuard) init() { _, _ = rand.Read(g.key[:]) }
-
-func (g *clipGuard) sum(b []byte) []byte {
-	m := hmac.New(sha256.New, g.key[:])
-	m.Write(b)
-	return m.Sum(nil)
-}
-
-func (g *clipGuard) guard(secret []byte, after time.Duration, clip Clipboard, do func(func())) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.timer != nil {
-		g.timer.Stop()
-	}
-	mark := g.sum(secret)
-	g.mark = mark
-	if after <= 0 {
-		return
-	}
-	g.timer = time.AfterFunc(after, func() {
-		do(func() {
-			g.mu.Lock()
-			defer g.mu.Unlock()
-			if !hmac.Equal(g.mark, mark) {
-				return // a later copy owns the clipboard now
-			}
-			g.mark = nil
-			content := []byte(clip.Content())
-			defer wipe(content)
-			if hmac.Equal(g.sum(content), mark) {
-				clip.SetContent("")
-			}
-		})
-	})
-}
-
-func (g *clipGuard) stop() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.timer != nil {
-		g.timer.Stop()
-	}
-}
+// ClearClipboard empties the clipboard now if it still holds the password last copied, and cancels the pending
+// clear. The application calls it while it quits, before the toolkit lets go of the clipboard: the pending clear
+// dies with the process (Close only cancels it), and the password would stay on the clipboard. Call it on the UI
+// goroutine.
+func (a *App) ClearClipboard() { a.clip.Clear() }
 
 // report queues a reveal or copy for the hub's audit log and sends the queue now if the hub is reachable.
 // Events made offline are kept (in the cache too) and sent after the next successful fetch.

@@ -40,6 +40,7 @@ import (
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/keystore"
 	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/secretclip"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -185,7 +186,7 @@ type App struct {
 	CanReplace binding.Bool
 
 	o    Options
-	clip clipGuard
+	clip secretclip.Guard
 
 	flushMu    sync.Mutex
 	mu         sync.Mutex
@@ -250,7 +251,6 @@ func New(o Options) *App {
 		TOTPSecret: binding.NewString(), TOTPURI: binding.NewString(), CanReplace: binding.NewBool(),
 		o: o, byID: map[int64]*Row{}, wake: make(chan struct{}, 1),
 	}
-	a.clip.init()
 	a.SetState(StateUnregistered)
 	return a
 }
@@ -504,7 +504,7 @@ func (a *App) Close() {
 	}
 	a.revealGen++
 	a.mu.Unlock()
-	a.clip.stop()
+	a.clip.Stop()
 	a.wg.Wait()
 }
 
