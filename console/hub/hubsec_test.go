@@ -114,6 +114,7 @@ var declaredRoutes = []string{
 	"GET /v1/admin/tech-security org-read",
 	"POST /v1/admin/tech-security/{id}/pause admin",
 	"POST /v1/admin/tech-security/{id}/unlock org",
+	"POST /v1/admin/tech-security/{id}/reset org",
 	"GET /v1/admin/rekeys org-read",
 	"POST /v1/admin/rekeys/{id}/{action} org",
 	"GET /v1/admin/tech-imports read",

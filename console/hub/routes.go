@@ -131,6 +131,7 @@ func routes() []route {
 		{"GET", wire.PathAdminTechSecurity, orgRead, (*Hub).adminTechSecurity},
 		{"POST", wire.PathAdminTechSecurity + "/{id}/pause", adminAny, (*Hub).adminTOTPPause},
 		{"POST", wire.PathAdminTechSecurity + "/{id}/unlock", orgManage, (*Hub).adminTechUnlock},
+		{"POST", wire.PathAdminTechSecurity + "/{id}/reset", orgManage, (*Hub).adminTOTPReset},
 		{"GET", wire.PathAdminRekeys, orgRead, (*Hub).adminRekeys},
 		{"POST", wire.PathAdminRekeys + "/{id}/{action}", orgManage, (*Hub).adminRekeyAction},
 		{"GET", wire.PathAdminTechImports, adminRead, (*Hub).adminImports},

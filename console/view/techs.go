@@ -252,7 +252,8 @@ func techsScreen(e env) screen {
 	unlock.Importance = widget.WarningImportance
 	pauseNext := widget.NewButton("Pause 2FA: next login…", nil)
 	pause24 := widget.NewButton("Pause 2FA: 24 h…", nil)
-	e.only(vm.Me.CanManageTechs, deact, unlock)
+	resetTOTP := widget.NewButton("Reset authenticator…", nil)
+	e.only(vm.Me.CanManageTechs, deact, unlock, resetTOTP)
 	e.only(vm.Me.CanChange, react, rotate, pauseNext, pause24)
 
 	show := func() {
@@ -281,6 +282,7 @@ func techsScreen(e env) screen {
 			unlock.Disable()
 			pauseNext.Disable()
 			pause24.Disable()
+			resetTOTP.Disable()
 			return
 		}
 		sec, known := e.a.TechSecurity(t.ID)
@@ -288,6 +290,7 @@ func techsScreen(e env) screen {
 		setEnabled(unlock, known && (sec.Locked || sec.Failures > 0))
 		setEnabled(pauseNext, known && sec.Required && t.Status == wire.TechActive)
 		setEnabled(pause24, known && sec.Required && t.Status == wire.TechActive)
+		setEnabled(resetTOTP, known && sec.Enrolled)
 		access = e.a.AccessForTech(t.ID)
 		who.SetText(fmt.Sprintf("%s — %s, %s; reaches %d domains and hosts", t.DisplayName, t.Status, t.Email, len(access)))
 		accTable.Refresh()
@@ -386,11 +389,25 @@ func techsScreen(e env) screen {
 		}, e.win)
 	}
 	pauseNext.OnTapped = func() { pause(wire.PauseNextLogin) }
+	resetTOTP.OnTapped = func() {
+		id := sel
+		name := e.a.Snapshot().Tech(id).Username
+		text := widget.NewLabel(vm.ResetTOTPWarning(name))
+		text.Wrapping = fyne.TextWrapWord
+		d := dialog.NewCustomConfirm("Reset the authenticator of "+name+"?", "Reset authenticator", "Cancel", text, func(ok bool) {
+			if ok {
+				e.run(func(ctx context.Context) error { return e.a.ResetTOTP(ctx, id) }, nil)
+			}
+		}, e.win)
+		d.Resize(fyne.NewSize(560, 280))
+		d.Show()
+	}
 	pause24.OnTapped = func() { pause(wire.Pause24h) }
 	filters := container.NewBorder(nil, nil, container.NewHBox(status, org), nil, search)
 	accountsBox := container.NewBorder(container.NewBorder(nil, nil, widget.NewLabelWithStyle("Accounts", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewHBox(retry, adopt)), nil, nil, nil, accountsTable)
-	detail := container.NewBorder(container.NewVBox(who, security, problems, container.NewHBox(deact, react, rotate, unlock, pauseNext, pause24)), nil, nil, nil,
+	detail := container.NewBorder(container.NewVBox(who, container.NewHBox(deact, react, rotate),
+		security, container.NewHBox(unlock, pauseNext, pause24, resetTOTP), problems), nil, nil, nil,
 		container.NewGridWithRows(2, accTable, accountsBox))
 	split := container.NewVSplit(table, detail)
 	split.Offset = 0.5

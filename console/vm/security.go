@@ -24,6 +24,7 @@ type SecurityAPI interface {
 	TechSecurities(ctx context.Context) ([]wire.TechSecurity, error)
 	PauseTOTP(ctx context.Context, tech int64, kind string) (*wire.TechSecurity, error)
 	UnlockTech(ctx context.Context, tech int64) (*wire.TechSecurity, error)
+	ResetTOTP(ctx context.Context, tech int64) (*wire.TechSecurity, error)
 	Rekeys(ctx context.Context, status string) ([]wire.Rekey, error)
 	ApproveRekey(ctx context.Context, id int64) (*wire.Rekey, error)
 	RejectRekey(ctx context.Context, id int64) (*wire.Rekey, error)

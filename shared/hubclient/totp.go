@@ -85,3 +85,10 @@ func (c *Client) UnlockTech(ctx context.Context, tech int64) (*wire.TechSecurity
 	var out wire.TechSecurity
 	return &out, c.post(ctx, fmt.Sprintf("%s/%d/unlock", wire.PathAdminTechSecurity, tech), struct{}{}, &out)
 }
+
+// ResetTOTP forgets a tech's enrolled authenticator (a lost phone): the tech's session ends and the TechClient asks
+// for a new enrolment at its next start; audited.
+func (c *Client) ResetTOTP(ctx context.Context, tech int64) (*wire.TechSecurity, error) {
+	var out wire.TechSecurity
+	return &out, c.post(ctx, fmt.Sprintf("%s/%d/reset", wire.PathAdminTechSecurity, tech), struct{}{}, &out)
+}

@@ -21,8 +21,8 @@ const (
 	PathTechUnlockReport = "/v1/tech/unlock-report"
 
 	PathAdminSecurityPolicy = "/v1/admin/security-policy"
-	// PathAdminTechSecurity lists every tech's two-factor and lockout state; POST …/{id}/pause and …/{id}/unlock act
-	// on one.
+	// PathAdminTechSecurity lists every tech's two-factor and lockout state; POST …/{id}/pause, …/{id}/unlock and
+	// …/{id}/reset (forget the enrolled authenticator: the tech enrols a new one) act on one.
 	PathAdminTechSecurity = "/v1/admin/tech-security"
 )
 
