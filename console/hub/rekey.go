@@ -31,7 +31,18 @@ func rekeyWire(k *store.Rekey, t *store.Tech) wire.Rekey {
 var errDeactivated = &wire.Error{Code: wire.CodeForbidden, Field: "username",
 	Message: "this tech is deactivated: a deactivated tech cannot register a device again"}
 
+// errRekeyRefused is the one answer to a re-key that names no active tech by both username and email, and to one
+// for a tech whose replacement is already waiting: the caller learns neither whether the username exists nor
+// whether the email was right nor whether another device asked first.
+var errRekeyRefused = &wire.Error{Code: wire.CodeForbidden,
+	Message: "no device replacement was started: check the username and the email you registered with; if both are right, ask your admin (a replacement may already be waiting for a decision)"}
+
 // techRekey registers the caller's key as the replacement device of an existing tech.
+//
+// At most one re-key per tech waits. Another device's request for the same tech while one is pending is refused
+// with errRekeyRefused, as an unknown username is, and counted on the pending request (Contested, with that
+// device's fingerprint) and audited as tech.rekey-contested: the admin sees it before deciding. Only once the
+// admin rejects the pending request does a new one get in; the device that made the pending request gets it back.
 func (h *Hub) techRekey(r *request) (any, error) {
 	var req wire.RekeyRequest
 	if err := r.decode(&req); err != nil {
@@ -50,35 +61,49 @@ func (h *Hub) techRekey(r *request) (any, error) {
 		return nil, err
 	}
 	var out wire.Rekey
+	var refused error // committed with its audit event, answered afterwards
+	again := false    // the device of the pending request asked again: it gets that request back
 	err = h.mutate(r.Context(), r.tenant, principal{kind: "tech"}, func(c *change) error {
 		c.bump = false
 		t, err := c.tx.TechByUsername(r.tenant.ID, req.Username)
 		if errors.Is(err, store.ErrNotFound) {
-			return &wire.Error{Code: wire.CodeNotFound, Field: "username", Message: "no tech has this username; register instead"}
+			return errRekeyRefused
 		}
 		if err != nil {
 			return err
 		}
 		c.actor.id = t.ID
 		switch {
+		case !strings.EqualFold(strings.TrimSpace(req.Email), t.Email):
+			return errRekeyRefused
 		case t.Status == wire.TechDisabled:
 			return errNoChange // refused and audited below
-		case !strings.EqualFold(strings.TrimSpace(req.Email), t.Email):
-			return wire.Invalid("email", "is not this tech's registered address")
 		case t.Status != wire.TechActive:
 			return &wire.Error{Code: wire.CodeConflict, Field: "username", Message: fmt.Sprintf("tech is %s: only an active tech's device can be replaced", t.Status)}
 		}
 		if _, err := c.tx.TechByKey(r.tenant.ID, pk.ID()); err == nil {
 			return &wire.Error{Code: wire.CodeConflict, Field: "publicKey", Message: "this device is already registered"}
 		}
-		if pending, err := c.tx.Rekeys(r.tenant.ID, wire.RekeyPending); err != nil {
+		pending, err := c.tx.Rekeys(r.tenant.ID, wire.RekeyPending)
+		if err != nil {
 			return err
-		} else {
-			for _, k := range pending {
-				if k.TechID == t.ID {
-					return &wire.Error{Code: wire.CodeConflict, Field: "username", Message: "a device replacement of this tech is already waiting for approval"}
-				}
+		}
+		for _, k := range pending {
+			switch {
+			case k.TechID != t.ID:
+				continue
+			case k.KeyID == pk.ID():
+				out, again = rekeyWire(&k, t), true
+				return errNoChange
 			}
+			fp := pk.Fingerprint().String()
+			if err := c.tx.ContestRekey(r.tenant.ID, k.ID, fp, c.at); err != nil {
+				return err
+			}
+			c.bump = true // admins' pending lists
+			refused = errRekeyRefused
+			return c.audit("tech.rekey-contested", fmt.Sprintf("tech %d", t.ID),
+				fmt.Sprintf("username=%q pending=%d pendingFingerprint=%q refusedFingerprint=%q", t.Username, k.ID, k.Fingerprint, fp))
 		}
 		k := &store.Rekey{TenantID: r.tenant.ID, TechID: t.ID, PublicKey: pk.String(), KeyID: pk.ID(),
 			Fingerprint: pk.Fingerprint().String(), OldKeyID: t.KeyID, OldFingerprint: t.Fingerprint, Status: wire.RekeyPending, CreatedAt: c.at}
@@ -93,13 +118,17 @@ func (h *Hub) techRekey(r *request) (any, error) {
 		return c.audit("tech.rekey-request", fmt.Sprintf("tech %d", t.ID),
 			fmt.Sprintf("username=%q old=%q new=%q", t.Username, k.OldFingerprint, k.Fingerprint))
 	})
-	if errors.Is(err, errNoChange) {
+	switch {
+	case errors.Is(err, errNoChange) && again:
+		return out, nil
+	case errors.Is(err, errNoChange):
 		// The refusal of a terminated tech is audited on its own (the refused transaction rolled back).
 		h.auditDeactivatedRekey(r, req.Username)
 		return nil, errDeactivated
-	}
-	if err != nil {
+	case err != nil:
 		return nil, err
+	case refused != nil:
+		return nil, refused
 	}
 	return out, nil
 }
@@ -139,7 +168,9 @@ func (h *Hub) adminRekeys(r *request) (any, error) {
 				return nil, err
 			}
 			if mayManage(r, t) {
-				out.Rekeys = append(out.Rekeys, rekeyWire(&ks[i], t))
+				k := rekeyWire(&ks[i], t)
+				k.Contested, k.ContestedFingerprint, k.ContestedAt = ks[i].Contested, ks[i].ContestedFingerprint, ks[i].ContestedAt
+				out.Rekeys = append(out.Rekeys, k)
 			}
 		}
 		return out, nil

@@ -38,10 +38,10 @@ func TestRekey(t *testing.T) {
 	// The replacement device.
 	newID := h.NewIdentity()
 	laptop := h.Client(newID)
-	if _, err := laptop.Rekey(ctx, wire.RekeyRequest{Username: "alice", Email: "someone@else.example"}); !isField(err, wire.CodeInvalid, "email") {
+	if _, err := laptop.Rekey(ctx, wire.RekeyRequest{Username: "alice", Email: "someone@else.example"}); !isCode(err, wire.CodeForbidden) {
 		t.Fatalf("re-key with another email: %v", err)
 	}
-	if _, err := laptop.Rekey(ctx, wire.RekeyRequest{Username: "nobody", Email: "x@example.com"}); !isCode(err, wire.CodeNotFound) {
+	if _, err := laptop.Rekey(ctx, wire.RekeyRequest{Username: "nobody", Email: "x@example.com"}); !isCode(err, wire.CodeForbidden) {
 		t.Fatalf("re-key of an unknown username: %v", err)
 	}
 	rk, err := laptop.Rekey(ctx, wire.RekeyRequest{Username: "alice", Email: "ALICE@example.com"})
@@ -49,7 +49,7 @@ func TestRekey(t *testing.T) {
 		rk.OldFingerprint != alice.Identity.Public().Fingerprint().String() || rk.Fingerprint != newID.Public().Fingerprint().String() {
 		t.Fatalf("re-key: %+v, %v", rk, err)
 	}
-	if _, err := h.Client(h.NewIdentity()).Rekey(ctx, wire.RekeyRequest{Username: "alice", Email: "alice@example.com"}); !isCode(err, wire.CodeConflict) {
+	if _, err := h.Client(h.NewIdentity()).Rekey(ctx, wire.RekeyRequest{Username: "alice", Email: "alice@example.com"}); !isCode(err, wire.CodeForbidden) {
 		t.Fatalf("a second pending re-key: %v", err)
 	}
 	if _, err := laptop.Status(ctx); !errors.Is(err, hubclient.ErrUnauthenticated) {

@@ -80,9 +80,26 @@ func (a *App) RekeyWarning(r wire.Rekey) string {
 	if n > 0 {
 		accounts = fmt.Sprintf("all %d accounts of the tech", n)
 	}
-	return fmt.Sprintf("Approving makes the new device %s's only key. The old device is revoked at once (it gets nothing more), "+
+	warn := fmt.Sprintf("Approving makes the new device %s's only key. The old device is revoked at once (it gets nothing more), "+
 		"every password envelope sealed to it is retired, and %s rotate now. Approve only if the tech confirms both fingerprints "+
 		"and that the old device is lost or wiped.", r.Username, accounts)
+	return contestNotice(r) + warn
+}
+
+// contestNotice warns that other devices asked to replace the same tech while this request waited: the hub refused
+// them, so the tech's real new device may be one of those and this request an impostor's.
+func contestNotice(r wire.Rekey) string {
+	if r.Contested == 0 {
+		return ""
+	}
+	times := "once"
+	if r.Contested > 1 {
+		times = fmt.Sprintf("%d times", r.Contested)
+	}
+	return fmt.Sprintf("Another device asked to replace %s's device while this request was waiting (%s, the last on %s, "+
+		"fingerprint %s) and was refused. Call %s: if the fingerprint their new device shows is not this request's, reject "+
+		"this request; the tech can then ask again from the right device.\n\n",
+		r.Username, times, r.ContestedAt.Local().Format("2 Jan 15:04"), r.ContestedFingerprint, r.Username)
 }
 
 // ApproveRekey makes the new device the tech's and rotates every account of the tech.

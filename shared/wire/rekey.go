@@ -40,6 +40,11 @@ type Rekey struct {
 	DecidedAt      time.Time `json:"decidedAt,omitzero"`
 	// Rotated is how many accounts were set to rotate at approval.
 	Rotated int `json:"rotated,omitempty"`
+	// Contested counts the requests of other devices to replace the same tech that were refused while this one was
+	// pending (at most one re-key per tech waits); the last one's fingerprint and time. Admins only.
+	Contested            int       `json:"contested,omitempty"`
+	ContestedFingerprint string    `json:"contestedFingerprint,omitempty"`
+	ContestedAt          time.Time `json:"contestedAt,omitzero"`
 }
 
 // RekeysResponse lists re-key requests, newest first.

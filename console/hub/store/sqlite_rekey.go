@@ -18,18 +18,24 @@ type Rekey struct {
 	Status         string // wire.RekeyPending, RekeyApproved, RekeyRejected
 	CreatedAt      time.Time
 	DecidedAt      time.Time
+	// Contested counts the other devices' requests for the same tech refused while this one was pending; the last
+	// one's fingerprint and time.
+	Contested            int
+	ContestedFingerprint string
+	ContestedAt          time.Time
 }
 
-const rekeyCols = "id, tenant_id, tech_id, public_key, key_id, fingerprint, old_key_id, old_fingerprint, status, created_at, decided_at"
+const rekeyCols = "id, tenant_id, tech_id, public_key, key_id, fingerprint, old_key_id, old_fingerprint, status, created_at, decided_at, " +
+	"contested, contested_fingerprint, contested_at"
 
 func scanRekey(sc interface{ Scan(...any) error }) (*Rekey, error) {
 	var k Rekey
-	var created, decided int64
+	var created, decided, contested int64
 	if err := sc.Scan(&k.ID, &k.TenantID, &k.TechID, &k.PublicKey, &k.KeyID, &k.Fingerprint, &k.OldKeyID, &k.OldFingerprint,
-		&k.Status, &created, &decided); err != nil {
+		&k.Status, &created, &decided, &k.Contested, &k.ContestedFingerprint, &contested); err != nil {
 		return nil, err
 	}
-	k.CreatedAt, k.DecidedAt = tm(created), tm(decided)
+	k.CreatedAt, k.DecidedAt, k.ContestedAt = tm(created), tm(decided), tm(contested)
 	return &k, nil
 }
 
@@ -75,6 +81,11 @@ func (x *tx) Rekeys(tenant int64, status string) ([]Rekey, error) {
 func (x *tx) DecideRekey(tenant, id int64, status string, at time.Time) error {
 	return x.one(fmt.Sprintf("decide re-key %d", id), "UPDATE rekeys SET status = ?, decided_at = ? WHERE tenant_id = ? AND id = ? AND status = 'pending'",
 		status, ns(at), tenant, id)
+}
+
+func (x *tx) ContestRekey(tenant, id int64, fingerprint string, at time.Time) error {
+	return x.one(fmt.Sprintf("contest re-key %d", id), `UPDATE rekeys SET contested = contested + 1, contested_fingerprint = ?,
+		contested_at = ? WHERE tenant_id = ? AND id = ? AND status = 'pending'`, fingerprint, ns(at), tenant, id)
 }
 
 func (x *tx) SetTechKey(tenant, tech int64, publicKey, keyID, fingerprint string, at time.Time) error {

@@ -152,6 +152,8 @@ type Tx interface {
 	RekeyByKey(tenant int64, keyID string) (*Rekey, error)
 	Rekeys(tenant int64, status string) ([]Rekey, error)             // status "" lists all, newest first
 	DecideRekey(tenant, id int64, status string, at time.Time) error // a pending one only
+	// ContestRekey counts a refused request of another device for the same tech against a pending re-key.
+	ContestRekey(tenant, id int64, fingerprint string, at time.Time) error
 	SetTechKey(tenant, tech int64, publicKey, keyID, fingerprint string, at time.Time) error
 	TechByUsername(tenant int64, username string) (*Tech, error)
 	// RetireTechVersions supersedes every staged and confirmed version of the tech's accounts and returns how many.
