@@ -158,8 +158,7 @@ func showSetup(e env, dir string, ks *keystore.Store) {
 		var rec *seal.Identity
 		e.run(func(ctx context.Context) (err error) { s, rec, err = local.CreateLocal(ctx, dir, spec, ks); return err }, func() {
 			d.Hide()
-			closeAlso(e.win, s.Close)
-			showRecovery(e, spec.Tenant, rec)
+			showRecovery(e, spec.Tenant, rec, newRecoveryClip(e.win, s.Close))
 			go connect(e, s)
 		})
 	})
@@ -184,35 +183,5 @@ func showSetup(e env, dir string, ks *keystore.Store) {
 	)
 	d = dialog.NewCustomWithoutButtons("Set up the Watchword Console", tabs, e.win)
 	d.Resize(fyne.NewSize(640, 360))
-	d.Show()
-}
-
-// showRecovery shows the recovery identity once and offers to save it to a file of the owner's choosing: it must
-// not stay only on this machine, and this Console does not keep it.
-func showRecovery(e env, tenant string, id *seal.Identity) {
-	text := widget.NewMultiLineEntry()
-	text.SetText(id.AgeIdentity().String())
-	text.Wrapping = fyne.TextWrapBreak
-	text.TextStyle = fyne.TextStyle{Monospace: true}
-	explain := widget.NewLabel("This is the recovery identity of " + tenant + ". Every password envelope is also sealed to it, so with it you can " +
-		"break glass — open any stored password with the plain age tool, version 1.3.0 or later (age -d -i recovery.txt envelope.age) — even if every device is lost.\n\n" +
-		"The Console does not keep it. Save it now to a USB stick or print it, and store it offline, like a safe's combination.")
-	explain.Wrapping = fyne.TextWrapWord
-	save := widget.NewButton("Save to a file…", func() {
-		dialog.ShowFileSave(func(w fyne.URIWriteCloser, err error) {
-			if err != nil || w == nil {
-				return
-			}
-			defer w.Close()
-			if err := local.SaveRecovery(w, tenant, id); err != nil {
-				dialog.ShowError(err, e.win)
-				return
-			}
-			_ = e.a.Notice.Set("recovery identity saved to " + w.URI().Path())
-		}, e.win)
-	})
-	save.Importance = widget.HighImportance
-	d := dialog.NewCustom("Save the recovery identity", "I have saved it", container.NewVBox(explain, text, save), e.win)
-	d.Resize(fyne.NewSize(640, 380))
 	d.Show()
 }

@@ -16,6 +16,9 @@ import (
 	"time"
 )
 
+// DefaultDelay is how long a copied secret stays on the clipboard unless the application lets the user choose.
+const DefaultDelay = 30 * time.Second
+
 // Clipboard is the system clipboard; fyne.Clipboard implements it. Content and SetContent are called on the UI
 // goroutine.
 type Clipboard interface {

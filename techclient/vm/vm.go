@@ -67,7 +67,7 @@ var headlines = map[string]string{
 
 // Defaults of the settings a technician can change in Preferences.
 const (
-	DefaultClipboardClear = 30 * time.Second
+	DefaultClipboardClear = secretclip.DefaultDelay
 	DefaultRevealFor      = 20 * time.Second
 	DefaultLockAfter      = 10 * time.Minute
 )
