@@ -128,7 +128,9 @@ func TestJITClosedAccount(t *testing.T) {
 // TestJITExpiryAfterRestartWithoutHub: a window the agent learnt before it stopped is closed at expiry by the next
 // run, from its state file and its own clock, while the hub does not answer at all.
 func TestJITExpiryAfterRestartWithoutHub(t *testing.T) {
-	clock := &testClock{t: time.Now()}
+	// A fixed instant in UTC, as the hub's times come. In the machine's zone, when its offset has seconds, the
+	// expiry would not survive jit.json exactly (RFC 3339 offsets have none) and would move by those seconds.
+	clock := &testClock{t: time.Date(2026, time.March, 2, 9, 30, 0, 0, time.UTC)}
 	file := filepath.Join(t.TempDir(), "jit.json")
 	d := newFakeDriver()
 	h := &recoveryHub{fakeHub: fakeHub{plans: make(chan *wire.Plan, 1)}}
