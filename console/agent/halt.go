@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/watchword/watchword/console/agent/driver"
@@ -36,24 +37,32 @@ func final(err error) bool {
 	return errors.Is(err, driver.ErrNotManaged) || errors.Is(err, driver.ErrProtected)
 }
 
+// haltState is an account this agent halted: why, and the admin actions the plan showed at the time.
+type haltState struct {
+	why       string
+	retriedAt time.Time
+	adopt     bool
+}
+
 // skipHaltedLocked keeps the halt bookkeeping of a planned account and says whether the pass leaves it alone.
-// Call with r.mu held.
+// An account is released, its counts cleared, when an admin acted on it: the hub stops planning it Halted, or
+// its retry time or adoption changed since this agent halted it. Call with r.mu held.
 func (r *Runner) skipHaltedLocked(a *wire.PlanAccount) bool {
 	id := a.AccountID
 	if a.Halted {
 		// The hub holds the halt now and governs it from here.
 		delete(r.halted, id)
-		r.haltLanded[id] = true
+		r.hubHalted[id] = true
 		return true
 	}
-	if r.haltLanded[id] {
-		// The hub knew of the halt and plans the account again: an admin retried or adopted it.
-		delete(r.haltLanded, id)
+	h, halted := r.halted[id]
+	if r.hubHalted[id] || halted && (!a.RetriedAt.Equal(h.retriedAt) || a.Adopt != h.adopt) {
+		delete(r.hubHalted, id)
 		delete(r.halted, id)
 		delete(r.unresolved, id)
 		delete(r.applied, id)
 		delete(r.retryAt, id)
-		r.log.Info("halted account released by the hub", "account", a.AccountName)
+		r.log.Info("halted account released by an admin", "account", a.AccountName)
 	}
 	return false
 }

@@ -31,6 +31,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -116,11 +117,11 @@ type Runner struct {
 	problems string // the plan problems last logged
 
 	// Halting (halt.go): unresolved counts the rotations of an account left unresolved since its last confirmed
-	// one; halted holds the accounts this agent stopped, with the reason, until the hub plans them Halted (or,
-	// once the report landed, an admin retried them).
+	// one; halted holds the accounts this agent stopped until the hub plans them Halted or an admin acts;
+	// hubHalted those the hub plans Halted, released when it no longer does.
 	unresolved map[int64]int
-	halted     map[int64]string
-	haltLanded map[int64]bool
+	halted     map[int64]haltState
+	hubHalted  map[int64]bool
 
 	jitMu   sync.Mutex
 	windows map[int64]jitWindow // open JIT windows to close at expiry, kept in Config.JITStateFile (jit.go)
@@ -169,7 +170,7 @@ func New(cfg Config) (*Runner, error) {
 	}
 	return &Runner{cfg: cfg, log: cfg.Logger, idle: make(chan driver.Driver, cfg.Parallelism),
 		applied: map[int64]string{}, tried: map[int64]string{}, retryAt: map[int64]time.Time{},
-		unresolved: map[int64]int{}, halted: map[int64]string{}, haltLanded: map[int64]bool{},
+		unresolved: map[int64]int{}, halted: map[int64]haltState{}, hubHalted: map[int64]bool{},
 		windows: windows, jitWake: make(chan struct{}, 1)}, nil
 }
 
@@ -280,6 +281,9 @@ type task struct {
 	disable *wire.PlanDisable
 	key     string
 	halt    string // the account is halted here: only report it failed with this reason
+	// closeHalted disables a halted just-in-time account outside its window, and reports it still failed with
+	// this reason.
+	closeHalted string
 }
 
 type outcome struct {
@@ -321,14 +325,23 @@ func (r *Runner) Sync(ctx context.Context, plan *wire.Plan) Summary {
 	for i := range plan.Accounts {
 		a := &plan.Accounts[i]
 		if r.skipHaltedLocked(a) {
-			continue // waits for an admin (halt.go)
+			// It waits for an admin (halt.go); but a just-in-time account outside its window is kept closed,
+			// halted or not.
+			if a.JIT != nil && !a.JIT.Active(now) {
+				key := "closed halted\x00" + a.HaltReason
+				if r.applied[a.AccountID] != key || full {
+					tasks = append(tasks, task{disable: &wire.PlanDisable{AccountID: a.AccountID, TechID: a.TechID,
+						AccountName: a.AccountName}, key: key, closeHalted: cmp.Or(a.HaltReason, "failed")})
+				}
+			}
+			continue
 		}
 		key := accountKey(plan, a)
-		if why, ok := r.halted[a.AccountID]; ok {
+		if h, ok := r.halted[a.AccountID]; ok {
 			// Halted here, not yet by the hub: report it until the report lands.
-			key = "halt\x00" + why
+			key = "halt\x00" + h.why
 			if r.applied[a.AccountID] != key {
-				tasks = append(tasks, task{acc: a, key: key, halt: why})
+				tasks = append(tasks, task{acc: a, key: key, halt: h.why})
 			}
 			continue
 		}
@@ -386,10 +399,7 @@ func (r *Runner) Sync(ctx context.Context, plan *wire.Plan) Summary {
 		if t.acc != nil {
 			r.tried[id] = t.key
 		}
-		if o.halted != "" {
-			r.halted[id] = o.halted
-		}
-		if t.halt != "" {
+		if t.halt != "" || t.closeHalted != "" && o.disabled {
 			r.applied[id] = t.key // reported; again only when the report is lost
 			reports = append(reports, o.report)
 			continue
@@ -405,6 +415,10 @@ func (r *Runner) Sync(ctx context.Context, plan *wire.Plan) Summary {
 			} else {
 				delete(r.applied, id)
 			}
+		}
+		if o.halted != "" && t.acc != nil {
+			r.halted[id] = haltState{why: o.halted, retriedAt: t.acc.RetriedAt, adopt: t.acc.Adopt}
+			r.applied[id] = "halt\x00" + o.halted // this very report says it
 		}
 		if o.deferred {
 			deferUntil(now.Add(r.cfg.Pace))
@@ -428,15 +442,6 @@ func (r *Runner) Sync(ctx context.Context, plan *wire.Plan) Summary {
 		rctx, cancel := context.WithTimeout(work, r.stepTimeout())
 		err := r.cfg.Hub.ReportAccounts(rctx, reports)
 		cancel()
-		if err == nil {
-			r.mu.Lock()
-			for _, rep := range reports {
-				if rep.State == wire.AccountFailed {
-					r.haltLanded[rep.AccountID] = true
-				}
-			}
-			r.mu.Unlock()
-		}
 		if err != nil {
 			r.log.Warn("report accounts", "accounts", len(reports), "err", err)
 			if !isRefusal(err) {
@@ -523,6 +528,9 @@ func (r *Runner) run(stop, ctx context.Context, plan *wire.Plan, t task, hubDown
 	defer r.release(d)
 	if t.disable != nil {
 		r.disable(ctx, d, t.disable, o)
+		if t.closeHalted != "" && o.disabled {
+			o.report.State, o.report.Error = wire.AccountFailed, t.closeHalted
+		}
 	} else {
 		r.sync(stop, ctx, d, plan, t.acc, hubDown, o)
 	}

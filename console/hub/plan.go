@@ -205,7 +205,7 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 		if pa.Groups == nil {
 			pa.Groups = []string{}
 		}
-		pa.Adopt = acc.Adopted
+		pa.Adopt, pa.RetriedAt = acc.Adopted, acc.RetriedAt
 		if acc.State == wire.AccountFailed {
 			// Halted: never due, and its schedule does not wake the long poll (accounts.go).
 			haltPlan(&pa, acc)

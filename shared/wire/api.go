@@ -186,6 +186,9 @@ type PlanAccount struct {
 	// Halted says the account failed (AccountFailed) and waits for an admin: the agent does not touch it.
 	Halted     bool   `json:"halted,omitempty"`
 	HaltReason string `json:"haltReason,omitempty"`
+	// RetriedAt is when an admin last retried or adopted the account: an account the agent halted on its own is
+	// released when it changes.
+	RetriedAt time.Time `json:"retriedAt,omitzero"`
 }
 
 // PlanDisable is an account the agent must disable (memberships removed, never deleted here).
