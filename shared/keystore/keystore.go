@@ -164,8 +164,9 @@ type Options struct {
 	// is true when a new file is about to be sealed (ask twice). Nil means no
 	// passphrase can be had, and the file store fails with ErrNoPassphrase.
 	Passphrase func(create bool) (string, error)
-	// ScryptWorkFactor is the log2 scrypt cost for new files; 0 means age's
-	// default (18, about a second). Opening accepts up to 22.
+	// ScryptWorkFactor is the log2 scrypt cost for new files; 0 means
+	// [DefaultScryptWorkFactor]. A file records its own, so opening does not
+	// depend on it (age accepts up to 22).
 	ScryptWorkFactor int
 	// Timeout bounds each keyring call, so a keyring waiting on a prompt that
 	// nobody will answer cannot hang the application; 0 means 10 seconds.
@@ -335,9 +336,11 @@ func (s *Store) saveFile(name, secret string) error {
 	if err != nil {
 		return fmt.Errorf("keystore %q: seal %q: %w", s.o.Service, name, err)
 	}
-	if s.o.ScryptWorkFactor > 0 {
-		r.SetWorkFactor(s.o.ScryptWorkFactor)
+	wf := s.o.ScryptWorkFactor
+	if wf <= 0 {
+		wf = DefaultScryptWorkFactor
 	}
+	r.SetWorkFactor(wf)
 	// Seal in memory first: nothing unsealed ever reaches the disk.
 	var buf bytes.Buffer
 	w, err := age.Encrypt(&buf, r)

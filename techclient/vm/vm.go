@@ -113,7 +113,7 @@ type Options struct {
 	Service string
 	// Keyring replaces the OS keyring (tests inject one; keystore.NoKeyring forces the passphrase file).
 	Keyring keystore.Keyring
-	// ScryptWorkFactor of a new passphrase file; 0 is age's default. Tests lower it.
+	// ScryptWorkFactor of a new passphrase file; 0 is keystore.DefaultScryptWorkFactor. Tests lower it.
 	ScryptWorkFactor int
 	// Dial builds the hub client; the default is hubclient.New.
 	Dial func(wire.Invite, *seal.Identity) (Hub, error)

@@ -198,7 +198,7 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&cfg.Keyring, "keyring", false, "keep the identity in the OS keyring when one answers (default: the passphrase file only)")
 	secretFlags(fs, &cfg.Passphrase, "passphrase", "the keystore passphrase")
 	fs.IntVar(&cfg.Parallelism, "parallelism", 4, "accounts worked on at once")
-	fs.IntVar(&workFactor, "kdf-work-factor", 0, "scrypt `log2 cost` of the identity file (0: age's default, 18); lower only in tests")
+	fs.IntVar(&workFactor, "kdf-work-factor", 0, "scrypt `log2 cost` of the identity file (0: the keystore's default, 18); lower only in tests")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
