@@ -35,7 +35,7 @@ func BenchmarkOpen(b *testing.B) {
 }
 
 // BenchmarkOpenRecovery opens with the recovery identity, whose stanza comes
-// second, so the device's stanza is tried and rejected first.
+// last; Open tries it first, so it costs what a device's Open costs.
 func BenchmarkOpenRecovery(b *testing.B) {
 	device, recovery := genIdentity(b), newRecovery(b)
 	env, err := Seal(bytes.Repeat([]byte("s"), 64), testCtx, device.Public(), recovery.Recipient())

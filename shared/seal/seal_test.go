@@ -74,6 +74,50 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// tryCounter is an identity that counts the stanzas it tries, each one a
+// hybrid decapsulation.
+type tryCounter struct {
+	id    *age.HybridIdentity
+	tries int
+}
+
+func (c *tryCounter) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
+	for _, s := range stanzas {
+		c.tries++
+		k, err := c.id.Unwrap([]*age.Stanza{s})
+		if errors.Is(err, age.ErrIncorrectIdentity) {
+			continue
+		}
+		return k, err
+	}
+	return nil, age.ErrIncorrectIdentity
+}
+
+// TestRecoveryOpensItsOwnStanzaFirst: the recovery recipient is sealed last,
+// so opening with the recovery identity decapsulates its own stanza only, not
+// every device's before it.
+func TestRecoveryOpensItsOwnStanzaFirst(t *testing.T) {
+	alice, aliceLaptop, recovery := genIdentity(t), genIdentity(t), newRecovery(t)
+	secret := []byte("S3cret!")
+	env, err := Seal(secret, testCtx, alice.Public(), aliceLaptop.Public(), recovery.Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &tryCounter{id: recovery}
+	got, err := Open(env, testCtx, c)
+	if err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("Open with the recovery identity = %q, %v", got, err)
+	}
+	if c.tries != 1 {
+		t.Fatalf("the recovery identity tried %d stanzas, want 1 (its own, the last)", c.tries)
+	}
+	// A stranger still tries them all and is told so.
+	stranger := &tryCounter{id: newRecovery(t)}
+	if _, err := Open(env, testCtx, stranger); !errors.Is(err, ErrWrongKey) || stranger.tries != 3 {
+		t.Fatalf("Open with a stranger: %v after %d tries, want ErrWrongKey after 3", err, stranger.tries)
+	}
+}
+
 // TestEnvelopeIsPlainAge checks the break-glass promise at the library level:
 // age.Decrypt with the recovery identity alone shows the context header and
 // the secret.
