@@ -298,11 +298,22 @@ func (h *Hub) adminTechAction(r *request) (any, error) {
 	if !ok {
 		return nil, wire.Invalid("action", "must be approve, reject, disable or enable")
 	}
+	var place wire.ApproveRequest // where an approved tech belongs (placement.go); the other actions read no body
+	if action == wire.ActionApprove {
+		if err := r.decodeOptional(&place); err != nil {
+			return nil, err
+		}
+	}
 	var t *store.Tech
 	err = h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
 		var err error
 		if t, err = c.tx.Tech(r.tenant.ID, id); err != nil {
 			return err
+		}
+		if action == wire.ActionApprove {
+			if err := placeTech(c, r, t, place); err != nil {
+				return err
+			}
 		}
 		if err := techScope(c, r, t, action); err != nil { // roles and the co-management switch (roles.go)
 			return err
@@ -317,7 +328,7 @@ func (h *Hub) adminTechAction(r *request) (any, error) {
 		}
 		c.graph = true
 		return c.audit("tech."+action, fmt.Sprintf("tech %d", t.ID),
-			fmt.Sprintf("username=%q from=%s to=%s fingerprint=%q", t.Username, from, t.Status, t.Fingerprint))
+			fmt.Sprintf("username=%q from=%s to=%s fingerprint=%q organization=%q", t.Username, from, t.Status, t.Fingerprint, t.Organization))
 	})
 	if err != nil {
 		return nil, err

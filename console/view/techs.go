@@ -85,30 +85,16 @@ func pendingScreen(e env) screen {
 			return
 		}
 		t := rows[sel].tech
-		org := "MSP staff"
+		org := "typed no organization"
 		if t.Organization != "" {
-			org = "co-managed, " + t.Organization
+			org = "typed organization " + t.Organization
 		}
-		who.SetText(fmt.Sprintf("%s (%s, %s) — device fingerprint:", t.DisplayName, t.Username, org))
+		who.SetText(fmt.Sprintf("%s (%s, %s; approving decides where they belong) — device fingerprint:", t.DisplayName, t.Username, org))
 		fp.SetText(fingerprintLines(t.Fingerprint))
 		fp.Show()
 	}
 	table.OnSelected = func(id widget.TableCellID) { sel = id.Row; show() }
-	approveTech := func(t wire.Tech) {
-		msg := widget.NewLabel(fmt.Sprintf("Ask %s to read out the fingerprint their TechClient shows.\nApprove only if every group matches:", t.DisplayName))
-		extra := ""
-		if t.Organization != "" {
-			extra = "\n\n" + t.Organization + " is a client organization: consider the co-managed onboarding first, so this tech only reaches their own domains."
-		} else if gs := e.a.Snapshot().MSPGroups(); len(gs) > 0 {
-			extra = "\n\nAs MSP staff they also join the TechGroup " + gs[0].Name + "."
-		}
-		dialog.ShowCustomConfirm("Approve "+t.Username+"?", "Fingerprint matches: approve", "Cancel",
-			container.NewVBox(msg, monospace(fingerprintLines(t.Fingerprint)), widget.NewLabel(strings.TrimSpace(extra))), func(ok bool) {
-				if ok {
-					e.run(func(ctx context.Context) error { return e.a.Approve(ctx, t.ID) }, func() { approvalProblems(e, t.ID) })
-				}
-			}, e.win)
-	}
+	approveTech := func(t wire.Tech) { approveDialog(e, t) } // with where the tech belongs (placement.go)
 	approveRekey := func(rk wire.Rekey) {
 		text := widget.NewLabel(e.a.RekeyWarning(rk))
 		text.Wrapping = fyne.TextWrapWord

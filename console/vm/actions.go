@@ -42,17 +42,24 @@ func (s *Snapshot) MSPGroups() []wire.Group {
 	return out
 }
 
-// Approve activates a pending tech. An MSP tech (no organization) first joins the MSP TechGroups, so that after a
+// Approve activates a pending tech where the pending list places it: in its suggested organization, or MSP staff
+// when it names none.
+func (a *App) Approve(ctx context.Context, id int64) error {
+	return a.ApproveAs(ctx, id, wire.ApproveRequest{})
+}
+
+// ApproveAs activates a pending tech and decides where it belongs (placement.go): in a client organization, which
+// makes it co-managed and requires 2FA, or MSP staff. An MSP tech first joins the MSP TechGroups, so that after a
 // co-managed onboarding a new MSP tech still reaches every domain, as seed 003 asks; activation comes last so the
 // tech never holds access it should not.
-func (a *App) Approve(ctx context.Context, id int64) error {
+func (a *App) ApproveAs(ctx context.Context, id int64, place wire.ApproveRequest) error {
 	s := a.Snapshot()
 	t := s.Tech(id)
 	if t == nil {
 		return fmt.Errorf("approve tech %d: not found", id)
 	}
 	err := a.do(ctx, fmt.Sprintf("approve %q", t.Username), func(api API) error {
-		if t.Organization == "" {
+		if place.MSPStaff || place.Organization == "" && t.Organization == "" {
 			for _, g := range s.MSPGroups() {
 				if !slices.Contains(g.Members, id) {
 					if _, err := api.EditMembers(ctx, false, g.ID, []int64{id}, nil); err != nil {
@@ -61,7 +68,7 @@ func (a *App) Approve(ctx context.Context, id int64) error {
 				}
 			}
 		}
-		_, err := api.ApproveTech(ctx, id)
+		_, err := api.ApproveTechAs(ctx, id, place)
 		return err
 	})
 	if err != nil {

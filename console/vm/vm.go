@@ -64,6 +64,7 @@ type API interface {
 	SetPolicy(ctx context.Context, p wire.Policy) (*wire.Tenant, error)
 	Techs(ctx context.Context, status wire.TechStatus) ([]wire.Tech, error)
 	ApproveTech(ctx context.Context, id int64) (*wire.Tech, error)
+	ApproveTechAs(ctx context.Context, id int64, place wire.ApproveRequest) (*wire.Tech, error)
 	RejectTech(ctx context.Context, id int64) (*wire.Tech, error)
 	DisableTech(ctx context.Context, id int64) (*wire.Tech, error)
 	EnableTech(ctx context.Context, id int64) (*wire.Tech, error)

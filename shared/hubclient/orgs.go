@@ -15,6 +15,13 @@ func (c *Client) Orgs(ctx context.Context) (*wire.OrgsResponse, error) {
 	return &out, c.get(ctx, wire.PathAdminOrgs, nil, &out)
 }
 
+// ApproveTechAs activates a pending (or rejected) tech and decides where it belongs: in a client organization
+// (co-managed, two-factor required) or MSP staff (wire.ApproveRequest). Compare fingerprints first.
+func (c *Client) ApproveTechAs(ctx context.Context, id int64, place wire.ApproveRequest) (*wire.Tech, error) {
+	var out wire.Tech
+	return &out, c.post(ctx, wire.PathAdminTechs+"/"+strconv.FormatInt(id, 10)+"/"+wire.ActionApprove, place, &out)
+}
+
 // CreateOrg records a client organization.
 func (c *Client) CreateOrg(ctx context.Context, name string) (*wire.Org, error) {
 	var out wire.Org

@@ -116,3 +116,14 @@ type SeatsResponse struct {
 	Counts map[string]int `json:"counts"`
 	Seats  []Seat         `json:"seats"`
 }
+
+// ApproveRequest is the optional body of POST {PathAdminTechs}/{id}/approve: where the approved tech belongs. The
+// organization typed at registration (or named by a CSV reservation) is only a suggestion; being co-managed, and
+// with it the two-factor requirement, follows this decision. Organization names a recorded organization (or the
+// one the tech typed): the tech is co-managed. MSPStaff makes the tech the MSP's own: no organization. With
+// neither (or no body) the tech is placed as the pending list shows it: in the suggested organization, MSP staff
+// when it names none. A Co-managed Manager places techs in its own organization only.
+type ApproveRequest struct {
+	Organization string `json:"organization,omitempty"`
+	MSPStaff     bool   `json:"mspStaff,omitempty"`
+}

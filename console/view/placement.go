@@ -1,0 +1,64 @@
+package view
+
+import (
+	"context"
+	"fmt"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// approveDialog asks to compare the fingerprint and to decide where the tech belongs: the organization they typed
+// (the default), another recorded organization, or MSP staff. Being co-managed requires 2FA, so this is the
+// admin's decision rather than the form's; the note under the choice says what each one means. The dialog opens
+// with the suggestion and MSP staff, and gains the recorded organizations once the hub has listed them.
+func approveDialog(e env, t wire.Tech) {
+	places := e.a.Placements(t.ID, nil)
+	if len(places) == 0 {
+		return
+	}
+	labels := func() []string {
+		out := make([]string, len(places))
+		for i, p := range places {
+			out[i] = p.Label
+		}
+		return out
+	}
+	note := widget.NewLabel("")
+	note.Wrapping = fyne.TextWrapWord
+	choice := widget.NewSelect(labels(), nil)
+	choice.OnChanged = func(string) {
+		if i := choice.SelectedIndex(); i >= 0 && i < len(places) {
+			note.SetText(e.a.PlacementNote(places[i]))
+		}
+	}
+	choice.SetSelectedIndex(0)
+	msg := widget.NewLabel(fmt.Sprintf("Ask %s to read out the fingerprint their TechClient shows.\nApprove only if every group matches:", t.DisplayName))
+	form := widget.NewForm(widget.NewFormItem("Belongs to", choice))
+	d := dialog.NewCustomConfirm("Approve "+t.Username+"?", "Fingerprint matches: approve", "Cancel",
+		container.NewVBox(msg, monospace(fingerprintLines(t.Fingerprint)), form, note), func(ok bool) {
+			i := choice.SelectedIndex()
+			if !ok || i < 0 || i >= len(places) {
+				return
+			}
+			place := places[i].Req
+			e.run(func(ctx context.Context) error { return e.a.ApproveAs(ctx, t.ID, place) }, func() { approvalProblems(e, t.ID) })
+		}, e.win)
+	d.Resize(fyne.NewSize(640, 380))
+	d.Show()
+	var recorded []string
+	e.run(func(ctx context.Context) (err error) { recorded, err = e.a.RecordedOrganizations(ctx); return err }, func() {
+		sel := places[max(choice.SelectedIndex(), 0)].Req
+		places = e.a.Placements(t.ID, recorded)
+		choice.SetOptions(labels())
+		for i, p := range places {
+			if p.Req == sel {
+				choice.SetSelectedIndex(i)
+			}
+		}
+	})
+}
