@@ -120,6 +120,11 @@ func (h *Hub) agentPlan(r *request) (any, error) {
 	if !p.NextDueAt.IsZero() && p.NextDueAt.Before(until) {
 		until = p.NextDueAt
 	}
+	release, err := h.longPoll(r) // flood.go
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	rev, changed := h.wait(r.Context(), r.tenant, since, until)
 	if r.Context().Err() != nil { // shutting down or the agent hung up: answer with what we have
 		p.Revision = since

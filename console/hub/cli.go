@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,8 +63,24 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logJSON := str("log-json", "false", "log as JSON (true/false)")
 		logLevel := str("log-level", "info", "log `level`: debug, info, warn, error")
 		metricsKey := str("metrics-key-file", "", "`file` holding the scrape key GET /metrics requires as a bearer token (owner-only, one line of at least 32 characters); none: metrics are off")
+		limits := map[string]*string{ // flood.go; empty or 0: the default
+			"max-pending-techs":      str("max-pending-techs", "", "most pending techs a tenant may have; registrations beyond are refused (default 500)"),
+			"max-conns":              str("max-conns", "", "most connections held open at once (default 16384)"),
+			"max-long-polls":         str("max-long-polls", "", "most long polls held at once, in total (default 10000)"),
+			"max-long-polls-per-key": str("max-long-polls-per-key", "", "most long polls one client key may hold (default 4)"),
+		}
 		run = func() error {
 			cfg := Config{}
+			for name, dst := range map[string]*int{"max-pending-techs": &cfg.MaxPendingTechs, "max-conns": &cfg.MaxConns,
+				"max-long-polls": &cfg.MaxLongPolls, "max-long-polls-per-key": &cfg.MaxLongPollsPerKey} {
+				if s := strings.TrimSpace(*limits[name]); s != "" {
+					n, err := strconv.Atoi(s)
+					if err != nil || n < 0 {
+						return fmt.Errorf("--%s %q: must be a whole number, 0 for the default", name, s)
+					}
+					*dst = n
+				}
+			}
 			if *metricsKey != "" {
 				k, err := ReadScrapeKey(*metricsKey)
 				if err != nil {

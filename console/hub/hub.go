@@ -59,6 +59,23 @@ type Config struct {
 	// RateBurst requests at once, then one per RateEvery (defaults 10 and 6 s).
 	RateBurst int
 	RateEvery time.Duration
+	// NetRateBurst and NetRateEvery limit the same routes per network, the client's /24 (IPv4) or /64 (IPv6):
+	// defaults three times RateBurst and a third of RateEvery. TenantRateBurst and TenantRateEvery limit them per
+	// tenant: defaults ten times RateBurst and a tenth of RateEvery. Each route has its own buckets (flood.go).
+	NetRateBurst    int
+	NetRateEvery    time.Duration
+	TenantRateBurst int
+	TenantRateEvery time.Duration
+	// MaxPendingTechs caps each tenant's pending techs; a registration beyond is refused (default 500).
+	MaxPendingTechs int
+	// MaxLongPolls caps the long polls held at once in total (default 10,000), MaxLongPollsPerKey those of one
+	// client key (default 4), MaxRequestsPerKey one key's requests in flight, long polls included (default 32).
+	MaxLongPolls       int
+	MaxLongPollsPerKey int
+	MaxRequestsPerKey  int
+	// MaxConns caps the connections Listen holds at once (default 16,384); beyond it a new connection waits to be
+	// accepted until one closes.
+	MaxConns int
 	// DisableTOTP stops the credential list requiring a TOTP session of co-managed techs (and of MSP techs under
 	// the tenant's security policy; totp.go). A knob for tests about something else: a real hub always enforces
 	// it, and lockouts are enforced either way.
@@ -82,6 +99,7 @@ type Hub struct {
 	refusals    *limiter
 	enforceTOTP bool
 	scrapeKey   []byte // SHA-256 of Config.MetricsKey; nil: metrics are off
+	floodGates         // registration limits, long polls and requests in flight (flood.go)
 
 	mu    sync.Mutex
 	revs  map[int64]*revision // tenant ID → revision broadcaster
@@ -133,6 +151,7 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 		every = 6 * time.Second
 	}
 	h.limiter = newLimiter(burst, every, h.now)
+	h.floodGates = newFloodGates(cfg, burst, every, h.now)
 	if cfg.MetricsKey != "" {
 		if err := checkScrapeKey(cfg.MetricsKey); err != nil {
 			h.log.Error("metrics stay off", "err", err)

@@ -392,7 +392,12 @@ func (h *Hub) adminJITList(r *request) (any, error) {
 	}
 	changed := true
 	if since > 0 {
+		release, err := h.longPoll(r) // flood.go
+		if err != nil {
+			return nil, err
+		}
 		_, changed = h.wait(r.Context(), r.tenant, since, until)
+		release()
 	}
 	h.expireJIT(r.Context(), r.tenant)
 	v, err := h.view(r.Context(), r.tenant)

@@ -25,6 +25,10 @@ func (h *Hub) adminOnboard(r *request) (any, error) {
 	out := &wire.OnboardResponse{Triplets: []wire.Triplet{}, Activated: []wire.Tech{}}
 	err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
 		tenant := r.tenant.ID
+		rec, err := recordOrg(c, req.Organization, "onboarding") // an organization techs typed (orgs.go)
+		if err != nil {
+			return err
+		}
 		if err := coManagementOn(c.tx, tenant, req.Organization); err != nil { // the switch of orgs.go
 			return err
 		}
@@ -147,6 +151,9 @@ func (h *Hub) adminOnboard(r *request) (any, error) {
 				continue
 			}
 			t.Status, t.UpdatedAt = wire.TechActive, c.at
+			if rec != nil {
+				t.Organization = rec.Name // the recorded spelling, as an approval gives it
+			}
 			if err := c.tx.UpdateTech(t); err != nil {
 				return err
 			}

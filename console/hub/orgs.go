@@ -2,8 +2,9 @@ package hub
 
 // Client organizations and the co-management switch (issue 12, item 1; seed 001), and seats (item 7; seed 000).
 //
-// A tech that registers with an organization is co-managed; the organization becomes a record the first time a
-// tech names it (or when an admin creates it). Co-management is switched per tenant and per organization: while
+// A tech that registers with an organization is co-managed. Organizations become records by an admin's act only:
+// creating one, onboarding it, or approving a tech who typed its name (a registration keeps an unknown name as the
+// pending tech's text and records nothing). Co-management is switched per tenant and per organization: while
 // it is off, a co-managed tech of that organization can neither register nor be approved or enabled.
 //
 // Switching it off is a plan, then a confirmation. The plan names exactly what changes: the organization's
@@ -59,8 +60,10 @@ func coManagementOn(tx store.Tx, tenant int64, org string) error {
 	return nil
 }
 
-// registerOrg runs inside a tech's registration: a co-managed tech's organization must allow co-management, and
-// becomes a record if it was not one. The tech takes the organization's recorded spelling.
+// registerOrg runs inside a tech's registration: a co-managed tech's organization must allow co-management. A
+// recorded organization gives the tech its spelling; a name no organization has is kept as the pending tech's
+// text, and only an admin's act records it (recordOrg): registrations, which anyone with the invite can make,
+// create nothing but the pending tech.
 func registerOrg(c *change, t *store.Tech) error {
 	if !t.CoManaged {
 		return nil
@@ -74,14 +77,9 @@ func registerOrg(c *change, t *store.Tech) error {
 	}
 	o, err := c.tx.OrgByName(t.TenantID, t.Organization)
 	if errors.Is(err, store.ErrNotFound) {
-		o = &store.Org{TenantID: t.TenantID, Name: t.Organization, CoManaged: true, CreatedAt: c.at, UpdatedAt: c.at}
-		if err := c.tx.CreateOrg(o); err != nil {
-			return err
-		}
-		if err := c.audit("org.create", fmt.Sprintf("organization %d", o.ID), fmt.Sprintf("name=%q by=registration username=%q", o.Name, t.Username)); err != nil {
-			return err
-		}
-	} else if err != nil {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	if !o.CoManaged {
@@ -89,6 +87,25 @@ func registerOrg(c *change, t *store.Tech) error {
 	}
 	t.Organization = o.Name
 	return nil
+}
+
+// recordOrg records organization name, if no organization has it yet, as part of an admin's act (approving a
+// tech who typed it, onboarding it); why names the act in the audit event. It records nothing while the tenant's
+// co-management is off (the act is refused then). It returns the organization, nil when none is recorded.
+func recordOrg(c *change, name, why string) (*store.Org, error) {
+	o, err := c.tx.OrgByName(c.tenant.ID, name)
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return o, err
+	}
+	on, err := c.tx.CoManagement(c.tenant.ID)
+	if err != nil || !on {
+		return nil, err
+	}
+	o = &store.Org{TenantID: c.tenant.ID, Name: name, CoManaged: true, CreatedAt: c.at, UpdatedAt: c.at}
+	if err := c.tx.CreateOrg(o); err != nil {
+		return nil, err
+	}
+	return o, c.audit("org.create", fmt.Sprintf("organization %d", o.ID), fmt.Sprintf("name=%q coManaged=true by=%s", o.Name, why))
 }
 
 // coManagedGroups returns the IDs of the organizations' co-managed groups: non-built-in tech groups with members,

@@ -46,6 +46,10 @@ type contosoOnboarded struct {
 func onboardContoso(t *testing.T, h *hubtest.Harness) contosoOnboarded {
 	t.Helper()
 	ctx := testCtx(t)
+	for _, org := range []string{"Contoso", "Fabrikam"} { // organizations are recorded by admins, not by registrations
+		_, err := h.Owner.CreateOrg(ctx, org)
+		noErr(t, err)
+	}
 	s := contosoOnboarded{msp: h.ActiveTech("mspadmin").ID, bob: orgTech(t, h, "bob", "Contoso"), carol: orgTech(t, h, "carol", "contoso"),
 		dave: orgTech(t, h, "dave", "Fabrikam")}
 	s.contoso = h.NewAgent("contoso.local", wire.DriverAD)
@@ -98,7 +102,7 @@ func TestOrgCoManagementSwitch(t *testing.T) {
 		t.Fatalf("bob's accounts before: %+v", bobAccounts)
 	}
 
-	// Registration recorded the organizations; "contoso" took the recorded spelling.
+	// Registration found the recorded organizations; "contoso" took the recorded spelling.
 	contoso := orgByName(t, h, "Contoso")
 	if !contoso.CoManaged || contoso.Techs != 2 || contoso.Active != 2 {
 		t.Fatalf("Contoso: %+v", contoso)

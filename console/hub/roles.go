@@ -117,6 +117,17 @@ func techScope(c *change, r *request, t *store.Tech, action string) error {
 			return &wire.Error{Code: wire.CodeInvalid, Field: "action", Message: "a Co-managed Manager may approve, reject, deactivate or unlock"}
 		}
 	}
+	if t.CoManaged && action == wire.ActionApprove {
+		// Approving a tech who typed an organization no one recorded records it (orgs.go); the tech takes its
+		// recorded spelling either way.
+		o, err := recordOrg(c, t.Organization, fmt.Sprintf("approval username=%q", t.Username))
+		if err != nil {
+			return err
+		}
+		if o != nil {
+			t.Organization = o.Name
+		}
+	}
 	if t.CoManaged && (action == wire.ActionApprove || action == wire.ActionEnable) {
 		return coManagementOn(c.tx, r.tenant.ID, t.Organization)
 	}

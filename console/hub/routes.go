@@ -246,9 +246,13 @@ func (h *Hub) serve(rt route, r *request) (int, any, error) {
 	if !wire.ValidGUID(guid) {
 		return 0, nil, wire.Invalid(wire.HeaderClient, "header must carry the tenant's client GUID")
 	}
-	if rt.who == keyed {
-		if !h.limiter.allow(rt.path + "|" + clientAddr(hr)) {
-			return 0, nil, &wire.Error{Code: wire.CodeRateLimited, Message: "too many requests; retry later"}
+	tenantLimited := false
+	if rt.who == keyed { // per address, network and tenant (flood.go)
+		if err := h.rateByAddress(rt, hr); err != nil {
+			return 0, nil, err
+		}
+		if tenantLimited, err = h.rateByTenant(rt, guid, false); err != nil {
+			return 0, nil, err
 		}
 	}
 	err = h.st.Read(hr.Context(), func(tx store.Tx) error {
@@ -279,6 +283,11 @@ func (h *Hub) serve(rt route, r *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	if rt.who == keyed && !tenantLimited {
+		if _, err := h.rateByTenant(rt, guid, true); err != nil {
+			return 0, nil, err
+		}
+	}
 	switch {
 	case rt.who == techActive && r.who.tech.Status != wire.TechActive:
 		return 0, nil, &wire.Error{Code: wire.CodePending, Message: fmt.Sprintf("tech is %s", r.who.tech.Status)}
@@ -289,6 +298,12 @@ func (h *Hub) serve(rt route, r *request) (int, any, error) {
 			return 0, nil, err
 		}
 	}
+	// One key's requests in flight, long polls included (flood.go).
+	release, err := h.requests.acquire(r.keyID)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer release()
 	resp, err := rt.handle(h, r)
 	return http.StatusOK, resp, err
 }

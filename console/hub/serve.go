@@ -75,7 +75,7 @@ func (h *Hub) Listen(addr string) (*Server, error) {
 		err: make(chan error, 1),
 	}
 	go func() {
-		err := s.srv.Serve(tls.NewListener(ln, cfg))
+		err := s.srv.Serve(tls.NewListener(capConns(ln, h.maxConns), cfg)) // flood.go
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}

@@ -87,11 +87,28 @@ func (h *Hub) techRegister(r *request) (any, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	// A full pending queue refuses before the tenant's write lock is taken, then again inside it (flood.go).
+	full := func(err error) error {
+		var pf *pendingFullError
+		if errors.As(err, &pf) {
+			h.registrationRefused(r.Context(), r.tenant)
+		}
+		return err
+	}
+	if err := h.st.Read(r.Context(), func(tx store.Tx) error { return h.pendingRoom(tx, r.tenant) }); err != nil {
+		return nil, full(err)
+	}
 	now := h.now().UTC()
 	t := &store.Tech{TenantID: r.tenant.ID, Username: req.Username, DisplayName: display, Email: email, Organization: org,
 		CoManaged: org != "", Status: wire.TechPending, PublicKey: pk.String(), KeyID: pk.ID(),
 		Fingerprint: pk.Fingerprint().String(), CreatedAt: now, UpdatedAt: now}
 	err = h.mutate(r.Context(), r.tenant, principal{kind: "tech"}, func(c *change) error {
+		// A pending tech changes nobody's entitlements or credential list: no view rebuild, no device woken. The
+		// revision still moves, so that the Consoles' long polls show the new registration.
+		c.concerns()
+		if err := h.pendingRoom(c.tx, r.tenant); err != nil {
+			return err
+		}
 		if _, err := c.tx.TechByKey(r.tenant.ID, pk.ID()); err == nil {
 			return &wire.Error{Code: wire.CodeConflict, Field: "publicKey", Message: "this device is already registered"}
 		}
@@ -108,13 +125,20 @@ func (h *Hub) techRegister(r *request) (any, error) {
 		if err := h.matchReservation(c, t); err != nil { // a username reserved by a CSV import (csvimport.go)
 			return err
 		}
-		c.graph = true
-		return c.audit("tech.register", fmt.Sprintf("tech %d", t.ID),
-			fmt.Sprintf("username=%q email=%q organization=%q key=%s", t.Username, t.Email, t.Organization, t.KeyID))
+		detail := fmt.Sprintf("username=%q email=%q organization=%q key=%s", t.Username, t.Email, t.Organization, t.KeyID)
+		if t.Organization != "" {
+			if _, err := c.tx.OrgByName(r.tenant.ID, t.Organization); errors.Is(err, store.ErrNotFound) {
+				detail += " organizationRecorded=false" // held as text; approval records it (orgs.go)
+			} else if err != nil {
+				return err
+			}
+		}
+		return c.audit("tech.register", fmt.Sprintf("tech %d", t.ID), detail)
 	})
 	if err != nil {
-		return nil, err
+		return nil, full(err)
 	}
+	h.registrationAccepted(r.tenant.ID)
 	h.log.Info("tech registered", "tenant", r.tenant.GUID, "tech", t.ID)
 	return techStatus(r.tenant, t), nil
 }
@@ -155,6 +179,11 @@ func (h *Hub) techChanges(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	release, err := h.longPoll(r) // flood.go
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	rev, changed := h.techWait(r.Context(), r.tenant, r.who.id, since, until)
 	return &wire.ChangesResponse{Revision: rev, Changed: changed}, nil
 }

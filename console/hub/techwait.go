@@ -14,6 +14,11 @@ func (h *Hub) techStatusWait(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	release, err := h.longPoll(r) // flood.go
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	// Take the revision before re-reading the tech: a change committed in between then wakes the wait.
 	since, _ := h.current(r.tenant)
 	tech := r.who.tech

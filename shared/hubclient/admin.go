@@ -2,6 +2,7 @@ package hubclient
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,6 +40,19 @@ func (c *Client) Admins(ctx context.Context) ([]wire.Admin, error) {
 func (c *Client) CreateClaimToken(ctx context.Context, ttl time.Duration) (*wire.TokenResponse, error) {
 	var out wire.TokenResponse
 	return &out, c.post(ctx, wire.PathAdminClaimTokens, wire.TokenRequest{TTLSeconds: int64(ttl / time.Second)}, &out)
+}
+
+// Registrations returns the state of the tenant's registration queue: pending techs, the hub's limit, and the
+// registrations refused while it was full.
+func (c *Client) Registrations(ctx context.Context) (*wire.Registrations, error) {
+	var out wire.TechsResponse
+	if err := c.get(ctx, wire.PathAdminTechs, url.Values{"status": {string(wire.TechPending)}}, &out); err != nil {
+		return nil, err
+	}
+	if out.Registrations == nil {
+		return nil, fmt.Errorf("GET %s: the hub does not report its registration queue", wire.PathAdminTechs)
+	}
+	return out.Registrations, nil
 }
 
 // CreateEnrollmentToken creates a single-use agent enrollment token (ttl 0: one day).

@@ -422,6 +422,19 @@ type AccountsResponse struct {
 // TechsResponse lists techs.
 type TechsResponse struct {
 	Techs []Tech `json:"techs"`
+	// Registrations is the state of the tenant's registration queue, for the Console's notice when it is full.
+	Registrations *Registrations `json:"registrations,omitempty"`
+}
+
+// Registrations is a tenant's queue of pending registrations as the hub holds it.
+type Registrations struct {
+	Pending      int  `json:"pending"`      // the tenant's pending techs
+	PendingLimit int  `json:"pendingLimit"` // the most the hub holds; a registration beyond is refused
+	Full         bool `json:"full"`         // pending ≥ pendingLimit: devices cannot register now
+	// Refused counts the registrations refused for the limit since RefusedSince, the first refusal since the queue
+	// last had room (as this hub process saw it); zero when none was.
+	Refused      int64     `json:"refused,omitempty"`
+	RefusedSince time.Time `json:"refusedSince,omitempty"`
 }
 
 // GroupsResponse lists groups.

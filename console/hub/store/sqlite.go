@@ -359,6 +359,13 @@ func (x *tx) TechByKey(tenant int64, keyID string) (*Tech, error) {
 	return t, wrap("tech by key", err)
 }
 
+// CountTechs implements Tx.
+func (x *tx) CountTechs(tenant int64, status wire.TechStatus) (int, error) {
+	var n int
+	err := x.t.QueryRowContext(x.ctx, "SELECT COUNT(*) FROM techs WHERE tenant_id = ? AND status = ?", tenant, status).Scan(&n)
+	return n, wrap("count techs", err)
+}
+
 func (x *tx) Techs(tenant int64, status wire.TechStatus) ([]Tech, error) {
 	q := "SELECT " + techCols + " FROM techs WHERE tenant_id = ?"
 	args := []any{tenant}

@@ -55,6 +55,7 @@ type Tx interface {
 	Tech(tenant, id int64) (*Tech, error)
 	TechByKey(tenant int64, keyID string) (*Tech, error)
 	Techs(tenant int64, status wire.TechStatus) ([]Tech, error) // status "" lists all
+	CountTechs(tenant int64, status wire.TechStatus) (int, error)
 	UpdateTech(t *Tech) error
 
 	CreateAdmin(a *Admin) error

@@ -69,6 +69,16 @@ func Populate(ctx context.Context, inv wire.Invite, owner *hubclient.Client) (*W
 			c.Close()
 		}
 	}()
+	// The organizations first: as on a real hub, an admin records them (a registration only names one).
+	orgs := map[string]bool{}
+	for _, t := range Techs {
+		if t.Org != "" && !orgs[t.Org] {
+			orgs[t.Org] = true
+			if _, err := owner.CreateOrg(ctx, t.Org); err != nil {
+				return nil, fmt.Errorf("demo organization %q: %w", t.Org, err)
+			}
+		}
+	}
 	for _, t := range Techs {
 		c, id, err := register(ctx, inv, t)
 		if err != nil {
