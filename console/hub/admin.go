@@ -249,6 +249,9 @@ func (h *Hub) adminTechs(r *request) (any, error) {
 		for i := range ts {
 			out.Techs = append(out.Techs, techWire(&ts[i]))
 		}
+		if err == nil { // a reserved username's registration: what the device typed, and the groups it will join
+			err = pendingReservations(tx, r.tenant.ID, out.Techs)
+		}
 		if err == nil { // the registration queue, whose limit refuses devices when it is full (flood.go)
 			out.Registrations, err = h.registrations(tx, r.tenant.ID)
 		}
@@ -328,6 +331,11 @@ func (h *Hub) adminTechAction(r *request) (any, error) {
 		t.Status, t.UpdatedAt = tr.to, c.at
 		if err := c.tx.UpdateTech(t); err != nil {
 			return err
+		}
+		if action == wire.ActionApprove {
+			if err := applyReservation(c, t); err != nil { // its groups, joined only now (csvimport.go)
+				return err
+			}
 		}
 		c.graph = true
 		return c.audit("tech."+action, fmt.Sprintf("tech %d", t.ID),

@@ -341,9 +341,34 @@ func (h *Hub) adminReservations(r *request) (any, error) {
 	})
 }
 
-// matchReservation completes the registration of a username an import reserved: the tech takes the reservation's
-// organization, email and display name (the admin's record wins over what the device typed) and joins its groups.
-// It runs in the registration's transaction right after the tech is created.
+// errReservedUsername refuses a registration of a reserved username with another email. It answers exactly as a
+// taken username does, so a squatter learns nothing of the reservation (not even that there is one, nor its
+// email); the refusal is audited as reserved-username (refusal.go), for the admin whose tech typed a wrong email.
+type errReservedUsername struct{}
+
+func (errReservedUsername) Error() string { return "username is reserved for another email" }
+
+func (errReservedUsername) As(target any) bool {
+	if p, ok := target.(**wire.Error); ok {
+		*p = errUsernameTaken()
+		return true
+	}
+	return false
+}
+
+// errUsernameTaken is the answer to a registration under a username a tech has, or a reservation holds for
+// another email.
+func errUsernameTaken() *wire.Error {
+	return &wire.Error{Code: wire.CodeConflict, Field: "username", Message: "username is taken"}
+}
+
+// matchReservation completes the registration of a username an import reserved. It runs in the registration's
+// transaction right after the tech is created. Only the person the import named may take the username: the typed
+// email must be the reservation's (case aside), else the registration is refused as if the name were taken and
+// the reservation waits for its owner. A match gives the tech the reservation's organization, email and display
+// name (the admin's record wins over the form; what the device typed is kept on the reservation, for the pending
+// list to show both); its groups are joined only at approval (applyReservation), so a pending registration is in
+// no group and reaches nothing through one.
 func (h *Hub) matchReservation(c *change, t *store.Tech) error {
 	res, err := c.tx.ReservationByUsername(t.TenantID, t.Username)
 	if errors.Is(err, store.ErrNotFound) {
@@ -352,21 +377,89 @@ func (h *Hub) matchReservation(c *change, t *store.Tech) error {
 	if err != nil || res.TechID != 0 {
 		return err
 	}
-	typed := t.Email
+	if !strings.EqualFold(t.Email, res.Email) {
+		return errReservedUsername{}
+	}
+	typed := store.Typed{DisplayName: t.DisplayName, Email: t.Email, Organization: t.Organization}
 	t.DisplayName, t.Email, t.Organization, t.CoManaged = res.DisplayName, res.Email, res.Organization, res.Organization != ""
 	if err := c.tx.UpdateTech(t); err != nil {
 		return err
 	}
-	if len(res.Groups) > 0 {
-		for _, g := range res.Groups {
-			if err := c.tx.AddMembers(t.TenantID, g, []int64{t.ID}); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		}
-	}
-	if err := c.tx.MatchReservation(t.TenantID, res.ID, t.ID, c.at); err != nil {
+	if err := c.tx.MatchReservation(t.TenantID, res.ID, t.ID, c.at, typed); err != nil {
 		return err
 	}
 	return c.audit("tech.reservation-match", fmt.Sprintf("tech %d", t.ID),
-		fmt.Sprintf("username=%q import=%d typedEmail=%q organization=%q groups=%d", t.Username, res.ImportID, typed, res.Organization, len(res.Groups)))
+		fmt.Sprintf("username=%q import=%d typedDisplayName=%q typedOrganization=%q organization=%q groups=%d (joined at approval)",
+			t.Username, res.ImportID, typed.DisplayName, typed.Organization, res.Organization, len(res.Groups)))
+}
+
+// applyReservation joins, at a tech's approval, the groups of the reservation it registered under; a group
+// deleted since is skipped.
+func applyReservation(c *change, t *store.Tech) error {
+	res, err := c.tx.ReservationOf(t.TenantID, t.ID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && len(res.Groups) == 0 {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var joined []int64
+	for _, g := range res.Groups {
+		err := c.tx.AddMembers(t.TenantID, g, []int64{t.ID})
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		joined = append(joined, g)
+	}
+	c.graph = true
+	return c.audit("tech.reservation-groups", fmt.Sprintf("tech %d", t.ID),
+		fmt.Sprintf("username=%q import=%d groups=%v joined=%v", t.Username, res.ImportID, res.Groups, joined))
+}
+
+// pendingReservations sets, on the techs still waiting for approval, the reservation each registered under.
+func pendingReservations(tx store.Tx, tenant int64, techs []wire.Tech) error {
+	waiting := false
+	for _, t := range techs {
+		waiting = waiting || t.Status == wire.TechPending || t.Status == wire.TechRejected
+	}
+	if !waiting {
+		return nil
+	}
+	rs, err := tx.Reservations(tenant)
+	if err != nil {
+		return err
+	}
+	groups, err := tx.Groups(tenant, store.KindTech)
+	if err != nil {
+		return err
+	}
+	names := map[int64]string{}
+	for _, g := range groups {
+		names[g.ID] = g.Name
+	}
+	byTech := map[int64]*store.Reservation{}
+	for i := range rs {
+		if rs[i].TechID != 0 {
+			byTech[rs[i].TechID] = &rs[i]
+		}
+	}
+	for i := range techs {
+		t := &techs[i]
+		res := byTech[t.ID]
+		if res == nil || t.Status != wire.TechPending && t.Status != wire.TechRejected {
+			continue
+		}
+		w := &wire.TechReservation{ImportID: res.ImportID, Groups: []string{}, TypedDisplayName: res.Typed.DisplayName,
+			TypedEmail: res.Typed.Email, TypedOrganization: res.Typed.Organization}
+		for _, id := range res.Groups {
+			if n, ok := names[id]; ok {
+				w.Groups = append(w.Groups, n)
+			}
+		}
+		t.Reservation = w
+	}
+	return nil
 }

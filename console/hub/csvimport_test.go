@@ -35,7 +35,8 @@ var badImport = wire.ImportTemplateHeader + "\n" +
 	"@sum,S,s@example.com,,\n" // row 11: formula in the username
 
 // TestCSVImport (issue 12 item 6): template, per-row exceptions with reasons, atomic or per-row, history, reserved
-// usernames pending-match until a device registers, which then lands in its organization and groups.
+// usernames pending-match until a device registers with the reserved email, which then lands in its organization
+// and, once approved, its groups.
 func TestCSVImport(t *testing.T) {
 	ctx := testCtx(t)
 	h := importFixture(t)
@@ -99,9 +100,10 @@ func TestCSVImport(t *testing.T) {
 		t.Fatalf("good atomic import: %+v, %v", im, err)
 	}
 
-	// The device of a reserved username registers: pending, in the reserved organization and groups.
+	// The device of a reserved username registers with its email: pending, in the reserved organization; approved,
+	// in its groups (TestReservationSquatting: another email is refused, groups wait for the approval).
 	c := h.Client(h.NewIdentity())
-	st, err := c.Register(ctx, wire.RegisterRequest{Username: "asmith", Email: "typed@elsewhere.example"})
+	st, err := c.Register(ctx, wire.RegisterRequest{Username: "asmith", Email: "alex@client.example"})
 	if err != nil || st.Status != wire.TechPending {
 		t.Fatalf("register reserved: %+v, %v", st, err)
 	}
@@ -110,6 +112,8 @@ func TestCSVImport(t *testing.T) {
 	if len(techs) != 1 || techs[0].Organization != "Client Ltd" || !techs[0].CoManaged || techs[0].Email != "alex@client.example" || techs[0].DisplayName != "Alex Smith" {
 		t.Fatalf("matched tech: %+v", techs)
 	}
+	_, err = h.Owner.ApproveTech(ctx, st.TechID)
+	noErr(t, err)
 	groups, err := h.Owner.TechGroups(ctx)
 	noErr(t, err)
 	for _, g := range groups {

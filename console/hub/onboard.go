@@ -157,6 +157,9 @@ func (h *Hub) adminOnboard(r *request) (any, error) {
 			if err := c.tx.UpdateTech(t); err != nil {
 				return err
 			}
+			if err := applyReservation(c, t); err != nil { // an approval: the reservation's groups (csvimport.go)
+				return err
+			}
 			out.Activated = append(out.Activated, techWire(t))
 			if err := c.audit("tech.approve", fmt.Sprintf("tech %d", t.ID), fmt.Sprintf("username=%q from=pending to=active fingerprint=%q onboarding=%q", t.Username, t.Fingerprint, req.Organization)); err != nil {
 				return err

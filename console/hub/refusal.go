@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -45,6 +46,9 @@ const (
 func refusal(rt route, r *request, err error) string {
 	if _, ok := err.(*protocolError); ok {
 		return "protocol"
+	}
+	if errors.As(err, new(errReservedUsername)) { // answered as a taken username (csvimport.go)
+		return "reserved-username"
 	}
 	we := asWire(err)
 	switch {

@@ -40,7 +40,11 @@ func pendingScreen(e env) screen {
 				return [...]string{"Device replacement", name, rk.Username, orDash(rk.Organization), when(rk.CreatedAt), shortFingerprint(rk.Fingerprint)}[c]
 			}
 			t := rows[r].tech
-			return [...]string{"New tech", t.DisplayName, t.Username, orDash(t.Organization), when(t.CreatedAt), shortFingerprint(t.Fingerprint)}[c]
+			kind := "New tech"
+			if t.Reservation != nil {
+				kind = "New tech (reserved)"
+			}
+			return [...]string{kind, t.DisplayName, t.Username, orDash(t.Organization), when(t.CreatedAt), shortFingerprint(t.Fingerprint)}[c]
 		}, nil)
 	who := widget.NewLabelWithStyle("Select a pending tech.", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	who.Wrapping = fyne.TextWrapWord
@@ -52,6 +56,9 @@ func pendingScreen(e env) screen {
 	warning := widget.NewLabel("")
 	warning.Wrapping = fyne.TextWrapWord
 	warning.Importance = widget.DangerImportance
+	reserved := widget.NewLabel("") // a reserved username's registration: reserved vs typed
+	reserved.Wrapping = fyne.TextWrapWord
+	reserved.Importance = widget.WarningImportance
 	approve := widget.NewButtonWithIcon("Approve…", theme.ConfirmIcon(), nil)
 	reject := widget.NewButtonWithIcon("Reject…", theme.CancelIcon(), nil)
 	approve.Importance = widget.HighImportance
@@ -67,6 +74,7 @@ func pendingScreen(e env) screen {
 		fp.Hide()
 		sideBySide.Hide()
 		warning.Hide()
+		reserved.Hide()
 		if sel < 0 || sel >= len(rows) {
 			who.SetText("Select a pending tech or device replacement to compare fingerprints.")
 			approve.Disable()
@@ -86,12 +94,21 @@ func pendingScreen(e env) screen {
 		}
 		t := rows[sel].tech
 		org := "typed no organization"
-		if t.Organization != "" {
+		switch {
+		case t.Reservation != nil && t.Organization != "":
+			org = "reserved in organization " + t.Organization
+		case t.Reservation != nil:
+			org = "reserved with no organization"
+		case t.Organization != "":
 			org = "typed organization " + t.Organization
 		}
 		who.SetText(fmt.Sprintf("%s (%s, %s; approving decides where they belong) — device fingerprint:", t.DisplayName, t.Username, org))
 		fp.SetText(fingerprintLines(t.Fingerprint))
 		fp.Show()
+		if text := vm.ReservationText(*t); text != "" {
+			reserved.SetText(text)
+			reserved.Show()
+		}
 	}
 	table.OnSelected = func(id widget.TableCellID) { sel = id.Row; show() }
 	approveTech := func(t wire.Tech) { approveDialog(e, t) } // with where the tech belongs (placement.go)
@@ -140,7 +157,7 @@ func pendingScreen(e env) screen {
 			}
 		}, e.win)
 	}
-	detail := container.NewVBox(widget.NewSeparator(), who, fp, sideBySide, warning, container.NewHBox(approve, reject))
+	detail := container.NewVBox(widget.NewSeparator(), who, fp, sideBySide, warning, reserved, container.NewHBox(approve, reject))
 	return screen{
 		obj: container.NewBorder(waitingBox, detail, nil, nil, table),
 		refresh: func() {

@@ -70,6 +70,18 @@ type Reservation struct {
 	MatchedAt    time.Time `json:"matchedAt,omitzero"`
 }
 
+// TechReservation is, on a tech waiting for approval, the reservation it registered under: the tech carries the
+// reservation's display name, email and organization, and Typed* say what the device typed instead (the email
+// differs at most in case: a registration matches a reservation only with its email). Groups are the TechGroups
+// the tech joins when approved.
+type TechReservation struct {
+	ImportID          int64    `json:"importId"`
+	Groups            []string `json:"groups"`
+	TypedDisplayName  string   `json:"typedDisplayName"`
+	TypedEmail        string   `json:"typedEmail"`
+	TypedOrganization string   `json:"typedOrganization,omitempty"`
+}
+
 // ReservationsResponse lists reservations.
 type ReservationsResponse struct {
 	Reservations []Reservation `json:"reservations"`

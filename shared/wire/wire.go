@@ -169,6 +169,8 @@ type Tech struct {
 	// Problems lists, for an active tech, the entitlements that cannot become an account: a name too long or
 	// invalid on a target kind, a reserved name, a name another tech's account would share. Each says where.
 	Problems []string `json:"problems,omitempty"`
+	// Reservation is set while a tech who registered under a CSV reservation waits for approval.
+	Reservation *TechReservation `json:"reservation,omitempty"`
 }
 
 // Group is a TechGroup or an AgentGroup.

@@ -33,6 +33,15 @@ type Reservation struct {
 	TechID       int64   // the tech it became; 0 while pending-match
 	CreatedAt    time.Time
 	MatchedAt    time.Time
+	// Typed is what the device typed at registration, set when the reservation matched.
+	Typed Typed
+}
+
+// Typed is what a registering device typed for a reserved username.
+type Typed struct {
+	DisplayName  string
+	Email        string
+	Organization string
 }
 
 func (x *tx) CreateImport(im *TechImport) error {
@@ -73,14 +82,15 @@ func (x *tx) Imports(tenant int64) ([]TechImport, error) {
 	return out, wrap("imports", rows.Err())
 }
 
-const reservationCols = "id, tenant_id, import_id, username, display_name, email, organization, groups, tech_id, created_at, matched_at"
+const reservationCols = "id, tenant_id, import_id, username, display_name, email, organization, groups, tech_id, created_at, matched_at, " +
+	"typed_display_name, typed_email, typed_organization"
 
 func scanReservation(sc interface{ Scan(...any) error }) (*Reservation, error) {
 	var r Reservation
 	var raw string
 	var created, matched int64
 	if err := sc.Scan(&r.ID, &r.TenantID, &r.ImportID, &r.Username, &r.DisplayName, &r.Email, &r.Organization, &raw, &r.TechID,
-		&created, &matched); err != nil {
+		&created, &matched, &r.Typed.DisplayName, &r.Typed.Email, &r.Typed.Organization); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(raw), &r.Groups); err != nil {
@@ -125,7 +135,13 @@ func (x *tx) ReservationByUsername(tenant int64, username string) (*Reservation,
 	return r, wrap(fmt.Sprintf("reservation %q", username), err)
 }
 
-func (x *tx) MatchReservation(tenant, id, tech int64, at time.Time) error {
-	return x.one(fmt.Sprintf("match reservation %d", id), "UPDATE tech_reservations SET tech_id = ?, matched_at = ? WHERE tenant_id = ? AND id = ? AND tech_id = 0",
-		tech, ns(at), tenant, id)
+func (x *tx) MatchReservation(tenant, id, tech int64, at time.Time, typed Typed) error {
+	return x.one(fmt.Sprintf("match reservation %d", id), `UPDATE tech_reservations SET tech_id = ?, matched_at = ?, typed_display_name = ?,
+		typed_email = ?, typed_organization = ? WHERE tenant_id = ? AND id = ? AND tech_id = 0`,
+		tech, ns(at), typed.DisplayName, typed.Email, typed.Organization, tenant, id)
+}
+
+func (x *tx) ReservationOf(tenant, tech int64) (*Reservation, error) {
+	r, err := scanReservation(x.t.QueryRowContext(x.ctx, "SELECT "+reservationCols+" FROM tech_reservations WHERE tenant_id = ? AND tech_id = ?", tenant, tech))
+	return r, wrap(fmt.Sprintf("reservation of tech %d", tech), err)
 }

@@ -166,7 +166,8 @@ type Tx interface {
 	CreateReservation(r *Reservation) error
 	Reservations(tenant int64) ([]Reservation, error)
 	ReservationByUsername(tenant int64, username string) (*Reservation, error)
-	MatchReservation(tenant, id, tech int64, at time.Time) error
+	MatchReservation(tenant, id, tech int64, at time.Time, typed Typed) error
+	ReservationOf(tenant, tech int64) (*Reservation, error) // the reservation tech matched
 
 	// Organizations, the co-management switch, console roles and seats (sqlite_orgs.go).
 	CreateOrg(o *Org) error
