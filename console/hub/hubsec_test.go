@@ -31,8 +31,8 @@ var authzCases, authzRefused, authzExpectedRefusals atomic.Int64
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if authzCases.Load() > 0 {
-		announce(fmt.Sprintf("authz cases: %d, refused as expected: %d (of %d expected refusals)",
-			authzCases.Load(), authzRefused.Load(), authzExpectedRefusals.Load()))
+		announce(fmt.Sprintf("authz cases: %d (%d route × state, %d object-level), refused as expected: %d (of %d expected refusals)",
+			authzCases.Load(), authzCases.Load()-authzObjectCases.Load(), authzObjectCases.Load(), authzRefused.Load(), authzExpectedRefusals.Load()))
 	}
 	os.Exit(code)
 }
@@ -244,7 +244,8 @@ func noErr(t *testing.T, err error) {
 	}
 }
 
-// TestAuthorizationMatrix checks every endpoint as every principal state against the declared matrix.
+// TestAuthorizationMatrix checks every endpoint as every principal state against the declared matrix, then as the
+// states of expectedMore, and real objects of other techs, organizations and tenants (objectCases).
 func TestAuthorizationMatrix(t *testing.T) {
 	h := hubtest.New(t)
 	var have []string
@@ -301,6 +302,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 		}
 	}
+	// The states these columns lack, and object-level cases, in a hub populated with real objects
+	// (authzmore_test.go).
+	w := newAuthzWorld(t)
+	moreStateCases(t, w)
+	runObjectCases(t, w)
 }
 
 func outcome(o int) string {

@@ -398,6 +398,9 @@ func (h *Hub) adminJITList(r *request) (any, error) {
 		}
 		_, changed = h.wait(r.Context(), r.tenant, since, until)
 		release()
+		if err := h.reauthorize(r, orgRead); err != nil { // the admin's access may have changed while held
+			return nil, err
+		}
 	}
 	h.expireJIT(r.Context(), r.tenant)
 	v, err := h.view(r.Context(), r.tenant)
