@@ -55,8 +55,9 @@ func beforeMidnight(lead time.Duration) zone {
 // seconds after each package's tests start. A test that expects a time of day or a date without saying in which
 // zone, or that breaks when midnight falls while it runs, fails here at whatever hour it runs.
 //
-// WATCHWORD_ZONE_SWEEP=1 tries every hour of the day (25 whole-hour offsets, UTC-03:30 and two runs up to
-// midnight) on more packages, for a change that touches how times are shown or scheduled: a few minutes.
+// WATCHWORD_ZONE_SWEEP=1 tries every hour of the day (every whole hour from UTC-11 to UTC+14, UTC-03:30, and
+// midnight 3 s and 15 s into each run) on more packages, for a change that touches how times are shown or
+// scheduled: about a quarter of an hour on two cores.
 //
 // Go ignores a POSIX TZ rule such as "XXX-14" (it takes the zone as UTC), so the zones are written as zone files
 // and TZ names their path; a probe checks that a child process really runs in them.
