@@ -32,7 +32,7 @@ func TestPendingShowsReservedVsTyped(t *testing.T) {
 	row := len(a.PendingRekeys()) + slices.IndexFunc(a.Pending(), func(x wire.Tech) bool { return x.ID == st.TechID })
 	fyne.DoAndWait(func() { tables(w.Canvas().Content())[0].Select(widget.TableCellID{Row: row, Col: 0}) })
 	root := w.Canvas().Content()
-	if !shows(root, "New tech (reserved)") {
+	if !shows(root, "Reserved (CSV)") {
 		t.Fatal("the pending list does not mark the reserved registration")
 	}
 	for _, want := range []string{"reserved by CSV import", `Name: reserved "Rita Smith", typed "R. Smith"`, "TechGroups at approval: none."} {

@@ -42,7 +42,7 @@ func pendingScreen(e env) screen {
 			t := rows[r].tech
 			kind := "New tech"
 			if t.Reservation != nil {
-				kind = "New tech (reserved)"
+				kind = "Reserved (CSV)"
 			}
 			return [...]string{kind, t.DisplayName, t.Username, orDash(t.Organization), when(t.CreatedAt), shortFingerprint(t.Fingerprint)}[c]
 		}, nil)
