@@ -185,34 +185,33 @@ func Open(envelope []byte, ctx Context, identity age.Identity) ([]byte, error) {
 	if identity == nil {
 		return nil, errors.New("open envelope: nil identity")
 	}
-	// Three steps instead of one age.Decrypt, to tell the failures apart
-	// without matching age's error strings: parse, then unwrap and check the
-	// header MAC, then decrypt the payload with the file key.
-	hdr, err := age.ExtractHeader(bytes.NewReader(envelope))
-	if err != nil {
-		return nil, fmt.Errorf("open envelope: %w: bad age header", ErrMalformed)
-	}
+	// One age.Decrypt, with the identity behind a probe that notes how far
+	// age got, to tell the failures apart without matching age's error
+	// strings: an envelope whose header does not parse never reaches the
+	// identity. (Extracting the header, unwrapping it, then decrypting with
+	// the file key parsed the header three times and checked its MAC twice.)
+	//
 	// age tries an identity on the stanzas in order, and each try is a full
 	// hybrid decapsulation (ML-KEM-768 and X25519), even for a stanza that
 	// turns out to be someone else's: a device's Identity has its stanza among
 	// the first, the recovery identity (any other identity) has its stanza
 	// last, so it tries them from the last instead of paying one
 	// decapsulation per device first. The order changes only the cost.
-	var id age.Identity = identity
-	if _, ok := identity.(*Identity); !ok {
-		id = lastFirst{identity}
-	}
-	fileKey, err := age.DecryptHeader(hdr, id)
+	_, device := identity.(*Identity)
+	p := &probe{id: identity, lastFirst: !device}
+	r, err := age.Decrypt(bytes.NewReader(envelope), p)
 	if err != nil {
+		if !p.offered {
+			return nil, fmt.Errorf("open envelope: %w: bad age header", ErrMalformed)
+		}
 		if _, ok := errors.AsType[*age.NoIdentityMatchError](err); ok {
 			return nil, fmt.Errorf("open envelope: %w", ErrWrongKey)
 		}
-		// A stanza that is ours but does not decode, or a bad header MAC.
-		return nil, fmt.Errorf("open envelope: %w: header", ErrTampered)
-	}
-	r, err := age.Decrypt(bytes.NewReader(envelope), age.NewInjectedFileKeyIdentity(fileKey))
-	if err != nil {
-		return nil, fmt.Errorf("open envelope: %w: payload", ErrTampered)
+		if !p.unwrapped {
+			// A stanza that is ours but does not decode.
+			return nil, fmt.Errorf("open envelope: %w: header", ErrTampered)
+		}
+		return nil, fmt.Errorf("open envelope: %w: header MAC or payload", ErrTampered)
 	}
 	pt, err := io.ReadAll(io.LimitReader(r, maxHeaderSize+MaxSecretSize+1))
 	if err != nil {
@@ -231,11 +230,22 @@ func Open(envelope []byte, ctx Context, identity age.Identity) ([]byte, error) {
 	return secret, nil
 }
 
-// lastFirst offers an identity the stanzas of an envelope from the last one.
-type lastFirst struct{ age.Identity }
+// probe passes an envelope's stanzas to an identity, from the last one if
+// lastFirst, and notes what age got to.
+type probe struct {
+	id        age.Identity
+	lastFirst bool
+	offered   bool // the header parsed: the stanzas were offered
+	unwrapped bool // the identity found its stanza and returned a file key
+}
 
-func (l lastFirst) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
-	r := slices.Clone(stanzas)
-	slices.Reverse(r)
-	return l.Identity.Unwrap(r)
+func (p *probe) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
+	p.offered = true
+	if p.lastFirst {
+		stanzas = slices.Clone(stanzas)
+		slices.Reverse(stanzas)
+	}
+	k, err := p.id.Unwrap(stanzas)
+	p.unwrapped = err == nil
+	return k, err
 }
