@@ -64,6 +64,10 @@ func pendingScreen(e env) screen {
 	approve.Importance = widget.HighImportance
 	e.only(vm.Me.CanManageTechs, approve, reject)
 
+	queue := widget.NewLabel("") // the registration queue full, or nearly
+	queue.Wrapping = fyne.TextWrapWord
+	queue.Importance = widget.DangerImportance
+	queue.Hide()
 	waiting := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	waiting.Wrapping = fyne.TextWrapWord
 	ownFP := monospace("")
@@ -159,8 +163,14 @@ func pendingScreen(e env) screen {
 	}
 	detail := container.NewVBox(widget.NewSeparator(), who, fp, sideBySide, warning, reserved, container.NewHBox(approve, reject))
 	return screen{
-		obj: container.NewBorder(waitingBox, detail, nil, nil, table),
+		obj: container.NewBorder(container.NewVBox(waitingBox, queue), detail, nil, nil, table),
 		refresh: func() {
+			if n := e.a.Snapshot().RegistrationNotice(); n != "" {
+				queue.SetText(n)
+				queue.Show()
+			} else {
+				queue.Hide()
+			}
 			if me := e.a.Snapshot().Me; me.Pending {
 				waiting.SetText(me.PendingText())
 				ownFP.SetText(fingerprintLines(me.Fingerprint))

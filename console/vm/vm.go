@@ -114,6 +114,8 @@ type Snapshot struct {
 	// JITRevision (jit.go).
 	JIT         []wire.JITGrant
 	JITRevision int64
+	// Registrations is the tenant's queue of pending registrations (RegistrationNotice), when the hub says.
+	Registrations *wire.Registrations
 	// Me is who this Console is signed in as: what it may read and do.
 	Me Me
 	At time.Time
@@ -373,6 +375,7 @@ func (a *App) Refresh(ctx context.Context) error {
 		}
 	}
 	loadSecurity(ctx, api, s, load)
+	loadRegistrations(ctx, api, s, load)
 	loadJIT(ctx, api, s, load)
 	if err := errors.Join(errs...); err != nil {
 		if isForbidden(err) {
