@@ -14,7 +14,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// BenchmarkJITEnable measures just-in-time enable latency (issue 14 item 1): a tech asks for a window on a JIT
+// BenchmarkJITEnable measures just-in-time enable latency: a tech asks for a window on a JIT
 // account of the Samba DC, and the clock runs until an LDAP bind with the password the tech's device opens works —
 // the hub's wake-up of the agent's long poll, Ensure (enable, groups), generate, seal, stage, set, verify, confirm,
 // then the tech's fetch and the bind. Between samples the tech clicks Done and the account is closed again (disabled,

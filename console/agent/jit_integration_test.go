@@ -117,7 +117,7 @@ func jitPassword(ctx context.Context, t *testing.T, tech *hubtest.Tech, agentID 
 	}
 }
 
-// TestJITAgainstRealTargets (issue 14 item 1) walks just-in-time access on the Samba AD DC and the SSH Linux
+// TestJITAgainstRealTargets walks just-in-time access on the Samba AD DC and the SSH Linux
 // target: closed accounts exist disabled without groups and the tech opens nothing; an enable binds within 2 s
 // with the right's group; an unapproved request changes nothing; at expiry the account is disabled (AD data 533)
 // without groups and the window's password stops working; and an agent stopped during a window and restarted

@@ -16,7 +16,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// TestAccessLifecycleAgainstSamba (issue 14 items 2 and 3) on the Samba AD DC with a real runner: a copy makes the
+// TestAccessLifecycleAgainstSamba on the Samba AD DC with a real runner: a copy makes the
 // account rotate once the grace has passed and not before, and the password history holds exactly the policy's K
 // versions, each opening with the tech's identity to a password that bound the DC while it was current.
 func TestAccessLifecycleAgainstSamba(t *testing.T) {

@@ -34,7 +34,7 @@ var badImport = wire.ImportTemplateHeader + "\n" +
 	"evil,\"=cmd|' /C calc'!A0\",e@example.com,,\n" + // row 10: formula injection
 	"@sum,S,s@example.com,,\n" // row 11: formula in the username
 
-// TestCSVImport (issue 12 item 6): template, per-row exceptions with reasons, atomic or per-row, history, reserved
+// TestCSVImport: template, per-row exceptions with reasons, atomic or per-row, history, reserved
 // usernames pending-match until a device registers with the reserved email, which then lands in its organization
 // and, once approved, its groups.
 func TestCSVImport(t *testing.T) {

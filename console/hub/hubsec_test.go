@@ -1,6 +1,6 @@
 package hub_test
 
-// The hub's part of the reliability and security suite (issue 11, docs/security.md): the authorization matrix
+// The hub's part of the reliability and security suite (docs/security.md): the authorization matrix
 // declared in one table, access that ends at once, impersonation and replay, hostile input over HTTP. TestMain
 // prints the suite's summary line so that `make test` shows it without -v.
 
@@ -144,7 +144,7 @@ const (
 )
 
 // expected is the authorization matrix: access class × principal state.
-// The console roles (issue 12): owner, administrator (admin), auditor, co-managed manager (comanager), and an
+// The console roles: owner, administrator (admin), auditor, co-managed manager (comanager), and an
 // invited admin not yet approved (pending-admin). A co-managed manager past authorization on an "org" route is
 // still scoped to its organization by the handler (TestCoManagedManagerScope).
 var expected = map[string][16]int{

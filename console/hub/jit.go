@@ -1,6 +1,6 @@
 package hub
 
-// Just-in-time access (issue 14, item 1; the flow is in shared/wire/jit.go).
+// Just-in-time access (the flow is in shared/wire/jit.go).
 //
 // A triplet is standing or jit. An account is JIT when every triplet that grants it is jit (jitOf): a standing
 // triplet on the same (tech, agent) keeps the account standing, with all its rights. Among the jit triplets of an

@@ -1,6 +1,6 @@
 package hub_test
 
-// Issue 12, items 1, 2 and 7 against the in-process hub: organizations and the co-management switch, console
+// Against the in-process hub: organizations and the co-management switch, console
 // roles, seats.
 
 import (

@@ -1,6 +1,6 @@
 package hub
 
-// Device replacement and terminated staff (issue 12, item 5).
+// Device replacement and terminated staff.
 //
 // A tech with a lost laptop registers the new device with POST PathTechRekey, naming the existing username and its
 // email. The request waits as a re-key; the admin compares the old and the new fingerprint side by side and

@@ -11,7 +11,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// TestRekey (issue 12 item 5): a lost laptop's replacement registers under the same username and waits as a
+// TestRekey: a lost laptop's replacement registers under the same username and waits as a
 // re-key showing both fingerprints; on approval the old key stops authenticating, no envelope sealed to the old key
 // is handed out any more, every account of the tech is due for rotation at once, and the agent's next version opens
 // with the new key. A deactivated tech cannot re-register under its username, and the refusal is audited.

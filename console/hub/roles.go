@@ -1,6 +1,6 @@
 package hub
 
-// Console roles (issue 12, item 2; seeds 002 and 004).
+// Console roles (seeds 002 and 004).
 //
 // Every admin route names an access class; the class lists the roles that may call it. The Owner is the tenant's
 // first admin and may do everything, including managing admins; an Administrator may do everything else; an

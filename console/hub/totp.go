@@ -1,6 +1,6 @@
 package hub
 
-// Two-factor authentication and lockout of techs (issue 12, items 3 and 4; seed 000).
+// Two-factor authentication and lockout of techs (seed 000).
 //
 // A co-managed tech must enrol TOTP (RFC 6238, github.com/pquerna/otp) at first approval and open a session with a
 // code before the credential list hands out envelopes; MSP techs too when the tenant's SecurityPolicy says so.

@@ -49,7 +49,7 @@ func auditHas(t *testing.T, h *hubtest.Harness, action, contains string) bool {
 	return false
 }
 
-// TestTOTPForCoManagedTechs (issue 12 item 3): a co-managed tech needs an enrolled authenticator and a session
+// TestTOTPForCoManagedTechs: a co-managed tech needs an enrolled authenticator and a session
 // opened with a code before the credential list answers; MSP techs only by tenant policy; an admin's pause works
 // for the next login or 24 hours and is audited; a code is good once; a session is bound to its device and ends.
 func TestTOTPForCoManagedTechs(t *testing.T) {
@@ -160,7 +160,7 @@ func TestTOTPForCoManagedTechs(t *testing.T) {
 	}
 }
 
-// TestLockout (issue 12 item 4): failed codes and failed passphrase unlocks lock the tech at the policy's number
+// TestLockout: failed codes and failed passphrase unlocks lock the tech at the policy's number
 // of attempts; a locked tech gets neither a session nor credentials, even with a right code; an admin unlocks;
 // every step is audited; a success resets the count.
 func TestLockout(t *testing.T) {
@@ -253,7 +253,7 @@ func TestLockout(t *testing.T) {
 	}
 }
 
-// TestCoManagedManagerUnlocks (issue 12 item 4): the Co-managed Manager of the tech's organization unlocks it; one
+// TestCoManagedManagerUnlocks: the Co-managed Manager of the tech's organization unlocks it; one
 // of another organization cannot even see it; an Auditor cannot unlock.
 func TestCoManagedManagerUnlocks(t *testing.T) {
 	ctx := testCtx(t)

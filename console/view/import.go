@@ -1,6 +1,6 @@
 package view
 
-// CSV import of techs (issue 12, item 6): save the template, pick a file, preview it, import it atomically or per
+// CSV import of techs: save the template, pick a file, preview it, import it atomically or per
 // row, read the exceptions with their reasons; every import is in the history below.
 
 import (

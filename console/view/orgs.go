@@ -1,6 +1,6 @@
 package view
 
-// Organizations and co-management, console admins and roles, seats (issue 12, items 1, 2 and 7). These screens
+// Organizations and co-management, console admins and roles, seats. These screens
 // load their own state (vm.Orgs) off the UI goroutine whenever the view-model changes.
 
 import (

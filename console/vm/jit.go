@@ -1,6 +1,6 @@
 package vm
 
-// Just-in-time access on the Console side (issue 14 item 1; the flow is in shared/wire/jit.go): a triplet's mode
+// Just-in-time access on the Console side (the flow is in shared/wire/jit.go): a triplet's mode
 // (standing or just-in-time, with a maximum window and an approval switch), the queue of requests waiting for an
 // approver, the open windows, and a notification when a new request arrives. The grants are part of the
 // Snapshot; WatchJIT holds the hub's long poll so a request shows within a second, not at the next refresh.

@@ -1,6 +1,6 @@
 package vm
 
-// Organizations and co-management, console admins and roles, seats (issue 12, items 1, 2 and 7).
+// Organizations and co-management, console admins and roles, seats.
 //
 // These screens read their own state (Orgs) rather than the main Snapshot: an Auditor or a Co-managed Manager
 // may read only part of it, and none of it feeds the entitlement views. Switching co-management off is two calls:

@@ -1,6 +1,6 @@
 package vm
 
-// The Console's own role (issue 12, item 2, on the Console side).
+// The Console's own role (on the Console side).
 //
 // The hub answers a route the admin's role may not use with 403, so a Console that fetched everything would show
 // an Auditor or a Co-managed Manager a wall of errors. Refresh first learns who this Console is (Me), then reads

@@ -8,7 +8,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// Device replacement (issue 12, item 5): see wire/rekey.go.
+// Device replacement: see wire/rekey.go.
 
 // Rekey asks to make this device the replacement of the tech's lost one; PublicKey is filled in when empty.
 func (c *Client) Rekey(ctx context.Context, req wire.RekeyRequest) (*wire.Rekey, error) {

@@ -6,7 +6,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// CSV import of techs (issue 12, item 6): see wire/techimport.go.
+// CSV import of techs: see wire/techimport.go.
 
 // ImportTemplate returns the CSV template to fill in.
 func (c *Client) ImportTemplate(ctx context.Context) (*wire.ImportTemplate, error) {

@@ -9,7 +9,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// Two-factor authentication and lockout (issue 12, items 3 and 4): see wire/totp.go.
+// Two-factor authentication and lockout: see wire/totp.go.
 
 // forbiddenField reports whether err is a hub's 403 forbidden naming field.
 func forbiddenField(err error, field string) bool {

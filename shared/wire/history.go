@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Password history (issue 14): the hub keeps the tenant policy's HistoryDepth newest confirmed versions of each
+// Password history: the hub keeps the tenant policy's HistoryDepth newest confirmed versions of each
 // account, sealed as they were, so a tech can read a previous password back (for a service or a restored backup
 // that still holds it). Reading it is audited (credential.history). The recovery recipient opens every version.
 

@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-// Just-in-time access (issue 14, item 1).
+// Just-in-time access.
 //
 // A triplet is either standing (the default: its rights are held all the time) or jit. An account is JIT when every
 // triplet that grants it is jit. Outside a window a JIT account exists on the target but is disabled, holds no

@@ -2,7 +2,7 @@ package wire
 
 import "time"
 
-// Organizations, the co-management switch, console roles and seats (issue 12, items 1, 2 and 7).
+// Organizations, the co-management switch, console roles and seats.
 //
 // A client organization is a record of its own; techs name theirs at registration (a tech with an organization
 // is co-managed). Co-management is switched per tenant and per organization. Turning it off is a two-step

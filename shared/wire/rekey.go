@@ -2,7 +2,7 @@ package wire
 
 import "time"
 
-// Device replacement (issue 12, item 5). A tech whose laptop is lost registers the new device under the same
+// Device replacement. A tech whose laptop is lost registers the new device under the same
 // username with PathTechRekey: the request is pending as a re-key, shown to admins with the old and the new
 // fingerprint side by side. The new device polls GET PathTechRekey (it is not the tech's key yet). On approval the
 // hub makes the new key the tech's, the old key stops authenticating, every live envelope of the tech is retired and

@@ -2,7 +2,7 @@ package wire
 
 import "time"
 
-// CSV import of techs (issue 12, item 6). An admin downloads the template, fills one row per tech and posts the
+// CSV import of techs. An admin downloads the template, fills one row per tech and posts the
 // file. Each good row reserves a username with its organization, email and tech groups: the tech is pending-match
 // until a device registers under that username, then it is an ordinary pending tech already in its groups. Rows
 // that cannot be imported come back as exceptions with their reason. In ImportAtomic mode one exception refuses the

@@ -2,7 +2,7 @@ package wire
 
 import "time"
 
-// Two-factor authentication and lockout of techs (issue 12, items 3 and 4).
+// Two-factor authentication and lockout of techs.
 //
 // A co-managed tech must use TOTP (RFC 6238): the TechClient enrols at first approval (PathTechTOTPEnroll hands
 // out the secret and its otpauth URI for a QR code, PathTechTOTPConfirm checks the first code), then opens a

@@ -11,7 +11,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// Password history (issue 14): a technician may need a previous password back, for a service or a restored
+// Password history: a technician may need a previous password back, for a service or a restored
 // backup that still holds it. History asks the hub for an account's last versions (the hub audits the read);
 // their envelopes stay sealed in memory, and OpenVersion opens one when the technician clicks it, with the device
 // key and the same context as the current password. Locking, losing access or closing forgets them.

@@ -12,7 +12,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// Just-in-time access (issue 14 item 1; the flow is in shared/wire/jit.go). A JIT account is disabled on its
+// Just-in-time access (the flow is in shared/wire/jit.go). A JIT account is disabled on its
 // target, and its password sealed to the MSP's recovery key only, until the technician asks for a window: a
 // duration up to the triplet's maximum and a reason. Without approval the window opens at once; with approval it
 // waits for an admin of the Console. While it is open the agent enables the account and rotates to a password

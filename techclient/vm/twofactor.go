@@ -1,6 +1,6 @@
 package vm
 
-// Two-factor sessions, lockout and device replacement (issue 12, items 3 to 5; hub side in docs/tech-security.md).
+// Two-factor sessions, lockout and device replacement (hub side in docs/tech-security.md).
 //
 // The hub refuses the credential list (403, field totp) to a tech who must use TOTP — every co-managed tech, MSP
 // techs when the tenant's policy says so — until this device opens a session with a code. The follow loop then

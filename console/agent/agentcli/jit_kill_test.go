@@ -77,7 +77,7 @@ func (r *cutRelay) cut() {
 	r.conns = nil
 }
 
-// TestJITExpiryAfterSIGKILL (issue 14 item 1): the real agent binary holds a just-in-time window open on the
+// TestJITExpiryAfterSIGKILL: the real agent binary holds a just-in-time window open on the
 // Samba DC, is SIGKILLed, and comes back while the hub is unreachable; at the window's expiry — by its own clock,
 // from jit.json in its state directory — it disables the account and strips its group. The window is the
 // shortest a tech may ask for (one minute), so the test takes a little more than that.

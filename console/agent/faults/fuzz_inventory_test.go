@@ -23,7 +23,7 @@ var requiredFuzz = []string{
 	"console/hub/FuzzAPIBody",          // every request body through the hub's handler
 	"console/hub/entitle/FuzzNaming",   // naming formats
 	"console/agent/driver/FuzzDriverNames",
-	"console/hub/FuzzParseTechCSV", // CSV import of techs (issue 12 item 6)
+	"console/hub/FuzzParseTechCSV", // CSV import of techs
 }
 
 // TestFuzzInventory finds every Fuzz target in the repository, checks that each decoder has its target, and prints

@@ -6,7 +6,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// Password history (issue 14): the hub keeps the newest confirmed versions of each account, sealed as they were,
+// Password history: the hub keeps the newest confirmed versions of each account, sealed as they were,
 // and deletes the rest once a newer version is confirmed.
 //
 // "Confirmed" here means confirmed at some point (confirmed_at is set): the current version and the superseded

@@ -7,7 +7,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// Just-in-time access (issue 14, item 1): grants of windows on JIT accounts (migration 0007).
+// Just-in-time access: grants of windows on JIT accounts (migration 0007).
 
 // JITGrant is one request for a window on a JIT account and what became of it.
 type JITGrant struct {

@@ -12,7 +12,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// Just-in-time access in the data set (issue 14 item 1): the built-in All triplet is just-in-time (windows of up
+// Just-in-time access in the data set: the built-in All triplet is just-in-time (windows of up
 // to 4 hours, each approved), so only the Helpdesk triplet on the Linux servers stays standing. Three requests
 // wait for approval and one window is open: Dmitri Volkov's on northwind.local, enabled by its agent.
 var JITRequests = []struct {

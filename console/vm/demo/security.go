@@ -12,7 +12,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// Security state of the data set (issue 12, items 3 to 6):
+// Security state of the data set:
 //   - the MSP's techs need 2FA too (SecurityPolicy.TOTPForMSPTechs); Chen Li has enrolled, Dmitri Volkov's 2FA
 //     is paused for 24 hours;
 //   - Alice Moreau (LockedTech) is locked out after five failed passphrase unlocks on her device;
