@@ -1,0 +1,269 @@
+package peers_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/watchword/watchword/console/agent"
+	"github.com/watchword/watchword/console/agent/driver"
+	"github.com/watchword/watchword/console/agent/driver/openldap"
+	"github.com/watchword/watchword/console/agent/targets"
+	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/console/hub/store"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// ldapAdmin binds to the OpenLDAP directory of scripts/targets.sh as its admin.
+func ldapAdmin(tb testing.TB, env targets.Env) *ldap.Conn {
+	tb.Helper()
+	c, err := ldap.DialURL(env.Get(tb, "WW_LDAP_URL"), ldap.DialWithTLSConfig(env.TLSConfig(tb)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := c.Bind(env.Get(tb, "WW_LDAP_ADMIN_DN"), env.Get(tb, "WW_LDAP_ADMIN_PASSWORD")); err != nil {
+		c.Close()
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// deleteOU removes ou and every entry in it, children first, over four connections; it refuses an OU these
+// benchmarks did not name.
+func deleteOU(tb testing.TB, env targets.Env, ou string) {
+	if !strings.HasPrefix(ou, "ou="+prefix) {
+		tb.Errorf("cleanup: refusing to delete %q", ou)
+		return
+	}
+	c := ldapAdmin(tb, env)
+	defer c.Close()
+	res, err := c.SearchWithPaging(ldap.NewSearchRequest(ou, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 120, false,
+		"(objectClass=*)", []string{"dn"}, nil), 1000)
+	if err != nil {
+		tb.Logf("cleanup %s: %v", ou, err)
+		return
+	}
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range 4 {
+		conn := ldapAdmin(tb, env)
+		wg.Go(func() {
+			defer conn.Close()
+			for dn := range work {
+				if err := conn.Del(ldap.NewDelRequest(dn, nil)); err != nil {
+					tb.Logf("cleanup %s: %v", dn, err)
+				}
+			}
+		})
+	}
+	for _, e := range res.Entries {
+		work <- e.DN
+	}
+	close(work)
+	wg.Wait()
+	if err := c.Del(ldap.NewDelRequest(ou, nil)); err != nil {
+		tb.Logf("cleanup %s: %v", ou, err)
+	}
+}
+
+// addEntries adds an entry for each user's account (its name: the user and the tenant's "-tm") to ou as the
+// OpenLDAP driver creates one, marked as Watchword's, with a password, over four connections.
+func addEntries(tb testing.TB, env targets.Env, ou string, users []string) {
+	tb.Helper()
+	work := make(chan string)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var ferr error
+	for range 4 {
+		conn := ldapAdmin(tb, env)
+		wg.Go(func() {
+			defer conn.Close()
+			for u := range work {
+				name := u + "-tm"
+				add := ldap.NewAddRequest(fmt.Sprintf("uid=%s,%s", name, ou), nil)
+				add.Attribute("objectClass", []string{"inetOrgPerson"})
+				add.Attribute("uid", []string{name})
+				add.Attribute("cn", []string{name})
+				add.Attribute("sn", []string{name})
+				add.Attribute("description", []string{driver.MarkManaged})
+				add.Attribute("userPassword", []string{rand.Text()})
+				if err := conn.Add(add); err != nil {
+					once.Do(func() { ferr = fmt.Errorf("add %s: %w", name, err) })
+				}
+			}
+		})
+	}
+	for _, u := range users {
+		work <- u
+	}
+	close(work)
+	wg.Wait()
+	if ferr != nil {
+		tb.Fatal(ferr)
+	}
+}
+
+// cpu is this process's user and system CPU time so far: the hub's, the agent's and both sides' TLS.
+func cpu() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// scaleSizes are the numbers of accounts BenchmarkRotationScale runs at: WATCHWORD_BENCH_SCALE, comma separated.
+func scaleSizes(tb testing.TB) []int {
+	spec := os.Getenv("WATCHWORD_BENCH_SCALE")
+	if spec == "" {
+		spec = "100,1000,10000"
+	}
+	var out []int
+	for f := range strings.SplitSeq(spec, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			tb.Fatalf("WATCHWORD_BENCH_SCALE %q: %q is not a positive number", spec, f)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// BenchmarkRotationScale measures what one rotation costs as the work of one agent grows: for each size, a hub
+// with that many techs entitled on one agent that manages an OpenLDAP organizational unit of its own, and the
+// clock runs over one pass of the runner over every account (ensure + generate, seal, stage, set, verify, confirm;
+// parallelism 4, the runner's default). The entries are added beforehand with plain LDAP adds, as the driver
+// creates them (marked as Watchword's, with a password, in the run's own group), so that the run does not spend a
+// second pass on creating them. It reports the pass, the time and this process's CPU time (hub, agent and both
+// sides of TLS; slapd's own is not counted) per rotation, and the time the hub takes to hand out the agent's first
+// plan (in which it adds the accounts' rows).
+// Sizes: WATCHWORD_BENCH_SCALE (100,1000,10000). Run: go test -run '^$' -bench RotationScale -benchtime 1x -timeout 30m .
+func BenchmarkRotationScale(b *testing.B) {
+	env := targets.Require(b)
+	for _, n := range scaleSizes(b) {
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) { rotationScale(b, env, n) })
+	}
+}
+
+func rotationScale(b *testing.B, env targets.Env, n int) {
+	ctx := context.Background()
+	h := hubtest.New(b)
+	tag := make([]byte, 3)
+	rand.Read(tag)
+	base := fmt.Sprintf("%s%x-s%d", prefix, tag, n)
+	ou := fmt.Sprintf("ou=%s,%s", base, env.Get(b, "WW_LDAP_PEOPLE_DN"))
+	group := fmt.Sprintf("cn=%s,%s", base, env.Get(b, "WW_LDAP_GROUPS_DN"))
+
+	admin := ldapAdmin(b, env)
+	add := ldap.NewAddRequest(ou, nil)
+	add.Attribute("objectClass", []string{"organizationalUnit"})
+	add.Attribute("ou", []string{base})
+	if err := admin.Add(add); err != nil {
+		b.Fatalf("add %s: %v", ou, err)
+	}
+	b.Cleanup(func() {
+		deleteOU(b, env, ou)
+		c := ldapAdmin(b, env)
+		defer c.Close()
+		if err := c.Del(ldap.NewDelRequest(group, nil)); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			b.Logf("cleanup %s: %v", group, err)
+		}
+	})
+	t0 := time.Now()
+	users := make([]string, n)
+	for i := range n {
+		users[i] = fmt.Sprintf("%s%xs%05d", prefix, tag, i)
+	}
+	addEntries(b, env, ou, users)
+	// The run's own group, so that thousands of members never land in a group other tests use; every entry joins
+	// it in one modify.
+	members := make([]string, n)
+	for i, u := range users {
+		members[i] = fmt.Sprintf("uid=%s-tm,%s", u, ou)
+	}
+	add = ldap.NewAddRequest(group, nil)
+	add.Attribute("objectClass", []string{"groupOfNames"})
+	add.Attribute("cn", []string{base})
+	add.Attribute("member", members)
+	if err := admin.Add(add); err != nil {
+		b.Fatalf("add %s: %v", group, err)
+	}
+	admin.Close()
+	b.Logf("%d entries in the directory in %s", n, time.Since(t0).Round(time.Millisecond))
+
+	t0 = time.Now()
+	pub := h.NewIdentity().Public()
+	err := h.Store.Write(ctx, func(tx store.Tx) error {
+		tn, err := tx.Tenant(h.GUID)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		for i, u := range users {
+			if err := tx.CreateTech(&store.Tech{TenantID: tn.ID, Username: u, DisplayName: u, Email: u + "@example.com",
+				Status: wire.TechActive, PublicKey: pub.String(), KeyID: fmt.Sprintf("scale-%x-%d", tag, i), Fingerprint: "f",
+				CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	opsRight(ctx, b, h, 0, base)
+	ag := h.NewAgent("dir.test", wire.DriverLDAP)
+	cfg := openldap.Config{PeopleDN: ou, GroupsDN: env.Get(b, "WW_LDAP_GROUPS_DN")}
+	cfg.URL, cfg.TLS = env.Get(b, "WW_LDAP_URL"), env.TLSConfig(b)
+	cfg.BindDN, cfg.Password = env.Get(b, "WW_LDAP_ADMIN_DN"), env.Get(b, "WW_LDAP_ADMIN_PASSWORD")
+	r, err := agent.New(agent.Config{Hub: ag.Client, NewDriver: func() (driver.Driver, error) { return openldap.New(cfg) }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	b.Logf("%d techs in the hub in %s", n, time.Since(t0).Round(time.Millisecond))
+
+	var planT time.Duration
+	pass := func() (time.Duration, time.Duration, agent.Summary) {
+		t0 := time.Now()
+		plan, err := ag.PlanWait(ctx, 0, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		planT = time.Since(t0)
+		if len(plan.Accounts) != n {
+			b.Fatalf("plan of %d accounts, want %d", len(plan.Accounts), n)
+		}
+		c0 := cpu()
+		t0 = time.Now()
+		sum := r.Sync(ctx, plan)
+		return time.Since(t0), cpu() - c0, sum
+	}
+	var took, spent time.Duration
+	var sum agent.Summary
+	for b.Loop() {
+		took, spent, sum = pass()
+		if sum.Rotated != n || sum.Failed > 0 {
+			b.Fatalf("pass: %+v", sum)
+		}
+	}
+	per := ms(took) / float64(n)
+	b.ReportMetric(took.Seconds(), "pass-s")
+	b.ReportMetric(per, "ms/rotation")
+	b.ReportMetric(float64(n)/took.Seconds(), "rot/s")
+	b.ReportMetric(ms(spent)/float64(n), "cpu-ms/rotation")
+	b.ReportMetric(ms(planT), "plan-ms")
+	b.ReportMetric(float64(n), "accounts")
+	fmt.Printf("rotation scale, %d accounts on one agent (OpenLDAP): pass %.1f s, %.2f ms and %.2f ms of CPU per rotation "+
+		"(%.0f rotations/s); the agent's plan %.0f ms\n",
+		n, took.Seconds(), per, ms(spent)/float64(n), float64(n)/took.Seconds(), ms(planT))
+}
