@@ -129,18 +129,24 @@ func TestE2E(t *testing.T) {
 	agentLogs := map[string]*proc{}
 	agentIDs := map[string]int64{}
 	enroll := func(name, drv string, extraEnv []string, flags ...string) error {
-		cmdline, err := console.NewEnrollment(ctx, name, drv, 10*time.Minute)
+		// As an admin does it: the Console's command (no token in it), the token on the agent's standard input, then
+		// the agent, pending, approved in the Console once its fingerprint matches the one enroll printed.
+		en, err := console.NewEnrollment(ctx, name, drv, 10*time.Minute, false)
 		if err != nil {
 			return err
 		}
-		token := field(strings.ReplaceAll(cmdline, " --", "\n--"), "--token")
+		if !strings.Contains(en.Command, "--token-file - ") || strings.Contains(en.Command, en.Token) {
+			return fmt.Errorf("the Console's enroll command carries the token or does not read it from standard input: %s", en.Command)
+		}
 		state := filepath.Join(work, "agent-"+name)
 		extraEnv = append(extraEnv, "WW_E2E_PASSPHRASE=e2e-agent-passphrase-"+run)
-		args := append([]string{"enroll", "--state-dir", state, "--hub", inv.String(), "--token", token, "--name", name,
+		args := append([]string{"enroll", "--state-dir", state, "--hub", inv.String(), "--token-file", "-", "--name", name,
 			"--driver", drv, "--passphrase-env", "WW_E2E_PASSPHRASE", "--kdf-work-factor", "10"}, flags...)
 		c := exec.CommandContext(ctx, bin.agent, args...)
 		c.Env = append(os.Environ(), extraEnv...)
-		if out, err := c.CombinedOutput(); err != nil {
+		c.Stdin = strings.NewReader(en.Token + "\n")
+		out, err := c.CombinedOutput()
+		if err != nil {
 			return fmt.Errorf("watchword-agent enroll %s: %v\n%s", name, err, out)
 		}
 		agentLogs[name] = start(t, "watchword-agent "+name, extraEnv, bin.agent, "run", "--state-dir", state,
@@ -148,13 +154,20 @@ func TestE2E(t *testing.T) {
 		if err := console.Refresh(ctx); err != nil {
 			return err
 		}
-		for _, a := range console.Snapshot().Agents {
-			if a.Name == name {
-				agentIDs[name] = a.ID
-				return nil
+		for _, a := range console.PendingAgents() {
+			if a.Name != name {
+				continue
 			}
+			if !strings.Contains(string(out), "key fingerprint: "+a.Fingerprint+"\n") {
+				return fmt.Errorf("agent %s: the Console's fingerprint %q is not the one enroll printed:\n%s", name, a.Fingerprint, out)
+			}
+			if err := console.ApproveAgent(ctx, a.ID); err != nil {
+				return err
+			}
+			agentIDs[name] = a.ID
+			return nil
 		}
-		return fmt.Errorf("agent %s enrolled but not listed in the Console", name)
+		return fmt.Errorf("agent %s enrolled but not listed as pending in the Console", name)
 	}
 	const adHost, sshHost, ldapHost = "test.lan", "ssh.test.lan", "directory.test"
 	caFile := env.Get(t, "WW_CA_CERT")

@@ -12,6 +12,7 @@ import (
 	"github.com/watchword/watchword/console/hub/entitle"
 	"github.com/watchword/watchword/console/hub/store"
 	"github.com/watchword/watchword/shared/rotation"
+	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -26,8 +27,12 @@ func techWire(t *store.Tech) wire.Tech {
 }
 
 func agentWire(a *store.Agent) wire.Agent {
-	return wire.Agent{ID: a.ID, Name: a.Name, Driver: a.Driver, Status: a.Status, PublicKey: a.PublicKey, Version: a.Version,
+	out := wire.Agent{ID: a.ID, Name: a.Name, Driver: a.Driver, Status: a.Status, PublicKey: a.PublicKey, Version: a.Version,
 		LastSeen: a.LastSeen, CreatedAt: a.CreatedAt}
+	if pk, err := seal.ParsePublicKey(a.PublicKey); err == nil {
+		out.Fingerprint = pk.Fingerprint().String()
+	}
+	return out
 }
 
 func groupWire(g *store.Group) wire.Group {
@@ -190,23 +195,28 @@ func (h *Hub) adminAdmins(r *request) (any, error) {
 	})
 }
 
-// tokenTTL reads a TokenRequest.
-func (r *request) tokenTTL() (time.Duration, error) {
+// tokenTTL reads a TokenRequest: its lifetime and, for an enrollment token, whether its agent is approved on use.
+func (r *request) tokenTTL(kind string) (time.Duration, bool, error) {
 	var req wire.TokenRequest
 	if err := r.decode(&req); err != nil {
-		return 0, err
+		return 0, false, err
 	}
+	var errs []error
+	ttl := time.Duration(req.TTLSeconds) * time.Second
 	switch {
 	case req.TTLSeconds == 0:
-		return 24 * time.Hour, nil
+		ttl = 24 * time.Hour
 	case req.TTLSeconds < 60 || req.TTLSeconds > 30*24*3600:
-		return 0, wire.Invalid("ttlSeconds", "must be from 60 seconds to 30 days")
+		errs = append(errs, wire.Invalid("ttlSeconds", "must be from 60 seconds to 30 days"))
 	}
-	return time.Duration(req.TTLSeconds) * time.Second, nil
+	if req.ApproveOnUse && kind != store.TokenEnroll {
+		errs = append(errs, wire.Invalid("approveOnUse", "applies to agent enrollment tokens only"))
+	}
+	return ttl, req.ApproveOnUse, joinErrs(errs)
 }
 
 func (h *Hub) newTokenFor(r *request, kind string, role wire.Role) (any, error) {
-	ttl, err := r.tokenTTL()
+	ttl, approve, err := r.tokenTTL(kind)
 	if err != nil {
 		return nil, err
 	}
@@ -215,16 +225,21 @@ func (h *Hub) newTokenFor(r *request, kind string, role wire.Role) (any, error) 
 	err = h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
 		c.bump = false
 		exp = c.at.Add(ttl)
-		t := &store.Token{TenantID: r.tenant.ID, Kind: kind, Role: role, Hash: hashToken(token), ExpiresAt: exp, CreatedAt: c.at}
+		t := &store.Token{TenantID: r.tenant.ID, Kind: kind, Role: role, Hash: hashToken(token), ExpiresAt: exp, CreatedAt: c.at,
+			ApproveOnUse: approve}
 		if err := c.tx.CreateToken(t); err != nil {
 			return err
 		}
-		return c.audit("token.create", fmt.Sprintf("token %d", t.ID), fmt.Sprintf("kind=%s role=%s expires=%s", kind, role, exp.Format(time.RFC3339)))
+		detail := fmt.Sprintf("kind=%s role=%s expires=%s", kind, role, exp.Format(time.RFC3339))
+		if kind == store.TokenEnroll {
+			detail += fmt.Sprintf(" approveOnUse=%t", approve)
+		}
+		return c.audit("token.create", fmt.Sprintf("token %d", t.ID), detail)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &wire.TokenResponse{Token: token, ExpiresAt: exp}, nil
+	return &wire.TokenResponse{Token: token, ExpiresAt: exp, ApproveOnUse: approve}, nil
 }
 
 func (h *Hub) adminClaimToken(r *request) (any, error) {
@@ -800,20 +815,28 @@ func (h *Hub) adminAgents(r *request) (any, error) {
 	})
 }
 
+// agentTransitions lists, per action, the states it applies to and the state it leads to. Only approval makes a
+// pending agent active (and a member of AllDomains); a rejected agent stays rejected: it enrolls again with a new
+// token and key if it was a mistake.
+var agentTransitions = map[string]struct {
+	from wire.AgentStatus
+	to   wire.AgentStatus
+}{
+	wire.ActionApprove: {wire.AgentPending, wire.AgentActive},
+	wire.ActionReject:  {wire.AgentPending, wire.AgentRejected},
+	wire.ActionDisable: {wire.AgentActive, wire.AgentDisabled},
+	wire.ActionEnable:  {wire.AgentDisabled, wire.AgentActive},
+}
+
 func (h *Hub) adminAgentAction(r *request) (any, error) {
 	id, err := r.pathID()
 	if err != nil {
 		return nil, err
 	}
 	action := r.PathValue("action")
-	var to wire.AgentStatus
-	switch action {
-	case wire.ActionDisable:
-		to = wire.AgentDisabled
-	case wire.ActionEnable:
-		to = wire.AgentActive
-	default:
-		return nil, wire.Invalid("action", "must be disable or enable")
+	tr, ok := agentTransitions[action]
+	if !ok {
+		return nil, wire.Invalid("action", "must be approve, reject, disable or enable")
 	}
 	var a *store.Agent
 	err = h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
@@ -821,15 +844,27 @@ func (h *Hub) adminAgentAction(r *request) (any, error) {
 		if a, err = c.tx.Agent(r.tenant.ID, id); err != nil {
 			return err
 		}
-		if a.Status == to {
-			return &wire.Error{Code: wire.CodeConflict, Message: fmt.Sprintf("agent is already %s", to)}
+		switch {
+		case a.Status == tr.to:
+			return &wire.Error{Code: wire.CodeConflict, Message: fmt.Sprintf("agent is already %s", tr.to)}
+		case a.Status != tr.from:
+			return &wire.Error{Code: wire.CodeConflict, Message: fmt.Sprintf("agent %q is %s: %s applies to a %s agent", a.Name, a.Status, action, tr.from)}
 		}
-		a.Status = to
+		a.Status = tr.to
 		if err := c.tx.UpdateAgent(a); err != nil {
 			return err
 		}
-		c.graph = true
-		return c.audit("agent."+action, fmt.Sprintf("agent %d", a.ID), fmt.Sprintf("name=%q", a.Name))
+		detail := fmt.Sprintf("name=%q", a.Name)
+		if action == wire.ActionApprove || action == wire.ActionReject {
+			detail += fmt.Sprintf(" key=%s fingerprint=%q", a.KeyID, agentWire(a).Fingerprint)
+		}
+		if action == wire.ActionApprove {
+			if err := joinAllDomains(c, a); err != nil {
+				return err
+			}
+		}
+		c.graph = action != wire.ActionReject // a rejected agent was never in the view's entitlements
+		return c.audit("agent."+action, fmt.Sprintf("agent %d", a.ID), detail)
 	})
 	if err != nil {
 		return nil, err

@@ -17,6 +17,10 @@ const maxEnvelope = 64 << 10
 // staging a plaintext password.
 var ageHeader = []byte("age-encryption.org/v1\n")
 
+// errAgentPending answers every agent route of an agent that waits for an admin's approval: no plan, no stage.
+var errAgentPending = &wire.Error{Code: wire.CodePending,
+	Message: "agent is pending: an admin must approve it in the Console after comparing the key fingerprint watchword-agent enroll printed"}
+
 var drivers = map[string]bool{wire.DriverAD: true, wire.DriverLinux: true, wire.DriverLDAP: true}
 
 func (h *Hub) agentEnroll(r *request) (any, error) {
@@ -41,11 +45,15 @@ func (h *Hub) agentEnroll(r *request) (any, error) {
 		return nil, err
 	}
 	now := h.now().UTC()
-	a := &store.Agent{TenantID: r.tenant.ID, Name: name, Driver: req.Driver, Status: wire.AgentActive, PublicKey: pk.String(),
+	a := &store.Agent{TenantID: r.tenant.ID, Name: name, Driver: req.Driver, Status: wire.AgentPending, PublicKey: pk.String(),
 		KeyID: pk.ID(), Version: version, LastSeen: now, CreatedAt: now}
 	err = h.mutate(r.Context(), r.tenant, principal{kind: "agent"}, func(c *change) error {
-		if _, err := c.tx.UseToken(r.tenant.ID, store.TokenEnroll, hashToken(req.Token), now); err != nil {
+		tok, err := c.tx.UseToken(r.tenant.ID, store.TokenEnroll, hashToken(req.Token), now)
+		if err != nil {
 			return err
+		}
+		if tok.ApproveOnUse {
+			a.Status = wire.AgentActive
 		}
 		if err := c.tx.CreateAgent(a); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -53,26 +61,37 @@ func (h *Hub) agentEnroll(r *request) (any, error) {
 			}
 			return err
 		}
-		groups, err := c.tx.Groups(r.tenant.ID, store.KindAgent)
-		if err != nil {
-			return err
-		}
-		for _, g := range groups {
-			if g.Builtin && g.Name == wire.AllDomains {
-				if err := c.tx.AddMembers(r.tenant.ID, g.ID, []int64{a.ID}); err != nil {
-					return err
-				}
-			}
-		}
 		c.actor.id = a.ID
-		c.graph = true
-		return c.audit("agent.enroll", fmt.Sprintf("agent %d", a.ID), fmt.Sprintf("name=%q driver=%s key=%s", a.Name, a.Driver, a.KeyID))
+		if a.Status == wire.AgentActive {
+			if err := joinAllDomains(c, a); err != nil {
+				return err
+			}
+			c.graph = true
+		}
+		// A pending agent is in no group and changes no entitlement until an admin approves it (adminAgentAction);
+		// the bump shows it in the admins' lists.
+		return c.audit("agent.enroll", fmt.Sprintf("agent %d", a.ID), fmt.Sprintf("name=%q driver=%s key=%s fingerprint=%q status=%s token=%d",
+			a.Name, a.Driver, a.KeyID, pk.Fingerprint().String(), a.Status, tok.ID))
 	})
 	if err != nil {
 		return nil, err
 	}
-	h.log.Info("agent enrolled", "tenant", r.tenant.GUID, "agent", a.ID)
-	return &wire.EnrollResponse{AgentID: a.ID, ClientGUID: r.tenant.GUID}, nil
+	h.log.Info("agent enrolled", "tenant", r.tenant.GUID, "agent", a.ID, "status", a.Status)
+	return &wire.EnrollResponse{AgentID: a.ID, ClientGUID: r.tenant.GUID, Status: a.Status, Fingerprint: pk.Fingerprint().String()}, nil
+}
+
+// joinAllDomains adds an agent that just became active to the built-in AllDomains AgentGroup.
+func joinAllDomains(c *change, a *store.Agent) error {
+	groups, err := c.tx.Groups(c.tenant.ID, store.KindAgent)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if g.Builtin && g.Name == wire.AllDomains {
+			return c.tx.AddMembers(c.tenant.ID, g.ID, []int64{a.ID})
+		}
+	}
+	return nil
 }
 
 // touch records that the agent was seen, at most once a minute. It is bookkeeping, not a change of state worth

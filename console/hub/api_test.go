@@ -176,9 +176,14 @@ func TestEnrollmentTokens(t *testing.T) {
 	if _, err := h.Client(h.NewIdentity()).Enroll(ctx, wire.EnrollRequest{Token: tok.Token, Name: "y", Driver: "ad"}); !errors.Is(err, hubclient.ErrForbidden) {
 		t.Fatalf("reused token: %v", err)
 	}
+	if resp.Status != wire.AgentPending {
+		t.Fatalf("agent of a token without approve-on-use: %s, want pending", resp.Status)
+	}
+	_, err = h.Owner.ApproveAgent(ctx, resp.AgentID)
+	noErr(t, err)
 	groups, _ := h.Owner.AgentGroups(ctx)
 	if groups[0].Name != wire.AllDomains || !slices.Contains(groups[0].Members, resp.AgentID) {
-		t.Fatalf("new agent not in AllDomains: %+v", groups)
+		t.Fatalf("approved agent not in AllDomains: %+v", groups)
 	}
 	tok2, _ := h.Owner.CreateEnrollmentToken(ctx, time.Minute)
 	h.Clock.Advance(2 * time.Minute)

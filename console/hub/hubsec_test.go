@@ -230,7 +230,7 @@ func otherTenant(t *testing.T, h *hubtest.Harness) *tenantB {
 	noErr(t, err)
 	_, err = b.owner.ApproveTech(ctx, st.TechID)
 	noErr(t, err)
-	tok, err := b.owner.CreateEnrollmentToken(ctx, 0)
+	tok, err := b.owner.CreateEnrollmentTokenWith(ctx, wire.TokenRequest{ApproveOnUse: true}) // tenant B's agent works
 	noErr(t, err)
 	_, err = client(b.agent).Enroll(ctx, wire.EnrollRequest{Token: tok.Token, Name: "b.local", Driver: wire.DriverAD})
 	noErr(t, err)

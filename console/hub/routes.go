@@ -291,6 +291,8 @@ func (h *Hub) serve(rt route, r *request) (int, any, error) {
 	switch {
 	case rt.who == techActive && r.who.tech.Status != wire.TechActive:
 		return 0, nil, &wire.Error{Code: wire.CodePending, Message: fmt.Sprintf("tech is %s", r.who.tech.Status)}
+	case rt.who == agentActive && r.who.agent.Status == wire.AgentPending:
+		return 0, nil, errAgentPending
 	case rt.who == agentActive && r.who.agent.Status != wire.AgentActive:
 		return 0, nil, &wire.Error{Code: wire.CodePending, Message: fmt.Sprintf("agent is %s", r.who.agent.Status)}
 	case isAdminAccess(rt.who):

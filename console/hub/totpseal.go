@@ -126,3 +126,7 @@ func (h *Hub) SealTOTPSecrets(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// TOTPSecret opens the stored TOTP secret of a tech, for the operator's tooling and the tests that act as the
+// tech's phone; "" when none is enrolled. The hub itself never hands it out after enrolment.
+func (h *Hub) TOTPSecret(s *store.TechSecurity) (string, error) { return h.openTOTP(s) }

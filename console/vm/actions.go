@@ -249,29 +249,45 @@ func (a *App) DeleteTriplet(ctx context.Context, id int64) error {
 	return a.do(ctx, "delete triplet "+label, func(api API) error { return api.DeleteTriplet(ctx, id) })
 }
 
-// NewEnrollment creates a single-use enrollment token and returns the command that enrolls an agent with it.
-func (a *App) NewEnrollment(ctx context.Context, name, driver string, ttl time.Duration) (string, error) {
-	api, err := a.client()
-	if err != nil {
-		return "", err
-	}
-	tok, err := api.CreateEnrollmentToken(ctx, ttl)
-	if err != nil {
-		return "", fmt.Errorf("create enrollment token: %w", err)
-	}
-	_ = a.Notice.Set("enrollment token created, expires " + tok.ExpiresAt.Local().Format("2006-01-02 15:04"))
-	return EnrollCommand(a.Invite(), tok.Token, name, driver), nil
+// Enrollment is a new agent enrollment: the command to run on the agent's machine, which holds no secret, and the
+// single-use token it asks for on standard input.
+type Enrollment struct {
+	Command      string
+	Token        string
+	ExpiresAt    time.Time
+	ApproveOnUse bool // the agent is active at once; otherwise it waits for an admin's approval
 }
 
-// EnrollCommand is the command an MSP admin runs on the agent's machine.
-func EnrollCommand(inv wire.Invite, token, name, driver string) string {
+// NewEnrollment creates a single-use enrollment token and the command that enrolls an agent with it. Unless
+// approveOnUse, the agent it enrolls is pending until an admin approves it (ApproveAgent).
+func (a *App) NewEnrollment(ctx context.Context, name, driver string, ttl time.Duration, approveOnUse bool) (*Enrollment, error) {
+	api, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	tok, err := api.CreateEnrollmentTokenWith(ctx, wire.TokenRequest{TTLSeconds: int64(ttl / time.Second), ApproveOnUse: approveOnUse})
+	if err != nil {
+		return nil, fmt.Errorf("create enrollment token: %w", err)
+	}
+	note := ", the agent waits for approval"
+	if tok.ApproveOnUse {
+		note = ", approved on use"
+	}
+	_ = a.Notice.Set("enrollment token created, expires " + tok.ExpiresAt.Local().Format("2006-01-02 15:04") + note)
+	return &Enrollment{Command: EnrollCommand(a.Invite(), name, driver), Token: tok.Token, ExpiresAt: tok.ExpiresAt,
+		ApproveOnUse: tok.ApproveOnUse}, nil
+}
+
+// EnrollCommand is the command an MSP admin runs on the agent's machine. It carries no token, which would show in
+// ps and the shell's history: the agent reads it from standard input (--token-file -).
+func EnrollCommand(inv wire.Invite, name, driver string) string {
 	if name == "" {
 		name = "DOMAIN.LOCAL"
 	}
 	if driver == "" {
 		driver = wire.DriverAD
 	}
-	return fmt.Sprintf("watchword-agent enroll --hub '%s' --token %s --name %s --driver %s", inv, token, name, driver)
+	return fmt.Sprintf("watchword-agent enroll --hub '%s' --token-file - --name %s --driver %s", inv, name, driver)
 }
 
 // RotateAgent asks for an immediate rotation of every account on an agent, or of one account when account != 0.

@@ -48,7 +48,7 @@ var Sections = []Section{
 	{"rights", "Rights", "Named privileges, resolved on each target by group name."},
 	{"triplets", "Triplets", "TechGroup × AgentGroup × Right: who gets which rights where."},
 	{"access", "Effective access", "Every domain and right a tech gets, and through which triplet."},
-	{"agents", "Agents", "Enrolled domains and hosts; enrollment tokens."},
+	{"agents", "Agents", "Enrolled domains and hosts; approval of new agents; enrollment tokens."},
 	{"onboarding", "Co-managed onboarding", "Give a client's own IT staff their domains only, in one atomic step."},
 	{"orgs", "Organizations", "Client organizations and their co-management switch."},
 	{"admins", "Console admins", "Who administers this tenant, in which role; invite, approve, change roles."},
@@ -84,7 +84,9 @@ type API interface {
 	DeleteTriplet(ctx context.Context, id int64) error
 	Agents(ctx context.Context) ([]wire.Agent, error)
 	Accounts(ctx context.Context, techID, agentID int64) ([]wire.Account, error)
-	CreateEnrollmentToken(ctx context.Context, ttl time.Duration) (*wire.TokenResponse, error)
+	CreateEnrollmentTokenWith(ctx context.Context, req wire.TokenRequest) (*wire.TokenResponse, error)
+	ApproveAgent(ctx context.Context, id int64) (*wire.Agent, error)
+	RejectAgent(ctx context.Context, id int64) (*wire.Agent, error)
 	RotateNow(ctx context.Context, r wire.RotateRequest) (int, error)
 	Audit(ctx context.Context, q wire.AuditQuery) ([]wire.AuditEvent, error)
 	VerifyAudit(ctx context.Context) (*wire.VerifyResponse, error)
@@ -448,6 +450,10 @@ func (a *App) NavTitle(s Section) string {
 	case "techs":
 		if n := len(a.TechsNeedingAttention()); n > 0 {
 			return fmt.Sprintf("%s (%d need attention)", s.Title, n)
+		}
+	case "agents":
+		if n := len(a.PendingAgents()); n > 0 {
+			return fmt.Sprintf("%s (%d pending)", s.Title, n)
 		}
 	}
 	return s.Title

@@ -294,12 +294,13 @@ func TestAgentsPolicyAudit(t *testing.T) {
 	a, h, w := world(t)
 	ctx := testCtx(t)
 
-	cmd, err := a.NewEnrollment(ctx, "litware.local", wire.DriverAD, time.Hour)
+	en, err := a.NewEnrollment(ctx, "litware.local", wire.DriverAD, time.Hour, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(cmd, "watchword-agent enroll --hub '"+h.Invite.String()+"' --token ") || !strings.HasSuffix(cmd, "--name litware.local --driver ad") {
-		t.Fatalf("enroll command %q", cmd)
+	if en.Command != "watchword-agent enroll --hub '"+h.Invite.String()+"' --token-file - --name litware.local --driver ad" ||
+		en.Token == "" || strings.Contains(en.Command, en.Token) || en.ApproveOnUse {
+		t.Fatalf("enrollment %+v", en)
 	}
 	if n, err := a.RotateAgent(ctx, w.Agents["contoso.local"], 0); err != nil || n != 4 {
 		t.Fatalf("rotate now on contoso.local: %d, %v", n, err)

@@ -55,10 +55,17 @@ func (c *Client) Registrations(ctx context.Context) (*wire.Registrations, error)
 	return out.Registrations, nil
 }
 
-// CreateEnrollmentToken creates a single-use agent enrollment token (ttl 0: one day).
+// CreateEnrollmentToken creates a single-use agent enrollment token (ttl 0: one day). The agent that uses it is
+// pending until an admin approves it (ApproveAgent).
 func (c *Client) CreateEnrollmentToken(ctx context.Context, ttl time.Duration) (*wire.TokenResponse, error) {
+	return c.CreateEnrollmentTokenWith(ctx, wire.TokenRequest{TTLSeconds: int64(ttl / time.Second)})
+}
+
+// CreateEnrollmentTokenWith creates a single-use agent enrollment token as req says; with req.ApproveOnUse the
+// agent that uses it is active at once.
+func (c *Client) CreateEnrollmentTokenWith(ctx context.Context, req wire.TokenRequest) (*wire.TokenResponse, error) {
 	var out wire.TokenResponse
-	return &out, c.post(ctx, wire.PathAdminTokens, wire.TokenRequest{TTLSeconds: int64(ttl / time.Second)}, &out)
+	return &out, c.post(ctx, wire.PathAdminTokens, req, &out)
 }
 
 // Techs lists techs, all of them when status is empty.
@@ -198,6 +205,16 @@ func (c *Client) DisableAgent(ctx context.Context, id int64) (*wire.Agent, error
 func (c *Client) EnableAgent(ctx context.Context, id int64) (*wire.Agent, error) {
 	var out wire.Agent
 	return &out, c.post(ctx, idPath(wire.PathAdminAgents, id)+"/"+wire.ActionEnable, struct{}{}, &out)
+}
+
+// ApproveAgent makes a pending agent active (it joins AllDomains); RejectAgent refuses it for good.
+func (c *Client) ApproveAgent(ctx context.Context, id int64) (*wire.Agent, error) {
+	var out wire.Agent
+	return &out, c.post(ctx, idPath(wire.PathAdminAgents, id)+"/"+wire.ActionApprove, struct{}{}, &out)
+}
+func (c *Client) RejectAgent(ctx context.Context, id int64) (*wire.Agent, error) {
+	var out wire.Agent
+	return &out, c.post(ctx, idPath(wire.PathAdminAgents, id)+"/"+wire.ActionReject, struct{}{}, &out)
 }
 
 // Accounts lists the accounts of a tech (techID != 0) or an agent.

@@ -145,6 +145,10 @@ type EnrollRequest struct {
 type EnrollResponse struct {
 	AgentID    int64  `json:"agentId"`
 	ClientGUID string `json:"clientGuid"`
+	// Status is AgentPending unless the token was created "approve on use"; Fingerprint is the agent key's, for the
+	// admin to compare before approving.
+	Status      AgentStatus `json:"status"`
+	Fingerprint string      `json:"fingerprint"`
 }
 
 // Plan is everything an agent must hold on its target.
@@ -276,13 +280,17 @@ type ClaimResponse struct {
 
 // TokenResponse carries a new single-use token: shown once, stored hashed.
 type TokenResponse struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expiresAt"`
+	Token        string    `json:"token"`
+	ExpiresAt    time.Time `json:"expiresAt"`
+	ApproveOnUse bool      `json:"approveOnUse,omitempty"`
 }
 
 // TokenRequest asks for an enrollment or claim token.
 type TokenRequest struct {
 	TTLSeconds int64 `json:"ttlSeconds,omitempty"` // default one day, at most 30 days
+	// ApproveOnUse (enrollment tokens only): the agent that uses the token is active at once. Without it the agent
+	// is pending until an admin approves it.
+	ApproveOnUse bool `json:"approveOnUse,omitempty"`
 }
 
 // TechAction is applied by POST PathAdminTechs/{id}/{action}.

@@ -40,12 +40,16 @@ const (
 	TechRejected TechStatus = "rejected"
 )
 
-// AgentStatus is an agent's state; a disabled agent gets nothing but an error.
+// AgentStatus is an agent's state; an agent that is not active gets nothing but an error. An agent enrolled with a
+// token that was not created "approve on use" is pending until an admin, having compared its key fingerprint,
+// approves it (active) or rejects it (rejected, for good).
 type AgentStatus string
 
 const (
+	AgentPending  AgentStatus = "pending"
 	AgentActive   AgentStatus = "active"
 	AgentDisabled AgentStatus = "disabled"
+	AgentRejected AgentStatus = "rejected"
 )
 
 // Role of a console admin. The owner is the first admin of a tenant and cannot be removed.
@@ -210,13 +214,16 @@ type Triplet struct {
 // Agent is an enrolled agent as admins see it.
 type Agent struct {
 	ID        int64       `json:"id"`
-	Name      string      `json:"name"`
+	Name      string      `json:"name"` // chosen by whoever ran the enroll command
 	Driver    string      `json:"driver"`
 	Status    AgentStatus `json:"status"`
 	PublicKey string      `json:"publicKey"`
-	Version   string      `json:"version,omitempty"`
-	LastSeen  time.Time   `json:"lastSeen,omitzero"`
-	CreatedAt time.Time   `json:"createdAt"`
+	// Fingerprint is the agent key's fingerprint (seal.Fingerprint), which watchword-agent enroll prints: the admin
+	// compares the two before approving a pending agent.
+	Fingerprint string    `json:"fingerprint,omitempty"`
+	Version     string    `json:"version,omitempty"`
+	LastSeen    time.Time `json:"lastSeen,omitzero"`
+	CreatedAt   time.Time `json:"createdAt"`
 }
 
 // Admin is a console admin of a tenant.

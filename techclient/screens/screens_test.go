@@ -118,7 +118,7 @@ func TestRealWindow(t *testing.T) {
 			}
 			s, err := tx.TechSecurity(tn.ID, tech.ID)
 			if err == nil {
-				secret = s.TOTPSecret
+				secret, err = h.Hub.TOTPSecret(s) // sealed at rest
 			}
 			return err
 		})

@@ -1,6 +1,6 @@
 // Package agentcli is the command line of watchword-agent: `enroll` once, then `run` as a service.
 //
-//	watchword-agent enroll --hub INVITE --token TOKEN --name contoso.local --driver ad \
+//	watchword-agent enroll --hub INVITE --token-file - --name contoso.local --driver ad \
 //	    --ldap-url ldaps://dc1.contoso.local:636 --base-dn DC=contoso,DC=local \
 //	    --ou OU=Watchword,DC=contoso,DC=local --bind-dn CN=watchword-svc,... --ca-file /etc/ssl/contoso-ca.pem \
 //	    --bind-password-file /etc/watchword-agent/bind.pass --passphrase-file /etc/watchword-agent/passphrase
@@ -9,9 +9,11 @@
 //
 // enroll creates the agent's identity on this machine (keys never leave it) and keeps it in the state directory,
 // sealed with a passphrase read from a file or an environment variable (a service has no desktop keyring;
-// --keyring tries the OS keyring first). It enrolls the identity at the hub with the single-use token and writes
-// the target's settings — never a secret, only where to read each one — to agent.json in the state directory.
-// Secrets are never accepted on the command line, where ps and shell histories would show them.
+// --keyring tries the OS keyring first). It enrolls the identity at the hub with the single-use token (read from a
+// file, standard input or an environment variable) and writes the target's settings — never a secret, only where
+// to read each one — to agent.json in the state directory. Secrets, the token included, are never accepted on the
+// command line, where ps and shell histories would show them. Unless the token was created "approve on use", the
+// agent is pending until an admin approves it in the Console, comparing the key fingerprint enroll prints.
 //
 // run holds the state directory's lock (two agents never work one target), then polls the hub and keeps the
 // target in line until SIGTERM or SIGINT, finishing the rotations in flight before it exits. On Windows the
@@ -19,6 +21,7 @@
 package agentcli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -67,8 +70,9 @@ Usage:
   watchword-agent help [command]   show the flags of a command
   watchword-agent --version        print the version
 
-Secrets (the bind password, the keystore passphrase) are read from a file or an environment variable named by
-a flag, never from the command line.
+Secrets (the enrollment token, the bind password, the keystore passphrase) are read from a file or an
+environment variable named by a flag (the token also from standard input: --token-file -), never from the command
+line.
 `
 
 // Main runs the command line with args (without the program name).
@@ -161,9 +165,12 @@ func keyStore(dir string, cfg *Config, workFactor int) (*keystore.Store, error) 
 }
 
 const enrollDoc = `Enrolls this machine's agent at the hub with a single-use enrollment token from the Console, creating the
-agent's identity here and writing the target's settings to the state directory. Example (AD):
+agent's identity here and writing the target's settings to the state directory. The token is read from a file, from
+standard input (--token-file -: paste it when asked) or from an environment variable, never from the command line.
+Unless the token was created "approve on use", the agent then waits as pending until an admin approves it in the
+Console after comparing the key fingerprint printed here. Example (AD):
 
-  watchword-agent enroll --hub 'watchword-invite:…' --token-file /root/token --name contoso.local --driver ad \
+  watchword-agent enroll --hub 'watchword-invite:…' --token-file - --name contoso.local --driver ad \
     --ldap-url ldaps://dc1.contoso.local:636 --base-dn DC=contoso,DC=local --ou OU=Watchword,DC=contoso,DC=local \
     --bind-dn 'CN=watchword-svc,CN=Users,DC=contoso,DC=local' --ca-file /etc/ssl/contoso-ca.pem \
     --bind-password-file /etc/watchword-agent/bind.pass --passphrase-file /etc/watchword-agent/passphrase
@@ -172,13 +179,13 @@ agent's identity here and writing the target's settings to the state directory. 
 func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("enroll", enrollDoc, stderr)
 	var cfg Config
-	var stateDir, hub, token string
+	var stateDir, hub, tokenArg string
 	var tokenSrc Secret
 	var workFactor int
 	fs.StringVar(&stateDir, "state-dir", defaultStateDir(), "state `directory` (identity, settings, lock); default $STATE_DIRECTORY or "+DefaultStateDir)
 	fs.StringVar(&hub, "hub", "", "the hub's `invite` (watchword-invite:…) from the Console")
-	fs.StringVar(&token, "token", "", "single-use enrollment `token` (short-lived; prefer --token-file)")
-	secretFlags(fs, &tokenSrc, "token", "the enrollment token")
+	fs.StringVar(&tokenArg, "token", "", "refused: a token on the command line shows in ps and shell histories; use --token-file or --token-env")
+	secretFlags(fs, &tokenSrc, "token", "the enrollment token (--token-file -: standard input)")
 	fs.StringVar(&cfg.Name, "name", "", "the target's `name` as admins see it, e.g. contoso.local")
 	fs.StringVar(&cfg.Driver, "driver", "", "target `kind`: ad, ldap, linux (this host) or ssh (a Linux host over SSH)")
 	fs.StringVar(&cfg.LDAPURL, "ldap-url", "", "ad, ldap: directory `URL`, ldaps:// only")
@@ -210,11 +217,17 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		errs = append(errs, fmt.Errorf("--hub: %w", err))
 	}
-	if token != "" && tokenSrc.IsSet() {
-		errs = append(errs, errors.New("give --token or --token-file/--token-env, not both"))
-	} else if token == "" {
+	var token string
+	switch {
+	case tokenArg != "":
+		errs = append(errs, errTokenArg)
+	case tokenSrc.File == "-" && tokenSrc.Env == "":
+		if token, err = readTokenStdin(stderr); err != nil {
+			errs = append(errs, err)
+		}
+	default:
 		if token, err = tokenSrc.Read("enrollment token"); err != nil {
-			errs = append(errs, fmt.Errorf("%w (give --token, --token-file or --token-env)", err))
+			errs = append(errs, fmt.Errorf("%w (give --token-file FILE, --token-file - for standard input, or --token-env NAME)", err))
 		}
 	}
 	if cfg.Name == "" {
@@ -264,7 +277,34 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "enrolled agent %d (%s, driver %s) at %s\nkey fingerprint: %s\n%s\nstate: %s\n",
 		resp.AgentID, cfg.Name, cfg.Driver, inv.HubURL, id.Public().Fingerprint(), backend.Describe(), stateDir)
+	if resp.Status == wire.AgentPending {
+		fmt.Fprintf(stdout, "status: pending — an admin must approve agent %d in the Console (Agents) after comparing the key "+
+			"fingerprint above; until then run gets no plan and keeps asking\n", resp.AgentID)
+	}
 	return nil
+}
+
+var errTokenArg = errors.New("--token: a token on the command line shows in ps and shell histories; give --token-file FILE, --token-file - (standard input) or --token-env NAME")
+
+// stdin is where --token-file - reads the token.
+var stdin io.Reader = os.Stdin
+
+// readTokenStdin reads the enrollment token, one line, from standard input, asking for it on a terminal.
+func readTokenStdin(prompt io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			fmt.Fprint(prompt, "enrollment token (from the Console): ")
+		}
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("enrollment token: standard input: %w", err)
+	}
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return "", errors.New("enrollment token: standard input is empty")
+	}
+	return line, nil
 }
 
 const runDoc = `Runs the agent until SIGTERM or SIGINT: holds the state directory's lock, long-polls the hub for the plan,

@@ -98,7 +98,9 @@ func TestEnrollStoresNoSecretAndLocks(t *testing.T) {
 	t.Setenv("WW_TEST_PASSPHRASE", passphrase)
 	bindFile := filepath.Join(dir, "bind")
 	os.WriteFile(bindFile, []byte(bindPw), 0o600)
-	args := []string{"enroll", "--hub", h.Invite.String(), "--token", tok.Token, "--name", "contoso.local", "--driver", "ad",
+	tokFile := filepath.Join(dir, "token")
+	os.WriteFile(tokFile, []byte(tok.Token+"\n"), 0o600)
+	args := []string{"enroll", "--hub", h.Invite.String(), "--token-file", tokFile, "--name", "contoso.local", "--driver", "ad",
 		"--ldap-url", "ldaps://127.0.0.1:636", "--base-dn", "DC=test,DC=lan", "--ou", "OU=Watchword,DC=test,DC=lan",
 		"--bind-dn", "CN=Administrator,CN=Users,DC=test,DC=lan", "--bind-password-file", bindFile,
 		"--passphrase-env", "WW_TEST_PASSPHRASE", "--state-dir", state, "--kdf-work-factor", "10"}

@@ -64,7 +64,7 @@ func enrollAgent(ctx context.Context, t *testing.T, bin string, h *hubtest.Harne
 	if err := os.WriteFile(pass, []byte("test agent passphrase\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := h.Owner.CreateEnrollmentToken(ctx, 0)
+	tok, err := h.Owner.CreateEnrollmentTokenWith(ctx, wire.TokenRequest{ApproveOnUse: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/watchword/watchword/console/agent/agentcli"
 	"github.com/watchword/watchword/console/agent/winsvc"
 	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/shared/wire"
 )
 
 func TestServiceCommandLine(t *testing.T) {
@@ -51,15 +52,16 @@ func TestRunLogFile(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	h := hubtest.New(t)
-	tok, err := h.Owner.CreateEnrollmentToken(ctx, 0)
+	tok, err := h.Owner.CreateEnrollmentTokenWith(ctx, wire.TokenRequest{ApproveOnUse: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
 	t.Setenv("WW_TEST_PASSPHRASE", "passphrase-for-the-log-test")
+	t.Setenv("WW_TEST_TOKEN", tok.Token)
 	var out, errw bytes.Buffer
-	err = agentcli.Main(ctx, []string{"enroll", "--hub", h.Invite.String(), "--token", tok.Token, "--name", "logtest",
+	err = agentcli.Main(ctx, []string{"enroll", "--hub", h.Invite.String(), "--token-env", "WW_TEST_TOKEN", "--name", "logtest",
 		"--driver", "linux", "--prefix", "ww-logtest-", "--passphrase-env", "WW_TEST_PASSPHRASE", "--state-dir", state,
 		"--kdf-work-factor", "10"}, &out, &errw)
 	if err != nil {

@@ -76,7 +76,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	owner.ApproveTech(ctx, ts.TechID)
-	tok, _ := owner.CreateEnrollmentToken(ctx, 0)
+	tok, _ := owner.CreateEnrollmentTokenWith(ctx, wire.TokenRequest{ApproveOnUse: true})
 	ag, _ := newClient()
 	if _, err := ag.Enroll(ctx, wire.EnrollRequest{Token: tok.Token, Name: "full.local", Driver: wire.DriverAD}); err != nil {
 		t.Fatal(err)

@@ -80,7 +80,7 @@ func TestHubKill9UnderLoad(t *testing.T) {
 		techs = append(techs, c)
 	}
 	enroll := func(name string) (*hubclient.Client, int64) {
-		tok, err := owner.CreateEnrollmentToken(ctx, 0)
+		tok, err := owner.CreateEnrollmentTokenWith(ctx, wire.TokenRequest{ApproveOnUse: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -200,10 +200,10 @@ type Agent struct {
 	Identity *seal.Identity
 }
 
-// NewAgent enrolls a new agent (it joins AllDomains).
+// NewAgent enrolls a new agent with an "approve on use" token: it is active at once and joins AllDomains.
 func (h *Harness) NewAgent(name, driver string) *Agent {
 	h.T.Helper()
-	tok, err := h.Owner.CreateEnrollmentToken(h.ctx, 0)
+	tok, err := h.Owner.CreateEnrollmentTokenWith(h.ctx, wire.TokenRequest{ApproveOnUse: true})
 	if err != nil {
 		h.T.Fatalf("hubtest: enrollment token: %v", err)
 	}

@@ -443,8 +443,8 @@ func (x *tx) Admins(tenant int64) ([]Admin, error) {
 // ---- tokens ----
 
 func (x *tx) CreateToken(t *Token) error {
-	id, err := x.insert("create "+t.Kind+" token", "INSERT INTO tokens (tenant_id, kind, role, hash, expires_at, created_at, organization) VALUES (?,?,?,?,?,?,?)",
-		t.TenantID, t.Kind, t.Role, t.Hash, ns(t.ExpiresAt), ns(t.CreatedAt), t.Organization)
+	id, err := x.insert("create "+t.Kind+" token", "INSERT INTO tokens (tenant_id, kind, role, hash, expires_at, created_at, organization, approve_on_use) VALUES (?,?,?,?,?,?,?,?)",
+		t.TenantID, t.Kind, t.Role, t.Hash, ns(t.ExpiresAt), ns(t.CreatedAt), t.Organization, b2i(t.ApproveOnUse))
 	t.ID = id
 	return err
 }
@@ -452,8 +452,10 @@ func (x *tx) CreateToken(t *Token) error {
 func (x *tx) UseToken(tenant int64, kind, hash string, now time.Time) (*Token, error) {
 	var t Token
 	var exp, used, created int64
-	err := x.t.QueryRowContext(x.ctx, "SELECT id, tenant_id, kind, role, hash, expires_at, used_at, created_at, organization FROM tokens WHERE tenant_id = ? AND kind = ? AND hash = ?",
-		tenant, kind, hash).Scan(&t.ID, &t.TenantID, &t.Kind, &t.Role, &t.Hash, &exp, &used, &created, &t.Organization)
+	var approve int
+	err := x.t.QueryRowContext(x.ctx, "SELECT id, tenant_id, kind, role, hash, expires_at, used_at, created_at, organization, approve_on_use FROM tokens WHERE tenant_id = ? AND kind = ? AND hash = ?",
+		tenant, kind, hash).Scan(&t.ID, &t.TenantID, &t.Kind, &t.Role, &t.Hash, &exp, &used, &created, &t.Organization, &approve)
+	t.ApproveOnUse = approve != 0
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("use %s token: %w", kind, ErrTokenInvalid)
 	}
@@ -472,21 +474,40 @@ func (x *tx) UseToken(tenant int64, kind, hash string, now time.Time) (*Token, e
 
 // ---- agents ----
 
-const agentCols = "id, tenant_id, name, driver, status, public_key, key_id, version, last_seen, created_at"
+const agentCols = "id, tenant_id, name, driver, status, public_key, key_id, version, last_seen, created_at, review"
 
 func scanAgent(sc interface{ Scan(...any) error }) (*Agent, error) {
 	var a Agent
 	var seen, created int64
-	if err := sc.Scan(&a.ID, &a.TenantID, &a.Name, &a.Driver, &a.Status, &a.PublicKey, &a.KeyID, &a.Version, &seen, &created); err != nil {
+	var review string
+	if err := sc.Scan(&a.ID, &a.TenantID, &a.Name, &a.Driver, &a.Status, &a.PublicKey, &a.KeyID, &a.Version, &seen, &created, &review); err != nil {
 		return nil, err
+	}
+	if review != "" { // pending or rejected: the status column says disabled
+		a.Status = wire.AgentStatus(review)
 	}
 	a.LastSeen, a.CreatedAt = tm(seen), tm(created)
 	return &a, nil
 }
 
+// agentColumns maps an agent's status onto the status and review columns: only an active agent is 'active'.
+func agentColumns(s wire.AgentStatus) (status, review string, err error) {
+	switch s {
+	case wire.AgentActive, wire.AgentDisabled:
+		return string(s), "", nil
+	case wire.AgentPending, wire.AgentRejected:
+		return string(wire.AgentDisabled), string(s), nil
+	}
+	return "", "", fmt.Errorf("unknown agent status %q", s)
+}
+
 func (x *tx) CreateAgent(a *Agent) error {
-	id, err := x.insert("create agent "+a.Name, "INSERT INTO agents (tenant_id, name, driver, status, public_key, key_id, version, last_seen, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-		a.TenantID, a.Name, a.Driver, a.Status, a.PublicKey, a.KeyID, a.Version, ns(a.LastSeen), ns(a.CreatedAt))
+	status, review, err := agentColumns(a.Status)
+	if err != nil {
+		return err
+	}
+	id, err := x.insert("create agent "+a.Name, "INSERT INTO agents (tenant_id, name, driver, status, public_key, key_id, version, last_seen, created_at, review) VALUES (?,?,?,?,?,?,?,?,?,?)",
+		a.TenantID, a.Name, a.Driver, status, a.PublicKey, a.KeyID, a.Version, ns(a.LastSeen), ns(a.CreatedAt), review)
 	a.ID = id
 	return err
 }
@@ -530,8 +551,12 @@ func (x *tx) agents(tenant int64, cols string) ([]Agent, error) {
 }
 
 func (x *tx) UpdateAgent(a *Agent) error {
-	return x.one(fmt.Sprintf("update agent %d", a.ID), "UPDATE agents SET name = ?, status = ?, version = ?, last_seen = ? WHERE tenant_id = ? AND id = ?",
-		a.Name, a.Status, a.Version, ns(a.LastSeen), a.TenantID, a.ID)
+	status, review, err := agentColumns(a.Status)
+	if err != nil {
+		return err
+	}
+	return x.one(fmt.Sprintf("update agent %d", a.ID), "UPDATE agents SET name = ?, status = ?, review = ?, version = ?, last_seen = ? WHERE tenant_id = ? AND id = ?",
+		a.Name, status, review, a.Version, ns(a.LastSeen), a.TenantID, a.ID)
 }
 
 // ---- groups ----

@@ -242,6 +242,8 @@ type Token struct {
 	Hash     string
 	// Organization is the Co-managed Manager's organization a claim token invites to.
 	Organization string
+	// ApproveOnUse (enrollment tokens): the agent that uses the token is active at once instead of pending.
+	ApproveOnUse bool
 	ExpiresAt    time.Time
 	UsedAt       time.Time
 	CreatedAt    time.Time

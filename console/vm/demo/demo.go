@@ -185,7 +185,8 @@ func domainOf(org string) string {
 }
 
 func enroll(ctx context.Context, inv wire.Invite, owner *hubclient.Client, a Agent) (*hubclient.Client, int64, error) {
-	tok, err := owner.CreateEnrollmentToken(ctx, 0)
+	// The demo's agents are its own: approved on use, where a real one waits for an admin to compare fingerprints.
+	tok, err := owner.CreateEnrollmentTokenWith(ctx, wire.TokenRequest{ApproveOnUse: true})
 	if err != nil {
 		return nil, 0, fmt.Errorf("demo enrollment token: %w", err)
 	}
