@@ -349,3 +349,43 @@ func TestReactivationRotatesBeforeEnabling(t *testing.T) {
 	}
 	t.Logf("reactivated: version %d → %d set while disabled, the old password refused at the moment of enabling", v1, v2)
 }
+
+// A tech whose account name cannot exist on AD (longer than 20 characters under the default format) is approved
+// but gets no account: the admin sees why on the tech, the agent's log says so, and nothing is created on the DC.
+func TestTooLongNameIsVisible(t *testing.T) {
+	env := targets.Require(t)
+	adCfg := adConfig(t, env)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s := newSafetyHarness(t, adCfg)
+	long := s.h.ActiveTech("wwt-" + strings.Repeat("x", 16)) // 23 characters with "-tm"
+	t.Cleanup(func() { deleteADUsers(t, adCfg, "wwt-"+strings.Repeat("x", 16)+"-tm") })
+	s.run(t, func() (driver.Driver, error) { return ad.New(adCfg) }, time.Second)
+
+	// The other tech's account is made: the pass ran.
+	confirmedAfter(ctx, t, s.tech, s.agentID, s.account, 0, 30*time.Second)
+	techs, err := s.h.Owner.Techs(ctx, wire.TechActive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var problems []string
+	for _, tc := range techs {
+		if tc.ID == long.ID {
+			problems = tc.Problems
+		}
+	}
+	if len(problems) == 0 || !strings.Contains(strings.Join(problems, " "), "20 characters") {
+		t.Fatalf("the tech's problems %q: want the AD limit named", problems)
+	}
+	eventually(t, 10*time.Second, "the agent's log naming the tech", func() bool {
+		return strings.Contains(string(s.logs.Bytes()), "entitled tech gets no account here")
+	})
+	conn := adAdmin(t, adCfg)
+	defer conn.Close()
+	res, err := conn.Search(ldap.NewSearchRequest(adCfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 10, false,
+		"(sAMAccountName=wwt-xxxxxxxxxxxxxxxx*)", []string{"dn"}, nil))
+	if err != nil || len(res.Entries) != 0 {
+		t.Fatalf("an account was made for the too-long name: %v %v", res, err)
+	}
+	t.Logf("problems shown on the tech: %q", problems)
+}
