@@ -51,8 +51,10 @@ e2e: deps
 	[ -z "$$started" ] || scripts/targets.sh stop >/dev/null 2>&1 || true; \
 	exit $$rc
 
-# The performance table (docs/performance.md), measured in one run against the real targets: see scripts/bench.
-# Like test, it starts the targets when they are down and stops only those it started.
+# The performance tables (docs/performance.md and its scaling plot), measured in one run against the real targets:
+# the product's rows, then the peers beside it (scripts/bench/peers, a Go module of its own: Vault's dependencies stay
+# out of the product's go.mod), then the scaling section. See scripts/bench. Like test, it starts the targets when
+# they are down and stops only those it started.
 bench: deps
 	@set -o pipefail; rc=0; started=; \
 	scripts/targets.sh status >/dev/null 2>&1 || { scripts/targets.sh start && started=1; } || exit 1; \
