@@ -132,7 +132,7 @@ func (sc *scalingFigures) write(md *strings.Builder, plot string) {
 		fmt.Fprintf(md, "\nFrom %s to %s accounts the time per rotation changed %s and the CPU per rotation %s: a pass costs "+
 			"in proportion to its accounts when both stay near 1×. Each pass: the runner ensures every account (a search for it "+
 			"and for its groups), then the full cycle with parallelism 4: the hub stages and confirms each version in its own "+
-			"write transaction, the agent binds as the account to verify. \n",
+			"write transaction, the agent binds as the account to verify.\n",
 			thousands(a.accounts), thousands(b.accounts), growth(a.perMS, b.perMS), growth(a.cpuMS, b.cpuMS))
 	}
 	fmt.Fprintf(md, "\n| long-polling TechClients | hub RSS, all polling | peak RSS | errors | wake-up p99 | poller delta p99 |\n|---|---|---|---|---|---|\n")

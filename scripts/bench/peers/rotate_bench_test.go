@@ -88,11 +88,12 @@ func BenchmarkRotateOnDemand(b *testing.B) {
 }
 
 // BenchmarkThroughputVsVault rotates the same 500 accounts of the Samba DC with the same parallelism, pass by
-// pass, A B A B: (A) Vault, P workers sending rotate-role for one static role per account, and (B) Watchword's
-// runner, one pass of the full cycle (ensure + stage, set, verify, confirm) after the hub marked every account
-// due. The accounts are created by the runner's first pass, which is not measured; Vault manages the same
-// entries as static roles (created without the import rotation). Sizes: WATCHWORD_BENCH_ACCOUNTS (500),
-// WATCHWORD_BENCH_PASSES (1), WATCHWORD_BENCH_PARALLELISM (4, the runner's default).
+// pass, A B C A B C: (A) bare, P workers each with its own driver generating, setting and verifying passwords, the
+// directory's own cost; (B) Vault, P workers sending rotate-role for one static role per account; (C) Watchword's
+// runner, one pass of the full cycle (ensure + stage, set, verify, confirm) after the hub marked every account due.
+// The accounts are created by the runner's first pass, which is not measured; Vault manages the same entries as
+// static roles (created without the import rotation). Sizes: WATCHWORD_BENCH_ACCOUNTS (500), WATCHWORD_BENCH_PASSES
+// (1), WATCHWORD_BENCH_PARALLELISM (4, the runner's default).
 // Run: go test -run '^$' -bench ThroughputVsVault -benchtime 1x -timeout 20m .
 func BenchmarkThroughputVsVault(b *testing.B) {
 	n := envInt("WATCHWORD_BENCH_ACCOUNTS", 500)
@@ -198,10 +199,48 @@ func BenchmarkThroughputVsVault(b *testing.B) {
 		return time.Since(t0)
 	}
 
+	bareDrivers := make([]*ad.Driver, par)
+	for i := range bareDrivers {
+		bareDrivers[i] = newAD(b, cfg)
+	}
+	barePass := func() time.Duration {
+		work := make(chan string)
+		var wg sync.WaitGroup
+		var once sync.Once
+		var ferr error
+		t0 := time.Now()
+		for _, d := range bareDrivers {
+			wg.Go(func() {
+				for name := range work {
+					pw, err := pol.Generate(name)
+					if err == nil {
+						err = d.SetPassword(ctx, name, pw)
+					}
+					if err == nil {
+						err = d.Verify(ctx, name, pw)
+					}
+					if err != nil {
+						once.Do(func() { ferr = fmt.Errorf("bare %s: %w", name, err) })
+					}
+				}
+			})
+		}
+		for _, name := range names {
+			work <- name
+		}
+		close(work)
+		wg.Wait()
+		if ferr != nil {
+			b.Fatal(ferr)
+		}
+		return time.Since(t0)
+	}
+
 	check := newAD(b, cfg)
-	var vaultR, wwR []float64
+	var bareR, vaultR, wwR []float64
 	for b.Loop() {
 		for range passes {
+			bareR = append(bareR, float64(n)/barePass().Seconds())
 			vaultR = append(vaultR, float64(n)/vaultPass().Seconds())
 			// Spot-check Vault's pass, which checks nothing itself: its passwords of the first and last account bind.
 			for _, i := range []int{0, n - 1} {
@@ -219,16 +258,22 @@ func BenchmarkThroughputVsVault(b *testing.B) {
 			wwR = append(wwR, float64(n)/d.Seconds())
 		}
 	}
+	slices.Sort(bareR)
 	slices.Sort(vaultR)
 	slices.Sort(wwR)
-	mv, mw := vaultR[len(vaultR)/2], wwR[len(wwR)/2]
+	mb, mv, mw := bareR[len(bareR)/2], vaultR[len(vaultR)/2], wwR[len(wwR)/2]
+	b.ReportMetric(mb, "bare-rot/s")
+	b.ReportMetric(bareR[0], "bare-worst-rot/s")
 	b.ReportMetric(mv, "vault-rot/s")
+	b.ReportMetric(vaultR[0], "vault-worst-rot/s")
 	b.ReportMetric(mw, "ww-rot/s")
+	b.ReportMetric(wwR[0], "ww-worst-rot/s")
 	b.ReportMetric(mw/mv, "ww/vault")
+	b.ReportMetric(mb/mw, "bare/ww")
 	b.ReportMetric(float64(n)/created.Seconds(), "create-rot/s")
 	b.ReportMetric(float64(n), "accounts")
 	b.ReportMetric(float64(par), "parallelism")
-	fmt.Printf("throughput, %d accounts of the Samba DC, parallelism %d: Vault rotate-role %.1f rotations/s, Watchword full cycle %.1f/s, "+
-		"Watchword/Vault %.2f over %d passes each, interleaved; Watchword's first pass with creation %.1f/s\n",
-		n, par, mv, mw, mw/mv, len(wwR), float64(n)/created.Seconds())
+	fmt.Printf("throughput, %d accounts of the Samba DC, parallelism %d: bare set+verify %.1f rotations/s, Vault rotate-role %.1f/s, "+
+		"Watchword full cycle %.1f/s; Watchword/Vault %.2f, bare/Watchword %.2f over %d passes each, interleaved; Watchword's first pass with creation %.1f/s\n",
+		n, par, mb, mv, mw, mw/mv, mb/mw, len(wwR), float64(n)/created.Seconds())
 }
