@@ -148,7 +148,7 @@ func (sc *scalingFigures) write(md *strings.Builder, plot string) {
 		if b.clients > a.clients && b.idle > 0 && a.idle > 0 {
 			fmt.Fprintf(md, "\nFrom %s to %s TechClients the hub's resident set grew by %.0f KiB per client. "+
 				"The hub-under-load benchmark at each size: the hub in its own process, every client one account, a tech with "+
-				"100 accounts, 10 s of rotations (one poller's every 0.1 s) and tenant-wide changes; the resident set is read "+
+				"100 accounts, 10 s of rotations (one poller's every 0.1 s; no tenant-wide change falls in so short a run); the resident set is read "+
 				"from the hub process (VmRSS once all clients poll, VmHWM for the peak). Errors are requests that failed or "+
 				"timed out and wake-ups that never came.\n",
 				thousands(a.clients), thousands(b.clients), (b.idle-a.idle)*1024/float64(b.clients-a.clients))
