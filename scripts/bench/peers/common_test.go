@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -217,6 +218,35 @@ func current(ctx context.Context, tech *hubtest.Tech, agentID int64, account str
 		return v.State, string(pw), true
 	}
 	return "", "", false
+}
+
+// binds reports whether the tech's newest version of account is confirmed and a bind with it works.
+func binds(ctx context.Context, tech *hubtest.Tech, agentID int64, account string, check *ad.Driver) bool {
+	vs, pw, ok := current(ctx, tech, agentID, account)
+	return ok && vs == wire.VersionConfirmed && check.Verify(ctx, account, pw) == nil
+}
+
+// inParallel runs f for 0 ≤ i < n on workers goroutines, worker w taking the next i; it returns the first error.
+func inParallel(workers, n int, f func(w, i int) error) error {
+	work := make(chan int)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var ferr error
+	for w := range workers {
+		wg.Go(func() {
+			for i := range work {
+				if err := f(w, i); err != nil {
+					once.Do(func() { ferr = err })
+				}
+			}
+		})
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return ferr
 }
 
 // waitFor polls cond every 5 ms for up to a minute.

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -174,64 +173,34 @@ func BenchmarkThroughputVsVault(b *testing.B) {
 		v.staticRole(ctx, b, fmt.Sprintf("r%d", i), name, dns[name])
 	}
 	vaultPass := func() time.Duration {
-		work := make(chan int)
-		var wg sync.WaitGroup
-		var once sync.Once
-		var ferr error
 		t0 := time.Now()
-		for range par {
-			wg.Go(func() {
-				for i := range work {
-					if err := v.rotate(ctx, fmt.Sprintf("r%d", i)); err != nil {
-						once.Do(func() { ferr = err })
-					}
-				}
-			})
-		}
-		for i := range names {
-			work <- i
-		}
-		close(work)
-		wg.Wait()
-		if ferr != nil {
-			b.Fatal(ferr)
+		if err := inParallel(par, n, func(_, i int) error { return v.rotate(ctx, fmt.Sprintf("r%d", i)) }); err != nil {
+			b.Fatal(err)
 		}
 		return time.Since(t0)
 	}
-
 	bareDrivers := make([]*ad.Driver, par)
 	for i := range bareDrivers {
 		bareDrivers[i] = newAD(b, cfg)
 	}
 	barePass := func() time.Duration {
-		work := make(chan string)
-		var wg sync.WaitGroup
-		var once sync.Once
-		var ferr error
 		t0 := time.Now()
-		for _, d := range bareDrivers {
-			wg.Go(func() {
-				for name := range work {
-					pw, err := pol.Generate(name)
-					if err == nil {
-						err = d.SetPassword(ctx, name, pw)
-					}
-					if err == nil {
-						err = d.Verify(ctx, name, pw)
-					}
-					if err != nil {
-						once.Do(func() { ferr = fmt.Errorf("bare %s: %w", name, err) })
-					}
-				}
-			})
-		}
-		for _, name := range names {
-			work <- name
-		}
-		close(work)
-		wg.Wait()
-		if ferr != nil {
-			b.Fatal(ferr)
+		err := inParallel(par, n, func(w, i int) error {
+			d, name := bareDrivers[w], names[i]
+			pw, err := pol.Generate(name)
+			if err == nil {
+				err = d.SetPassword(ctx, name, pw)
+			}
+			if err == nil {
+				err = d.Verify(ctx, name, pw)
+			}
+			if err != nil {
+				return fmt.Errorf("bare %s: %w", name, err)
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
 		}
 		return time.Since(t0)
 	}

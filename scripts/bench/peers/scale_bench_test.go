@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -52,24 +51,17 @@ func deleteOU(tb testing.TB, env targets.Env, ou string) {
 		tb.Logf("cleanup %s: %v", ou, err)
 		return
 	}
-	work := make(chan string)
-	var wg sync.WaitGroup
-	for range 4 {
-		conn := ldapAdmin(tb, env)
-		wg.Go(func() {
-			defer conn.Close()
-			for dn := range work {
-				if err := conn.Del(ldap.NewDelRequest(dn, nil)); err != nil {
-					tb.Logf("cleanup %s: %v", dn, err)
-				}
-			}
-		})
+	conns := make([]*ldap.Conn, 4)
+	for w := range conns {
+		conns[w] = ldapAdmin(tb, env)
+		defer conns[w].Close()
 	}
-	for _, e := range res.Entries {
-		work <- e.DN
-	}
-	close(work)
-	wg.Wait()
+	_ = inParallel(len(conns), len(res.Entries), func(w, i int) error {
+		if err := conns[w].Del(ldap.NewDelRequest(res.Entries[i].DN, nil)); err != nil {
+			tb.Logf("cleanup %s: %v", res.Entries[i].DN, err)
+		}
+		return nil
+	})
 	if err := c.Del(ldap.NewDelRequest(ou, nil)); err != nil {
 		tb.Logf("cleanup %s: %v", ou, err)
 	}
@@ -79,36 +71,27 @@ func deleteOU(tb testing.TB, env targets.Env, ou string) {
 // OpenLDAP driver creates one, marked as Watchword's, with a password, over four connections.
 func addEntries(tb testing.TB, env targets.Env, ou string, users []string) {
 	tb.Helper()
-	work := make(chan string)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var ferr error
-	for range 4 {
-		conn := ldapAdmin(tb, env)
-		wg.Go(func() {
-			defer conn.Close()
-			for u := range work {
-				name := u + "-tm"
-				add := ldap.NewAddRequest(fmt.Sprintf("uid=%s,%s", name, ou), nil)
-				add.Attribute("objectClass", []string{"inetOrgPerson"})
-				add.Attribute("uid", []string{name})
-				add.Attribute("cn", []string{name})
-				add.Attribute("sn", []string{name})
-				add.Attribute("description", []string{driver.MarkManaged})
-				add.Attribute("userPassword", []string{rand.Text()})
-				if err := conn.Add(add); err != nil {
-					once.Do(func() { ferr = fmt.Errorf("add %s: %w", name, err) })
-				}
-			}
-		})
+	conns := make([]*ldap.Conn, 4)
+	for w := range conns {
+		conns[w] = ldapAdmin(tb, env)
+		defer conns[w].Close()
 	}
-	for _, u := range users {
-		work <- u
-	}
-	close(work)
-	wg.Wait()
-	if ferr != nil {
-		tb.Fatal(ferr)
+	err := inParallel(len(conns), len(users), func(w, i int) error {
+		name := users[i] + "-tm"
+		add := ldap.NewAddRequest(fmt.Sprintf("uid=%s,%s", name, ou), nil)
+		add.Attribute("objectClass", []string{"inetOrgPerson"})
+		add.Attribute("uid", []string{name})
+		add.Attribute("cn", []string{name})
+		add.Attribute("sn", []string{name})
+		add.Attribute("description", []string{driver.MarkManaged})
+		add.Attribute("userPassword", []string{rand.Text()})
+		if err := conns[w].Add(add); err != nil {
+			return fmt.Errorf("add %s: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
 }
 
