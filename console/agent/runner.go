@@ -614,15 +614,20 @@ func (r *Runner) sync(stop, ctx context.Context, d driver.Driver, plan *wire.Pla
 		}
 	}
 	if rep.Held && o.rotated {
-		// Rotated while disabled: only now enable it, with its groups.
+		// Rotated while disabled: only now enable it (its groups were set by the Ensure above).
 		ectx, cancel := context.WithTimeout(ctx, r.stepTimeout())
-		acc.HoldDisabled = false
-		again, err := d.Ensure(ectx, acc)
+		var err error
+		if en, ok := d.(driver.Enabler); ok {
+			err = en.Enable(ectx, a.AccountName)
+		} else {
+			acc.HoldDisabled = false
+			_, err = d.Ensure(ectx, acc)
+		}
 		cancel()
 		if err != nil {
 			r.stats.errors.Add(1)
 			problems = append(problems, fmt.Sprintf("enable after the rotation: %v", err))
-		} else if again.Enabled {
+		} else {
 			r.log.Info("account enabled after its rotation", "account", a.AccountName)
 		}
 	}

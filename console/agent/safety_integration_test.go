@@ -305,6 +305,18 @@ func (d enableProbe) Ensure(ctx context.Context, a driver.Account) (driver.Repor
 	return rep, err
 }
 
+func (d enableProbe) Enable(ctx context.Context, name string) error {
+	err := d.Driver.Enable(ctx, name)
+	if err == nil {
+		verr := d.check.Verify(ctx, name, d.old())
+		select {
+		case d.seen <- verr:
+		default:
+		}
+	}
+	return err
+}
+
 // A re-enabled account is rotated while still disabled, and only then enabled with its groups: the password it
 // had before it was disabled never works again.
 func TestReactivationRotatesBeforeEnabling(t *testing.T) {

@@ -113,6 +113,13 @@ type JIT interface {
 	SetDisabledPassword(ctx context.Context, name, password string) error
 }
 
+// Enabler is a driver that enables an account without going over its groups again: the runner's way to enable
+// an account it rotated while disabled (Account.HoldDisabled), right after the Ensure that set its groups. An
+// account without a password is not enabled (an error).
+type Enabler interface {
+	Enable(ctx context.Context, name string) error
+}
+
 // TargetPolicy is what a target's own policy demands of one account's password, and how close the account is to
 // being locked out.
 type TargetPolicy struct {

@@ -690,3 +690,27 @@ func hasAll(e *ldap.Entry, attrs ...string) bool {
 	}
 	return true
 }
+
+var _ driver.Enabler = (*Driver)(nil)
+
+// Enable clears the disabled bit (driver.Enabler).
+func (d *Driver) Enable(ctx context.Context, name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	u, err := d.managedUser(ctx, name)
+	switch {
+	case err != nil:
+		return fmt.Errorf("enable %q: %w", name, err)
+	case u == nil:
+		return fmt.Errorf("enable %q: %w", name, driver.ErrNoAccount)
+	case !u.hasPassword():
+		return fmt.Errorf("enable %q: it has no password", name)
+	case !u.disabled():
+		return nil
+	}
+	if err := d.setUAC(ctx, u, u.uac&^uacDisabled); err != nil {
+		return fmt.Errorf("enable %q: %w", name, err)
+	}
+	return nil
+}

@@ -492,3 +492,27 @@ func (d *Driver) Disable(ctx context.Context, name string) (driver.Report, error
 	}
 	return rep, nil
 }
+
+var _ driver.Enabler = (*Driver)(nil)
+
+// Enable unlocks and unexpires the account (driver.Enabler).
+func (d *Driver) Enable(ctx context.Context, name string) error {
+	if err := d.ValidateName(name); err != nil {
+		return err
+	}
+	sh, err := d.managedShadow(ctx, name)
+	switch {
+	case err != nil:
+		return fmt.Errorf("enable %q: %w", name, err)
+	case sh == nil:
+		return fmt.Errorf("enable %q: %w", name, driver.ErrNoAccount)
+	case !sh.hasPassword():
+		return fmt.Errorf("enable %q: it has no password", name)
+	case !sh.locked() && !sh.expired(d.now()):
+		return nil
+	}
+	if _, err := d.run.Run(ctx, "", "usermod", "-U", "-e", "", name); err != nil {
+		return fmt.Errorf("enable %q: %w", name, err)
+	}
+	return nil
+}

@@ -76,3 +76,32 @@ func TestLocalNeverTouchesWhatItDidNotCreate(t *testing.T) {
 		t.Fatalf("created account's entry %q lacks the mark", got)
 	}
 }
+
+// Enable unlocks an account the runner rotated while disabled, and refuses one without a password.
+func TestLocalEnable(t *testing.T) {
+	requireRoot(t)
+	ctx := context.Background()
+	d := linux.NewLocal(linux.LocalConfig{Prefix: prefix})
+	name := testName(t)
+	if _, err := d.Ensure(ctx, driver.Account{Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Enable(ctx, name); err == nil {
+		t.Fatal("an account without a password was enabled")
+	}
+	if err := d.SetPassword(ctx, name, "Zz9-enable-test-pw"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Disable(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Verify(ctx, name, "Zz9-enable-test-pw"); !errors.Is(err, driver.ErrDisabled) {
+		t.Fatalf("disabled account: %v", err)
+	}
+	if err := d.Enable(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Verify(ctx, name, "Zz9-enable-test-pw"); err != nil {
+		t.Fatalf("after Enable: %v", err)
+	}
+}

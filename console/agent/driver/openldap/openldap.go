@@ -530,3 +530,27 @@ func (d *Driver) Disable(ctx context.Context, name string) (driver.Report, error
 	}
 	return rep, nil
 }
+
+var _ driver.Enabler = (*Driver)(nil)
+
+// Enable removes the ppolicy lock (driver.Enabler).
+func (d *Driver) Enable(ctx context.Context, name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	u, err := d.managedUser(ctx, name)
+	switch {
+	case err != nil:
+		return fmt.Errorf("enable %q: %w", name, err)
+	case u == nil:
+		return fmt.Errorf("enable %q: %w", name, driver.ErrNoAccount)
+	case !u.hasPassword:
+		return fmt.Errorf("enable %q: it has no password", name)
+	case !u.locked:
+		return nil
+	}
+	if err := d.setLock(ctx, u, false); err != nil {
+		return fmt.Errorf("enable %q: %w", name, err)
+	}
+	return nil
+}

@@ -54,3 +54,31 @@ func TestNeverTouchesWhatItDidNotCreate(t *testing.T) {
 	}
 
 }
+
+// Enable removes the lock of an entry the runner rotated while disabled.
+func TestEnable(t *testing.T) {
+	d, cfg := setup(t)
+	ctx := context.Background()
+	name := testName(t, cfg)
+	if _, err := d.Ensure(ctx, driver.Account{Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Enable(ctx, name); err == nil {
+		t.Fatal("an entry without a password was enabled")
+	}
+	if err := d.SetPassword(ctx, name, "enable-test-password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Disable(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Verify(ctx, name, "enable-test-password"); !errors.Is(err, driver.ErrDisabled) {
+		t.Fatalf("disabled entry: %v", err)
+	}
+	if err := d.Enable(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Verify(ctx, name, "enable-test-password"); err != nil {
+		t.Fatalf("after Enable: %v", err)
+	}
+}
