@@ -163,6 +163,16 @@ func (s *safetyHarness) accountState(ctx context.Context, t *testing.T) wire.Acc
 	return wire.Account{}
 }
 
+// withPolicy creates the tech's account through the driver (marked, as the agent does) so that a fine-grained
+// policy can apply to it, and applies p; it returns the policy's name.
+func (s *safetyHarness) withPolicy(ctx context.Context, t *testing.T, adCfg ad.Config, p pso) string {
+	t.Helper()
+	if _, err := newAD(t, adCfg).Ensure(ctx, driver.Account{Name: s.account}); err != nil {
+		t.Fatal(err)
+	}
+	return applyPSO(t, adCfg, s.account, p)
+}
+
 // A password that never verifies: the agent stops before the account's lockout threshold (a fine-grained
 // policy of 4 here) and reports it failed with the reason; no rotation follows; the DC never locks it.
 func TestNeverVerifiableStopsBeforeLockout(t *testing.T) {
@@ -171,13 +181,8 @@ func TestNeverVerifiableStopsBeforeLockout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s := newSafetyHarness(t, adCfg)
-	// The account exists (created and marked by the driver, as the agent does) so a policy can apply to it.
-	d := newAD(t, adCfg)
-	if _, err := d.Ensure(ctx, driver.Account{Name: s.account}); err != nil {
-		t.Fatal(err)
-	}
 	const threshold = 4
-	applyPSO(t, adCfg, s.account, pso{minLength: 8, lockout: threshold})
+	s.withPolicy(ctx, t, adCfg, pso{minLength: 8, lockout: threshold})
 	s.run(t, func() (driver.Driver, error) {
 		d, err := ad.New(adCfg)
 		return neverVerifies{d}, err
@@ -211,11 +216,7 @@ func TestNeverVerifiableStopsAtTheBound(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s := newSafetyHarness(t, adCfg)
-	d := newAD(t, adCfg)
-	if _, err := d.Ensure(ctx, driver.Account{Name: s.account}); err != nil {
-		t.Fatal(err)
-	}
-	applyPSO(t, adCfg, s.account, pso{minLength: 8, lockout: 0})
+	s.withPolicy(ctx, t, adCfg, pso{minLength: 8, lockout: 0})
 	s.run(t, func() (driver.Driver, error) {
 		d, err := ad.New(adCfg)
 		return neverVerifies{d}, err
@@ -254,11 +255,7 @@ func TestWeakPolicyRefusedWithTheDomainRule(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s := newSafetyHarness(t, adCfg)
-	d := newAD(t, adCfg)
-	if _, err := d.Ensure(ctx, driver.Account{Name: s.account}); err != nil {
-		t.Fatal(err)
-	}
-	psoName := applyPSO(t, adCfg, s.account, pso{minLength: 30, lockout: 0})
+	psoName := s.withPolicy(ctx, t, adCfg, pso{minLength: 30, lockout: 0})
 	s.run(t, func() (driver.Driver, error) { return ad.New(adCfg) }, 10*time.Minute)
 
 	var acc wire.Account
