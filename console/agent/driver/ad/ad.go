@@ -254,9 +254,7 @@ func (d *Driver) own(ctx context.Context, name string, u *user, adopt bool) (ado
 	if why != "" {
 		return false, fmt.Errorf("account %q: %w: %s, never adopted", name, driver.ErrProtected, why)
 	}
-	req := ldap.NewModifyRequest(u.dn, nil)
-	req.Replace("description", []string{driver.MarkAdopted})
-	if err := d.admin.Do(ctx, func(c *ldap.Conn) error { return c.Modify(req) }); err != nil {
+	if err := d.admin.Mark(ctx, u.dn, driver.MarkAdopted); err != nil {
 		return false, fmt.Errorf("mark %q adopted: %w", name, err)
 	}
 	u.description, u.managed, u.adopt = driver.MarkAdopted, true, true

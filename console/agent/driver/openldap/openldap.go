@@ -130,9 +130,7 @@ func (d *Driver) own(ctx context.Context, name string, u *user, adopt bool) (ado
 		return false, fmt.Errorf("account %q at %q: %w (no %q mark): adopt it in the Console or change the naming format",
 			name, u.dn, driver.ErrNotManaged, driver.MarkManaged)
 	}
-	req := ldap.NewModifyRequest(u.dn, nil)
-	req.Replace("description", []string{driver.MarkAdopted})
-	if err := d.admin.Do(ctx, func(c *ldap.Conn) error { return c.Modify(req) }); err != nil {
+	if err := d.admin.Mark(ctx, u.dn, driver.MarkAdopted); err != nil {
 		return false, fmt.Errorf("mark %q adopted: %w", name, err)
 	}
 	u.description, u.managed = driver.MarkAdopted, true

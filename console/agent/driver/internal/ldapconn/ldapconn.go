@@ -189,3 +189,11 @@ func SameDN(a, b string) bool {
 	}
 	return da.EqualFold(db)
 }
+
+// Mark writes mark as the entry's description: the LDAP drivers' way of telling the accounts Watchword may manage
+// (driver.MarkManaged, driver.MarkAdopted).
+func (a *Admin) Mark(ctx context.Context, dn, mark string) error {
+	req := ldap.NewModifyRequest(dn, nil)
+	req.Replace("description", []string{mark})
+	return a.Do(ctx, func(c *ldap.Conn) error { return c.Modify(req) })
+}
