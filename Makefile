@@ -27,7 +27,7 @@ gui: deps
 
 # The hub and the agent are pure Go: no Fyne, no cgo, no GL, so they run on servers and domain controllers.
 headless:
-	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./console/cmd/...
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./console/server/cmd/...
 
 build: gui headless
 

@@ -87,7 +87,7 @@ headless() {
 		[ "$os" = windows ] && ext=.exe
 		for cmd in watchword-hub watchword-agent; do
 			(cd "$STAGE" && CGO_ENABLED=0 GOOS=$os GOARCH=$arch $GO build -trimpath -ldflags "-s -w $STAMP_LDFLAGS" \
-				-o "$DIST/${cmd}_${VERSION}_${os}_${arch}$ext" "./console/cmd/$cmd")
+				-o "$DIST/${cmd}_${VERSION}_${os}_${arch}$ext" "./console/server/cmd/$cmd")
 		done
 	done
 }

@@ -19,4 +19,4 @@ for f in $targets; do
 done
 echo "fuzz targets: $n, each fuzzed for $FUZZTIME"
 WATCHWORD_SOAK=1 $GO test -count=1 -timeout 60m -v -run 'TestHubKill9UnderLoad|TestClockSkew|TestTargetStoppedMidRotation|TestDiskFull' \
-	./console/agent/faults | grep -E '^(---|===|fault|secret|ok|FAIL|PASS)|kills|DC stopped'
+	./console/server/agent/faults | grep -E '^(---|===|fault|secret|ok|FAIL|PASS)|kills|DC stopped'

@@ -19,9 +19,9 @@ import (
 	"fyne.io/fyne/v2/test"
 	_ "modernc.org/sqlite"
 
-	"github.com/watchword/watchword/console/agent/driver"
-	"github.com/watchword/watchword/console/agent/targets"
+	"github.com/watchword/watchword/console/server/agent/driver"
 	cvm "github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"

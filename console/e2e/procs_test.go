@@ -40,8 +40,8 @@ func build(t *testing.T, dir string) binaries {
 	defer cancel()
 	ageDir := t.TempDir()
 	cmds := []*exec.Cmd{
-		exec.CommandContext(ctx, "go", "build", "-o", b.hub, "./console/cmd/watchword-hub"),
-		exec.CommandContext(ctx, "go", "build", "-o", b.agent, "./console/cmd/watchword-agent"),
+		exec.CommandContext(ctx, "go", "build", "-o", b.hub, "./console/server/cmd/watchword-hub"),
+		exec.CommandContext(ctx, "go", "build", "-o", b.agent, "./console/server/cmd/watchword-agent"),
 		exec.CommandContext(ctx, "go", "install", "filippo.io/age/cmd/age@v1.3.2"),
 	}
 	cmds[0].Dir, cmds[1].Dir, cmds[2].Dir = root, root, ageDir

@@ -12,7 +12,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/watchword/watchword/console/agent/targets"
+	"github.com/watchword/watchword/internal/testsupport/targets"
 )
 
 // directory is an LDAP server as a technician meets it: does this password bind?

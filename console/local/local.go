@@ -20,8 +20,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/watchword/watchword/console/hub"
-	"github.com/watchword/watchword/console/hub/store"
+	"github.com/watchword/watchword/console/server/hub"
+	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/console/vm/demo"
 	"github.com/watchword/watchword/shared/atomicfile"
 	"github.com/watchword/watchword/shared/hubclient"

@@ -11,10 +11,10 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/watchword/watchword/console/hub/hubtest"
 	"github.com/watchword/watchword/console/view/uitest"
 	"github.com/watchword/watchword/console/vm"
 	"github.com/watchword/watchword/console/vm/demo"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/wire"
 )
 

@@ -8,10 +8,10 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
-	"github.com/watchword/watchword/console/hub"
-	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/console/server/hub"
 	"github.com/watchword/watchword/console/view/uitest"
 	"github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
 )
 
 // The Pending techs screen says when the registration queue is full, and says nothing while it has room.

@@ -14,7 +14,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/watchword/watchword/console/hub/entitle"
+	"github.com/watchword/watchword/console/server/hub/entitle"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )

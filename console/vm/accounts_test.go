@@ -6,8 +6,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/watchword/watchword/console/hub/hubtest"
 	"github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )

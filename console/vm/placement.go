@@ -1,6 +1,6 @@
 package vm
 
-// Where an approved tech belongs, on the Console side (the hub side is console/hub/placement.go).
+// Where an approved tech belongs, on the Console side (the hub side is console/server/hub/placement.go).
 //
 // The organization a registrant typed is only a suggestion: approving decides whether the tech is co-managed,
 // and with it whether 2FA is required. The approve dialog offers the suggestion first, then every recorded

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/watchword/watchword/console/hub/entitle"
+	"github.com/watchword/watchword/console/server/hub/entitle"
 	"github.com/watchword/watchword/shared/wire"
 )
 

@@ -6,9 +6,9 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/watchword/watchword/console/hub"
-	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/console/server/hub"
 	"github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/wire"
 )
 

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/watchword/watchword/console/hub/hubtest"
 	"github.com/watchword/watchword/console/vm"
 	"github.com/watchword/watchword/console/vm/demo"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"

@@ -10,7 +10,7 @@
 //   - policy.go, audit.go: the policy form's live naming preview and the audit log filters.
 //
 // The Console's views (package view) are functions of this state; tests drive the same view-model against the
-// in-process hub harness (console/hub/hubtest). Every call that reaches the hub takes a context and may block:
+// in-process hub harness (internal/testsupport/hubtest). Every call that reaches the hub takes a context and may block:
 // views call them off the UI goroutine and redraw through fyne.Do when the listeners fire.
 package vm
 

@@ -10,9 +10,9 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/watchword/watchword/console/hub/hubtest"
 	"github.com/watchword/watchword/console/vm"
 	"github.com/watchword/watchword/console/vm/demo"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/wire"
 
 	_ "modernc.org/sqlite"

@@ -26,19 +26,19 @@ func runs(quick bool) map[string]run {
 		return full
 	}
 	rs := map[string]run{
-		"overhead": {pkg: "./console/agent/", bench: "^BenchmarkBareVsFullCycle$", benchtime: sz("40x", "10x"), timeout: 5 * time.Minute},
+		"overhead": {pkg: "./console/server/agent/", bench: "^BenchmarkBareVsFullCycle$", benchtime: sz("40x", "10x"), timeout: 5 * time.Minute},
 		"push": {pkg: "./techclient/vm/", bench: "^BenchmarkPushLatency$", benchtime: "1x", timeout: 5 * time.Minute,
 			env: []string{"WATCHWORD_BENCH_ROTATIONS=" + sz("200", "50")}},
-		"offboard": {pkg: "./console/agent/", bench: "^BenchmarkOffboarding100$", benchtime: "1x", timeout: 5 * time.Minute,
+		"offboard": {pkg: "./console/server/agent/", bench: "^BenchmarkOffboarding100$", benchtime: "1x", timeout: 5 * time.Minute,
 			env: []string{"WATCHWORD_BENCH_AGENTS=" + sz("100", "20"), "WATCHWORD_BENCH_REPS=" + sz("10", "3")}},
-		"recompute": {pkg: "./console/hub/entitle/", bench: "^BenchmarkRecompute$", benchtime: "3x", count: n(15, 3), timeout: 5 * time.Minute},
-		"plan":      {pkg: "./console/hub/entitle/", bench: "^BenchmarkAgentPlan$", benchtime: "20x", count: n(15, 3), timeout: 5 * time.Minute},
-		"load": {pkg: "./console/hub/", bench: "^BenchmarkHubUnderLoad$", benchtime: "1x", timeout: 6 * time.Minute,
+		"recompute": {pkg: "./console/server/hub/entitle/", bench: "^BenchmarkRecompute$", benchtime: "3x", count: n(15, 3), timeout: 5 * time.Minute},
+		"plan":      {pkg: "./console/server/hub/entitle/", bench: "^BenchmarkAgentPlan$", benchtime: "20x", count: n(15, 3), timeout: 5 * time.Minute},
+		"load": {pkg: "./console/server/hub/", bench: "^BenchmarkHubUnderLoad$", benchtime: "1x", timeout: 6 * time.Minute,
 			env: []string{"WATCHWORD_BENCH_LOAD_CLIENTS=" + sz("2000", "200"), "WATCHWORD_BENCH_LOAD_ACCOUNTS=" + sz("5000", "500"),
 				"WATCHWORD_BENCH_LOAD_SECONDS=" + sz("60", "10")}},
 		"cold":   {pkg: "./techclient/view/", bench: "^BenchmarkColdStartToList$", benchtime: "3x", count: n(5, 2), timeout: time.Minute},
 		"filter": {pkg: "./techclient/view/", bench: "^BenchmarkFilter5000$", benchtime: "50x", count: n(5, 2), timeout: 2 * time.Minute},
-		"jit": {pkg: "./console/agent/", bench: "^BenchmarkJITEnable$", benchtime: "1x", timeout: 5 * time.Minute,
+		"jit": {pkg: "./console/server/agent/", bench: "^BenchmarkJITEnable$", benchtime: "1x", timeout: 5 * time.Minute,
 			env: []string{"WATCHWORD_BENCH_JIT=" + sz("50", "10")}},
 
 		// Beside the peers, in the peers module. Its first run compiles Vault's plugin and SDK.
@@ -55,7 +55,7 @@ func runs(quick bool) map[string]run {
 			env: []string{"WATCHWORD_BENCH_SCALE=" + strings.Join(rotationSizes(quick), ",")}},
 	}
 	for _, c := range hubSizes(quick) {
-		rs[fmt.Sprintf("scale-hub-%d", c)] = run{pkg: "./console/hub/", bench: "^BenchmarkHubUnderLoad$", benchtime: "1x", timeout: 6 * time.Minute,
+		rs[fmt.Sprintf("scale-hub-%d", c)] = run{pkg: "./console/server/hub/", bench: "^BenchmarkHubUnderLoad$", benchtime: "1x", timeout: 6 * time.Minute,
 			env: []string{"WATCHWORD_BENCH_LOAD_CLIENTS=" + strconv.Itoa(c), "WATCHWORD_BENCH_LOAD_ACCOUNTS=100", "WATCHWORD_BENCH_LOAD_SECONDS=10"}}
 	}
 	return rs

@@ -21,9 +21,7 @@ var rules = []rule{
 		Name: "shared packages and headless binaries never import Fyne",
 		Pkgs: []string{
 			"github.com/watchword/watchword/shared/...",
-			"github.com/watchword/watchword/console/cmd/...",
-			"github.com/watchword/watchword/console/hub/...",
-			"github.com/watchword/watchword/console/agent/...",
+			"github.com/watchword/watchword/console/server/...",
 		},
 		Forbidden: []string{"fyne.io/", "github.com/go-gl/"},
 	},

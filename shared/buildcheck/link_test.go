@@ -16,7 +16,7 @@ func TestHeadlessBinariesLinkNoGUI(t *testing.T) {
 	dir := t.TempDir()
 	for _, cmd := range []string{"watchword-hub", "watchword-agent"} {
 		out := filepath.Join(dir, cmd)
-		b := exec.Command("go", "build", "-o", out, "github.com/watchword/watchword/console/cmd/"+cmd)
+		b := exec.Command("go", "build", "-o", out, "github.com/watchword/watchword/console/server/cmd/"+cmd)
 		if msg, err := b.CombinedOutput(); err != nil {
 			t.Fatalf("build %s: %v\n%s", cmd, err, msg)
 		}

@@ -17,16 +17,16 @@ import (
 var zonePkgs = []string{
 	"github.com/watchword/watchword/techclient/vm",
 	"github.com/watchword/watchword/console/vm",
-	"github.com/watchword/watchword/console/agent",
+	"github.com/watchword/watchword/console/server/agent",
 	"github.com/watchword/watchword/shared/rotation",
 	"github.com/watchword/watchword/shared/wire",
 }
 
 // sweepPkgs are added to zonePkgs for the full sweep: slower, or with less of time in them.
 var sweepPkgs = []string{
-	"github.com/watchword/watchword/console/hub",
-	"github.com/watchword/watchword/console/hub/entitle",
-	"github.com/watchword/watchword/console/hub/store",
+	"github.com/watchword/watchword/console/server/hub",
+	"github.com/watchword/watchword/console/server/hub/entitle",
+	"github.com/watchword/watchword/console/server/hub/store",
 }
 
 const (

@@ -1,7 +1,7 @@
 // Package wire is the one vocabulary the hub and its clients share: the JSON bodies of every request and response
 // of the hub's HTTP API, the invite string that points a client at a hub, and the error shape.
 //
-// Everything here is plain data. The hub (console/hub) serves these types, the typed client (shared/hubclient)
+// Everything here is plain data. The hub (console/server/hub) serves these types, the typed client (shared/hubclient)
 // sends them; the agent, the TechClient and the Console only ever see them through that client. Bump
 // ProtocolVersion when a change would make an older peer misread a body; adding an optional field does not need a
 // bump because decoding on the hub is strict only about what a client sends it, and clients decode leniently.

@@ -15,10 +15,10 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/watchword/watchword/console/agent/driver"
-	"github.com/watchword/watchword/console/agent/driver/ad"
-	"github.com/watchword/watchword/console/agent/targets"
-	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/console/server/agent/driver"
+	"github.com/watchword/watchword/console/server/agent/driver/ad"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/rotation"
 	"github.com/watchword/watchword/shared/seal"

@@ -13,12 +13,12 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/watchword/watchword/console/agent"
-	"github.com/watchword/watchword/console/agent/driver"
-	"github.com/watchword/watchword/console/agent/driver/openldap"
-	"github.com/watchword/watchword/console/agent/targets"
-	"github.com/watchword/watchword/console/hub/hubtest"
-	"github.com/watchword/watchword/console/hub/store"
+	"github.com/watchword/watchword/console/server/agent"
+	"github.com/watchword/watchword/console/server/agent/driver"
+	"github.com/watchword/watchword/console/server/agent/driver/openldap"
+	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/wire"
 )
 

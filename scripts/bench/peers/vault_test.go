@@ -13,7 +13,7 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 	"github.com/hashicorp/vault/sdk/rotation"
 
-	"github.com/watchword/watchword/console/agent/targets"
+	"github.com/watchword/watchword/internal/testsupport/targets"
 )
 
 // Vault's LDAP secrets engine runs in-process, as its own tests run it: the plugin's backend with in-memory

@@ -1,0 +1,464 @@
+// Package agentcli is the command line of watchword-agent: `enroll` once, then `run` as a service.
+//
+//	watchword-agent enroll --hub INVITE --token-file - --name contoso.local --driver ad \
+//	    --ldap-url ldaps://dc1.contoso.local:636 --base-dn DC=contoso,DC=local \
+//	    --ou OU=Watchword,DC=contoso,DC=local --bind-dn CN=watchword-svc,... --ca-file /etc/ssl/contoso-ca.pem \
+//	    --bind-password-file /etc/watchword-agent/bind.pass --passphrase-file /etc/watchword-agent/passphrase
+//	watchword-agent run
+//	watchword-agent service install|remove|start|stop   (Windows; Linux uses the systemd unit)
+//
+// enroll creates the agent's identity on this machine (keys never leave it) and keeps it in the state directory,
+// sealed with a passphrase read from a file or an environment variable (a service has no desktop keyring;
+// --keyring tries the OS keyring first). It enrolls the identity at the hub with the single-use token (read from a
+// file, standard input or an environment variable) and writes the target's settings — never a secret, only where
+// to read each one — to agent.json in the state directory. Secrets, the token included, are never accepted on the
+// command line, where ps and shell histories would show them. Unless the token was created "approve on use", the
+// agent is pending until an admin approves it in the Console, comparing the key fingerprint enroll prints.
+//
+// run holds the state directory's lock (two agents never work one target), then polls the hub and keeps the
+// target in line until SIGTERM or SIGINT, finishing the rotations in flight before it exits. On Windows the
+// service commands (package winsvc) register run with the service control manager, whose Stop means the same.
+package agentcli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/watchword/watchword/console/server/agent"
+	"github.com/watchword/watchword/console/server/agent/winsvc"
+	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/keystore"
+	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/version"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// Version is reported to the hub at enrollment: the release's, stamped by make release.
+var Version = version.Version
+
+// IdentityName is the keystore name of the agent's identity.
+const IdentityName = "agent"
+
+// JITStateName is the file in the state directory that keeps the open just-in-time windows, so that a restarted
+// agent still disables each account at its expiry without the hub (console/server/agent/jit.go).
+const JITStateName = "jit.json"
+
+// DefaultStateDir is used when neither --state-dir nor $STATE_DIRECTORY (set by systemd's StateDirectory=) is;
+// on Windows the default is %ProgramData%\Watchword\agent (winsvc.DefaultPaths).
+const DefaultStateDir = "/var/lib/watchword-agent"
+
+const usage = `watchword-agent keeps each entitled technician's own admin account on one target (an AD domain, an
+LDAP directory, this Linux host or one over SSH): it creates it, rotates its password and disables it, as the
+Watchword hub plans.
+
+Usage:
+  watchword-agent enroll [flags]   enroll this machine's agent at the hub, once
+  watchword-agent run [flags]      run until SIGTERM or SIGINT (the service)
+  watchword-agent service ACTION   Windows: install, remove, start or stop the service that runs "run"
+  watchword-agent help [command]   show the flags of a command
+  watchword-agent --version        print the version
+
+Secrets (the enrollment token, the bind password, the keystore passphrase) are read from a file or an
+environment variable named by a flag (the token also from standard input: --token-file -), never from the command
+line.
+`
+
+// Main runs the command line with args (without the program name).
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "enroll":
+		return enroll(ctx, args[1:], stdout, stderr)
+	case "run":
+		return run(ctx, args[1:], stderr)
+	case "service":
+		return service(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[1] == "service" {
+			fmt.Fprint(stdout, winsvc.Usage)
+			return nil
+		}
+		if len(args) > 1 && (args[1] == "enroll" || args[1] == "run") {
+			if err := Main(ctx, []string{args[1], "-help"}, stdout, stdout); !errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return nil
+		}
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func defaultStateDir() string {
+	if runtime.GOOS == "windows" {
+		return winsvc.DefaultPaths(os.Getenv).StateDir
+	}
+	if d := os.Getenv("STATE_DIRECTORY"); d != "" {
+		// systemd may list several, colon-separated; ours is the first.
+		return strings.Split(d, ":")[0]
+	}
+	return DefaultStateDir
+}
+
+// service registers, starts, stops or removes the Windows service that runs `watchword-agent run`.
+func service(args []string, stdout, stderr io.Writer) error {
+	cmd, err := winsvc.Parse(args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("service: %w", err)
+	}
+	return winsvc.Do(cmd, exe, os.Getenv, stdout)
+}
+
+func newFlagSet(name, doc string, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("watchword-agent "+name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: watchword-agent %s [flags]\n\n%s\nFlags:\n", name, doc)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// secretFlags registers --NAME-file and --NAME-env.
+func secretFlags(fs *flag.FlagSet, s *Secret, name, what string) {
+	fs.StringVar(&s.File, name+"-file", "", "read "+what+" from this `file` (e.g. a systemd credential)")
+	fs.StringVar(&s.Env, name+"-env", "", "read "+what+" from this environment `variable`")
+}
+
+func keyStore(dir string, cfg *Config, workFactor int) (*keystore.Store, error) {
+	o := keystore.Options{
+		Service:          "watchword-agent",
+		Dir:              filepath.Join(dir, "keys"),
+		ScryptWorkFactor: workFactor,
+		Passphrase: func(bool) (string, error) {
+			if !cfg.Passphrase.IsSet() {
+				return "", keystore.ErrNoPassphrase
+			}
+			return cfg.Passphrase.Read("keystore passphrase")
+		},
+	}
+	if !cfg.Keyring {
+		o.Keyring = keystore.NoKeyring
+	}
+	return keystore.New(o)
+}
+
+const enrollDoc = `Enrolls this machine's agent at the hub with a single-use enrollment token from the Console, creating the
+agent's identity here and writing the target's settings to the state directory. The token is read from a file, from
+standard input (--token-file -: paste it when asked) or from an environment variable, never from the command line.
+Unless the token was created "approve on use", the agent then waits as pending until an admin approves it in the
+Console after comparing the key fingerprint printed here. Example (AD):
+
+  watchword-agent enroll --hub 'watchword-invite:…' --token-file - --name contoso.local --driver ad \
+    --ldap-url ldaps://dc1.contoso.local:636 --base-dn DC=contoso,DC=local --ou OU=Watchword,DC=contoso,DC=local \
+    --bind-dn 'CN=watchword-svc,CN=Users,DC=contoso,DC=local' --ca-file /etc/ssl/contoso-ca.pem \
+    --bind-password-file /etc/watchword-agent/bind.pass --passphrase-file /etc/watchword-agent/passphrase
+`
+
+func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("enroll", enrollDoc, stderr)
+	var cfg Config
+	var stateDir, hub, tokenArg string
+	var tokenSrc Secret
+	var workFactor int
+	fs.StringVar(&stateDir, "state-dir", defaultStateDir(), "state `directory` (identity, settings, lock); default $STATE_DIRECTORY or "+DefaultStateDir)
+	fs.StringVar(&hub, "hub", "", "the hub's `invite` (watchword-invite:…) from the Console")
+	fs.StringVar(&tokenArg, "token", "", "refused: a token on the command line shows in ps and shell histories; use --token-file or --token-env")
+	secretFlags(fs, &tokenSrc, "token", "the enrollment token (--token-file -: standard input)")
+	fs.StringVar(&cfg.Name, "name", "", "the target's `name` as admins see it, e.g. contoso.local")
+	fs.StringVar(&cfg.Driver, "driver", "", "target `kind`: ad, ldap, linux (this host) or ssh (a Linux host over SSH)")
+	fs.StringVar(&cfg.LDAPURL, "ldap-url", "", "ad, ldap: directory `URL`, ldaps:// only")
+	fs.StringVar(&cfg.BaseDN, "base-dn", "", "ad: the domain's base `DN`, e.g. DC=contoso,DC=local")
+	fs.StringVar(&cfg.OU, "ou", "", "ad: the `DN` of the OU where accounts are created")
+	fs.StringVar(&cfg.PeopleDN, "people-dn", "", "ldap: the `DN` where accounts are created")
+	fs.StringVar(&cfg.GroupsDN, "groups-dn", "", "ldap: the `DN` where groups are looked up")
+	fs.StringVar(&cfg.BindDN, "bind-dn", "", "ad, ldap: the `DN` the agent binds as to manage accounts")
+	fs.StringVar(&cfg.CAFile, "ca-file", "", "ad, ldap: PEM `file` of the CA that signed the directory's certificate (default: system CAs)")
+	secretFlags(fs, &cfg.BindPassword, "bind-password", "the bind password")
+	fs.StringVar(&cfg.Prefix, "prefix", "", "linux, ssh: only manage account names starting with this `prefix`")
+	fs.StringVar(&cfg.SSHAddr, "ssh-addr", "", "ssh: `host:port` of the Linux host")
+	fs.StringVar(&cfg.SSHUser, "ssh-user", "root", "ssh: administrator `user` (root, or password-less sudo with --ssh-sudo)")
+	fs.StringVar(&cfg.SSHHostKey, "ssh-host-key", "", "ssh: the host's public `key` (authorized_keys form), pinned")
+	fs.StringVar(&cfg.SSHKeyFile, "ssh-key-file", "", "ssh: the agent's private key `file` for --ssh-user")
+	fs.BoolVar(&cfg.SSHSudo, "ssh-sudo", false, "ssh: run account commands through sudo -n")
+	fs.BoolVar(&cfg.Keyring, "keyring", false, "keep the identity in the OS keyring when one answers (default: the passphrase file only)")
+	secretFlags(fs, &cfg.Passphrase, "passphrase", "the keystore passphrase")
+	fs.IntVar(&cfg.Parallelism, "parallelism", 4, "accounts worked on at once")
+	fs.IntVar(&workFactor, "kdf-work-factor", 0, "scrypt `log2 cost` of the identity file (0: the keystore's default, 18); lower only in tests")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("enroll: unexpected argument %q", fs.Arg(0))
+	}
+	var errs []error
+	inv, err := wire.ParseInvite(hub)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--hub: %w", err))
+	}
+	var token string
+	switch {
+	case tokenArg != "":
+		errs = append(errs, errTokenArg)
+	case tokenSrc.File == "-" && tokenSrc.Env == "":
+		if token, err = readTokenStdin(stderr); err != nil {
+			errs = append(errs, err)
+		}
+	default:
+		if token, err = tokenSrc.Read("enrollment token"); err != nil {
+			errs = append(errs, fmt.Errorf("%w (give --token-file FILE, --token-file - for standard input, or --token-env NAME)", err))
+		}
+	}
+	if cfg.Name == "" {
+		errs = append(errs, errors.New("--name is required"))
+	}
+	if !cfg.Keyring && !cfg.Passphrase.IsSet() {
+		errs = append(errs, errors.New("the keystore passphrase: give --passphrase-file or --passphrase-env"))
+	}
+	errs = append(errs, cfg.Check())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	if _, err := cfg.DriverFactory(); err != nil { // reads the target secrets now, so a typo fails here, not in the service
+		return fmt.Errorf("enroll: target: %w", err)
+	}
+	if err := winsvc.MakeStateDir(stateDir); err != nil { // on Windows also an access list: SYSTEM, Administrators
+		return fmt.Errorf("enroll: state dir: %w", err)
+	}
+	lock, err := agent.AcquireLock(stateDir)
+	if err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	defer lock.Release()
+	if old, err := LoadConfig(stateDir); err == nil {
+		return fmt.Errorf("enroll: %q already holds agent %d of tenant %s; use another --state-dir", stateDir, old.AgentID, old.ClientGUID)
+	}
+	st, err := keyStore(stateDir, &cfg, workFactor)
+	if err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	id, backend, err := keystore.LoadOrCreateIdentity(st, IdentityName)
+	if err != nil {
+		return fmt.Errorf("enroll: identity: %w", err)
+	}
+	c, err := hubclient.New(inv, id)
+	if err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	defer c.Close()
+	resp, err := c.Enroll(ctx, wire.EnrollRequest{Token: token, Name: cfg.Name, Driver: cfg.HubDriver(), Version: Version})
+	if err != nil {
+		return fmt.Errorf("enroll at %s: %w", inv.HubURL, err)
+	}
+	cfg.Invite, cfg.AgentID, cfg.ClientGUID = inv.String(), resp.AgentID, resp.ClientGUID
+	if err := cfg.Save(stateDir); err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	fmt.Fprintf(stdout, "enrolled agent %d (%s, driver %s) at %s\nkey fingerprint: %s\n%s\nstate: %s\n",
+		resp.AgentID, cfg.Name, cfg.Driver, inv.HubURL, id.Public().Fingerprint(), backend.Describe(), stateDir)
+	if resp.Status == wire.AgentPending {
+		fmt.Fprintf(stdout, "status: pending — an admin must approve agent %d in the Console (Agents) after comparing the key "+
+			"fingerprint above; until then run gets no plan and keeps asking\n", resp.AgentID)
+	}
+	return nil
+}
+
+var errTokenArg = errors.New("--token: a token on the command line shows in ps and shell histories; give --token-file FILE, --token-file - (standard input) or --token-env NAME")
+
+// stdin is where --token-file - reads the token.
+var stdin io.Reader = os.Stdin
+
+// readTokenStdin reads the enrollment token, one line, from standard input, asking for it on a terminal.
+func readTokenStdin(prompt io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			fmt.Fprint(prompt, "enrollment token (from the Console): ")
+		}
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("enrollment token: standard input: %w", err)
+	}
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return "", errors.New("enrollment token: standard input is empty")
+	}
+	return line, nil
+}
+
+const runDoc = `Runs the agent until SIGTERM or SIGINT: holds the state directory's lock, long-polls the hub for the plan,
+creates, rotates and disables accounts on the target, and finishes rotations in flight before it exits.
+`
+
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("run", runDoc, stderr)
+	var o runOptions
+	var level, format, logFile, eventLog string
+	fs.StringVar(&o.stateDir, "state-dir", defaultStateDir(), "state `directory` written by enroll; default $STATE_DIRECTORY or "+DefaultStateDir)
+	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&format, "log-format", "text", "text or json")
+	fs.StringVar(&logFile, "log-file", "", "append the log to this `file` instead of standard error")
+	fs.StringVar(&eventLog, "event-log", "", "Windows: log to the Application event log under this `source` (service install registers it)")
+	fs.IntVar(&o.parallelism, "parallelism", 0, "accounts worked on at once (default: as enrolled)")
+	fs.DurationVar(&o.pollWait, "poll-wait", hubclient.DefaultPlanWait, "how long each plan long poll is held open")
+	secretFlags(fs, &o.passphrase, "passphrase", "the keystore passphrase (default: as enrolled)")
+	secretFlags(fs, &o.bindPassword, "bind-password", "the bind password (default: as enrolled)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("run: unexpected argument %q", fs.Arg(0))
+	}
+	// From here on SIGTERM means "stop cleanly", however early it comes.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	underSCM, err := winsvc.IsService()
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	log, closeLog, err := openLogger(stderr, level, format, logFile, eventLog)
+	if err != nil {
+		if underSCM { // still answer the SCM, which then records the failure instead of a start timeout
+			return winsvc.Run(winsvc.DefaultName, func(context.Context) error { return err }, slog.New(slog.DiscardHandler))
+		}
+		return err
+	}
+	defer closeLog()
+	if underSCM {
+		// The service control manager's Stop and Shutdown play SIGTERM's part; errors go to the log, since a
+		// service has no standard error anyone reads. (The SCM ignores the name of a service that has its
+		// process to itself, so DefaultName serves whatever --name install used.)
+		return winsvc.Run(winsvc.DefaultName, func(ctx context.Context) error { return runAgent(ctx, log, o) }, log)
+	}
+	return runAgent(ctx, log, o)
+}
+
+type runOptions struct {
+	stateDir                 string
+	parallelism              int
+	pollWait                 time.Duration
+	passphrase, bindPassword Secret
+}
+
+func runAgent(ctx context.Context, log *slog.Logger, o runOptions) error {
+	lock, err := agent.AcquireLock(o.stateDir)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	defer lock.Release()
+	cfg, err := LoadConfig(o.stateDir)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if o.passphrase.IsSet() {
+		cfg.Passphrase = o.passphrase
+	}
+	if o.bindPassword.IsSet() {
+		cfg.BindPassword = o.bindPassword
+	}
+	if o.parallelism > 0 {
+		cfg.Parallelism = o.parallelism
+	}
+	inv, _ := wire.ParseInvite(cfg.Invite) // checked by LoadConfig
+	st, err := keyStore(o.stateDir, cfg, 0)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	secret, _, err := st.Load(IdentityName)
+	if err != nil {
+		return fmt.Errorf("run: identity: %w", err)
+	}
+	id, err := seal.ParseIdentity(secret)
+	if err != nil {
+		return fmt.Errorf("run: identity: %w", err)
+	}
+	newDriver, err := cfg.DriverFactory()
+	if err != nil {
+		return fmt.Errorf("run: target: %w", err)
+	}
+	hook, err := faultHook(log)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	c, err := hubclient.New(inv, id)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	defer c.Close()
+	r, err := agent.New(agent.Config{Hub: c, NewDriver: newDriver, Parallelism: cfg.Parallelism, PollWait: o.pollWait,
+		JITStateFile: filepath.Join(o.stateDir, JITStateName),
+		Hook:         hook, Logger: log.With("agent", cfg.AgentID, "target", cfg.Name, "driver", cfg.Driver)})
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	return r.Run(ctx)
+}
+
+// openLogger logs to stderr, a file (appended, readable by the agent's user only) or the Windows event log.
+func openLogger(stderr io.Writer, level, format, file, eventLog string) (*slog.Logger, func(), error) {
+	nop := func() {}
+	if file != "" && eventLog != "" {
+		return nil, nop, errors.New("run: give --log-file or --event-log, not both")
+	}
+	if eventLog != "" {
+		var lv slog.Level
+		if err := lv.UnmarshalText([]byte(level)); err != nil {
+			return nil, nop, fmt.Errorf("--log-level %q: %w", level, err)
+		}
+		el, err := winsvc.OpenEventLog(eventLog)
+		if err != nil {
+			return nil, nop, fmt.Errorf("--event-log: %w", err)
+		}
+		return slog.New(winsvc.NewHandler(el, &slog.HandlerOptions{Level: lv})), func() { el.Close() }, nil
+	}
+	w, closeFn := stderr, nop
+	if file != "" {
+		f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, nop, fmt.Errorf("--log-file: %w", err)
+		}
+		w, closeFn = f, func() { f.Close() }
+	}
+	log, err := newLogger(w, level, format)
+	if err != nil {
+		closeFn()
+		return nil, nop, err
+	}
+	return log, closeFn, nil
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}

@@ -1,0 +1,255 @@
+package agentcli
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/watchword/watchword/console/server/agent/driver"
+	"github.com/watchword/watchword/console/server/agent/driver/ad"
+	"github.com/watchword/watchword/console/server/agent/driver/linux"
+	"github.com/watchword/watchword/console/server/agent/driver/openldap"
+	"github.com/watchword/watchword/shared/atomicfile"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// ConfigFile is the name of the agent's configuration in its state directory.
+const ConfigFile = "agent.json"
+
+// Driver names on the command line. "ssh" manages a remote Linux host; the hub knows it as a linux agent.
+const (
+	DriverAD    = "ad"
+	DriverLDAP  = "ldap"
+	DriverLinux = "linux"
+	DriverSSH   = "ssh"
+)
+
+// Secret names where a secret is read at run time: a file (e.g. a systemd credential) or an environment
+// variable. The secret itself is never stored in the configuration, and never taken from the command line.
+type Secret struct {
+	File string `json:"file,omitempty"`
+	Env  string `json:"env,omitempty"`
+}
+
+// IsSet says whether a source was given.
+func (s Secret) IsSet() bool { return s.File != "" || s.Env != "" }
+
+// Read returns the secret without a trailing newline.
+func (s Secret) Read(what string) (string, error) {
+	switch {
+	case s.File != "" && s.Env != "":
+		return "", fmt.Errorf("%s: give a file or an environment variable, not both", what)
+	case s.File != "":
+		b, err := os.ReadFile(s.File)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", what, err)
+		}
+		v := strings.TrimRight(string(b), "\r\n")
+		if v == "" {
+			return "", fmt.Errorf("%s: file %q is empty", what, s.File)
+		}
+		return v, nil
+	case s.Env != "":
+		v := os.Getenv(s.Env)
+		if v == "" {
+			return "", fmt.Errorf("%s: environment variable %s is unset or empty", what, s.Env)
+		}
+		return v, nil
+	}
+	return "", fmt.Errorf("%s: no source given", what)
+}
+
+// Config is what `enroll` stores in the state directory: who the agent is at the hub and how to reach its
+// target. Nothing in it is secret.
+type Config struct {
+	Invite     string `json:"invite"`
+	AgentID    int64  `json:"agentId"`
+	ClientGUID string `json:"clientGuid"`
+	Name       string `json:"name"`
+	Driver     string `json:"driver"`
+
+	// LDAP-based targets (ad, ldap).
+	LDAPURL      string `json:"ldapUrl,omitempty"`
+	BaseDN       string `json:"baseDn,omitempty"`
+	OU           string `json:"ou,omitempty"`
+	PeopleDN     string `json:"peopleDn,omitempty"`
+	GroupsDN     string `json:"groupsDn,omitempty"`
+	BindDN       string `json:"bindDn,omitempty"`
+	CAFile       string `json:"caFile,omitempty"`
+	BindPassword Secret `json:"bindPassword,omitzero"`
+
+	// Linux targets (linux, ssh).
+	Prefix     string `json:"prefix,omitempty"`
+	SSHAddr    string `json:"sshAddr,omitempty"`
+	SSHUser    string `json:"sshUser,omitempty"`
+	SSHHostKey string `json:"sshHostKey,omitempty"` // authorized_keys form, pinned
+	SSHKeyFile string `json:"sshKeyFile,omitempty"`
+	SSHSudo    bool   `json:"sshSudo,omitempty"`
+
+	// The agent identity's keystore.
+	Keyring    bool   `json:"keyring,omitempty"` // try the OS keyring before the passphrase file
+	Passphrase Secret `json:"passphrase,omitzero"`
+
+	Parallelism int `json:"parallelism,omitempty"`
+}
+
+// HubDriver is the driver kind the hub knows the agent by.
+func (c *Config) HubDriver() string {
+	switch c.Driver {
+	case DriverSSH, DriverLinux:
+		return wire.DriverLinux
+	case DriverLDAP:
+		return wire.DriverLDAP
+	}
+	return wire.DriverAD
+}
+
+// Check validates the target settings (not the secrets, which are read when used).
+func (c *Config) Check() error {
+	var errs []error
+	need := func(flag, v string) {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("--%s is required for driver %s", flag, c.Driver))
+		}
+	}
+	switch c.Driver {
+	case DriverAD:
+		need("ldap-url", c.LDAPURL)
+		need("base-dn", c.BaseDN)
+		need("ou", c.OU)
+		need("bind-dn", c.BindDN)
+	case DriverLDAP:
+		need("ldap-url", c.LDAPURL)
+		need("people-dn", c.PeopleDN)
+		need("groups-dn", c.GroupsDN)
+		need("bind-dn", c.BindDN)
+	case DriverLinux:
+	case DriverSSH:
+		need("ssh-addr", c.SSHAddr)
+		need("ssh-user", c.SSHUser)
+		need("ssh-host-key", c.SSHHostKey)
+		need("ssh-key-file", c.SSHKeyFile)
+	default:
+		errs = append(errs, fmt.Errorf("--driver %q: want ad, ldap, linux or ssh", c.Driver))
+	}
+	if (c.Driver == DriverAD || c.Driver == DriverLDAP) && !c.BindPassword.IsSet() {
+		errs = append(errs, errors.New("the bind password: give --bind-password-file or --bind-password-env"))
+	}
+	if c.Parallelism < 0 || c.Parallelism > 64 {
+		errs = append(errs, fmt.Errorf("--parallelism %d: want 1 to 64", c.Parallelism))
+	}
+	return errors.Join(errs...)
+}
+
+// LoadConfig reads the configuration from the state directory.
+func LoadConfig(dir string) (*Config, error) {
+	path := filepath.Join(dir, ConfigFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("config %q: not enrolled yet (run watchword-agent enroll): %w", path, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config %q: %w", path, err)
+	}
+	var c Config
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config %q: %w", path, err)
+	}
+	if _, err := wire.ParseInvite(c.Invite); err != nil {
+		return nil, fmt.Errorf("config %q: %w", path, err)
+	}
+	if err := c.Check(); err != nil {
+		return nil, fmt.Errorf("config %q: %w", path, err)
+	}
+	return &c, nil
+}
+
+// Save writes the configuration atomically, readable by the agent's user only.
+func (c *Config) Save(dir string) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(filepath.Join(dir, ConfigFile), append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	return nil
+}
+
+func (c *Config) tlsConfig() (*tls.Config, error) {
+	var pool *x509.CertPool
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("CA file: %w", err)
+		}
+		pool = x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %q: no PEM certificate", c.CAFile)
+		}
+	} else {
+		var err error
+		if pool, err = x509.SystemCertPool(); err != nil {
+			return nil, fmt.Errorf("system CA pool: %w", err)
+		}
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+// DriverFactory reads the target's secrets once and returns a function that opens one driver per call.
+func (c *Config) DriverFactory() (func() (driver.Driver, error), error) {
+	switch c.Driver {
+	case DriverAD, DriverLDAP:
+		pw, err := c.BindPassword.Read("bind password")
+		if err != nil {
+			return nil, err
+		}
+		tlsCfg, err := c.tlsConfig()
+		if err != nil {
+			return nil, err
+		}
+		if c.Driver == DriverAD {
+			var cfg ad.Config
+			cfg.URL, cfg.TLS, cfg.BindDN, cfg.Password = c.LDAPURL, tlsCfg, c.BindDN, pw
+			cfg.BaseDN, cfg.OU = c.BaseDN, c.OU
+			if _, err := ad.New(cfg); err != nil {
+				return nil, err
+			}
+			return func() (driver.Driver, error) { return ad.New(cfg) }, nil
+		}
+		var cfg openldap.Config
+		cfg.URL, cfg.TLS, cfg.BindDN, cfg.Password = c.LDAPURL, tlsCfg, c.BindDN, pw
+		cfg.PeopleDN, cfg.GroupsDN = c.PeopleDN, c.GroupsDN
+		if _, err := openldap.New(cfg); err != nil {
+			return nil, err
+		}
+		return func() (driver.Driver, error) { return openldap.New(cfg) }, nil
+	case DriverLinux:
+		return func() (driver.Driver, error) { return linux.NewLocal(linux.LocalConfig{Prefix: c.Prefix}), nil }, nil
+	case DriverSSH:
+		hk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(c.SSHHostKey))
+		if err != nil {
+			return nil, fmt.Errorf("--ssh-host-key: %w", err)
+		}
+		pem, err := os.ReadFile(c.SSHKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("ssh key: %w", err)
+		}
+		signer, err := ssh.ParsePrivateKey(pem)
+		if err != nil {
+			return nil, fmt.Errorf("ssh key %q: %w", c.SSHKeyFile, err)
+		}
+		cfg := linux.SSHConfig{Addr: c.SSHAddr, HostKey: hk, User: c.SSHUser, Signer: signer, Sudo: c.SSHSudo, Prefix: c.Prefix}
+		return func() (driver.Driver, error) { return linux.NewSSH(cfg) }, nil
+	}
+	return nil, fmt.Errorf("driver %q: unknown", c.Driver)
+}

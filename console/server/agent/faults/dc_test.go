@@ -1,0 +1,292 @@
+package faults_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/watchword/watchword/console/server/agent"
+	"github.com/watchword/watchword/console/server/agent/driver"
+	"github.com/watchword/watchword/console/server/agent/driver/ad"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/targets"
+	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// proxy is a TCP relay that can be cut (the target stops: open connections drop, new ones are refused) and
+// restored.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  map[net.Conn]bool
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			if p.down {
+				p.mu.Unlock()
+				c.Close()
+				continue
+			}
+			p.conns[c] = true
+			p.mu.Unlock()
+			go func() {
+				u, err := net.DialTimeout("tcp", target, 5*time.Second)
+				if err != nil {
+					c.Close()
+					return
+				}
+				p.mu.Lock()
+				p.conns[u] = true
+				p.mu.Unlock()
+				go func() { io.Copy(u, c); u.Close() }()
+				io.Copy(c, u)
+				c.Close()
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	return p
+}
+
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+func (p *proxy) restore() {
+	p.mu.Lock()
+	p.down = false
+	p.mu.Unlock()
+}
+
+// cutDriver stops the DC at one point of the first rotation: before the new password is set, or after it was set
+// and before it is verified. The DC comes back after outage.
+type cutDriver struct {
+	driver.Driver
+	p      *proxy
+	after  bool
+	outage time.Duration
+	once   sync.Once
+}
+
+func (d *cutDriver) stop() {
+	d.p.cut()
+	time.AfterFunc(d.outage, d.p.restore)
+}
+
+func (d *cutDriver) SetPassword(ctx context.Context, name, pw string) error {
+	if !d.after {
+		d.once.Do(d.stop)
+	}
+	err := d.Driver.SetPassword(ctx, name, pw)
+	if d.after && err == nil {
+		d.once.Do(d.stop)
+	}
+	return err
+}
+
+// TestTargetStoppedMidRotation stops the Samba DC (its connection, through a relay) in the middle of the first
+// rotation of an account, once before and once after the new password reached it. The account must end with a
+// freshly rotated, confirmed password that binds at the DC, and the interrupted version must never be confirmed.
+func TestTargetStoppedMidRotation(t *testing.T) {
+	env := targets.Require(t)
+	for _, after := range []bool{false, true} {
+		name := "before-set"
+		if after {
+			name = "after-set"
+		}
+		t.Run(name, func(t *testing.T) { dcStop(t, env, after) })
+	}
+}
+
+func dcStop(t *testing.T, env targets.Env, after bool) {
+	ctx := testCtx(t)
+	var cfg ad.Config
+	cfg.URL, cfg.TLS = env.Get(t, "WW_AD_URL"), env.TLSConfig(t)
+	cfg.BindDN, cfg.Password = env.Get(t, "WW_AD_ADMIN_DN"), env.Get(t, "WW_AD_ADMIN_PASSWORD")
+	cfg.BaseDN, cfg.OU = env.Get(t, "WW_AD_BASE_DN"), env.Get(t, "WW_AD_OU")
+	direct, err := ad.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	p := newProxy(t, strings.TrimPrefix(cfg.URL, "ldaps://"))
+	proxied := cfg
+	proxied.URL = "ldaps://" + p.ln.Addr().String()
+
+	h := hubtest.New(t)
+	b := make([]byte, 3)
+	rand.Read(b)
+	user := "wwt-" + hex.EncodeToString(b)
+	account := user + "-tm"
+	t.Cleanup(func() { deleteADUser(t, cfg, account) })
+	grantTestGroup(ctx, t, h, strings.Split(env.Get(t, "WW_TEST_GROUPS"), ",")[0])
+	tech := h.ActiveTech(user)
+	ag := h.NewAgent("test.lan", wire.DriverAD)
+
+	agentLogs := &syncBuffer{}
+	var once sync.Once
+	cd := &cutDriver{p: p, after: after, outage: 1500 * time.Millisecond}
+	runner, err := agent.New(agent.Config{Hub: ag.Client, Parallelism: 1, PollWait: 2 * time.Second,
+		NewDriver: func() (driver.Driver, error) {
+			var err error
+			once.Do(func() {
+				var d *ad.Driver
+				d, err = ad.New(proxied)
+				cd.Driver = d
+			})
+			return cd, err
+		},
+		Backoff: agent.Backoff{Min: 100 * time.Millisecond, Max: time.Second}, Retry: 300 * time.Millisecond,
+		Pace: 100 * time.Millisecond, StepTimeout: 5 * time.Second,
+		Logger: slog.New(slog.NewJSONHandler(agentLogs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- runner.Run(runCtx) }()
+	var halted sync.Once
+	halt := func() { halted.Do(func() { stop(); <-done }) }
+	defer halt()
+
+	// Wait for a confirmed version; open every version the tech can see.
+	var confirmedV int64
+	var confirmedPW string
+	passwords := map[int64]string{}
+	states := map[int64]wire.VersionState{}
+	deadline := time.Now().Add(60 * time.Second)
+	for confirmedV == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no confirmed version within 60 s; runner %+v\n%s", runner.Stats(), tailBytes(agentLogs.Bytes()))
+		}
+		time.Sleep(100 * time.Millisecond)
+		cr, err := tech.Credentials(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cr.Credentials {
+			for _, v := range c.Versions {
+				pw, err := seal.Open(v.Envelope, hubclient.SealContext(cr.ClientGUID, c.AgentID, c.AccountName, v.Version), tech.Identity)
+				if err != nil {
+					t.Fatalf("tech cannot open version %d: %v", v.Version, err)
+				}
+				passwords[v.Version], states[v.Version] = string(pw), v.State
+				if v.State == wire.VersionConfirmed {
+					confirmedV, confirmedPW = v.Version, string(pw)
+				}
+			}
+		}
+	}
+	scenarios.Add(1)
+	if err := direct.Verify(ctx, account, confirmedPW); err != nil {
+		lockouts.Add(1)
+		t.Fatalf("lockout: the confirmed version %d does not bind at the DC: %v", confirmedV, err)
+	}
+	if confirmedV == 1 {
+		t.Fatalf("the interrupted version 1 was confirmed: not rotated afresh")
+	}
+	for v, pw := range passwords {
+		if v != confirmedV && pw == confirmedPW {
+			t.Fatalf("version %d reuses the password of version %d", confirmedV, v)
+		}
+	}
+	accs, err := h.Owner.Accounts(ctx, tech.ID, 0)
+	if err != nil || len(accs) != 1 {
+		t.Fatalf("accounts: %+v, %v", accs, err)
+	}
+	t.Logf("DC stopped %s: confirmed version %d after %d versions; runner %+v", map[bool]string{false: "before set", true: "after set"}[after],
+		confirmedV, accs[0].CurrentVersion, runner.Stats())
+	halt()
+	var secrets []string
+	for _, pw := range passwords {
+		secrets = append(secrets, pw)
+	}
+	secrets = append(secrets, tech.Identity.String(), ag.Identity.String(), h.OwnerID.String(), h.Recovery.String())
+	grepSecrets(t, secrets, []string{h.DBPath, h.DBPath + "-wal", h.DBPath + "-shm"},
+		map[string][]byte{"hub logs": h.Logs.Bytes(), "agent logs": agentLogs.Bytes()})
+}
+
+// grantTestGroup replaces the built-in All triplet (Domain Admins) with a right to a test group.
+func grantTestGroup(ctx context.Context, t *testing.T, h *hubtest.Harness, group string) {
+	trips, err := h.Owner.Triplets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := h.Owner.CreateRight(ctx, wire.RightRequest{Name: "Ops", Targets: map[string][]string{wire.DriverAD: {group}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Owner.CreateTriplet(ctx, wire.TripletRequest{TechGroupID: trips[0].TechGroupID, AgentGroupID: trips[0].AgentGroupID, RightID: r.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Owner.DeleteTriplet(ctx, trips[0].ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deleteADUser removes a test account (the agent never deletes); it refuses anything without the test prefix.
+func deleteADUser(t *testing.T, cfg ad.Config, name string) {
+	if !strings.HasPrefix(name, "wwt-") {
+		t.Errorf("cleanup: refusing to delete %q", name)
+		return
+	}
+	conn, err := ldap.DialURL(cfg.URL, ldap.DialWithTLSConfig(cfg.TLS.Clone()))
+	if err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	defer conn.Close()
+	if err := conn.Bind(cfg.BindDN, cfg.Password); err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	res, err := conn.Search(ldap.NewSearchRequest(cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 10, false,
+		"(sAMAccountName="+ldap.EscapeFilter(name)+")", []string{"dn"}, nil))
+	if err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	for _, e := range res.Entries {
+		if err := conn.Del(ldap.NewDelRequest(e.DN, nil)); err != nil {
+			t.Logf("cleanup %s: %v", e.DN, err)
+		}
+	}
+}
+
+func tailBytes(b []byte) string {
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}

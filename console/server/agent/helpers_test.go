@@ -1,0 +1,340 @@
+package agent_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/watchword/watchword/console/server/agent"
+	"github.com/watchword/watchword/console/server/agent/driver"
+	"github.com/watchword/watchword/console/server/agent/driver/ad"
+	"github.com/watchword/watchword/console/server/agent/driver/linux"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/targets"
+	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// prefix marks every account a test creates; cleanups refuse to delete anything else.
+const prefix = "wwt-"
+
+func uniqueUser(t testing.TB) string {
+	b := make([]byte, 3)
+	rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// adConfig is the Samba DC of scripts/targets.sh.
+func adConfig(tb testing.TB, env targets.Env) ad.Config {
+	var c ad.Config
+	c.URL, c.TLS = env.Get(tb, "WW_AD_URL"), env.TLSConfig(tb)
+	c.BindDN, c.Password = env.Get(tb, "WW_AD_ADMIN_DN"), env.Get(tb, "WW_AD_ADMIN_PASSWORD")
+	c.BaseDN, c.OU = env.Get(tb, "WW_AD_BASE_DN"), env.Get(tb, "WW_AD_OU")
+	return c
+}
+
+func newAD(tb testing.TB, cfg ad.Config) *ad.Driver {
+	tb.Helper()
+	d, err := ad.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { d.Close() })
+	return d
+}
+
+// deleteADUsers removes test accounts from the DC (the agent never deletes).
+func deleteADUsers(tb testing.TB, cfg ad.Config, names ...string) {
+	conn, err := ldap.DialURL(cfg.URL, ldap.DialWithTLSConfig(cfg.TLS.Clone()))
+	if err != nil {
+		tb.Logf("cleanup: %v", err)
+		return
+	}
+	defer conn.Close()
+	if err := conn.Bind(cfg.BindDN, cfg.Password); err != nil {
+		tb.Logf("cleanup: %v", err)
+		return
+	}
+	for _, n := range names {
+		if !strings.HasPrefix(n, prefix) {
+			tb.Errorf("cleanup: refusing to delete %q", n)
+			continue
+		}
+		res, err := conn.Search(ldap.NewSearchRequest(cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 10, false,
+			fmt.Sprintf("(sAMAccountName=%s)", ldap.EscapeFilter(n)), []string{"dn"}, nil))
+		if err != nil {
+			tb.Logf("cleanup %s: %v", n, err)
+			continue
+		}
+		for _, e := range res.Entries {
+			if err := conn.Del(ldap.NewDelRequest(e.DN, nil)); err != nil {
+				tb.Logf("cleanup %s: %v", n, err)
+			}
+		}
+	}
+}
+
+// memberOf lists the CNs of the groups an AD account belongs to.
+func memberOf(tb testing.TB, cfg ad.Config, name string) []string {
+	tb.Helper()
+	conn, err := ldap.DialURL(cfg.URL, ldap.DialWithTLSConfig(cfg.TLS.Clone()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Bind(cfg.BindDN, cfg.Password); err != nil {
+		tb.Fatal(err)
+	}
+	res, err := conn.Search(ldap.NewSearchRequest(cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 10, false,
+		fmt.Sprintf("(sAMAccountName=%s)", ldap.EscapeFilter(name)), []string{"memberOf"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		tb.Fatalf("look up %s: %v (%d entries)", name, err, len(res.Entries))
+	}
+	var out []string
+	for _, dn := range res.Entries[0].GetAttributeValues("memberOf") {
+		p, err := ldap.ParseDN(dn)
+		if err == nil && len(p.RDNs) > 0 {
+			out = append(out, p.RDNs[0].Attributes[0].Value)
+		}
+	}
+	return out
+}
+
+// sshTarget is the OpenSSH target: this very host on a high port.
+type sshTarget struct {
+	addr    string
+	hostKey ssh.PublicKey
+	cfg     linux.SSHConfig
+}
+
+func newSSHTarget(tb testing.TB, env targets.Env) *sshTarget {
+	tb.Helper()
+	hk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(env.Get(tb, "WW_SSH_HOST_KEY")))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pem, err := os.ReadFile(env.Get(tb, "WW_SSH_KEY_FILE"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(pem)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := env.Get(tb, "WW_SSH_ADDR")
+	return &sshTarget{addr: addr, hostKey: hk,
+		cfg: linux.SSHConfig{Addr: addr, HostKey: hk, User: env.Get(tb, "WW_SSH_USER"), Sudo: env["WW_SSH_SUDO"] == "1", Signer: signer, Prefix: prefix}}
+}
+
+func deleteLinuxUsers(tb testing.TB, names ...string) {
+	for _, n := range names {
+		if !strings.HasPrefix(n, prefix) {
+			tb.Errorf("cleanup: refusing to delete %q", n)
+			continue
+		}
+		if out, err := exec.Command("userdel", "-r", n).CombinedOutput(); err != nil && !strings.Contains(string(out), "does not exist") {
+			tb.Logf("cleanup userdel %s: %v: %s", n, err, out)
+		}
+	}
+}
+
+// recorder keeps every password the agent sets, for the zero-knowledge check.
+type recorder struct {
+	mu  sync.Mutex
+	pws []string
+}
+
+func (r *recorder) add(pw string) {
+	r.mu.Lock()
+	r.pws = append(r.pws, pw)
+	r.mu.Unlock()
+}
+
+func (r *recorder) all() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.pws...)
+}
+
+type recordingDriver struct {
+	driver.Driver
+	rec *recorder
+}
+
+func (d recordingDriver) SetPassword(ctx context.Context, name, pw string) error {
+	d.rec.add(pw)
+	return d.Driver.SetPassword(ctx, name, pw)
+}
+
+// proxy is a TCP relay in front of the hub that a test can cut, to play a hub outage without stopping the hub.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  map[net.Conn]bool
+}
+
+func newProxy(tb testing.TB, target string) *proxy {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	go p.serve()
+	tb.Cleanup(func() { ln.Close(); p.Cut() })
+	return p
+}
+
+func (p *proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		down := p.down
+		if !down {
+			p.conns[c] = true
+		}
+		p.mu.Unlock()
+		if down {
+			c.Close()
+			continue
+		}
+		go func() {
+			u, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+			if err != nil {
+				c.Close()
+				return
+			}
+			p.mu.Lock()
+			p.conns[u] = true
+			p.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			io.Copy(c, u)
+			c.Close()
+		}()
+	}
+}
+
+// Cut refuses new connections and breaks the open ones.
+func (p *proxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+// Restore lets connections through again.
+func (p *proxy) Restore() {
+	p.mu.Lock()
+	p.down = false
+	p.mu.Unlock()
+}
+
+// Invite points at the proxy instead of the hub; the pin is the hub's, since TLS runs end to end.
+func (p *proxy) Invite(h *hubtest.Harness) wire.Invite {
+	inv := h.Invite
+	inv.HubURL = "https://" + p.ln.Addr().String()
+	return inv
+}
+
+func hostOf(rawURL string) string {
+	u, _ := url.Parse(rawURL)
+	return u.Host
+}
+
+// current opens the newest version of a tech's account on an agent with the tech's identity.
+func current(ctx context.Context, tb testing.TB, tech *hubtest.Tech, agentID int64, account string) (int64, wire.VersionState, string, error) {
+	creds, err := tech.Credentials(ctx)
+	if err != nil {
+		return 0, "", "", err
+	}
+	for _, c := range creds.Credentials {
+		if c.AccountName != account || c.AgentID != agentID {
+			continue
+		}
+		if len(c.Versions) == 0 {
+			return 0, "", "", errors.New("no version yet")
+		}
+		v := c.Versions[0]
+		pw, err := seal.Open(v.Envelope, hubclient.SealContext(creds.ClientGUID, c.AgentID, c.AccountName, v.Version), tech.Identity)
+		if err != nil {
+			tb.Fatalf("open %s v%d with the tech's identity: %v", account, v.Version, err)
+		}
+		return v.Version, v.State, string(pw), nil
+	}
+	return 0, "", "", fmt.Errorf("no credential %q on agent %d", account, agentID)
+}
+
+// eventually polls cond every 50 ms until it holds or timeout passes.
+func eventually(tb testing.TB, timeout time.Duration, what string, cond func() bool) time.Duration {
+	tb.Helper()
+	start := time.Now()
+	for {
+		if cond() {
+			return time.Since(start)
+		}
+		if time.Since(start) > timeout {
+			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// startRunner runs an agent runner until the test ends.
+func startRunner(tb testing.TB, cfg agent.Config, logs io.Writer) *agent.Runner {
+	tb.Helper()
+	cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r, err := agent.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				tb.Errorf("runner: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			tb.Errorf("runner did not stop within 30 s")
+		}
+	})
+	return r
+}
+
+// grepSecrets fails tb for every secret found in blob.
+func grepSecrets(tb testing.TB, where string, blob []byte, secrets []string) {
+	tb.Helper()
+	for _, s := range secrets {
+		if bytes.Contains(blob, []byte(s)) {
+			tb.Errorf("a generated password is in %s", where)
+		}
+	}
+}

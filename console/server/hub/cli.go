@@ -1,0 +1,292 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+const usage = `usage: watchword-hub <command> [flags]
+
+commands:
+  init          create the database and hub key if needed, add a tenant, print its invite and owner claim token
+  serve         serve the API over TLS until interrupted
+  invite        print the invite of an existing tenant
+  backup        write an online copy of the database
+  verify-audit  check the audit log's hash chain
+
+Every flag can also be set by its environment variable (WATCHWORD_HUB_<FLAG>, e.g. WATCHWORD_HUB_DB).
+Run "watchword-hub <command> -h" for its flags.
+`
+
+// Run is the watchword-hub command line. ctx ends on SIGINT/SIGTERM (see the main package).
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command")
+	}
+	cmd, args := args[0], args[1:]
+	fs := flag.NewFlagSet("watchword-hub "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	str := func(name, def, help string) *string {
+		env := "WATCHWORD_HUB_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok {
+			def = v
+		}
+		return fs.String(name, def, help+" ($"+env+")")
+	}
+	db := str("db", "watchword-hub.db", "SQLite database `path`")
+	key := str("key", "", "hub identity `file` (default: the database path + \".key\")")
+	var run func() error
+	switch cmd {
+	case "init":
+		tenant := str("tenant", "", "tenant (MSP) `name`")
+		abbrev := str("abbrev", "", "short tenant `abbreviation` used in account names (1-8 of a-z0-9)")
+		recovery := str("recovery", "", "tenant recovery `recipient` (age1pq1…: age-keygen -pq, age v1.3.0 or later)")
+		url := str("url", "https://localhost:8443", "hub `URL` as clients reach it, for the invite")
+		run = func() error { return cmdInit(ctx, stdout, *db, keyPath(*db, *key), *tenant, *abbrev, *recovery, *url) }
+	case "serve":
+		listen := str("listen", ":8443", "`address` to listen on")
+		logJSON := str("log-json", "false", "log as JSON (true/false)")
+		logLevel := str("log-level", "info", "log `level`: debug, info, warn, error")
+		metricsKey := str("metrics-key-file", "", "`file` holding the scrape key GET /metrics requires as a bearer token (owner-only, one line of at least 32 characters); none: metrics are off")
+		limits := map[string]*string{ // flood.go; empty or 0: the default
+			"max-pending-techs":      str("max-pending-techs", "", "most pending techs a tenant may have; registrations beyond are refused (default 500)"),
+			"max-conns":              str("max-conns", "", "most connections held open at once (default 16384)"),
+			"max-long-polls":         str("max-long-polls", "", "most long polls held at once, in total (default 10000)"),
+			"max-long-polls-per-key": str("max-long-polls-per-key", "", "most long polls one client key may hold (default 4)"),
+		}
+		run = func() error {
+			cfg := Config{}
+			for name, dst := range map[string]*int{"max-pending-techs": &cfg.MaxPendingTechs, "max-conns": &cfg.MaxConns,
+				"max-long-polls": &cfg.MaxLongPolls, "max-long-polls-per-key": &cfg.MaxLongPollsPerKey} {
+				if s := strings.TrimSpace(*limits[name]); s != "" {
+					n, err := strconv.Atoi(s)
+					if err != nil || n < 0 {
+						return fmt.Errorf("--%s %q: must be a whole number, 0 for the default", name, s)
+					}
+					*dst = n
+				}
+			}
+			if *metricsKey != "" {
+				k, err := ReadScrapeKey(*metricsKey)
+				if err != nil {
+					return err
+				}
+				cfg.MetricsKey = k
+			}
+			return cmdServe(ctx, stderr, *db, keyPath(*db, *key), *listen, *logJSON == "true" || *logJSON == "1", *logLevel, cfg)
+		}
+	case "invite":
+		guid := str("client", "", "tenant client `GUID`")
+		url := str("url", "https://localhost:8443", "hub `URL` as clients reach it")
+		run = func() error { return cmdInvite(ctx, stdout, *db, keyPath(*db, *key), *guid, *url) }
+	case "backup":
+		out := str("out", "", "backup file `path` (must not exist)")
+		run = func() error { return cmdBackup(ctx, stdout, *db, *out) }
+	case "verify-audit":
+		run = func() error { return cmdVerify(ctx, stdout, *db) }
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected arguments %q", cmd, fs.Args())
+	}
+	return run()
+}
+
+func keyPath(db, key string) string {
+	if key != "" {
+		return key
+	}
+	return db + ".key"
+}
+
+// LoadOrCreateIdentity reads the hub's identity from path, creating it (mode 0600) if the file does not exist.
+func LoadOrCreateIdentity(path string) (*seal.Identity, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		id, err := seal.ParseIdentity(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("hub identity %q: %w", path, err)
+		}
+		return id, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("hub identity %q: %w", path, err)
+	}
+	id, err := seal.GenerateIdentity()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("hub identity %q: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("hub identity %q: %w", path, err)
+	}
+	_, werr := f.WriteString(id.String() + "\n")
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		return nil, fmt.Errorf("hub identity %q: %w", path, err)
+	}
+	return id, nil
+}
+
+func cmdInit(ctx context.Context, out io.Writer, db, key, tenant, abbrev, recovery, url string) error {
+	id, err := LoadOrCreateIdentity(key)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	h := New(st, id, Config{})
+	nt, err := h.CreateTenant(ctx, TenantSpec{Name: tenant, Abbrev: abbrev, Recovery: recovery})
+	if err != nil {
+		return err
+	}
+	inv := h.Invite(url, nt.GUID)
+	if err := inv.Validate(); err != nil {
+		return fmt.Errorf("invite for --url %q: %w", url, err)
+	}
+	fmt.Fprintf(out, "client GUID:  %s\nhub pin:      %s\ninvite:       %s\nowner token:  %s  (single use, expires %s)\n",
+		nt.GUID, h.Pin(), inv, nt.OwnerToken, nt.ExpiresAt.Format(time.RFC3339))
+	return nil
+}
+
+func cmdInvite(ctx context.Context, out io.Writer, db, key, guid, url string) error {
+	id, err := LoadOrCreateIdentity(key)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Read(ctx, func(tx store.Tx) error { _, err := tx.Tenant(guid); return err }); err != nil {
+		return err
+	}
+	inv := wire.Invite{HubURL: url, ClientGUID: guid, HubPin: id.Public().ID()}
+	if err := inv.Validate(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, inv)
+	return nil
+}
+
+func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, logJSON bool, level string, cfg Config) error {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return fmt.Errorf("log level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	var handler slog.Handler = slog.NewTextHandler(logOut, opts)
+	if logJSON {
+		handler = slog.NewJSONHandler(logOut, opts)
+	}
+	log := slog.New(handler)
+	serveGC()
+	id, err := LoadOrCreateIdentity(key)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cfg.Logger = log
+	h := New(st, id, cfg)
+	srv, err := h.Listen(listen)
+	if err != nil {
+		return err
+	}
+	log.Info("hub serving", "url", srv.URL, "pin", h.Pin(), "db", db)
+	select {
+	case <-ctx.Done():
+	case <-waitChan(srv):
+	}
+	log.Info("hub shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+func waitChan(s *Server) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() { s.Wait(); close(ch) }()
+	return ch
+}
+
+func cmdBackup(ctx context.Context, out io.Writer, db, dst string) error {
+	if dst == "" {
+		return errors.New("backup: --out is required")
+	}
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Backup(ctx, dst); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "backup written to %s\n", dst)
+	return nil
+}
+
+func cmdVerify(ctx context.Context, out io.Writer, db string) error {
+	if _, err := os.Stat(db); err != nil {
+		return fmt.Errorf("verify-audit: %w", err)
+	}
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.VerifyAudit(ctx)
+	if err != nil {
+		return fmt.Errorf("verify-audit: %d events read: %w", n, err)
+	}
+	fmt.Fprintf(out, "audit chain intact: %d events\n", n)
+	return nil
+}
+
+// serveGCPercent is the collector's target for a hub service. The hub's heap is mostly long-lived state: its
+// connections (TLS, net/http's buffers, the parsed client certificate: about 20 KB each) and the entitlement
+// view, 70-90 MB live with 2,000 TechClients in long polls; the default of 100 let the heap double before each
+// collection, and a tech's full list being written when a collection started was counted live too: the hub of
+// the hub-under-load benchmark peaked at 255-267 MiB resident. At 50 it peaked at 199-217 MiB, for about 0.3 % of
+// a core more collection work (the hub uses 15-20 % of one core there; docs/performance.md).
+const serveGCPercent = 50
+
+// serveGC applies serveGCPercent to the serve process unless the operator set GOGC (or GOMEMLIMIT, which the
+// runtime applies on its own): an embedded hub, in the Console's process, leaves the collector alone.
+func serveGC() {
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
+}

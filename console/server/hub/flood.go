@@ -1,0 +1,306 @@
+package hub
+
+// Floods: registrations, long polls, connections.
+//
+// The keyed routes (registration, enrolment, claims, device replacement) answer anyone holding a key, and a key
+// costs nothing to make. Their rate is bounded three ways, each route with buckets of its own so that a flood of
+// registrations does not stop an agent enrolling: per client address; per network, the address's /24 (IPv4) or /64
+// (IPv6), since one host easily holds many addresses of its network (all of 127.0.0.0/8 on loopback, a /64 on any
+// IPv6 interface); and per tenant, whatever the networks, checked once the tenant is known so that made-up tenant
+// GUIDs cannot fill its table.
+//
+// A tenant holds at most MaxPendingTechs pending techs; a registration beyond is refused with the limit named. The
+// first refusal since the queue last had room is audited (tech.register-refused) and the admin's tech list carries
+// the queue's state (wire.Registrations) for the Console to show. A pending registration changes nobody's
+// entitlements, so it does not rebuild the entitlement view in the tenant's write lock (each of 1,200 flooded
+// registrations did, for longer the more techs there were, while agents' stages and confirmations queued
+// behind) and wakes no tech device.
+//
+// Long polls are counted per client key and in total, and so are a key's requests in flight; Listen caps the
+// connections it holds. A poll or request beyond a cap is refused with rate_limited, which clients back off from.
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// Defaults of the limits in Config.
+const (
+	defaultMaxPendingTechs    = 500
+	defaultMaxLongPolls       = 10_000
+	defaultMaxLongPollsPerKey = 4
+	defaultMaxRequestsPerKey  = 32
+	defaultMaxConns           = 16_384
+)
+
+// floodGates is the Hub's share of this file.
+type floodGates struct {
+	netLimiter    *limiter // keyed routes per network
+	tenantLimiter *limiter // keyed routes per tenant
+	maxPending    int
+	polls         *gate // long polls, per key and in total
+	requests      *gate // requests in flight, per key
+	maxConns      int
+	knownTenants  sync.Map // GUIDs of tenants looked up: limited before the next lookup
+
+	regMu   sync.Mutex
+	regFull map[int64]*regRefusals // tenant ID → refusals since its queue was last below the limit
+}
+
+type regRefusals struct {
+	since time.Time
+	n     int64
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func newFloodGates(cfg Config, burst int, every time.Duration, now func() time.Time) floodGates {
+	return floodGates{
+		netLimiter: newLimiter(orDefault(cfg.NetRateBurst, 3*burst), orDefault(cfg.NetRateEvery, max(every/3, time.Nanosecond)), now),
+		tenantLimiter: newLimiter(orDefault(cfg.TenantRateBurst, 10*burst),
+			orDefault(cfg.TenantRateEvery, max(every/10, time.Nanosecond)), now),
+		maxPending: orDefault(cfg.MaxPendingTechs, defaultMaxPendingTechs),
+		polls: &gate{max: orDefault(cfg.MaxLongPolls, defaultMaxLongPolls), perMax: orDefault(cfg.MaxLongPollsPerKey, defaultMaxLongPollsPerKey),
+			what: "long polls", per: map[string]int{}},
+		requests: &gate{perMax: orDefault(cfg.MaxRequestsPerKey, defaultMaxRequestsPerKey), what: "requests in flight", per: map[string]int{}},
+		maxConns: orDefault(cfg.MaxConns, defaultMaxConns),
+		regFull:  map[int64]*regRefusals{},
+	}
+}
+
+// ---- rates of the keyed routes ----
+
+// network is the /24 (IPv4, IPv4-mapped IPv6 included) or /64 (IPv6) of a client address, or the address itself
+// when it does not parse.
+func network(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap().WithZone("")
+	bits := 64
+	if a.Is4() {
+		bits = 24
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return addr
+	}
+	return p.String()
+}
+
+func errRate(from string) error {
+	return &wire.Error{Code: wire.CodeRateLimited, Message: fmt.Sprintf("too many requests %s; retry later", from)}
+}
+
+// rateByAddress applies the address and network limits of a keyed route; the tenant's follows once the tenant is
+// known (rateByTenant).
+func (h *Hub) rateByAddress(rt route, hr *http.Request) error {
+	addr := clientAddr(hr)
+	if !h.limiter.allow(rt.path + "|" + addr) {
+		return errRate("from this address")
+	}
+	if n := network(addr); !h.netLimiter.allow(rt.path + "|" + n) {
+		return errRate("from network " + n)
+	}
+	return nil
+}
+
+// rateByTenant applies the tenant's limit of a keyed route. A tenant this process has looked up before is limited
+// before the lookup: refusing a flood costs no read of the database then. A GUID no one has looked up is limited
+// after (the lookup refuses a made-up one), so made-up GUIDs never fill the tenant table.
+func (h *Hub) rateByTenant(rt route, guid string, known bool) (checked bool, err error) {
+	if _, ok := h.knownTenants.Load(guid); !ok && !known {
+		return false, nil
+	}
+	h.knownTenants.Store(guid, true)
+	if !h.tenantLimiter.allow(rt.path + "|" + guid) {
+		return true, errRate("to this tenant")
+	}
+	return true, nil
+}
+
+// ---- the pending queue ----
+
+// pendingFullError refuses a registration to a tenant whose pending queue is full.
+type pendingFullError struct{ limit int }
+
+func (e *pendingFullError) Error() string {
+	return fmt.Sprintf("this tenant already has %d pending registrations, the most the hub holds: an admin must approve or reject some before another device can register", e.limit)
+}
+
+// As lets asWire turn it into the rate_limited a client sees.
+func (e *pendingFullError) As(target any) bool {
+	if p, ok := target.(**wire.Error); ok {
+		*p = &wire.Error{Code: wire.CodeRateLimited, Message: e.Error()}
+		return true
+	}
+	return false
+}
+
+// pendingRoom refuses a registration when tenant's pending queue is full.
+func (h *Hub) pendingRoom(tx store.Tx, tenant *store.Tenant) error {
+	n, err := tx.CountTechs(tenant.ID, wire.TechPending)
+	if err != nil {
+		return err
+	}
+	if n >= h.maxPending {
+		return &pendingFullError{limit: h.maxPending}
+	}
+	return nil
+}
+
+// registrationRefused counts a registration refused for a full queue; the first since the queue last had room is
+// audited, and wakes the Consoles' long polls so they can say so.
+func (h *Hub) registrationRefused(ctx context.Context, tenant *store.Tenant) {
+	h.regMu.Lock()
+	st := h.regFull[tenant.ID]
+	first := st == nil
+	if first {
+		st = &regRefusals{since: h.now().UTC()}
+		h.regFull[tenant.ID] = st
+	}
+	st.n++
+	h.regMu.Unlock()
+	if !first {
+		return
+	}
+	// The registrant may have hung up; the record is the tenant's.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := h.mutate(ctx, tenant, principal{kind: "system"}, func(c *change) error {
+		c.concerns() // no tech's list changes
+		n, err := c.tx.CountTechs(tenant.ID, wire.TechPending)
+		if err != nil {
+			return err
+		}
+		return c.audit("tech.register-refused", "tenant "+tenant.GUID, fmt.Sprintf("reason=pending-limit limit=%d pending=%d", h.maxPending, n))
+	})
+	if err != nil {
+		h.log.Error("audit refused registration", "tenant", tenant.GUID, "err", err)
+	}
+}
+
+// registrationAccepted notes that tenant's queue had room again.
+func (h *Hub) registrationAccepted(tenant int64) {
+	h.regMu.Lock()
+	delete(h.regFull, tenant)
+	h.regMu.Unlock()
+}
+
+// registrations is the state of tenant's pending queue for the admin's tech list.
+func (h *Hub) registrations(tx store.Tx, tenant int64) (*wire.Registrations, error) {
+	n, err := tx.CountTechs(tenant, wire.TechPending)
+	if err != nil {
+		return nil, err
+	}
+	out := &wire.Registrations{Pending: n, PendingLimit: h.maxPending, Full: n >= h.maxPending}
+	h.regMu.Lock()
+	if st := h.regFull[tenant]; st != nil {
+		out.Refused, out.RefusedSince = st.n, st.since
+	}
+	h.regMu.Unlock()
+	return out, nil
+}
+
+// ---- long polls and requests in flight ----
+
+// gate counts what each client key holds (perMax each) and, when max is positive, what all of them hold.
+type gate struct {
+	mu     sync.Mutex
+	max    int
+	perMax int
+	what   string
+	total  int
+	per    map[string]int
+}
+
+// acquire takes a place for key, or refuses with rate_limited; release gives it back (once).
+func (g *gate) acquire(key string) (release func(), err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.max > 0 && g.total >= g.max {
+		return nil, &wire.Error{Code: wire.CodeRateLimited, Message: fmt.Sprintf("the hub holds its maximum of %d %s; retry later", g.max, g.what)}
+	}
+	if g.per[key] >= g.perMax {
+		return nil, &wire.Error{Code: wire.CodeRateLimited,
+			Message: fmt.Sprintf("this key already has %d %s, the most the hub allows one client; retry when one ends", g.perMax, g.what)}
+	}
+	g.total++
+	g.per[key]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			g.total--
+			if g.per[key]--; g.per[key] <= 0 {
+				delete(g.per, key)
+			}
+		})
+	}, nil
+}
+
+// longPoll takes a long-poll place for the caller, to hold while it waits.
+func (h *Hub) longPoll(r *request) (release func(), err error) {
+	return h.polls.acquire(r.keyID)
+}
+
+// ---- connections ----
+
+// capListener holds at most n connections open: Accept waits while n are, so further clients queue in the
+// kernel's backlog rather than in the hub's memory.
+type capListener struct {
+	net.Listener
+	sem    chan struct{}
+	done   chan struct{}
+	closed sync.Once
+}
+
+func capConns(ln net.Listener, n int) net.Listener {
+	return &capListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{})}
+}
+
+func (l *capListener) Accept() (net.Conn, error) {
+	select {
+	case l.sem <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &capConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+func (l *capListener) Close() error {
+	l.closed.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+type capConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *capConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}

@@ -1,0 +1,652 @@
+// Package hub is Watchword's headless server: it holds a store of tenants, techs, agents, groups, rights,
+// triplets, accounts and sealed credential versions, and serves them over an authenticated HTTPS API.
+//
+// # Reading guide
+//
+//   - hub.go: the Hub, tenant bootstrap (CreateTenant, AddAdmin) and the transaction helper through which every
+//     mutation goes: it appends the audit events, bumps the tenant revision and wakes long polls.
+//   - routes.go: the one table of every endpoint (method, path, who may call it, handler), authentication and
+//     error mapping.
+//   - plan.go: entitlements turned into an agent's plan and a tech's credential list, rotation schedule.
+//   - tech.go, agent.go, admin.go: the handlers.
+//   - serve.go: TLS, listening, graceful shutdown; cli.go: `watchword-hub init|serve|backup|verify-audit`.
+//
+// # Authentication
+//
+// Every principal — a tech device, an agent, a console admin — is its Ed25519 key, presented as a self-signed TLS
+// client certificate (seal.Identity.TLSCertificate). The hub names the caller seal.KeyID(seal.PeerKey(cert)) and
+// looks it up in the tenant named by the Watchword-Client header. Clients pin the hub's own key by the KeyID carried
+// in the invite. Registration, enrollment and admin claims carry the full public key, whose auth key must be the TLS
+// key: the caller proves it holds what it registers.
+//
+// # Zero knowledge
+//
+// The hub never sees a password. Agents seal each new password to the tech's device recipient and the tenant's
+// recovery recipient before staging it; the hub stores and forwards the age envelope as opaque bytes and never
+// logs a request body.
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/watchword/watchword/console/server/hub/entitle"
+	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// Config tunes a Hub. The zero value is usable.
+type Config struct {
+	Logger *slog.Logger
+	// Now is the clock; tests move it.
+	Now func() time.Time
+	// MaxWait caps long polls (default and maximum wire.MaxWait).
+	MaxWait time.Duration
+	// RateBurst and RateEvery limit registration, enrollment and claims per client address:
+	// RateBurst requests at once, then one per RateEvery (defaults 10 and 6 s).
+	RateBurst int
+	RateEvery time.Duration
+	// NetRateBurst and NetRateEvery limit the same routes per network, the client's /24 (IPv4) or /64 (IPv6):
+	// defaults three times RateBurst and a third of RateEvery. TenantRateBurst and TenantRateEvery limit them per
+	// tenant: defaults ten times RateBurst and a tenth of RateEvery. Each route has its own buckets (flood.go).
+	NetRateBurst    int
+	NetRateEvery    time.Duration
+	TenantRateBurst int
+	TenantRateEvery time.Duration
+	// MaxPendingTechs caps each tenant's pending techs; a registration beyond is refused (default 500).
+	MaxPendingTechs int
+	// MaxLongPolls caps the long polls held at once in total (default 10,000), MaxLongPollsPerKey those of one
+	// client key (default 4), MaxRequestsPerKey one key's requests in flight, long polls included (default 32).
+	MaxLongPolls       int
+	MaxLongPollsPerKey int
+	MaxRequestsPerKey  int
+	// MaxConns caps the connections Listen holds at once (default 16,384); beyond it a new connection waits to be
+	// accepted until one closes.
+	MaxConns int
+	// DisableTOTP stops the credential list requiring a TOTP session of co-managed techs (and of MSP techs under
+	// the tenant's security policy; totp.go). A knob for tests about something else: a real hub always enforces
+	// it, and lockouts are enforced either way.
+	DisableTOTP bool
+	// MetricsKey is the scrape key GET /metrics requires as a bearer token (at least MinScrapeKey characters;
+	// ReadScrapeKey reads one from a file). Empty: metrics are off.
+	MetricsKey string
+}
+
+// Hub serves one store. Create it with New.
+type Hub struct {
+	st      store.Store
+	id      *seal.Identity
+	pin     string
+	log     *slog.Logger
+	now     func() time.Time
+	maxWait time.Duration
+	metrics *metrics
+	limiter *limiter
+	// refusals bounds the audit events refused requests may write (see auditRefusal).
+	refusals    *limiter
+	enforceTOTP bool
+	scrapeKey   []byte // SHA-256 of Config.MetricsKey; nil: metrics are off
+	floodGates         // registration limits, long polls and requests in flight (flood.go)
+
+	mu    sync.Mutex
+	revs  map[int64]*revision // tenant ID → revision broadcaster
+	views map[int64]*view     // tenant ID → entitlement view, dropped when the graph changes
+	gens  map[int64]int64     // tenant ID → graph generation, so a view read before a change is not cached after it
+	// building holds the views being built, so that concurrent requests share one build.
+	building map[viewKey]*viewBuild
+	// inflight counts each tenant's mutations between their start and their notify.
+	inflight map[int64]int
+	// tenantMu serializes each tenant's mutations from transaction to notify (see tenantLock).
+	tenantMu map[int64]*sync.Mutex
+	recips   recipientCache
+	// problems holds the plan problems already audited (accounts.go).
+	problems map[problemKey]bool
+}
+
+// New creates a hub over st that authenticates itself with id.
+func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
+	h := &Hub{
+		st:          st,
+		id:          id,
+		pin:         id.Public().ID(),
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		maxWait:     cfg.MaxWait,
+		enforceTOTP: !cfg.DisableTOTP,
+		metrics:     newMetrics(),
+		revs:        map[int64]*revision{},
+		views:       map[int64]*view{},
+		gens:        map[int64]int64{},
+		building:    map[viewKey]*viewBuild{},
+		inflight:    map[int64]int{},
+		tenantMu:    map[int64]*sync.Mutex{},
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.maxWait <= 0 || h.maxWait > wire.MaxWait {
+		h.maxWait = wire.MaxWait
+	}
+	burst, every := cfg.RateBurst, cfg.RateEvery
+	if burst <= 0 {
+		burst = 10
+	}
+	if every <= 0 {
+		every = 6 * time.Second
+	}
+	h.limiter = newLimiter(burst, every, h.now)
+	h.floodGates = newFloodGates(cfg, burst, every, h.now)
+	if cfg.MetricsKey != "" {
+		if err := checkScrapeKey(cfg.MetricsKey); err != nil {
+			h.log.Error("metrics stay off", "err", err)
+		} else {
+			sum := sha256.Sum256([]byte(cfg.MetricsKey))
+			h.scrapeKey = sum[:]
+		}
+	}
+	h.refusals = newLimiter(refusalBurst, refusalEvery, h.now)
+	return h
+}
+
+// Pin is the hub's key ID, which clients pin through the invite.
+func (h *Hub) Pin() string { return h.pin }
+
+// Store returns the hub's store.
+func (h *Hub) Store() store.Store { return h.st }
+
+// Invite builds the invite of tenant guid for a hub reachable at hubURL.
+func (h *Hub) Invite(hubURL, guid string) wire.Invite {
+	return wire.Invite{HubURL: hubURL, ClientGUID: guid, HubPin: h.pin}
+}
+
+// TenantSpec describes a new tenant.
+type TenantSpec struct {
+	Name     string
+	Abbrev   string
+	Recovery string // age1pq1… recovery recipient
+}
+
+// NewTenant is a created tenant and the single-use token whose first presenter becomes its owner.
+type NewTenant struct {
+	GUID       string
+	OwnerToken string
+	ExpiresAt  time.Time
+}
+
+var abbrevRE = regexp.MustCompile(`^[a-z0-9]{1,8}$`)
+
+func (s TenantSpec) validate() error {
+	var errs []error
+	if n := strings.TrimSpace(s.Name); n == "" || len(n) > 100 {
+		errs = append(errs, wire.Invalid("name", "tenant name needs 1 to 100 characters"))
+	}
+	if !abbrevRE.MatchString(s.Abbrev) {
+		errs = append(errs, wire.Invalid("abbrev", "abbreviation %q needs 1 to 8 lowercase letters or digits", s.Abbrev))
+	}
+	if _, err := seal.ParseRecipient(s.Recovery); err != nil {
+		errs = append(errs, wire.Invalid("recovery", "recovery recipient must be an age1pq1… hybrid recipient"))
+	}
+	return errors.Join(errs...)
+}
+
+// OwnerTokenTTL is how long an owner claim token printed by init stays valid.
+const OwnerTokenTTL = 7 * 24 * time.Hour
+
+// CreateTenant creates a tenant with its built-ins (AllTechs, AllDomains, AllRights and the All triplet) and an
+// owner claim token.
+func (h *Hub) CreateTenant(ctx context.Context, spec TenantSpec) (*NewTenant, error) {
+	if err := spec.validate(); err != nil {
+		return nil, fmt.Errorf("create tenant %q: %w", spec.Name, err)
+	}
+	now := h.now().UTC()
+	t := &store.Tenant{GUID: uuid.NewString(), Name: strings.TrimSpace(spec.Name), Abbrev: spec.Abbrev, Recovery: spec.Recovery,
+		Policy: wire.DefaultPolicy(), CreatedAt: now}
+	token := newToken()
+	err := h.st.Write(ctx, func(tx store.Tx) error {
+		if err := tx.CreateTenant(t); err != nil {
+			return err
+		}
+		if err := createBuiltins(tx, t.ID); err != nil {
+			return err
+		}
+		if err := tx.CreateToken(&store.Token{TenantID: t.ID, Kind: store.TokenClaim, Role: wire.RoleOwner, Hash: hashToken(token),
+			ExpiresAt: now.Add(OwnerTokenTTL), CreatedAt: now}); err != nil {
+			return err
+		}
+		return tx.Audit(&store.AuditEvent{TenantID: t.ID, At: now, ActorKind: "system", Action: "tenant.create",
+			Target: "tenant " + t.GUID, Detail: fmt.Sprintf("name=%q abbrev=%q", t.Name, t.Abbrev)})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create tenant %q: %w", spec.Name, err)
+	}
+	h.log.Info("tenant created", "tenant", t.GUID)
+	return &NewTenant{GUID: t.GUID, OwnerToken: token, ExpiresAt: now.Add(OwnerTokenTTL)}, nil
+}
+
+func createBuiltins(tx store.Tx, tenant int64) error {
+	tg := &store.Group{TenantID: tenant, Kind: store.KindTech, Name: wire.AllTechs, Builtin: true}
+	ag := &store.Group{TenantID: tenant, Kind: store.KindAgent, Name: wire.AllDomains, Builtin: true}
+	r := &store.Right{TenantID: tenant, Name: wire.AllRights, Builtin: true,
+		Targets: map[string][]string{wire.DriverAD: {"Domain Admins"}, wire.DriverLinux: {"sudo"}}}
+	for _, err := range []error{tx.CreateGroup(tg), tx.CreateGroup(ag), tx.CreateRight(r)} {
+		if err != nil {
+			return err
+		}
+	}
+	return tx.CreateTriplet(&store.Triplet{TenantID: tenant, TechGroupID: tg.ID, AgentGroupID: ag.ID, RightID: r.ID, Builtin: true})
+}
+
+// AddAdmin makes pub an admin of tenant guid directly, as an embedded hub does for the Console that runs it.
+func (h *Hub) AddAdmin(ctx context.Context, guid string, pub *seal.PublicKey, name string, role wire.Role) (*wire.Admin, error) {
+	var out *wire.Admin
+	err := h.st.Write(ctx, func(tx store.Tx) error {
+		t, err := tx.Tenant(guid)
+		if err != nil {
+			return err
+		}
+		a := &store.Admin{TenantID: t.ID, Name: name, Role: role, PublicKey: pub.String(), KeyID: pub.ID(), CreatedAt: h.now().UTC()}
+		if err := tx.CreateAdmin(a); err != nil {
+			return err
+		}
+		out = adminWire(a)
+		return tx.Audit(&store.AuditEvent{TenantID: t.ID, At: a.CreatedAt, ActorKind: "system", Action: "admin.add",
+			Target: fmt.Sprintf("admin %d", a.ID), Detail: fmt.Sprintf("name=%q role=%s key=%s", name, role, a.KeyID)})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add admin %q to tenant %s: %w", name, guid, err)
+	}
+	return out, nil
+}
+
+// newToken returns a fresh single-use token: 160 random bits in base32.
+func newToken() string {
+	b := make([]byte, 20)
+	rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// hashToken is how tokens are stored: a leaked database does not leak usable tokens.
+func hashToken(t string) string {
+	s := sha256.Sum256([]byte("watchword-token\n" + strings.TrimSpace(strings.ToLower(t))))
+	return hex.EncodeToString(s[:])
+}
+
+// ---- revisions and long polls ----
+
+// revision broadcasts a tenant's revision: waiters hold ch, which is closed and replaced on every change. Tech
+// long polls wait on narrower channels (see techrev.go): a change wakes only the techs it concerns.
+type revision struct {
+	rev int64
+	ch  chan struct{}
+	techRevs
+}
+
+func newRevision(rev int64) *revision {
+	return &revision{rev: rev, ch: make(chan struct{}), techRevs: newTechRevs(rev)}
+}
+
+// current returns the tenant's revision and a channel closed at the next change.
+func (h *Hub) current(tenant *store.Tenant) (int64, <-chan struct{}) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.revisionLocked(tenant)
+	return r.rev, r.ch
+}
+
+// revisionLocked returns the tenant's broadcaster, catching up with a revision committed elsewhere. h.mu is held.
+func (h *Hub) revisionLocked(tenant *store.Tenant) *revision {
+	r, ok := h.revs[tenant.ID]
+	if !ok {
+		r = newRevision(tenant.Revision)
+		h.revs[tenant.ID] = r
+	}
+	// A change committed by another hub process or before we first looked: we cannot know whom it concerned. One
+	// of our own mutations between its commit and its notify looks the same, and must not be taken for one: it
+	// would wake every tech and forget the delta log.
+	if tenant.Revision > r.rev && h.inflight[tenant.ID] == 0 {
+		r.rev = tenant.Revision
+		close(r.ch)
+		r.ch = make(chan struct{})
+		r.wideChange(r.rev, true) // we do not know whom it concerned
+	}
+	return r
+}
+
+// notify publishes revision rev of tenant. sc says which techs the change concerns; nil means every tech. gv,
+// for an entitlement change, is the view the change left: it replaces the cached one, and its signatures say
+// which techs the change concerns beyond sc.
+func (h *Hub) notify(tenant, rev int64, graph bool, sc *scope, gv *graphView) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if graph {
+		delete(h.views, tenant)
+		h.gens[tenant]++
+		if gv != nil {
+			h.views[tenant] = gv.v
+		}
+	}
+	r, ok := h.revs[tenant]
+	if !ok {
+		r = newRevision(rev)
+		h.revs[tenant] = r
+		if gv != nil {
+			r.sigs = gv.sigs
+		}
+		return
+	}
+	if rev > r.rev {
+		r.rev = rev
+		close(r.ch)
+		r.ch = make(chan struct{})
+	}
+	var sigs techSigs
+	if gv != nil {
+		sigs = gv.sigs
+	}
+	r.publish(rev, sc, graph, sigs)
+}
+
+// wait blocks until the tenant's revision passes since, the deadline passes or ctx ends, and reports whether it
+// changed.
+func (h *Hub) wait(ctx context.Context, tenant *store.Tenant, since int64, until time.Time) (int64, bool) {
+	for {
+		rev, ch := h.current(tenant)
+		if rev > since {
+			return rev, true
+		}
+		d := until.Sub(h.now())
+		if d <= 0 {
+			return rev, false
+		}
+		timer := time.NewTimer(d)
+		select {
+		case <-ch:
+			timer.Stop()
+		case <-timer.C:
+			rev, _ := h.current(tenant)
+			return rev, rev > since
+		case <-ctx.Done():
+			timer.Stop()
+			return rev, false
+		}
+	}
+}
+
+// ---- mutations ----
+
+// change is one mutation in progress: its audit events go into the same transaction.
+type change struct {
+	tx     store.Tx
+	tenant *store.Tenant
+	actor  principal
+	at     time.Time
+	events int
+	graph  bool // the entitlement inputs changed
+	// groupsOnly: of the entitlement inputs, only groups, rights, triplets or the policy changed, and the techs
+	// and agents of the cached view can be kept (readGraph).
+	groupsOnly bool
+	bump       bool   // clients should refetch
+	scope      *scope // the techs the change concerns; nil: every tech (see concerns)
+}
+
+// audit records what the change did. Details must never contain a secret.
+func (c *change) audit(action, target, detail string) error {
+	c.events++
+	return c.tx.Audit(&store.AuditEvent{TenantID: c.tenant.ID, At: c.at, ActorKind: c.actor.kind, ActorID: c.actor.id,
+		Action: action, Target: target, Detail: detail})
+}
+
+// errUnaudited guards the rule that every mutation is audited.
+var errUnaudited = errors.New("mutation without an audit event")
+
+// errNoChange lets a mutation find out it has nothing to do: the transaction rolls back and nothing is audited.
+var errNoChange = errors.New("no change")
+
+// mutate runs fn in a write transaction for tenant, then bumps the revision (unless quiet) and wakes long polls.
+func (h *Hub) mutate(ctx context.Context, tenant *store.Tenant, actor principal, fn func(c *change) error) error {
+	h.mu.Lock()
+	h.inflight[tenant.ID]++
+	h.mu.Unlock()
+	defer func() { // after the notify below
+		h.mu.Lock()
+		if h.inflight[tenant.ID]--; h.inflight[tenant.ID] <= 0 {
+			delete(h.inflight, tenant.ID)
+		}
+		h.mu.Unlock()
+	}()
+	// Published in commit order (see tenantLock).
+	tl := h.tenantLock(tenant.ID)
+	tl.Lock()
+	defer tl.Unlock()
+	var c *change
+	var rev int64
+	var gv *graphView
+	err := h.st.Write(ctx, func(tx store.Tx) error {
+		c = &change{tx: tx, tenant: tenant, actor: actor, at: h.now().UTC(), bump: true}
+		if err := fn(c); err != nil {
+			return err
+		}
+		if c.events == 0 {
+			return errUnaudited
+		}
+		if c.bump || c.graph {
+			var err error
+			if rev, err = tx.BumpRevision(tenant.ID); err != nil {
+				return err
+			}
+		}
+		if c.graph {
+			// The view as this change leaves it, read before anyone else can change it: whom to wake is the
+			// techs whose signature it changes.
+			var err error
+			if gv, err = h.readGraph(tx, tenant, c.groupsOnly); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if rev > 0 {
+		h.notify(tenant.ID, rev, c.graph, c.scope, gv)
+	} else if c.scope != nil && len(c.scope.accounts) > 0 {
+		h.pending(tenant.ID, c.scope)
+	}
+	return nil
+}
+
+// ---- entitlement views ----
+
+// view is a tenant's entitlement index with what plans need to render it.
+type view struct {
+	idx        *entitle.Index
+	techs      map[int64]*store.Tech
+	agents     map[int64]*store.Agent
+	rights     map[int64]*store.Right
+	recipients map[int64][]string // tech ID → age recipients
+	interval   map[int64]int64    // agent ID → interval override in seconds (smallest of its groups)
+	jit        *jitTriplets       // nil when no triplet is jit (jit.go)
+	// The techs and agents as the index reads them, kept so that a change of groups, rights or triplets alone
+	// can build its view without reading every tech and agent again (see change.groupsOnly).
+	gTechs  []entitle.Tech
+	gAgents []entitle.Agent
+
+	fpMu sync.Mutex
+	fps  map[fpKey]string // grants fingerprints, per tech (see fingerprint)
+}
+
+// viewBuild is a view being built; others that need the same generation wait for it instead of building their
+// own. After an entitlement change thousands of woken TechClients ask at once: each building its own view (every
+// tech and agent of the tenant) took seconds and hundreds of megabytes.
+type viewBuild struct {
+	done chan struct{}
+	v    *view
+	err  error
+}
+
+type viewKey struct{ tenant, gen int64 }
+
+func (h *Hub) view(ctx context.Context, tenant *store.Tenant) (*view, error) {
+	h.mu.Lock()
+	v, ok := h.views[tenant.ID]
+	gen := h.gens[tenant.ID]
+	if ok {
+		h.mu.Unlock()
+		return v, nil
+	}
+	key := viewKey{tenant.ID, gen}
+	b, building := h.building[key]
+	if !building {
+		b = &viewBuild{done: make(chan struct{})}
+		h.building[key] = b
+	}
+	h.mu.Unlock()
+	if building {
+		select {
+		case <-b.done:
+			return b.v, b.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	// Others wait on this build: it must not end with this request.
+	b.v, b.err = h.buildView(context.WithoutCancel(ctx), tenant, gen)
+	h.mu.Lock()
+	delete(h.building, key)
+	h.mu.Unlock()
+	close(b.done)
+	return b.v, b.err
+}
+
+func (h *Hub) buildView(ctx context.Context, tenant *store.Tenant, gen int64) (*view, error) {
+	var v *view
+	err := h.st.Read(ctx, func(tx store.Tx) error {
+		var err error
+		v, err = h.readView(tx, tenant, nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	if h.gens[tenant.ID] == gen {
+		h.views[tenant.ID] = v
+	}
+	h.mu.Unlock()
+	return v, nil
+}
+
+// readView reads a tenant's entitlement inputs in tx and computes its index. With prev, the techs and agents are
+// prev's: only the groups, rights and triplets are read again.
+func (h *Hub) readView(tx store.Tx, tenant *store.Tenant, prev *view) (*view, error) {
+	v := &view{techs: map[int64]*store.Tech{}, agents: map[int64]*store.Agent{}, rights: map[int64]*store.Right{},
+		recipients: map[int64][]string{}, interval: map[int64]int64{}}
+	g := &entitle.Graph{}
+	if prev != nil {
+		// Read-only once built: shared, not copied.
+		v.techs, v.agents, v.recipients = prev.techs, prev.agents, prev.recipients
+		g.Techs, g.Agents = prev.gTechs, prev.gAgents
+	}
+	err := func() error {
+		if prev != nil {
+			return nil
+		}
+		techs, err := tx.Techs(tenant.ID, "")
+		if err != nil {
+			return err
+		}
+		for i := range techs {
+			t := &techs[i]
+			v.techs[t.ID] = t
+			g.Techs = append(g.Techs, entitle.Tech{ID: t.ID, Active: t.Status == wire.TechActive, Username: t.Username})
+			if rcpt, ok := h.recipient(t.PublicKey); ok {
+				v.recipients[t.ID] = []string{rcpt}
+			}
+			t.PublicKey = "" // 2 KB a tech, and the view needs only the recipient
+		}
+		// Without their 2 KB public keys, which the view does not need: reading them was half the time of a view
+		// build, which an entitlement change does in its write transaction (techwake.go).
+		agents, err := tx.AgentsBrief(tenant.ID)
+		if err != nil {
+			return err
+		}
+		for i := range agents {
+			a := &agents[i]
+			v.agents[a.ID] = a
+			g.Agents = append(g.Agents, entitle.Agent{ID: a.ID, Active: a.Status == wire.AgentActive, Driver: a.Driver})
+		}
+		return nil
+	}()
+	if err == nil {
+		err = readGroups(tx, tenant, v, g)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("entitlements of tenant %s: %w", tenant.GUID, err)
+	}
+	v.gTechs, v.gAgents = g.Techs, g.Agents
+	start := time.Now()
+	v.idx = entitle.Compute(g)
+	h.metrics.recomputed(time.Since(start))
+	return v, nil
+}
+
+// readGroups reads the groups, rights and triplets of the view.
+func readGroups(tx store.Tx, tenant *store.Tenant, v *view, g *entitle.Graph) error {
+	err := func() error {
+		tgs, err := tx.Groups(tenant.ID, store.KindTech)
+		if err != nil {
+			return err
+		}
+		for _, grp := range tgs {
+			g.TechGroups = append(g.TechGroups, entitle.Group{ID: grp.ID, All: grp.Builtin && grp.Name == wire.AllTechs, Members: grp.Members})
+		}
+		ags, err := tx.Groups(tenant.ID, store.KindAgent)
+		if err != nil {
+			return err
+		}
+		for _, grp := range ags {
+			g.AgentGroups = append(g.AgentGroups, entitle.Group{ID: grp.ID, Members: grp.Members})
+			if grp.IntervalSeconds > 0 {
+				for _, m := range grp.Members {
+					if cur, ok := v.interval[m]; !ok || grp.IntervalSeconds < cur {
+						v.interval[m] = grp.IntervalSeconds
+					}
+				}
+			}
+		}
+		rights, err := tx.Rights(tenant.ID)
+		if err != nil {
+			return err
+		}
+		for i := range rights {
+			v.rights[rights[i].ID] = &rights[i]
+		}
+		trips, err := tx.Triplets(tenant.ID)
+		if err != nil {
+			return err
+		}
+		for _, t := range trips {
+			g.Triplets = append(g.Triplets, entitle.Triplet{ID: t.ID, TechGroup: t.TechGroupID, AgentGroup: t.AgentGroupID, Right: t.RightID})
+		}
+		v.jit = buildJIT(trips, tgs, ags)
+		return nil
+	}()
+	return err
+}

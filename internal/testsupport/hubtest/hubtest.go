@@ -1,0 +1,217 @@
+// Package hubtest runs a real hub in-process for tests: a temporary SQLite store, the real handler over
+// httptest TLS with the hub's own pinned certificate, and typed hubclient clients for an owner admin, techs and
+// agents. Other packages' tests (the agent, the TechClient and Console view-models) use it to talk to something
+// real:
+//
+//	h := hubtest.New(t)
+//	tech, _ := h.ActiveTech("alice")
+//	agent, _, agentID := h.NewAgent("contoso.local", "ad")
+package hubtest
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/watchword/watchword/console/server/hub"
+	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// Harness is a running hub with one tenant and its owner.
+type Harness struct {
+	T        testing.TB
+	Hub      *hub.Hub
+	Store    *store.SQLite
+	DBPath   string
+	URL      string
+	GUID     string
+	Invite   wire.Invite
+	Owner    *hubclient.Client // the tenant's owner admin
+	OwnerID  *seal.Identity
+	Recovery *seal.Identity // its Public().Recipient() is the tenant's recovery recipient
+	Clock    *Clock
+	Logs     *SyncBuffer // the hub's JSON logs
+	ctx      context.Context
+}
+
+// Clock is the hub's clock: real time plus an offset tests can advance.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now returns the shifted time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writes.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// Bytes returns a copy of what was written.
+func (s *SyncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.b.Bytes())
+}
+
+// Option adjusts the hub's configuration.
+type Option func(*hub.Config)
+
+// WithConfig lets a test change the hub's configuration (rate limits, waits).
+func WithConfig(fn func(*hub.Config)) Option { return Option(fn) }
+
+// New starts a hub with one tenant whose owner has claimed it. Everything stops when the test ends.
+func New(t testing.TB, opts ...Option) *Harness {
+	t.Helper()
+	ctx := context.Background()
+	h := &Harness{T: t, Clock: &Clock{}, Logs: &SyncBuffer{}, ctx: ctx}
+	h.DBPath = filepath.Join(t.TempDir(), "hub.db")
+	st, err := store.Open(ctx, h.DBPath)
+	if err != nil {
+		t.Fatalf("hubtest: open store: %v", err)
+	}
+	h.Store = st
+	hubID := mustIdentity(t)
+	cfg := hub.Config{
+		Logger:    slog.New(slog.NewJSONHandler(h.Logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:       h.Clock.Now,
+		RateBurst: 1000,
+		RateEvery: time.Millisecond,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h.Hub = hub.New(st, hubID, cfg)
+	tlsCfg, err := h.Hub.TLSConfig()
+	if err != nil {
+		t.Fatalf("hubtest: %v", err)
+	}
+	srv := httptest.NewUnstartedServer(h.Hub.Handler())
+	srv.TLS = tlsCfg
+	base, cancel := context.WithCancel(context.Background())
+	srv.Config.BaseContext = func(net.Listener) context.Context { return base }
+	srv.StartTLS()
+	h.URL = srv.URL
+	t.Cleanup(func() {
+		cancel() // ends long polls so Close does not wait for them
+		srv.Close()
+		st.Close()
+	})
+
+	h.Recovery = mustIdentity(t)
+	nt, err := h.Hub.CreateTenant(ctx, hub.TenantSpec{Name: "Test MSP", Abbrev: "tm", Recovery: h.Recovery.Public().Recipient().String()})
+	if err != nil {
+		t.Fatalf("hubtest: create tenant: %v", err)
+	}
+	h.GUID = nt.GUID
+	h.Invite = h.Hub.Invite(h.URL, h.GUID)
+	h.OwnerID = mustIdentity(t)
+	h.Owner = h.Client(h.OwnerID)
+	if _, err := h.Owner.Claim(ctx, nt.OwnerToken, "Owner"); err != nil {
+		t.Fatalf("hubtest: claim owner: %v", err)
+	}
+	return h
+}
+
+func mustIdentity(t testing.TB) *seal.Identity {
+	t.Helper()
+	id, err := seal.GenerateIdentity()
+	if err != nil {
+		t.Fatalf("hubtest: identity: %v", err)
+	}
+	return id
+}
+
+// NewIdentity generates a device identity.
+func (h *Harness) NewIdentity() *seal.Identity { return mustIdentity(h.T) }
+
+// Client returns a client of the harness's tenant authenticating as id.
+func (h *Harness) Client(id *seal.Identity) *hubclient.Client {
+	h.T.Helper()
+	c, err := hubclient.New(h.Invite, id, hubclient.WithTimeout(10*time.Second))
+	if err != nil {
+		h.T.Fatalf("hubtest: client: %v", err)
+	}
+	h.T.Cleanup(c.Close)
+	return c
+}
+
+// Tech is a registered tech device.
+type Tech struct {
+	*hubclient.Client
+	ID       int64
+	Identity *seal.Identity
+}
+
+// NewTech registers a new device as a pending tech.
+func (h *Harness) NewTech(username string) *Tech {
+	h.T.Helper()
+	id := mustIdentity(h.T)
+	c := h.Client(id)
+	st, err := c.Register(h.ctx, wire.RegisterRequest{Username: username, DisplayName: username, Email: username + "@example.com"})
+	if err != nil {
+		h.T.Fatalf("hubtest: register %q: %v", username, err)
+	}
+	return &Tech{Client: c, ID: st.TechID, Identity: id}
+}
+
+// ActiveTech registers and approves a tech.
+func (h *Harness) ActiveTech(username string) *Tech {
+	h.T.Helper()
+	t := h.NewTech(username)
+	if _, err := h.Owner.ApproveTech(h.ctx, t.ID); err != nil {
+		h.T.Fatalf("hubtest: approve %q: %v", username, err)
+	}
+	return t
+}
+
+// Agent is an enrolled agent.
+type Agent struct {
+	*hubclient.Client
+	ID       int64
+	Identity *seal.Identity
+}
+
+// NewAgent enrolls a new agent with an "approve on use" token: it is active at once and joins AllDomains.
+func (h *Harness) NewAgent(name, driver string) *Agent {
+	h.T.Helper()
+	tok, err := h.Owner.CreateEnrollmentTokenWith(h.ctx, wire.TokenRequest{ApproveOnUse: true})
+	if err != nil {
+		h.T.Fatalf("hubtest: enrollment token: %v", err)
+	}
+	id := mustIdentity(h.T)
+	c := h.Client(id)
+	resp, err := c.Enroll(h.ctx, wire.EnrollRequest{Token: tok.Token, Name: name, Driver: driver, Version: "test"})
+	if err != nil {
+		h.T.Fatalf("hubtest: enroll %q: %v", name, err)
+	}
+	return &Agent{Client: c, ID: resp.AgentID, Identity: id}
+}
