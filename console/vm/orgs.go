@@ -172,22 +172,10 @@ func (a *App) SetAdminRole(ctx context.Context, id int64, role wire.Role, org st
 }
 
 // Roles lists the console roles in the order the Console offers them.
-var Roles = []wire.Role{wire.RoleOwner, wire.RoleAdmin, wire.RoleAuditor, wire.RoleCoManager}
+var Roles = wire.Roles
 
 // RoleTitle is a role's name on screen.
-func RoleTitle(r wire.Role) string {
-	switch r {
-	case wire.RoleOwner:
-		return "Owner"
-	case wire.RoleAdmin:
-		return "Administrator"
-	case wire.RoleAuditor:
-		return "Auditor"
-	case wire.RoleCoManager:
-		return "Co-managed Manager"
-	}
-	return string(r)
-}
+func RoleTitle(r wire.Role) string { return r.Title() }
 
 // RoleByTitle is the inverse of RoleTitle.
 func RoleByTitle(title string) wire.Role {

@@ -38,22 +38,22 @@ type Me struct {
 	KeyID       string
 }
 
+// can reports whether this Console may use the permission: never while pending, always when the role is unknown
+// (the hub still decides), otherwise as wire's role table says.
+func (m Me) can(p wire.Permission) bool { return !m.Pending && (m.Role == "" || m.Role.Can(p)) }
+
 // CanChange reports whether the role may change the tenant's configuration (owner and administrator).
-func (m Me) CanChange() bool {
-	return !m.Pending && (m.Role == "" || m.Role == wire.RoleOwner || m.Role == wire.RoleAdmin)
-}
+func (m Me) CanChange() bool { return m.can(wire.PermChange) }
 
 // CanManageTechs reports whether the role may approve, reject, deactivate and unlock techs and decide device
 // replacements (a Co-managed Manager: only its organization's).
-func (m Me) CanManageTechs() bool { return m.CanChange() || !m.Pending && m.Role == wire.RoleCoManager }
+func (m Me) CanManageTechs() bool { return m.can(wire.PermManageTechs) }
 
 // CanReadAll reports whether the role reads the whole tenant: groups, rights, triplets, accounts, audit, admins.
-func (m Me) CanReadAll() bool {
-	return !m.Pending && (m.Role == "" || m.Role == wire.RoleOwner || m.Role == wire.RoleAdmin || m.Role == wire.RoleAuditor)
-}
+func (m Me) CanReadAll() bool { return m.can(wire.PermReadAll) }
 
 // IsOwner reports whether the role manages admins.
-func (m Me) IsOwner() bool { return !m.Pending && (m.Role == "" || m.Role == wire.RoleOwner) }
+func (m Me) IsOwner() bool { return m.can(wire.PermManageAdmins) }
 
 // Describe is the role for the status bar.
 func (m Me) Describe() string {

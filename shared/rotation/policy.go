@@ -60,6 +60,14 @@ func DefaultPolicy(rules Rules) Policy {
 // configuration error, reported with [ErrUnsatisfiable] rather than looped on forever.
 const MaxAttempts = 100
 
+// The bounds of a password's length, for every policy: the hub refuses a tenant policy outside them and Validate
+// refuses to generate outside them. Below MinLength no mix of classes reaches the entropy floor; above MaxLength
+// some targets truncate or refuse.
+const (
+	MinLength = 12
+	MaxLength = 128
+)
+
 // Sentinel errors.
 var (
 	ErrBadPolicy     = errors.New("invalid password policy")
@@ -70,8 +78,8 @@ var (
 // Validate reports a policy that cannot produce a password or one too weak to be worth setting.
 func (p Policy) Validate() error {
 	switch {
-	case p.Length < 8 || p.Length > 256:
-		return fmt.Errorf("%w: length %d not in [8, 256]", ErrBadPolicy, p.Length)
+	case p.Length < MinLength || p.Length > MaxLength:
+		return fmt.Errorf("%w: length %d not in [%d, %d]", ErrBadPolicy, p.Length, MinLength, MaxLength)
 	case p.Digits < 0 || p.Symbols < 0:
 		return fmt.Errorf("%w: negative digit or symbol count", ErrBadPolicy)
 	case p.Digits+p.Symbols > p.Length:

@@ -83,13 +83,13 @@ func TestGenerateRegeneratesUntilSatisfied(t *testing.T) {
 		t.Fatalf("err %v, want ErrBadPolicy", err)
 	}
 	// No letters at all: every candidate has two classes; the bounded loop gives up rather than spin.
-	p = rotation.Policy{Length: 8, Digits: 2, Symbols: 6, SymbolSet: "#", Rules: rotation.RulesAD}
+	p = rotation.Policy{Length: 12, Digits: 2, Symbols: 10, SymbolSet: "#", Rules: rotation.RulesAD}
 	if _, err := p.Generate("acct"); !errors.Is(err, rotation.ErrUnsatisfiable) {
 		t.Fatalf("err %v, want ErrUnsatisfiable", err)
 	}
-	// Four letters and four digits: three classes only when the letters mix cases (7 candidates in 8).
+	// Four letters and eight digits: three classes only when the letters mix cases (7 candidates in 8).
 	// Generate must only ever return those.
-	p = rotation.Policy{Length: 8, Digits: 4, Rules: rotation.RulesAD}
+	p = rotation.Policy{Length: 12, Digits: 8, Rules: rotation.RulesAD}
 	for range 200 {
 		pw, err := p.Generate("acct")
 		if err != nil {
@@ -104,10 +104,11 @@ func TestGenerateRegeneratesUntilSatisfied(t *testing.T) {
 func TestPolicyValidate(t *testing.T) {
 	bad := []rotation.Policy{
 		{Length: 4},
-		{Length: 10, Digits: 6, Symbols: 6},
-		{Length: 10, Digits: -1},
-		{Length: 10, Symbols: 1, SymbolSet: "a"},
-		{Length: 10, Symbols: 1, SymbolSet: "|", NoAmbiguous: true},
+		{Length: 200},
+		{Length: 12, Digits: 6, Symbols: 7},
+		{Length: 12, Digits: -1},
+		{Length: 12, Symbols: 1, SymbolSet: "a"},
+		{Length: 12, Symbols: 1, SymbolSet: "|", NoAmbiguous: true},
 	}
 	for _, p := range bad {
 		if err := p.Validate(); !errors.Is(err, rotation.ErrBadPolicy) {

@@ -2,9 +2,13 @@
 // of the hub's HTTP API, the invite string that points a client at a hub, and the error shape.
 //
 // Everything here is plain data. The hub (console/server/hub) serves these types, the typed client (shared/hubclient)
-// sends them; the agent, the TechClient and the Console only ever see them through that client. Bump
-// ProtocolVersion when a change would make an older peer misread a body; adding an optional field does not need a
-// bump because decoding on the hub is strict only about what a client sends it, and clients decode leniently.
+// sends them; the agent, the TechClient and the Console only ever see them through that client.
+//
+// Two numbers version the protocol. ProtocolVersion changes only when a body's meaning changes so that an older
+// peer would misread it: the hub refuses a major version it does not speak. CapabilityVersion grows by one with
+// every feature a peer may or may not have (its history is the list below it); each side sends its own, and
+// code asks "does the other side have N?" instead of probing for methods or routes. Adding an optional field
+// needs neither: the hub is strict only about what a client sends it, and clients decode leniently.
 //
 // Secrets never travel in these types: an Envelope is a sealed age file the hub cannot open.
 package wire
@@ -18,10 +22,42 @@ import (
 // ProtocolVersion is sent by clients in HeaderProtocol; the hub rejects a major version it does not speak.
 const ProtocolVersion = 1
 
+// CapabilityVersion is what this build of the hub or a client can do, as one number that only grows. Clients
+// send theirs in HeaderCapability on every request; the hub answers its own in the same header on every response
+// and in its health answer. A feature that needs both sides is used only when the peer's number is at least the
+// one that introduced it.
+//
+// History (add a line, never change one):
+//
+//	1: registration, approval, credentials, plans, staging and confirmation, long polls (the first protocol)
+//	2: delta changes (WaitChanges since a revision) and wake-up signatures
+//	3: just-in-time access: requests, windows, approvals, held polls
+//	4: two-factor sessions for co-managed techs and authenticator reset
+//	5: device replacement (re-key) and its contests
+//	6: organizations, console roles, admin invites and seats
+//	7: credential history and rotate-after-use
+//	8: failed accounts, retry and adoption; halted plans; agent enrolment approval
+const CapabilityVersion = 8
+
+// MinCapabilityVersion is the oldest client the hub serves: the features every current route assumes.
+const MinCapabilityVersion = 1
+
+// Capability versions that gate a feature, named where code branches on them.
+const (
+	CapDeltaChanges = 2
+	CapJIT          = 3
+	CapTwoFactor    = 4
+	CapRekey        = 5
+	CapOrgs         = 6
+	CapHistory      = 7
+	CapAdoption     = 8
+)
+
 // HTTP headers of the protocol.
 const (
-	HeaderProtocol = "Watchword-Protocol" // decimal ProtocolVersion
-	HeaderClient   = "Watchword-Client"   // the tenant's client GUID the request is about
+	HeaderProtocol   = "Watchword-Protocol"   // decimal ProtocolVersion
+	HeaderCapability = "Watchword-Capability" // decimal CapabilityVersion of the sender
+	HeaderClient     = "Watchword-Client"     // the tenant's client GUID the request is about
 )
 
 // MaxBodyBytes bounds every request body the hub accepts.

@@ -120,12 +120,12 @@ func checkPolicy(p wire.Policy) error {
 	if p.IntervalSeconds < 60 || p.IntervalSeconds > 366*24*3600 {
 		errs = append(errs, wire.Invalid("intervalSeconds", "must be from 60 seconds to a year"))
 	}
-	if p.Length < 12 || p.Length > 128 {
-		errs = append(errs, wire.Invalid("length", "must be from 12 to 128"))
+	if p.Length < rotation.MinLength || p.Length > rotation.MaxLength {
+		errs = append(errs, wire.Invalid("length", "must be from %d to %d", rotation.MinLength, rotation.MaxLength))
 	}
 	if p.Digits < 0 || p.Symbols < 0 || p.Digits+p.Symbols > p.Length {
 		errs = append(errs, wire.Invalid("digits", "digits and symbols must be non-negative and fit in the length"))
-	} else if p.Length >= 12 && p.Length <= 128 {
+	} else if p.Length >= rotation.MinLength && p.Length <= rotation.MaxLength {
 		// The agents generate with the default symbol set, which a wire policy cannot change.
 		gen := rotation.Policy{Length: p.Length, Digits: p.Digits, Symbols: p.Symbols, NoUpper: p.NoUpper, NoAmbiguous: p.NoAmbiguous}
 		if err := gen.CheckEntropy(); err != nil {

@@ -32,13 +32,13 @@ const (
 	orgRead                       // every role; a co-managed manager sees its organization only
 )
 
-// roleAccess lists the roles each admin access class admits.
-var roleAccess = map[access][]wire.Role{
-	adminAny:  {wire.RoleOwner, wire.RoleAdmin},
-	ownerOnly: {wire.RoleOwner},
-	adminRead: {wire.RoleOwner, wire.RoleAdmin, wire.RoleAuditor},
-	orgManage: {wire.RoleOwner, wire.RoleAdmin, wire.RoleCoManager},
-	orgRead:   {wire.RoleOwner, wire.RoleAdmin, wire.RoleAuditor, wire.RoleCoManager},
+// roleAccess names the permission (wire's role table) each admin access class needs.
+var roleAccess = map[access]wire.Permission{
+	adminAny:  wire.PermChange,
+	ownerOnly: wire.PermManageAdmins,
+	adminRead: wire.PermReadAll,
+	orgManage: wire.PermManageTechs,
+	orgRead:   wire.PermSignIn,
 }
 
 func isAdminAccess(a access) bool { _, ok := roleAccess[a]; return ok }
@@ -48,27 +48,13 @@ func checkRole(a access, ad *store.Admin) error {
 	if ad.Status != wire.AdminActive {
 		return &wire.Error{Code: wire.CodePending, Message: fmt.Sprintf("admin is %s: an owner must approve this key", ad.Status)}
 	}
-	if slices.Contains(roleAccess[a], ad.Role) {
+	if ad.Role.Can(roleAccess[a]) {
 		return nil
 	}
 	if a == ownerOnly {
 		return &wire.Error{Code: wire.CodeForbidden, Message: "only the tenant's owner may do this"}
 	}
-	return &wire.Error{Code: wire.CodeForbidden, Message: fmt.Sprintf("the %s role may not do this", roleName(ad.Role))}
-}
-
-func roleName(r wire.Role) string {
-	switch r {
-	case wire.RoleOwner:
-		return "Owner"
-	case wire.RoleAdmin:
-		return "Administrator"
-	case wire.RoleAuditor:
-		return "Auditor"
-	case wire.RoleCoManager:
-		return "Co-managed Manager"
-	}
-	return string(r)
+	return &wire.Error{Code: wire.CodeForbidden, Message: fmt.Sprintf("the %s role may not do this", ad.Role.Title())}
 }
 
 // coManager returns the organization a co-managed manager is scoped to, or "" for the other roles.
@@ -286,7 +272,7 @@ func (h *Hub) adminAdminRole(r *request) (any, error) {
 			return err
 		}
 		if a.Role == req.Role && a.Organization == org {
-			return &wire.Error{Code: wire.CodeConflict, Message: fmt.Sprintf("admin %d is already %s", a.ID, roleName(a.Role))}
+			return &wire.Error{Code: wire.CodeConflict, Message: fmt.Sprintf("admin %d is already %s", a.ID, a.Role.Title())}
 		}
 		if req.Role != wire.RoleOwner {
 			if last, err := lastOwner(c.tx, a); err != nil {

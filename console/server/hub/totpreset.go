@@ -31,6 +31,6 @@ func (h *Hub) adminTOTPReset(r *request) (any, error) {
 		s.SessionKey, s.SessionUntil = "", time.Time{}
 		by := r.who.admin
 		return c.audit("tech.totp-reset", fmt.Sprintf("tech %d", t.ID), fmt.Sprintf("username=%q enrolled=%s by=%q role=%s",
-			t.Username, enrolled, by.Name, roleName(by.Role)))
+			t.Username, enrolled, by.Name, by.Role.Title()))
 	})
 }
