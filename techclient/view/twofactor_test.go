@@ -10,8 +10,8 @@ import (
 	"fyne.io/fyne/v2/test"
 	"github.com/pquerna/otp/totp"
 
-	"github.com/watchword/watchword/console/hub"
-	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/console/server/hub"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
 	"github.com/watchword/watchword/techclient/vm/vmtest"

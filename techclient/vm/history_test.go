@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
 )

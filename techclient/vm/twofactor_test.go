@@ -15,8 +15,8 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
-	"github.com/watchword/watchword/console/hub"
-	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/console/server/hub"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/keystore"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"

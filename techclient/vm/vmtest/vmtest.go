@@ -12,7 +12,7 @@ import (
 	"filippo.io/age"
 	"github.com/zalando/go-keyring"
 
-	"github.com/watchword/watchword/console/hub/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/keystore"
 	"github.com/watchword/watchword/shared/seal"
