@@ -268,7 +268,7 @@ func (r *Runner) rotateClosed(ctx context.Context, d driver.Driver, plan *wire.P
 	}
 	closed := *a
 	closed.Recipients = nil
-	job, err := Job(plan, &closed, d.PasswordRules())
+	job, err := buildJob(plan, &closed, d.PasswordRules(), &r.recipients)
 	if err != nil {
 		r.stats.rotFail.Add(1)
 		return err

@@ -43,9 +43,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/watchword/watchword/console/server/agent/driver"
+	"github.com/watchword/watchword/shared/clock"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/rotation"
 	"github.com/watchword/watchword/shared/seal"
@@ -126,6 +125,8 @@ type Runner struct {
 	jitMu   sync.Mutex
 	windows map[int64]jitWindow // open JIT windows to close at expiry, kept in Config.JITStateFile (jit.go)
 	jitWake chan struct{}
+
+	recipients seal.RecipientCache // parsed recipients of the plans' accounts (buildJob)
 
 	stats struct {
 		polls, pollErrors, syncs, ensured, rotated, disabled, rotFail, errors atomic.Int64
@@ -231,7 +232,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 			r.log.Log(ctx, lvl, "plan poll failed; keeping the last plan and backing off", "err", err,
 				"failures", bo.Failures(), "retry_in", wait.Round(time.Millisecond))
-			sleep(ctx, wait)
+			clock.Sleep(ctx, wait)
 			continue
 		}
 		if bo.Failures() > 0 {
@@ -248,23 +249,14 @@ func (r *Runner) Run(ctx context.Context) error {
 			// A stage or report failed in transit: the poll may well succeed, but rotations would not.
 			wait := bo.Next()
 			r.log.Warn("hub failed during the pass; backing off", "retry_in", wait.Round(time.Millisecond))
-			sleep(ctx, wait)
+			clock.Sleep(ctx, wait)
 		case sum.Deferred > 0:
 			// The hub answers at once while anything is due; do not spin on work that waits for its retry time.
-			sleep(ctx, min(r.cfg.Pace, max(time.Until(sum.NextRetry), 50*time.Millisecond)))
+			clock.Sleep(ctx, min(r.cfg.Pace, max(time.Until(sum.NextRetry), 50*time.Millisecond)))
 		}
 	}
 	r.log.Info("agent stopped")
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
 
 // Summary is what one pass did.
@@ -641,42 +633,16 @@ func (r *Runner) sync(stop, ctx context.Context, d driver.Driver, plan *wire.Pla
 	}
 }
 
-// recipientCache keeps parsed recipients by their string. A plan repeats the same few: the tenant's recovery
-// recipient on every account, a tech's device recipient on each of its accounts, and every plan again; parsing one
-// decodes 1,200 bytes of bech32, re-encodes it to check it is canonical and expands the ML-KEM-768 key, about
-// as long as sealing to it.
-type recipientCache struct {
-	mu sync.Mutex
-	m  map[string]*age.HybridRecipient
-}
-
-// maxRecipients bounds the cache: past it (techs come and go, devices re-key) it starts over.
-const maxRecipients = 4096
-
-var recipients = &recipientCache{m: map[string]*age.HybridRecipient{}}
-
-func (c *recipientCache) parse(s string) (*age.HybridRecipient, error) {
-	c.mu.Lock()
-	r, ok := c.m[s]
-	c.mu.Unlock()
-	if ok {
-		return r, nil
-	}
-	r, err := seal.ParseRecipient(s)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if len(c.m) >= maxRecipients {
-		clear(c.m)
-	}
-	c.m[s] = r
-	c.mu.Unlock()
-	return r, nil
-}
-
-// Job builds the rotation job of a planned account.
+// Job builds the rotation job of a planned account, parsing its recipients afresh; the runner builds its jobs
+// with its own cache of parsed recipients (Runner.recipients, buildJob).
 func Job(plan *wire.Plan, a *wire.PlanAccount, rules rotation.Rules) (rotation.Job, error) {
+	return buildJob(plan, a, rules, new(seal.RecipientCache))
+}
+
+// buildJob builds the rotation job of a planned account with the recipients parsed through cache. A plan repeats the
+// same few recipients: the tenant's recovery recipient on every account, a tech's device recipient on each of its
+// accounts, and every plan again.
+func buildJob(plan *wire.Plan, a *wire.PlanAccount, rules rotation.Rules, cache *seal.RecipientCache) (rotation.Job, error) {
 	job := rotation.Job{
 		Ref:         rotation.Ref{Tenant: plan.ClientGUID, Agent: strconv.FormatInt(plan.AgentID, 10), Account: a.AccountName},
 		LastVersion: a.CurrentVersion,
@@ -684,7 +650,7 @@ func Job(plan *wire.Plan, a *wire.PlanAccount, rules rotation.Rules) (rotation.J
 	}
 	var errs []error
 	for _, s := range a.Recipients {
-		rc, err := recipients.parse(s)
+		rc, err := cache.Recipient(s)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("recipient of %q: %w", a.Username, err))
 			continue
@@ -692,7 +658,7 @@ func Job(plan *wire.Plan, a *wire.PlanAccount, rules rotation.Rules) (rotation.J
 		job.Recipients = append(job.Recipients, rc)
 	}
 	if plan.Recovery != "" {
-		rc, err := recipients.parse(plan.Recovery)
+		rc, err := cache.Recipient(plan.Recovery)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("recovery recipient: %w", err))
 		} else {
@@ -723,7 +689,7 @@ func Policy(p wire.Policy, rules rotation.Rules) (rotation.Policy, error) {
 // The target's own policy is checked first where the driver reads it (halt.go); every unresolved cycle counts
 // toward the account's bound, and reaching it halts the account (o.halted).
 func (r *Runner) rotate(ctx context.Context, d driver.Driver, plan *wire.Plan, a *wire.PlanAccount, reason string, hubDown *atomic.Bool, held bool, o *outcome) error {
-	job, err := Job(plan, a, d.PasswordRules())
+	job, err := buildJob(plan, a, d.PasswordRules(), &r.recipients)
 	if err != nil {
 		r.stats.rotFail.Add(1)
 		r.log.Warn("rotation not attempted", "account", a.AccountName, "err", err)
