@@ -85,6 +85,12 @@ func WithTimeout(d time.Duration) Option {
 	return func(c *Client) { c.timeout = d }
 }
 
+// WithTransport wraps the client's HTTP transport: a test holds or counts requests on their way to a real hub.
+// The wrapped transport keeps the TLS set-up, and with it the pin check.
+func WithTransport(wrap func(http.RoundTripper) http.RoundTripper) Option {
+	return func(c *Client) { c.http.Transport = wrap(c.http.Transport) }
+}
+
 // New creates a client for the tenant and hub of inv, authenticating as id.
 func New(inv wire.Invite, id *seal.Identity, opts ...Option) (*Client, error) {
 	if err := inv.Validate(); err != nil {
