@@ -110,7 +110,7 @@ func TestAgentReportsFailed(t *testing.T) {
 		t.Fatalf("a present report cleared the failure: %+v", acc)
 	}
 	// The agent cannot rotate it either.
-	env := sealFor(t, plan, got, got.CurrentVersion+1, "v2")
+	env := hubtest.Seal(t, plan, got, got.CurrentVersion+1, "v2")
 	if err := agent.Stage(ctx, pa.AccountID, got.CurrentVersion+1, env); !isField(err, wire.CodeConflict, "accountId") {
 		t.Fatalf("stage on a failed account: %v", err)
 	}
@@ -138,7 +138,7 @@ func TestHubBoundsUnresolvedRotations(t *testing.T) {
 					t.Fatalf("round %d: %+v", round, got)
 				}
 				v++
-				if err := agent.Stage(ctx, pa.AccountID, v, sealFor(t, plan, got, v, "x")); err != nil {
+				if err := agent.Stage(ctx, pa.AccountID, v, hubtest.Seal(t, plan, got, v, "x")); err != nil {
 					t.Fatal(err)
 				}
 				if err := agent.Fail(ctx, pa.AccountID, v, "constraint violation"); err != nil {
@@ -182,7 +182,7 @@ func TestHubBoundsUnresolvedRotations(t *testing.T) {
 				}
 				handedOut++
 				v := got.CurrentVersion + 1
-				if err := agent.Stage(ctx, pa.AccountID, v, sealFor(t, plan, got, v, "x")); err != nil {
+				if err := agent.Stage(ctx, pa.AccountID, v, hubtest.Seal(t, plan, got, v, "x")); err != nil {
 					t.Fatalf("attempt %d: %v", handedOut, err)
 				}
 				if mode == "target refuses" {
@@ -249,7 +249,7 @@ func TestRetryAccount(t *testing.T) {
 	for range wire.MaxUnresolved {
 		plan, got = planEntry(t, agent, pa.AccountID)
 		v := got.CurrentVersion + 1
-		noErr(t, agent.Stage(ctx, pa.AccountID, v, sealFor(t, plan, got, v, "x")))
+		noErr(t, agent.Stage(ctx, pa.AccountID, v, hubtest.Seal(t, plan, got, v, "x")))
 		noErr(t, agent.Fail(ctx, pa.AccountID, v, "bind refused"))
 	}
 	if _, got = planEntry(t, agent, pa.AccountID); !got.Halted {
@@ -273,7 +273,7 @@ func TestRetryAccount(t *testing.T) {
 			t.Fatalf("attempt %d after the retry: %+v", i, got)
 		}
 		v := got.CurrentVersion + 1
-		noErr(t, agent.Stage(ctx, pa.AccountID, v, sealFor(t, plan, got, v, "x")))
+		noErr(t, agent.Stage(ctx, pa.AccountID, v, hubtest.Seal(t, plan, got, v, "x")))
 		noErr(t, agent.Fail(ctx, pa.AccountID, v, "bind refused again"))
 	}
 	if _, got = planEntry(t, agent, pa.AccountID); !got.Halted || !strings.Contains(got.HaltReason, "bind refused again") {

@@ -144,7 +144,7 @@ func (h *Hub) agentPlan(r *request) (any, error) {
 		return nil, err
 	}
 	defer release()
-	rev, changed := h.wait(r.Context(), r.tenant, since, until)
+	rev, changed := h.notify.Wait(r.Context(), r.tenant, since, until)
 	if r.Context().Err() != nil { // shutting down or the agent hung up: answer with what we have
 		p.Revision = since
 		return p, nil

@@ -418,7 +418,7 @@ func confirm(t *testing.T, agent *hubtest.Agent, p *wire.Plan, a wire.PlanAccoun
 	t.Helper()
 	ctx := context.Background()
 	v := a.CurrentVersion + 1
-	if err := agent.Stage(ctx, a.AccountID, v, sealFor(t, p, a, v, secret)); err != nil {
+	if err := agent.Stage(ctx, a.AccountID, v, hubtest.Seal(t, p, a, v, secret)); err != nil {
 		t.Fatalf("stage: %v", err)
 	}
 	if err := agent.Confirm(ctx, a.AccountID, v); err != nil {
@@ -501,7 +501,7 @@ func TestRotationStates(t *testing.T) {
 		}
 	}
 	pa.CurrentVersion = 1
-	env := sealFor(t, plan, pa, 2, "v2")
+	env := hubtest.Seal(t, plan, pa, 2, "v2")
 	// Versions must increase; envelopes must be age files; accounts belong to their agent.
 	if err := agent.Stage(ctx, pa.AccountID, 1, env); !isField(err, wire.CodeInvalid, "version") {
 		t.Fatalf("restage version 1: %v", err)
@@ -625,7 +625,7 @@ func TestZeroKnowledge(t *testing.T) {
 			secret := fmt.Sprintf("Zk-%d-%d-%x", round, a.AccountID, time.Now().UnixNano())
 			secrets = append(secrets, secret)
 			v := a.CurrentVersion + 1
-			env := sealFor(t, plan, a, v, secret)
+			env := hubtest.Seal(t, plan, a, v, secret)
 			envelopes = append(envelopes, env)
 			if err := agent.Stage(ctx, a.AccountID, v, env); err != nil {
 				t.Fatal(err)

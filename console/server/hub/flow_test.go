@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
@@ -19,24 +17,6 @@ func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// sealFor seals secret for a plan account as an agent does: to the tech's recipients and the tenant's recovery.
-func sealFor(t *testing.T, p *wire.Plan, a wire.PlanAccount, version int64, secret string) []byte {
-	t.Helper()
-	var rcpts []age.Recipient
-	for _, s := range append([]string{p.Recovery}, a.Recipients...) {
-		r, err := seal.ParseRecipient(s)
-		if err != nil {
-			t.Fatalf("recipient %q: %v", s, err)
-		}
-		rcpts = append(rcpts, r)
-	}
-	env, err := seal.Seal([]byte(secret), hubclient.SealContext(p.ClientGUID, p.AgentID, a.AccountName, version), rcpts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env
 }
 
 func TestFullCycle(t *testing.T) {
@@ -70,7 +50,7 @@ func TestFullCycle(t *testing.T) {
 		!slices.Equal(pa.Rights, []string{wire.AllRights}) || len(pa.Recipients) != 1 {
 		t.Fatalf("plan account: %+v", pa)
 	}
-	env := sealFor(t, plan, pa, pa.CurrentVersion+1, "s3cret-Pa55word!")
+	env := hubtest.Seal(t, plan, pa, pa.CurrentVersion+1, "s3cret-Pa55word!")
 	if err := agent.Stage(ctx, pa.AccountID, pa.CurrentVersion+1, env); err != nil {
 		t.Fatal(err)
 	}

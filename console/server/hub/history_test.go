@@ -253,7 +253,7 @@ func TestPasswordHistory(t *testing.T) {
 	// A staged version the target may hold: not history (never confirmed), never pruned.
 	plan, pa := techAccount(t, agent, alice.ID)
 	staged := pa.CurrentVersion + 1
-	if err := agent.Stage(ctx, accountID, staged, sealFor(t, plan, pa, staged, "staged-one")); err != nil {
+	if err := agent.Stage(ctx, accountID, staged, hubtest.Seal(t, plan, pa, staged, "staged-one")); err != nil {
 		t.Fatal(err)
 	}
 

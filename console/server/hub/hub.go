@@ -42,7 +42,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/watchword/watchword/console/server/hub/entitle"
+	"github.com/watchword/watchword/console/server/hub/notify"
 	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
@@ -101,16 +101,14 @@ type Hub struct {
 	scrapeKey   []byte // SHA-256 of Config.MetricsKey; nil: metrics are off
 	floodGates         // registration limits, long polls and requests in flight (flood.go)
 
+	// notify holds the tenants' revisions and wakes long polls (package notify).
+	notify *notify.Notifier
+
 	mu    sync.Mutex
-	revs  map[int64]*revision // tenant ID → revision broadcaster
-	views map[int64]*view     // tenant ID → entitlement view, dropped when the graph changes
-	gens  map[int64]int64     // tenant ID → graph generation, so a view read before a change is not cached after it
+	views map[int64]*view // tenant ID → entitlement view, dropped when the graph changes
+	gens  map[int64]int64 // tenant ID → graph generation, so a view read before a change is not cached after it
 	// building holds the views being built, so that concurrent requests share one build.
 	building map[viewKey]*viewBuild
-	// inflight counts each tenant's mutations between their start and their notify.
-	inflight map[int64]int
-	// tenantMu serializes each tenant's mutations from transaction to notify (see tenantLock).
-	tenantMu map[int64]*sync.Mutex
 	recips   recipientCache
 	// problems holds the plan problems already audited (accounts.go).
 	problems map[problemKey]bool
@@ -127,12 +125,9 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 		maxWait:     cfg.MaxWait,
 		enforceTOTP: !cfg.DisableTOTP,
 		metrics:     newMetrics(),
-		revs:        map[int64]*revision{},
 		views:       map[int64]*view{},
 		gens:        map[int64]int64{},
 		building:    map[viewKey]*viewBuild{},
-		inflight:    map[int64]int{},
-		tenantMu:    map[int64]*sync.Mutex{},
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -140,6 +135,7 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.notify = notify.New(h.now)
 	if h.maxWait <= 0 || h.maxWait > wire.MaxWait {
 		h.maxWait = wire.MaxWait
 	}
@@ -287,107 +283,6 @@ func hashToken(t string) string {
 	return hex.EncodeToString(s[:])
 }
 
-// ---- revisions and long polls ----
-
-// revision broadcasts a tenant's revision: waiters hold ch, which is closed and replaced on every change. Tech
-// long polls wait on narrower channels (see techrev.go): a change wakes only the techs it concerns.
-type revision struct {
-	rev int64
-	ch  chan struct{}
-	techRevs
-}
-
-func newRevision(rev int64) *revision {
-	return &revision{rev: rev, ch: make(chan struct{}), techRevs: newTechRevs(rev)}
-}
-
-// current returns the tenant's revision and a channel closed at the next change.
-func (h *Hub) current(tenant *store.Tenant) (int64, <-chan struct{}) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	r := h.revisionLocked(tenant)
-	return r.rev, r.ch
-}
-
-// revisionLocked returns the tenant's broadcaster, catching up with a revision committed elsewhere. h.mu is held.
-func (h *Hub) revisionLocked(tenant *store.Tenant) *revision {
-	r, ok := h.revs[tenant.ID]
-	if !ok {
-		r = newRevision(tenant.Revision)
-		h.revs[tenant.ID] = r
-	}
-	// A change committed by another hub process or before we first looked: we cannot know whom it concerned. One
-	// of our own mutations between its commit and its notify looks the same, and must not be taken for one: it
-	// would wake every tech and forget the delta log.
-	if tenant.Revision > r.rev && h.inflight[tenant.ID] == 0 {
-		r.rev = tenant.Revision
-		close(r.ch)
-		r.ch = make(chan struct{})
-		r.wideChange(r.rev, true) // we do not know whom it concerned
-	}
-	return r
-}
-
-// notify publishes revision rev of tenant. sc says which techs the change concerns; nil means every tech. gv,
-// for an entitlement change, is the view the change left: it replaces the cached one, and its signatures say
-// which techs the change concerns beyond sc.
-func (h *Hub) notify(tenant, rev int64, graph bool, sc *scope, gv *graphView) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if graph {
-		delete(h.views, tenant)
-		h.gens[tenant]++
-		if gv != nil {
-			h.views[tenant] = gv.v
-		}
-	}
-	r, ok := h.revs[tenant]
-	if !ok {
-		r = newRevision(rev)
-		h.revs[tenant] = r
-		if gv != nil {
-			r.sigs = gv.sigs
-		}
-		return
-	}
-	if rev > r.rev {
-		r.rev = rev
-		close(r.ch)
-		r.ch = make(chan struct{})
-	}
-	var sigs techSigs
-	if gv != nil {
-		sigs = gv.sigs
-	}
-	r.publish(rev, sc, graph, sigs)
-}
-
-// wait blocks until the tenant's revision passes since, the deadline passes or ctx ends, and reports whether it
-// changed.
-func (h *Hub) wait(ctx context.Context, tenant *store.Tenant, since int64, until time.Time) (int64, bool) {
-	for {
-		rev, ch := h.current(tenant)
-		if rev > since {
-			return rev, true
-		}
-		d := until.Sub(h.now())
-		if d <= 0 {
-			return rev, false
-		}
-		timer := time.NewTimer(d)
-		select {
-		case <-ch:
-			timer.Stop()
-		case <-timer.C:
-			rev, _ := h.current(tenant)
-			return rev, rev > since
-		case <-ctx.Done():
-			timer.Stop()
-			return rev, false
-		}
-	}
-}
-
 // ---- mutations ----
 
 // change is one mutation in progress: its audit events go into the same transaction.
@@ -401,8 +296,8 @@ type change struct {
 	// groupsOnly: of the entitlement inputs, only groups, rights, triplets or the policy changed, and the techs
 	// and agents of the cached view can be kept (readGraph).
 	groupsOnly bool
-	bump       bool   // clients should refetch
-	scope      *scope // the techs the change concerns; nil: every tech (see concerns)
+	bump       bool          // clients should refetch
+	scope      *notify.Scope // the techs the change concerns; nil: every tech (see concerns)
 }
 
 // audit records what the change did. Details must never contain a secret.
@@ -420,20 +315,9 @@ var errNoChange = errors.New("no change")
 
 // mutate runs fn in a write transaction for tenant, then bumps the revision (unless quiet) and wakes long polls.
 func (h *Hub) mutate(ctx context.Context, tenant *store.Tenant, actor principal, fn func(c *change) error) error {
-	h.mu.Lock()
-	h.inflight[tenant.ID]++
-	h.mu.Unlock()
-	defer func() { // after the notify below
-		h.mu.Lock()
-		if h.inflight[tenant.ID]--; h.inflight[tenant.ID] <= 0 {
-			delete(h.inflight, tenant.ID)
-		}
-		h.mu.Unlock()
-	}()
-	// Published in commit order (see tenantLock).
-	tl := h.tenantLock(tenant.ID)
-	tl.Lock()
-	defer tl.Unlock()
+	// Published in commit order, after the notify below (notify.Notifier.Begin).
+	end := h.notify.Begin(tenant.ID)
+	defer end()
 	var c *change
 	var rev int64
 	var gv *graphView
@@ -465,188 +349,42 @@ func (h *Hub) mutate(ctx context.Context, tenant *store.Tenant, actor principal,
 		return err
 	}
 	if rev > 0 {
-		h.notify(tenant.ID, rev, c.graph, c.scope, gv)
-	} else if c.scope != nil && len(c.scope.accounts) > 0 {
-		h.pending(tenant.ID, c.scope)
+		h.publish(tenant.ID, rev, c.graph, c.scope, gv)
+	} else {
+		h.notify.Pending(tenant.ID, c.scope)
 	}
 	return nil
 }
 
-// ---- entitlement views ----
-
-// view is a tenant's entitlement index with what plans need to render it.
-type view struct {
-	idx        *entitle.Index
-	techs      map[int64]*store.Tech
-	agents     map[int64]*store.Agent
-	rights     map[int64]*store.Right
-	recipients map[int64][]string // tech ID → age recipients
-	interval   map[int64]int64    // agent ID → interval override in seconds (smallest of its groups)
-	jit        *jitTriplets       // nil when no triplet is jit (jit.go)
-	// The techs and agents as the index reads them, kept so that a change of groups, rights or triplets alone
-	// can build its view without reading every tech and agent again (see change.groupsOnly).
-	gTechs  []entitle.Tech
-	gAgents []entitle.Agent
-
-	fpMu sync.Mutex
-	fps  map[fpKey]string // grants fingerprints, per tech (see fingerprint)
-}
-
-// viewBuild is a view being built; others that need the same generation wait for it instead of building their
-// own. After an entitlement change thousands of woken TechClients ask at once: each building its own view (every
-// tech and agent of the tenant) took seconds and hundreds of megabytes.
-type viewBuild struct {
-	done chan struct{}
-	v    *view
-	err  error
-}
-
-type viewKey struct{ tenant, gen int64 }
-
-func (h *Hub) view(ctx context.Context, tenant *store.Tenant) (*view, error) {
-	h.mu.Lock()
-	v, ok := h.views[tenant.ID]
-	gen := h.gens[tenant.ID]
-	if ok {
+// publish publishes revision rev of tenant (notify.Notifier.Publish). gv, for an entitlement change, is the view
+// the change left: it replaces the cached one first, so that a poll the change wakes reads it, and its signatures
+// say which techs the change concerns beyond sc.
+func (h *Hub) publish(tenant, rev int64, graph bool, sc *notify.Scope, gv *graphView) {
+	var sigs notify.Sigs
+	if graph {
+		h.mu.Lock()
+		delete(h.views, tenant)
+		h.gens[tenant]++
+		if gv != nil {
+			h.views[tenant] = gv.v
+			sigs = gv.sigs
+		}
 		h.mu.Unlock()
-		return v, nil
 	}
-	key := viewKey{tenant.ID, gen}
-	b, building := h.building[key]
-	if !building {
-		b = &viewBuild{done: make(chan struct{})}
-		h.building[key] = b
-	}
-	h.mu.Unlock()
-	if building {
-		select {
-		case <-b.done:
-			return b.v, b.err
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	// Others wait on this build: it must not end with this request.
-	b.v, b.err = h.buildView(context.WithoutCancel(ctx), tenant, gen)
-	h.mu.Lock()
-	delete(h.building, key)
-	h.mu.Unlock()
-	close(b.done)
-	return b.v, b.err
+	h.notify.Publish(tenant, rev, graph, sc, sigs)
 }
 
-func (h *Hub) buildView(ctx context.Context, tenant *store.Tenant, gen int64) (*view, error) {
-	var v *view
-	err := h.st.Read(ctx, func(tx store.Tx) error {
-		var err error
-		v, err = h.readView(tx, tenant, nil)
-		return err
-	})
-	if err != nil {
-		return nil, err
+// concerns narrows the change's wake-ups to these techs (none: the change concerns no tech, e.g. a rotation
+// request that only the agent acts on). Without a call, a change concerns every tech.
+func (c *change) concerns(techs ...int64) {
+	if c.scope == nil {
+		c.scope = notify.NewScope()
 	}
-	h.mu.Lock()
-	if h.gens[tenant.ID] == gen {
-		h.views[tenant.ID] = v
-	}
-	h.mu.Unlock()
-	return v, nil
+	c.scope.Concern(techs...)
 }
 
-// readView reads a tenant's entitlement inputs in tx and computes its index. With prev, the techs and agents are
-// prev's: only the groups, rights and triplets are read again.
-func (h *Hub) readView(tx store.Tx, tenant *store.Tenant, prev *view) (*view, error) {
-	v := &view{techs: map[int64]*store.Tech{}, agents: map[int64]*store.Agent{}, rights: map[int64]*store.Right{},
-		recipients: map[int64][]string{}, interval: map[int64]int64{}}
-	g := &entitle.Graph{}
-	if prev != nil {
-		// Read-only once built: shared, not copied.
-		v.techs, v.agents, v.recipients = prev.techs, prev.agents, prev.recipients
-		g.Techs, g.Agents = prev.gTechs, prev.gAgents
-	}
-	err := func() error {
-		if prev != nil {
-			return nil
-		}
-		techs, err := tx.Techs(tenant.ID, "")
-		if err != nil {
-			return err
-		}
-		for i := range techs {
-			t := &techs[i]
-			v.techs[t.ID] = t
-			g.Techs = append(g.Techs, entitle.Tech{ID: t.ID, Active: t.Status == wire.TechActive, Username: t.Username})
-			if rcpt, ok := h.recipient(t.PublicKey); ok {
-				v.recipients[t.ID] = []string{rcpt}
-			}
-			t.PublicKey = "" // 2 KB a tech, and the view needs only the recipient
-		}
-		// Without their 2 KB public keys, which the view does not need: reading them was half the time of a view
-		// build, which an entitlement change does in its write transaction (techwake.go).
-		agents, err := tx.AgentsBrief(tenant.ID)
-		if err != nil {
-			return err
-		}
-		for i := range agents {
-			a := &agents[i]
-			v.agents[a.ID] = a
-			g.Agents = append(g.Agents, entitle.Agent{ID: a.ID, Active: a.Status == wire.AgentActive, Driver: a.Driver})
-		}
-		return nil
-	}()
-	if err == nil {
-		err = readGroups(tx, tenant, v, g)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("entitlements of tenant %s: %w", tenant.GUID, err)
-	}
-	v.gTechs, v.gAgents = g.Techs, g.Agents
-	start := time.Now()
-	v.idx = entitle.Compute(g)
-	h.metrics.recomputed(time.Since(start))
-	return v, nil
-}
-
-// readGroups reads the groups, rights and triplets of the view.
-func readGroups(tx store.Tx, tenant *store.Tenant, v *view, g *entitle.Graph) error {
-	err := func() error {
-		tgs, err := tx.Groups(tenant.ID, store.KindTech)
-		if err != nil {
-			return err
-		}
-		for _, grp := range tgs {
-			g.TechGroups = append(g.TechGroups, entitle.Group{ID: grp.ID, All: grp.Builtin && grp.Name == wire.AllTechs, Members: grp.Members})
-		}
-		ags, err := tx.Groups(tenant.ID, store.KindAgent)
-		if err != nil {
-			return err
-		}
-		for _, grp := range ags {
-			g.AgentGroups = append(g.AgentGroups, entitle.Group{ID: grp.ID, Members: grp.Members})
-			if grp.IntervalSeconds > 0 {
-				for _, m := range grp.Members {
-					if cur, ok := v.interval[m]; !ok || grp.IntervalSeconds < cur {
-						v.interval[m] = grp.IntervalSeconds
-					}
-				}
-			}
-		}
-		rights, err := tx.Rights(tenant.ID)
-		if err != nil {
-			return err
-		}
-		for i := range rights {
-			v.rights[rights[i].ID] = &rights[i]
-		}
-		trips, err := tx.Triplets(tenant.ID)
-		if err != nil {
-			return err
-		}
-		for _, t := range trips {
-			g.Triplets = append(g.Triplets, entitle.Triplet{ID: t.ID, TechGroup: t.TechGroupID, AgentGroup: t.AgentGroupID, Right: t.RightID})
-		}
-		v.jit = buildJIT(trips, tgs, ags)
-		return nil
-	}()
-	return err
+// touched records that an account's entry in its tech's credential list changed.
+func (c *change) touched(acc *store.Account) {
+	c.concerns()
+	c.scope.Touch(acc.ID, acc.TechID)
 }

@@ -504,7 +504,7 @@ func TestEnvelopeMovedIsUseless(t *testing.T) {
 		return wire.PlanAccount{}
 	}
 	aliceOn1 := acct(p1, "alice")
-	env := sealFor(t, p1, aliceOn1, 1, "alice-one")
+	env := hubtest.Seal(t, p1, aliceOn1, 1, "alice-one")
 
 	// Agent two stages agent one's envelope onto agent one's account: not its account, refused and audited.
 	if err := a2.Stage(ctx, aliceOn1.AccountID, 1, env); !isField(err, wire.CodeInvalid, "accountId") {

@@ -289,7 +289,7 @@ func (h *Hub) techJITList(r *request) (any, error) {
 	}
 	return read(h, r, func(tx store.Tx) (*wire.JITGrantsResponse, error) {
 		gs, err := tx.JITGrants(r.tenant.ID, store.JITQuery{TechID: r.who.id, Limit: 500})
-		rev, _ := h.current(r.tenant)
+		rev, _ := h.notify.Current(r.tenant)
 		out := &wire.JITGrantsResponse{Revision: rev, Grants: []wire.JITGrant{}}
 		for i := range gs {
 			out.Grants = append(out.Grants, h.jitWire(tx, &gs[i], v))
@@ -396,7 +396,7 @@ func (h *Hub) adminJITList(r *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		_, changed = h.wait(r.Context(), r.tenant, since, until)
+		_, changed = h.notify.Wait(r.Context(), r.tenant, since, until)
 		release()
 		if err := h.reauthorize(r, orgRead); err != nil { // the admin's access may have changed while held
 			return nil, err
@@ -409,7 +409,7 @@ func (h *Hub) adminJITList(r *request) (any, error) {
 	}
 	// The revision is read before the grants: a list never carries a revision newer than what it holds, or a
 	// Console waiting from that revision would sleep through the change it missed.
-	rev, _ := h.current(r.tenant)
+	rev, _ := h.notify.Current(r.tenant)
 	return read(h, r, func(tx store.Tx) (*wire.JITGrantsResponse, error) {
 		gs, err := tx.JITGrants(r.tenant.ID, q)
 		out := &wire.JITGrantsResponse{Revision: rev, Changed: changed, Grants: []wire.JITGrant{}}

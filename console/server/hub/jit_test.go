@@ -141,7 +141,7 @@ func TestJITFlow(t *testing.T) {
 		t.Fatalf("closed jit account in the plan: %+v %+v", a, a.JIT)
 	}
 	v := a.CurrentVersion + 1
-	if err := agent.Stage(ctx, a.AccountID, v, sealFor(t, p, a, v, "sealed-to-alice")); !isField(err, wire.CodeInvalid, "recoveryOnly") {
+	if err := agent.Stage(ctx, a.AccountID, v, hubtest.Seal(t, p, a, v, "sealed-to-alice")); !isField(err, wire.CodeInvalid, "recoveryOnly") {
 		t.Fatalf("stage sealed to the tech outside a window: %v", err)
 	}
 	confirmRecovery(t, agent, p, a, "recovery-only-1")

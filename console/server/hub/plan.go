@@ -165,7 +165,7 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 			return nil, err
 		}
 	}
-	rev, _ := h.current(tenant)
+	rev, _ := h.notify.Current(tenant)
 	now := h.now()
 	interval := v.intervalFor(tenant, agent.ID)
 	plan := &wire.Plan{ClientGUID: tenant.GUID, AgentID: agent.ID, Driver: agent.Driver, Revision: rev,
@@ -238,7 +238,7 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 func (h *Hub) credentials(ctx context.Context, tenant *store.Tenant, tech *store.Tech, since int64, grants string, paged bool) (*wire.CredentialsResponse, *credentialPages, error) {
 	// The revision before the view: a view is never older than the revision read before it (notify replaces both
 	// at once), so a change published in between wakes the device again rather than being taken as held.
-	rev, _ := h.current(tenant)
+	rev, _ := h.notify.Current(tenant)
 	v, err := h.view(ctx, tenant)
 	if err != nil {
 		return nil, nil, err
@@ -247,7 +247,7 @@ func (h *Hub) credentials(ctx context.Context, tenant *store.Tenant, tech *store
 	all := v.idx.ForTech(tech.ID)
 	out.Grants = v.fingerprint(tenant, tech.ID, all)
 	if since > 0 && grants == out.Grants {
-		if changed, ok := h.changedSince(tenant, tech.ID, since); ok {
+		if changed, ok := h.notify.ChangedSince(tenant, tech.ID, since); ok {
 			out.Delta = true
 			if err := h.delta(ctx, tenant, v, tech, all, changed, out); err != nil {
 				return nil, nil, err

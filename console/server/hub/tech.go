@@ -184,7 +184,7 @@ func (h *Hub) techChanges(r *request) (any, error) {
 		return nil, err
 	}
 	defer release()
-	rev, changed := h.techWait(r.Context(), r.tenant, r.who.id, since, until)
+	rev, changed := h.notify.TechWait(r.Context(), r.tenant, r.who.id, since, until)
 	return &wire.ChangesResponse{Revision: rev, Changed: changed}, nil
 }
 

@@ -20,7 +20,7 @@ func (h *Hub) techStatusWait(r *request) (any, error) {
 	}
 	defer release()
 	// Take the revision before re-reading the tech: a change committed in between then wakes the wait.
-	since, _ := h.current(r.tenant)
+	since, _ := h.notify.Current(r.tenant)
 	tech := r.who.tech
 	reread := func() error {
 		return h.st.Read(r.Context(), func(tx store.Tx) error {
@@ -35,7 +35,7 @@ func (h *Hub) techStatusWait(r *request) (any, error) {
 		return nil, err
 	}
 	for tech.Status == known {
-		rev, changed := h.techWait(r.Context(), r.tenant, tech.ID, since, until)
+		rev, changed := h.notify.TechWait(r.Context(), r.tenant, tech.ID, since, until)
 		if !changed {
 			break
 		}

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/watchword/watchword/console/server/hub"
 	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -148,6 +150,24 @@ func mustIdentity(t testing.TB) *seal.Identity {
 		t.Fatalf("hubtest: identity: %v", err)
 	}
 	return id
+}
+
+// Seal seals secret for a plan account as an agent does: to the tech's recipients and the tenant's recovery.
+func Seal(t testing.TB, p *wire.Plan, a wire.PlanAccount, version int64, secret string) []byte {
+	t.Helper()
+	var rcpts []age.Recipient
+	for _, s := range append([]string{p.Recovery}, a.Recipients...) {
+		r, err := seal.ParseRecipient(s)
+		if err != nil {
+			t.Fatalf("hubtest: recipient %q: %v", s, err)
+		}
+		rcpts = append(rcpts, r)
+	}
+	env, err := seal.Seal([]byte(secret), hubclient.SealContext(p.ClientGUID, p.AgentID, a.AccountName, version), rcpts...)
+	if err != nil {
+		t.Fatalf("hubtest: seal: %v", err)
+	}
+	return env
 }
 
 // NewIdentity generates a device identity.

@@ -1,4 +1,4 @@
-package hub
+package notify
 
 import (
 	"context"
@@ -10,37 +10,66 @@ import (
 // Per-tech revisions: which changes concern which tech.
 //
 // Every mutation bumps the tenant's revision, and agents wake on any of them. Tech devices do not need to: with
-// thousands of TechClients in long polls, waking all of them for a rotation that concerns one tech made every
-// device fetch its list again. A mutation that knows whom it concerns says so (change.concerns, change.touched);
-// its revision then wakes only those techs' polls. A mutation that says nothing concerns every tech, so a new kind
-// of change is never silently missed.
+// thousands of TechClients in long polls, waking all of them for a rotation that concerns one tech would make
+// every device fetch its list again. A mutation that knows whom it concerns says so (a Scope); its revision then
+// wakes only those techs' polls. A mutation that says nothing concerns every tech, so a new kind of change is never
+// silently missed.
 //
-// The same bookkeeping serves the delta credential list: the hub remembers, per tech, the revision at which each
-// of its accounts last changed, so `GET /v1/tech/credentials?since=REV` can answer with those accounts alone. The
-// memory is complete only from floor on (the revision this process first saw, or the last change it could not
+// The same bookkeeping serves the delta credential list: the Notifier remembers, per tech, the revision at which
+// each of its accounts last changed, so `GET /v1/tech/credentials?since=REV` can answer with those accounts alone.
+// The memory is complete only from floor on (the revision this process first saw, or the last change it could not
 // attribute); an older since gets the full list.
+//
+// Wake-ups of an entitlement change (a group, a triplet, an agent, a tech's status, the policy): the hub reads the
+// new entitlement view inside the change's own write transaction and computes for every tech a signature of
+// everything such a change can alter for its device (Sigs); only the techs whose signature differs from the one
+// last published are woken, so a new, empty tech group wakes nobody. The published signatures are known only
+// after a first entitlement change of this process; until then, and after any change the Notifier cannot
+// attribute, the next entitlement change wakes every tech.
 
-// scope is the techs (and their accounts) one change concerns.
-type scope struct {
+// Scope is the techs (and their accounts) one change concerns. The zero value is not usable: create it with
+// NewScope. A nil *Scope given to Publish concerns every tech.
+type Scope struct {
 	techs    map[int64]bool
 	accounts map[int64]int64 // account ID → its tech
 }
 
-// concerns narrows the change's wake-ups to these techs (none: the change concerns no tech, e.g. a rotation
-// request that only the agent acts on). Without a call, a change concerns every tech.
-func (c *change) concerns(techs ...int64) {
-	if c.scope == nil {
-		c.scope = &scope{techs: map[int64]bool{}, accounts: map[int64]int64{}}
-	}
+// NewScope returns a scope that concerns no tech yet.
+func NewScope() *Scope {
+	return &Scope{techs: map[int64]bool{}, accounts: map[int64]int64{}}
+}
+
+// Concern adds techs to the scope.
+func (s *Scope) Concern(techs ...int64) {
 	for _, t := range techs {
-		c.scope.techs[t] = true
+		s.techs[t] = true
 	}
 }
 
-// touched records that an account's entry in its tech's credential list changed.
-func (c *change) touched(acc *store.Account) {
-	c.concerns(acc.TechID)
-	c.scope.accounts[acc.ID] = acc.TechID
+// Touch records that account's entry in tech's credential list changed; it concerns tech.
+func (s *Scope) Touch(account, tech int64) {
+	s.techs[tech] = true
+	s.accounts[account] = tech
+}
+
+// Sigs is each tech's signature at one revision: whatever an entitlement change can alter for its device, as one
+// string (the hub computes it from its entitlement view).
+type Sigs map[int64]string
+
+// ChangedTechs lists the techs whose signature differs between old and new (present in one of them only counts).
+func ChangedTechs(old, new Sigs) []int64 {
+	var out []int64
+	for id, s := range new {
+		if o, ok := old[id]; !ok || o != s {
+			out = append(out, id)
+		}
+	}
+	for id := range old {
+		if _, ok := new[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // techRev is one tech's last concerning revision and the channel its polls wait on.
@@ -49,7 +78,7 @@ type techRev struct {
 	ch  chan struct{} // nil until someone waits
 }
 
-// techRevs is a tenant's per-tech state; it lives in revision under Hub.mu.
+// techRevs is a tenant's per-tech state; it lives in revision under Notifier.mu.
 type techRevs struct {
 	wide   int64         // last revision that concerned every tech
 	wideCh chan struct{} // closed at the next such change
@@ -57,9 +86,9 @@ type techRevs struct {
 	floor  int64                     // the account log is complete for changes after this revision
 	log    map[int64]map[int64]int64 // tech → account → revision of its last change
 	later  map[int64]map[int64]bool  // tech → accounts changed without a revision: logged at the next one
-	// sigs is every tech's signature as last published (techwake.go); nil when unknown, and the next
-	// entitlement change then wakes every tech.
-	sigs techSigs
+	// sigs is every tech's signature as last published; nil when unknown, and the next entitlement change then
+	// wakes every tech.
+	sigs Sigs
 }
 
 func newTechRevs(rev int64) techRevs {
@@ -94,7 +123,7 @@ func (t *techRevs) logAccount(tech, account, rev int64) {
 // entitlement change (graph) keeps the log: the grants fingerprint, not the log, tells a device whether its list
 // is still the right shape. It wakes the techs of sc and those whose signature in sigs (the view the change left)
 // differs from the last published one; every tech when either is unknown.
-func (t *techRevs) publish(rev int64, sc *scope, graph bool, sigs techSigs) {
+func (t *techRevs) publish(rev int64, sc *Scope, graph bool, sigs Sigs) {
 	// Accounts changed without a revision of their own become visible with this one: a list read at an earlier
 	// revision may have missed them, a list read at this one did not.
 	for tech, accs := range t.later {
@@ -115,7 +144,7 @@ func (t *techRevs) publish(rev int64, sc *scope, graph bool, sigs techSigs) {
 			t.wideChange(rev, false)
 			return
 		}
-		for _, tech := range changedTechs(old, sigs) {
+		for _, tech := range ChangedTechs(old, sigs) {
 			t.wakeTech(tech, rev)
 		}
 		if sc != nil {
@@ -160,11 +189,15 @@ func (t *techRevs) visible(tech int64) int64 {
 	return v
 }
 
-// pending logs accounts changed by a mutation that did not bump the revision (an account created by a plan).
-func (h *Hub) pending(tenant int64, sc *scope) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	r, ok := h.revs[tenant]
+// Pending logs the accounts of sc, changed by a mutation that did not bump the revision (an account created by a
+// plan): they are logged with the tenant's next revision, and ChangedSince hands them out until then.
+func (n *Notifier) Pending(tenant int64, sc *Scope) {
+	if sc == nil || len(sc.accounts) == 0 {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	r, ok := n.revs[tenant]
 	if !ok {
 		return // no revision known yet: the log starts after it anyway
 	}
@@ -178,12 +211,12 @@ func (h *Hub) pending(tenant int64, sc *scope) {
 	}
 }
 
-// techWait blocks until a change concerning tech passes since, the deadline passes or ctx ends. It returns the
+// TechWait blocks until a change concerning tech passes since, the deadline passes or ctx ends. It returns the
 // tenant's revision (the next since) and whether such a change happened.
-func (h *Hub) techWait(ctx context.Context, tenant *store.Tenant, tech, since int64, until time.Time) (int64, bool) {
+func (n *Notifier) TechWait(ctx context.Context, tenant *store.Tenant, tech, since int64, until time.Time) (int64, bool) {
 	for {
-		h.mu.Lock()
-		r := h.revisionLocked(tenant)
+		n.mu.Lock()
+		r := n.revisionLocked(tenant)
 		rev, seen := r.rev, r.visible(tech)
 		wideCh := r.wideCh
 		tr := r.techs[tech]
@@ -195,11 +228,11 @@ func (h *Hub) techWait(ctx context.Context, tenant *store.Tenant, tech, since in
 			tr.ch = make(chan struct{})
 		}
 		techCh := tr.ch
-		h.mu.Unlock()
+		n.mu.Unlock()
 		if seen > since {
 			return rev, true
 		}
-		d := until.Sub(h.now())
+		d := until.Sub(n.now())
 		if d <= 0 {
 			return rev, false
 		}
@@ -210,10 +243,10 @@ func (h *Hub) techWait(ctx context.Context, tenant *store.Tenant, tech, since in
 		case <-techCh:
 			timer.Stop()
 		case <-timer.C:
-			h.mu.Lock()
-			r := h.revisionLocked(tenant)
+			n.mu.Lock()
+			r := n.revisionLocked(tenant)
 			rev, seen = r.rev, r.visible(tech)
-			h.mu.Unlock()
+			n.mu.Unlock()
 			return rev, seen > since
 		case <-ctx.Done():
 			timer.Stop()
@@ -222,11 +255,11 @@ func (h *Hub) techWait(ctx context.Context, tenant *store.Tenant, tech, since in
 	}
 }
 
-// changedSince lists the accounts of tech changed after revision since, and whether the log covers since.
-func (h *Hub) changedSince(tenant *store.Tenant, tech, since int64) ([]int64, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	r := h.revisionLocked(tenant)
+// ChangedSince lists the accounts of tech changed after revision since, and whether the log covers since.
+func (n *Notifier) ChangedSince(tenant *store.Tenant, tech, since int64) ([]int64, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	r := n.revisionLocked(tenant)
 	if since < r.floor || since > r.rev {
 		return nil, false
 	}

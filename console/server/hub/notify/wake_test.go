@@ -1,4 +1,4 @@
-package hub_test
+package notify_test
 
 import (
 	"testing"
@@ -28,7 +28,7 @@ func TestCredentialDeltaAndScopedWake(t *testing.T) {
 				continue
 			}
 			accounts[[2]int64{ag.ID, tech}] = pa.AccountID
-			if err := ag.Stage(ctx, pa.AccountID, version, sealFor(t, p, pa, version, "Pw-secret-1")); err != nil {
+			if err := ag.Stage(ctx, pa.AccountID, version, hubtest.Seal(t, p, pa, version, "Pw-secret-1")); err != nil {
 				t.Fatal(err)
 			}
 			if err := ag.Confirm(ctx, pa.AccountID, version); err != nil {

@@ -1,4 +1,4 @@
-package hub_test
+package notify_test
 
 import (
 	"context"
