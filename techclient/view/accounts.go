@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/watchword/watchword/shared/reltime"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
 )
@@ -336,7 +337,7 @@ func (d *detail) tick() {
 	if d.row.RotatedAt.IsZero() {
 		d.rotated.SetText("never")
 	} else {
-		d.rotated.SetText(vm.Ago(now, d.row.RotatedAt) + " · " + d.row.RotatedAt.Local().Format("Mon 2 Jan 15:04"))
+		d.rotated.SetText(reltime.Ago(now, d.row.RotatedAt) + " · " + d.row.RotatedAt.Local().Format("Mon 2 Jan 15:04"))
 	}
 	d.next.SetText(vm.Countdown(now, d.row.NextRotation))
 	d.jit.tick(d.row, now)

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
 	"github.com/watchword/watchword/techclient/vm/vmtest"
@@ -25,7 +26,7 @@ func BenchmarkColdStartToList(b *testing.B) {
 	defer cancel()
 	test.NewTempApp(b)
 	hub := hubtest.New(b)
-	dir, ring := b.TempDir(), vmtest.NewKeyring()
+	dir, ring := b.TempDir(), keyringtest.New()
 	opts := vm.Options{Dir: dir, Keyring: ring, Do: fyne.Do}
 	first := vm.New(opts)
 	first.Start()
@@ -69,7 +70,7 @@ func BenchmarkColdStartToList(b *testing.B) {
 func BenchmarkFilter5000(b *testing.B) {
 	test.NewTempApp(b)
 	now := time.Now()
-	a := vm.New(vm.Options{Dir: b.TempDir(), Keyring: vmtest.NewKeyring()})
+	a := vm.New(vm.Options{Dir: b.TempDir(), Keyring: keyringtest.New()})
 	w := test.NewTempWindow(b, widget.NewLabel(""))
 	u, root := build(a, w)
 	w.SetContent(root)

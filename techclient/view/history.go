@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/watchword/watchword/shared/reltime"
 	"github.com/watchword/watchword/techclient/vm"
 )
 
@@ -64,7 +65,7 @@ func (u *ui) historyDialog(r *vm.Row, entries []vm.HistoryEntry) {
 			what += " · current"
 		}
 		title := widget.NewLabelWithStyle(what, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-		date := widget.NewLabel("set " + e.When().Local().Format("Mon 2 Jan 2006 15:04") + " · " + vm.Ago(now, e.When()))
+		date := widget.NewLabel("set " + e.When().Local().Format("Mon 2 Jan 2006 15:04") + " · " + reltime.Ago(now, e.When()))
 		date.Importance = widget.LowImportance
 		hr.password = widget.NewLabelWithStyle(hidden, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 		hr.show = widget.NewButtonWithIcon("Show", theme.VisibilityIcon(), func() { hv.toggle(hr) })

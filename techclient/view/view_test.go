@@ -14,6 +14,7 @@ import (
 
 	"github.com/watchword/watchword/console/view/uitest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
 	"github.com/watchword/watchword/techclient/vm/vmtest"
@@ -43,7 +44,7 @@ func newHarness(t *testing.T, o vm.Options) *harness {
 		o.Dir = t.TempDir()
 	}
 	if o.Keyring == nil {
-		o.Keyring = vmtest.NewKeyring()
+		o.Keyring = keyringtest.New()
 	}
 	if o.Clipboard == nil {
 		o.Clipboard = app.Clipboard()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
 )
@@ -21,7 +22,7 @@ func TestNoSecretsAtRest(t *testing.T) {
 	ctx := ctxT(t)
 	h := hubtest.New(t)
 	dir := t.TempDir()
-	ring := newKeyring()
+	ring := keyringtest.New()
 	e := newEnv(t, h, dir, ring, vm.DefaultSettings())
 	e.app.Start()
 	eventually(t, 5*time.Second, "first run", func() bool { return state(e.app) == vm.StateUnregistered })
@@ -48,12 +49,7 @@ func TestNoSecretsAtRest(t *testing.T) {
 	}
 	e.app.Close()
 
-	ring.mu.Lock()
-	var keys []string
-	for _, v := range ring.m {
-		keys = append(keys, v)
-	}
-	ring.mu.Unlock()
+	keys := ring.Secrets()
 	if len(keys) == 0 {
 		t.Fatal("the device key is not in the keyring: the check below would prove nothing")
 	}

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
@@ -67,7 +68,7 @@ func TestDeltaSync(t *testing.T) {
 	ctx := ctxT(t)
 	h := hubtest.New(t)
 	dir := t.TempDir()
-	ring := newKeyring()
+	ring := keyringtest.New()
 	var rec *recordingHub
 	start := func() *vm.App {
 		test.NewTempApp(t)

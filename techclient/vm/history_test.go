@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
 )
@@ -42,7 +43,7 @@ func activeWith(t *testing.T, h *hubtest.Harness, e *env, user string, passwords
 // without a restart or a refresh by hand.
 func TestRotatesAfterUse(t *testing.T) {
 	h := hubtest.New(t)
-	e := newEnv(t, h, t.TempDir(), newKeyring(), vm.DefaultSettings())
+	e := newEnv(t, h, t.TempDir(), keyringtest.New(), vm.DefaultSettings())
 	row := activeWith(t, h, e, "alice", "first-Pa55word!")
 	if !row.RotatesAfterUse.IsZero() {
 		t.Fatalf("rotates after use before any use: %v", row.RotatesAfterUse)
@@ -108,7 +109,7 @@ func TestPlural(t *testing.T) {
 func TestPasswordHistory(t *testing.T) {
 	ctx := ctxT(t)
 	h := hubtest.New(t)
-	e := newEnv(t, h, t.TempDir(), newKeyring(), vm.DefaultSettings())
+	e := newEnv(t, h, t.TempDir(), keyringtest.New(), vm.DefaultSettings())
 	a := e.app
 	row := activeWith(t, h, e, "alice", "first-Pa55word!", "second-Pa55word!", "third-Pa55word!")
 	if _, err := a.OpenVersion(row.AccountID, 1); err == nil {

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
 	"github.com/watchword/watchword/techclient/vm/vmtest"
@@ -57,7 +58,7 @@ func TestJITAccess(t *testing.T) {
 	test.NewTempApp(t) // fyne.Do and bindings need an app
 	e := &env{h: h, dir: t.TempDir(), clip: &fakeClipboard{}, notes: &notes{}, set: vm.DefaultSettings()}
 	e.set.LockAfter = 0 // the clock jumps past the window, not past the idle lock
-	e.app = vm.New(vm.Options{Dir: e.dir, Keyring: newKeyring(), Clipboard: e.clip, Notify: e.notes.add, Now: clock.now,
+	e.app = vm.New(vm.Options{Dir: e.dir, Keyring: keyringtest.New(), Clipboard: e.clip, Notify: e.notes.add, Now: clock.now,
 		Settings: func() vm.Settings { return e.set }, Do: func(f func()) { f() },
 		Wait: 2 * time.Second, Retry: 50 * time.Millisecond, Tick: 50 * time.Millisecond, Poll: 100 * time.Millisecond})
 	t.Cleanup(e.app.Close)
@@ -184,7 +185,7 @@ func TestJITRefused(t *testing.T) {
 	ctx := ctxT(t)
 	h := hubtest.New(t)
 	jitTriplet(t, h, time.Hour, true)
-	e := newEnv(t, h, t.TempDir(), newKeyring(), vm.DefaultSettings())
+	e := newEnv(t, h, t.TempDir(), keyringtest.New(), vm.DefaultSettings())
 	a := e.app
 	a.Start()
 	eventually(t, 5*time.Second, "first run", func() bool { return state(a) == vm.StateUnregistered })

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
@@ -35,7 +36,7 @@ func BenchmarkPushLatency(b *testing.B) {
 	defer cancel()
 	test.NewTempApp(b)
 	h := hubtest.New(b)
-	a := vm.New(vm.Options{Dir: b.TempDir(), Keyring: vmtest.NewKeyring(), Do: fyne.Do})
+	a := vm.New(vm.Options{Dir: b.TempDir(), Keyring: keyringtest.New(), Do: fyne.Do})
 	defer a.Close()
 	a.Start()
 	waitFor(b, "first run screen", func() bool { return a.Current() == vm.StateUnregistered })

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
 )
@@ -15,7 +16,7 @@ import (
 func TestAuthenticatorReset(t *testing.T) {
 	ctx := ctxT(t)
 	h := enforced(t)
-	dir, ring := t.TempDir(), newKeyring()
+	dir, ring := t.TempDir(), keyringtest.New()
 	e := newEnv(t, h, dir, ring, vm.DefaultSettings())
 	a := e.app
 	a.Start()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/watchword/watchword/console/server/hub"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/keystore"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
@@ -117,7 +118,7 @@ func noneHolds(t *testing.T, dir string, secrets ...string) {
 func TestTwoFactor(t *testing.T) {
 	ctx := ctxT(t)
 	h := enforced(t)
-	dir, ring := t.TempDir(), newKeyring()
+	dir, ring := t.TempDir(), keyringtest.New()
 	e := newEnv(t, h, dir, ring, vm.DefaultSettings())
 	a := e.app
 	a.Start()
@@ -310,7 +311,7 @@ func TestUnlockFailuresReported(t *testing.T) {
 func TestReplaceDevice(t *testing.T) {
 	ctx := ctxT(t)
 	h := enforced(t)
-	old := started(t, h, newKeyring(), vm.DefaultSettings())
+	old := started(t, h, keyringtest.New(), vm.DefaultSettings())
 	reg := registration(h, "gina")
 	if err := old.app.Register(ctx, reg); err != nil {
 		t.Fatal(err)
@@ -322,7 +323,7 @@ func TestReplaceDevice(t *testing.T) {
 	secret := enrol(t, ctx, h, old.app)
 	oldFP, _ := old.app.Fingerprint.Get()
 
-	nw := started(t, h, newKeyring(), vm.DefaultSettings())
+	nw := started(t, h, keyringtest.New(), vm.DefaultSettings())
 	a := nw.app
 	if err := a.Register(ctx, reg); !errors.Is(err, vm.ErrUsernameTaken) {
 		t.Fatalf("register a taken username: %v", err)

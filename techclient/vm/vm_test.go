@@ -12,49 +12,15 @@ import (
 
 	"filippo.io/age"
 	"fyne.io/fyne/v2/test"
-	"github.com/zalando/go-keyring"
 
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/keystore"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
 )
-
-// memKeyring is an in-memory OS keyring: tests never touch a real one.
-type memKeyring struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-var _ keystore.Keyring = (*memKeyring)(nil)
-
-func newKeyring() *memKeyring { return &memKeyring{m: map[string]string{}} }
-
-func (k *memKeyring) Get(service, user string) (string, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	v, ok := k.m[service+"/"+user]
-	if !ok {
-		return "", keyring.ErrNotFound
-	}
-	return v, nil
-}
-
-func (k *memKeyring) Set(service, user, secret string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.m[service+"/"+user] = secret
-	return nil
-}
-
-func (k *memKeyring) Delete(service, user string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	delete(k.m, service+"/"+user)
-	return nil
-}
 
 // fakeClipboard is a clipboard a test can inspect and overwrite as a user would.
 type fakeClipboard struct {
@@ -96,7 +62,7 @@ type env struct {
 	h     *hubtest.Harness
 	app   *vm.App
 	dir   string
-	ring  *memKeyring
+	ring  *keyringtest.Memory
 	clip  *fakeClipboard
 	notes *notes
 	set   vm.Settings
@@ -106,7 +72,7 @@ func newEnv(t *testing.T, h *hubtest.Harness, dir string, ring keystore.Keyring,
 	t.Helper()
 	test.NewTempApp(t) // fyne.Do and bindings need an app
 	e := &env{h: h, dir: dir, clip: &fakeClipboard{}, notes: &notes{}, set: set}
-	if r, ok := ring.(*memKeyring); ok {
+	if r, ok := ring.(*keyringtest.Memory); ok {
 		e.ring = r
 	}
 	e.app = vm.New(vm.Options{Dir: dir, Keyring: ring, ScryptWorkFactor: 10, Clipboard: e.clip, Notify: e.notes.add,
@@ -181,7 +147,7 @@ func TestLifecycle(t *testing.T) {
 	h := hubtest.New(t)
 	set := vm.DefaultSettings()
 	set.ClipboardClear = 150 * time.Millisecond
-	e := newEnv(t, h, t.TempDir(), newKeyring(), set)
+	e := newEnv(t, h, t.TempDir(), keyringtest.New(), set)
 	a := e.app
 	a.Start()
 	eventually(t, 5*time.Second, "first run screen", func() bool { return state(a) == vm.StateUnregistered })
@@ -283,7 +249,7 @@ func hasAudit(ctx context.Context, h *hubtest.Harness, action string) bool {
 func TestEntitlementLoss(t *testing.T) {
 	ctx := ctxT(t)
 	h := hubtest.New(t)
-	e := newEnv(t, h, t.TempDir(), newKeyring(), vm.DefaultSettings())
+	e := newEnv(t, h, t.TempDir(), keyringtest.New(), vm.DefaultSettings())
 	a := e.app
 	a.Start()
 	eventually(t, 5*time.Second, "first run", func() bool { return state(a) == vm.StateUnregistered })
@@ -322,7 +288,7 @@ func TestOffline(t *testing.T) {
 	ctx := ctxT(t)
 	h := hubtest.New(t)
 	dir := t.TempDir()
-	ring := newKeyring()
+	ring := keyringtest.New()
 	e := newEnv(t, h, dir, ring, vm.DefaultSettings())
 	e.app.Start()
 	eventually(t, 5*time.Second, "first run", func() bool { return state(e.app) == vm.StateUnregistered })

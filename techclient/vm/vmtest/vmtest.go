@@ -1,58 +1,21 @@
-// Package vmtest helps tests, benchmarks and screenshot runs of the TechClient: an in-memory OS keyring, an
-// agent that rotates accounts against the hub harness, and deterministic sample credentials.
+// Package vmtest helps tests, benchmarks and screenshot runs of the TechClient: an agent that rotates accounts
+// against the hub harness, and deterministic sample credentials. The in-memory OS keyring they use is
+// internal/testsupport/keyringtest.
 package vmtest
 
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"filippo.io/age"
-	"github.com/zalando/go-keyring"
 
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/hubclient"
-	"github.com/watchword/watchword/shared/keystore"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
-
-// Keyring is an in-memory OS keyring: tests never touch a real one.
-type Keyring struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-var _ keystore.Keyring = (*Keyring)(nil)
-
-// NewKeyring returns an empty keyring.
-func NewKeyring() *Keyring { return &Keyring{m: map[string]string{}} }
-
-func (k *Keyring) Get(service, user string) (string, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	v, ok := k.m[service+"/"+user]
-	if !ok {
-		return "", keyring.ErrNotFound
-	}
-	return v, nil
-}
-
-func (k *Keyring) Set(service, user, secret string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.m[service+"/"+user] = secret
-	return nil
-}
-
-func (k *Keyring) Delete(service, user string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	delete(k.m, service+"/"+user)
-	return nil
-}
 
 // Rotate makes agent stage and confirm the next version of every account in its plan, as a real agent does,
 // with the password secret(account) returns. A just-in-time account outside its window gets a password sealed to
