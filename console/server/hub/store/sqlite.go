@@ -262,11 +262,50 @@ func (x *tx) insert(op, q string, args ...any) (int64, error) {
 	return res.LastInsertId()
 }
 
+// create runs an INSERT and sets *id to the new row's ID.
+func (x *tx) create(id *int64, op, q string, args ...any) error {
+	var err error
+	*id, err = x.insert(op, q, args...)
+	return err
+}
+
+// scanner is what a scan function reads: one *sql.Row or the current row of *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
+// queryOne runs q and scans the row it returns; no row is ErrNotFound. op names the object in errors.
+func queryOne[T any](x *tx, op string, scan func(scanner) (*T, error), q string, args ...any) (*T, error) {
+	v, err := scan(x.t.QueryRowContext(x.ctx, q, args...))
+	return v, wrap(op, err)
+}
+
+// row reads the tenant's one row of table whose column col is v.
+func row[T any](x *tx, op string, scan func(scanner) (*T, error), cols, table, col string, tenant int64, v any) (*T, error) {
+	return queryOne(x, op, scan, "SELECT "+cols+" FROM "+table+" WHERE tenant_id = ? AND "+col+" = ?", tenant, v)
+}
+
+// queryAll runs q and scans every row it returns, in order. op names the list in errors.
+func queryAll[T any](x *tx, op string, scan func(scanner) (*T, error), q string, args ...any) ([]T, error) {
+	rows, err := x.t.QueryContext(x.ctx, q, args...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, *v)
+	}
+	return out, wrap(op, rows.Err())
+}
+
 // ---- tenants ----
 
 const tenantCols = "id, guid, name, abbrev, recovery, policy, revision, created_at"
 
-func scanTenant(sc interface{ Scan(...any) error }) (*Tenant, error) {
+func scanTenant(sc scanner) (*Tenant, error) {
 	var t Tenant
 	var policy string
 	var created int64
@@ -282,37 +321,20 @@ func scanTenant(sc interface{ Scan(...any) error }) (*Tenant, error) {
 
 func (x *tx) CreateTenant(t *Tenant) error {
 	p, _ := json.Marshal(t.Policy)
-	id, err := x.insert("create tenant "+t.GUID, "INSERT INTO tenants (guid, name, abbrev, recovery, policy, created_at) VALUES (?,?,?,?,?,?)",
+	return x.create(&t.ID, "create tenant "+t.GUID, "INSERT INTO tenants (guid, name, abbrev, recovery, policy, created_at) VALUES (?,?,?,?,?,?)",
 		t.GUID, t.Name, t.Abbrev, t.Recovery, string(p), ns(t.CreatedAt))
-	t.ID = id
-	return err
 }
 
 func (x *tx) Tenant(guid string) (*Tenant, error) {
-	t, err := scanTenant(x.t.QueryRowContext(x.ctx, "SELECT "+tenantCols+" FROM tenants WHERE guid = ?", guid))
-	return t, wrap("tenant "+guid, err)
+	return queryOne(x, "tenant "+guid, scanTenant, "SELECT "+tenantCols+" FROM tenants WHERE guid = ?", guid)
 }
 
 func (x *tx) TenantByID(id int64) (*Tenant, error) {
-	t, err := scanTenant(x.t.QueryRowContext(x.ctx, "SELECT "+tenantCols+" FROM tenants WHERE id = ?", id))
-	return t, wrap(fmt.Sprintf("tenant %d", id), err)
+	return queryOne(x, fmt.Sprintf("tenant %d", id), scanTenant, "SELECT "+tenantCols+" FROM tenants WHERE id = ?", id)
 }
 
 func (x *tx) Tenants() ([]Tenant, error) {
-	rows, err := x.t.QueryContext(x.ctx, "SELECT "+tenantCols+" FROM tenants ORDER BY id")
-	if err != nil {
-		return nil, wrap("list tenants", err)
-	}
-	defer rows.Close()
-	var out []Tenant
-	for rows.Next() {
-		t, err := scanTenant(rows)
-		if err != nil {
-			return nil, wrap("list tenants", err)
-		}
-		out = append(out, *t)
-	}
-	return out, wrap("list tenants", rows.Err())
+	return queryAll(x, "list tenants", scanTenant, "SELECT "+tenantCols+" FROM tenants ORDER BY id")
 }
 
 func (x *tx) UpdateTenant(t *Tenant) error {
@@ -331,7 +353,7 @@ func (x *tx) BumpRevision(tenant int64) (int64, error) {
 
 const techCols = "id, tenant_id, username, display_name, email, organization, co_managed, status, public_key, key_id, fingerprint, created_at, updated_at"
 
-func scanTech(sc interface{ Scan(...any) error }) (*Tech, error) {
+func scanTech(sc scanner) (*Tech, error) {
 	var t Tech
 	var created, updated int64
 	if err := sc.Scan(&t.ID, &t.TenantID, &t.Username, &t.DisplayName, &t.Email, &t.Organization, &t.CoManaged,
@@ -343,20 +365,16 @@ func scanTech(sc interface{ Scan(...any) error }) (*Tech, error) {
 }
 
 func (x *tx) CreateTech(t *Tech) error {
-	id, err := x.insert("create tech "+t.Username, "INSERT INTO techs (tenant_id, username, display_name, email, organization, co_managed, status, public_key, key_id, fingerprint, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+	return x.create(&t.ID, "create tech "+t.Username, "INSERT INTO techs (tenant_id, username, display_name, email, organization, co_managed, status, public_key, key_id, fingerprint, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
 		t.TenantID, t.Username, t.DisplayName, t.Email, t.Organization, b2i(t.CoManaged), t.Status, t.PublicKey, t.KeyID, t.Fingerprint, ns(t.CreatedAt), ns(t.UpdatedAt))
-	t.ID = id
-	return err
 }
 
 func (x *tx) Tech(tenant, id int64) (*Tech, error) {
-	t, err := scanTech(x.t.QueryRowContext(x.ctx, "SELECT "+techCols+" FROM techs WHERE tenant_id = ? AND id = ?", tenant, id))
-	return t, wrap(fmt.Sprintf("tech %d", id), err)
+	return row(x, fmt.Sprintf("tech %d", id), scanTech, techCols, "techs", "id", tenant, id)
 }
 
 func (x *tx) TechByKey(tenant int64, keyID string) (*Tech, error) {
-	t, err := scanTech(x.t.QueryRowContext(x.ctx, "SELECT "+techCols+" FROM techs WHERE tenant_id = ? AND key_id = ?", tenant, keyID))
-	return t, wrap("tech by key", err)
+	return row(x, "tech by key", scanTech, techCols, "techs", "key_id", tenant, keyID)
 }
 
 // CountTechs implements Tx.
@@ -373,20 +391,7 @@ func (x *tx) Techs(tenant int64, status wire.TechStatus) ([]Tech, error) {
 		q += " AND status = ?"
 		args = append(args, status)
 	}
-	rows, err := x.t.QueryContext(x.ctx, q+" ORDER BY id", args...)
-	if err != nil {
-		return nil, wrap("list techs", err)
-	}
-	defer rows.Close()
-	var out []Tech
-	for rows.Next() {
-		t, err := scanTech(rows)
-		if err != nil {
-			return nil, wrap("list techs", err)
-		}
-		out = append(out, *t)
-	}
-	return out, wrap("list techs", rows.Err())
+	return queryAll(x, "list techs", scanTech, q+" ORDER BY id", args...)
 }
 
 func (x *tx) UpdateTech(t *Tech) error {
@@ -398,7 +403,7 @@ func (x *tx) UpdateTech(t *Tech) error {
 
 const adminCols = "id, tenant_id, name, role, public_key, key_id, created_at, organization, status"
 
-func scanAdmin(sc interface{ Scan(...any) error }) (*Admin, error) {
+func scanAdmin(sc scanner) (*Admin, error) {
 	var a Admin
 	var created int64
 	if err := sc.Scan(&a.ID, &a.TenantID, &a.Name, &a.Role, &a.PublicKey, &a.KeyID, &created, &a.Organization, &a.Status); err != nil {
@@ -412,41 +417,23 @@ func (x *tx) CreateAdmin(a *Admin) error {
 	if a.Status == "" {
 		a.Status = wire.AdminActive
 	}
-	id, err := x.insert("create admin "+a.Name, "INSERT INTO admins (tenant_id, name, role, public_key, key_id, created_at, organization, status) VALUES (?,?,?,?,?,?,?,?)",
+	return x.create(&a.ID, "create admin "+a.Name, "INSERT INTO admins (tenant_id, name, role, public_key, key_id, created_at, organization, status) VALUES (?,?,?,?,?,?,?,?)",
 		a.TenantID, a.Name, a.Role, a.PublicKey, a.KeyID, ns(a.CreatedAt), a.Organization, a.Status)
-	a.ID = id
-	return err
 }
 
 func (x *tx) AdminByKey(tenant int64, keyID string) (*Admin, error) {
-	a, err := scanAdmin(x.t.QueryRowContext(x.ctx, "SELECT "+adminCols+" FROM admins WHERE tenant_id = ? AND key_id = ?", tenant, keyID))
-	return a, wrap("admin by key", err)
+	return row(x, "admin by key", scanAdmin, adminCols, "admins", "key_id", tenant, keyID)
 }
 
 func (x *tx) Admins(tenant int64) ([]Admin, error) {
-	rows, err := x.t.QueryContext(x.ctx, "SELECT "+adminCols+" FROM admins WHERE tenant_id = ? ORDER BY id", tenant)
-	if err != nil {
-		return nil, wrap("list admins", err)
-	}
-	defer rows.Close()
-	var out []Admin
-	for rows.Next() {
-		a, err := scanAdmin(rows)
-		if err != nil {
-			return nil, wrap("list admins", err)
-		}
-		out = append(out, *a)
-	}
-	return out, wrap("list admins", rows.Err())
+	return queryAll(x, "list admins", scanAdmin, "SELECT "+adminCols+" FROM admins WHERE tenant_id = ? ORDER BY id", tenant)
 }
 
 // ---- tokens ----
 
 func (x *tx) CreateToken(t *Token) error {
-	id, err := x.insert("create "+t.Kind+" token", "INSERT INTO tokens (tenant_id, kind, role, hash, expires_at, created_at, organization, approve_on_use) VALUES (?,?,?,?,?,?,?,?)",
+	return x.create(&t.ID, "create "+t.Kind+" token", "INSERT INTO tokens (tenant_id, kind, role, hash, expires_at, created_at, organization, approve_on_use) VALUES (?,?,?,?,?,?,?,?)",
 		t.TenantID, t.Kind, t.Role, t.Hash, ns(t.ExpiresAt), ns(t.CreatedAt), t.Organization, b2i(t.ApproveOnUse))
-	t.ID = id
-	return err
 }
 
 func (x *tx) UseToken(tenant int64, kind, hash string, now time.Time) (*Token, error) {
@@ -476,7 +463,7 @@ func (x *tx) UseToken(tenant int64, kind, hash string, now time.Time) (*Token, e
 
 const agentCols = "id, tenant_id, name, driver, status, public_key, key_id, version, last_seen, created_at, review"
 
-func scanAgent(sc interface{ Scan(...any) error }) (*Agent, error) {
+func scanAgent(sc scanner) (*Agent, error) {
 	var a Agent
 	var seen, created int64
 	var review string
@@ -506,20 +493,16 @@ func (x *tx) CreateAgent(a *Agent) error {
 	if err != nil {
 		return err
 	}
-	id, err := x.insert("create agent "+a.Name, "INSERT INTO agents (tenant_id, name, driver, status, public_key, key_id, version, last_seen, created_at, review) VALUES (?,?,?,?,?,?,?,?,?,?)",
+	return x.create(&a.ID, "create agent "+a.Name, "INSERT INTO agents (tenant_id, name, driver, status, public_key, key_id, version, last_seen, created_at, review) VALUES (?,?,?,?,?,?,?,?,?,?)",
 		a.TenantID, a.Name, a.Driver, status, a.PublicKey, a.KeyID, a.Version, ns(a.LastSeen), ns(a.CreatedAt), review)
-	a.ID = id
-	return err
 }
 
 func (x *tx) Agent(tenant, id int64) (*Agent, error) {
-	a, err := scanAgent(x.t.QueryRowContext(x.ctx, "SELECT "+agentCols+" FROM agents WHERE tenant_id = ? AND id = ?", tenant, id))
-	return a, wrap(fmt.Sprintf("agent %d", id), err)
+	return row(x, fmt.Sprintf("agent %d", id), scanAgent, agentCols, "agents", "id", tenant, id)
 }
 
 func (x *tx) AgentByKey(tenant int64, keyID string) (*Agent, error) {
-	a, err := scanAgent(x.t.QueryRowContext(x.ctx, "SELECT "+agentCols+" FROM agents WHERE tenant_id = ? AND key_id = ?", tenant, keyID))
-	return a, wrap("agent by key", err)
+	return row(x, "agent by key", scanAgent, agentCols, "agents", "key_id", tenant, keyID)
 }
 
 func (x *tx) Agents(tenant int64) ([]Agent, error) {
@@ -534,20 +517,7 @@ func (x *tx) AgentsBrief(tenant int64) ([]Agent, error) {
 }
 
 func (x *tx) agents(tenant int64, cols string) ([]Agent, error) {
-	rows, err := x.t.QueryContext(x.ctx, "SELECT "+cols+" FROM agents WHERE tenant_id = ? ORDER BY id", tenant)
-	if err != nil {
-		return nil, wrap("list agents", err)
-	}
-	defer rows.Close()
-	var out []Agent
-	for rows.Next() {
-		a, err := scanAgent(rows)
-		if err != nil {
-			return nil, wrap("list agents", err)
-		}
-		out = append(out, *a)
-	}
-	return out, wrap("list agents", rows.Err())
+	return queryAll(x, "list agents", scanAgent, "SELECT "+cols+" FROM agents WHERE tenant_id = ? ORDER BY id", tenant)
 }
 
 func (x *tx) UpdateAgent(a *Agent) error {
@@ -562,10 +532,8 @@ func (x *tx) UpdateAgent(a *Agent) error {
 // ---- groups ----
 
 func (x *tx) CreateGroup(g *Group) error {
-	id, err := x.insert("create group "+g.Name, "INSERT INTO groups (tenant_id, kind, name, builtin, interval_seconds, rotate_after_use_seconds) VALUES (?,?,?,?,?,?)",
-		g.TenantID, g.Kind, g.Name, b2i(g.Builtin), g.IntervalSeconds, g.RotateAfterUseSeconds)
-	g.ID = id
-	if err != nil {
+	if err := x.create(&g.ID, "create group "+g.Name, "INSERT INTO groups (tenant_id, kind, name, builtin, interval_seconds, rotate_after_use_seconds) VALUES (?,?,?,?,?,?)",
+		g.TenantID, g.Kind, g.Name, b2i(g.Builtin), g.IntervalSeconds, g.RotateAfterUseSeconds); err != nil {
 		return err
 	}
 	if len(g.Members) > 0 {
@@ -574,49 +542,51 @@ func (x *tx) CreateGroup(g *Group) error {
 	return nil
 }
 
-func (x *tx) groups(q string, args ...any) ([]Group, error) {
-	rows, err := x.t.QueryContext(x.ctx, "SELECT id, tenant_id, kind, name, builtin, interval_seconds, rotate_after_use_seconds FROM groups WHERE "+q+" ORDER BY id", args...)
+func scanGroup(sc scanner) (*Group, error) {
+	var g Group
+	var afterUse sql.NullInt64
+	if err := sc.Scan(&g.ID, &g.TenantID, &g.Kind, &g.Name, &g.Builtin, &g.IntervalSeconds, &afterUse); err != nil {
+		return nil, err
+	}
+	if afterUse.Valid {
+		g.RotateAfterUseSeconds = &afterUse.Int64
+	}
+	return &g, nil
+}
+
+// membership is one row of group_members.
+type membership struct{ group, member int64 }
+
+func scanMembership(sc scanner) (*membership, error) {
+	var m membership
+	if err := sc.Scan(&m.group, &m.member); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// groups lists the groups matching where, with their members.
+func (x *tx) groups(where string, args ...any) ([]Group, error) {
+	out, err := queryAll(x, "list groups", scanGroup,
+		"SELECT id, tenant_id, kind, name, builtin, interval_seconds, rotate_after_use_seconds FROM groups WHERE "+where+" ORDER BY id", args...)
+	if err != nil || len(out) == 0 {
+		return nil, err
+	}
+	members, err := queryAll(x, "list members", scanMembership, "SELECT group_id, member_id FROM group_members WHERE group_id IN (SELECT id FROM groups WHERE "+
+		where+") ORDER BY group_id, member_id", args...)
 	if err != nil {
-		return nil, wrap("list groups", err)
+		return nil, err
 	}
-	var out []Group
-	byID := map[int64]int{}
-	for rows.Next() {
-		var g Group
-		var afterUse sql.NullInt64
-		if err := rows.Scan(&g.ID, &g.TenantID, &g.Kind, &g.Name, &g.Builtin, &g.IntervalSeconds, &afterUse); err != nil {
-			rows.Close()
-			return nil, wrap("list groups", err)
-		}
-		if afterUse.Valid {
-			g.RotateAfterUseSeconds = &afterUse.Int64
-		}
-		byID[g.ID] = len(out)
-		out = append(out, g)
+	byID := make(map[int64]int, len(out))
+	for i, g := range out {
+		byID[g.ID] = i
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, wrap("list groups", err)
-	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	mrows, err := x.t.QueryContext(x.ctx, "SELECT group_id, member_id FROM group_members WHERE group_id IN (SELECT id FROM groups WHERE "+
-		q+") ORDER BY group_id, member_id", args...)
-	if err != nil {
-		return nil, wrap("list members", err)
-	}
-	defer mrows.Close()
-	for mrows.Next() {
-		var gid, mid int64
-		if err := mrows.Scan(&gid, &mid); err != nil {
-			return nil, wrap("list members", err)
-		}
-		if i, ok := byID[gid]; ok {
-			out[i].Members = append(out[i].Members, mid)
+	for _, m := range members {
+		if i, ok := byID[m.group]; ok {
+			out[i].Members = append(out[i].Members, m.member)
 		}
 	}
-	return out, wrap("list members", mrows.Err())
+	return out, nil
 }
 
 func (x *tx) Group(tenant, id int64) (*Group, error) {
@@ -677,20 +647,20 @@ func (x *tx) AddMembers(tenant, group int64, members []int64) error {
 	if err := x.checkMembers(tenant, group, members); err != nil {
 		return err
 	}
-	for _, m := range members {
-		if _, err := x.exec("add member", "INSERT OR IGNORE INTO group_members (group_id, member_id) VALUES (?,?)", group, m); err != nil {
-			return err
-		}
-	}
-	return nil
+	return x.eachMember("add member", "INSERT OR IGNORE INTO group_members (group_id, member_id) VALUES (?,?)", group, members)
 }
 
 func (x *tx) RemoveMembers(tenant, group int64, members []int64) error {
 	if err := x.checkMembers(tenant, group, nil); err != nil {
 		return err
 	}
+	return x.eachMember("remove member", "DELETE FROM group_members WHERE group_id = ? AND member_id = ?", group, members)
+}
+
+// eachMember runs q, which takes the group and one member, for every member.
+func (x *tx) eachMember(op, q string, group int64, members []int64) error {
 	for _, m := range members {
-		if _, err := x.exec("remove member", "DELETE FROM group_members WHERE group_id = ? AND member_id = ?", group, m); err != nil {
+		if _, err := x.exec(op, q, group, m); err != nil {
 			return err
 		}
 	}
@@ -699,7 +669,9 @@ func (x *tx) RemoveMembers(tenant, group int64, members []int64) error {
 
 // ---- rights ----
 
-func scanRight(sc interface{ Scan(...any) error }) (*Right, error) {
+const rightCols = "id, tenant_id, name, builtin, targets"
+
+func scanRight(sc scanner) (*Right, error) {
 	var r Right
 	var targets string
 	if err := sc.Scan(&r.ID, &r.TenantID, &r.Name, &r.Builtin, &targets); err != nil {
@@ -713,32 +685,16 @@ func scanRight(sc interface{ Scan(...any) error }) (*Right, error) {
 
 func (x *tx) CreateRight(r *Right) error {
 	t, _ := json.Marshal(r.Targets)
-	id, err := x.insert("create right "+r.Name, "INSERT INTO rights (tenant_id, name, builtin, targets) VALUES (?,?,?,?)",
+	return x.create(&r.ID, "create right "+r.Name, "INSERT INTO rights (tenant_id, name, builtin, targets) VALUES (?,?,?,?)",
 		r.TenantID, r.Name, b2i(r.Builtin), string(t))
-	r.ID = id
-	return err
 }
 
 func (x *tx) Right(tenant, id int64) (*Right, error) {
-	r, err := scanRight(x.t.QueryRowContext(x.ctx, "SELECT id, tenant_id, name, builtin, targets FROM rights WHERE tenant_id = ? AND id = ?", tenant, id))
-	return r, wrap(fmt.Sprintf("right %d", id), err)
+	return row(x, fmt.Sprintf("right %d", id), scanRight, rightCols, "rights", "id", tenant, id)
 }
 
 func (x *tx) Rights(tenant int64) ([]Right, error) {
-	rows, err := x.t.QueryContext(x.ctx, "SELECT id, tenant_id, name, builtin, targets FROM rights WHERE tenant_id = ? ORDER BY id", tenant)
-	if err != nil {
-		return nil, wrap("list rights", err)
-	}
-	defer rows.Close()
-	var out []Right
-	for rows.Next() {
-		r, err := scanRight(rows)
-		if err != nil {
-			return nil, wrap("list rights", err)
-		}
-		out = append(out, *r)
-	}
-	return out, wrap("list rights", rows.Err())
+	return queryAll(x, "list rights", scanRight, "SELECT "+rightCols+" FROM rights WHERE tenant_id = ? ORDER BY id", tenant)
 }
 
 func (x *tx) UpdateRight(r *Right) error {
@@ -770,29 +726,22 @@ func (x *tx) CreateTriplet(t *Triplet) error {
 	if _, err := x.Right(t.TenantID, t.RightID); err != nil {
 		return err
 	}
-	id, err := x.insert("create triplet", `INSERT INTO triplets (tenant_id, tech_group_id, agent_group_id, right_id, builtin,
+	return x.create(&t.ID, "create triplet", `INSERT INTO triplets (tenant_id, tech_group_id, agent_group_id, right_id, builtin,
 		mode, max_duration_seconds, approval_required) VALUES (?,?,?,?,?,?,?,?)`,
 		t.TenantID, t.TechGroupID, t.AgentGroupID, t.RightID, b2i(t.Builtin), t.mode(), t.MaxDurationSeconds, b2i(t.ApprovalRequired))
-	t.ID = id
-	return err
+}
+
+func scanTriplet(sc scanner) (*Triplet, error) {
+	var t Triplet
+	if err := sc.Scan(&t.ID, &t.TenantID, &t.TechGroupID, &t.AgentGroupID, &t.RightID, &t.Builtin, &t.Mode, &t.MaxDurationSeconds, &t.ApprovalRequired); err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 func (x *tx) Triplets(tenant int64) ([]Triplet, error) {
-	rows, err := x.t.QueryContext(x.ctx, `SELECT id, tenant_id, tech_group_id, agent_group_id, right_id, builtin, mode, max_duration_seconds, approval_required
+	return queryAll(x, "list triplets", scanTriplet, `SELECT id, tenant_id, tech_group_id, agent_group_id, right_id, builtin, mode, max_duration_seconds, approval_required
 		FROM triplets WHERE tenant_id = ? ORDER BY id`, tenant)
-	if err != nil {
-		return nil, wrap("list triplets", err)
-	}
-	defer rows.Close()
-	var out []Triplet
-	for rows.Next() {
-		var t Triplet
-		if err := rows.Scan(&t.ID, &t.TenantID, &t.TechGroupID, &t.AgentGroupID, &t.RightID, &t.Builtin, &t.Mode, &t.MaxDurationSeconds, &t.ApprovalRequired); err != nil {
-			return nil, wrap("list triplets", err)
-		}
-		out = append(out, t)
-	}
-	return out, wrap("list triplets", rows.Err())
 }
 
 func (x *tx) DeleteTriplet(tenant, id int64) error {
@@ -803,7 +752,7 @@ func (x *tx) DeleteTriplet(tenant, id int64) error {
 
 const accountCols = "id, tenant_id, tech_id, agent_id, name, state, last_error, current_version, rotate_requested_at, rotate_reason, rotated_at, created_at, adopted, retried_at, retry_version"
 
-func scanAccount(sc interface{ Scan(...any) error }) (*Account, error) {
+func scanAccount(sc scanner) (*Account, error) {
 	var a Account
 	var req, rot, created, retried int64
 	if err := sc.Scan(&a.ID, &a.TenantID, &a.TechID, &a.AgentID, &a.Name, &a.State, &a.LastError, &a.CurrentVersion, &req, &a.RotateReason, &rot, &created,
@@ -815,20 +764,7 @@ func scanAccount(sc interface{ Scan(...any) error }) (*Account, error) {
 }
 
 func (x *tx) accounts(op, where string, args ...any) ([]Account, error) {
-	rows, err := x.t.QueryContext(x.ctx, "SELECT "+accountCols+" FROM accounts WHERE "+where+" ORDER BY id", args...)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	defer rows.Close()
-	var out []Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, wrap(op, err)
-		}
-		out = append(out, *a)
-	}
-	return out, wrap(op, rows.Err())
+	return queryAll(x, op, scanAccount, "SELECT "+accountCols+" FROM accounts WHERE "+where+" ORDER BY id", args...)
 }
 
 func (x *tx) EnsureAccount(tenant, tech, agent int64, name string, now time.Time) (*Account, error) {
@@ -852,8 +788,7 @@ func (x *tx) EnsureAccount(tenant, tech, agent int64, name string, now time.Time
 }
 
 func (x *tx) Account(tenant, id int64) (*Account, error) {
-	a, err := scanAccount(x.t.QueryRowContext(x.ctx, "SELECT "+accountCols+" FROM accounts WHERE tenant_id = ? AND id = ?", tenant, id))
-	return a, wrap(fmt.Sprintf("account %d", id), err)
+	return row(x, fmt.Sprintf("account %d", id), scanAccount, accountCols, "accounts", "id", tenant, id)
 }
 
 func (x *tx) AccountsByAgent(tenant, agent int64) ([]Account, error) {
@@ -927,47 +862,41 @@ func (x *tx) StageVersion(tenant int64, v *Version) error {
 	return err
 }
 
+// versionCols are a version's columns, of the versions table as v.
+const versionCols = "v.id, v.account_id, v.version, v.envelope, v.state, v.reason, v.staged_at, v.confirmed_at, v.recovery_only"
+
+// versionColsBrief is versionCols without the envelope.
+var versionColsBrief = strings.Replace(versionCols, "v.envelope", "NULL", 1)
+
+func scanVersion(sc scanner) (*Version, error) {
+	var v Version
+	var staged, confirmed int64
+	if err := sc.Scan(&v.ID, &v.AccountID, &v.Version, &v.Envelope, &v.State, &v.Reason, &staged, &confirmed, &v.RecoveryOnly); err != nil {
+		return nil, err
+	}
+	v.StagedAt, v.ConfirmedAt = tm(staged), tm(confirmed)
+	return &v, nil
+}
+
 func (x *tx) LatestVersions(tenant, agent int64) (map[int64]Version, error) {
-	rows, err := x.t.QueryContext(x.ctx, `SELECT v.id, v.account_id, v.version, v.state, v.reason, v.staged_at, v.confirmed_at, v.recovery_only
+	vs, err := queryAll(x, "latest versions", scanVersion, "SELECT "+versionColsBrief+`
 		FROM accounts a JOIN versions v ON v.account_id = a.id AND v.version = a.current_version
 		WHERE a.tenant_id = ? AND a.agent_id = ?`, tenant, agent)
 	if err != nil {
-		return nil, wrap("latest versions", err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := map[int64]Version{}
-	for rows.Next() {
-		var v Version
-		var staged, confirmed int64
-		if err := rows.Scan(&v.ID, &v.AccountID, &v.Version, &v.State, &v.Reason, &staged, &confirmed, &v.RecoveryOnly); err != nil {
-			return nil, wrap("latest versions", err)
-		}
-		v.StagedAt, v.ConfirmedAt = tm(staged), tm(confirmed)
+	out := make(map[int64]Version, len(vs))
+	for _, v := range vs {
 		out[v.AccountID] = v
 	}
-	return out, wrap("latest versions", rows.Err())
+	return out, nil
 }
 
 func (x *tx) Versions(tenant, account int64) ([]Version, error) {
 	if _, err := x.Account(tenant, account); err != nil {
 		return nil, err
 	}
-	rows, err := x.t.QueryContext(x.ctx, "SELECT id, account_id, version, envelope, state, reason, staged_at, confirmed_at, recovery_only FROM versions WHERE account_id = ? ORDER BY version DESC", account)
-	if err != nil {
-		return nil, wrap("list versions", err)
-	}
-	defer rows.Close()
-	var out []Version
-	for rows.Next() {
-		var v Version
-		var staged, confirmed int64
-		if err := rows.Scan(&v.ID, &v.AccountID, &v.Version, &v.Envelope, &v.State, &v.Reason, &staged, &confirmed, &v.RecoveryOnly); err != nil {
-			return nil, wrap("list versions", err)
-		}
-		v.StagedAt, v.ConfirmedAt = tm(staged), tm(confirmed)
-		out = append(out, v)
-	}
-	return out, wrap("list versions", rows.Err())
+	return queryAll(x, "list versions", scanVersion, "SELECT "+versionCols+" FROM versions v WHERE v.account_id = ? ORDER BY v.version DESC", account)
 }
 
 func (x *tx) LiveVersionsByTech(tenant, tech int64) (map[int64][]Version, error) {
@@ -991,25 +920,18 @@ func (x *tx) liveVersions(tenant, tech int64, accounts []int64) (map[int64][]Ver
 			args = append(args, id)
 		}
 	}
-	rows, err := x.t.QueryContext(x.ctx, `SELECT v.id, v.account_id, v.version, v.envelope, v.state, v.reason, v.staged_at, v.confirmed_at
+	vs, err := queryAll(x, "live versions of tech", scanVersion, "SELECT "+versionCols+`
 		FROM accounts a JOIN versions v ON v.account_id = a.id
 		WHERE a.tenant_id = ? AND a.tech_id = ?`+in+` AND v.state IN ('staged','confirmed') AND v.recovery_only = 0
 		ORDER BY v.account_id, v.version DESC`, args...)
 	if err != nil {
-		return nil, wrap("live versions of tech", err)
+		return nil, err
 	}
-	defer rows.Close()
 	out := map[int64][]Version{}
-	for rows.Next() {
-		var v Version
-		var staged, confirmed int64
-		if err := rows.Scan(&v.ID, &v.AccountID, &v.Version, &v.Envelope, &v.State, &v.Reason, &staged, &confirmed); err != nil {
-			return nil, wrap("live versions of tech", err)
-		}
-		v.StagedAt, v.ConfirmedAt = tm(staged), tm(confirmed)
+	for _, v := range vs {
 		out[v.AccountID] = append(out[v.AccountID], v)
 	}
-	return out, wrap("live versions of tech", rows.Err())
+	return out, nil
 }
 
 func (x *tx) versionState(account, version int64) (wire.VersionState, error) {
@@ -1092,7 +1014,7 @@ func (x *tx) Audit(e *AuditEvent) error {
 
 const auditCols = "seq, tenant_id, at, actor_kind, actor_id, action, target, detail, prev_hash, hash"
 
-func scanAudit(sc interface{ Scan(...any) error }) (*AuditEvent, error) {
+func scanAudit(sc scanner) (*AuditEvent, error) {
 	var e AuditEvent
 	var at int64
 	if err := sc.Scan(&e.Seq, &e.TenantID, &at, &e.ActorKind, &e.ActorID, &e.Action, &e.Target, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
@@ -1128,20 +1050,21 @@ func (x *tx) AuditEvents(tenant int64, q wire.AuditQuery) ([]AuditEvent, error) 
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	rows, err := x.t.QueryContext(x.ctx, "SELECT "+auditCols+" FROM audit WHERE "+strings.Join(where, " AND ")+" ORDER BY seq LIMIT "+strconv.Itoa(limit), args...)
-	if err != nil {
-		return nil, wrap("list audit", err)
+	return queryAll(x, "list audit", scanAudit, "SELECT "+auditCols+" FROM audit WHERE "+strings.Join(where, " AND ")+" ORDER BY seq LIMIT "+strconv.Itoa(limit), args...)
+}
+
+// auditHead is a tenant's last event: a deleted tail shows against it.
+type auditHead struct {
+	tenant, seq int64
+	hash        string
+}
+
+func scanAuditHead(sc scanner) (*auditHead, error) {
+	var h auditHead
+	if err := sc.Scan(&h.tenant, &h.seq, &h.hash); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	var out []AuditEvent
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, wrap("list audit", err)
-		}
-		out = append(out, *e)
-	}
-	return out, wrap("list audit", rows.Err())
+	return &h, nil
 }
 
 // verifyAudit walks the chains of every tenant, or of tenant alone when it is not 0.
@@ -1150,21 +1073,14 @@ func (x *tx) verifyAudit(tenant int64) (int64, error) {
 	if tenant != 0 {
 		where, args = " WHERE tenant_id = ?", []any{tenant}
 	}
-	heads := map[int64][2]any{}
-	hrows, err := x.t.QueryContext(x.ctx, "SELECT tenant_id, seq, hash FROM audit_head"+where, args...)
+	headRows, err := queryAll(x, "verify audit", scanAuditHead, "SELECT tenant_id, seq, hash FROM audit_head"+where, args...)
 	if err != nil {
-		return 0, wrap("verify audit", err)
+		return 0, err
 	}
-	for hrows.Next() {
-		var tenant, seq int64
-		var hash string
-		if err := hrows.Scan(&tenant, &seq, &hash); err != nil {
-			hrows.Close()
-			return 0, wrap("verify audit", err)
-		}
-		heads[tenant] = [2]any{seq, hash}
+	heads := make(map[int64]auditHead, len(headRows))
+	for _, h := range headRows {
+		heads[h.tenant] = h
 	}
-	hrows.Close()
 	rows, err := x.t.QueryContext(x.ctx, "SELECT "+auditCols+" FROM audit"+where+" ORDER BY tenant_id, seq", args...)
 	if err != nil {
 		return 0, wrap("verify audit", err)
@@ -1209,9 +1125,9 @@ func (x *tx) verifyAudit(tenant int64) (int64, error) {
 		if c == nil {
 			c = &chain{}
 		}
-		if head[0].(int64) != c.n || head[1].(string) != c.prev {
+		if head.seq != c.n || head.hash != c.prev {
 			errs = append(errs, fmt.Errorf("%w: tenant %d: the chain ends at event %d but its head records %d (events were deleted or the head was altered)",
-				ErrAuditBroken, tenant, c.n, head[0]))
+				ErrAuditBroken, tenant, c.n, head.seq))
 		}
 	}
 	for tenant := range chains {

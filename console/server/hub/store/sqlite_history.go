@@ -38,21 +38,6 @@ func (x *tx) History(tenant, account int64, n int) ([]Version, error) {
 	if _, err := x.Account(tenant, account); err != nil {
 		return nil, err
 	}
-	rows, err := x.t.QueryContext(x.ctx, `SELECT id, account_id, version, envelope, state, reason, staged_at, confirmed_at
-		FROM versions WHERE account_id = ? AND confirmed_at != 0 AND recovery_only = 0 ORDER BY version DESC LIMIT ?`, account, n)
-	if err != nil {
-		return nil, wrap("history", err)
-	}
-	defer rows.Close()
-	var out []Version
-	for rows.Next() {
-		var v Version
-		var staged, confirmed int64
-		if err := rows.Scan(&v.ID, &v.AccountID, &v.Version, &v.Envelope, &v.State, &v.Reason, &staged, &confirmed); err != nil {
-			return nil, wrap("history", err)
-		}
-		v.StagedAt, v.ConfirmedAt = tm(staged), tm(confirmed)
-		out = append(out, v)
-	}
-	return out, wrap("history", rows.Err())
+	return queryAll(x, "history", scanVersion, "SELECT "+versionCols+`
+		FROM versions v WHERE v.account_id = ? AND v.confirmed_at != 0 AND v.recovery_only = 0 ORDER BY v.version DESC LIMIT ?`, account, n)
 }

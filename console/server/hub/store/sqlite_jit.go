@@ -2,47 +2,16 @@ package store
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/watchword/watchword/shared/wire"
 )
 
 // Just-in-time access: grants of windows on JIT accounts (migration 0007).
 
-// JITGrant is one request for a window on a JIT account and what became of it.
-type JITGrant struct {
-	ID               int64
-	TenantID         int64
-	TechID           int64
-	AccountID        int64
-	AgentID          int64 // from the account; not stored
-	Status           wire.JITStatus
-	Reason           string
-	DurationSeconds  int64
-	ApprovalRequired bool
-	RequestedAt      time.Time
-	DecidedBy        string // the deciding admin's name, "auto" when no approval was needed
-	DecidedAt        time.Time
-	Note             string
-	EnabledAt        time.Time
-	ExpiresAt        time.Time
-	EndedAt          time.Time
-}
-
-// JITQuery filters grants; zero values do not filter. Open selects pending, approved and active grants.
-type JITQuery struct {
-	TechID    int64
-	AccountID int64
-	AgentID   int64
-	Status    wire.JITStatus
-	Open      bool
-	Limit     int
-}
-
 const jitCols = `g.id, g.tenant_id, g.tech_id, g.account_id, a.agent_id, g.status, g.reason, g.duration_seconds,
 	g.approval_required, g.requested_at, g.decided_by, g.decided_at, g.note, g.enabled_at, g.expires_at, g.ended_at`
 
-func scanJIT(sc interface{ Scan(...any) error }) (*JITGrant, error) {
+func scanJIT(sc scanner) (*JITGrant, error) {
 	var g JITGrant
 	var req, dec, en, exp, end int64
 	if err := sc.Scan(&g.ID, &g.TenantID, &g.TechID, &g.AccountID, &g.AgentID, &g.Status, &g.Reason, &g.DurationSeconds,
@@ -60,19 +29,17 @@ func (x *tx) CreateJITGrant(g *JITGrant) error {
 		return err
 	}
 	g.AgentID = acc.AgentID
-	id, err := x.insert(fmt.Sprintf("create jit grant of account %d", g.AccountID), `INSERT INTO jit_grants (tenant_id, tech_id,
+	return x.create(&g.ID, fmt.Sprintf("create jit grant of account %d", g.AccountID), `INSERT INTO jit_grants (tenant_id, tech_id,
 		account_id, status, reason, duration_seconds, approval_required, requested_at, decided_by, decided_at, note,
 		enabled_at, expires_at, ended_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		g.TenantID, g.TechID, g.AccountID, g.Status, g.Reason, g.DurationSeconds, b2i(g.ApprovalRequired), ns(g.RequestedAt),
 		g.DecidedBy, ns(g.DecidedAt), g.Note, ns(g.EnabledAt), ns(g.ExpiresAt), ns(g.EndedAt))
-	g.ID = id
-	return err
 }
 
 // JITGrant implements Tx.
 func (x *tx) JITGrant(tenant, id int64) (*JITGrant, error) {
-	g, err := scanJIT(x.t.QueryRowContext(x.ctx, "SELECT "+jitCols+" FROM jit_grants g JOIN accounts a ON a.id = g.account_id WHERE g.tenant_id = ? AND g.id = ?", tenant, id))
-	return g, wrap(fmt.Sprintf("jit grant %d", id), err)
+	return queryOne(x, fmt.Sprintf("jit grant %d", id), scanJIT,
+		"SELECT "+jitCols+" FROM jit_grants g JOIN accounts a ON a.id = g.account_id WHERE g.tenant_id = ? AND g.id = ?", tenant, id)
 }
 
 // JITGrants implements Tx: newest first.
@@ -93,20 +60,7 @@ func (x *tx) JITGrants(tenant int64, q JITQuery) ([]JITGrant, error) {
 	if q.Limit > 0 {
 		s, args = s+" LIMIT ?", append(args, q.Limit)
 	}
-	rows, err := x.t.QueryContext(x.ctx, s, args...)
-	if err != nil {
-		return nil, wrap("jit grants", err)
-	}
-	defer rows.Close()
-	var out []JITGrant
-	for rows.Next() {
-		g, err := scanJIT(rows)
-		if err != nil {
-			return nil, wrap("jit grants", err)
-		}
-		out = append(out, *g)
-	}
-	return out, wrap("jit grants", rows.Err())
+	return queryAll(x, "jit grants", scanJIT, s, args...)
 }
 
 // UpdateJITGrant implements Tx: the mutable fields (status, decision, note, window).

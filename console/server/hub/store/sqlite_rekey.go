@@ -5,30 +5,10 @@ import (
 	"time"
 )
 
-// Rekey is a request to replace a tech's device key.
-type Rekey struct {
-	ID             int64
-	TenantID       int64
-	TechID         int64
-	PublicKey      string
-	KeyID          string
-	Fingerprint    string
-	OldKeyID       string
-	OldFingerprint string
-	Status         string // wire.RekeyPending, RekeyApproved, RekeyRejected
-	CreatedAt      time.Time
-	DecidedAt      time.Time
-	// Contested counts the other devices' requests for the same tech refused while this one was pending; the last
-	// one's fingerprint and time.
-	Contested            int
-	ContestedFingerprint string
-	ContestedAt          time.Time
-}
-
 const rekeyCols = "id, tenant_id, tech_id, public_key, key_id, fingerprint, old_key_id, old_fingerprint, status, created_at, decided_at, " +
 	"contested, contested_fingerprint, contested_at"
 
-func scanRekey(sc interface{ Scan(...any) error }) (*Rekey, error) {
+func scanRekey(sc scanner) (*Rekey, error) {
 	var k Rekey
 	var created, decided, contested int64
 	if err := sc.Scan(&k.ID, &k.TenantID, &k.TechID, &k.PublicKey, &k.KeyID, &k.Fingerprint, &k.OldKeyID, &k.OldFingerprint,
@@ -40,21 +20,17 @@ func scanRekey(sc interface{ Scan(...any) error }) (*Rekey, error) {
 }
 
 func (x *tx) CreateRekey(k *Rekey) error {
-	id, err := x.insert(fmt.Sprintf("create re-key of tech %d", k.TechID), `INSERT INTO rekeys (tenant_id, tech_id, public_key, key_id,
+	return x.create(&k.ID, fmt.Sprintf("create re-key of tech %d", k.TechID), `INSERT INTO rekeys (tenant_id, tech_id, public_key, key_id,
 		fingerprint, old_key_id, old_fingerprint, status, created_at, decided_at) VALUES (?,?,?,?,?,?,?,?,?,?)`,
 		k.TenantID, k.TechID, k.PublicKey, k.KeyID, k.Fingerprint, k.OldKeyID, k.OldFingerprint, k.Status, ns(k.CreatedAt), ns(k.DecidedAt))
-	k.ID = id
-	return err
 }
 
 func (x *tx) Rekey(tenant, id int64) (*Rekey, error) {
-	k, err := scanRekey(x.t.QueryRowContext(x.ctx, "SELECT "+rekeyCols+" FROM rekeys WHERE tenant_id = ? AND id = ?", tenant, id))
-	return k, wrap(fmt.Sprintf("re-key %d", id), err)
+	return row(x, fmt.Sprintf("re-key %d", id), scanRekey, rekeyCols, "rekeys", "id", tenant, id)
 }
 
 func (x *tx) RekeyByKey(tenant int64, keyID string) (*Rekey, error) {
-	k, err := scanRekey(x.t.QueryRowContext(x.ctx, "SELECT "+rekeyCols+" FROM rekeys WHERE tenant_id = ? AND key_id = ?", tenant, keyID))
-	return k, wrap("re-key by key", err)
+	return row(x, "re-key by key", scanRekey, rekeyCols, "rekeys", "key_id", tenant, keyID)
 }
 
 func (x *tx) Rekeys(tenant int64, status string) ([]Rekey, error) {
@@ -62,20 +38,7 @@ func (x *tx) Rekeys(tenant int64, status string) ([]Rekey, error) {
 	if status != "" {
 		q, args = q+" AND status = ?", append(args, status)
 	}
-	rows, err := x.t.QueryContext(x.ctx, q+" ORDER BY id DESC", args...)
-	if err != nil {
-		return nil, wrap("re-keys", err)
-	}
-	defer rows.Close()
-	var out []Rekey
-	for rows.Next() {
-		k, err := scanRekey(rows)
-		if err != nil {
-			return nil, wrap("re-keys", err)
-		}
-		out = append(out, *k)
-	}
-	return out, wrap("re-keys", rows.Err())
+	return queryAll(x, "re-keys", scanRekey, q+" ORDER BY id DESC", args...)
 }
 
 func (x *tx) DecideRekey(tenant, id int64, status string, at time.Time) error {
@@ -94,8 +57,7 @@ func (x *tx) SetTechKey(tenant, tech int64, publicKey, keyID, fingerprint string
 }
 
 func (x *tx) TechByUsername(tenant int64, username string) (*Tech, error) {
-	t, err := scanTech(x.t.QueryRowContext(x.ctx, "SELECT "+techCols+" FROM techs WHERE tenant_id = ? AND username = ?", tenant, username))
-	return t, wrap(fmt.Sprintf("tech %q", username), err)
+	return row(x, fmt.Sprintf("tech %q", username), scanTech, techCols, "techs", "username", tenant, username)
 }
 
 func (x *tx) RetireTechVersions(tenant, tech int64) (int, error) {

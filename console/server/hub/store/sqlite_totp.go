@@ -6,30 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// TechSecurity is a tech's two-factor and lockout state. A tech without a row has the zero state.
-type TechSecurity struct {
-	TechID         int64
-	TenantID       int64
-	TOTPSecret     string // base32; a shared secret: never log it
-	TOTPEnrolledAt time.Time
-	TOTPLastStep   int64 // the last accepted time step: a code is good once
-	PauseNextLogin bool
-	PauseUntil     time.Time
-	SessionKey     string
-	SessionUntil   time.Time
-	Failures       int
-	LockedAt       time.Time
-	LockReason     string
-}
-
 const securityCols = "tech_id, tenant_id, totp_secret, totp_enrolled_at, totp_last_step, pause_next_login, pause_until, session_key, session_until, failures, locked_at, lock_reason"
 
-func scanSecurity(sc interface{ Scan(...any) error }) (*TechSecurity, error) {
+func scanSecurity(sc scanner) (*TechSecurity, error) {
 	var s TechSecurity
 	var enrolled, pause, session, locked int64
 	var next int
@@ -54,20 +37,7 @@ func (x *tx) TechSecurity(tenant, tech int64) (*TechSecurity, error) {
 }
 
 func (x *tx) TechSecurities(tenant int64) ([]TechSecurity, error) {
-	rows, err := x.t.QueryContext(x.ctx, "SELECT "+securityCols+" FROM tech_security WHERE tenant_id = ? ORDER BY tech_id", tenant)
-	if err != nil {
-		return nil, wrap("tech securities", err)
-	}
-	defer rows.Close()
-	var out []TechSecurity
-	for rows.Next() {
-		s, err := scanSecurity(rows)
-		if err != nil {
-			return nil, wrap("tech securities", err)
-		}
-		out = append(out, *s)
-	}
-	return out, wrap("tech securities", rows.Err())
+	return queryAll(x, "tech securities", scanSecurity, "SELECT "+securityCols+" FROM tech_security WHERE tenant_id = ? ORDER BY tech_id", tenant)
 }
 
 func (x *tx) PutTechSecurity(s *TechSecurity) error {

@@ -41,8 +41,29 @@ type Store interface {
 	Close() error
 }
 
-// Tx is one transaction. Methods taking a tenant ID never return rows of another tenant.
+// Tx is one transaction: every aggregate's methods together. Methods taking a tenant ID never return rows of
+// another tenant.
 type Tx interface {
+	TenantStore
+	TechStore
+	AdminStore
+	TokenStore
+	AgentStore
+	GroupStore
+	RightStore
+	TripletStore
+	JITStore
+	AccountStore
+	VersionStore
+	AuditStore
+	SecurityStore
+	RekeyStore
+	ImportStore
+	OrgStore
+}
+
+// TenantStore holds the MSPs.
+type TenantStore interface {
 	CreateTenant(t *Tenant) error
 	Tenant(guid string) (*Tenant, error)
 	TenantByID(id int64) (*Tenant, error)
@@ -50,22 +71,40 @@ type Tx interface {
 	UpdateTenant(t *Tenant) error
 	// BumpRevision increments and returns the tenant's revision; long polls wake on it.
 	BumpRevision(tenant int64) (int64, error)
+}
 
+// TechStore holds the technicians' registrations.
+type TechStore interface {
 	CreateTech(t *Tech) error
 	Tech(tenant, id int64) (*Tech, error)
 	TechByKey(tenant int64, keyID string) (*Tech, error)
+	TechByUsername(tenant int64, username string) (*Tech, error)
 	Techs(tenant int64, status wire.TechStatus) ([]Tech, error) // status "" lists all
 	CountTechs(tenant int64, status wire.TechStatus) (int, error)
 	UpdateTech(t *Tech) error
+	// SetTechKey replaces the tech's device key (an approved re-key).
+	SetTechKey(tenant, tech int64, publicKey, keyID, fingerprint string, at time.Time) error
+}
 
+// AdminStore holds the console admins, their roles and seats of organization.
+type AdminStore interface {
 	CreateAdmin(a *Admin) error
+	Admin(tenant, id int64) (*Admin, error)
 	AdminByKey(tenant int64, keyID string) (*Admin, error)
 	Admins(tenant int64) ([]Admin, error)
+	UpdateAdmin(a *Admin) error // role, organization, status
+	DeleteAdmin(tenant, id int64) error
+}
 
+// TokenStore holds single-use enrollment and claim tokens.
+type TokenStore interface {
 	CreateToken(t *Token) error
 	// UseToken marks the token of that kind and hash used, or fails with ErrTokenInvalid.
 	UseToken(tenant int64, kind, hash string, now time.Time) (*Token, error)
+}
 
+// AgentStore holds the enrolled agents.
+type AgentStore interface {
 	CreateAgent(a *Agent) error
 	Agent(tenant, id int64) (*Agent, error)
 	AgentByKey(tenant int64, keyID string) (*Agent, error)
@@ -73,33 +112,50 @@ type Tx interface {
 	// AgentsBrief is Agents without their public keys (2 KB each), for the entitlement view.
 	AgentsBrief(tenant int64) ([]Agent, error)
 	UpdateAgent(a *Agent) error
+}
 
+// GroupStore holds TechGroups and AgentGroups with their members. A member must be of the tenant and of the
+// group's kind.
+type GroupStore interface {
 	CreateGroup(g *Group) error
 	Group(tenant, id int64) (*Group, error)
 	Groups(tenant int64, kind string) ([]Group, error) // with members
 	UpdateGroup(g *Group) error                        // name, interval and rotate-after-use override
+	// DeleteGroup deletes the group with its memberships and triplets.
 	DeleteGroup(tenant, id int64) error
 	SetMembers(tenant, group int64, members []int64) error
 	AddMembers(tenant, group int64, members []int64) error
 	RemoveMembers(tenant, group int64, members []int64) error
+}
 
+// RightStore holds the named privileges.
+type RightStore interface {
 	CreateRight(r *Right) error
 	Right(tenant, id int64) (*Right, error)
 	Rights(tenant int64) ([]Right, error)
-	UpdateRight(r *Right) error
+	UpdateRight(r *Right) error // name and targets
 	DeleteRight(tenant, id int64) error
+}
 
+// TripletStore holds the grants of a right to a TechGroup on an AgentGroup.
+type TripletStore interface {
+	// CreateTriplet refuses groups or a right of another tenant, and groups of the wrong kinds, with ErrNotFound.
 	CreateTriplet(t *Triplet) error
 	Triplets(tenant int64) ([]Triplet, error)
 	DeleteTriplet(tenant, id int64) error
-	UpdateTriplet(t *Triplet) error // the mode fields (sqlite_jit.go)
+	UpdateTriplet(t *Triplet) error // the mode fields
+}
 
-	// Just-in-time grants (sqlite_jit.go). At most one open grant per account: a second is ErrConflict.
+// JITStore holds just-in-time grants. At most one open grant per account: a second is ErrConflict.
+type JITStore interface {
 	CreateJITGrant(g *JITGrant) error
 	JITGrant(tenant, id int64) (*JITGrant, error)
 	JITGrants(tenant int64, q JITQuery) ([]JITGrant, error) // newest first
 	UpdateJITGrant(g *JITGrant) error
+}
 
+// AccountStore holds the techs' accounts on the agents' targets.
+type AccountStore interface {
 	// EnsureAccount returns the account of (tech, agent), creating it under name if there is none.
 	EnsureAccount(tenant, tech, agent int64, name string, now time.Time) (*Account, error)
 	Account(tenant, id int64) (*Account, error)
@@ -112,7 +168,10 @@ type Tx interface {
 	Unresolved(tenant, account int64) (int, string, error)
 	// RequestRotation marks every account matching all non-zero filters and returns how many.
 	RequestRotation(tenant, tech, agent, account int64, at time.Time) (int, error)
+}
 
+// VersionStore holds the sealed password versions of the accounts.
+type VersionStore interface {
 	// StageVersion stores a sealed version; version must exceed the account's current version.
 	StageVersion(tenant int64, v *Version) error
 	// LatestVersions returns, for every account of agent that has versions, its highest version (without envelope).
@@ -134,20 +193,29 @@ type Tx interface {
 	PruneVersions(tenant, account int64, keep int) (int, error)
 	// History returns up to n versions of the account that were ever confirmed, newest first, with envelopes.
 	History(tenant, account int64, n int) ([]Version, error)
+	// RetireTechVersions supersedes every staged and confirmed version of the tech's accounts and returns how many.
+	RetireTechVersions(tenant, tech int64) (int, error)
+}
 
+// AuditStore appends to and reads the tenant's hash-chained audit log.
+type AuditStore interface {
 	// Audit appends an event to the hash chain and fills in its Seq and Hash.
 	Audit(e *AuditEvent) error
 	AuditEvents(tenant int64, q wire.AuditQuery) ([]AuditEvent, error)
+}
 
-	// Two-factor state, lockout and the security policy (sqlite_totp.go). TechSecurity of a tech without a row is the
-	// zero state.
+// SecurityStore holds two-factor state, lockout and the security policy. TechSecurity of a tech without a row is
+// the zero state; the policy of a tenant that never set one is wire.DefaultSecurityPolicy.
+type SecurityStore interface {
 	TechSecurity(tenant, tech int64) (*TechSecurity, error)
 	TechSecurities(tenant int64) ([]TechSecurity, error)
 	PutTechSecurity(s *TechSecurity) error
 	SecurityPolicy(tenant int64) (wire.SecurityPolicy, error)
 	SetSecurityPolicy(tenant int64, p wire.SecurityPolicy) error
+}
 
-	// Device replacement (sqlite_rekey.go).
+// RekeyStore holds the requests to replace a tech's device.
+type RekeyStore interface {
 	CreateRekey(k *Rekey) error
 	Rekey(tenant, id int64) (*Rekey, error)
 	RekeyByKey(tenant int64, keyID string) (*Rekey, error)
@@ -155,31 +223,30 @@ type Tx interface {
 	DecideRekey(tenant, id int64, status string, at time.Time) error // a pending one only
 	// ContestRekey counts a refused request of another device for the same tech against a pending re-key.
 	ContestRekey(tenant, id int64, fingerprint string, at time.Time) error
-	SetTechKey(tenant, tech int64, publicKey, keyID, fingerprint string, at time.Time) error
-	TechByUsername(tenant int64, username string) (*Tech, error)
-	// RetireTechVersions supersedes every staged and confirmed version of the tech's accounts and returns how many.
-	RetireTechVersions(tenant, tech int64) (int, error)
+}
 
-	// CSV imports and the usernames they reserve (sqlite_import.go).
+// ImportStore holds the CSV imports and the usernames they reserve.
+type ImportStore interface {
 	CreateImport(im *TechImport) error
 	Imports(tenant int64) ([]TechImport, error) // newest first
 	CreateReservation(r *Reservation) error
 	Reservations(tenant int64) ([]Reservation, error)
 	ReservationByUsername(tenant int64, username string) (*Reservation, error)
+	// MatchReservation records the tech a pending reservation became; a matched one is ErrNotFound.
 	MatchReservation(tenant, id, tech int64, at time.Time, typed Typed) error
 	ReservationOf(tenant, tech int64) (*Reservation, error) // the reservation tech matched
+}
 
-	// Organizations, the co-management switch, console roles and seats (sqlite_orgs.go).
+// OrgStore holds the client organizations, the co-management switch and the seats.
+type OrgStore interface {
 	CreateOrg(o *Org) error
 	Org(tenant, id int64) (*Org, error)
 	OrgByName(tenant int64, name string) (*Org, error) // case-insensitive
-	Orgs(tenant int64) ([]Org, error)
-	UpdateOrg(o *Org) error
+	Orgs(tenant int64) ([]Org, error)                  // by name
+	UpdateOrg(o *Org) error                            // the co-management flag
 	CoManagement(tenant int64) (bool, error)
 	SetCoManagement(tenant int64, on bool) error
-	Admin(tenant, id int64) (*Admin, error)
-	UpdateAdmin(a *Admin) error // role, organization, status
-	DeleteAdmin(tenant, id int64) error
+	// Seats lists the active techs and agents, oldest seat first.
 	Seats(tenant int64) ([]Seat, error)
 }
 
@@ -354,4 +421,125 @@ type AuditEvent struct {
 	Detail    string
 	PrevHash  string
 	Hash      string
+}
+
+// TechSecurity is a tech's two-factor and lockout state. A tech without a row has the zero state.
+type TechSecurity struct {
+	TechID         int64
+	TenantID       int64
+	TOTPSecret     string // base32; a shared secret: never log it
+	TOTPEnrolledAt time.Time
+	TOTPLastStep   int64 // the last accepted time step: a code is good once
+	PauseNextLogin bool
+	PauseUntil     time.Time
+	SessionKey     string
+	SessionUntil   time.Time
+	Failures       int
+	LockedAt       time.Time
+	LockReason     string
+}
+
+// Rekey is a request to replace a tech's device key.
+type Rekey struct {
+	ID             int64
+	TenantID       int64
+	TechID         int64
+	PublicKey      string
+	KeyID          string
+	Fingerprint    string
+	OldKeyID       string
+	OldFingerprint string
+	Status         string // wire.RekeyPending, RekeyApproved, RekeyRejected
+	CreatedAt      time.Time
+	DecidedAt      time.Time
+	// Contested counts the other devices' requests for the same tech refused while this one was pending; the last
+	// one's fingerprint and time.
+	Contested            int
+	ContestedFingerprint string
+	ContestedAt          time.Time
+}
+
+// JITGrant is one request for a window on a JIT account and what became of it.
+type JITGrant struct {
+	ID               int64
+	TenantID         int64
+	TechID           int64
+	AccountID        int64
+	AgentID          int64 // from the account; not stored
+	Status           wire.JITStatus
+	Reason           string
+	DurationSeconds  int64
+	ApprovalRequired bool
+	RequestedAt      time.Time
+	DecidedBy        string // the deciding admin's name, "auto" when no approval was needed
+	DecidedAt        time.Time
+	Note             string
+	EnabledAt        time.Time
+	ExpiresAt        time.Time
+	EndedAt          time.Time
+}
+
+// JITQuery filters grants; zero values do not filter. Open selects pending, approved and active grants.
+type JITQuery struct {
+	TechID    int64
+	AccountID int64
+	AgentID   int64
+	Status    wire.JITStatus
+	Open      bool
+	Limit     int
+}
+
+// TechImport is one CSV import of the history.
+type TechImport struct {
+	ID         int64
+	TenantID   int64
+	AdminID    int64
+	Mode       string
+	Rows       int
+	Created    int
+	Exceptions []wire.ImportException
+	CreatedAt  time.Time
+}
+
+// Reservation is a username reserved by an import until a device registers under it.
+type Reservation struct {
+	ID           int64
+	TenantID     int64
+	ImportID     int64
+	Username     string
+	DisplayName  string
+	Email        string
+	Organization string
+	Groups       []int64 // tech group IDs
+	TechID       int64   // the tech it became; 0 while pending-match
+	CreatedAt    time.Time
+	MatchedAt    time.Time
+	// Typed is what the device typed at registration, set when the reservation matched.
+	Typed Typed
+}
+
+// Typed is what a registering device typed for a reserved username.
+type Typed struct {
+	DisplayName  string
+	Email        string
+	Organization string
+}
+
+// Org is a client organization. Techs name theirs by text; OrgByName matches case-insensitively.
+type Org struct {
+	ID        int64
+	TenantID  int64
+	Name      string
+	CoManaged bool // co-management enabled for the organization
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Seat is an active tech or agent with the start of its current active period.
+type Seat struct {
+	Kind         string // wire.SeatMSPTech, wire.SeatCoManagedTech, wire.SeatAgent
+	ID           int64
+	Name         string
+	Organization string
+	Since        time.Time
 }
