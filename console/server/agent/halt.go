@@ -160,9 +160,9 @@ func (g lockoutGuard) Verify(ctx context.Context, account, password string) erro
 	return g.Target.Verify(ctx, account, password)
 }
 
-// disabledTarget rotates a disabled account without enabling it (driver.JIT): the new password is set and
-// checked while the account stays disabled.
-type disabledTarget struct{ jd driver.JIT }
+// disabledTarget rotates a disabled account without enabling it (SetDisabledPassword, VerifyDisabled): the new
+// password is set and checked while the account stays disabled.
+type disabledTarget struct{ jd driver.Driver }
 
 func (t disabledTarget) SetPassword(ctx context.Context, account, password string) error {
 	return t.jd.SetDisabledPassword(ctx, account, password)

@@ -3,7 +3,7 @@ package agent
 // Just-in-time accounts (wire.PlanJIT).
 //
 // Outside its window a JIT account exists on the target disabled, without memberships, and any new password is
-// sealed to the tenant's recovery recipient only (driver.JIT: EnsureDisabled, VerifyDisabled, which check the
+// sealed to the tenant's recovery recipient only (driver.Driver's EnsureDisabled and VerifyDisabled, which check the
 // password without enabling the account). Inside its window it is an ordinary account: Ensure enables it with its
 // groups and the due jit-start rotation seals a fresh password to the tech.
 //
@@ -182,7 +182,7 @@ func (r *Runner) expireJIT(ctx context.Context, w jitWindow) error {
 	defer r.release(d)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.stepTimeout())
 	defer cancel()
-	rep, err := disableJIT(sctx, d, driver.Account{Name: w.AccountName})
+	rep, err := d.EnsureDisabled(sctx, driver.Account{Name: w.AccountName})
 	if err != nil {
 		return err
 	}
@@ -201,25 +201,12 @@ func (r *Runner) expireJIT(ctx context.Context, w jitWindow) error {
 	return nil
 }
 
-// disableJIT makes a closed JIT account exist disabled without memberships; a driver without JIT support gets
-// the ordinary Disable (the safe side) and an error saying so.
-func disableJIT(ctx context.Context, d driver.Driver, a driver.Account) (driver.Report, error) {
-	if jd, ok := d.(driver.JIT); ok {
-		return jd.EnsureDisabled(ctx, driver.Account{Name: a.Name, DisplayName: a.DisplayName})
-	}
-	rep, err := d.Disable(ctx, a.Name)
-	if err != nil {
-		return rep, err
-	}
-	return rep, fmt.Errorf("driver %s does not support just-in-time accounts: account %q disabled, not rotated", d.Kind(), a.Name)
-}
-
 // syncClosed keeps a JIT account outside its window: disabled, no memberships, and when due a fresh password
 // sealed to the recovery recipient only.
 func (r *Runner) syncClosed(stop, ctx context.Context, d driver.Driver, plan *wire.Plan, a *wire.PlanAccount, hubDown *atomic.Bool, o *outcome) {
 	o.report.State = wire.AccountDisabled
 	ectx, cancel := context.WithTimeout(ctx, r.stepTimeout())
-	rep, err := disableJIT(ectx, d, driver.Account{Name: a.AccountName, DisplayName: a.DisplayName})
+	rep, err := d.EnsureDisabled(ectx, driver.Account{Name: a.AccountName, DisplayName: a.DisplayName})
 	cancel()
 	if err != nil {
 		r.stats.errors.Add(1)
@@ -262,10 +249,6 @@ func (r *Runner) syncClosed(stop, ctx context.Context, d driver.Driver, plan *wi
 // rotateClosed rotates a closed JIT account to a password sealed to the recovery recipient only, the account
 // disabled throughout.
 func (r *Runner) rotateClosed(ctx context.Context, d driver.Driver, plan *wire.Plan, a *wire.PlanAccount, reason string, hubDown *atomic.Bool, o *outcome) error {
-	jd, ok := d.(driver.JIT)
-	if !ok {
-		return fmt.Errorf("driver %s does not support just-in-time accounts", d.Kind())
-	}
 	closed := *a
 	closed.Recipients = nil
 	job, err := buildJob(plan, &closed, d.PasswordRules(), &r.recipients)
@@ -274,7 +257,7 @@ func (r *Runner) rotateClosed(ctx context.Context, d driver.Driver, plan *wire.P
 		return err
 	}
 	job.RecoveryOnly = true
-	target, attempts, err := r.guard(ctx, d, a, job, closedTarget{d: d, jd: jd, name: a.AccountName}) // halt.go
+	target, attempts, err := r.guard(ctx, d, a, job, closedTarget{d}) // halt.go
 	if err != nil {
 		r.stats.rotFail.Add(1)
 		if errors.Is(err, rotation.ErrHalt) {
@@ -299,14 +282,10 @@ func (r *Runner) rotateClosed(ctx context.Context, d driver.Driver, plan *wire.P
 	return nil
 }
 
-// closedTarget sets and verifies a password of a disabled account without enabling it (driver.JIT's
-// SetDisabledPassword); the verify step makes sure it is still disabled without memberships, then checks the
-// password without a login the account could not make.
-type closedTarget struct {
-	d    driver.Driver
-	jd   driver.JIT
-	name string
-}
+// closedTarget sets and verifies a password of a disabled account without enabling it (SetDisabledPassword);
+// the verify step makes sure it is still disabled without memberships, then checks the password without a login
+// the account could not make.
+type closedTarget struct{ jd driver.Driver }
 
 func (t closedTarget) SetPassword(ctx context.Context, account, password string) error {
 	return t.jd.SetDisabledPassword(ctx, account, password)

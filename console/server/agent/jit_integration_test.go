@@ -350,30 +350,8 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
-var _ driver.JIT = recordingDriver{}
-
-// The recording wrapper passes the JIT methods through to drivers that have them.
-func (d recordingDriver) EnsureDisabled(ctx context.Context, a driver.Account) (driver.Report, error) {
-	jd, ok := d.Driver.(driver.JIT)
-	if !ok {
-		return driver.Report{}, errors.New("the wrapped driver has no jit support")
-	}
-	return jd.EnsureDisabled(ctx, a)
-}
-
+// The recording wrapper records the passwords set on a disabled account too.
 func (d recordingDriver) SetDisabledPassword(ctx context.Context, name, pw string) error {
-	jd, ok := d.Driver.(driver.JIT)
-	if !ok {
-		return errors.New("the wrapped driver has no jit support")
-	}
 	d.rec.add(pw)
-	return jd.SetDisabledPassword(ctx, name, pw)
-}
-
-func (d recordingDriver) VerifyDisabled(ctx context.Context, name, pw string) error {
-	jd, ok := d.Driver.(driver.JIT)
-	if !ok {
-		return errors.New("the wrapped driver has no jit support")
-	}
-	return jd.VerifyDisabled(ctx, name, pw)
+	return d.Driver.SetDisabledPassword(ctx, name, pw)
 }

@@ -49,6 +49,17 @@ func (d *fakeDriver) VerifyDisabled(_ context.Context, name, pw string) error {
 	return nil
 }
 
+// Enable enables an account that has a password.
+func (d *fakeDriver) Enable(_ context.Context, name string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, has := d.pw[name]; !has {
+		return errors.New("enable: no password")
+	}
+	d.disabled[name] = false
+	return nil
+}
+
 func (d *fakeDriver) state(name string) (disabled bool, groups []string, pw string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -226,4 +237,4 @@ func TestSaveJITFullDisk(t *testing.T) {
 	}
 }
 
-var _ driver.JIT = (*fakeDriver)(nil)
+var _ driver.Driver = (*fakeDriver)(nil)

@@ -608,13 +608,7 @@ func (r *Runner) sync(stop, ctx context.Context, d driver.Driver, plan *wire.Pla
 	if rep.Held && o.rotated {
 		// Rotated while disabled: only now enable it (its groups were set by the Ensure above).
 		ectx, cancel := context.WithTimeout(ctx, r.stepTimeout())
-		var err error
-		if en, ok := d.(driver.Enabler); ok {
-			err = en.Enable(ectx, a.AccountName)
-		} else {
-			acc.HoldDisabled = false
-			_, err = d.Ensure(ectx, acc)
-		}
+		err := d.Enable(ectx, a.AccountName)
 		cancel()
 		if err != nil {
 			r.stats.errors.Add(1)
@@ -697,11 +691,7 @@ func (r *Runner) rotate(ctx context.Context, d driver.Driver, plan *wire.Plan, a
 	}
 	var target rotation.Target = d
 	if held {
-		jd, ok := d.(driver.JIT)
-		if !ok {
-			return fmt.Errorf("driver %s cannot rotate a disabled account without enabling it: left disabled", d.Kind())
-		}
-		target = disabledTarget{jd}
+		target = disabledTarget{d}
 	}
 	target, attempts, err := r.guard(ctx, d, a, job, target)
 	if err != nil {

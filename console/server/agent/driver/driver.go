@@ -80,7 +80,9 @@ type Report struct {
 }
 
 // Driver is one rotation target. Implementations are safe for use by one goroutine at a time unless they say
-// otherwise.
+// otherwise. Every driver runs just-in-time accounts (wire.PlanJIT): outside a window they exist disabled, without
+// memberships, and still rotate (to a password sealed to the recovery recipient only), hence EnsureDisabled,
+// SetDisabledPassword and VerifyDisabled.
 type Driver interface {
 	// Kind names the driver ("ad", "ldap", "linux", "ssh").
 	Kind() string
@@ -95,13 +97,7 @@ type Driver interface {
 	// Verify authenticates once as the account: nil, ErrBadPassword, ErrDisabled, ErrLockedOut or another error.
 	Verify(ctx context.Context, name, password string) error
 	Disable(ctx context.Context, name string) (Report, error)
-	Close() error
-}
 
-// JIT is what a driver needs for just-in-time accounts (wire.PlanJIT): outside a window they exist disabled,
-// without memberships, and still rotate (to a password sealed to the recovery recipient only). The ad, linux and
-// ldap (OpenLDAP) drivers implement it.
-type JIT interface {
 	// EnsureDisabled creates the account when missing, strips every membership Ensure would manage and disables
 	// it. It never enables the account, not even for a moment.
 	EnsureDisabled(ctx context.Context, a Account) (Report, error)
@@ -111,13 +107,12 @@ type JIT interface {
 	// SetDisabledPassword sets the disabled account's password without enabling it, not even for a moment
 	// (SetPassword enables an AD account at its first password). Errors as SetPassword's.
 	SetDisabledPassword(ctx context.Context, name, password string) error
-}
-
-// Enabler is a driver that enables an account without going over its groups again: the runner's way to enable
-// an account it rotated while disabled (Account.HoldDisabled), right after the Ensure that set its groups. An
-// account without a password is not enabled (an error).
-type Enabler interface {
+	// Enable enables an account without going over its groups again: the runner's way to enable an account it
+	// rotated while disabled (Account.HoldDisabled), right after the Ensure that set its groups. An account
+	// without a password is not enabled (an error).
 	Enable(ctx context.Context, name string) error
+
+	Close() error
 }
 
 // TargetPolicy is what a target's own policy demands of one account's password, and how close the account is to
@@ -141,7 +136,9 @@ func (p TargetPolicy) VerifySafe(name string) error {
 	return nil
 }
 
-// PolicyReader is a driver that reads the target's own password and lockout policy for an account (ad).
+// PolicyReader is a driver that reads the target's own password and lockout policy for an account. It stays
+// optional: only Active Directory has a per-account policy and a lockout counter to read (the ad driver); an
+// OpenLDAP ppolicy or a Linux host has nothing the runner could guard a verification with.
 type PolicyReader interface {
 	TargetPolicy(ctx context.Context, name string) (TargetPolicy, error)
 }

@@ -300,6 +300,19 @@ func (d *memDriver) Verify(_ context.Context, name, pw string) error {
 func (d *memDriver) Disable(context.Context, string) (driver.Report, error) {
 	return driver.Report{}, nil
 }
+
+// The just-in-time side: the scenarios here plan no just-in-time account, so a closed account is only created.
+func (d *memDriver) EnsureDisabled(ctx context.Context, a driver.Account) (driver.Report, error) {
+	return d.Ensure(ctx, a)
+}
+func (d *memDriver) SetDisabledPassword(ctx context.Context, name, pw string) error {
+	return d.SetPassword(ctx, name, pw)
+}
+func (d *memDriver) VerifyDisabled(ctx context.Context, name, pw string) error {
+	return d.Verify(ctx, name, pw)
+}
+func (d *memDriver) Enable(context.Context, string) error { return nil }
+
 func (d *memDriver) password(name string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()

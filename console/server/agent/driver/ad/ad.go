@@ -48,6 +48,7 @@ type Config struct {
 type Driver struct {
 	cfg   Config
 	admin *ldapconn.Admin
+	acc   *ldapconn.Accounts[*user] // the account life shared with the OpenLDAP driver, on directory
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -79,7 +80,9 @@ func New(cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ad driver: %w", err)
 	}
-	return &Driver{cfg: cfg, admin: admin}, nil
+	d := &Driver{cfg: cfg, admin: admin}
+	d.acc = &ldapconn.Accounts[*user]{Admin: admin, Dir: (*directory)(d)}
+	return d, nil
 }
 
 func (d *Driver) Kind() string                  { return "ad" }
@@ -113,33 +116,28 @@ func (d *Driver) ValidateName(name string) error { return ValidateName(name) }
 
 // user is what the driver reads about an account.
 type user struct {
-	dn             string
+	ldapconn.Entry // DN, marks, password set (pwdLastSet), disabled bit
 	uac            int64
-	pwdLastSet     string
 	memberOf       []string
-	description    string
 	rid            uint32 // the last sub-authority of objectSid
 	adminCount     bool
 	classes        []string
 	spn            bool // has a servicePrincipalName
 	critical       bool // isCriticalSystemObject
-	managed, adopt bool // marked by Watchword (driver.Marked)
 }
-
-func (u *user) disabled() bool    { return u.uac&uacDisabled != 0 }
-func (u *user) hasPassword() bool { return u.pwdLastSet != "" && u.pwdLastSet != "0" }
 
 var userAttrs = []string{"userAccountControl", "pwdLastSet", "memberOf", "description", "objectSid", "adminCount",
 	"objectClass", "servicePrincipalName", "isCriticalSystemObject"}
 
 func readUser(e *ldap.Entry) *user {
 	uac, _ := strconv.ParseInt(e.GetAttributeValue("userAccountControl"), 10, 64)
-	u := &user{dn: e.DN, uac: uac, pwdLastSet: e.GetAttributeValue("pwdLastSet"), memberOf: e.GetAttributeValues("memberOf"),
-		description: e.GetAttributeValue("description"), adminCount: e.GetAttributeValue("adminCount") == "1",
+	pwdLastSet := e.GetAttributeValue("pwdLastSet")
+	u := &user{Entry: ldapconn.Entry{DN: e.DN, HasPassword: pwdLastSet != "" && pwdLastSet != "0", Disabled: uac&uacDisabled != 0},
+		uac: uac, memberOf: e.GetAttributeValues("memberOf"), adminCount: e.GetAttributeValue("adminCount") == "1",
 		classes: e.GetAttributeValues("objectClass"), spn: len(e.GetAttributeValues("servicePrincipalName")) > 0,
 		critical: strings.EqualFold(e.GetAttributeValue("isCriticalSystemObject"), "TRUE")}
 	u.rid = rid(e.GetRawAttributeValue("objectSid"))
-	u.managed, u.adopt = driver.Marked(u.description)
+	u.Managed, u.Adopted = driver.Marked(e.GetAttributeValue("description"))
 	return u
 }
 
@@ -188,7 +186,7 @@ func (d *Driver) privileged(ctx context.Context, u *user) (string, error) {
 	var why string
 	err := d.admin.Do(ctx, func(c *ldap.Conn) error {
 		res, err := c.Search(ldap.NewSearchRequest(d.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-			fmt.Sprintf("(&(objectClass=group)(member:1.2.840.113556.1.4.1941:=%s))", ldap.EscapeFilter(u.dn)),
+			fmt.Sprintf("(&(objectClass=group)(member:1.2.840.113556.1.4.1941:=%s))", ldap.EscapeFilter(u.DN)),
 			[]string{"objectSid", "cn"}, nil))
 		if err != nil {
 			return err
@@ -202,7 +200,7 @@ func (d *Driver) privileged(ctx context.Context, u *user) (string, error) {
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("read the groups of %q: %w", u.dn, err)
+		return "", fmt.Errorf("read the groups of %q: %w", u.DN, err)
 	}
 	return why, nil
 }
@@ -234,43 +232,40 @@ func (d *Driver) findUser(ctx context.Context, name string) (*user, error) {
 	return u, nil
 }
 
-// own checks that Watchword may manage u: never a built-in principal; a marked account; or, with adopt, an
-// unmarked one that is not privileged, which it then marks adopted.
-func (d *Driver) own(ctx context.Context, name string, u *user, adopt bool) (adopted bool, err error) {
-	if why := u.builtin(); why != "" {
-		return false, fmt.Errorf("account %q: %w: %s, never managed", name, driver.ErrProtected, why)
-	}
-	if u.managed {
-		return false, nil
-	}
-	if !adopt {
-		return false, fmt.Errorf("account %q at %q: %w (no %q mark): adopt it in the Console or change the naming format",
-			name, u.dn, driver.ErrNotManaged, driver.MarkManaged)
-	}
-	why, err := d.privileged(ctx, u)
-	if err != nil {
-		return false, err
-	}
-	if why != "" {
-		return false, fmt.Errorf("account %q: %w: %s, never adopted", name, driver.ErrProtected, why)
-	}
-	if err := d.admin.Mark(ctx, u.dn, driver.MarkAdopted); err != nil {
-		return false, fmt.Errorf("mark %q adopted: %w", name, err)
-	}
-	u.description, u.managed, u.adopt = driver.MarkAdopted, true, true
-	return true, nil
+// directory is the driver as ldapconn.Directory: what the account life shared with the OpenLDAP driver needs of
+// AD.
+type directory Driver
+
+var _ ldapconn.Directory[*user] = (*directory)(nil)
+
+func (d *directory) ValidateName(name string) error { return ValidateName(name) }
+
+func (d *directory) Find(ctx context.Context, name string) (*user, bool, error) {
+	u, err := (*Driver)(d).findUser(ctx, name)
+	return u, u != nil, err
 }
 
-// managedUser finds name in the managed OU and checks that Watchword may change it; nil when it does not exist.
-func (d *Driver) managedUser(ctx context.Context, name string) (*user, error) {
-	u, err := d.findUser(ctx, name)
-	if err != nil || u == nil {
-		return u, err
+func (d *directory) Create(ctx context.Context, a driver.Account) (*user, error) {
+	return (*Driver)(d).create(ctx, a)
+}
+
+// Protected: built-in and system principals, whatever their marks.
+func (d *directory) Protected(u *user) string { return u.builtin() }
+
+// Privileged: an unmarked account holding the domain is never adopted.
+func (d *directory) Privileged(ctx context.Context, u *user) (string, error) {
+	return (*Driver)(d).privileged(ctx, u)
+}
+
+func (d *directory) SyncGroups(ctx context.Context, name string, u *user, want []string, rep *driver.Report) error {
+	return (*Driver)(d).syncGroups(ctx, name, u, want, rep)
+}
+
+func (d *directory) SetDisabled(ctx context.Context, u *user, disabled bool) error {
+	if disabled {
+		return (*Driver)(d).setUAC(ctx, u, u.uac|uacDisabled)
 	}
-	if _, err := d.own(ctx, name, u, false); err != nil {
-		return nil, err
-	}
-	return u, nil
+	return (*Driver)(d).setUAC(ctx, u, u.uac&^uacDisabled)
 }
 
 // findGroup resolves a right's group by sAMAccountName or cn; "" when it does not exist.
@@ -293,52 +288,7 @@ func (d *Driver) findGroup(ctx context.Context, name string) (string, error) {
 // Ensure creates the account when missing (disabled, no password), makes its groups exactly a.Groups, and
 // enables it when it already has a password.
 func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, error) {
-	var rep driver.Report
-	if err := ValidateName(a.Name); err != nil {
-		return rep, err
-	}
-	u, created, err := d.findOrCreate(ctx, a, &rep)
-	if err != nil {
-		return rep, err
-	}
-	rep.Created = created
-	if err := d.syncGroups(ctx, a.Name, u, a.Groups, &rep); err != nil {
-		return rep, err
-	}
-	if !u.hasPassword() {
-		rep.NeedsPassword = true
-		return rep, nil
-	}
-	if u.disabled() && a.HoldDisabled {
-		rep.Held = true
-		return rep, nil
-	}
-	if u.disabled() {
-		if err := d.setUAC(ctx, u, u.uac&^uacDisabled); err != nil {
-			return rep, fmt.Errorf("enable account %q: %w", a.Name, err)
-		}
-		rep.Enabled = true
-	}
-	return rep, nil
-}
-
-// findOrCreate finds a's account, creating it (see create) when missing; an existing one must be Watchword's, or
-// adopted now (a.Adopt).
-func (d *Driver) findOrCreate(ctx context.Context, a driver.Account, rep *driver.Report) (*user, bool, error) {
-	u, err := d.findUser(ctx, a.Name)
-	if err != nil {
-		return nil, false, err
-	}
-	if u != nil {
-		adopted, err := d.own(ctx, a.Name, u, a.Adopt)
-		rep.Adopted = adopted
-		if err != nil {
-			return nil, false, err
-		}
-		return u, false, nil
-	}
-	u, err = d.create(ctx, a)
-	return u, err == nil, err
+	return d.acc.Ensure(ctx, a)
 }
 
 func (d *Driver) create(ctx context.Context, a driver.Account) (*user, error) {
@@ -363,8 +313,8 @@ func (d *Driver) create(ctx context.Context, a driver.Account) (*user, error) {
 		return nil, fmt.Errorf("create account %q in %q: %w", a.Name, d.cfg.OU, err)
 	}
 	// Read back and check: an entry that already existed (the add's reply lost, or a race) must be ours too.
-	u, err := d.managedUser(ctx, a.Name)
-	if err == nil && u == nil {
+	u, found, err := d.acc.Managed(ctx, a.Name)
+	if err == nil && !found {
 		err = fmt.Errorf("account %q: %w after create", a.Name, driver.ErrNoAccount)
 	}
 	return u, err
@@ -384,7 +334,7 @@ func (d *Driver) syncGroups(ctx context.Context, name string, u *user, want []st
 		default:
 			wantDNs = append(wantDNs, dn)
 			if !slices.ContainsFunc(u.memberOf, func(m string) bool { return ldapconn.SameDN(m, dn) }) {
-				if err := d.member(ctx, dn, u.dn, ldap.AddAttribute); err != nil {
+				if err := d.member(ctx, dn, u.DN, true); err != nil {
 					errs = append(errs, fmt.Errorf("add %q to group %q: %w", name, g, err))
 				} else {
 					rep.Added = append(rep.Added, g)
@@ -400,7 +350,7 @@ func (d *Driver) syncGroups(ctx context.Context, name string, u *user, want []st
 		if slices.ContainsFunc(wantDNs, func(w string) bool { return ldapconn.SameDN(m, w) }) {
 			continue
 		}
-		if err := d.member(ctx, m, u.dn, ldap.DeleteAttribute); err != nil {
+		if err := d.member(ctx, m, u.DN, false); err != nil {
 			errs = append(errs, fmt.Errorf("remove %q from group %q: %w", name, m, err))
 		} else {
 			rep.Removed = append(rep.Removed, cnOf(m))
@@ -409,25 +359,13 @@ func (d *Driver) syncGroups(ctx context.Context, name string, u *user, want []st
 	return errors.Join(errs...)
 }
 
-// member adds or deletes userDN in group's member attribute, treating "already so" as success.
-func (d *Driver) member(ctx context.Context, group, userDN string, op uint) error {
-	req := ldap.NewModifyRequest(group, nil)
-	switch op {
-	case ldap.AddAttribute:
-		req.Add("member", []string{userDN})
-	default:
-		req.Delete("member", []string{userDN})
+// member adds or deletes userDN in group's member attribute, treating "already so" as success: AD also says it
+// with entryAlreadyExists, and with unwillingToPerform to a delete.
+func (d *Driver) member(ctx context.Context, group, userDN string, add bool) error {
+	if add {
+		return d.admin.Member(ctx, group, userDN, true, ldap.LDAPResultEntryAlreadyExists)
 	}
-	return d.admin.Do(ctx, func(c *ldap.Conn) error {
-		err := c.Modify(req)
-		if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) ||
-			ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists) ||
-			ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) ||
-			(op != ldap.AddAttribute && ldap.IsErrorWithCode(err, ldap.LDAPResultUnwillingToPerform)) {
-			return nil
-		}
-		return err
-	})
+	return d.admin.Member(ctx, group, userDN, false, ldap.LDAPResultEntryAlreadyExists, ldap.LDAPResultUnwillingToPerform)
 }
 
 func cnOf(dn string) string {
@@ -439,12 +377,12 @@ func cnOf(dn string) string {
 }
 
 func (d *Driver) setUAC(ctx context.Context, u *user, uac int64) error {
-	req := ldap.NewModifyRequest(u.dn, nil)
+	req := ldap.NewModifyRequest(u.DN, nil)
 	req.Replace("userAccountControl", []string{strconv.FormatInt(uac, 10)})
 	if err := d.admin.Do(ctx, func(c *ldap.Conn) error { return c.Modify(req) }); err != nil {
 		return err
 	}
-	u.uac = uac
+	u.uac, u.Disabled = uac, uac&uacDisabled != 0
 	return nil
 }
 
@@ -463,36 +401,23 @@ func (d *Driver) SetPassword(ctx context.Context, name, password string) error {
 	return d.setPassword(ctx, name, password, true)
 }
 
-// SetDisabledPassword implements driver.JIT: the password reset alone; a disabled account stays disabled (AD
+// SetDisabledPassword (driver.Driver): the password reset alone; a disabled account stays disabled (AD
 // keeps userAccountControl as it is when unicodePwd changes).
 func (d *Driver) SetDisabledPassword(ctx context.Context, name, password string) error {
 	return d.setPassword(ctx, name, password, false)
 }
 
 func (d *Driver) setPassword(ctx context.Context, name, password string, enableFirst bool) error {
-	if err := ValidateName(name); err != nil {
+	u, err := d.acc.ToSetPassword(ctx, name)
+	if err != nil {
 		return err
 	}
-	u, err := d.managedUser(ctx, name)
-	if err != nil {
-		return fmt.Errorf("set password of %q: %w", name, err)
-	}
-	if u == nil {
-		return fmt.Errorf("set password of %q: %w (%w)", name, driver.ErrNoAccount, rotation.ErrNotApplied)
-	}
-	req := ldap.NewModifyRequest(u.dn, nil)
+	req := ldap.NewModifyRequest(u.DN, nil)
 	req.Replace("unicodePwd", []string{string(encodePassword(password))})
-	// Once: after a lost reply the cycle rotates afresh rather than resend this password.
-	err = d.admin.DoOnce(ctx, func(c *ldap.Conn) error { return c.Modify(req) })
-	if err != nil {
-		// AD applies a modify atomically: a refusal (policy, history, rights) changed nothing.
-		var le *ldap.Error
-		if errors.As(err, &le) && le.ResultCode != ldap.ErrorNetwork {
-			return fmt.Errorf("set password of %q: %w: %s", name, rotation.ErrNotApplied, ldap.LDAPResultCodeMap[le.ResultCode])
-		}
-		return fmt.Errorf("set password of %q: %w", name, err)
+	if err := d.admin.WritePassword(ctx, name, func(c *ldap.Conn) error { return c.Modify(req) }); err != nil {
+		return err
 	}
-	if enableFirst && !u.hasPassword() && u.disabled() {
+	if enableFirst && !u.HasPassword && u.Disabled {
 		if err := d.setUAC(ctx, u, u.uac&^uacDisabled); err != nil {
 			return fmt.Errorf("enable account %q after its first password: %w", name, err)
 		}
@@ -502,21 +427,11 @@ func (d *Driver) setPassword(ctx context.Context, name, password string, enableF
 
 // Verify binds once as the account.
 func (d *Driver) Verify(ctx context.Context, name, password string) error {
-	if err := ValidateName(name); err != nil {
+	u, err := d.acc.ToVerify(ctx, name, password)
+	if err != nil {
 		return err
 	}
-	if password == "" {
-		// an empty password is an unauthenticated bind that "succeeds": never a verification
-		return fmt.Errorf("verify %q: %w: empty", name, driver.ErrBadPassword)
-	}
-	u, err := d.managedUser(ctx, name)
-	if err != nil {
-		return fmt.Errorf("verify %q: %w", name, err)
-	}
-	if u == nil {
-		return fmt.Errorf("verify %q: %w", name, driver.ErrNoAccount)
-	}
-	if err := ldapconn.BindOnce(ctx, d.cfg.Config, u.dn, password); err != nil {
+	if err := ldapconn.BindOnce(ctx, d.cfg.Config, u.DN, password); err != nil {
 		return fmt.Errorf("verify %q: %w", name, classify(err))
 	}
 	return nil
@@ -543,51 +458,15 @@ func classify(err error) error {
 // Disable strips every group membership and sets the disabled bit. A missing account is already as disabled as
 // it gets.
 func (d *Driver) Disable(ctx context.Context, name string) (driver.Report, error) {
-	var rep driver.Report
-	if err := ValidateName(name); err != nil {
-		return rep, err
-	}
-	u, err := d.managedUser(ctx, name)
-	if err != nil || u == nil {
-		return rep, err
-	}
-	if err := d.syncGroups(ctx, name, u, nil, &rep); err != nil {
-		return rep, fmt.Errorf("disable %q: %w", name, err)
-	}
-	if !u.disabled() {
-		if err := d.setUAC(ctx, u, u.uac|uacDisabled); err != nil {
-			return rep, fmt.Errorf("disable %q: %w", name, err)
-		}
-		rep.Disabled = true
-	}
-	return rep, nil
+	return d.acc.Disable(ctx, name)
 }
 
-// EnsureDisabled implements driver.JIT: create when missing (AD creates it disabled), no memberships, disabled.
+// EnsureDisabled (driver.Driver): create when missing (AD creates it disabled), no memberships, disabled.
 func (d *Driver) EnsureDisabled(ctx context.Context, a driver.Account) (driver.Report, error) {
-	var rep driver.Report
-	if err := ValidateName(a.Name); err != nil {
-		return rep, err
-	}
-	u, created, err := d.findOrCreate(ctx, a, &rep)
-	if err != nil {
-		return rep, err
-	}
-	rep.Created = created
-	if err := d.syncGroups(ctx, a.Name, u, nil, &rep); err != nil {
-		return rep, fmt.Errorf("disable %q: %w", a.Name, err)
-	}
-	rep.NeedsPassword = !u.hasPassword()
-	if !u.disabled() {
-		if err := d.setUAC(ctx, u, u.uac|uacDisabled); err != nil {
-			return rep, fmt.Errorf("disable %q: %w", a.Name, err)
-		}
-		rep.Disabled = true
-	}
-	return rep, nil
+	return d.acc.EnsureDisabled(ctx, a)
 }
 
-// VerifyDisabled implements driver.JIT with one bind: AD (and Samba) answer "data 533" (account disabled) only
+// VerifyDisabled (driver.Driver) with one bind: AD (and Samba) answer "data 533" (account disabled) only
 // to the right password and "data 52e" to a wrong one, so the refusal itself verifies the password. An enabled
 // account that binds verifies too.
 func (d *Driver) VerifyDisabled(ctx context.Context, name, password string) error {
@@ -624,7 +503,7 @@ func (d *Driver) TargetPolicy(ctx context.Context, name string) (driver.TargetPo
 	if err := ValidateName(name); err != nil {
 		return p, err
 	}
-	if _, err := d.managedUser(ctx, name); err != nil {
+	if _, _, err := d.acc.Managed(ctx, name); err != nil {
 		return p, fmt.Errorf("policy of %q: %w", name, err)
 	}
 	num := func(e *ldap.Entry, attr string) int {
@@ -689,26 +568,5 @@ func hasAll(e *ldap.Entry, attrs ...string) bool {
 	return true
 }
 
-var _ driver.Enabler = (*Driver)(nil)
-
-// Enable clears the disabled bit (driver.Enabler).
-func (d *Driver) Enable(ctx context.Context, name string) error {
-	if err := ValidateName(name); err != nil {
-		return err
-	}
-	u, err := d.managedUser(ctx, name)
-	switch {
-	case err != nil:
-		return fmt.Errorf("enable %q: %w", name, err)
-	case u == nil:
-		return fmt.Errorf("enable %q: %w", name, driver.ErrNoAccount)
-	case !u.hasPassword():
-		return fmt.Errorf("enable %q: it has no password", name)
-	case !u.disabled():
-		return nil
-	}
-	if err := d.setUAC(ctx, u, u.uac&^uacDisabled); err != nil {
-		return fmt.Errorf("enable %q: %w", name, err)
-	}
-	return nil
-}
+// Enable clears the disabled bit (driver.Driver).
+func (d *Driver) Enable(ctx context.Context, name string) error { return d.acc.Enable(ctx, name) }

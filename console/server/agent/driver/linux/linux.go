@@ -375,7 +375,7 @@ func (d *Driver) setPassword(ctx context.Context, name, password string, argv ..
 	return nil
 }
 
-// SetDisabledPassword implements driver.JIT: chpasswd writes an unlocked hash, so the lock mark is put back in
+// SetDisabledPassword (driver.Driver): chpasswd writes an unlocked hash, so the lock mark is put back in
 // the same remote command; the account stays expired throughout, so no login is possible in between either.
 func (d *Driver) SetDisabledPassword(ctx context.Context, name, password string) error {
 	return d.setPassword(ctx, name, password, "sh", "-c", `chpasswd && usermod -L "$1"`, "sh", name)
@@ -403,10 +403,14 @@ func (d *Driver) Verify(ctx context.Context, name, password string) error {
 	if d.login != nil {
 		return d.login(ctx, name, password)
 	}
-	// crypt(3) of the system, so every hash scheme it knows (yescrypt, sha512crypt) works; hash and password on
-	// stdin, never in argv.
+	return d.checkHash(ctx, name, sh.hash, password)
+}
+
+// checkHash checks password against the crypt hash with the system's crypt(3), so every hash scheme it knows
+// (yescrypt, sha512crypt) works; hash and password on stdin, never in argv.
+func (d *Driver) checkHash(ctx context.Context, name, hash, password string) error {
 	const script = `my $h = <STDIN>; chomp $h; my $p = <STDIN>; chomp $p; exit(crypt($p, $h) eq $h ? 0 : 1)`
-	_, err = d.run.Run(ctx, sh.hash+"\n"+password+"\n", "perl", "-e", script)
+	_, err := d.run.Run(ctx, hash+"\n"+password+"\n", "perl", "-e", script)
 	switch exitCode(err) {
 	case 0:
 		return nil
@@ -416,7 +420,7 @@ func (d *Driver) Verify(ctx context.Context, name, password string) error {
 	return fmt.Errorf("verify %q: %w", name, err)
 }
 
-// EnsureDisabled implements driver.JIT: create when missing (useradd leaves it without a password), no
+// EnsureDisabled (driver.Driver): create when missing (useradd leaves it without a password), no
 // supplementary groups, password locked and account expired.
 func (d *Driver) EnsureDisabled(ctx context.Context, a driver.Account) (driver.Report, error) {
 	var rep driver.Report
@@ -431,16 +435,22 @@ func (d *Driver) EnsureDisabled(ctx context.Context, a driver.Account) (driver.R
 		return rep, fmt.Errorf("disable %q: %w", a.Name, err)
 	}
 	rep.NeedsPassword = !sh.hasPassword()
-	if !(sh.locked() && sh.expired(d.now())) {
-		if _, err := d.run.Run(ctx, "", "usermod", "-L", "-e", "1", a.Name); err != nil {
-			return rep, fmt.Errorf("disable %q: %w", a.Name, err)
-		}
-		rep.Disabled = true
-	}
-	return rep, nil
+	return rep, d.lock(ctx, a.Name, sh, &rep)
 }
 
-// VerifyDisabled implements driver.JIT: one crypt check of the hash behind the lock mark, no login (a locked,
+// lock locks the password and expires the account unless both are so already, and says so in rep.
+func (d *Driver) lock(ctx context.Context, name string, sh *shadow, rep *driver.Report) error {
+	if sh.locked() && sh.expired(d.now()) {
+		return nil
+	}
+	if _, err := d.run.Run(ctx, "", "usermod", "-L", "-e", "1", name); err != nil {
+		return fmt.Errorf("disable %q: %w", name, err)
+	}
+	rep.Disabled = true
+	return nil
+}
+
+// VerifyDisabled (driver.Driver): one crypt check of the hash behind the lock mark, no login (a locked,
 // expired account cannot log in).
 func (d *Driver) VerifyDisabled(ctx context.Context, name, password string) error {
 	if err := d.ValidateName(name); err != nil {
@@ -460,15 +470,7 @@ func (d *Driver) VerifyDisabled(ctx context.Context, name, password string) erro
 	if !strings.HasPrefix(hash, "$") {
 		return fmt.Errorf("verify %q: %w: no password set", name, driver.ErrBadPassword)
 	}
-	const script = `my $h = <STDIN>; chomp $h; my $p = <STDIN>; chomp $p; exit(crypt($p, $h) eq $h ? 0 : 1)`
-	_, err = d.run.Run(ctx, hash+"\n"+password+"\n", "perl", "-e", script)
-	switch exitCode(err) {
-	case 0:
-		return nil
-	case 1:
-		return fmt.Errorf("verify %q: %w", name, driver.ErrBadPassword)
-	}
-	return fmt.Errorf("verify %q: %w", name, err)
+	return d.checkHash(ctx, name, hash, password)
 }
 
 // Disable strips the supplementary groups, locks the password and expires the account.
@@ -484,18 +486,10 @@ func (d *Driver) Disable(ctx context.Context, name string) (driver.Report, error
 	if err := d.syncGroups(ctx, name, nil, &rep); err != nil {
 		return rep, fmt.Errorf("disable %q: %w", name, err)
 	}
-	if !(sh.locked() && sh.expired(d.now())) {
-		if _, err := d.run.Run(ctx, "", "usermod", "-L", "-e", "1", name); err != nil {
-			return rep, fmt.Errorf("disable %q: %w", name, err)
-		}
-		rep.Disabled = true
-	}
-	return rep, nil
+	return rep, d.lock(ctx, name, sh, &rep)
 }
 
-var _ driver.Enabler = (*Driver)(nil)
-
-// Enable unlocks and unexpires the account (driver.Enabler).
+// Enable unlocks and unexpires the account (driver.Driver).
 func (d *Driver) Enable(ctx context.Context, name string) error {
 	if err := d.ValidateName(name); err != nil {
 		return err

@@ -51,12 +51,10 @@ type Config struct {
 type Driver struct {
 	cfg   Config
 	admin *ldapconn.Admin
+	acc   *ldapconn.Accounts[*user] // the account life shared with the AD driver, on directory
 }
 
-var (
-	_ driver.Driver = (*Driver)(nil)
-	_ driver.JIT    = (*Driver)(nil)
-)
+var _ driver.Driver = (*Driver)(nil)
 
 // New checks cfg; the connection is made on first use.
 func New(cfg Config) (*Driver, error) {
@@ -69,7 +67,9 @@ func New(cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ldap driver: %w", err)
 	}
-	return &Driver{cfg: cfg, admin: admin}, nil
+	d := &Driver{cfg: cfg, admin: admin}
+	d.acc = &ldapconn.Accounts[*user]{Admin: admin, Dir: (*directory)(d)}
+	return d, nil
 }
 
 func (d *Driver) Kind() string                  { return "ldap" }
@@ -88,13 +88,11 @@ func ValidateName(name string) error {
 
 func (d *Driver) ValidateName(name string) error { return ValidateName(name) }
 
+// user is what the driver reads about an entry: the shared part (Disabled is the ppolicy lock) and the
+// userPassword values, read by the administrator.
 type user struct {
-	dn          string
-	hasPassword bool
-	locked      bool
-	hashes      [][]byte // userPassword values, read by the administrator
-	description string
-	managed     bool // marked by Watchword (driver.Marked)
+	ldapconn.Entry
+	hashes [][]byte
 }
 
 func (d *Driver) findUser(ctx context.Context, name string) (*user, error) {
@@ -106,9 +104,9 @@ func (d *Driver) findUser(ctx context.Context, name string) (*user, error) {
 			return err
 		}
 		hashes := e.GetRawAttributeValues("userPassword")
-		u = &user{dn: e.DN, hasPassword: len(hashes) > 0, hashes: hashes,
-			locked: e.GetAttributeValue("pwdAccountLockedTime") != "", description: e.GetAttributeValue("description")}
-		u.managed, _ = driver.Marked(u.description)
+		u = &user{Entry: ldapconn.Entry{DN: e.DN, HasPassword: len(hashes) > 0,
+			Disabled: e.GetAttributeValue("pwdAccountLockedTime") != ""}, hashes: hashes}
+		u.Managed, u.Adopted = driver.Marked(e.GetAttributeValue("description"))
 		return nil
 	})
 	if err != nil {
@@ -117,36 +115,40 @@ func (d *Driver) findUser(ctx context.Context, name string) (*user, error) {
 	return u, nil
 }
 
-// own checks that Watchword may manage u: never the driver's own bind DN; a marked entry; or, with adopt, an
-// unmarked one, which it then marks adopted.
-func (d *Driver) own(ctx context.Context, name string, u *user, adopt bool) (adopted bool, err error) {
-	if ldapconn.SameDN(u.dn, d.cfg.BindDN) {
-		return false, fmt.Errorf("account %q: %w: the driver's own bind DN, never managed", name, driver.ErrProtected)
-	}
-	if u.managed {
-		return false, nil
-	}
-	if !adopt {
-		return false, fmt.Errorf("account %q at %q: %w (no %q mark): adopt it in the Console or change the naming format",
-			name, u.dn, driver.ErrNotManaged, driver.MarkManaged)
-	}
-	if err := d.admin.Mark(ctx, u.dn, driver.MarkAdopted); err != nil {
-		return false, fmt.Errorf("mark %q adopted: %w", name, err)
-	}
-	u.description, u.managed = driver.MarkAdopted, true
-	return true, nil
+// directory is the driver as ldapconn.Directory: what the account life shared with the AD driver needs of the
+// directory.
+type directory Driver
+
+var _ ldapconn.Directory[*user] = (*directory)(nil)
+
+func (d *directory) ValidateName(name string) error { return ValidateName(name) }
+
+func (d *directory) Find(ctx context.Context, name string) (*user, bool, error) {
+	u, err := (*Driver)(d).findUser(ctx, name)
+	return u, u != nil, err
 }
 
-// managedUser finds name under the people DN and checks that Watchword may change it; nil when it does not exist.
-func (d *Driver) managedUser(ctx context.Context, name string) (*user, error) {
-	u, err := d.findUser(ctx, name)
-	if err != nil || u == nil {
-		return u, err
+func (d *directory) Create(ctx context.Context, a driver.Account) (*user, error) {
+	return (*Driver)(d).create(ctx, a)
+}
+
+// Protected: the driver's own bind DN is never managed.
+func (d *directory) Protected(u *user) string {
+	if ldapconn.SameDN(u.DN, d.cfg.BindDN) {
+		return "the driver's own bind DN"
 	}
-	if _, err := d.own(ctx, name, u, false); err != nil {
-		return nil, err
-	}
-	return u, nil
+	return ""
+}
+
+// Privileged: a directory has no privileged principals beyond the bind DN; any unmarked entry may be adopted.
+func (d *directory) Privileged(context.Context, *user) (string, error) { return "", nil }
+
+func (d *directory) SyncGroups(ctx context.Context, name string, u *user, want []string, rep *driver.Report) error {
+	return (*Driver)(d).syncGroups(ctx, name, u, want, rep)
+}
+
+func (d *directory) SetDisabled(ctx context.Context, u *user, disabled bool) error {
+	return (*Driver)(d).setLock(ctx, u, disabled)
 }
 
 func (d *Driver) groups(ctx context.Context, filter string) (map[string]string, error) {
@@ -166,7 +168,7 @@ func (d *Driver) groups(ctx context.Context, filter string) (map[string]string, 
 }
 
 func (d *Driver) syncGroups(ctx context.Context, name string, u *user, want []string, rep *driver.Report) error {
-	have, err := d.groups(ctx, fmt.Sprintf("(&(objectClass=groupOfNames)(member=%s))", ldap.EscapeFilter(u.dn)))
+	have, err := d.groups(ctx, fmt.Sprintf("(&(objectClass=groupOfNames)(member=%s))", ldap.EscapeFilter(u.DN)))
 	if err != nil {
 		return fmt.Errorf("groups of %q: %w", name, err)
 	}
@@ -186,7 +188,7 @@ func (d *Driver) syncGroups(ctx context.Context, name string, u *user, want []st
 		if slices.ContainsFunc(mapValues(have), func(h string) bool { return ldapconn.SameDN(h, dn) }) {
 			continue
 		}
-		if err := d.member(ctx, dn, u.dn, true); err != nil {
+		if err := d.admin.Member(ctx, dn, u.DN, true); err != nil {
 			errs = append(errs, fmt.Errorf("add %q to group %q: %w", name, g, err))
 			continue
 		}
@@ -199,7 +201,7 @@ func (d *Driver) syncGroups(ctx context.Context, name string, u *user, want []st
 		if wantDNs[dn] {
 			continue
 		}
-		if err := d.member(ctx, dn, u.dn, false); err != nil {
+		if err := d.admin.Member(ctx, dn, u.DN, false); err != nil {
 			errs = append(errs, fmt.Errorf("remove %q from group %q: %w", name, cn, err))
 			continue
 		}
@@ -217,24 +219,8 @@ func mapValues(m map[string]string) []string {
 	return out
 }
 
-func (d *Driver) member(ctx context.Context, group, userDN string, add bool) error {
-	req := ldap.NewModifyRequest(group, nil)
-	if add {
-		req.Add("member", []string{userDN})
-	} else {
-		req.Delete("member", []string{userDN})
-	}
-	return d.admin.Do(ctx, func(c *ldap.Conn) error {
-		err := c.Modify(req)
-		if ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists) || ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) {
-			return nil
-		}
-		return err
-	})
-}
-
 func (d *Driver) setLock(ctx context.Context, u *user, locked bool) error {
-	req := ldap.NewModifyRequest(u.dn, nil)
+	req := ldap.NewModifyRequest(u.DN, nil)
 	if locked {
 		req.Replace("pwdAccountLockedTime", []string{lockedForever})
 	} else {
@@ -248,7 +234,7 @@ func (d *Driver) setLock(ctx context.Context, u *user, locked bool) error {
 		return err
 	})
 	if err == nil {
-		u.locked = locked
+		u.Disabled = locked
 	}
 	return err
 }
@@ -256,52 +242,7 @@ func (d *Driver) setLock(ctx context.Context, u *user, locked bool) error {
 // Ensure creates the entry when missing (no password: nobody can bind), makes its groups exactly a.Groups, and
 // unlocks it when it has a password.
 func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, error) {
-	var rep driver.Report
-	if err := ValidateName(a.Name); err != nil {
-		return rep, err
-	}
-	u, created, err := d.findOrCreate(ctx, a, &rep)
-	if err != nil {
-		return rep, err
-	}
-	rep.Created = created
-	if err := d.syncGroups(ctx, a.Name, u, a.Groups, &rep); err != nil {
-		return rep, err
-	}
-	if !u.hasPassword {
-		rep.NeedsPassword = true
-		return rep, nil
-	}
-	if u.locked && a.HoldDisabled {
-		rep.Held = true
-		return rep, nil
-	}
-	if u.locked {
-		if err := d.setLock(ctx, u, false); err != nil {
-			return rep, fmt.Errorf("enable account %q: %w", a.Name, err)
-		}
-		rep.Enabled = true
-	}
-	return rep, nil
-}
-
-// findOrCreate finds a's account, creating it (see create) when missing; an existing one must be Watchword's, or
-// adopted now (a.Adopt).
-func (d *Driver) findOrCreate(ctx context.Context, a driver.Account, rep *driver.Report) (*user, bool, error) {
-	u, err := d.findUser(ctx, a.Name)
-	if err != nil {
-		return nil, false, err
-	}
-	if u != nil {
-		adopted, err := d.own(ctx, a.Name, u, a.Adopt)
-		rep.Adopted = adopted
-		if err != nil {
-			return nil, false, err
-		}
-		return u, false, nil
-	}
-	u, err = d.create(ctx, a)
-	return u, err == nil, err
+	return d.acc.Ensure(ctx, a)
 }
 
 // create adds the entry without a password: nobody can bind to it until SetPassword.
@@ -330,57 +271,29 @@ func (d *Driver) create(ctx context.Context, a driver.Account) (*user, error) {
 	}
 	if existed {
 		// The add's reply was lost, or somebody raced it: the entry must be ours all the same.
-		u, err := d.managedUser(ctx, a.Name)
-		if err == nil && u == nil {
+		u, found, err := d.acc.Managed(ctx, a.Name)
+		if err == nil && !found {
 			err = fmt.Errorf("account %q: %w after create", a.Name, driver.ErrNoAccount)
 		}
 		return u, err
 	}
-	return &user{dn: dn, description: driver.MarkManaged, managed: true}, nil
+	return &user{Entry: ldapconn.Entry{DN: dn, Managed: true}}, nil
 }
 
-// EnsureDisabled implements driver.JIT: create when missing (without a password), no memberships, locked.
+// EnsureDisabled (driver.Driver): create when missing (without a password), no memberships, locked.
 func (d *Driver) EnsureDisabled(ctx context.Context, a driver.Account) (driver.Report, error) {
-	var rep driver.Report
-	if err := ValidateName(a.Name); err != nil {
-		return rep, err
-	}
-	u, created, err := d.findOrCreate(ctx, a, &rep)
-	if err != nil {
-		return rep, err
-	}
-	rep.Created = created
-	if err := d.syncGroups(ctx, a.Name, u, nil, &rep); err != nil {
-		return rep, fmt.Errorf("disable %q: %w", a.Name, err)
-	}
-	rep.NeedsPassword = !u.hasPassword
-	if !u.locked {
-		if err := d.setLock(ctx, u, true); err != nil {
-			return rep, fmt.Errorf("disable %q: %w", a.Name, err)
-		}
-		rep.Disabled = true
-	}
-	return rep, nil
+	return d.acc.EnsureDisabled(ctx, a)
 }
 
-// VerifyDisabled implements driver.JIT without a bind: it reads the entry's hash as the administrator and checks
+// VerifyDisabled (driver.Driver) without a bind: it reads the entry's hash as the administrator and checks
 // password against it ({SSHA} or {SHA}: what SetPassword writes on a locked entry). An unlocked entry is verified
 // with a bind.
 func (d *Driver) VerifyDisabled(ctx context.Context, name, password string) error {
-	if err := ValidateName(name); err != nil {
+	u, err := d.acc.ToVerify(ctx, name, password)
+	if err != nil {
 		return err
 	}
-	if password == "" {
-		return fmt.Errorf("verify %q: %w: empty", name, driver.ErrBadPassword)
-	}
-	u, err := d.managedUser(ctx, name)
-	if err != nil {
-		return fmt.Errorf("verify %q: %w", name, err)
-	}
-	if u == nil {
-		return fmt.Errorf("verify %q: %w", name, driver.ErrNoAccount)
-	}
-	if !u.locked {
+	if !u.Disabled {
 		return d.Verify(ctx, name, password)
 	}
 	if len(u.hashes) == 0 {
@@ -431,7 +344,7 @@ func checkHash(value []byte, password string) (bool, error) {
 	return false, fmt.Errorf("stored password scheme {%s} cannot be checked without a bind", name)
 }
 
-// SetDisabledPassword implements driver.JIT: SetPassword never unlocks an entry.
+// SetDisabledPassword (driver.Driver): SetPassword never unlocks an entry.
 func (d *Driver) SetDisabledPassword(ctx context.Context, name, password string) error {
 	return d.SetPassword(ctx, name, password)
 }
@@ -439,69 +352,46 @@ func (d *Driver) SetDisabledPassword(ctx context.Context, name, password string)
 // SetPassword sets the password with the Password Modify extended operation, or, on a locked entry, writes its
 // hash and keeps the lock in one modify (see the package doc).
 func (d *Driver) SetPassword(ctx context.Context, name, password string) error {
-	if err := ValidateName(name); err != nil {
+	u, err := d.acc.ToSetPassword(ctx, name)
+	if err != nil {
 		return err
 	}
-	u, err := d.managedUser(ctx, name)
-	if err != nil {
-		return fmt.Errorf("set password of %q: %w", name, err)
-	}
-	if u == nil {
-		return fmt.Errorf("set password of %q: %w (%w)", name, driver.ErrNoAccount, rotation.ErrNotApplied)
-	}
 	var write func(c *ldap.Conn) error
-	if u.locked {
+	if u.Disabled {
 		hash, err := ssha(password)
 		if err != nil {
 			return fmt.Errorf("set password of %q: %w (%w)", name, err, rotation.ErrNotApplied)
 		}
 		// ppolicy appends a delete of the lock to a password change unless the modify deletes it itself: delete
 		// and re-add it, so the entry never leaves the locked state.
-		req := ldap.NewModifyRequest(u.dn, nil)
+		req := ldap.NewModifyRequest(u.DN, nil)
 		req.Replace("userPassword", []string{hash})
 		req.Delete("pwdAccountLockedTime", nil)
 		req.Add("pwdAccountLockedTime", []string{lockedForever})
 		write = func(c *ldap.Conn) error { return c.Modify(req) }
 	} else {
 		write = func(c *ldap.Conn) error {
-			_, err := c.PasswordModify(ldap.NewPasswordModifyRequest(u.dn, "", password))
+			_, err := c.PasswordModify(ldap.NewPasswordModifyRequest(u.DN, "", password))
 			return err
 		}
 	}
-	err = d.admin.DoOnce(ctx, write)
-	if err != nil {
-		var le *ldap.Error
-		if errors.As(err, &le) && le.ResultCode != ldap.ErrorNetwork {
-			return fmt.Errorf("set password of %q: %w: %s", name, rotation.ErrNotApplied, ldap.LDAPResultCodeMap[le.ResultCode])
-		}
-		return fmt.Errorf("set password of %q: %w", name, err)
-	}
-	return nil
+	return d.admin.WritePassword(ctx, name, write)
 }
 
 // Verify binds once as the account; a refused bind on a locked entry is reported as ErrDisabled.
 func (d *Driver) Verify(ctx context.Context, name, password string) error {
-	if err := ValidateName(name); err != nil {
+	u, err := d.acc.ToVerify(ctx, name, password)
+	if err != nil {
 		return err
 	}
-	if password == "" {
-		return fmt.Errorf("verify %q: %w: empty", name, driver.ErrBadPassword)
-	}
-	u, err := d.managedUser(ctx, name)
-	if err != nil {
-		return fmt.Errorf("verify %q: %w", name, err)
-	}
-	if u == nil {
-		return fmt.Errorf("verify %q: %w", name, driver.ErrNoAccount)
-	}
-	err = ldapconn.BindOnce(ctx, d.cfg.Config, u.dn, password)
+	err = ldapconn.BindOnce(ctx, d.cfg.Config, u.DN, password)
 	if err == nil {
 		return nil
 	}
 	if !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
 		return fmt.Errorf("verify %q: %w", name, err)
 	}
-	if u.locked {
+	if u.Disabled {
 		return fmt.Errorf("verify %q: %w", name, driver.ErrDisabled)
 	}
 	return fmt.Errorf("verify %q: %w", name, driver.ErrBadPassword)
@@ -509,46 +399,8 @@ func (d *Driver) Verify(ctx context.Context, name, password string) error {
 
 // Disable strips the memberships and locks the entry with ppolicy.
 func (d *Driver) Disable(ctx context.Context, name string) (driver.Report, error) {
-	var rep driver.Report
-	if err := ValidateName(name); err != nil {
-		return rep, err
-	}
-	u, err := d.managedUser(ctx, name)
-	if err != nil || u == nil {
-		return rep, err
-	}
-	if err := d.syncGroups(ctx, name, u, nil, &rep); err != nil {
-		return rep, fmt.Errorf("disable %q: %w", name, err)
-	}
-	if !u.locked {
-		if err := d.setLock(ctx, u, true); err != nil {
-			return rep, fmt.Errorf("disable %q: %w", name, err)
-		}
-		rep.Disabled = true
-	}
-	return rep, nil
+	return d.acc.Disable(ctx, name)
 }
 
-var _ driver.Enabler = (*Driver)(nil)
-
-// Enable removes the ppolicy lock (driver.Enabler).
-func (d *Driver) Enable(ctx context.Context, name string) error {
-	if err := ValidateName(name); err != nil {
-		return err
-	}
-	u, err := d.managedUser(ctx, name)
-	switch {
-	case err != nil:
-		return fmt.Errorf("enable %q: %w", name, err)
-	case u == nil:
-		return fmt.Errorf("enable %q: %w", name, driver.ErrNoAccount)
-	case !u.hasPassword:
-		return fmt.Errorf("enable %q: it has no password", name)
-	case !u.locked:
-		return nil
-	}
-	if err := d.setLock(ctx, u, false); err != nil {
-		return fmt.Errorf("enable %q: %w", name, err)
-	}
-	return nil
-}
+// Enable removes the ppolicy lock (driver.Driver).
+func (d *Driver) Enable(ctx context.Context, name string) error { return d.acc.Enable(ctx, name) }
