@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/watchword/watchword/console/server/hub"
+	"github.com/watchword/watchword/console/server/hub/hubserve"
 	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/console/vm/demo"
 	"github.com/watchword/watchword/shared/atomicfile"
@@ -108,11 +109,11 @@ type LocalSpec struct {
 }
 
 // serve opens the store and key in dir and starts listening.
-func serve(ctx context.Context, dir, listen string, cfg hub.Config) (*hub.Hub, *hub.Server, func(), error) {
+func serve(ctx context.Context, dir, listen string, cfg hub.Config) (*hub.Hub, *hubserve.Server, func(), error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, nil, err
 	}
-	id, err := hub.LoadOrCreateIdentity(filepath.Join(dir, "hub.key"))
+	id, err := hubserve.LoadOrCreateIdentity(filepath.Join(dir, "hub.key"))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -121,7 +122,7 @@ func serve(ctx context.Context, dir, listen string, cfg hub.Config) (*hub.Hub, *
 		return nil, nil, nil, err
 	}
 	h := hub.New(st, id, cfg)
-	srv, err := h.Listen(listen)
+	srv, err := hubserve.Listen(h, listen, hubserve.Config{})
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, err
@@ -136,7 +137,7 @@ func serve(ctx context.Context, dir, listen string, cfg hub.Config) (*hub.Hub, *
 }
 
 // loopback is the URL the Console itself uses to reach its hub, whatever interface it listens on.
-func loopback(srv *hub.Server) string {
+func loopback(srv *hubserve.Server) string {
 	_, port, _ := net.SplitHostPort(srv.Addr().String())
 	return "https://127.0.0.1:" + port
 }

@@ -17,6 +17,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/watchword/watchword/console/server/hub"
+	"github.com/watchword/watchword/console/server/hub/hubserve"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
@@ -810,7 +811,7 @@ func TestMetricsAndHealth(t *testing.T) {
 func TestEmbeddedHub(t *testing.T) {
 	ctx := testCtx(t)
 	h := hubtest.New(t)
-	srv, err := h.Hub.Listen("127.0.0.1:0")
+	srv, err := hubserve.Listen(h.Hub, "127.0.0.1:0", hubserve.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/watchword/watchword/console/server/hub"
+	"github.com/watchword/watchword/console/server/hub/hubcli"
 	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/shared/seal"
 )
@@ -27,13 +27,13 @@ func TestBackupOwnerOnly(t *testing.T) {
 	recovery, err := seal.GenerateIdentity()
 	noErr(t, err)
 	var out bytes.Buffer
-	if err := hub.Run(ctx, []string{"init", "--db", db, "--tenant", "Acme MSP", "--abbrev", "acme",
+	if err := hubcli.Main(ctx, []string{"init", "--db", db, "--tenant", "Acme MSP", "--abbrev", "acme",
 		"--recovery", recovery.Public().Recipient().String()}, &out, &out); err != nil {
 		t.Fatalf("init: %v\n%s", err, out.String())
 	}
 	dst := filepath.Join(dir, "copy.db")
 	out.Reset()
-	if err := hub.Run(ctx, []string{"backup", "--db", db, "--out", dst}, &out, &out); err != nil {
+	if err := hubcli.Main(ctx, []string{"backup", "--db", db, "--out", dst}, &out, &out); err != nil {
 		t.Fatalf("backup: %v\n%s", err, out.String())
 	}
 	fi, err := os.Stat(dst)
@@ -49,7 +49,7 @@ func TestBackupOwnerOnly(t *testing.T) {
 	}
 	before, err := os.ReadFile(dst)
 	noErr(t, err)
-	err = hub.Run(ctx, []string{"backup", "--db", db, "--out", dst}, &out, &out)
+	err = hubcli.Main(ctx, []string{"backup", "--db", db, "--out", dst}, &out, &out)
 	if err == nil || !strings.Contains(err.Error(), "exists") {
 		t.Fatalf("backup over an existing copy: %v", err)
 	}

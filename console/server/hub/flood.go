@@ -16,13 +16,12 @@ package hub
 // registrations did, for longer the more techs there were, while agents' stages and confirmations queued
 // behind) and wakes no tech device.
 //
-// Long polls are counted per client key and in total, and so are a key's requests in flight; Listen caps the
-// connections it holds. A poll or request beyond a cap is refused with rate_limited, which clients back off from.
+// Long polls are counted per client key and in total, and so are a key's requests in flight; hubserve.Listen caps
+// the connections it holds. A poll or request beyond a cap is refused with rate_limited, which clients back off from.
 
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -38,7 +37,6 @@ const (
 	defaultMaxLongPolls       = 10_000
 	defaultMaxLongPollsPerKey = 4
 	defaultMaxRequestsPerKey  = 32
-	defaultMaxConns           = 16_384
 )
 
 // floodGates is the Hub's share of this file.
@@ -46,9 +44,8 @@ type floodGates struct {
 	netLimiter    *limiter // keyed routes per network
 	tenantLimiter *limiter // keyed routes per tenant
 	maxPending    int
-	polls         *gate // long polls, per key and in total
-	requests      *gate // requests in flight, per key
-	maxConns      int
+	polls         *gate    // long polls, per key and in total
+	requests      *gate    // requests in flight, per key
 	knownTenants  sync.Map // GUIDs of tenants looked up: limited before the next lookup
 
 	regMu   sync.Mutex
@@ -76,7 +73,6 @@ func newFloodGates(cfg Config, burst int, every time.Duration, now func() time.T
 		polls: &gate{max: orDefault(cfg.MaxLongPolls, defaultMaxLongPolls), perMax: orDefault(cfg.MaxLongPollsPerKey, defaultMaxLongPollsPerKey),
 			what: "long polls", per: map[string]int{}},
 		requests: &gate{perMax: orDefault(cfg.MaxRequestsPerKey, defaultMaxRequestsPerKey), what: "requests in flight", per: map[string]int{}},
-		maxConns: orDefault(cfg.MaxConns, defaultMaxConns),
 		regFull:  map[int64]*regRefusals{},
 	}
 }
@@ -257,50 +253,4 @@ func (g *gate) acquire(key string) (release func(), err error) {
 // longPoll takes a long-poll place for the caller, to hold while it waits.
 func (h *Hub) longPoll(r *request) (release func(), err error) {
 	return h.polls.acquire(r.keyID)
-}
-
-// ---- connections ----
-
-// capListener holds at most n connections open: Accept waits while n are, so further clients queue in the
-// kernel's backlog rather than in the hub's memory.
-type capListener struct {
-	net.Listener
-	sem    chan struct{}
-	done   chan struct{}
-	closed sync.Once
-}
-
-func capConns(ln net.Listener, n int) net.Listener {
-	return &capListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{})}
-}
-
-func (l *capListener) Accept() (net.Conn, error) {
-	select {
-	case l.sem <- struct{}{}:
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.sem
-		return nil, err
-	}
-	return &capConn{Conn: c, release: func() { <-l.sem }}, nil
-}
-
-func (l *capListener) Close() error {
-	l.closed.Do(func() { close(l.done) })
-	return l.Listener.Close()
-}
-
-type capConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *capConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
 }

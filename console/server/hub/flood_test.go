@@ -363,56 +363,6 @@ func TestLongPollCaps(t *testing.T) {
 	}
 }
 
-// TestConnectionCap: Listen holds at most MaxConns connections; a further client waits to be accepted and is
-// served as soon as one closes.
-func TestConnectionCap(t *testing.T) {
-	ctx := testCtx(t)
-	h := hubtest.New(t, hubtest.WithConfig(func(c *hub.Config) { c.MaxConns = 2 }))
-	srv, err := h.Hub.Listen("127.0.0.1:0")
-	noErr(t, err)
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-	})
-	addr := srv.Addr().String()
-	handshake := func() (net.Conn, error) {
-		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 600 * time.Millisecond}, "tcp", addr, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	}
-	var held []net.Conn
-	for range 2 {
-		c, err := handshake()
-		noErr(t, err)
-		held = append(held, c)
-	}
-	third := make(chan error, 1)
-	go func() {
-		c, err := handshake()
-		if err == nil {
-			c.Close()
-		}
-		third <- err
-	}()
-	select {
-	case err := <-third:
-		t.Fatalf("a third connection was served with two held: %v", err)
-	case <-time.After(300 * time.Millisecond):
-	}
-	held[0].Close()
-	inv := h.Hub.Invite(srv.URL, h.GUID)
-	c, err := hubclient.New(inv, h.OwnerID)
-	noErr(t, err)
-	defer c.Close()
-	if _, err := c.Tenant(ctx); err != nil {
-		t.Fatalf("a request once a connection closed: %v", err)
-	}
-	held[1].Close()
-}
-
 // fakeRotation rotates alice's account on agent against an in-process target with the real rotation cycle, and
 // returns how long the cycle took from the plan to the confirmation.
 type fakeRotation struct {

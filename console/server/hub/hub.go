@@ -30,6 +30,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base32"
 	"encoding/hex"
 	"errors"
@@ -73,9 +74,6 @@ type Config struct {
 	MaxLongPolls       int
 	MaxLongPollsPerKey int
 	MaxRequestsPerKey  int
-	// MaxConns caps the connections Listen holds at once (default 16,384); beyond it a new connection waits to be
-	// accepted until one closes.
-	MaxConns int
 	// DisableTOTP stops the credential list requiring a TOTP session of co-managed techs (and of MSP techs under
 	// the tenant's security policy; totp.go). A knob for tests about something else: a real hub always enforces
 	// it, and lockouts are enforced either way.
@@ -162,6 +160,15 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 
 // Pin is the hub's key ID, which clients pin through the invite.
 func (h *Hub) Pin() string { return h.pin }
+
+// Certificate is the hub's self-signed TLS certificate, whose key clients pin (hubserve.TLSConfig).
+func (h *Hub) Certificate() (tls.Certificate, error) { return h.id.TLSCertificate() }
+
+// MaxWait is the longest the hub holds a long poll: a server's write timeout allows for it.
+func (h *Hub) MaxWait() time.Duration { return h.maxWait }
+
+// Logger is the hub's logger (Config.Logger), for the server that runs it.
+func (h *Hub) Logger() *slog.Logger { return h.log }
 
 // Store returns the hub's store.
 func (h *Hub) Store() store.Store { return h.st }

@@ -24,13 +24,15 @@ import (
 	"time"
 
 	"github.com/watchword/watchword/console/server/hub"
+	"github.com/watchword/watchword/console/server/hub/hubcli"
+	"github.com/watchword/watchword/console/server/hub/hubserve"
 	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// The hub-under-load benchmark runs the real `watchword-hub serve` code path (hub.Run) in a child process — this
+// The hub-under-load benchmark runs the real `watchword-hub serve` code path (hubcli.Main) in a child process — this
 // test binary started again with the variables below — so that the resident set it reports is the hub's alone,
 // not the load generator's.
 const (
@@ -83,7 +85,7 @@ func TestBenchChildHub(t *testing.T) {
 			}
 		}()
 	}
-	if err := hub.Run(ctx, []string{"serve", "--db", db, "--listen", os.Getenv(envChildListen)}, logf, logf); err != nil {
+	if err := hubcli.Main(ctx, []string{"serve", "--db", db, "--listen", os.Getenv(envChildListen)}, logf, logf); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -172,7 +174,7 @@ func populate(tb testing.TB, clients, accounts int) *loadHub {
 	ctx := context.Background()
 	dir := tb.TempDir()
 	lh := &loadHub{db: filepath.Join(dir, "hub.db"), addr: freePort(tb)}
-	id, err := hub.LoadOrCreateIdentity(lh.db + ".key")
+	id, err := hubserve.LoadOrCreateIdentity(lh.db + ".key")
 	if err != nil {
 		tb.Fatal(err)
 	}

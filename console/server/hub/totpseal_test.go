@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/watchword/watchword/console/server/hub"
+	"github.com/watchword/watchword/console/server/hub/hubcli"
+	"github.com/watchword/watchword/console/server/hub/hubserve"
 	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -42,7 +43,7 @@ func backupCopy(t *testing.T, db string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "backup.db")
 	var out bytes.Buffer
-	if err := hub.Run(testCtx(t), []string{"backup", "--db", db, "--out", dst}, &out, &out); err != nil {
+	if err := hubcli.Main(testCtx(t), []string{"backup", "--db", db, "--out", dst}, &out, &out); err != nil {
 		t.Fatalf("backup: %v\n%s", err, out.String())
 	}
 	return dst
@@ -146,7 +147,7 @@ func TestTOTPClearSecretsResealed(t *testing.T) {
 		t.Fatalf("session with a secret still in clear: %v", err)
 	}
 
-	srv, err := h.Hub.Listen("127.0.0.1:0")
+	srv, err := hubserve.Listen(h.Hub, "127.0.0.1:0", hubserve.Config{})
 	noErr(t, err)
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

@@ -123,7 +123,7 @@ func (h *Hub) readView(tx store.Tx, tenant *store.Tenant, prev *view) (*view, er
 			t.PublicKey = "" // 2 KB a tech, and the view needs only the recipient
 		}
 		// Without their 2 KB public keys, which the view does not need: reading them was half the time of a view
-		// build, which an entitlement change does in its write transaction (techwake.go).
+		// build, which an entitlement change does in its write transaction (readGraph).
 		agents, err := tx.AgentsBrief(tenant.ID)
 		if err != nil {
 			return err

@@ -22,6 +22,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/watchword/watchword/console/server/hub"
+	"github.com/watchword/watchword/console/server/hub/hubserve"
 	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
@@ -112,7 +113,7 @@ func New(t testing.TB, opts ...Option) *Harness {
 		o(&cfg)
 	}
 	h.Hub = hub.New(st, hubID, cfg)
-	tlsCfg, err := h.Hub.TLSConfig()
+	tlsCfg, err := hubserve.TLSConfig(h.Hub)
 	if err != nil {
 		t.Fatalf("hubtest: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/watchword/watchword/console/server/hub"
+	"github.com/watchword/watchword/console/server/hub/hubserve"
 	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
@@ -41,7 +42,7 @@ func TestDiskFull(t *testing.T) {
 	logs := &syncBuffer{}
 	hubID, _ := seal.GenerateIdentity()
 	hb := hub.New(st, hubID, hub.Config{Logger: slog.New(slog.NewJSONHandler(logs, nil)), RateBurst: 1000, RateEvery: time.Millisecond})
-	tlsCfg, err := hb.TLSConfig()
+	tlsCfg, err := hubserve.TLSConfig(hb)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
 // Command watchword-hub is Watchword's headless hub: `watchword-hub init|serve|invite|backup|verify-audit`.
-// All the work is in package hub; this main only wires signals, exit codes and --version.
+// The command line lives in console/server/hub/hubcli; this main only wires signals, exit codes and --version.
 package main
 
 import (
@@ -11,7 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/watchword/watchword/console/server/hub"
+	"github.com/watchword/watchword/console/server/hub/hubcli"
 	"github.com/watchword/watchword/shared/version"
 )
 
@@ -21,7 +21,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := hub.Run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
+	if err := hubcli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "watchword-hub:", err)
 		os.Exit(1)
 	}

@@ -1,4 +1,20 @@
-package hub
+// Package hubcli is the command line of watchword-hub:
+//
+//	watchword-hub init --db /var/lib/watchword-hub/hub.db --tenant "Acme MSP" --abbrev acme \
+//	    --recovery age1pq1... --url https://hub.acme.example:8443
+//	watchword-hub serve --db /var/lib/watchword-hub/hub.db --listen :8443
+//	watchword-hub invite --client GUID --url https://hub.acme.example:8443
+//	watchword-hub backup --out /backup/hub-copy.db
+//	watchword-hub verify-audit
+//
+// init creates the database and the hub's key file if needed (both owner-only), adds a tenant and prints its
+// invite and the single-use owner claim token; serve runs the API (package hubserve) until ctx ends; invite prints
+// an existing tenant's invite again; backup writes an online copy of the database; verify-audit checks the audit
+// log's hash chain. Every flag can also be set by its environment variable (WATCHWORD_HUB_<FLAG>).
+//
+// cli.go holds all of it; the testscript files in testdata run the built command line by hand, as an operator
+// would.
+package hubcli
 
 import (
 	"context"
@@ -8,14 +24,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/watchword/watchword/console/server/hub"
+	"github.com/watchword/watchword/console/server/hub/hubserve"
 	"github.com/watchword/watchword/console/server/hub/store"
-	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -32,8 +48,9 @@ Every flag can also be set by its environment variable (WATCHWORD_HUB_<FLAG>, e.
 Run "watchword-hub <command> -h" for its flags.
 `
 
-// Run is the watchword-hub command line. ctx ends on SIGINT/SIGTERM (see the main package).
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// Main runs the command line with args (without the program name). ctx ends on SIGINT/SIGTERM (see the main
+// package).
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command")
@@ -63,15 +80,15 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logJSON := str("log-json", "false", "log as JSON (true/false)")
 		logLevel := str("log-level", "info", "log `level`: debug, info, warn, error")
 		metricsKey := str("metrics-key-file", "", "`file` holding the scrape key GET /metrics requires as a bearer token (owner-only, one line of at least 32 characters); none: metrics are off")
-		limits := map[string]*string{ // flood.go; empty or 0: the default
+		limits := map[string]*string{ // hub.Config and hubserve.Config; empty or 0: the default
 			"max-pending-techs":      str("max-pending-techs", "", "most pending techs a tenant may have; registrations beyond are refused (default 500)"),
 			"max-conns":              str("max-conns", "", "most connections held open at once (default 16384)"),
 			"max-long-polls":         str("max-long-polls", "", "most long polls held at once, in total (default 10000)"),
 			"max-long-polls-per-key": str("max-long-polls-per-key", "", "most long polls one client key may hold (default 4)"),
 		}
 		run = func() error {
-			cfg := Config{}
-			for name, dst := range map[string]*int{"max-pending-techs": &cfg.MaxPendingTechs, "max-conns": &cfg.MaxConns,
+			cfg, scfg := hub.Config{}, hubserve.Config{}
+			for name, dst := range map[string]*int{"max-pending-techs": &cfg.MaxPendingTechs, "max-conns": &scfg.MaxConns,
 				"max-long-polls": &cfg.MaxLongPolls, "max-long-polls-per-key": &cfg.MaxLongPollsPerKey} {
 				if s := strings.TrimSpace(*limits[name]); s != "" {
 					n, err := strconv.Atoi(s)
@@ -82,13 +99,13 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				}
 			}
 			if *metricsKey != "" {
-				k, err := ReadScrapeKey(*metricsKey)
+				k, err := hub.ReadScrapeKey(*metricsKey)
 				if err != nil {
 					return err
 				}
 				cfg.MetricsKey = k
 			}
-			return cmdServe(ctx, stderr, *db, keyPath(*db, *key), *listen, *logJSON == "true" || *logJSON == "1", *logLevel, cfg)
+			return cmdServe(ctx, stderr, *db, keyPath(*db, *key), *listen, *logJSON == "true" || *logJSON == "1", *logLevel, cfg, scfg)
 		}
 	case "invite":
 		guid := str("client", "", "tenant client `GUID`")
@@ -122,39 +139,8 @@ func keyPath(db, key string) string {
 	return db + ".key"
 }
 
-// LoadOrCreateIdentity reads the hub's identity from path, creating it (mode 0600) if the file does not exist.
-func LoadOrCreateIdentity(path string) (*seal.Identity, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		id, err := seal.ParseIdentity(strings.TrimSpace(string(b)))
-		if err != nil {
-			return nil, fmt.Errorf("hub identity %q: %w", path, err)
-		}
-		return id, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("hub identity %q: %w", path, err)
-	}
-	id, err := seal.GenerateIdentity()
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("hub identity %q: %w", path, err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("hub identity %q: %w", path, err)
-	}
-	_, werr := f.WriteString(id.String() + "\n")
-	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-		return nil, fmt.Errorf("hub identity %q: %w", path, err)
-	}
-	return id, nil
-}
-
 func cmdInit(ctx context.Context, out io.Writer, db, key, tenant, abbrev, recovery, url string) error {
-	id, err := LoadOrCreateIdentity(key)
+	id, err := hubserve.LoadOrCreateIdentity(key)
 	if err != nil {
 		return err
 	}
@@ -163,8 +149,8 @@ func cmdInit(ctx context.Context, out io.Writer, db, key, tenant, abbrev, recove
 		return err
 	}
 	defer st.Close()
-	h := New(st, id, Config{})
-	nt, err := h.CreateTenant(ctx, TenantSpec{Name: tenant, Abbrev: abbrev, Recovery: recovery})
+	h := hub.New(st, id, hub.Config{})
+	nt, err := h.CreateTenant(ctx, hub.TenantSpec{Name: tenant, Abbrev: abbrev, Recovery: recovery})
 	if err != nil {
 		return err
 	}
@@ -178,7 +164,7 @@ func cmdInit(ctx context.Context, out io.Writer, db, key, tenant, abbrev, recove
 }
 
 func cmdInvite(ctx context.Context, out io.Writer, db, key, guid, url string) error {
-	id, err := LoadOrCreateIdentity(key)
+	id, err := hubserve.LoadOrCreateIdentity(key)
 	if err != nil {
 		return err
 	}
@@ -198,7 +184,7 @@ func cmdInvite(ctx context.Context, out io.Writer, db, key, guid, url string) er
 	return nil
 }
 
-func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, logJSON bool, level string, cfg Config) error {
+func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, logJSON bool, level string, cfg hub.Config, scfg hubserve.Config) error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
 		return fmt.Errorf("log level %q: %w", level, err)
@@ -210,7 +196,7 @@ func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, log
 	}
 	log := slog.New(handler)
 	serveGC()
-	id, err := LoadOrCreateIdentity(key)
+	id, err := hubserve.LoadOrCreateIdentity(key)
 	if err != nil {
 		return err
 	}
@@ -220,8 +206,8 @@ func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, log
 	}
 	defer st.Close()
 	cfg.Logger = log
-	h := New(st, id, cfg)
-	srv, err := h.Listen(listen)
+	h := hub.New(st, id, cfg)
+	srv, err := hubserve.Listen(h, listen, scfg)
 	if err != nil {
 		return err
 	}
@@ -236,7 +222,7 @@ func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, log
 	return srv.Shutdown(sctx)
 }
 
-func waitChan(s *Server) <-chan struct{} {
+func waitChan(s *hubserve.Server) <-chan struct{} {
 	ch := make(chan struct{})
 	go func() { s.Wait(); close(ch) }()
 	return ch

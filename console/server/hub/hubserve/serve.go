@@ -1,4 +1,16 @@
-package hub
+// Package hubserve puts a hub on the network: the hub's key file, its TLS (a self-signed certificate whose key
+// clients pin through the invite, TLS 1.3, client certificates requested and checked by the hub's handlers),
+// listening with a cap on the connections held, and graceful shutdown.
+//
+// # Reading guide
+//
+//   - serve.go: Config, TLSConfig, Listen and the running Server.
+//   - conns.go: the listener that holds at most Config.MaxConns connections.
+//   - identity.go: LoadOrCreateIdentity, the hub's key file.
+//
+// The command line (package hubcli) and the Console's own embedded hub call Listen; tests that need no real
+// listener serve hub.Handler over httptest with TLSConfig.
+package hubserve
 
 import (
 	"context"
@@ -9,13 +21,25 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/watchword/watchword/console/server/hub"
 )
+
+// DefaultMaxConns is Config.MaxConns when unset.
+const DefaultMaxConns = 16_384
+
+// Config tunes Listen. The zero value is usable.
+type Config struct {
+	// MaxConns caps the connections Listen holds at once (default DefaultMaxConns); beyond it a new connection
+	// waits to be accepted until one closes.
+	MaxConns int
+}
 
 // TLSConfig is the hub's server TLS: its own self-signed certificate (clients pin its key), TLS 1.3, and client
 // certificates requested but verified by the handlers, since every client certificate is self-signed and the key
 // is the identity.
-func (h *Hub) TLSConfig() (*tls.Config, error) {
-	cert, err := h.id.TLSCertificate()
+func TLSConfig(h *hub.Hub) (*tls.Config, error) {
+	cert, err := h.Certificate()
 	if err != nil {
 		return nil, fmt.Errorf("hub certificate: %w", err)
 	}
@@ -36,13 +60,14 @@ type Server struct {
 	cancel context.CancelFunc // ends long polls at shutdown
 }
 
-// Listen starts serving on addr (e.g. "127.0.0.1:0" for a random port, as the Console's embedded hub does). It
-// first seals any TOTP secret an older hub left in clear in the database.
-func (h *Hub) Listen(addr string) (*Server, error) {
-	cfg, err := h.TLSConfig()
+// Listen serves h on addr (e.g. "127.0.0.1:0" for a random port, as the Console's embedded hub does). It first
+// seals any TOTP secret an older hub left in clear in the database.
+func Listen(h *hub.Hub, addr string, cfg Config) (*Server, error) {
+	tcfg, err := TLSConfig(h)
 	if err != nil {
 		return nil, err
 	}
+	log := h.Logger()
 	sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	n, err := h.SealTOTPSecrets(sctx)
 	cancel()
@@ -50,11 +75,15 @@ func (h *Hub) Listen(addr string) (*Server, error) {
 		return nil, err
 	}
 	if n > 0 {
-		h.log.Info("sealed TOTP secrets stored in clear", "count", n)
+		log.Info("sealed TOTP secrets stored in clear", "count", n)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	maxConns := cfg.MaxConns
+	if maxConns <= 0 {
+		maxConns = DefaultMaxConns
 	}
 	base, cancel := context.WithCancel(context.Background())
 	s := &Server{
@@ -62,20 +91,20 @@ func (h *Hub) Listen(addr string) (*Server, error) {
 		URL:    "https://" + ln.Addr().String(),
 		srv: &http.Server{
 			Handler:           h.Handler(),
-			TLSConfig:         cfg,
+			TLSConfig:         tcfg,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
-			WriteTimeout:      h.maxWait + 30*time.Second, // long polls
+			WriteTimeout:      h.MaxWait() + 30*time.Second, // long polls
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    32 << 10,
-			ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug), // handshake noise
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug), // handshake noise
 			BaseContext:       func(net.Listener) context.Context { return base },
 		},
 		ln:  ln,
 		err: make(chan error, 1),
 	}
 	go func() {
-		err := s.srv.Serve(tls.NewListener(capConns(ln, h.maxConns), cfg)) // flood.go
+		err := s.srv.Serve(tls.NewListener(capConns(ln, maxConns), tcfg))
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}

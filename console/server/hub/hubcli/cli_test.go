@@ -1,0 +1,183 @@
+package hubcli_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/watchword/watchword/console/server/hub/hubcli"
+	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// TestMain registers watchword-hub as a command the scripts exec: the test binary runs hubcli.Main as the real
+// main does, signals and exit code included, in a process of its own.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"watchword-hub": func() {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			err := hubcli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+			stop()
+			if err != nil && !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(os.Stderr, "watchword-hub:", err)
+				os.Exit(1)
+			}
+		},
+	})
+}
+
+// TestScripts runs testdata/*.txtar. Each script gets $ADDR, a free loopback address to serve on, and $RECOVERY,
+// a tenant recovery recipient; the commands below act as the hub's clients and as the operator's eyes.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata",
+		Setup: func(env *testscript.Env) error {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			env.Setenv("ADDR", ln.Addr().String())
+			ln.Close()
+			rec, err := seal.GenerateIdentity()
+			if err != nil {
+				return err
+			}
+			env.Setenv("RECOVERY", rec.Public().Recipient().String())
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"mode":       cmdMode,
+			"invitevars": cmdInviteVars,
+			"client":     cmdClient,
+		},
+	})
+}
+
+// mode PERM FILE... checks the files' permission bits.
+func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: mode PERM FILE...")
+	}
+	for _, f := range args[1:] {
+		fi, err := os.Stat(ts.MkAbs(f))
+		ts.Check(err)
+		if got := fmt.Sprintf("%04o", fi.Mode().Perm()); (got == args[0]) == neg {
+			ts.Fatalf("%s: mode %s, want %s%s", f, got, map[bool]string{true: "not "}[neg], args[0])
+		}
+	}
+}
+
+// invitevars reads the output of init (the last command's stdout) and sets $GUID, $INVITE and $OWNER_TOKEN from it.
+func cmdInviteVars(ts *testscript.TestScript, neg bool, args []string) {
+	out := ts.ReadFile("stdout")
+	guid := regexp.MustCompile(`(?m)^client GUID:\s+(\S+)$`).FindStringSubmatch(out)
+	inv := regexp.MustCompile(`(?m)^invite:\s+(\S+)$`).FindStringSubmatch(out)
+	tok := regexp.MustCompile(`(?m)^owner token:\s+(\S+)`).FindStringSubmatch(out)
+	if guid == nil || inv == nil || tok == nil {
+		ts.Fatalf("no invite and owner token in %q", out)
+	}
+	ts.Setenv("GUID", guid[1])
+	ts.Setenv("INVITE", inv[1])
+	ts.Setenv("OWNER_TOKEN", tok[1])
+}
+
+// client INVITE ACTION [ARGS] acts as a client of the tenant of INVITE. Identities are kept in the script's work
+// directory as NAME.id, created at first use.
+//
+//	register NAME     register a tech device as NAME (retrying while the hub starts); prints its status
+//	claim TOKEN       claim the tenant as its owner ("owner") with an owner claim token
+//	pending           as the owner, print each pending tech as "USERNAME FINGERPRINT"
+//	fingerprint NAME  print "NAME FINGERPRINT" of the identity NAME.id, as pending would
+//	wrongpin NAME     ask for NAME's status with the invite's hub pin replaced by another key's
+func cmdClient(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: client INVITE ACTION [ARGS]")
+	}
+	inv, err := wire.ParseInvite(args[0])
+	ts.Check(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	identity := func(name string) *seal.Identity {
+		path := ts.MkAbs(name + ".id")
+		if b, err := os.ReadFile(path); err == nil {
+			id, err := seal.ParseIdentity(strings.TrimSpace(string(b)))
+			ts.Check(err)
+			return id
+		}
+		id, err := seal.GenerateIdentity()
+		ts.Check(err)
+		ts.Check(os.WriteFile(path, []byte(id.String()+"\n"), 0o600))
+		return id
+	}
+	client := func(inv wire.Invite, name string) *hubclient.Client {
+		c, err := hubclient.New(inv, identity(name))
+		ts.Check(err)
+		ts.Defer(c.Close)
+		return c
+	}
+	arg := func(i int) string {
+		if len(args) <= i {
+			ts.Fatalf("client %s: missing argument", args[1])
+		}
+		return args[i]
+	}
+	var out string
+	switch args[1] {
+	case "register":
+		name := arg(2)
+		c := client(inv, name)
+		var st *wire.TechStatusResponse
+		for i := 0; ; i++ { // the listener may need a moment
+			st, err = c.Register(ctx, wire.RegisterRequest{Username: name, DisplayName: name, Email: name + "@acme.example"})
+			if err == nil || i > 50 || errors.Is(err, hubclient.ErrInvalid) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err == nil {
+			out = fmt.Sprintf("status: %s\n", st.Status)
+		}
+	case "claim":
+		_, err = client(inv, "owner").Claim(ctx, arg(2), "Owner")
+		if err == nil {
+			out = "claimed\n"
+		} else if errors.Is(err, hubclient.ErrForbidden) {
+			err = fmt.Errorf("forbidden: %w", err)
+		}
+	case "pending":
+		var techs []wire.Tech
+		techs, err = client(inv, "owner").Techs(ctx, wire.TechPending)
+		for _, t := range techs {
+			out += t.Username + " " + t.Fingerprint + "\n"
+		}
+	case "fingerprint":
+		out = arg(2) + " " + identity(arg(2)).Public().Fingerprint().String() + "\n"
+	case "wrongpin":
+		bad := inv
+		other, gerr := seal.GenerateIdentity()
+		ts.Check(gerr)
+		bad.HubPin = other.Public().ID()
+		_, err = client(bad, arg(2)).Status(ctx)
+	default:
+		ts.Fatalf("client: unknown action %q", args[1])
+	}
+	fmt.Fprint(ts.Stdout(), out)
+	if err != nil {
+		fmt.Fprintln(ts.Stderr(), err)
+	}
+	if (err != nil) != neg {
+		ts.Fatalf("client %s: %v (want failure: %t)", args[1], err, neg)
+	}
+}
