@@ -9,15 +9,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
+	"github.com/watchword/watchword/console/server/agent/driver/drivertest"
 	"github.com/watchword/watchword/console/server/agent/driver/internal/ldapconn"
 	"github.com/watchword/watchword/internal/testsupport/targets"
-	"github.com/watchword/watchword/shared/rotation"
 )
 
 func config(tb testing.TB) ad.Config {
@@ -133,108 +132,81 @@ func TestConfigRefusesUnverifiedTLS(t *testing.T) {
 	}
 }
 
-// TestLifecycle runs the whole account life against the Samba DC: create, 20 rotations (each new password binds,
-// the previous one fails), rights changed, a missing group reported, disable (data 533), re-enable.
-func TestLifecycle(t *testing.T) {
+// TestConformance runs the driver contract's suite against the Samba DC; AD's own states are checked on the way:
+// userAccountControl 514 for a new or disabled account and 512 for an enabled one, and a disabled account's
+// right password answered "data 533".
+func TestConformance(t *testing.T) {
 	d, cfg := newDriver(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	name := testName(t, cfg)
-
-	rep, err := d.Ensure(ctx, driver.Account{Name: name, DisplayName: "Test Tech", Groups: []string{"wwt-ops", "wwt-nosuch"}})
-	if err != nil {
-		t.Fatalf("ensure: %v", err)
-	}
-	if !rep.Created || !rep.NeedsPassword || !slices.Equal(rep.Added, []string{"wwt-ops"}) || !slices.Equal(rep.Missing, []string{"wwt-nosuch"}) {
-		t.Fatalf("first ensure report %+v", rep)
-	}
-	if uac, _ := d.UserAccountControl(ctx, name); uac != 514 {
-		t.Fatalf("new account userAccountControl %d, want 514", uac)
-	}
-	// the missing group was not created
-	if c := adminConn(t, cfg); true {
-		e, _ := ldapconn.SearchOne(c, cfg.BaseDN, "(cn=wwt-nosuch)")
-		c.Close()
-		if e != nil {
-			t.Fatal("a missing group was created")
-		}
-	}
-
-	policy := rotation.DefaultPolicy(d.PasswordRules())
-	prev := ""
-	for i := range 20 {
-		pw, err := policy.Generate(name, "Test Tech")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := d.SetPassword(ctx, name, pw); err != nil {
-			t.Fatalf("rotation %d: set: %v", i, err)
-		}
-		if err := d.Verify(ctx, name, pw); err != nil {
-			t.Fatalf("rotation %d: new password does not bind: %v", i, err)
-		}
-		if prev != "" {
-			if err := d.Verify(ctx, name, prev); !errors.Is(err, driver.ErrBadPassword) {
-				t.Fatalf("rotation %d: previous password: %v, want ErrBadPassword", i, err)
-			}
-		}
-		prev = pw
-	}
-	if uac, _ := d.UserAccountControl(ctx, name); uac != 512 {
-		t.Fatalf("after first password userAccountControl %d, want 512", uac)
-	}
-
-	rep, err = d.Ensure(ctx, driver.Account{Name: name, Groups: []string{"wwt-dev"}})
+	whole := cfg
+	whole.OU = whole.BaseDN // the worst configuration: the whole domain is "managed"
+	builtins, err := ad.New(whole)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Created || !slices.Equal(rep.Added, []string{"wwt-dev"}) || !slices.Equal(rep.Removed, []string{"wwt-ops"}) {
-		t.Fatalf("rights change report %+v", rep)
+	t.Cleanup(func() { builtins.Close() })
+	uac := func(t *testing.T, name string, want int64) {
+		t.Helper()
+		if got, err := d.UserAccountControl(context.Background(), name); err != nil || got != want {
+			t.Fatalf("userAccountControl %d, %v; want %d", got, err, want)
+		}
 	}
-	if g := groupsOf(t, cfg, name); !slices.Equal(g, []string{"wwt-dev"}) {
-		t.Fatalf("groups %v, want [wwt-dev]", g)
-	}
-	rep, err = d.Ensure(ctx, driver.Account{Name: name, Groups: []string{"wwt-dev"}})
-	if err != nil || len(rep.Added)+len(rep.Removed) != 0 || rep.Enabled {
-		t.Fatalf("repeat ensure not idempotent: %+v %v", rep, err)
-	}
-
-	rep, err = d.Disable(ctx, name)
-	if err != nil || !rep.Disabled || !slices.Equal(rep.Removed, []string{"wwt-dev"}) {
-		t.Fatalf("disable: %+v %v", rep, err)
-	}
-	if g := groupsOf(t, cfg, name); len(g) != 0 {
-		t.Fatalf("disabled account still in %v", g)
-	}
-	if err := d.Verify(ctx, name, prev); !errors.Is(err, driver.ErrDisabled) || !strings.Contains(err.Error(), "533") {
-		t.Fatalf("bind on a disabled account: %v, want ErrDisabled (data 533)", err)
-	}
-	if uac, _ := d.UserAccountControl(ctx, name); uac != 514 {
-		t.Fatalf("disabled userAccountControl %d, want 514", uac)
-	}
-
-	rep, err = d.Ensure(ctx, driver.Account{Name: name, Groups: []string{"wwt-ops", "wwt-dev"}})
-	if err != nil || !rep.Enabled || rep.NeedsPassword || len(rep.Added) != 2 {
-		t.Fatalf("re-enable: %+v %v", rep, err)
-	}
-	if err := d.Verify(ctx, name, prev); err != nil {
-		t.Fatalf("re-enabled account does not bind with its password: %v", err)
-	}
+	drivertest.Run(t, d, drivertest.Config{
+		NewName: func(t *testing.T) string { return testName(t, cfg) },
+		Groups:  func(t *testing.T, name string) []string { return groupsOf(t, cfg, name) },
+		GroupExists: func(t *testing.T, group string) bool {
+			c := adminConn(t, cfg)
+			defer c.Close()
+			e, err := ldapconn.SearchOne(c, cfg.BaseDN, fmt.Sprintf("(cn=%s)", ldap.EscapeFilter(group)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e != nil
+		},
+		Ops: "wwt-ops", Dev: "wwt-dev",
+		Check: func(t *testing.T, name, password string, at drivertest.Stage) {
+			switch at {
+			case drivertest.Created:
+				uac(t, name, 514)
+			case drivertest.Enabled:
+				uac(t, name, 512)
+			case drivertest.Disabled:
+				uac(t, name, 514)
+				if password == "" {
+					return
+				}
+				if err := d.Verify(context.Background(), name, password); !errors.Is(err, driver.ErrDisabled) || !strings.Contains(err.Error(), "533") {
+					t.Fatalf("bind on a disabled account: %v, want ErrDisabled (data 533)", err)
+				}
+			}
+		},
+		HostileNames:  []string{"*)(uid=*", "*", "a,OU=x", `x\2a`, "adm)(|(cn=*", "", "a/b", "x123456789012345678901"},
+		HostileGroups: []string{"*", "wwt-ops)(cn=*", "Domain Admins)"},
+		Foreign: func(t *testing.T, name string) func(*testing.T) {
+			addForeignUser(t, cfg, cfg.OU, name)
+			before := snap(t, cfg, name)
+			return func(t *testing.T) {
+				if after := snap(t, cfg, name); !same(before, after) {
+					t.Fatalf("%s changed:\n before %s\n after  %s", name, before, after)
+				}
+			}
+		},
+		Mark:               func(t *testing.T, name string) string { return snap(t, cfg, name).descrption },
+		ProtectedDriver:    builtins,
+		ProtectedNames:     []string{"Administrator", "krbtgt", "Guest"},
+		ProtectedUnchanged: func(t *testing.T, name string) string { return snap(t, cfg, name).String() },
+		Dead: func(t *testing.T) (driver.Driver, error) {
+			dead := cfg
+			dead.URL = "ldaps://127.0.0.1:1"
+			return ad.New(dead)
+		},
+	})
 }
 
-// TestHostileNames: names and groups built to break out of a filter or DN are refused or escaped, never run.
-func TestHostileNames(t *testing.T) {
+// TestOddNameEscaped: a valid name whose characters are filter and DN specials anyway is escaped, and the account
+// created as named.
+func TestOddNameEscaped(t *testing.T) {
 	d, cfg := newDriver(t)
 	ctx := context.Background()
-	for _, n := range []string{"*)(uid=*", "*", "a,OU=x", `x\2a`, "adm)(|(cn=*"} {
-		if _, err := d.Ensure(ctx, driver.Account{Name: n}); !errors.Is(err, driver.ErrInvalidName) {
-			t.Errorf("Ensure(%q) = %v, want ErrInvalidName", n, err)
-		}
-		if err := d.Verify(ctx, n, "x"); !errors.Is(err, driver.ErrInvalidName) {
-			t.Errorf("Verify(%q) = %v, want ErrInvalidName", n, err)
-		}
-	}
-	// a valid name whose characters are filter/DN specials anyway: escaped, the account created as named
 	name := testName(t, cfg)
 	odd := name[:8] + "#&!" // '#', '&' are legal in sAMAccountName
 	t.Cleanup(func() { deleteUser(t, cfg, odd) })

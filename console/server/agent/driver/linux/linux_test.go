@@ -15,9 +15,9 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/watchword/watchword/console/server/agent/driver"
+	"github.com/watchword/watchword/console/server/agent/driver/drivertest"
 	"github.com/watchword/watchword/console/server/agent/driver/linux"
 	"github.com/watchword/watchword/internal/testsupport/targets"
-	"github.com/watchword/watchword/shared/rotation"
 )
 
 // The tests manage real accounts of this machine (the SSH target is this machine too): only names with this
@@ -65,6 +65,11 @@ func ensureGroups(t *testing.T) {
 }
 
 func sshDriver(t *testing.T) (*linux.Driver, string, ssh.PublicKey) {
+	return sshDriverWith(t, prefix)
+}
+
+// sshDriverWith is the SSH driver with the given name prefix ("" for none).
+func sshDriverWith(t *testing.T, prefix string) (*linux.Driver, string, ssh.PublicKey) {
 	t.Helper()
 	env := targets.Require(t)
 	hk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(env.Get(t, "WW_SSH_HOST_KEY")))
@@ -88,21 +93,98 @@ func sshDriver(t *testing.T) (*linux.Driver, string, ssh.PublicKey) {
 	return d, addr, hk
 }
 
-func TestLocalLifecycle(t *testing.T) {
+func TestLocalConformance(t *testing.T) {
 	requireRoot(t)
 	ensureGroups(t)
 	d := linux.NewLocal(linux.LocalConfig{Prefix: prefix})
-	lifecycle(t, d, nil)
+	cfg := conformance(linux.NewLocal(linux.LocalConfig{}), nil) // no prefix: the marks and uids alone must protect
+	cfg.Cannot = map[drivertest.Case]string{
+		drivertest.DeadTarget: "the local driver runs its commands on this host: there is no target to lose",
+	}
+	drivertest.Run(t, d, cfg)
 }
 
-func TestSSHLifecycle(t *testing.T) {
+func TestSSHConformance(t *testing.T) {
 	requireRoot(t)
 	d, addr, hk := sshDriver(t)
+	unguarded, _, _ := sshDriverWith(t, "")
 	ensureGroups(t)
 	login := func(ctx context.Context, name, pw string) error {
 		return linux.Login(ctx, addr, hk, name, pw, 5*time.Second)
 	}
-	lifecycle(t, d, login)
+	cfg := conformance(unguarded, login)
+	env := targets.Require(t)
+	cfg.Dead = func(t *testing.T) (driver.Driver, error) {
+		pem, err := os.ReadFile(env.Get(t, "WW_SSH_KEY_FILE"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		signer, err := ssh.ParsePrivateKey(pem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return linux.NewSSH(linux.SSHConfig{Addr: "127.0.0.1:1", HostKey: hk, User: env.Get(t, "WW_SSH_USER"),
+			Signer: signer, Prefix: prefix, Timeout: 5 * time.Second})
+	}
+	drivertest.Run(t, d, cfg)
+}
+
+// conformance is the suite's view of this machine's accounts, for a driver with the test prefix; unguarded is a
+// driver of the same kind without the prefix, for the accounts it must never touch (root, system accounts).
+// login, when set, is a raw password login that bypasses the driver.
+func conformance(unguarded *linux.Driver, login func(ctx context.Context, name, pw string) error) drivertest.Config {
+	return drivertest.Config{
+		NewName: testName,
+		Groups:  groupsOf,
+		GroupExists: func(t *testing.T, group string) bool {
+			return exec.Command("getent", "group", group).Run() == nil
+		},
+		Ops: "wwt-ops", Dev: "wwt-dev",
+		DisplayName: "Test: Tech, Jr",
+		Check: func(t *testing.T, name, pw string, at drivertest.Stage) {
+			ctx := context.Background()
+			switch at {
+			case drivertest.Created:
+				if err := unguarded.Verify(ctx, name, "anything"); !errors.Is(err, driver.ErrDisabled) {
+					t.Fatalf("verify before any password: %v, want ErrDisabled", err)
+				}
+			case drivertest.Enabled:
+				if login != nil {
+					if err := login(ctx, name, pw); err != nil {
+						t.Fatalf("raw ssh login with the current password: %v", err)
+					}
+				}
+			case drivertest.Disabled:
+				if login != nil && pw != "" {
+					if err := login(ctx, name, pw); err == nil {
+						t.Fatal("sshd accepted a password login to a disabled account")
+					}
+				}
+				sh, _ := exec.Command("getent", "shadow", name).Output()
+				if f := strings.Split(string(sh), ":"); len(f) < 8 || !strings.HasPrefix(f[1], "!") || f[7] != "1" {
+					t.Fatalf("disabled shadow entry not locked and expired")
+				}
+			}
+		},
+		HostileNames: []string{"*)(uid=*", "root", "wwt-a;id", "wwt-$(id)", "wwt-a b", "-wwt", "wwt-../x", "WWT-A",
+			"wwt-" + strings.Repeat("a", 30), ""},
+		HostileGroups: []string{"wwt-ops;id", "$(id)", "root,sudo", "-G"},
+		Foreign: func(t *testing.T, name string) func(*testing.T) {
+			if out, err := exec.Command("useradd", "-m", "-s", "/bin/bash", "-c", "A Person", name).CombinedOutput(); err != nil {
+				t.Fatalf("useradd: %v: %s", err, out)
+			}
+			before := passwdLine(t, name)
+			return func(t *testing.T) {
+				if after := passwdLine(t, name); after != before {
+					t.Fatalf("the unadopted account changed:\n%s\n%s", before, after)
+				}
+			}
+		},
+		Mark:               passwdLine,
+		ProtectedDriver:    unguarded,
+		ProtectedNames:     []string{"root", "daemon", "nobody"},
+		ProtectedUnchanged: passwdLine,
+	}
 }
 
 func TestSSHRefusesWrongHostKey(t *testing.T) {
@@ -111,95 +193,6 @@ func TestSSHRefusesWrongHostKey(t *testing.T) {
 	err := linux.Login(context.Background(), addr, other, "root", "x", 5*time.Second)
 	if err == nil || errors.Is(err, driver.ErrBadPassword) || !strings.Contains(err.Error(), "host key") {
 		t.Fatalf("login with a wrong pinned host key: %v, want a host key mismatch", err)
-	}
-}
-
-// lifecycle: create, 20 rotations (new password works, previous fails), rights changed, missing group reported,
-// disable (login refused), re-enable. login, when set, is a raw password login that bypasses the driver.
-func lifecycle(t *testing.T, d *linux.Driver, login func(ctx context.Context, name, pw string) error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	name := testName(t)
-
-	rep, err := d.Ensure(ctx, driver.Account{Name: name, DisplayName: "Test: Tech, Jr", Groups: []string{"wwt-ops", "wwt-nosuch"}})
-	if err != nil {
-		t.Fatalf("ensure: %v", err)
-	}
-	if !rep.Created || !rep.NeedsPassword || !slices.Equal(rep.Added, []string{"wwt-ops"}) || !slices.Equal(rep.Missing, []string{"wwt-nosuch"}) {
-		t.Fatalf("first ensure report %+v", rep)
-	}
-	if exec.Command("getent", "group", "wwt-nosuch").Run() == nil {
-		t.Fatal("a missing group was created")
-	}
-	if err := d.Verify(ctx, name, "anything"); !errors.Is(err, driver.ErrDisabled) {
-		t.Fatalf("verify before any password: %v, want ErrDisabled", err)
-	}
-
-	policy := rotation.DefaultPolicy(d.PasswordRules())
-	prev := ""
-	for i := range 20 {
-		pw, err := policy.Generate(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := d.SetPassword(ctx, name, pw); err != nil {
-			t.Fatalf("rotation %d: set: %v", i, err)
-		}
-		if err := d.Verify(ctx, name, pw); err != nil {
-			t.Fatalf("rotation %d: new password: %v", i, err)
-		}
-		if prev != "" {
-			if err := d.Verify(ctx, name, prev); !errors.Is(err, driver.ErrBadPassword) {
-				t.Fatalf("rotation %d: previous password: %v, want ErrBadPassword", i, err)
-			}
-		}
-		prev = pw
-	}
-	if login != nil {
-		if err := login(ctx, name, prev); err != nil {
-			t.Fatalf("raw ssh login with the current password: %v", err)
-		}
-	}
-
-	rep, err = d.Ensure(ctx, driver.Account{Name: name, Groups: []string{"wwt-dev"}})
-	if err != nil || rep.Created || !slices.Equal(rep.Added, []string{"wwt-dev"}) || !slices.Equal(rep.Removed, []string{"wwt-ops"}) {
-		t.Fatalf("rights change: %+v %v", rep, err)
-	}
-	if g := groupsOf(t, name); !slices.Equal(g, []string{"wwt-dev"}) {
-		t.Fatalf("groups %v, want [wwt-dev]", g)
-	}
-
-	rep, err = d.Disable(ctx, name)
-	if err != nil || !rep.Disabled || !slices.Equal(rep.Removed, []string{"wwt-dev"}) {
-		t.Fatalf("disable: %+v %v", rep, err)
-	}
-	if g := groupsOf(t, name); len(g) != 0 {
-		t.Fatalf("disabled account still in %v", g)
-	}
-	if err := d.Verify(ctx, name, prev); !errors.Is(err, driver.ErrDisabled) {
-		t.Fatalf("verify a disabled account: %v, want ErrDisabled", err)
-	}
-	if login != nil {
-		if err := login(ctx, name, prev); err == nil {
-			t.Fatal("sshd accepted a password login to a disabled account")
-		}
-	}
-	sh, _ := exec.Command("getent", "shadow", name).Output()
-	if f := strings.Split(string(sh), ":"); len(f) < 8 || !strings.HasPrefix(f[1], "!") || f[7] != "1" {
-		t.Fatalf("disabled shadow entry not locked and expired")
-	}
-
-	rep, err = d.Ensure(ctx, driver.Account{Name: name, Groups: []string{"wwt-ops"}})
-	if err != nil || !rep.Enabled || rep.NeedsPassword {
-		t.Fatalf("re-enable: %+v %v", rep, err)
-	}
-	if err := d.Verify(ctx, name, prev); err != nil {
-		t.Fatalf("re-enabled account: %v", err)
-	}
-	if login != nil {
-		if err := login(ctx, name, prev); err != nil {
-			t.Fatalf("raw ssh login after re-enable: %v", err)
-		}
 	}
 }
 
@@ -218,34 +211,4 @@ func groupsOf(t *testing.T, name string) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func TestHostileNames(t *testing.T) {
-	d := linux.NewLocal(linux.LocalConfig{Prefix: prefix})
-	ctx := context.Background()
-	for _, n := range []string{"*)(uid=*", "root", "wwt-a;id", "wwt-$(id)", "wwt-a b", "-wwt", "wwt-../x", "WWT-A",
-		"wwt-" + strings.Repeat("a", 30), ""} {
-		if _, err := d.Ensure(ctx, driver.Account{Name: n}); !errors.Is(err, driver.ErrInvalidName) {
-			t.Errorf("Ensure(%q) = %v, want ErrInvalidName", n, err)
-		}
-		if err := d.SetPassword(ctx, n, "Xx1!xxxxxxxx"); !errors.Is(err, driver.ErrInvalidName) {
-			t.Errorf("SetPassword(%q) = %v, want ErrInvalidName", n, err)
-		}
-		if _, err := d.Disable(ctx, n); !errors.Is(err, driver.ErrInvalidName) {
-			t.Errorf("Disable(%q) = %v, want ErrInvalidName", n, err)
-		}
-	}
-	requireRoot(t)
-	ensureGroups(t)
-	name := testName(t)
-	rep, err := d.Ensure(ctx, driver.Account{Name: name, Groups: []string{"wwt-ops;id", "$(id)", "root,sudo", "-G"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Added) != 0 || len(rep.Missing) != 4 {
-		t.Fatalf("hostile group names: %+v", rep)
-	}
-	if g := groupsOf(t, name); len(g) != 0 {
-		t.Fatalf("member of %v", g)
-	}
 }

@@ -4,19 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/watchword/watchword/console/server/agent/driver"
+	"github.com/watchword/watchword/console/server/agent/driver/drivertest"
 	"github.com/watchword/watchword/console/server/agent/driver/internal/ldapconn"
 	"github.com/watchword/watchword/console/server/agent/driver/openldap"
 	"github.com/watchword/watchword/internal/testsupport/targets"
-	"github.com/watchword/watchword/shared/rotation"
 )
 
 func setup(t *testing.T) (*openldap.Driver, openldap.Config) {
@@ -88,189 +86,82 @@ func groupsOf(t *testing.T, cfg openldap.Config, name string) []string {
 	return out
 }
 
-func TestLifecycle(t *testing.T) {
+// TestConformance runs the driver contract's suite against slapd; on the way, a disabled entry carries the
+// ppolicy lock and its right password fails a real bind with invalidCredentials (result 49).
+func TestConformance(t *testing.T) {
 	d, cfg := setup(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	name := testName(t, cfg)
-
-	rep, err := d.Ensure(ctx, driver.Account{Name: name, DisplayName: "Test Tech", Groups: []string{"wwt-ops", "wwt-nosuch"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rep.Created || !rep.NeedsPassword || !slices.Equal(rep.Added, []string{"wwt-ops"}) || !slices.Equal(rep.Missing, []string{"wwt-nosuch"}) {
-		t.Fatalf("first ensure %+v", rep)
-	}
-	policy := rotation.DefaultPolicy(d.PasswordRules())
-	prev := ""
-	for i := range 20 {
-		pw, err := policy.Generate(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := d.SetPassword(ctx, name, pw); err != nil {
-			t.Fatalf("rotation %d: set: %v", i, err)
-		}
-		if err := d.Verify(ctx, name, pw); err != nil {
-			t.Fatalf("rotation %d: new password: %v", i, err)
-		}
-		if prev != "" {
-			if err := d.Verify(ctx, name, prev); !errors.Is(err, driver.ErrBadPassword) {
-				t.Fatalf("rotation %d: previous password: %v, want ErrBadPassword", i, err)
-			}
-		}
-		prev = pw
-	}
-	rep, err = d.Ensure(ctx, driver.Account{Name: name, Groups: []string{"wwt-dev"}})
-	if err != nil || !slices.Equal(rep.Added, []string{"wwt-dev"}) || !slices.Equal(rep.Removed, []string{"wwt-ops"}) {
-		t.Fatalf("rights change: %+v %v", rep, err)
-	}
-	if g := groupsOf(t, cfg, name); !slices.Equal(g, []string{"wwt-dev"}) {
-		t.Fatalf("groups %v", g)
-	}
-	rep, err = d.Disable(ctx, name)
-	if err != nil || !rep.Disabled || !slices.Equal(rep.Removed, []string{"wwt-dev"}) {
-		t.Fatalf("disable: %+v %v", rep, err)
-	}
-	if g := groupsOf(t, cfg, name); len(g) != 0 {
-		t.Fatalf("disabled account still in %v", g)
-	}
-	// the real bind fails with result 49 while the password itself is right
-	err = ldapconn.BindOnce(ctx, cfg.Config, fmt.Sprintf("uid=%s,%s", name, cfg.PeopleDN), prev)
-	if !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
-		t.Fatalf("bind on a locked entry: %v, want invalidCredentials", err)
-	}
-	if err := d.Verify(ctx, name, prev); !errors.Is(err, driver.ErrDisabled) {
-		t.Fatalf("verify a locked entry: %v, want ErrDisabled", err)
-	}
-	rep, err = d.Ensure(ctx, driver.Account{Name: name, Groups: []string{"wwt-ops"}})
-	if err != nil || !rep.Enabled {
-		t.Fatalf("re-enable: %+v %v", rep, err)
-	}
-	if err := d.Verify(ctx, name, prev); err != nil {
-		t.Fatalf("re-enabled: %v", err)
-	}
-}
-
-func TestHostileNames(t *testing.T) {
-	d, cfg := setup(t)
-	ctx := context.Background()
-	for _, n := range []string{"*)(uid=*", "*", "a,ou=x", "a+b", "", "x)(|(objectClass=*"} {
-		if _, err := d.Ensure(ctx, driver.Account{Name: n}); !errors.Is(err, driver.ErrInvalidName) {
-			t.Errorf("Ensure(%q) = %v, want ErrInvalidName", n, err)
-		}
-		if err := d.Verify(ctx, n, "x"); !errors.Is(err, driver.ErrInvalidName) {
-			t.Errorf("Verify(%q) = %v", n, err)
-		}
-	}
-	name := testName(t, cfg)
-	rep, err := d.Ensure(ctx, driver.Account{Name: name, Groups: []string{"*", "wwt-ops)(cn=*", "wwt-*"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Added) != 0 || len(rep.Missing) != 3 {
-		t.Fatalf("hostile groups: %+v", rep)
-	}
-	if g := groupsOf(t, cfg, name); len(g) != 0 {
-		t.Fatalf("member of %v", g)
-	}
-}
-
-// TestJIT: a closed just-in-time account exists locked without memberships, rotates while staying locked (an
-// administrator's password change would make ppolicy unlock it), and its password is checked without a bind; a
-// window opens it with its rights and closes it again.
-func TestJIT(t *testing.T) {
-	d, cfg := setup(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	name := testName(t, cfg)
-	dn := fmt.Sprintf("uid=%s,%s", name, cfg.PeopleDN)
-	locked := func() bool {
+	dnOf := func(name string) string { return fmt.Sprintf("uid=%s,%s", ldap.EscapeDN(name), cfg.PeopleDN) }
+	read := func(t *testing.T, name, attr string) string {
 		t.Helper()
 		c := admin(t, cfg)
 		defer c.Close()
-		res, err := c.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
-			"(objectClass=*)", []string{"pwdAccountLockedTime"}, nil))
+		res, err := c.Search(ldap.NewSearchRequest(dnOf(name), ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+			"(objectClass=*)", []string{attr}, nil))
 		if err != nil || len(res.Entries) != 1 {
-			t.Fatalf("read %s: %v", dn, err)
+			t.Fatalf("read %s: %v", dnOf(name), err)
 		}
-		return res.Entries[0].GetAttributeValue("pwdAccountLockedTime") != ""
+		return res.Entries[0].GetAttributeValue(attr)
 	}
-
-	rep, err := d.EnsureDisabled(ctx, driver.Account{Name: name, DisplayName: "JIT Tech"})
-	if err != nil || !rep.Created || !rep.NeedsPassword || !rep.Disabled {
-		t.Fatalf("first EnsureDisabled: %+v %v", rep, err)
-	}
-	if !locked() || len(groupsOf(t, cfg, name)) != 0 {
-		t.Fatal("a closed account is not locked, or has memberships")
-	}
-	policy := rotation.DefaultPolicy(d.PasswordRules())
-	var closed []string
-	for i := range 3 {
-		pw, _ := policy.Generate(name)
-		if err := d.SetPassword(ctx, name, pw); err != nil {
-			t.Fatalf("closed rotation %d: %v", i, err)
-		}
-		if !locked() {
-			t.Fatalf("closed rotation %d unlocked the entry", i)
-		}
-		if err := ldapconn.BindOnce(ctx, cfg.Config, dn, pw); !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
-			t.Fatalf("bind to a closed account with its password: %v, want invalidCredentials", err)
-		}
-		if err := d.VerifyDisabled(ctx, name, pw); err != nil {
-			t.Fatalf("closed rotation %d: VerifyDisabled with the new password: %v", i, err)
-		}
-		for _, old := range closed {
-			if err := d.VerifyDisabled(ctx, name, old); !errors.Is(err, driver.ErrBadPassword) {
-				t.Fatalf("VerifyDisabled with an older password: %v, want ErrBadPassword", err)
+	drivertest.Run(t, d, drivertest.Config{
+		NewName: func(t *testing.T) string { return testName(t, cfg) },
+		Groups:  func(t *testing.T, name string) []string { return groupsOf(t, cfg, name) },
+		GroupExists: func(t *testing.T, group string) bool {
+			c := admin(t, cfg)
+			defer c.Close()
+			e, err := ldapconn.SearchOne(c, cfg.GroupsDN, fmt.Sprintf("(cn=%s)", ldap.EscapeFilter(group)))
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		closed = append(closed, pw)
-	}
-	if rep, err := d.EnsureDisabled(ctx, driver.Account{Name: name}); err != nil || rep.Created || rep.Disabled || rep.NeedsPassword {
-		t.Fatalf("EnsureDisabled again: %+v %v, want no change", rep, err)
-	}
-
-	// The window opens: rights, unlocked, a fresh password that binds; the closed one is dead.
-	rep, err = d.Ensure(ctx, driver.Account{Name: name, Groups: []string{"wwt-ops"}})
-	if err != nil || !rep.Enabled || !slices.Equal(rep.Added, []string{"wwt-ops"}) {
-		t.Fatalf("open the window: %+v %v", rep, err)
-	}
-	open, _ := policy.Generate(name)
-	if err := d.SetPassword(ctx, name, open); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Verify(ctx, name, open); err != nil {
-		t.Fatalf("the window's password: %v", err)
-	}
-	if err := d.Verify(ctx, name, closed[len(closed)-1]); !errors.Is(err, driver.ErrBadPassword) {
-		t.Fatalf("the closed password inside the window: %v", err)
-	}
-
-	// The window closes: no memberships, locked, rotated away from the window's password.
-	rep, err = d.EnsureDisabled(ctx, driver.Account{Name: name})
-	if err != nil || !rep.Disabled || !slices.Equal(rep.Removed, []string{"wwt-ops"}) {
-		t.Fatalf("close the window: %+v %v", rep, err)
-	}
-	after, _ := policy.Generate(name)
-	if err := d.SetPassword(ctx, name, after); err != nil {
-		t.Fatal(err)
-	}
-	if !locked() || len(groupsOf(t, cfg, name)) != 0 {
-		t.Fatal("closed again: not locked, or memberships left")
-	}
-	if err := d.VerifyDisabled(ctx, name, open); !errors.Is(err, driver.ErrBadPassword) {
-		t.Fatalf("the window's password after it closed: %v, want ErrBadPassword", err)
-	}
-	if err := ldapconn.BindOnce(ctx, cfg.Config, dn, open); !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
-		t.Fatalf("bind with the window's password after it closed: %v", err)
-	}
-	for _, n := range []string{"*", "a,ou=x"} {
-		if _, err := d.EnsureDisabled(ctx, driver.Account{Name: n}); !errors.Is(err, driver.ErrInvalidName) {
-			t.Errorf("EnsureDisabled(%q) = %v, want ErrInvalidName", n, err)
-		}
-		if err := d.VerifyDisabled(ctx, n, "x"); !errors.Is(err, driver.ErrInvalidName) {
-			t.Errorf("VerifyDisabled(%q) = %v, want ErrInvalidName", n, err)
-		}
-	}
+			return e != nil
+		},
+		Ops: "wwt-ops", Dev: "wwt-dev",
+		Check: func(t *testing.T, name, password string, at drivertest.Stage) {
+			if at != drivertest.Disabled {
+				return
+			}
+			if read(t, name, "pwdAccountLockedTime") == "" {
+				t.Fatal("a disabled entry is not locked")
+			}
+			if password == "" {
+				return
+			}
+			// the real bind fails with result 49 while the password itself is right
+			err := ldapconn.BindOnce(context.Background(), cfg.Config, dnOf(name), password)
+			if !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
+				t.Fatalf("bind on a locked entry: %v, want invalidCredentials", err)
+			}
+		},
+		HostileNames:  []string{"*)(uid=*", "*", "a,ou=x", "a+b", "", "x)(|(objectClass=*"},
+		HostileGroups: []string{"*", "wwt-ops)(cn=*", "wwt-*"},
+		Foreign: func(t *testing.T, name string) func(*testing.T) {
+			c := admin(t, cfg)
+			defer c.Close()
+			req := ldap.NewAddRequest(dnOf(name), nil)
+			req.Attribute("objectClass", []string{"inetOrgPerson"})
+			req.Attribute("uid", []string{name})
+			req.Attribute("cn", []string{"A Person"})
+			req.Attribute("sn", []string{"Person"})
+			req.Attribute("userPassword", []string{"their-own-password"})
+			if err := c.Add(req); err != nil {
+				t.Fatal(err)
+			}
+			return func(t *testing.T) {
+				if err := ldapconn.BindOnce(context.Background(), cfg.Config, dnOf(name), "their-own-password"); err != nil {
+					t.Fatalf("the person's own password no longer binds: %v", err)
+				}
+				if m := read(t, name, "description"); m != "" {
+					t.Fatalf("the entry Watchword did not create was marked %q", m)
+				}
+			}
+		},
+		Mark: func(t *testing.T, name string) string { return read(t, name, "description") },
+		Dead: func(t *testing.T) (driver.Driver, error) {
+			dead := cfg
+			dead.URL = "ldaps://127.0.0.1:1"
+			return openldap.New(dead)
+		},
+		Cannot: map[drivertest.Case]string{
+			drivertest.Protected: "the directory's one protected principal is the driver's own bind DN, which lives outside the people DN and so has no uid to name",
+		},
+	})
 }
