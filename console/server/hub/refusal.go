@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,50 @@ func (e *protocolError) As(target any) bool {
 	return false
 }
 
+// capabilityError is a request from a client older than wire.MinCapabilityVersion, or whose capability header is
+// not a number: the hub's routes assume what such a client cannot do.
+type capabilityError struct{ version string }
+
+func (e *capabilityError) Error() string {
+	return fmt.Sprintf("capability version %q not supported: the hub serves clients of capability %d or later (it has %d); update the client",
+		e.version, wire.MinCapabilityVersion, wire.CapabilityVersion)
+}
+
+// As lets asWire turn it into the bad_request a client sees.
+func (e *capabilityError) As(target any) bool {
+	if p, ok := target.(**wire.Error); ok {
+		*p = &wire.Error{Code: wire.CodeBadRequest, Field: wire.HeaderCapability, Message: e.Error()}
+		return true
+	}
+	return false
+}
+
+// checkVersions refuses a request in another major protocol version than the hub's, or from a client older than
+// wire.MinCapabilityVersion. A header that is absent says nothing (the client predates it); one that is present
+// must be a decimal number.
+func checkVersions(hdr http.Header) error {
+	if v := hdr.Get(wire.HeaderProtocol); v != "" {
+		if n, ok := parseVersion(v); !ok || n != wire.ProtocolVersion {
+			return errProtocol(v)
+		}
+	}
+	if vs := hdr.Values(wire.HeaderCapability); len(vs) > 0 {
+		if n, ok := parseVersion(vs[0]); !ok || len(vs) > 1 || n < wire.MinCapabilityVersion {
+			return &capabilityError{version: strings.Join(vs, ", ")}
+		}
+	}
+	return nil
+}
+
+// parseVersion reads a version header: decimal digits only (no sign, no fraction).
+func parseVersion(s string) (int, bool) {
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
+}
+
 // refusalBurst and refusalEvery bound the audit events that refusals can write per client address and tenant:
 // a caller with many keys must not be able to flood the audit log. Refusals beyond the bound are still logged.
 const (
@@ -42,10 +87,13 @@ const (
 // refusal names a refused request worth an audit event, or returns "" for ordinary bad input. Worth auditing is
 // what an impostor, a replay or a removed principal produces: an unknown key in a known tenant, a principal that
 // is no longer active, a token that is unknown or used, a username or key that is already registered, another
-// agent's account, an unsupported protocol version.
+// agent's account, an unsupported protocol or capability version.
 func refusal(rt route, r *request, err error) string {
 	if _, ok := err.(*protocolError); ok {
 		return "protocol"
+	}
+	if _, ok := err.(*capabilityError); ok {
+		return "capability"
 	}
 	if errors.As(err, new(errReservedUsername)) { // answered as a taken username (csvimport.go)
 		return "reserved-username"
@@ -77,7 +125,7 @@ func (h *Hub) auditRefusal(rt route, r *request, err error) {
 		return
 	}
 	if r.tenant == nil && r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		// Refused before the tenant was looked up (protocol version): find it now, if the header names one.
+		// Refused before the tenant was looked up (protocol or capability version): find it now, if the header names one.
 		if key, err := seal.PeerKey(r.TLS.PeerCertificates[0]); err == nil && r.keyID == "" {
 			r.keyID = seal.KeyID(key)
 		}

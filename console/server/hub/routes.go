@@ -170,7 +170,8 @@ func Routes() []RouteInfo {
 	return out
 }
 
-// Handler returns the hub's HTTP handler. It expects TLS with client certificates requested (see TLSConfig).
+// Handler returns the hub's HTTP handler. It expects TLS with client certificates requested
+// (hubserve.TLSConfig). Every response carries the hub's wire.CapabilityVersion in wire.HeaderCapability.
 func (h *Hub) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range routes() {
@@ -179,7 +180,11 @@ func (h *Hub) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, &wire.Error{Code: wire.CodeNotFound, Message: "no such endpoint"})
 	})
-	return mux
+	capability := strconv.Itoa(wire.CapabilityVersion)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(wire.HeaderCapability, capability)
+		mux.ServeHTTP(w, r)
+	})
 }
 
 var errUnknown = &wire.Error{Code: wire.CodeUnauthenticated, Message: "unknown client GUID or key"}
@@ -221,8 +226,8 @@ type rawResponse struct {
 
 func (h *Hub) serve(rt route, r *request) (int, any, error) {
 	hr := r.Request
-	if v := hr.Header.Get(wire.HeaderProtocol); v != "" && v != strconv.Itoa(wire.ProtocolVersion) {
-		return 0, nil, errProtocol(v)
+	if err := checkVersions(hr.Header); err != nil {
+		return 0, nil, err
 	}
 	hr.Body = http.MaxBytesReader(nil, hr.Body, wire.MaxBodyBytes)
 	if rt.who == scrape {
@@ -459,5 +464,5 @@ func (h *Hub) healthz(r *request) (any, error) {
 	if err := h.st.Read(r.Context(), func(tx store.Tx) error { _, err := tx.Tenants(); return err }); err != nil {
 		return nil, err
 	}
-	return map[string]any{"ok": true, "protocol": wire.ProtocolVersion}, nil
+	return map[string]any{"ok": true, "protocol": wire.ProtocolVersion, "capability": wire.CapabilityVersion}, nil
 }
