@@ -78,29 +78,24 @@ func (c *Client) Techs(ctx context.Context, status wire.TechStatus) ([]wire.Tech
 	return out.Techs, c.get(ctx, wire.PathAdminTechs, q, &out)
 }
 
-func (c *Client) techAction(ctx context.Context, id int64, action string) (*wire.Tech, error) {
-	var out wire.Tech
-	return &out, c.post(ctx, wire.PathAdminTechs+"/"+strconv.FormatInt(id, 10)+"/"+action, struct{}{}, &out)
-}
-
 // ApproveTech activates a pending (or rejected) tech. Compare fingerprints first.
 func (c *Client) ApproveTech(ctx context.Context, id int64) (*wire.Tech, error) {
-	return c.techAction(ctx, id, wire.ActionApprove)
+	return act[wire.Tech](ctx, c, wire.PathAdminTechs, id, wire.ActionApprove)
 }
 
 // RejectTech rejects a pending tech.
 func (c *Client) RejectTech(ctx context.Context, id int64) (*wire.Tech, error) {
-	return c.techAction(ctx, id, wire.ActionReject)
+	return act[wire.Tech](ctx, c, wire.PathAdminTechs, id, wire.ActionReject)
 }
 
 // DisableTech deactivates a tech: their accounts get disabled on every target at the agents' next sync.
 func (c *Client) DisableTech(ctx context.Context, id int64) (*wire.Tech, error) {
-	return c.techAction(ctx, id, wire.ActionDisable)
+	return act[wire.Tech](ctx, c, wire.PathAdminTechs, id, wire.ActionDisable)
 }
 
 // EnableTech reactivates a disabled tech.
 func (c *Client) EnableTech(ctx context.Context, id int64) (*wire.Tech, error) {
-	return c.techAction(ctx, id, wire.ActionEnable)
+	return act[wire.Tech](ctx, c, wire.PathAdminTechs, id, wire.ActionEnable)
 }
 
 func groupPath(agents bool) string {
@@ -109,8 +104,6 @@ func groupPath(agents bool) string {
 	}
 	return wire.PathAdminTechGroups
 }
-
-func idPath(base string, id int64) string { return base + "/" + strconv.FormatInt(id, 10) }
 
 // TechGroups lists TechGroups; AgentGroups lists AgentGroups.
 func (c *Client) TechGroups(ctx context.Context) ([]wire.Group, error)  { return c.groups(ctx, false) }
@@ -199,26 +192,28 @@ func (c *Client) Agents(ctx context.Context) ([]wire.Agent, error) {
 
 // DisableAgent stops an agent from getting anything; EnableAgent lets it back.
 func (c *Client) DisableAgent(ctx context.Context, id int64) (*wire.Agent, error) {
-	var out wire.Agent
-	return &out, c.post(ctx, idPath(wire.PathAdminAgents, id)+"/"+wire.ActionDisable, struct{}{}, &out)
+	return act[wire.Agent](ctx, c, wire.PathAdminAgents, id, wire.ActionDisable)
 }
 func (c *Client) EnableAgent(ctx context.Context, id int64) (*wire.Agent, error) {
-	var out wire.Agent
-	return &out, c.post(ctx, idPath(wire.PathAdminAgents, id)+"/"+wire.ActionEnable, struct{}{}, &out)
+	return act[wire.Agent](ctx, c, wire.PathAdminAgents, id, wire.ActionEnable)
 }
 
 // ApproveAgent makes a pending agent active (it joins AllDomains); RejectAgent refuses it for good.
 func (c *Client) ApproveAgent(ctx context.Context, id int64) (*wire.Agent, error) {
-	var out wire.Agent
-	return &out, c.post(ctx, idPath(wire.PathAdminAgents, id)+"/"+wire.ActionApprove, struct{}{}, &out)
+	return act[wire.Agent](ctx, c, wire.PathAdminAgents, id, wire.ActionApprove)
 }
 func (c *Client) RejectAgent(ctx context.Context, id int64) (*wire.Agent, error) {
-	var out wire.Agent
-	return &out, c.post(ctx, idPath(wire.PathAdminAgents, id)+"/"+wire.ActionReject, struct{}{}, &out)
+	return act[wire.Agent](ctx, c, wire.PathAdminAgents, id, wire.ActionReject)
 }
 
 // Accounts lists the accounts of a tech (techID != 0) or an agent.
 func (c *Client) Accounts(ctx context.Context, techID, agentID int64) ([]wire.Account, error) {
+	var out wire.AccountsResponse
+	return out.Accounts, c.get(ctx, wire.PathAdminAccounts, ofWhom(techID, agentID), &out)
+}
+
+// ofWhom is the query naming a tech (techID != 0) or an agent.
+func ofWhom(techID, agentID int64) url.Values {
 	q := url.Values{}
 	if techID != 0 {
 		q.Set("tech", strconv.FormatInt(techID, 10))
@@ -226,8 +221,7 @@ func (c *Client) Accounts(ctx context.Context, techID, agentID int64) ([]wire.Ac
 	if agentID != 0 {
 		q.Set("agent", strconv.FormatInt(agentID, 10))
 	}
-	var out wire.AccountsResponse
-	return out.Accounts, c.get(ctx, wire.PathAdminAccounts, q, &out)
+	return q
 }
 
 // RotateNow marks matching accounts for immediate rotation.
@@ -273,13 +267,6 @@ func (c *Client) VerifyAudit(ctx context.Context) (*wire.VerifyResponse, error) 
 
 // Access returns the effective access of a tech (techID != 0) or an agent.
 func (c *Client) Access(ctx context.Context, techID, agentID int64) ([]wire.Access, error) {
-	q := url.Values{}
-	if techID != 0 {
-		q.Set("tech", strconv.FormatInt(techID, 10))
-	}
-	if agentID != 0 {
-		q.Set("agent", strconv.FormatInt(agentID, 10))
-	}
 	var out wire.AccessResponse
-	return out.Access, c.get(ctx, wire.PathAdminAccess, q, &out)
+	return out.Access, c.get(ctx, wire.PathAdminAccess, ofWhom(techID, agentID), &out)
 }

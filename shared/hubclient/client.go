@@ -11,6 +11,32 @@
 //
 // Errors from the hub are *wire.Error values; errors.Is matches them against the sentinels below, so callers can
 // branch on ErrPending or ErrUnauthenticated without parsing messages.
+//
+// Every request carries this build's wire.CapabilityVersion, and the client keeps the one the hub answers
+// (HubCapability, Supports): a caller asks it whether the hub has a feature before offering it.
+//
+// # Reading guide
+//
+//   - client.go: Client, New and its options, the one request path (do) with the pin, the protocol and capability
+//     headers and the error mapping; the tech's core calls (register, status, credentials, changes, events) and
+//     the agent's (enroll, plan, stage, confirm, fail, report), and SealContext, which binds an envelope to its
+//     account version.
+//   - techwait.go: the long poll of a pending device's own status.
+//   - totp.go: two-factor sessions and lockout, for the tech (enrol, code, unlock reports) and the admin
+//     (policy, pause, unlock, reset), with IsTOTPRequired, IsLocked and IsWrongCode for the hub's refusals.
+//   - rekey.go: device replacement, asked by the new device and decided by an admin.
+//   - history.go: a tech's password history of one account.
+//   - jit.go: just-in-time access: the tech's requests and the approvers' decisions and long poll.
+//   - admin.go: the Console's administration: tenant and policy, admins and tokens, techs, groups, triplets,
+//     agents, accounts, access and the audit log.
+//   - accounts.go: retry and adoption of failed accounts, and policy changes that need a confirmation.
+//   - orgs.go: client organizations, co-management, seats and admin invites.
+//   - onboard.go: the co-managed onboarding of one organization in one call.
+//   - techimport.go: the CSV import of techs and its reservations.
+//   - identity.go: the public key the client authenticates with.
+//
+// client_test.go and capability_test.go run the client against fake hubs: the pin, the error mapping, and a hub
+// older than this build.
 package hubclient
 
 import (
@@ -24,6 +50,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/watchword/watchword/shared/seal"
@@ -75,6 +102,7 @@ type Client struct {
 	http    *http.Client
 	public  *seal.PublicKey
 	timeout time.Duration
+	hubCap  atomic.Int64 // the hub's capability version from its latest answer; 0 before the first
 }
 
 // Option adjusts a Client.
@@ -128,6 +156,26 @@ func New(inv wire.Invite, id *seal.Identity, opts ...Option) (*Client, error) {
 // ClientGUID is the tenant this client talks to.
 func (c *Client) ClientGUID() string { return c.guid }
 
+// HubCapability is the hub's wire.CapabilityVersion as its latest answer on this client stated it in
+// wire.HeaderCapability, refusals included: 0 before the hub has answered, wire.MinCapabilityVersion when it
+// answered without the header (a hub older than the header). An answer without it after one with it (an error page
+// of a proxy in between) leaves the number the hub gave; a hub that cannot be reached changes nothing.
+func (c *Client) HubCapability() int { return int(c.hubCap.Load()) }
+
+// Supports reports whether the hub has answered and has the feature that capability version v introduced (one of
+// the wire.Cap constants).
+func (c *Client) Supports(v int) bool { return c.HubCapability() >= v }
+
+// noteCapability remembers the capability version an answer carries.
+func (c *Client) noteCapability(h http.Header) {
+	v, err := strconv.Atoi(h.Get(wire.HeaderCapability))
+	if err != nil || v < wire.MinCapabilityVersion {
+		c.hubCap.CompareAndSwap(0, wire.MinCapabilityVersion)
+		return
+	}
+	c.hubCap.Store(int64(v))
+}
+
 // Close releases idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
 
@@ -152,6 +200,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	req.Header.Set(wire.HeaderProtocol, strconv.Itoa(wire.ProtocolVersion))
+	req.Header.Set(wire.HeaderCapability, strconv.Itoa(wire.CapabilityVersion))
 	req.Header.Set(wire.HeaderClient, c.guid)
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -161,6 +210,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
+	c.noteCapability(resp.Header)
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
@@ -189,6 +239,23 @@ func (c *Client) post(ctx context.Context, path string, in, out any) error {
 	return c.do(ctx, http.MethodPost, path, nil, in, out, 0)
 }
 
+// act posts action on object id under base (…/techs/7/approve) and returns the object as the hub now has it.
+func act[T any](ctx context.Context, c *Client, base string, id int64, action string) (*T, error) {
+	var out T
+	return &out, c.post(ctx, idPath(base, id)+"/"+action, struct{}{}, &out)
+}
+
+func idPath(base string, id int64) string { return base + "/" + strconv.FormatInt(id, 10) }
+
+// keyOr is pk, or the public key of this client's identity when pk is empty: what a request that names the key
+// it registers (a device, an agent, a replacement) sends by default.
+func (c *Client) keyOr(pk string) string {
+	if pk == "" {
+		return c.public.String()
+	}
+	return pk
+}
+
 func waitQuery(since int64, wait time.Duration) url.Values {
 	q := url.Values{"since": {strconv.FormatInt(since, 10)}}
 	if wait > 0 {
@@ -204,9 +271,7 @@ func (c *Client) Healthz(ctx context.Context) error { return c.get(ctx, wire.Pat
 
 // Register registers this device as a tech; PublicKey is filled in from the identity when empty.
 func (c *Client) Register(ctx context.Context, req wire.RegisterRequest) (*wire.TechStatusResponse, error) {
-	if req.PublicKey == "" {
-		req.PublicKey = c.public.String()
-	}
+	req.PublicKey = c.keyOr(req.PublicKey)
 	var out wire.TechStatusResponse
 	return &out, c.post(ctx, wire.PathTechRegister, req, &out)
 }
@@ -250,9 +315,7 @@ func (c *Client) ReportEvent(ctx context.Context, ev wire.EventRequest) error {
 
 // Enroll enrolls this identity as an agent with a single-use token.
 func (c *Client) Enroll(ctx context.Context, req wire.EnrollRequest) (*wire.EnrollResponse, error) {
-	if req.PublicKey == "" {
-		req.PublicKey = c.public.String()
-	}
+	req.PublicKey = c.keyOr(req.PublicKey)
 	var out wire.EnrollResponse
 	return &out, c.post(ctx, wire.PathAgentEnroll, req, &out)
 }

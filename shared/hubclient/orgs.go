@@ -19,7 +19,7 @@ func (c *Client) Orgs(ctx context.Context) (*wire.OrgsResponse, error) {
 // (co-managed, two-factor required) or MSP staff (wire.ApproveRequest). Compare fingerprints first.
 func (c *Client) ApproveTechAs(ctx context.Context, id int64, place wire.ApproveRequest) (*wire.Tech, error) {
 	var out wire.Tech
-	return &out, c.post(ctx, wire.PathAdminTechs+"/"+strconv.FormatInt(id, 10)+"/"+wire.ActionApprove, place, &out)
+	return &out, c.post(ctx, idPath(wire.PathAdminTechs, id)+"/"+wire.ActionApprove, place, &out)
 }
 
 // CreateOrg records a client organization.
@@ -55,19 +55,14 @@ func (c *Client) InviteAdmin(ctx context.Context, role wire.Role, org string, tt
 	return &out, c.post(ctx, wire.PathAdminInvites, wire.InviteRequest{Role: role, Organization: org, TTLSeconds: int64(ttl / time.Second)}, &out)
 }
 
-func (c *Client) adminAction(ctx context.Context, id int64, action string) (*wire.Admin, error) {
-	var out wire.Admin
-	return &out, c.post(ctx, wire.PathAdminAdmins+"/"+strconv.FormatInt(id, 10)+"/"+action, struct{}{}, &out)
-}
-
 // ApproveAdmin activates an invited admin after its fingerprint was compared (owner only).
 func (c *Client) ApproveAdmin(ctx context.Context, id int64) (*wire.Admin, error) {
-	return c.adminAction(ctx, id, wire.ActionApprove)
+	return act[wire.Admin](ctx, c, wire.PathAdminAdmins, id, wire.ActionApprove)
 }
 
 // RemoveAdmin deletes an admin (owner only); the last owner cannot be removed.
 func (c *Client) RemoveAdmin(ctx context.Context, id int64) (*wire.Admin, error) {
-	return c.adminAction(ctx, id, wire.ActionRemove)
+	return act[wire.Admin](ctx, c, wire.PathAdminAdmins, id, wire.ActionRemove)
 }
 
 // SetAdminRole changes an admin's role (owner only); the last owner cannot be demoted.

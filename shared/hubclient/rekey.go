@@ -2,7 +2,6 @@ package hubclient
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 
 	"github.com/watchword/watchword/shared/wire"
@@ -12,9 +11,7 @@ import (
 
 // Rekey asks to make this device the replacement of the tech's lost one; PublicKey is filled in when empty.
 func (c *Client) Rekey(ctx context.Context, req wire.RekeyRequest) (*wire.Rekey, error) {
-	if req.PublicKey == "" {
-		req.PublicKey = c.public.String()
-	}
+	req.PublicKey = c.keyOr(req.PublicKey)
 	var out wire.Rekey
 	return &out, c.post(ctx, wire.PathTechRekey, req, &out)
 }
@@ -38,15 +35,10 @@ func (c *Client) Rekeys(ctx context.Context, status string) ([]wire.Rekey, error
 // ApproveRekey makes the new device's key the tech's, retires every envelope of the old key and rotates every
 // account of the tech. Compare both fingerprints with the tech first.
 func (c *Client) ApproveRekey(ctx context.Context, id int64) (*wire.Rekey, error) {
-	return c.rekeyAction(ctx, id, wire.ActionApprove)
+	return act[wire.Rekey](ctx, c, wire.PathAdminRekeys, id, wire.ActionApprove)
 }
 
 // RejectRekey refuses a device replacement.
 func (c *Client) RejectRekey(ctx context.Context, id int64) (*wire.Rekey, error) {
-	return c.rekeyAction(ctx, id, wire.ActionReject)
-}
-
-func (c *Client) rekeyAction(ctx context.Context, id int64, action string) (*wire.Rekey, error) {
-	var out wire.Rekey
-	return &out, c.post(ctx, fmt.Sprintf("%s/%d/%s", wire.PathAdminRekeys, id, action), struct{}{}, &out)
+	return act[wire.Rekey](ctx, c, wire.PathAdminRekeys, id, wire.ActionReject)
 }
