@@ -1,13 +1,31 @@
 // Package store is the hub's memory: tenants, principals, groups, rights, triplets, accounts, sealed credential
 // versions and the hash-chained audit log.
 //
-// The hub talks to storage only through Store and Tx, so that one test suite (store_test.go) describes what any
-// implementation must do. The implementation here is SQLite (modernc.org/sqlite, pure Go, WAL), with versioned
-// migrations embedded in the binary and applied on Open.
+// The hub talks to storage only through Store and Tx. Tx is the union of one small interface per aggregate
+// (TenantStore, TechStore, AgentStore, GroupStore, VersionStore, AuditStore, ...), so a reader finds what can be
+// done to techs in one place. Every method of Tx is scoped to a tenant by its ID: a row of another tenant is
+// reported as ErrNotFound, so a handler that forgets a check still cannot reach across tenants. Mutations and
+// their audit event go in one Write transaction: either both land or neither does.
 //
-// Every method of Tx is scoped to a tenant by its ID: a row of another tenant is reported as ErrNotFound, so a
-// handler that forgets a check still cannot reach across tenants. Mutations and their audit event go in one Write
-// transaction: either both land or neither does.
+// What any implementation must do is the conformance suite in storetest: its Run covers every method of Store and
+// Tx, and its own test fails when a method is called by no case. The implementation here is SQLite
+// (modernc.org/sqlite, pure Go, WAL), with versioned migrations embedded in the binary and applied on Open.
+//
+// Files:
+//   - store.go: the contract — Store, Tx and the aggregate interfaces, the sentinel errors and the row types.
+//   - sqlite.go: the SQLite store — Open and migrations, transactions, backup, the query helpers (queryAll,
+//     queryOne, row, create) and tenants, techs, admins, tokens, agents, groups, rights, triplets, accounts,
+//     versions and the audit chain with its verification.
+//   - sqlite_history.go: password history — History and PruneVersions (staged versions are never deleted).
+//   - sqlite_jit.go: just-in-time grants and the triplets' modes.
+//   - sqlite_totp.go: two-factor and lockout state, the security policy, and the WAL checkpoint after a re-seal.
+//   - sqlite_rekey.go: device replacement — re-keys, a tech's new key and the retirement of its versions.
+//   - sqlite_import.go: CSV imports and the usernames they reserve.
+//   - sqlite_orgs.go: organizations, the co-management switch, admins by ID and seats.
+//   - migrations/*.sql: the schema, one numbered step per file, each applied once in order (PRAGMA user_version
+//     records how far a database has come).
+//   - sqlite_test.go runs storetest against SQLite with the SQL that tampers with the audit log; store_test.go
+//     holds what only SQLite has (migrations from empty and from version 1, the journal mode, a backup reopened).
 package store
 
 import (
@@ -30,14 +48,19 @@ var (
 type Store interface {
 	// Read runs fn in a read-only transaction.
 	Read(ctx context.Context, fn func(Tx) error) error
-	// Write runs fn in a read-write transaction, committed when fn returns nil.
+	// Write runs fn in a read-write transaction, committed when fn returns nil; when fn fails, nothing it did
+	// stays.
 	Write(ctx context.Context, fn func(Tx) error) error
-	// VerifyAudit walks the whole audit chain and returns how many events it checked.
+	// VerifyAudit walks the whole audit chain and returns how many events it checked; an event altered, deleted
+	// or unlinked outside the store is ErrAuditBroken.
 	VerifyAudit(ctx context.Context) (int64, error)
-	// VerifyAuditOf walks one tenant's chain alone: what it says, and its cost, depend on no other tenant.
+	// VerifyAuditOf walks one tenant's chain alone: what it says, and its cost, depend on no other tenant. A
+	// tenant ID below 1 is ErrNotFound.
 	VerifyAuditOf(ctx context.Context, tenant int64) (int64, error)
-	// Backup writes a consistent copy of the database to path while the store stays online.
+	// Backup writes a consistent copy of the database to path while the store stays online; an existing file at
+	// path is ErrConflict.
 	Backup(ctx context.Context, path string) error
+	// Close ends the store: a later Read or Write fails.
 	Close() error
 }
 
@@ -189,7 +212,7 @@ type VersionStore interface {
 	// FailVersion marks a staged version failed.
 	FailVersion(tenant, account, version int64, reason string) error
 	// PruneVersions keeps the keep newest versions of the account that were ever confirmed and deletes every older
-	// version that is not staged, returning how many it deleted (sqlite_history.go).
+	// version that is not staged, returning how many it deleted.
 	PruneVersions(tenant, account int64, keep int) (int, error)
 	// History returns up to n versions of the account that were ever confirmed, newest first, with envelopes.
 	History(tenant, account int64, n int) ([]Version, error)
@@ -237,7 +260,7 @@ type ImportStore interface {
 	ReservationOf(tenant, tech int64) (*Reservation, error) // the reservation tech matched
 }
 
-// OrgStore holds the client organizations, the co-management switch and the seats.
+// OrgStore holds the client organizations, the co-management switch (on for a new tenant) and the seats.
 type OrgStore interface {
 	CreateOrg(o *Org) error
 	Org(tenant, id int64) (*Org, error)
