@@ -9,7 +9,6 @@ package vm
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,20 +17,6 @@ import (
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )
-
-// AccountAPI is the part of the hub's typed client the account actions and the policy confirmation use.
-type AccountAPI interface {
-	RetryAccount(ctx context.Context, id int64) (*wire.Account, error)
-	AdoptAccount(ctx context.Context, id int64, name string) (*wire.Account, error)
-	SetPolicyRequest(ctx context.Context, req wire.PolicyRequest) (*wire.Tenant, error)
-}
-
-var _ AccountAPI = (*hubclient.Client)(nil)
-
-// ErrNoAccountAPI is returned when the Console's hub client cannot act on accounts (a test double).
-var ErrNoAccountAPI = errors.New("this hub connection cannot retry or adopt accounts")
-
-func (a *App) accountAPI() (AccountAPI, error) { return clientAs[AccountAPI](a, ErrNoAccountAPI) }
 
 // TechAccount is one of a tech's accounts with the name of its domain or host.
 type TechAccount struct {
@@ -116,11 +101,11 @@ func CanAdopt(acc wire.Account) bool {
 // RetryAccount clears an account's failure: the agent tries again at once, and the count of unresolved rotations
 // starts afresh.
 func (a *App) RetryAccount(ctx context.Context, id int64) error {
-	api, err := a.accountAPI()
+	api, err := a.client()
 	if err != nil {
 		return err
 	}
-	return a.do(ctx, "retry "+a.describeAccount(id), func(API) error {
+	return a.do(ctx, "retry "+a.describeAccount(id), func(*hubclient.Client) error {
 		_, err := api.RetryAccount(ctx, id)
 		return err
 	})
@@ -138,7 +123,7 @@ func AdoptWarning(acc TechAccount) string {
 // AdoptAccount lets the agent take over the existing account of the target that account id collides with;
 // typed must repeat the account's name exactly.
 func (a *App) AdoptAccount(ctx context.Context, id int64, typed string) error {
-	api, err := a.accountAPI()
+	api, err := a.client()
 	if err != nil {
 		return err
 	}
@@ -148,7 +133,7 @@ func (a *App) AdoptAccount(ctx context.Context, id int64, typed string) error {
 		_ = a.Notice.Set(err.Error())
 		return err
 	}
-	return a.do(ctx, what, func(API) error {
+	return a.do(ctx, what, func(*hubclient.Client) error {
 		_, err := api.AdoptAccount(ctx, id, typed)
 		return err
 	})
@@ -238,11 +223,11 @@ func (a *App) NoFixedPartWarning(format string) string {
 
 // SavePolicyConfirmed replaces the tenant's policy, confirming a naming format without a fixed part.
 func (a *App) SavePolicyConfirmed(ctx context.Context, p wire.Policy) error {
-	api, err := a.accountAPI()
+	api, err := a.client()
 	if err != nil {
 		return err
 	}
-	return a.do(ctx, "save policy", func(API) error {
+	return a.do(ctx, "save policy", func(*hubclient.Client) error {
 		_, err := api.SetPolicyRequest(ctx, wire.PolicyRequest{Policy: p, ConfirmNoFixedPart: true})
 		return err
 	})

@@ -1,9 +1,10 @@
 package vm_test
 
 import (
-	"context"
+	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/watchword/watchword/console/vm"
@@ -203,22 +204,21 @@ func TestNamingFormatConfirmation(t *testing.T) {
 	}
 }
 
-// blockingClient holds the first Accounts call of a refresh until release is closed.
-type blockingClient struct {
-	*hubclient.Client
-	once    sync.Once
+// holdAccounts wraps a transport so that the first request for accounts waits, before it leaves, until release is
+// closed.
+type holdAccounts struct {
+	next    http.RoundTripper
+	held    atomic.Bool
 	entered chan struct{}
 	release chan struct{}
 }
 
-func (b *blockingClient) Accounts(ctx context.Context, techID, agentID int64) ([]wire.Account, error) {
-	first := false
-	b.once.Do(func() { first = true })
-	if first {
-		close(b.entered)
-		<-b.release
+func (h *holdAccounts) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Path == wire.PathAdminAccounts && h.held.CompareAndSwap(false, true) {
+		close(h.entered)
+		<-h.release
 	}
-	return b.Client.Accounts(ctx, techID, agentID)
+	return h.next.RoundTrip(r)
 }
 
 // TestStaleRefreshDropped: a refresh that finishes after a later one has published does not put its older
@@ -226,8 +226,16 @@ func (b *blockingClient) Accounts(ctx context.Context, techID, agentID int64) ([
 func TestStaleRefreshDropped(t *testing.T) {
 	ctx := testCtx(t)
 	a, h, w := world(t)
-	bc := &blockingClient{Client: h.Owner, entered: make(chan struct{}), release: make(chan struct{})}
-	a.Connect(bc, h.Invite, "test hub")
+	bc := &holdAccounts{entered: make(chan struct{}), release: make(chan struct{})}
+	held, err := hubclient.New(h.Invite, h.OwnerID, hubclient.WithTransport(func(next http.RoundTripper) http.RoundTripper {
+		bc.next = next
+		return bc
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	a.Connect(held, h.Invite, "test hub")
 	done := make(chan error, 1)
 	go func() { done <- a.Refresh(ctx) }() // reads the techs, then waits in Accounts
 	<-bc.entered

@@ -7,11 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )
 
 // do runs one change at the hub, then refreshes so every screen shows its effect.
-func (a *App) do(ctx context.Context, what string, fn func(API) error) error {
+func (a *App) do(ctx context.Context, what string, fn func(*hubclient.Client) error) error {
 	api, err := a.client()
 	if err != nil {
 		return err
@@ -58,7 +59,7 @@ func (a *App) ApproveAs(ctx context.Context, id int64, place wire.ApproveRequest
 	if t == nil {
 		return fmt.Errorf("approve tech %d: not found", id)
 	}
-	err := a.do(ctx, fmt.Sprintf("approve %q", t.Username), func(api API) error {
+	err := a.do(ctx, fmt.Sprintf("approve %q", t.Username), func(api *hubclient.Client) error {
 		if place.MSPStaff || place.Organization == "" && t.Organization == "" {
 			for _, g := range s.MSPGroups() {
 				if !slices.Contains(g.Members, id) {
@@ -81,27 +82,27 @@ func (a *App) ApproveAs(ctx context.Context, id int64, place wire.ApproveRequest
 	return nil
 }
 
-func (a *App) techAction(ctx context.Context, verb string, id int64, fn func(API) (*wire.Tech, error)) error {
+func (a *App) techAction(ctx context.Context, verb string, id int64, fn func(*hubclient.Client) (*wire.Tech, error)) error {
 	name := fmt.Sprintf("tech %d", id)
 	if t := a.Snapshot().Tech(id); t != nil {
 		name = fmt.Sprintf("%q", t.Username)
 	}
-	return a.do(ctx, verb+" "+name, func(api API) error { _, err := fn(api); return err })
+	return a.do(ctx, verb+" "+name, func(api *hubclient.Client) error { _, err := fn(api); return err })
 }
 
 // Reject refuses a pending tech's registration.
 func (a *App) Reject(ctx context.Context, id int64) error {
-	return a.techAction(ctx, "reject", id, func(api API) (*wire.Tech, error) { return api.RejectTech(ctx, id) })
+	return a.techAction(ctx, "reject", id, func(api *hubclient.Client) (*wire.Tech, error) { return api.RejectTech(ctx, id) })
 }
 
 // Deactivate offboards a tech: their accounts are disabled on every target at the agents' next sync.
 func (a *App) Deactivate(ctx context.Context, id int64) error {
-	return a.techAction(ctx, "deactivate", id, func(api API) (*wire.Tech, error) { return api.DisableTech(ctx, id) })
+	return a.techAction(ctx, "deactivate", id, func(api *hubclient.Client) (*wire.Tech, error) { return api.DisableTech(ctx, id) })
 }
 
 // Reactivate lets a deactivated tech back in.
 func (a *App) Reactivate(ctx context.Context, id int64) error {
-	return a.techAction(ctx, "reactivate", id, func(api API) (*wire.Tech, error) { return api.EnableTech(ctx, id) })
+	return a.techAction(ctx, "reactivate", id, func(api *hubclient.Client) (*wire.Tech, error) { return api.EnableTech(ctx, id) })
 }
 
 // DeactivateWarning is what the confirmation says before a deactivation.
@@ -139,7 +140,7 @@ func (a *App) saveGroup(ctx context.Context, agents bool, id int64, name string,
 		kind = "AgentGroup"
 	}
 	name = strings.TrimSpace(name)
-	return a.do(ctx, fmt.Sprintf("save %s %q", kind, name), func(api API) error {
+	return a.do(ctx, fmt.Sprintf("save %s %q", kind, name), func(api *hubclient.Client) error {
 		if members == nil {
 			members = []int64{}
 		}
@@ -167,7 +168,7 @@ func (a *App) saveGroup(ctx context.Context, agents bool, id int64, name string,
 
 // DeleteGroup deletes a group and the triplets that use it.
 func (a *App) DeleteGroup(ctx context.Context, agents bool, id int64) error {
-	return a.do(ctx, fmt.Sprintf("delete group %q", a.Snapshot().GroupName(agents, id)), func(api API) error {
+	return a.do(ctx, fmt.Sprintf("delete group %q", a.Snapshot().GroupName(agents, id)), func(api *hubclient.Client) error {
 		return api.DeleteGroup(ctx, agents, id)
 	})
 }
@@ -214,7 +215,7 @@ func (a *App) SaveRight(ctx context.Context, id int64, name, targets string) err
 		return err
 	}
 	name = strings.TrimSpace(name)
-	return a.do(ctx, fmt.Sprintf("save right %q", name), func(api API) error {
+	return a.do(ctx, fmt.Sprintf("save right %q", name), func(api *hubclient.Client) error {
 		if id == 0 {
 			_, err := api.CreateRight(ctx, wire.RightRequest{Name: name, Targets: t})
 			return err
@@ -226,14 +227,14 @@ func (a *App) SaveRight(ctx context.Context, id int64, name, targets string) err
 
 // DeleteRight deletes a right and its triplets.
 func (a *App) DeleteRight(ctx context.Context, id int64) error {
-	return a.do(ctx, fmt.Sprintf("delete right %q", a.Snapshot().RightName(id)), func(api API) error { return api.DeleteRight(ctx, id) })
+	return a.do(ctx, fmt.Sprintf("delete right %q", a.Snapshot().RightName(id)), func(api *hubclient.Client) error { return api.DeleteRight(ctx, id) })
 }
 
 // AddTriplet grants a right to a TechGroup on an AgentGroup.
 func (a *App) AddTriplet(ctx context.Context, techGroup, agentGroup, right int64) error {
 	s := a.Snapshot()
 	label := s.TripletLabel(wire.Triplet{TechGroupID: techGroup, AgentGroupID: agentGroup, RightID: right})
-	return a.do(ctx, "add triplet "+label, func(api API) error {
+	return a.do(ctx, "add triplet "+label, func(api *hubclient.Client) error {
 		_, err := api.CreateTriplet(ctx, wire.TripletRequest{TechGroupID: techGroup, AgentGroupID: agentGroup, RightID: right})
 		return err
 	})
@@ -246,7 +247,7 @@ func (a *App) DeleteTriplet(ctx context.Context, id int64) error {
 	if t := find(s.Triplets, func(t wire.Triplet) bool { return t.ID == id }); t != nil {
 		label = s.TripletLabel(*t)
 	}
-	return a.do(ctx, "delete triplet "+label, func(api API) error { return api.DeleteTriplet(ctx, id) })
+	return a.do(ctx, "delete triplet "+label, func(api *hubclient.Client) error { return api.DeleteTriplet(ctx, id) })
 }
 
 // Enrollment is a new agent enrollment: the command to run on the agent's machine, which holds no secret, and the
@@ -294,7 +295,7 @@ func EnrollCommand(inv wire.Invite, name, driver string) string {
 func (a *App) RotateAgent(ctx context.Context, agent, account int64) (int, error) {
 	var n int
 	what := fmt.Sprintf("rotate now on %s", a.Snapshot().agentName(agent))
-	err := a.do(ctx, what, func(api API) (err error) {
+	err := a.do(ctx, what, func(api *hubclient.Client) (err error) {
 		n, err = api.RotateNow(ctx, wire.RotateRequest{AgentID: agent, AccountID: account})
 		return err
 	})
@@ -307,7 +308,7 @@ func (a *App) RotateAgent(ctx context.Context, agent, account int64) (int, error
 // RotateTech asks for an immediate rotation of every account of a tech.
 func (a *App) RotateTech(ctx context.Context, tech int64) (int, error) {
 	var n int
-	err := a.do(ctx, fmt.Sprintf("rotate now for tech %d", tech), func(api API) (err error) {
+	err := a.do(ctx, fmt.Sprintf("rotate now for tech %d", tech), func(api *hubclient.Client) (err error) {
 		n, err = api.RotateNow(ctx, wire.RotateRequest{TechID: tech})
 		return err
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -25,7 +26,7 @@ func AgentApprovalText(g wire.Agent) string {
 
 // ApproveAgent makes a pending agent active; it joins AllDomains.
 func (a *App) ApproveAgent(ctx context.Context, id int64) error {
-	return a.do(ctx, "approve agent "+a.Snapshot().agentName(id), func(api API) error {
+	return a.do(ctx, "approve agent "+a.Snapshot().agentName(id), func(api *hubclient.Client) error {
 		_, err := api.ApproveAgent(ctx, id)
 		return err
 	})
@@ -33,7 +34,7 @@ func (a *App) ApproveAgent(ctx context.Context, id int64) error {
 
 // RejectAgent refuses a pending agent for good; it gets nothing, ever.
 func (a *App) RejectAgent(ctx context.Context, id int64) error {
-	return a.do(ctx, "reject agent "+a.Snapshot().agentName(id), func(api API) error {
+	return a.do(ctx, "reject agent "+a.Snapshot().agentName(id), func(api *hubclient.Client) error {
 		_, err := api.RejectAgent(ctx, id)
 		return err
 	})

@@ -13,33 +13,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchword/watchword/shared/clock"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// JITAPI is the part of the hub's typed client just-in-time access uses.
-type JITAPI interface {
-	WaitJITRequests(ctx context.Context, status wire.JITStatus, since int64, wait time.Duration) (*wire.JITGrantsResponse, error)
-	ApproveJIT(ctx context.Context, id int64, note string) (*wire.JITGrant, error)
-	RefuseJIT(ctx context.Context, id int64, note string) (*wire.JITGrant, error)
-	EndJITNow(ctx context.Context, id int64, note string) (*wire.JITGrant, error)
-	UpdateTriplet(ctx context.Context, id int64, t wire.TripletRequest) (*wire.Triplet, error)
-}
-
-var _ JITAPI = (*hubclient.Client)(nil)
-
-// ErrNoJITAPI is returned when the Console's hub client cannot handle just-in-time access (a test double).
-var ErrNoJITAPI = errors.New("this hub connection cannot handle just-in-time access")
-
-func (a *App) jitAPI() (JITAPI, error) { return clientAs[JITAPI](a, ErrNoJITAPI) }
-
-// loadJIT fills the snapshot's grants, when the client can; a hub without JIT (404) or a role that may not read
-// them (403) leaves the list empty rather than failing the refresh.
-func loadJIT(ctx context.Context, api API, s *Snapshot, load func(string, func() error)) {
-	j, ok := api.(JITAPI)
-	if !ok {
-		return
-	}
+// loadJIT fills the snapshot's grants; a hub without JIT (404) or a role that may not read them (403) leaves the
+// list empty rather than failing the refresh.
+func loadJIT(ctx context.Context, j *hubclient.Client, s *Snapshot, load func(string, func() error)) {
 	load("just-in-time requests", func() error {
 		// Only what the screen shows: the queue and the open windows (the hub keeps every past grant), in one
 		// call so that the list and its revision agree — WatchJIT waits from that revision.
@@ -116,7 +97,7 @@ func ParseMode(jit bool, maxHours string, approval bool) (TripletMode, error) {
 func (a *App) AddTripletMode(ctx context.Context, techGroup, agentGroup, right int64, m TripletMode) error {
 	s := a.Snapshot()
 	label := s.TripletLabel(wire.Triplet{TechGroupID: techGroup, AgentGroupID: agentGroup, RightID: right})
-	return a.do(ctx, "add triplet "+label+" ("+m.String()+")", func(api API) error {
+	return a.do(ctx, "add triplet "+label+" ("+m.String()+")", func(api *hubclient.Client) error {
 		_, err := api.CreateTriplet(ctx, m.request(wire.TripletRequest{TechGroupID: techGroup, AgentGroupID: agentGroup, RightID: right}))
 		return err
 	})
@@ -125,7 +106,7 @@ func (a *App) AddTripletMode(ctx context.Context, techGroup, agentGroup, right i
 // SetTripletMode changes a triplet's mode. Making it just-in-time disables, at each agent's next sync, the
 // accounts no standing triplet still grants.
 func (a *App) SetTripletMode(ctx context.Context, id int64, m TripletMode) error {
-	j, err := a.jitAPI()
+	j, err := a.client()
 	if err != nil {
 		return err
 	}
@@ -133,7 +114,7 @@ func (a *App) SetTripletMode(ctx context.Context, id int64, m TripletMode) error
 	if t := find(a.Snapshot().Triplets, func(t wire.Triplet) bool { return t.ID == id }); t != nil {
 		label = a.Snapshot().TripletLabel(*t)
 	}
-	return a.do(ctx, "set "+label+" to "+m.String(), func(API) error {
+	return a.do(ctx, "set "+label+" to "+m.String(), func(*hubclient.Client) error {
 		_, err := j.UpdateTriplet(ctx, id, m.request(wire.TripletRequest{}))
 		return err
 	})
@@ -172,7 +153,7 @@ func (a *App) EndJITNow(ctx context.Context, id int64, note string) error {
 }
 
 func (a *App) decideJIT(ctx context.Context, id int64, verb, note string) error {
-	j, err := a.jitAPI()
+	j, err := a.client()
 	if err != nil {
 		return err
 	}
@@ -180,7 +161,7 @@ func (a *App) decideJIT(ctx context.Context, id int64, verb, note string) error 
 	if g := find(a.Snapshot().JIT, func(g wire.JITGrant) bool { return g.ID == id }); g != nil {
 		what = fmt.Sprintf("%s %s's request for %s on %s", verb, g.Username, g.AccountName, g.AgentName)
 	}
-	return a.do(ctx, what, func(API) error {
+	return a.do(ctx, what, func(*hubclient.Client) error {
 		switch verb {
 		case "approve":
 			_, err = j.ApproveJIT(ctx, id, note)
@@ -236,7 +217,7 @@ func (a *App) newJITRequestsLocked(s *Snapshot) []wire.JITGrant {
 // a new request shows (and notifies) within a second.
 func (a *App) WatchJIT(ctx context.Context, wait time.Duration) {
 	for ctx.Err() == nil {
-		j, err := a.jitAPI()
+		j, err := a.client()
 		if err != nil {
 			return
 		}
@@ -251,22 +232,13 @@ func (a *App) WatchJIT(ctx context.Context, wait time.Duration) {
 		case errors.Is(err, hubclient.ErrNotFound), errors.Is(err, hubclient.ErrForbidden):
 			return // a hub without JIT, or a role that may not read it
 		case errors.Is(err, hubclient.ErrPending):
-			sleepCtx(ctx, 15*time.Second) // a Console waiting for the owner's approval: the refresh loop tells
+			clock.Sleep(ctx, 15*time.Second) // a Console waiting for the owner's approval: the refresh loop tells
 		case err != nil:
-			sleepCtx(ctx, 2*time.Second)
+			clock.Sleep(ctx, 2*time.Second)
 		case r.Changed || r.Revision != a.Snapshot().JITRevision:
 			if err := a.Refresh(ctx); err != nil {
-				sleepCtx(ctx, 2*time.Second)
+				clock.Sleep(ctx, 2*time.Second)
 			}
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -151,7 +152,7 @@ func (a *App) Preview(o Onboarding) Preview {
 // ApplyOnboarding sends the onboarding to the hub, which applies all of it or none of it.
 func (a *App) ApplyOnboarding(ctx context.Context, o Onboarding) (*wire.OnboardResponse, error) {
 	var out *wire.OnboardResponse
-	err := a.do(ctx, fmt.Sprintf("onboard %q", o.Organization), func(api API) (err error) {
+	err := a.do(ctx, fmt.Sprintf("onboard %q", o.Organization), func(api *hubclient.Client) (err error) {
 		out, err = api.Onboard(ctx, o.Request())
 		return err
 	})

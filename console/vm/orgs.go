@@ -18,25 +18,6 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// OrgsAPI is the part of the hub's typed client these screens use.
-type OrgsAPI interface {
-	Orgs(ctx context.Context) (*wire.OrgsResponse, error)
-	CreateOrg(ctx context.Context, name string) (*wire.Org, error)
-	SetOrgCoManagement(ctx context.Context, id int64, enabled bool, confirm string) (*wire.CoManagementPlan, error)
-	SetCoManagement(ctx context.Context, enabled bool, confirm string) (*wire.CoManagementPlan, error)
-	Seats(ctx context.Context) (*wire.SeatsResponse, error)
-	Admins(ctx context.Context) ([]wire.Admin, error)
-	InviteAdmin(ctx context.Context, role wire.Role, org string, ttl time.Duration) (*wire.TokenResponse, error)
-	ApproveAdmin(ctx context.Context, id int64) (*wire.Admin, error)
-	RemoveAdmin(ctx context.Context, id int64) (*wire.Admin, error)
-	SetAdminRole(ctx context.Context, id int64, role wire.Role, org string) (*wire.Admin, error)
-}
-
-var _ OrgsAPI = (*hubclient.Client)(nil)
-
-// ErrNoOrgsAPI is returned when the Console's hub client cannot manage organizations (a test double).
-var ErrNoOrgsAPI = errors.New("this hub connection cannot manage organizations")
-
 // Orgs is what the Organizations, Admins and Seats screens show. A part the admin's role may not read is empty
 // and its error is in Errs.
 type Orgs struct {
@@ -48,11 +29,9 @@ type Orgs struct {
 	At           time.Time
 }
 
-func (a *App) orgsAPI() (OrgsAPI, error) { return clientAs[OrgsAPI](a, ErrNoOrgsAPI) }
-
 // LoadOrgs reads organizations, admins and seats.
 func (a *App) LoadOrgs(ctx context.Context) (*Orgs, error) {
-	api, err := a.orgsAPI()
+	api, err := a.client()
 	if err != nil {
 		return nil, err
 	}
@@ -78,27 +57,9 @@ func (a *App) LoadOrgs(ctx context.Context) (*Orgs, error) {
 	return out, nil
 }
 
-// orgDo runs one change through the organizations API, then refreshes the main snapshot (techs changed status).
-func (a *App) orgDo(ctx context.Context, what string, fn func(OrgsAPI) error) error {
-	api, err := a.orgsAPI()
-	if err != nil {
-		return err
-	}
-	if err := fn(api); err != nil {
-		err = fmt.Errorf("%s: %w", what, err)
-		_ = a.Notice.Set(err.Error())
-		return err
-	}
-	if err := a.Refresh(ctx); err != nil {
-		return err
-	}
-	_ = a.Notice.Set(what + ": done")
-	return nil
-}
-
 // CreateOrg records a client organization.
 func (a *App) CreateOrg(ctx context.Context, name string) error {
-	return a.orgDo(ctx, fmt.Sprintf("create organization %q", name), func(api OrgsAPI) error {
+	return a.do(ctx, fmt.Sprintf("create organization %q", name), func(api *hubclient.Client) error {
 		_, err := api.CreateOrg(ctx, name)
 		return err
 	})
@@ -107,7 +68,7 @@ func (a *App) CreateOrg(ctx context.Context, name string) error {
 // PreviewCoManagementOff asks the hub what switching co-management off would do, for the organization org or,
 // with org 0, for the whole tenant. Nothing changes.
 func (a *App) PreviewCoManagementOff(ctx context.Context, org int64) (*wire.CoManagementPlan, error) {
-	api, err := a.orgsAPI()
+	api, err := a.client()
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +81,7 @@ func (a *App) PreviewCoManagementOff(ctx context.Context, org int64) (*wire.CoMa
 // ConfirmCoManagementOff applies a previewed plan; the hub refuses it if the plan changed since the preview.
 func (a *App) ConfirmCoManagementOff(ctx context.Context, org int64, plan *wire.CoManagementPlan) (*wire.CoManagementPlan, error) {
 	var done *wire.CoManagementPlan
-	err := a.orgDo(ctx, "disable co-management", func(api OrgsAPI) (err error) {
+	err := a.do(ctx, "disable co-management", func(api *hubclient.Client) (err error) {
 		if org == 0 {
 			done, err = api.SetCoManagement(ctx, false, plan.Confirm)
 		} else {
@@ -133,7 +94,7 @@ func (a *App) ConfirmCoManagementOff(ctx context.Context, org int64, plan *wire.
 
 // EnableCoManagement switches co-management on for org, or for the tenant with org 0.
 func (a *App) EnableCoManagement(ctx context.Context, org int64) error {
-	return a.orgDo(ctx, "enable co-management", func(api OrgsAPI) (err error) {
+	return a.do(ctx, "enable co-management", func(api *hubclient.Client) (err error) {
 		if org == 0 {
 			_, err = api.SetCoManagement(ctx, true, "")
 		} else {
@@ -146,7 +107,7 @@ func (a *App) EnableCoManagement(ctx context.Context, org int64) error {
 // InviteAdmin creates a single-use invite for an admin of role (owner only); it is valid a week.
 func (a *App) InviteAdmin(ctx context.Context, role wire.Role, org string) (*wire.TokenResponse, error) {
 	var tok *wire.TokenResponse
-	err := a.orgDo(ctx, "invite "+RoleTitle(role), func(api OrgsAPI) (err error) {
+	err := a.do(ctx, "invite "+RoleTitle(role), func(api *hubclient.Client) (err error) {
 		tok, err = api.InviteAdmin(ctx, role, org, 7*24*time.Hour)
 		return err
 	})
@@ -155,17 +116,17 @@ func (a *App) InviteAdmin(ctx context.Context, role wire.Role, org string) (*wir
 
 // ApproveAdmin activates an invited admin whose fingerprint matched.
 func (a *App) ApproveAdmin(ctx context.Context, id int64) error {
-	return a.orgDo(ctx, fmt.Sprintf("approve admin %d", id), func(api OrgsAPI) error { _, err := api.ApproveAdmin(ctx, id); return err })
+	return a.do(ctx, fmt.Sprintf("approve admin %d", id), func(api *hubclient.Client) error { _, err := api.ApproveAdmin(ctx, id); return err })
 }
 
 // RemoveAdmin deletes an admin.
 func (a *App) RemoveAdmin(ctx context.Context, id int64) error {
-	return a.orgDo(ctx, fmt.Sprintf("remove admin %d", id), func(api OrgsAPI) error { _, err := api.RemoveAdmin(ctx, id); return err })
+	return a.do(ctx, fmt.Sprintf("remove admin %d", id), func(api *hubclient.Client) error { _, err := api.RemoveAdmin(ctx, id); return err })
 }
 
 // SetAdminRole changes an admin's role.
 func (a *App) SetAdminRole(ctx context.Context, id int64, role wire.Role, org string) error {
-	return a.orgDo(ctx, fmt.Sprintf("make admin %d %s", id, RoleTitle(role)), func(api OrgsAPI) error {
+	return a.do(ctx, fmt.Sprintf("make admin %d %s", id, RoleTitle(role)), func(api *hubclient.Client) error {
 		_, err := api.SetAdminRole(ctx, id, role, org)
 		return err
 	})

@@ -70,7 +70,7 @@ func (a *App) RecordedOrganizations(ctx context.Context) ([]string, error) {
 	if !a.Snapshot().Me.CanReadAll() {
 		return nil, nil
 	}
-	api, err := a.orgsAPI()
+	api, err := a.client()
 	if err != nil {
 		return nil, nil // a hub connection without organizations: the suggestion and MSP staff remain
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/watchword/watchword/console/server/hub/entitle"
+	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -63,7 +64,7 @@ func (a *App) PreviewNames(format string) ([]NameCheck, error) {
 
 // SavePolicy replaces the tenant's policy.
 func (a *App) SavePolicy(ctx context.Context, p wire.Policy) error {
-	return a.do(ctx, "save policy", func(api API) error {
+	return a.do(ctx, "save policy", func(api *hubclient.Client) error {
 		_, err := api.SetPolicy(ctx, p)
 		return err
 	})

@@ -4,19 +4,12 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/watchword/watchword/shared/wire"
+	"github.com/watchword/watchword/shared/hubclient"
 )
 
-// RegistrationsAPI is the part of the hub's client that reports the tenant's queue of pending registrations;
-// *hubclient.Client is one.
-type RegistrationsAPI interface {
-	Registrations(ctx context.Context) (*wire.Registrations, error)
-}
-
-// loadRegistrations fills the snapshot's registration queue, when the client can and this Console manages techs.
-func loadRegistrations(ctx context.Context, api API, s *Snapshot, load func(string, func() error)) {
-	ra, ok := api.(RegistrationsAPI)
-	if !ok || !s.Me.CanManageTechs() {
+// loadRegistrations fills the snapshot's registration queue when this Console manages techs.
+func loadRegistrations(ctx context.Context, ra *hubclient.Client, s *Snapshot, load func(string, func() error)) {
+	if !s.Me.CanManageTechs() {
 		return
 	}
 	load("registration queue", func() (err error) {

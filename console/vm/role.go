@@ -20,7 +20,6 @@ import (
 	"strings"
 
 	"github.com/watchword/watchword/shared/hubclient"
-	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -111,16 +110,6 @@ func (a *App) VisibleSections() []Section {
 	return out
 }
 
-// selfKey is implemented by a hub client that knows its identity (*hubclient.Client).
-type selfKey interface {
-	PublicKey() *seal.PublicKey
-}
-
-// adminLister is the one call whoami needs.
-type adminLister interface {
-	Admins(ctx context.Context) ([]wire.Admin, error)
-}
-
 // isPending reports whether the hub refused because this key is known but not approved yet.
 func isPending(err error) bool { return errors.Is(err, hubclient.ErrPending) }
 
@@ -128,25 +117,16 @@ func isPending(err error) bool { return errors.Is(err, hubclient.ErrPending) }
 func isForbidden(err error) bool { return errors.Is(err, hubclient.ErrForbidden) }
 
 // whoami finds this Console's role; cached in a.me until forget.
-func (a *App) whoami(ctx context.Context, api API) (Me, error) {
+func (a *App) whoami(ctx context.Context, api *hubclient.Client) (Me, error) {
 	a.mu.Lock()
 	me, known := a.me, a.meKnown
 	a.mu.Unlock()
 	if known {
 		return me, nil
 	}
-	me = Me{}
-	sk, ok := api.(selfKey)
-	if !ok || sk.PublicKey() == nil {
-		return me, nil
-	}
-	pk := sk.PublicKey()
-	me.Fingerprint, me.KeyID = pk.Fingerprint().String(), pk.ID()
-	al, ok := api.(adminLister)
-	if !ok {
-		return me, nil
-	}
-	as, err := al.Admins(ctx)
+	pk := api.PublicKey()
+	me = Me{Fingerprint: pk.Fingerprint().String(), KeyID: pk.ID()}
+	as, err := api.Admins(ctx)
 	switch {
 	case isForbidden(err):
 		me.Role = wire.RoleCoManager
@@ -176,12 +156,9 @@ func (a *App) forget() {
 }
 
 // pendingMe is the Me of a Console whose key waits for approval.
-func pendingMe(api API) Me {
-	me := Me{Pending: true}
-	if sk, ok := api.(selfKey); ok && sk.PublicKey() != nil {
-		me.Fingerprint, me.KeyID = sk.PublicKey().Fingerprint().String(), sk.PublicKey().ID()
-	}
-	return me
+func pendingMe(api *hubclient.Client) Me {
+	pk := api.PublicKey()
+	return Me{Pending: true, Fingerprint: pk.Fingerprint().String(), KeyID: pk.ID()}
 }
 
 // coManagerOrg guesses a Co-managed Manager's organization from the techs it may see (all of its organization).

@@ -8,7 +8,6 @@ package vm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,34 +17,8 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// SecurityAPI is the part of the hub's typed client these screens use.
-type SecurityAPI interface {
-	TechSecurities(ctx context.Context) ([]wire.TechSecurity, error)
-	PauseTOTP(ctx context.Context, tech int64, kind string) (*wire.TechSecurity, error)
-	UnlockTech(ctx context.Context, tech int64) (*wire.TechSecurity, error)
-	ResetTOTP(ctx context.Context, tech int64) (*wire.TechSecurity, error)
-	Rekeys(ctx context.Context, status string) ([]wire.Rekey, error)
-	ApproveRekey(ctx context.Context, id int64) (*wire.Rekey, error)
-	RejectRekey(ctx context.Context, id int64) (*wire.Rekey, error)
-	ImportTemplate(ctx context.Context) (*wire.ImportTemplate, error)
-	ImportTechs(ctx context.Context, csv, mode string) (*wire.Import, error)
-	Imports(ctx context.Context) ([]wire.Import, error)
-	Reservations(ctx context.Context) ([]wire.Reservation, error)
-}
-
-var _ SecurityAPI = (*hubclient.Client)(nil)
-
-// ErrNoSecurityAPI is returned when the Console's hub client cannot manage tech security (a test double).
-var ErrNoSecurityAPI = errors.New("this hub connection cannot manage tech security")
-
-func (a *App) securityAPI() (SecurityAPI, error) { return clientAs[SecurityAPI](a, ErrNoSecurityAPI) }
-
-// loadSecurity fills the snapshot's 2FA states and pending re-keys, when the client can.
-func loadSecurity(ctx context.Context, api API, s *Snapshot, load func(string, func() error)) {
-	sa, ok := api.(SecurityAPI)
-	if !ok {
-		return
-	}
+// loadSecurity fills the snapshot's 2FA states and pending re-keys.
+func loadSecurity(ctx context.Context, sa *hubclient.Client, s *Snapshot, load func(string, func() error)) {
 	s.Security = map[int64]wire.TechSecurity{}
 	load("two-factor states", func() error {
 		ts, err := sa.TechSecurities(ctx)
@@ -103,7 +76,7 @@ func contestNotice(r wire.Rekey) string {
 
 // ApproveRekey makes the new device the tech's and rotates every account of the tech.
 func (a *App) ApproveRekey(ctx context.Context, id int64) error {
-	return a.securityDo(ctx, fmt.Sprintf("approve device replacement %d", id), func(api SecurityAPI) error {
+	return a.do(ctx, fmt.Sprintf("approve device replacement %d", id), func(api *hubclient.Client) error {
 		_, err := api.ApproveRekey(ctx, id)
 		return err
 	})
@@ -111,7 +84,7 @@ func (a *App) ApproveRekey(ctx context.Context, id int64) error {
 
 // RejectRekey refuses a device replacement; the tech keeps the old device.
 func (a *App) RejectRekey(ctx context.Context, id int64) error {
-	return a.securityDo(ctx, fmt.Sprintf("reject device replacement %d", id), func(api SecurityAPI) error {
+	return a.do(ctx, fmt.Sprintf("reject device replacement %d", id), func(api *hubclient.Client) error {
 		_, err := api.RejectRekey(ctx, id)
 		return err
 	})
@@ -168,7 +141,7 @@ func PauseWarning(username, kind string) string {
 
 // PauseTOTP pauses a tech's 2FA for the next login (wire.PauseNextLogin) or 24 hours (wire.Pause24h); audited.
 func (a *App) PauseTOTP(ctx context.Context, tech int64, kind string) error {
-	return a.securityDo(ctx, fmt.Sprintf("pause 2FA of %s (%s)", a.techName(tech), kind), func(api SecurityAPI) error {
+	return a.do(ctx, fmt.Sprintf("pause 2FA of %s (%s)", a.techName(tech), kind), func(api *hubclient.Client) error {
 		_, err := api.PauseTOTP(ctx, tech, kind)
 		return err
 	})
@@ -176,7 +149,7 @@ func (a *App) PauseTOTP(ctx context.Context, tech int64, kind string) error {
 
 // UnlockTech lifts a tech's lockout; audited.
 func (a *App) UnlockTech(ctx context.Context, tech int64) error {
-	return a.securityDo(ctx, "unlock "+a.techName(tech), func(api SecurityAPI) error {
+	return a.do(ctx, "unlock "+a.techName(tech), func(api *hubclient.Client) error {
 		_, err := api.UnlockTech(ctx, tech)
 		return err
 	})
@@ -189,24 +162,6 @@ func (a *App) techName(id int64) string {
 	return fmt.Sprintf("tech %d", id)
 }
 
-// securityDo runs one change, then refreshes the snapshot.
-func (a *App) securityDo(ctx context.Context, what string, fn func(SecurityAPI) error) error {
-	api, err := a.securityAPI()
-	if err != nil {
-		return err
-	}
-	if err := fn(api); err != nil {
-		err = fmt.Errorf("%s: %w", what, err)
-		_ = a.Notice.Set(err.Error())
-		return err
-	}
-	if err := a.Refresh(ctx); err != nil {
-		return err
-	}
-	_ = a.Notice.Set(what + ": done")
-	return nil
-}
-
 // Imports is what the CSV import screen shows.
 type Imports struct {
 	History      []wire.Import
@@ -215,7 +170,7 @@ type Imports struct {
 
 // LoadImports reads the import history and the reservations it made.
 func (a *App) LoadImports(ctx context.Context) (*Imports, error) {
-	api, err := a.securityAPI()
+	api, err := a.client()
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +186,7 @@ func (a *App) LoadImports(ctx context.Context) (*Imports, error) {
 
 // ImportTemplate returns the CSV template to save and fill in.
 func (a *App) ImportTemplate(ctx context.Context) (*wire.ImportTemplate, error) {
-	api, err := a.securityAPI()
+	api, err := a.client()
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +201,7 @@ func (a *App) ImportTemplate(ctx context.Context) (*wire.ImportTemplate, error) 
 // were not imported with their reasons; in atomic mode any exception means nothing was imported.
 func (a *App) ImportTechs(ctx context.Context, csv, mode string) (*wire.Import, error) {
 	var out *wire.Import
-	err := a.securityDo(ctx, "import techs ("+mode+")", func(api SecurityAPI) (err error) {
+	err := a.do(ctx, "import techs ("+mode+")", func(api *hubclient.Client) (err error) {
 		out, err = api.ImportTechs(ctx, csv, mode)
 		return err
 	})

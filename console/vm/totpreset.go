@@ -3,6 +3,8 @@ package vm
 import (
 	"context"
 	"fmt"
+
+	"github.com/watchword/watchword/shared/hubclient"
 )
 
 // ResetTOTPWarning is the confirmation text of resetting a tech's authenticator.
@@ -15,7 +17,7 @@ func ResetTOTPWarning(username string) string {
 
 // ResetTOTP forgets a tech's enrolled authenticator: the tech enrols a new one at the TechClient's next start; audited.
 func (a *App) ResetTOTP(ctx context.Context, tech int64) error {
-	return a.securityDo(ctx, "reset the authenticator of "+a.techName(tech), func(api SecurityAPI) error {
+	return a.do(ctx, "reset the authenticator of "+a.techName(tech), func(api *hubclient.Client) error {
 		_, err := api.ResetTOTP(ctx, tech)
 		return err
 	})

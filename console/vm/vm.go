@@ -58,44 +58,6 @@ var Sections = []Section{
 	{"invite", "Invite", "What technicians paste into their TechClient to register."},
 }
 
-// API is the part of the hub's typed client the Console uses; *hubclient.Client is the real one.
-type API interface {
-	Tenant(ctx context.Context) (*wire.Tenant, error)
-	SetPolicy(ctx context.Context, p wire.Policy) (*wire.Tenant, error)
-	Techs(ctx context.Context, status wire.TechStatus) ([]wire.Tech, error)
-	ApproveTech(ctx context.Context, id int64) (*wire.Tech, error)
-	ApproveTechAs(ctx context.Context, id int64, place wire.ApproveRequest) (*wire.Tech, error)
-	RejectTech(ctx context.Context, id int64) (*wire.Tech, error)
-	DisableTech(ctx context.Context, id int64) (*wire.Tech, error)
-	EnableTech(ctx context.Context, id int64) (*wire.Tech, error)
-	TechGroups(ctx context.Context) ([]wire.Group, error)
-	AgentGroups(ctx context.Context) ([]wire.Group, error)
-	CreateTechGroup(ctx context.Context, g wire.GroupRequest) (*wire.Group, error)
-	CreateAgentGroup(ctx context.Context, g wire.GroupRequest) (*wire.Group, error)
-	UpdateGroup(ctx context.Context, agents bool, id int64, g wire.GroupRequest) (*wire.Group, error)
-	DeleteGroup(ctx context.Context, agents bool, id int64) error
-	EditMembers(ctx context.Context, agents bool, id int64, add, remove []int64) (*wire.Group, error)
-	Rights(ctx context.Context) ([]wire.Right, error)
-	CreateRight(ctx context.Context, r wire.RightRequest) (*wire.Right, error)
-	UpdateRight(ctx context.Context, id int64, r wire.RightRequest) (*wire.Right, error)
-	DeleteRight(ctx context.Context, id int64) error
-	Triplets(ctx context.Context) ([]wire.Triplet, error)
-	CreateTriplet(ctx context.Context, t wire.TripletRequest) (*wire.Triplet, error)
-	DeleteTriplet(ctx context.Context, id int64) error
-	Agents(ctx context.Context) ([]wire.Agent, error)
-	Accounts(ctx context.Context, techID, agentID int64) ([]wire.Account, error)
-	CreateEnrollmentTokenWith(ctx context.Context, req wire.TokenRequest) (*wire.TokenResponse, error)
-	ApproveAgent(ctx context.Context, id int64) (*wire.Agent, error)
-	RejectAgent(ctx context.Context, id int64) (*wire.Agent, error)
-	RotateNow(ctx context.Context, r wire.RotateRequest) (int, error)
-	Audit(ctx context.Context, q wire.AuditQuery) ([]wire.AuditEvent, error)
-	VerifyAudit(ctx context.Context) (*wire.VerifyResponse, error)
-	Access(ctx context.Context, techID, agentID int64) ([]wire.Access, error)
-	Onboard(ctx context.Context, req wire.OnboardRequest) (*wire.OnboardResponse, error)
-}
-
-var _ API = (*hubclient.Client)(nil)
-
 // ErrNotConnected is returned by every action before Connect.
 var ErrNotConnected = errors.New("not connected to a hub")
 
@@ -224,7 +186,7 @@ type App struct {
 	Notice binding.String
 
 	mu        sync.Mutex
-	api       API
+	api       *hubclient.Client
 	invite    wire.Invite
 	snap      *Snapshot
 	listeners []func()
@@ -268,7 +230,7 @@ func (a *App) Select(id string) {
 }
 
 // Connect points the Console at a hub; describe says which, for the status line. Call Refresh next.
-func (a *App) Connect(api API, invite wire.Invite, describe string) {
+func (a *App) Connect(api *hubclient.Client, invite wire.Invite, describe string) {
 	a.mu.Lock()
 	a.api, a.invite = api, invite
 	a.meKnown = false
@@ -304,28 +266,13 @@ func (a *App) Snapshot() *Snapshot {
 	return a.snap
 }
 
-func (a *App) client() (API, error) {
+func (a *App) client() (*hubclient.Client, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.api == nil {
 		return nil, ErrNotConnected
 	}
 	return a.api, nil
-}
-
-// clientAs is the connected client as one of the optional APIs (organizations, security, JIT), or missing when
-// the client cannot handle it (a test double).
-func clientAs[T any](a *App, missing error) (T, error) {
-	var zero T
-	api, err := a.client()
-	if err != nil {
-		return zero, err
-	}
-	t, ok := api.(T)
-	if !ok {
-		return zero, missing
-	}
-	return t, nil
 }
 
 // Refresh reads what the screens show from the hub — only what this Console's role may read (role.go) — then
