@@ -1,6 +1,6 @@
 package hub
 
-// CSV import of techs (seed 002, TechIDManager's management-first style).
+// CSV import of techs (TechIDManager's management-first style).
 //
 // parseTechCSV is pure (fuzzed by FuzzParseTechCSV): it turns the file into rows and per-row exceptions for what a
 // row says on its own — field count, username charset, email form, lengths, formula-injection cells (a cell a

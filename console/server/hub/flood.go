@@ -23,10 +23,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"sync"
 	"time"
 
+	"github.com/watchword/watchword/console/server/hub/limit"
 	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/shared/wire"
 )
@@ -41,12 +41,12 @@ const (
 
 // floodGates is the Hub's share of this file.
 type floodGates struct {
-	netLimiter    *limiter // keyed routes per network
-	tenantLimiter *limiter // keyed routes per tenant
+	netLimiter    *limit.Buckets // keyed routes per network
+	tenantLimiter *limit.Buckets // keyed routes per tenant
 	maxPending    int
-	polls         *gate    // long polls, per key and in total
-	requests      *gate    // requests in flight, per key
-	knownTenants  sync.Map // GUIDs of tenants looked up: limited before the next lookup
+	polls         *limit.Gate // long polls, per key and in total
+	requests      *limit.Gate // requests in flight, per key
+	knownTenants  sync.Map    // GUIDs of tenants looked up: limited before the next lookup
 
 	regMu   sync.Mutex
 	regFull map[int64]*regRefusals // tenant ID → refusals since its queue was last below the limit
@@ -66,37 +66,17 @@ func orDefault[T int | time.Duration](v, def T) T {
 
 func newFloodGates(cfg Config, burst int, every time.Duration, now func() time.Time) floodGates {
 	return floodGates{
-		netLimiter: newLimiter(orDefault(cfg.NetRateBurst, 3*burst), orDefault(cfg.NetRateEvery, max(every/3, time.Nanosecond)), now),
-		tenantLimiter: newLimiter(orDefault(cfg.TenantRateBurst, 10*burst),
+		netLimiter: limit.NewBuckets(orDefault(cfg.NetRateBurst, 3*burst), orDefault(cfg.NetRateEvery, max(every/3, time.Nanosecond)), now),
+		tenantLimiter: limit.NewBuckets(orDefault(cfg.TenantRateBurst, 10*burst),
 			orDefault(cfg.TenantRateEvery, max(every/10, time.Nanosecond)), now),
 		maxPending: orDefault(cfg.MaxPendingTechs, defaultMaxPendingTechs),
-		polls: &gate{max: orDefault(cfg.MaxLongPolls, defaultMaxLongPolls), perMax: orDefault(cfg.MaxLongPollsPerKey, defaultMaxLongPollsPerKey),
-			what: "long polls", per: map[string]int{}},
-		requests: &gate{perMax: orDefault(cfg.MaxRequestsPerKey, defaultMaxRequestsPerKey), what: "requests in flight", per: map[string]int{}},
-		regFull:  map[int64]*regRefusals{},
+		polls:      limit.NewGate("long polls", orDefault(cfg.MaxLongPolls, defaultMaxLongPolls), orDefault(cfg.MaxLongPollsPerKey, defaultMaxLongPollsPerKey)),
+		requests:   limit.NewGate("requests in flight", 0, orDefault(cfg.MaxRequestsPerKey, defaultMaxRequestsPerKey)),
+		regFull:    map[int64]*regRefusals{},
 	}
 }
 
 // ---- rates of the keyed routes ----
-
-// network is the /24 (IPv4, IPv4-mapped IPv6 included) or /64 (IPv6) of a client address, or the address itself
-// when it does not parse.
-func network(addr string) string {
-	a, err := netip.ParseAddr(addr)
-	if err != nil {
-		return addr
-	}
-	a = a.Unmap().WithZone("")
-	bits := 64
-	if a.Is4() {
-		bits = 24
-	}
-	p, err := a.Prefix(bits)
-	if err != nil {
-		return addr
-	}
-	return p.String()
-}
 
 func errRate(from string) error {
 	return &wire.Error{Code: wire.CodeRateLimited, Message: fmt.Sprintf("too many requests %s; retry later", from)}
@@ -106,10 +86,10 @@ func errRate(from string) error {
 // known (rateByTenant).
 func (h *Hub) rateByAddress(rt route, hr *http.Request) error {
 	addr := clientAddr(hr)
-	if !h.limiter.allow(rt.path + "|" + addr) {
+	if !h.limiter.Allow(rt.path + "|" + addr) {
 		return errRate("from this address")
 	}
-	if n := network(addr); !h.netLimiter.allow(rt.path + "|" + n) {
+	if n := limit.Network(addr); !h.netLimiter.Allow(rt.path + "|" + n) {
 		return errRate("from network " + n)
 	}
 	return nil
@@ -123,7 +103,7 @@ func (h *Hub) rateByTenant(rt route, guid string, known bool) (checked bool, err
 		return false, nil
 	}
 	h.knownTenants.Store(guid, true)
-	if !h.tenantLimiter.allow(rt.path + "|" + guid) {
+	if !h.tenantLimiter.Allow(rt.path + "|" + guid) {
 		return true, errRate("to this tenant")
 	}
 	return true, nil
@@ -214,43 +194,7 @@ func (h *Hub) registrations(tx store.Tx, tenant int64) (*wire.Registrations, err
 
 // ---- long polls and requests in flight ----
 
-// gate counts what each client key holds (perMax each) and, when max is positive, what all of them hold.
-type gate struct {
-	mu     sync.Mutex
-	max    int
-	perMax int
-	what   string
-	total  int
-	per    map[string]int
-}
-
-// acquire takes a place for key, or refuses with rate_limited; release gives it back (once).
-func (g *gate) acquire(key string) (release func(), err error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.max > 0 && g.total >= g.max {
-		return nil, &wire.Error{Code: wire.CodeRateLimited, Message: fmt.Sprintf("the hub holds its maximum of %d %s; retry later", g.max, g.what)}
-	}
-	if g.per[key] >= g.perMax {
-		return nil, &wire.Error{Code: wire.CodeRateLimited,
-			Message: fmt.Sprintf("this key already has %d %s, the most the hub allows one client; retry when one ends", g.perMax, g.what)}
-	}
-	g.total++
-	g.per[key]++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			g.mu.Lock()
-			defer g.mu.Unlock()
-			g.total--
-			if g.per[key]--; g.per[key] <= 0 {
-				delete(g.per, key)
-			}
-		})
-	}, nil
-}
-
 // longPoll takes a long-poll place for the caller, to hold while it waits.
 func (h *Hub) longPoll(r *request) (release func(), err error) {
-	return h.polls.acquire(r.keyID)
+	return h.polls.Acquire(r.keyID)
 }

@@ -43,8 +43,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/watchword/watchword/console/server/hub/limit"
+	"github.com/watchword/watchword/console/server/hub/metrics"
 	"github.com/watchword/watchword/console/server/hub/notify"
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/console/server/hub/totpseal"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
@@ -78,8 +81,8 @@ type Config struct {
 	// the tenant's security policy; totp.go). A knob for tests about something else: a real hub always enforces
 	// it, and lockouts are enforced either way.
 	DisableTOTP bool
-	// MetricsKey is the scrape key GET /metrics requires as a bearer token (at least MinScrapeKey characters;
-	// ReadScrapeKey reads one from a file). Empty: metrics are off.
+	// MetricsKey is the scrape key GET /metrics requires as a bearer token (at least metrics.MinScrapeKey
+	// characters; metrics.ReadScrapeKey reads one from a file). Empty: metrics are off.
 	MetricsKey string
 }
 
@@ -91,13 +94,15 @@ type Hub struct {
 	log     *slog.Logger
 	now     func() time.Time
 	maxWait time.Duration
-	metrics *metrics
-	limiter *limiter
+	metrics *metrics.Registry
+	// scrapeKey is the key GET /metrics requires (Config.MetricsKey); nil: metrics are off.
+	scrapeKey metrics.ScrapeKey
+	limiter   *limit.Buckets // keyed routes per client address (flood.go)
 	// refusals bounds the audit events refused requests may write (see auditRefusal).
-	refusals    *limiter
+	refusals    *limit.Buckets
+	totp        *totpseal.Sealer // TOTP secrets at rest
 	enforceTOTP bool
-	scrapeKey   []byte // SHA-256 of Config.MetricsKey; nil: metrics are off
-	floodGates         // registration limits, long polls and requests in flight (flood.go)
+	floodGates  // registration limits, long polls and requests in flight (flood.go)
 
 	// notify holds the tenants' revisions and wakes long polls (package notify).
 	notify *notify.Notifier
@@ -122,7 +127,8 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 		now:         cfg.Now,
 		maxWait:     cfg.MaxWait,
 		enforceTOTP: !cfg.DisableTOTP,
-		metrics:     newMetrics(),
+		metrics:     metrics.New(),
+		totp:        totpseal.New(id),
 		views:       map[int64]*view{},
 		gens:        map[int64]int64{},
 		building:    map[viewKey]*viewBuild{},
@@ -144,17 +150,16 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 	if every <= 0 {
 		every = 6 * time.Second
 	}
-	h.limiter = newLimiter(burst, every, h.now)
+	h.limiter = limit.NewBuckets(burst, every, h.now)
 	h.floodGates = newFloodGates(cfg, burst, every, h.now)
 	if cfg.MetricsKey != "" {
-		if err := checkScrapeKey(cfg.MetricsKey); err != nil {
+		k, err := metrics.NewScrapeKey(cfg.MetricsKey)
+		if err != nil {
 			h.log.Error("metrics stay off", "err", err)
-		} else {
-			sum := sha256.Sum256([]byte(cfg.MetricsKey))
-			h.scrapeKey = sum[:]
 		}
+		h.scrapeKey = k
 	}
-	h.refusals = newLimiter(refusalBurst, refusalEvery, h.now)
+	h.refusals = limit.NewBuckets(refusalBurst, refusalEvery, h.now)
 	return h
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// adminOnboard is seed 003's co-managed onboarding (steps 4–11) as one transaction. Doing the steps one request
+// adminOnboard is the co-managed onboarding (its steps 4–11) as one transaction. Doing the steps one request
 // at a time leaves windows in which access is wrong: after the new triplets but before the All triplet goes,
 // co-managed techs activated early would reach every domain. Here every step lands or none does, and the
 // co-managed techs are activated last, after the All triplet is gone, as the seed insists.

@@ -80,7 +80,7 @@ func TestOnboardCoManaged(t *testing.T) {
 	if !resp.DeletedAllTriplet || len(resp.Triplets) != 2 || len(resp.Activated) != 2 {
 		t.Fatalf("onboard response %+v", resp)
 	}
-	// Seed 003's intent: co-managed techs reach only their domains, MSP techs reach all.
+	// The co-managed onboarding's intent: co-managed techs reach only their domains, MSP techs reach all.
 	for _, id := range []int64{bob, carol} {
 		if r := reach(t, h, id); !r[contoso.ID] || r[fabrikam.ID] || len(r) != 1 {
 			t.Fatalf("co-managed tech %d reaches %v", id, r)

@@ -1,6 +1,6 @@
 package hub
 
-// Client organizations and the co-management switch (seed 001), and seats (seed 000).
+// Client organizations and the co-management switch, and seats.
 //
 // A tech that registers with an organization is co-managed. Organizations become records by an admin's act only:
 // creating one, onboarding it, or approving a tech who typed its name (a registration keeps an unknown name as the

@@ -7,7 +7,7 @@ package hub
 // approves. In the approving transaction the new key becomes the tech's (the old one stops authenticating at once),
 // every staged and confirmed envelope of the tech is retired (none sealed to the old key stays current), every
 // account of the tech is due for rotation now, and the TOTP session is dropped. A deactivated tech cannot
-// re-register under the same username: seed 000's "disable password reset" for terminated employees.
+// re-register under the same username: the "disable password reset" for terminated employees.
 
 import (
 	"errors"

@@ -1,6 +1,6 @@
 package hub
 
-// Two-factor authentication and lockout of techs (seed 000).
+// Two-factor authentication and lockout of techs, and the TOTP secrets sealed at rest (package totpseal).
 //
 // A co-managed tech must enrol TOTP (RFC 6238, github.com/pquerna/otp) at first approval and open a session with a
 // code before the credential list hands out envelopes; MSP techs too when the tenant's SecurityPolicy says so.
@@ -13,7 +13,9 @@ package hub
 // the handler answers the refusal afterwards.
 
 import (
+	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/console/server/hub/totpseal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -162,7 +165,7 @@ func (h *Hub) techTOTPEnroll(r *request) (any, error) {
 		if err != nil {
 			return fmt.Errorf("totp secret for tech %d: %w", r.who.id, err)
 		}
-		if s.TOTPSecret, err = h.sealTOTP(r.tenant.ID, r.who.id, key.Secret()); err != nil {
+		if s.TOTPSecret, err = h.totp.Seal(r.tenant.ID, r.who.id, key.Secret()); err != nil {
 			return err
 		}
 		s.TOTPLastStep = 0
@@ -227,7 +230,7 @@ func (h *Hub) openSession(r *request, enrol bool) (any, error) {
 		case !enrol && s.TOTPEnrolledAt.IsZero():
 			return errNeedEnrol
 		}
-		secret, err := h.openTOTP(s)
+		secret, err := h.totp.Open(s.TenantID, s.TechID, s.TOTPSecret)
 		if err != nil {
 			h.log.Error("open totp secret", "tech", r.who.id, "err", err)
 			return err
@@ -314,7 +317,7 @@ func (h *Hub) adminSetSecurityPolicy(r *request) (any, error) {
 	if p.SessionHours < 1 || p.SessionHours > 24 {
 		errs = append(errs, wire.Invalid("sessionHours", "must be from 1 to 24"))
 	}
-	if err := joinErrs(errs); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
@@ -426,4 +429,80 @@ func (h *Hub) adminTechUnlock(r *request) (any, error) {
 		s.Failures, s.LockedAt, s.LockReason = 0, time.Time{}, ""
 		return c.audit("tech.unlock", fmt.Sprintf("tech %d", t.ID), fmt.Sprintf("username=%q was=%q", t.Username, was))
 	})
+}
+
+// adminTOTPReset forgets a tech's authenticator, for a lost or replaced phone: a pause only postpones the need for
+// the old one. The secret, the enrolment, any pause and the open session go, so the tech's next request for
+// envelopes answers "enrol first" and the TechClient shows its enrolment screen; until the tech enrols, nothing is
+// handed out. A lockout is left as it is: unlocking is its own decision. The admin who did it is the audit event's
+// actor and is named in its detail.
+func (h *Hub) adminTOTPReset(r *request) (any, error) {
+	var none struct{}
+	if err := r.decode(&none); err != nil {
+		return nil, err
+	}
+	return h.techSecurityAction(r, func(c *change, t *store.Tech, s *store.TechSecurity) error {
+		if s.TOTPSecret == "" && s.TOTPEnrolledAt.IsZero() {
+			return &wire.Error{Code: wire.CodeConflict, Message: fmt.Sprintf("tech %q has no authenticator to reset", t.Username)}
+		}
+		enrolled := "never (an enrolment was started)"
+		if !s.TOTPEnrolledAt.IsZero() {
+			enrolled = s.TOTPEnrolledAt.UTC().Format(time.RFC3339)
+		}
+		s.TOTPSecret, s.TOTPEnrolledAt, s.TOTPLastStep = "", time.Time{}, 0
+		s.PauseNextLogin, s.PauseUntil = false, time.Time{}
+		s.SessionKey, s.SessionUntil = "", time.Time{}
+		by := r.who.admin
+		return c.audit("tech.totp-reset", fmt.Sprintf("tech %d", t.ID), fmt.Sprintf("username=%q enrolled=%s by=%q role=%s",
+			t.Username, enrolled, by.Name, by.Role.Title()))
+	})
+}
+
+// SealTOTPSecrets re-seals every TOTP secret still stored in clear (written by an older hub) and returns how many
+// it sealed. It is idempotent: sealed values are left as they are.
+func (h *Hub) SealTOTPSecrets(ctx context.Context) (int, error) {
+	n := 0
+	err := h.st.Write(ctx, func(tx store.Tx) error {
+		n = 0
+		tenants, err := tx.Tenants()
+		if err != nil {
+			return err
+		}
+		for _, t := range tenants {
+			all, err := tx.TechSecurities(t.ID)
+			if err != nil {
+				return err
+			}
+			for i := range all {
+				s := &all[i]
+				if totpseal.Sealed(s.TOTPSecret) {
+					continue
+				}
+				if s.TOTPSecret, err = h.totp.Seal(s.TenantID, s.TechID, s.TOTPSecret); err != nil {
+					return err
+				}
+				if err := tx.PutTechSecurity(s); err != nil {
+					return err
+				}
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("seal stored totp secrets: %w", err)
+	}
+	// The clear values stay in old WAL frames until a checkpoint: take one now.
+	if cp, ok := h.st.(interface{ Checkpoint(context.Context) error }); ok && n > 0 {
+		if err := cp.Checkpoint(ctx); err != nil {
+			h.log.Warn("checkpoint after sealing totp secrets", "err", err)
+		}
+	}
+	return n, nil
+}
+
+// TOTPSecret opens the stored TOTP secret of a tech, for the operator's tooling and the tests that act as the
+// tech's phone; "" when none is enrolled. The hub itself never hands it out after enrolment.
+func (h *Hub) TOTPSecret(s *store.TechSecurity) (string, error) {
+	return h.totp.Open(s.TenantID, s.TechID, s.TOTPSecret)
 }

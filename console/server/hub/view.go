@@ -144,7 +144,7 @@ func (h *Hub) readView(tx store.Tx, tenant *store.Tenant, prev *view) (*view, er
 	v.gTechs, v.gAgents = g.Techs, g.Agents
 	start := time.Now()
 	v.idx = entitle.Compute(g)
-	h.metrics.recomputed(time.Since(start))
+	h.metrics.Recomputed(time.Since(start))
 	return v, nil
 }
 

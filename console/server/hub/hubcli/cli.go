@@ -31,6 +31,7 @@ import (
 
 	"github.com/watchword/watchword/console/server/hub"
 	"github.com/watchword/watchword/console/server/hub/hubserve"
+	"github.com/watchword/watchword/console/server/hub/metrics"
 	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/shared/wire"
 )
@@ -99,7 +100,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				}
 			}
 			if *metricsKey != "" {
-				k, err := hub.ReadScrapeKey(*metricsKey)
+				k, err := metrics.ReadScrapeKey(*metricsKey)
 				if err != nil {
 					return err
 				}
