@@ -1,6 +1,6 @@
 package hub
 
-// Floods: registrations, long polls, connections.
+// Floods: registrations, long polls, requests in flight (the connection cap is hubserve's).
 //
 // The keyed routes (registration, enrolment, claims, device replacement) answer anyone holding a key, and a key
 // costs nothing to make. Their rate is bounded three ways, each route with buckets of its own so that a flood of

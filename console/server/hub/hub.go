@@ -1,15 +1,48 @@
 // Package hub is Watchword's headless server: it holds a store of tenants, techs, agents, groups, rights,
-// triplets, accounts and sealed credential versions, and serves them over an authenticated HTTPS API.
+// triplets, accounts and sealed credential versions, and serves them over an authenticated HTTPS API. This package
+// is the API — the route table and its handlers, grouped by resource — and the Hub they share; what the Hub holds
+// that is not the API lives in packages of its own.
 //
 // # Reading guide
 //
-//   - hub.go: the Hub, tenant bootstrap (CreateTenant, AddAdmin) and the transaction helper through which every
-//     mutation goes: it appends the audit events, bumps the tenant revision and wakes long polls.
-//   - routes.go: the one table of every endpoint (method, path, who may call it, handler), authentication and
-//     error mapping.
-//   - plan.go: entitlements turned into an agent's plan and a tech's credential list, rotation schedule.
-//   - tech.go, agent.go, admin.go: the handlers.
-//   - serve.go: TLS, listening, graceful shutdown; cli.go: `watchword-hub init|serve|backup|verify-audit`.
+// The core:
+//
+//   - hub.go: Config, the Hub, tenant bootstrap (CreateTenant, AddAdmin) and mutate, the transaction through which
+//     every mutation goes: it appends the audit events, bumps the tenant revision and publishes it (package notify).
+//   - routes.go: the one table of every endpoint (method, path, who may call it, handler) and Handler.
+//   - request.go: the way of every request: protocol and capability versions, authentication, limits, error
+//     mapping, the audit of refusals; the health and metrics routes.
+//   - roles.go: the access classes of admin routes and the Console roles behind them.
+//   - view.go: a tenant's entitlement view (cached per tenant, built once for concurrent readers) and the wake-up
+//     signatures an entitlement change publishes.
+//   - plan.go, stream.go: entitlements turned into an agent's plan and a tech's credential list (full, paged or
+//     delta), the rotation schedule.
+//   - flood.go: what the hub limits against floods (keyed routes, the pending queue, long polls, requests in
+//     flight) and why.
+//
+// The handlers, by resource:
+//
+//   - tech.go: a tech device's registration, status (and its long poll), credentials, changes and events.
+//   - agent.go: an agent's enrolment, plan, staging, confirmation and failures.
+//   - admin.go: the tenant, its policy, admins, claim and enrolment tokens, techs (placement.go: where an approved
+//     tech belongs), agents, accounts, rotation requests, the audit log and effective access.
+//   - entitlements.go: tech and agent groups, rights and triplets.
+//   - accounts.go: failed accounts, retry and adoption, plan problems.
+//   - history.go: rotate after use and password history.
+//   - jit.go: just-in-time access.
+//   - totp.go: two-factor sessions, lockout, authenticator reset, TOTP secrets sealed at rest.
+//   - rekey.go: device replacement.
+//   - orgs.go: client organizations, co-management, seats.
+//   - onboard.go: the co-managed onboarding in one transaction.
+//   - csvimport.go: CSV import of techs and reservations.
+//
+// The packages beside it:
+//
+//   - notify: tenant revisions, per-tech wake-ups, the delta log, long-poll waits.
+//   - hubserve: the key file, TLS, listening with a connection cap, shutdown.
+//   - hubcli: the watchword-hub command line.
+//   - store: the storage interface and its SQLite implementation; entitle: the entitlement index.
+//   - metrics, limit, totpseal: Prometheus counters and the scrape key, flood counters, TOTP sealing.
 //
 // # Authentication
 //

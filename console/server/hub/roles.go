@@ -1,6 +1,6 @@
 package hub
 
-// Console roles (seeds 002 and 004).
+// Console roles, and which admin may manage which tech (mayManage) or still may answer a held request (reauthorize).
 //
 // Every admin route names an access class; the class lists the roles that may call it. The Owner is the tenant's
 // first admin and may do everything, including managing admins; an Administrator may do everything else; an
