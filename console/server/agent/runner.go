@@ -28,6 +28,21 @@
 //
 // The runner logs with slog: accounts, versions, reasons, durations, errors. It never holds a password longer
 // than one cycle, and no log line, error or report holds one (the drivers and the cycle keep the same rule).
+//
+// # Reading guide
+//
+//   - runner.go: Config, Runner, Run (the long poll and its backoff), Sync (one pass), the rotation of one
+//     account through rotation.Rotator, and the hub adapter the cycle stages through;
+//   - halt.go: when an account is halted instead of retried (the unresolved bound, the target's own password
+//     and lockout policy, accounts that are not Watchword's);
+//   - jit.go: just-in-time accounts, closed outside their window and disabled at expiry by the agent's own
+//     clock, the open windows kept in Config.JITStateFile;
+//   - backoff.go: exponential backoff with full jitter for hub failures;
+//   - lock.go, lock_unix.go, lock_windows.go: the state directory's lock, so two agents never work one target.
+//
+// The targets are behind driver.Driver (package driver and its ad, openldap and linux implementations, each
+// tested by driver/drivertest); the command line is package agentcli, the Windows service package winsvc, and
+// package faults holds the fault-injection scenarios.
 package agent
 
 import (

@@ -18,6 +18,15 @@
 // run holds the state directory's lock (two agents never work one target), then polls the hub and keeps the
 // target in line until SIGTERM or SIGINT, finishing the rotations in flight before it exits. On Windows the
 // service commands (package winsvc) register run with the service control manager, whose Stop means the same.
+//
+// # Reading guide
+//
+//   - cli.go: Main and the commands (enroll, run, service, help), the secrets' sources and the logger;
+//   - config.go: agent.json (what enroll writes and run reads) and the driver each target kind opens;
+//   - fault_on.go, fault_off.go: the crash hook that only fault-injection builds (-tags faultinject) compile in;
+//   - testdata/*.txtar with script_test.go: the command line's tests, testscript files that run watchword-agent
+//     as its own process against an in-process hub; fault_test.go and jit_kill_test.go build the real binary
+//     and kill it mid-rotation or mid-window.
 package agentcli
 
 import (

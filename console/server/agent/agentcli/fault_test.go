@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -150,28 +149,11 @@ func grantOps(ctx context.Context, t *testing.T, h *hubtest.Harness) {
 type proc struct {
 	cmd    *exec.Cmd
 	faults chan string
-	logs   *syncBuffer
+	logs   *hubtest.SyncBuffer
 	done   chan error
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
-}
-
-func start(t *testing.T, bin string, logs *syncBuffer, env []string, args ...string) *proc {
+func start(t *testing.T, bin string, logs *hubtest.SyncBuffer, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -299,7 +281,7 @@ func TestFaultInjectionKillsRealBinary(t *testing.T) {
 	t.Cleanup(func() { target.deleteUser(t, account) })
 
 	state := enrollAgent(ctx, t, bin, h, h.Invite, target)
-	logs := &syncBuffer{}
+	logs := &hubtest.SyncBuffer{}
 	runArgs := []string{"run", "--state-dir", state, "--log-format", "json", "--poll-wait", "5s"}
 
 	check := newDriver(t, target.cfg)
@@ -411,7 +393,7 @@ func TestFaultInjectionKillsRealBinary(t *testing.T) {
 	if _, err := h.Owner.RotateNow(ctx, wire.RotateRequest{AccountID: accs[0].ID}); err != nil {
 		t.Fatal(err)
 	}
-	plogs := &syncBuffer{}
+	plogs := &hubtest.SyncBuffer{}
 	p := start(t, prod, plogs, []string{agentcli.FaultEnv + "=" + rotation.AfterStage.String()}, runArgs...)
 	deadline := time.Now().Add(30 * time.Second)
 	for vs := versions(ctx, t, tech, account); vs[0].version <= before || vs[0].state != wire.VersionConfirmed; vs = versions(ctx, t, tech, account) {
@@ -459,4 +441,4 @@ func newDriver(t *testing.T, cfg ad.Config) *ad.Driver {
 	return d
 }
 
-var _ io.Writer = (*syncBuffer)(nil)
+var _ io.Writer = (*hubtest.SyncBuffer)(nil)

@@ -110,7 +110,7 @@ func TestJITExpiryAfterSIGKILL(t *testing.T) {
 	inv := h.Invite
 	inv.HubURL = "https://" + relay.ln.Addr().String()
 	state := enrollAgent(ctx, t, bin, h, inv, target)
-	logs := &syncBuffer{}
+	logs := &hubtest.SyncBuffer{}
 	runArgs := []string{"run", "--state-dir", state, "--log-format", "json", "--poll-wait", "5s"}
 	p := start(t, bin, logs, nil, runArgs...)
 	check := newDriver(t, target.cfg)

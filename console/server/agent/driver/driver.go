@@ -23,6 +23,16 @@
 // LDAP: the driver's own bind DN) are refused whatever the plan says, with ErrProtected; an existing account
 // Watchword did not create is refused with ErrNotManaged. Both are final: the runner halts the account and waits
 // for an admin rather than try again.
+//
+// # Reading guide
+//
+//   - driver.go (this file): the contract, Driver, Account, Report, the marks, TargetPolicy and the sentinels;
+//   - drivertest: the contract as a conformance suite, drivertest.Run, which every implementation's test calls
+//     against its real target;
+//   - ad, openldap: the LDAP drivers; internal/ldapconn holds what they share (the verified LDAPS connection,
+//     single-shot binds, and in accounts.go the account life over each driver's Directory);
+//   - linux: local accounts and accounts over SSH, through the same shadow-utils commands;
+//   - names_fuzz_test.go: every driver's name check against arbitrary names.
 package driver
 
 import (

@@ -154,7 +154,7 @@ func dcStop(t *testing.T, env targets.Env, after bool) {
 	tech := h.ActiveTech(user)
 	ag := h.NewAgent("test.lan", wire.DriverAD)
 
-	agentLogs := &syncBuffer{}
+	agentLogs := &hubtest.SyncBuffer{}
 	var once sync.Once
 	cd := &cutDriver{p: p, after: after, outage: 1500 * time.Millisecond}
 	runner, err := agent.New(agent.Config{Hub: ag.Client, Parallelism: 1, PollWait: 2 * time.Second,

@@ -16,6 +16,7 @@ import (
 	"github.com/watchword/watchword/console/server/hub"
 	"github.com/watchword/watchword/console/server/hub/hubserve"
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
@@ -39,7 +40,7 @@ func TestDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &hubtest.SyncBuffer{}
 	hubID, _ := seal.GenerateIdentity()
 	hb := hub.New(st, hubID, hub.Config{Logger: slog.New(slog.NewJSONHandler(logs, nil)), RateBurst: 1000, RateEvery: time.Millisecond})
 	tlsCfg, err := hubserve.TLSConfig(hb)

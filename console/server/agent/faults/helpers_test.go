@@ -22,6 +22,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/watchword/watchword/console/server/agent/driver"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/rotation"
 	"github.com/watchword/watchword/shared/seal"
@@ -89,31 +90,13 @@ func buildHub(t *testing.T) string {
 	return hubBin.path
 }
 
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
-}
-
 // hubProc is a running watchword-hub serve.
 type hubProc struct {
 	cmd  *exec.Cmd
 	done chan error
 }
 
-func serveHub(t *testing.T, bin, db, addr string, logs *syncBuffer) *hubProc {
+func serveHub(t *testing.T, bin, db, addr string, logs *hubtest.SyncBuffer) *hubProc {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--db", db, "--listen", addr, "--log-json", "true", "--log-level", "debug")
 	cmd.Stdout, cmd.Stderr = logs, logs

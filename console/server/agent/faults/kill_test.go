@@ -15,6 +15,7 @@ import (
 
 	"github.com/watchword/watchword/console/server/agent"
 	"github.com/watchword/watchword/console/server/agent/driver"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
@@ -47,7 +48,7 @@ func TestHubKill9UnderLoad(t *testing.T) {
 		t.Fatalf("invite in %q: %v", out, err)
 	}
 	token := regexp.MustCompile(`owner token:\s+(\S+)`).FindStringSubmatch(out)[1]
-	logs := &syncBuffer{}
+	logs := &hubtest.SyncBuffer{}
 	proc := serveHub(t, bin, db, addr, logs)
 
 	var keys []*seal.Identity
@@ -136,7 +137,7 @@ func TestHubKill9UnderLoad(t *testing.T) {
 	// A real agent runner on a third agent, and a tech holding a long poll open, across every crash.
 	runnerClient, runnerAgent := enroll("three.local")
 	mem := newMemDriver()
-	agentLogs := &syncBuffer{}
+	agentLogs := &hubtest.SyncBuffer{}
 	runner, err := agent.New(agent.Config{Hub: runnerClient, NewDriver: func() (driver.Driver, error) { return mem, nil },
 		Parallelism: 2, PollWait: 2 * time.Second, Backoff: agent.Backoff{Min: 50 * time.Millisecond, Max: 500 * time.Millisecond},
 		Retry: 200 * time.Millisecond, Pace: 100 * time.Millisecond, StepTimeout: 3 * time.Second,
@@ -276,7 +277,7 @@ func randInt(n int) int {
 
 func runCmd(bin string, args ...string) (string, error) {
 	cmd := execCommand(bin, args...)
-	var out syncBuffer
+	var out hubtest.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return string(out.Bytes()), err

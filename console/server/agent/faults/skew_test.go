@@ -30,7 +30,7 @@ func TestClockSkew(t *testing.T) {
 			}
 			ag := h.NewAgent("skew.local", wire.DriverAD)
 			mem := newMemDriver()
-			logs := &syncBuffer{}
+			logs := &hubtest.SyncBuffer{}
 			r, err := agent.New(agent.Config{Hub: ag.Client, NewDriver: func() (driver.Driver, error) { return mem, nil },
 				PollWait: time.Second, Retry: 100 * time.Millisecond, Pace: 50 * time.Millisecond,
 				Backoff: agent.Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},

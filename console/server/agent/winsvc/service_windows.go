@@ -191,51 +191,38 @@ func MakeStateDir(dir string) error {
 }
 
 func remove(name string) error {
-	m, err := connect()
-	if err != nil {
-		return err
-	}
-	defer m.Disconnect()
-	s, err := open(m, name)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := stopService(s); err != nil {
-		return err
-	}
-	if err := s.Delete(); err != nil {
-		return fmt.Errorf("delete: %w", err)
-	}
-	eventlog.Remove(name) // absent when the service logged to a file
-	return nil
+	return withService(name, func(s *mgr.Service) error {
+		if err := stopService(s); err != nil {
+			return err
+		}
+		if err := s.Delete(); err != nil {
+			return fmt.Errorf("delete: %w", err)
+		}
+		eventlog.Remove(name) // absent when the service logged to a file
+		return nil
+	})
 }
 
 func start(name string) error {
-	m, err := connect()
-	if err != nil {
-		return err
-	}
-	defer m.Disconnect()
-	s, err := open(m, name)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := s.Start(); err != nil && !errors.Is(err, windows.ERROR_SERVICE_ALREADY_RUNNING) {
-		return fmt.Errorf("start: %w", err)
-	}
-	st, err := waitFor(s, svc.Running, 30*time.Second)
-	if err != nil {
-		return err
-	}
-	if st.State != svc.Running {
-		return fmt.Errorf("start: the service stopped (exit code %d); see its log", st.ServiceSpecificExitCode)
-	}
-	return nil
+	return withService(name, func(s *mgr.Service) error {
+		if err := s.Start(); err != nil && !errors.Is(err, windows.ERROR_SERVICE_ALREADY_RUNNING) {
+			return fmt.Errorf("start: %w", err)
+		}
+		st, err := waitFor(s, svc.Running, 30*time.Second)
+		if err != nil {
+			return err
+		}
+		if st.State != svc.Running {
+			return fmt.Errorf("start: the service stopped (exit code %d); see its log", st.ServiceSpecificExitCode)
+		}
+		return nil
+	})
 }
 
-func stop(name string) error {
+func stop(name string) error { return withService(name, stopService) }
+
+// withService runs f on the installed service name, connected to the service manager for the length of the call.
+func withService(name string, f func(*mgr.Service) error) error {
 	m, err := connect()
 	if err != nil {
 		return err
@@ -246,7 +233,7 @@ func stop(name string) error {
 		return err
 	}
 	defer s.Close()
-	return stopService(s)
+	return f(s)
 }
 
 func stopService(s *mgr.Service) error {

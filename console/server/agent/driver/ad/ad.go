@@ -173,10 +173,16 @@ func (u *user) builtin() string {
 var privilegedGroupRIDs = map[uint32]bool{512: true, 516: true, 518: true, 519: true, 520: true, 521: true, 526: true,
 	527: true, 544: true, 548: true, 549: true, 550: true, 551: true, 552: true}
 
-// privileged names why an existing account that Watchword did not create may not be adopted: "" when it may.
+// directory is the driver as ldapconn.Directory: what the account life shared with the OpenLDAP driver needs of
+// AD.
+type directory Driver
+
+var _ ldapconn.Directory[*user] = (*directory)(nil)
+
+// Privileged names why an existing account that Watchword did not create may not be adopted: "" when it may.
 // Group membership is read transitively (LDAP_MATCHING_RULE_IN_CHAIN), by the groups' RIDs, so nested and
 // renamed privileged groups count too.
-func (d *Driver) privileged(ctx context.Context, u *user) (string, error) {
+func (d *directory) Privileged(ctx context.Context, u *user) (string, error) {
 	switch {
 	case u.adminCount:
 		return "protected account (adminCount=1)", nil
@@ -205,13 +211,12 @@ func (d *Driver) privileged(ctx context.Context, u *user) (string, error) {
 	return why, nil
 }
 
-// findUser reads the account name inside the managed OU; nil when the OU has none. An account of that name
+// Find reads the account name inside the managed OU; found is false when the OU has none. An account of that name
 // elsewhere in the domain is refused (driver.ErrNotManaged): it is somebody else's, and sAMAccountName is unique in
 // the domain, so Watchword can never create its own.
-func (d *Driver) findUser(ctx context.Context, name string) (*user, error) {
-	var u *user
+func (d *directory) Find(ctx context.Context, name string) (u *user, found bool, err error) {
 	filter := fmt.Sprintf("(&(objectClass=user)(sAMAccountName=%s))", ldap.EscapeFilter(name))
-	err := d.admin.Do(ctx, func(c *ldap.Conn) error {
+	err = d.admin.Do(ctx, func(c *ldap.Conn) error {
 		e, err := ldapconn.SearchOne(c, d.cfg.OU, filter, userAttrs...)
 		if err != nil {
 			return err
@@ -227,49 +232,25 @@ func (d *Driver) findUser(ctx context.Context, name string) (*user, error) {
 		return fmt.Errorf("%w: it exists outside the managed OU %q, at %q", driver.ErrNotManaged, d.cfg.OU, out.DN)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("look up account %q: %w", name, err)
+		return nil, false, fmt.Errorf("look up account %q: %w", name, err)
 	}
-	return u, nil
+	return u, u != nil, nil
 }
-
-// directory is the driver as ldapconn.Directory: what the account life shared with the OpenLDAP driver needs of
-// AD.
-type directory Driver
-
-var _ ldapconn.Directory[*user] = (*directory)(nil)
 
 func (d *directory) ValidateName(name string) error { return ValidateName(name) }
-
-func (d *directory) Find(ctx context.Context, name string) (*user, bool, error) {
-	u, err := (*Driver)(d).findUser(ctx, name)
-	return u, u != nil, err
-}
-
-func (d *directory) Create(ctx context.Context, a driver.Account) (*user, error) {
-	return (*Driver)(d).create(ctx, a)
-}
 
 // Protected: built-in and system principals, whatever their marks.
 func (d *directory) Protected(u *user) string { return u.builtin() }
 
-// Privileged: an unmarked account holding the domain is never adopted.
-func (d *directory) Privileged(ctx context.Context, u *user) (string, error) {
-	return (*Driver)(d).privileged(ctx, u)
-}
-
-func (d *directory) SyncGroups(ctx context.Context, name string, u *user, want []string, rep *driver.Report) error {
-	return (*Driver)(d).syncGroups(ctx, name, u, want, rep)
-}
-
 func (d *directory) SetDisabled(ctx context.Context, u *user, disabled bool) error {
 	if disabled {
-		return (*Driver)(d).setUAC(ctx, u, u.uac|uacDisabled)
+		return d.setUAC(ctx, u, u.uac|uacDisabled)
 	}
-	return (*Driver)(d).setUAC(ctx, u, u.uac&^uacDisabled)
+	return d.setUAC(ctx, u, u.uac&^uacDisabled)
 }
 
 // findGroup resolves a right's group by sAMAccountName or cn; "" when it does not exist.
-func (d *Driver) findGroup(ctx context.Context, name string) (string, error) {
+func (d *directory) findGroup(ctx context.Context, name string) (string, error) {
 	var dn string
 	err := d.admin.Do(ctx, func(c *ldap.Conn) error {
 		q := ldap.EscapeFilter(name)
@@ -291,7 +272,8 @@ func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, e
 	return d.acc.Ensure(ctx, a)
 }
 
-func (d *Driver) create(ctx context.Context, a driver.Account) (*user, error) {
+// Create adds the account disabled and without a password, marked, and reads it back.
+func (d *directory) Create(ctx context.Context, a driver.Account) (*user, error) {
 	dn := fmt.Sprintf("CN=%s,%s", ldap.EscapeDN(a.Name), d.cfg.OU)
 	req := ldap.NewAddRequest(dn, nil)
 	req.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "user"})
@@ -320,8 +302,8 @@ func (d *Driver) create(ctx context.Context, a driver.Account) (*user, error) {
 	return u, err
 }
 
-// syncGroups makes u's memberships exactly want (by group name); missing groups are reported, not created.
-func (d *Driver) syncGroups(ctx context.Context, name string, u *user, want []string, rep *driver.Report) error {
+// SyncGroups makes u's memberships exactly want (by group name); missing groups are reported, not created.
+func (d *directory) SyncGroups(ctx context.Context, name string, u *user, want []string, rep *driver.Report) error {
 	var wantDNs []string
 	var errs []error
 	for _, g := range want {
@@ -361,7 +343,7 @@ func (d *Driver) syncGroups(ctx context.Context, name string, u *user, want []st
 
 // member adds or deletes userDN in group's member attribute, treating "already so" as success: AD also says it
 // with entryAlreadyExists, and with unwillingToPerform to a delete.
-func (d *Driver) member(ctx context.Context, group, userDN string, add bool) error {
+func (d *directory) member(ctx context.Context, group, userDN string, add bool) error {
 	if add {
 		return d.admin.Member(ctx, group, userDN, true, ldap.LDAPResultEntryAlreadyExists)
 	}
@@ -376,7 +358,7 @@ func cnOf(dn string) string {
 	return p.RDNs[0].Attributes[0].Value
 }
 
-func (d *Driver) setUAC(ctx context.Context, u *user, uac int64) error {
+func (d *directory) setUAC(ctx context.Context, u *user, uac int64) error {
 	req := ldap.NewModifyRequest(u.DN, nil)
 	req.Replace("userAccountControl", []string{strconv.FormatInt(uac, 10)})
 	if err := d.admin.Do(ctx, func(c *ldap.Conn) error { return c.Modify(req) }); err != nil {
@@ -418,7 +400,7 @@ func (d *Driver) setPassword(ctx context.Context, name, password string, enableF
 		return err
 	}
 	if enableFirst && !u.HasPassword && u.Disabled {
-		if err := d.setUAC(ctx, u, u.uac&^uacDisabled); err != nil {
+		if err := (*directory)(d).setUAC(ctx, u, u.uac&^uacDisabled); err != nil {
 			return fmt.Errorf("enable account %q after its first password: %w", name, err)
 		}
 	}
@@ -479,11 +461,11 @@ func (d *Driver) VerifyDisabled(ctx context.Context, name, password string) erro
 
 // UserAccountControl reads the account's userAccountControl (for tests and diagnostics).
 func (d *Driver) UserAccountControl(ctx context.Context, name string) (int64, error) {
-	u, err := d.findUser(ctx, name)
+	u, found, err := (*directory)(d).Find(ctx, name)
 	if err != nil {
 		return 0, err
 	}
-	if u == nil {
+	if !found {
 		return 0, fmt.Errorf("account %q: %w", name, driver.ErrNoAccount)
 	}
 	return u.uac, nil

@@ -384,19 +384,10 @@ func (d *Driver) SetDisabledPassword(ctx context.Context, name, password string)
 // Verify: a disabled account is reported without a login attempt; otherwise one login (SSH) or one crypt check
 // (local).
 func (d *Driver) Verify(ctx context.Context, name, password string) error {
-	if err := d.ValidateName(name); err != nil {
-		return err
-	}
-	if password == "" {
-		return fmt.Errorf("verify %q: %w: empty", name, driver.ErrBadPassword)
-	}
-	sh, err := d.managedShadow(ctx, name)
-	if err != nil {
-		return err
-	}
+	sh, err := d.toVerify(ctx, name, password)
 	switch {
-	case sh == nil:
-		return fmt.Errorf("verify %q: %w", name, driver.ErrNoAccount)
+	case err != nil:
+		return err
 	case sh.locked() || sh.expired(d.now()):
 		return fmt.Errorf("verify %q: %w", name, driver.ErrDisabled)
 	}
@@ -404,6 +395,25 @@ func (d *Driver) Verify(ctx context.Context, name, password string) error {
 		return d.login(ctx, name, password)
 	}
 	return d.checkHash(ctx, name, sh.hash, password)
+}
+
+// toVerify checks name and password before a verification and reads the account: a refused name, an empty
+// password, an account not Watchword's, or none, are errors.
+func (d *Driver) toVerify(ctx context.Context, name, password string) (*shadow, error) {
+	if err := d.ValidateName(name); err != nil {
+		return nil, err
+	}
+	if password == "" {
+		return nil, fmt.Errorf("verify %q: %w: empty", name, driver.ErrBadPassword)
+	}
+	sh, err := d.managedShadow(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if sh == nil {
+		return nil, fmt.Errorf("verify %q: %w", name, driver.ErrNoAccount)
+	}
+	return sh, nil
 }
 
 // checkHash checks password against the crypt hash with the system's crypt(3), so every hash scheme it knows
@@ -453,18 +463,9 @@ func (d *Driver) lock(ctx context.Context, name string, sh *shadow, rep *driver.
 // VerifyDisabled (driver.Driver): one crypt check of the hash behind the lock mark, no login (a locked,
 // expired account cannot log in).
 func (d *Driver) VerifyDisabled(ctx context.Context, name, password string) error {
-	if err := d.ValidateName(name); err != nil {
-		return err
-	}
-	if password == "" {
-		return fmt.Errorf("verify %q: %w: empty", name, driver.ErrBadPassword)
-	}
-	sh, err := d.managedShadow(ctx, name)
+	sh, err := d.toVerify(ctx, name, password)
 	if err != nil {
 		return err
-	}
-	if sh == nil {
-		return fmt.Errorf("verify %q: %w", name, driver.ErrNoAccount)
 	}
 	hash := strings.TrimLeft(sh.hash, "!")
 	if !strings.HasPrefix(hash, "$") {

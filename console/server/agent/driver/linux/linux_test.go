@@ -65,11 +65,13 @@ func ensureGroups(t *testing.T) {
 }
 
 func sshDriver(t *testing.T) (*linux.Driver, string, ssh.PublicKey) {
-	return sshDriverWith(t, prefix)
+	t.Helper()
+	cfg := sshConfig(t, prefix)
+	return newSSH(t, cfg), cfg.Addr, cfg.HostKey
 }
 
-// sshDriverWith is the SSH driver with the given name prefix ("" for none).
-func sshDriverWith(t *testing.T, prefix string) (*linux.Driver, string, ssh.PublicKey) {
+// sshConfig is the SSH target's configuration with the given name prefix ("" for none).
+func sshConfig(t *testing.T, prefix string) linux.SSHConfig {
 	t.Helper()
 	env := targets.Require(t)
 	hk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(env.Get(t, "WW_SSH_HOST_KEY")))
@@ -84,13 +86,18 @@ func sshDriverWith(t *testing.T, prefix string) (*linux.Driver, string, ssh.Publ
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := env.Get(t, "WW_SSH_ADDR")
-	d, err := linux.NewSSH(linux.SSHConfig{Addr: addr, HostKey: hk, User: env.Get(t, "WW_SSH_USER"), Sudo: env["WW_SSH_SUDO"] == "1", Signer: signer, Prefix: prefix})
+	return linux.SSHConfig{Addr: env.Get(t, "WW_SSH_ADDR"), HostKey: hk, User: env.Get(t, "WW_SSH_USER"),
+		Sudo: env["WW_SSH_SUDO"] == "1", Signer: signer, Prefix: prefix}
+}
+
+func newSSH(t *testing.T, cfg linux.SSHConfig) *linux.Driver {
+	t.Helper()
+	d, err := linux.NewSSH(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	return d, addr, hk
+	return d
 }
 
 func TestLocalConformance(t *testing.T) {
@@ -107,24 +114,16 @@ func TestLocalConformance(t *testing.T) {
 func TestSSHConformance(t *testing.T) {
 	requireRoot(t)
 	d, addr, hk := sshDriver(t)
-	unguarded, _, _ := sshDriverWith(t, "")
+	unguarded := newSSH(t, sshConfig(t, ""))
 	ensureGroups(t)
 	login := func(ctx context.Context, name, pw string) error {
 		return linux.Login(ctx, addr, hk, name, pw, 5*time.Second)
 	}
 	cfg := conformance(unguarded, login)
-	env := targets.Require(t)
 	cfg.Dead = func(t *testing.T) (driver.Driver, error) {
-		pem, err := os.ReadFile(env.Get(t, "WW_SSH_KEY_FILE"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		signer, err := ssh.ParsePrivateKey(pem)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return linux.NewSSH(linux.SSHConfig{Addr: "127.0.0.1:1", HostKey: hk, User: env.Get(t, "WW_SSH_USER"),
-			Signer: signer, Prefix: prefix, Timeout: 5 * time.Second})
+		dead := sshConfig(t, prefix)
+		dead.Addr, dead.Timeout = "127.0.0.1:1", 5*time.Second
+		return linux.NewSSH(dead)
 	}
 	drivertest.Run(t, d, cfg)
 }

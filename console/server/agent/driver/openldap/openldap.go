@@ -95,9 +95,15 @@ type user struct {
 	hashes [][]byte
 }
 
-func (d *Driver) findUser(ctx context.Context, name string) (*user, error) {
-	var u *user
-	err := d.admin.Do(ctx, func(c *ldap.Conn) error {
+// directory is the driver as ldapconn.Directory: what the account life shared with the AD driver needs of the
+// directory.
+type directory Driver
+
+var _ ldapconn.Directory[*user] = (*directory)(nil)
+
+// Find reads the entry under the people DN; found is false when there is none.
+func (d *directory) Find(ctx context.Context, name string) (u *user, found bool, err error) {
+	err = d.admin.Do(ctx, func(c *ldap.Conn) error {
 		e, err := ldapconn.SearchOne(c, d.cfg.PeopleDN, fmt.Sprintf("(uid=%s)", ldap.EscapeFilter(name)),
 			"userPassword", "pwdAccountLockedTime", "description")
 		if err != nil || e == nil {
@@ -110,27 +116,12 @@ func (d *Driver) findUser(ctx context.Context, name string) (*user, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("look up account %q: %w", name, err)
+		return nil, false, fmt.Errorf("look up account %q: %w", name, err)
 	}
-	return u, nil
+	return u, u != nil, nil
 }
-
-// directory is the driver as ldapconn.Directory: what the account life shared with the AD driver needs of the
-// directory.
-type directory Driver
-
-var _ ldapconn.Directory[*user] = (*directory)(nil)
 
 func (d *directory) ValidateName(name string) error { return ValidateName(name) }
-
-func (d *directory) Find(ctx context.Context, name string) (*user, bool, error) {
-	u, err := (*Driver)(d).findUser(ctx, name)
-	return u, u != nil, err
-}
-
-func (d *directory) Create(ctx context.Context, a driver.Account) (*user, error) {
-	return (*Driver)(d).create(ctx, a)
-}
 
 // Protected: the driver's own bind DN is never managed.
 func (d *directory) Protected(u *user) string {
@@ -143,15 +134,7 @@ func (d *directory) Protected(u *user) string {
 // Privileged: a directory has no privileged principals beyond the bind DN; any unmarked entry may be adopted.
 func (d *directory) Privileged(context.Context, *user) (string, error) { return "", nil }
 
-func (d *directory) SyncGroups(ctx context.Context, name string, u *user, want []string, rep *driver.Report) error {
-	return (*Driver)(d).syncGroups(ctx, name, u, want, rep)
-}
-
-func (d *directory) SetDisabled(ctx context.Context, u *user, disabled bool) error {
-	return (*Driver)(d).setLock(ctx, u, disabled)
-}
-
-func (d *Driver) groups(ctx context.Context, filter string) (map[string]string, error) {
+func (d *directory) groups(ctx context.Context, filter string) (map[string]string, error) {
 	out := map[string]string{} // cn → DN
 	err := d.admin.Do(ctx, func(c *ldap.Conn) error {
 		res, err := c.Search(ldap.NewSearchRequest(d.cfg.GroupsDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0,
@@ -167,7 +150,8 @@ func (d *Driver) groups(ctx context.Context, filter string) (map[string]string, 
 	return out, err
 }
 
-func (d *Driver) syncGroups(ctx context.Context, name string, u *user, want []string, rep *driver.Report) error {
+// SyncGroups makes u's memberships exactly want (groupOfNames by cn); missing groups are reported, not created.
+func (d *directory) SyncGroups(ctx context.Context, name string, u *user, want []string, rep *driver.Report) error {
 	have, err := d.groups(ctx, fmt.Sprintf("(&(objectClass=groupOfNames)(member=%s))", ldap.EscapeFilter(u.DN)))
 	if err != nil {
 		return fmt.Errorf("groups of %q: %w", name, err)
@@ -219,7 +203,8 @@ func mapValues(m map[string]string) []string {
 	return out
 }
 
-func (d *Driver) setLock(ctx context.Context, u *user, locked bool) error {
+// SetDisabled sets or removes the ppolicy lock.
+func (d *directory) SetDisabled(ctx context.Context, u *user, locked bool) error {
 	req := ldap.NewModifyRequest(u.DN, nil)
 	if locked {
 		req.Replace("pwdAccountLockedTime", []string{lockedForever})
@@ -245,8 +230,8 @@ func (d *Driver) Ensure(ctx context.Context, a driver.Account) (driver.Report, e
 	return d.acc.Ensure(ctx, a)
 }
 
-// create adds the entry without a password: nobody can bind to it until SetPassword.
-func (d *Driver) create(ctx context.Context, a driver.Account) (*user, error) {
+// Create adds the entry without a password: nobody can bind to it until SetPassword.
+func (d *directory) Create(ctx context.Context, a driver.Account) (*user, error) {
 	dn := fmt.Sprintf("uid=%s,%s", ldap.EscapeDN(a.Name), d.cfg.PeopleDN)
 	req := ldap.NewAddRequest(dn, nil)
 	req.Attribute("objectClass", []string{"inetOrgPerson"})

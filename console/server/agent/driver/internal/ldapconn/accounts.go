@@ -120,18 +120,32 @@ func (l *Accounts[U]) setDisabled(ctx context.Context, u U, disabled bool) error
 	return nil
 }
 
+// groups checks a's name, finds or creates its account and makes its memberships exactly want; a failure while
+// disabling says so.
+func (l *Accounts[U]) groups(ctx context.Context, a driver.Account, want []string, disabling bool, rep *driver.Report) (U, error) {
+	var zero U
+	if err := l.Dir.ValidateName(a.Name); err != nil {
+		return zero, err
+	}
+	u, err := l.findOrCreate(ctx, a, rep)
+	if err != nil {
+		return zero, err
+	}
+	if err := l.Dir.SyncGroups(ctx, a.Name, u, want, rep); err != nil {
+		if disabling {
+			return zero, fmt.Errorf("disable %q: %w", a.Name, err)
+		}
+		return zero, err
+	}
+	return u, nil
+}
+
 // Ensure creates the account when missing (nobody can log in with it yet), makes its groups exactly a.Groups,
 // and enables it when it already has a password (unless a.HoldDisabled).
 func (l *Accounts[U]) Ensure(ctx context.Context, a driver.Account) (driver.Report, error) {
 	var rep driver.Report
-	if err := l.Dir.ValidateName(a.Name); err != nil {
-		return rep, err
-	}
-	u, err := l.findOrCreate(ctx, a, &rep)
+	u, err := l.groups(ctx, a, a.Groups, false, &rep)
 	if err != nil {
-		return rep, err
-	}
-	if err := l.Dir.SyncGroups(ctx, a.Name, u, a.Groups, &rep); err != nil {
 		return rep, err
 	}
 	e := u.Base()
@@ -152,15 +166,9 @@ func (l *Accounts[U]) Ensure(ctx context.Context, a driver.Account) (driver.Repo
 // EnsureDisabled creates the account when missing, strips its memberships and disables it.
 func (l *Accounts[U]) EnsureDisabled(ctx context.Context, a driver.Account) (driver.Report, error) {
 	var rep driver.Report
-	if err := l.Dir.ValidateName(a.Name); err != nil {
-		return rep, err
-	}
-	u, err := l.findOrCreate(ctx, a, &rep)
+	u, err := l.groups(ctx, a, nil, true, &rep)
 	if err != nil {
 		return rep, err
-	}
-	if err := l.Dir.SyncGroups(ctx, a.Name, u, nil, &rep); err != nil {
-		return rep, fmt.Errorf("disable %q: %w", a.Name, err)
 	}
 	rep.NeedsPassword = !u.Base().HasPassword
 	return rep, l.lock(ctx, a.Name, u, &rep)

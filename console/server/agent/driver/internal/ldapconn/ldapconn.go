@@ -1,5 +1,8 @@
-// Package ldapconn is the LDAPS plumbing shared by the AD and OpenLDAP drivers: a verified TLS dial, an
-// administrative connection that re-dials after a network failure, and single-shot user binds.
+// Package ldapconn is what the AD and OpenLDAP drivers share. ldapconn.go is the LDAPS plumbing: a verified TLS
+// dial, an administrative connection that re-dials after a network failure, and single-shot user binds.
+// accounts.go is the account life both run the same way (Accounts: ensure, ensure disabled, disable, enable,
+// adoption, the checks before a password is set or verified) over each driver's Directory, which holds what
+// differs (how an entry is found, created, protected, grouped and disabled).
 package ldapconn
 
 import (
