@@ -140,12 +140,9 @@ type Hub struct {
 	// notify holds the tenants' revisions and wakes long polls (package notify).
 	notify *notify.Notifier
 
-	mu    sync.Mutex
-	views map[int64]*view // tenant ID → entitlement view, dropped when the graph changes
-	gens  map[int64]int64 // tenant ID → graph generation, so a view read before a change is not cached after it
-	// building holds the views being built, so that concurrent requests share one build.
-	building map[viewKey]*viewBuild
-	recips   recipientCache
+	views viewCache // the tenants' entitlement views (view.go)
+
+	mu sync.Mutex // guards problems
 	// problems holds the plan problems already audited (accounts.go).
 	problems map[problemKey]bool
 }
@@ -162,9 +159,7 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 		enforceTOTP: !cfg.DisableTOTP,
 		metrics:     metrics.New(),
 		totp:        totpseal.New(id),
-		views:       map[int64]*view{},
-		gens:        map[int64]int64{},
-		building:    map[viewKey]*viewBuild{},
+		views:       viewCache{m: map[int64]*view{}, gens: map[int64]int64{}, building: map[viewKey]*viewBuild{}},
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -407,14 +402,14 @@ func (h *Hub) mutate(ctx context.Context, tenant *store.Tenant, actor principal,
 func (h *Hub) publish(tenant, rev int64, graph bool, sc *notify.Scope, gv *graphView) {
 	var sigs notify.Sigs
 	if graph {
-		h.mu.Lock()
-		delete(h.views, tenant)
-		h.gens[tenant]++
+		h.views.mu.Lock()
+		delete(h.views.m, tenant)
+		h.views.gens[tenant]++
 		if gv != nil {
-			h.views[tenant] = gv.v
+			h.views.m[tenant] = gv.v
 			sigs = gv.sigs
 		}
-		h.mu.Unlock()
+		h.views.mu.Unlock()
 	}
 	h.notify.Publish(tenant, rev, graph, sc, sigs)
 }

@@ -33,6 +33,17 @@ type view struct {
 	fps  map[fpKey]string // grants fingerprints, per tech (see fingerprint)
 }
 
+// viewCache holds each tenant's entitlement view, built once for concurrent readers and dropped (or replaced) by an
+// entitlement change.
+type viewCache struct {
+	mu   sync.Mutex
+	m    map[int64]*view // tenant ID → entitlement view, dropped when the graph changes
+	gens map[int64]int64 // tenant ID → graph generation, so a view read before a change is not cached after it
+	// building holds the views being built, so that concurrent requests share one build.
+	building map[viewKey]*viewBuild
+	recips   recipientCache
+}
+
 // viewBuild is a view being built; others that need the same generation wait for it instead of building their
 // own. After an entitlement change thousands of woken TechClients ask at once: each building its own view (every
 // tech and agent of the tenant) took seconds and hundreds of megabytes.
@@ -45,20 +56,20 @@ type viewBuild struct {
 type viewKey struct{ tenant, gen int64 }
 
 func (h *Hub) view(ctx context.Context, tenant *store.Tenant) (*view, error) {
-	h.mu.Lock()
-	v, ok := h.views[tenant.ID]
-	gen := h.gens[tenant.ID]
+	h.views.mu.Lock()
+	v, ok := h.views.m[tenant.ID]
+	gen := h.views.gens[tenant.ID]
 	if ok {
-		h.mu.Unlock()
+		h.views.mu.Unlock()
 		return v, nil
 	}
 	key := viewKey{tenant.ID, gen}
-	b, building := h.building[key]
+	b, building := h.views.building[key]
 	if !building {
 		b = &viewBuild{done: make(chan struct{})}
-		h.building[key] = b
+		h.views.building[key] = b
 	}
-	h.mu.Unlock()
+	h.views.mu.Unlock()
 	if building {
 		select {
 		case <-b.done:
@@ -69,9 +80,9 @@ func (h *Hub) view(ctx context.Context, tenant *store.Tenant) (*view, error) {
 	}
 	// Others wait on this build: it must not end with this request.
 	b.v, b.err = h.buildView(context.WithoutCancel(ctx), tenant, gen)
-	h.mu.Lock()
-	delete(h.building, key)
-	h.mu.Unlock()
+	h.views.mu.Lock()
+	delete(h.views.building, key)
+	h.views.mu.Unlock()
 	close(b.done)
 	return b.v, b.err
 }
@@ -86,11 +97,11 @@ func (h *Hub) buildView(ctx context.Context, tenant *store.Tenant, gen int64) (*
 	if err != nil {
 		return nil, err
 	}
-	h.mu.Lock()
-	if h.gens[tenant.ID] == gen {
-		h.views[tenant.ID] = v
+	h.views.mu.Lock()
+	if h.views.gens[tenant.ID] == gen {
+		h.views.m[tenant.ID] = v
 	}
-	h.mu.Unlock()
+	h.views.mu.Unlock()
 	return v, nil
 }
 
@@ -229,9 +240,9 @@ func (h *Hub) readGraph(tx store.Tx, tenant *store.Tenant, groupsOnly bool) (*gr
 	}
 	var prev *view
 	if groupsOnly {
-		h.mu.Lock()
-		prev = h.views[tenant.ID]
-		h.mu.Unlock()
+		h.views.mu.Lock()
+		prev = h.views.m[tenant.ID]
+		h.views.mu.Unlock()
 	}
 	v, err := h.readView(tx, t, prev)
 	if err != nil {
@@ -252,7 +263,7 @@ const recipientCacheMax = 1 << 16
 
 // recipient returns the age recipient of a registered public key, and false if it does not parse.
 func (h *Hub) recipient(publicKey string) (string, bool) {
-	c := &h.recips
+	c := &h.views.recips
 	k := sha256.Sum256([]byte(publicKey))
 	c.mu.Lock()
 	r, ok := c.m[k]
