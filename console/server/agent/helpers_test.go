@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -25,6 +24,7 @@ import (
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
 	"github.com/watchword/watchword/console/server/agent/driver/linux"
+	"github.com/watchword/watchword/console/server/agent/internal/cutproxy"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -183,81 +183,10 @@ func (d recordingDriver) SetPassword(ctx context.Context, name, pw string) error
 	return d.Driver.SetPassword(ctx, name, pw)
 }
 
-// proxy is a TCP relay in front of the hub that a test can cut, to play a hub outage without stopping the hub.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]bool
-}
-
-func newProxy(tb testing.TB, target string) *proxy {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	go p.serve()
-	tb.Cleanup(func() { ln.Close(); p.Cut() })
-	return p
-}
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		down := p.down
-		if !down {
-			p.conns[c] = true
-		}
-		p.mu.Unlock()
-		if down {
-			c.Close()
-			continue
-		}
-		go func() {
-			u, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-			if err != nil {
-				c.Close()
-				return
-			}
-			p.mu.Lock()
-			p.conns[u] = true
-			p.mu.Unlock()
-			go func() { io.Copy(u, c); u.Close() }()
-			io.Copy(c, u)
-			c.Close()
-		}()
-	}
-}
-
-// Cut refuses new connections and breaks the open ones.
-func (p *proxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-// Restore lets connections through again.
-func (p *proxy) Restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
-}
-
-// Invite points at the proxy instead of the hub; the pin is the hub's, since TLS runs end to end.
-func (p *proxy) Invite(h *hubtest.Harness) wire.Invite {
+// proxyInvite points h's invite at px instead of the hub; the pin is the hub's, since TLS runs end to end.
+func proxyInvite(px *cutproxy.Proxy, h *hubtest.Harness) wire.Invite {
 	inv := h.Invite
-	inv.HubURL = "https://" + p.ln.Addr().String()
+	inv.HubURL = "https://" + px.Addr()
 	return inv
 }
 
@@ -337,4 +266,40 @@ func grepSecrets(tb testing.TB, where string, blob []byte, secrets []string) {
 			tb.Errorf("a generated password is in %s", where)
 		}
 	}
+}
+
+// withoutAllTriplet deletes the built-in All triplet, so that a test grants exactly the rights it names, and
+// returns the IDs of the AllTechs and AllDomains groups to grant them with.
+func withoutAllTriplet(ctx context.Context, tb testing.TB, h *hubtest.Harness) (allTechs, allDomains int64) {
+	tb.Helper()
+	tgs, err := h.Owner.TechGroups(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ags, err := h.Owner.AgentGroups(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, g := range tgs {
+		if g.Name == wire.AllTechs {
+			allTechs = g.ID
+		}
+	}
+	for _, g := range ags {
+		if g.Name == wire.AllDomains {
+			allDomains = g.ID
+		}
+	}
+	trips, err := h.Owner.Triplets(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, tr := range trips {
+		if tr.Builtin {
+			if err := h.Owner.DeleteTriplet(ctx, tr.ID); err != nil {
+				tb.Fatalf("delete the All triplet: %v", err)
+			}
+		}
+	}
+	return allTechs, allDomains
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
 	"github.com/watchword/watchword/console/server/agent/driver/linux"
+	"github.com/watchword/watchword/console/server/agent/internal/cutproxy"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -26,36 +27,7 @@ import (
 // Dev (groups that exist on both targets) and Ghost (a group that exists nowhere). It returns Dev's triplet.
 func setupRights(ctx context.Context, t testing.TB, h *hubtest.Harness) int64 {
 	t.Helper()
-	tgs, err := h.Owner.TechGroups(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ags, err := h.Owner.AgentGroups(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var allTechs, allDomains int64
-	for _, g := range tgs {
-		if g.Name == wire.AllTechs {
-			allTechs = g.ID
-		}
-	}
-	for _, g := range ags {
-		if g.Name == wire.AllDomains {
-			allDomains = g.ID
-		}
-	}
-	trips, err := h.Owner.Triplets(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tr := range trips {
-		if tr.Builtin {
-			if err := h.Owner.DeleteTriplet(ctx, tr.ID); err != nil {
-				t.Fatalf("delete the All triplet: %v", err)
-			}
-		}
-	}
+	allTechs, allDomains := withoutAllTriplet(ctx, t, h)
 	var dev int64
 	for _, r := range []struct {
 		name  string
@@ -154,8 +126,8 @@ func TestAgentAgainstRealTargets(t *testing.T) {
 
 	adAgent := h.NewAgent("test.lan", wire.DriverAD)
 	sshAgent := h.NewAgent("ssh.test.lan", wire.DriverLinux)
-	px := newProxy(t, hostOf(h.URL))
-	adClient, err := hubclient.New(px.Invite(h), adAgent.Identity, hubclient.WithTimeout(5*time.Second))
+	px := cutproxy.New(t, hostOf(h.URL))
+	adClient, err := hubclient.New(proxyInvite(px, h), adAgent.Identity, hubclient.WithTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

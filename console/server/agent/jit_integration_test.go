@@ -16,6 +16,7 @@ import (
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
 	"github.com/watchword/watchword/console/server/agent/driver/linux"
+	"github.com/watchword/watchword/console/server/agent/internal/cutproxy"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -147,9 +148,9 @@ func TestJITAgainstRealTargets(t *testing.T) {
 	})
 	adAgent := h.NewAgent("test.lan", wire.DriverAD)
 	sshAgent := h.NewAgent("ssh.test.lan", wire.DriverLinux)
-	px := newProxy(t, hostOf(h.URL)) // both agents reach the hub through it, so the test can cut them off
+	px := cutproxy.New(t, hostOf(h.URL)) // both agents reach the hub through it, so the test can cut them off
 	client := func(a *hubtest.Agent) *hubclient.Client {
-		c, err := hubclient.New(px.Invite(h), a.Identity, hubclient.WithTimeout(5*time.Second))
+		c, err := hubclient.New(proxyInvite(px, h), a.Identity, hubclient.WithTimeout(5*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -149,6 +149,22 @@ func (s *safetyHarness) run(t *testing.T, newDriver func() (driver.Driver, error
 		Now: s.h.Clock.Now, NewDriver: newDriver}, s.logs)
 }
 
+// runNeverVerifies runs the agent with a driver whose every verification fails, until the hub reports the
+// account failed, and returns it.
+func (s *safetyHarness) runNeverVerifies(ctx context.Context, t *testing.T, adCfg ad.Config) wire.Account {
+	t.Helper()
+	s.run(t, func() (driver.Driver, error) {
+		d, err := ad.New(adCfg)
+		return neverVerifies{d}, err
+	}, time.Second)
+	var acc wire.Account
+	eventually(t, time.Minute, s.account+" failed", func() bool {
+		acc = s.accountState(ctx, t)
+		return acc.State == wire.AccountFailed
+	})
+	return acc
+}
+
 func (s *safetyHarness) accountState(ctx context.Context, t *testing.T) wire.Account {
 	t.Helper()
 	accs, err := s.h.Owner.Accounts(ctx, s.tech.ID, 0)
@@ -183,16 +199,7 @@ func TestNeverVerifiableStopsBeforeLockout(t *testing.T) {
 	s := newSafetyHarness(t, adCfg)
 	const threshold = 4
 	s.withPolicy(ctx, t, adCfg, pso{minLength: 8, lockout: threshold})
-	s.run(t, func() (driver.Driver, error) {
-		d, err := ad.New(adCfg)
-		return neverVerifies{d}, err
-	}, time.Second)
-
-	var acc wire.Account
-	eventually(t, time.Minute, s.account+" failed", func() bool {
-		acc = s.accountState(ctx, t)
-		return acc.State == wire.AccountFailed
-	})
+	acc := s.runNeverVerifies(ctx, t, adCfg)
 	if !strings.Contains(acc.LastError, "lock") || strings.ContainsAny(acc.LastError, "\n\r") {
 		t.Fatalf("lastError %q: want one line that names the lockout", acc.LastError)
 	}
@@ -217,15 +224,7 @@ func TestNeverVerifiableStopsAtTheBound(t *testing.T) {
 	defer cancel()
 	s := newSafetyHarness(t, adCfg)
 	s.withPolicy(ctx, t, adCfg, pso{minLength: 8, lockout: 0})
-	s.run(t, func() (driver.Driver, error) {
-		d, err := ad.New(adCfg)
-		return neverVerifies{d}, err
-	}, time.Second)
-	var acc wire.Account
-	eventually(t, time.Minute, s.account+" failed", func() bool {
-		acc = s.accountState(ctx, t)
-		return acc.State == wire.AccountFailed
-	})
+	acc := s.runNeverVerifies(ctx, t, adCfg)
 	time.Sleep(4 * time.Second)
 	again := s.accountState(ctx, t)
 	if again.CurrentVersion != acc.CurrentVersion || again.CurrentVersion > wire.MaxUnresolved {

@@ -42,40 +42,11 @@ func pctMS(d []time.Duration, p float64) float64 {
 // opsRight replaces the All triplet with one right, wwt-ops on AD and LDAP targets, for every tech on every agent.
 func opsRight(ctx context.Context, tb testing.TB, h *hubtest.Harness) {
 	tb.Helper()
-	tgs, err := h.Owner.TechGroups(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ags, err := h.Owner.AgentGroups(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	trips, err := h.Owner.Triplets(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, tr := range trips {
-		if tr.Builtin {
-			if err := h.Owner.DeleteTriplet(ctx, tr.ID); err != nil {
-				tb.Fatal(err)
-			}
-		}
-	}
+	allTechs, allDomains := withoutAllTriplet(ctx, tb, h)
 	right, err := h.Owner.CreateRight(ctx, wire.RightRequest{Name: "Ops",
 		Targets: map[string][]string{wire.DriverAD: {"wwt-ops"}, wire.DriverLDAP: {"wwt-ops"}}})
 	if err != nil {
 		tb.Fatal(err)
-	}
-	var allTechs, allDomains int64
-	for _, g := range tgs {
-		if g.Name == wire.AllTechs {
-			allTechs = g.ID
-		}
-	}
-	for _, g := range ags {
-		if g.Name == wire.AllDomains {
-			allDomains = g.ID
-		}
 	}
 	if _, err := h.Owner.CreateTriplet(ctx, wire.TripletRequest{TechGroupID: allTechs, AgentGroupID: allDomains, RightID: right.ID}); err != nil {
 		tb.Fatal(err)

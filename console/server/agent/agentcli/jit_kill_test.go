@@ -5,13 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,62 +17,11 @@ import (
 
 	"github.com/watchword/watchword/console/server/agent/agentcli"
 	"github.com/watchword/watchword/console/server/agent/driver"
+	"github.com/watchword/watchword/console/server/agent/internal/cutproxy"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/wire"
 )
-
-// cutRelay is a TCP relay in front of the hub that the test can cut, playing a hub outage.
-type cutRelay struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	down  bool
-	conns []net.Conn
-}
-
-func newCutRelay(t *testing.T, target string) *cutRelay {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &cutRelay{ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			r.mu.Lock()
-			if r.down {
-				r.mu.Unlock()
-				c.Close()
-				continue
-			}
-			u, err := net.DialTimeout("tcp", target, 5*time.Second)
-			if err != nil {
-				r.mu.Unlock()
-				c.Close()
-				continue
-			}
-			r.conns = append(r.conns, c, u)
-			r.mu.Unlock()
-			go func() { io.Copy(u, c); u.Close() }()
-			go func() { io.Copy(c, u); c.Close() }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); r.cut() })
-	return r
-}
-
-func (r *cutRelay) cut() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.down = true
-	for _, c := range r.conns {
-		c.Close()
-	}
-	r.conns = nil
-}
 
 // TestJITExpiryAfterSIGKILL: the real agent binary holds a just-in-time window open on the
 // Samba DC, is SIGKILLed, and comes back while the hub is unreachable; at the window's expiry — by its own clock,
@@ -106,9 +52,9 @@ func TestJITExpiryAfterSIGKILL(t *testing.T) {
 	account := "wwt-" + hex.EncodeToString(b) + "-tm"
 	t.Cleanup(func() { target.deleteUser(t, account) })
 
-	relay := newCutRelay(t, strings.TrimPrefix(h.URL, "https://"))
+	relay := cutproxy.New(t, strings.TrimPrefix(h.URL, "https://"))
 	inv := h.Invite
-	inv.HubURL = "https://" + relay.ln.Addr().String()
+	inv.HubURL = "https://" + relay.Addr()
 	state := enrollAgent(ctx, t, bin, h, inv, target)
 	logs := &hubtest.SyncBuffer{}
 	runArgs := []string{"run", "--state-dir", state, "--log-format", "json", "--poll-wait", "5s"}
@@ -155,7 +101,7 @@ func TestJITExpiryAfterSIGKILL(t *testing.T) {
 	if err := p.stop(t, syscall.SIGKILL); err == nil {
 		t.Fatal("the agent exited cleanly on SIGKILL?")
 	}
-	relay.cut()
+	relay.Cut()
 	start(t, bin, logs, nil, runArgs...)
 	if time.Until(g.ExpiresAt) < 5*time.Second {
 		t.Fatalf("the window ran out before the restart (expires %s): the test proves nothing", g.ExpiresAt)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"github.com/watchword/watchword/console/server/agent"
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
+	"github.com/watchword/watchword/console/server/agent/internal/cutproxy"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -24,84 +23,19 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// proxy is a TCP relay that can be cut (the target stops: open connections drop, new ones are refused) and
-// restored.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]bool
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			if p.down {
-				p.mu.Unlock()
-				c.Close()
-				continue
-			}
-			p.conns[c] = true
-			p.mu.Unlock()
-			go func() {
-				u, err := net.DialTimeout("tcp", target, 5*time.Second)
-				if err != nil {
-					c.Close()
-					return
-				}
-				p.mu.Lock()
-				p.conns[u] = true
-				p.mu.Unlock()
-				go func() { io.Copy(u, c); u.Close() }()
-				io.Copy(c, u)
-				c.Close()
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); p.cut() })
-	return p
-}
-
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-func (p *proxy) restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
-}
-
 // cutDriver stops the DC at one point of the first rotation: before the new password is set, or after it was set
 // and before it is verified. The DC comes back after outage.
 type cutDriver struct {
 	driver.Driver
-	p      *proxy
+	p      *cutproxy.Proxy
 	after  bool
 	outage time.Duration
 	once   sync.Once
 }
 
 func (d *cutDriver) stop() {
-	d.p.cut()
-	time.AfterFunc(d.outage, d.p.restore)
+	d.p.Cut()
+	time.AfterFunc(d.outage, d.p.Restore)
 }
 
 func (d *cutDriver) SetPassword(ctx context.Context, name, pw string) error {
@@ -140,9 +74,9 @@ func dcStop(t *testing.T, env targets.Env, after bool) {
 		t.Fatal(err)
 	}
 	defer direct.Close()
-	p := newProxy(t, strings.TrimPrefix(cfg.URL, "ldaps://"))
+	p := cutproxy.New(t, strings.TrimPrefix(cfg.URL, "ldaps://"))
 	proxied := cfg
-	proxied.URL = "ldaps://" + p.ln.Addr().String()
+	proxied.URL = "ldaps://" + p.Addr()
 
 	h := hubtest.New(t)
 	b := make([]byte, 3)
