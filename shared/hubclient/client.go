@@ -35,8 +35,8 @@
 //   - techimport.go: the CSV import of techs and its reservations.
 //   - identity.go: the public key the client authenticates with.
 //
-// client_test.go and capability_test.go run the client against fake hubs: the pin, the error mapping, and a hub
-// older than this build.
+// client_test.go and capability_test.go run the client against fake hubs (the pin, the error mapping, a hub older
+// than this build); hub_test.go against the real in-process hub.
 package hubclient
 
 import (

@@ -173,30 +173,23 @@ func firstRun(u *ui) fyne.CanvasObject {
 // pending shows the fingerprint to read to the admin; the view-model's long poll moves on by itself.
 func pending(u *ui) fyne.CanvasObject {
 	a := u.a
-	fp := widget.NewLabel("")
-	fp.TextStyle = fyne.TextStyle{Monospace: true}
-	fp.Alignment = fyne.TextAlignCenter
+	fp := fingerprintLabel()
 	fp.SizeName = theme.SizeNameSubHeadingText
 	a.Fingerprint.AddListener(binding.NewDataListener(func() {
 		s, _ := a.Fingerprint.Get()
 		fp.SetText(fingerprintLines(s))
 	}))
-	act := widget.NewActivity()
-	act.Start()
 	steps := paragraph("Read this fingerprint to the admin who approves you. They see the same numbers in the Watchword Console "+
 		"next to your name; if even one group differs, they must not approve.", fyne.TextAlignCenter)
 	auto := paragraph("This screen changes by itself once you are approved: there is nothing to refresh.", fyne.TextAlignCenter)
 	auto.Importance = widget.LowImportance
-	return centred(560,
-		container.NewCenter(logo(72)),
-		heading("Waiting for approval"),
-		boundParagraph(a.Account, fyne.TextAlignCenter),
+	return page(560, logo(72), "Waiting for approval", a.Account,
 		steps,
 		widget.NewCard("", "Device fingerprint", fp),
-		container.NewCenter(act),
+		spinner(),
 		auto,
 		banner(a),
-		container.NewCenter(widget.NewButtonWithIcon("Start over", theme.ViewRefreshIcon(), u.confirmForget)),
+		u.startOver(),
 	)
 }
 
@@ -242,8 +235,7 @@ func locked(u *ui) fyne.CanvasObject {
 	}))
 	note := boundParagraph(a.KeyStorage, fyne.TextAlignCenter)
 	note.Importance = widget.LowImportance
-	return centred(400, container.NewCenter(logo(96)), heading("Watchword is locked"), boundParagraph(a.Account, fyne.TextAlignCenter),
-		pass, errorLabel(a), container.NewCenter(btn), note)
+	return page(400, logo(96), "Watchword is locked", a.Account, pass, errorLabel(a), container.NewCenter(btn), note)
 }
 
 func (u *ui) confirmForget() {

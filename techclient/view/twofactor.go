@@ -89,10 +89,7 @@ func enrolScreen(u *ui) fyne.CanvasObject {
 		"6-digit code it shows.", fyne.TextAlignCenter)
 	note := paragraph("The key is shown only now: Watchword does not keep it.", fyne.TextAlignCenter)
 	note.Importance = widget.LowImportance
-	return centred(520,
-		container.NewCenter(logo(56)),
-		heading("Set up two-factor authentication"),
-		boundParagraph(a.Account, fyne.TextAlignCenter),
+	return page(520, logo(56), "Set up two-factor authentication", a.Account,
 		steps,
 		container.NewCenter(img),
 		widget.NewCard("", "Key", secret),
@@ -110,10 +107,7 @@ func codeScreen(u *ui) fyne.CanvasObject {
 	u.sessionCode = f
 	why := paragraph("Enter the 6-digit code your authenticator app shows for Watchword. "+
 		"It opens a session on this device for the hours your MSP allows.", fyne.TextAlignCenter)
-	return centred(440,
-		container.NewCenter(logo(72)),
-		heading("Two-factor authentication"),
-		boundParagraph(a.Account, fyne.TextAlignCenter),
+	return page(440, logo(72), "Two-factor authentication", a.Account,
 		why,
 		f.row(),
 		errorLabel(a),
@@ -128,10 +122,7 @@ func lockedOutScreen(u *ui) fyne.CanvasObject {
 	box := container.NewGridWrap(fyne.NewSquareSize(64), icon)
 	what := paragraph("Too many wrong codes or passphrases were entered for your account. Until your MSP unlocks it, "+
 		"no device of yours receives passwords. Call your MSP: this screen changes by itself once they have.", fyne.TextAlignCenter)
-	return centred(460,
-		container.NewCenter(box),
-		heading("Account locked"),
-		boundParagraph(a.Headline, fyne.TextAlignCenter),
+	return page(460, box, "Account locked", a.Headline,
 		what,
 		boundParagraph(a.Account, fyne.TextAlignCenter),
 		banner(a),
@@ -141,33 +132,23 @@ func lockedOutScreen(u *ui) fyne.CanvasObject {
 // replacingScreen shows both fingerprints while the MSP decides on the replacement of the previous device.
 func replacingScreen(u *ui) fyne.CanvasObject {
 	a := u.a
-	fp := widget.NewLabel("")
-	fp.TextStyle = fyne.TextStyle{Monospace: true}
-	fp.Alignment = fyne.TextAlignCenter
-	old := widget.NewLabel("")
-	old.TextStyle = fyne.TextStyle{Monospace: true}
-	old.Alignment = fyne.TextAlignCenter
+	fp, old := fingerprintLabel(), fingerprintLabel()
 	old.Importance = widget.LowImportance
 	a.Fingerprint.AddListener(binding.NewDataListener(func() {
 		s, _ := a.Fingerprint.Get()
 		fp.SetText(fingerprintLines(s))
 		old.SetText(fingerprintLines(a.OldFingerprint()))
 	}))
-	act := widget.NewActivity()
-	act.Start()
 	steps := paragraph("Your MSP sees this device's fingerprint next to your previous one's. Read the new one to them; "+
 		"once they approve, your previous device stops working and your passwords are changed.", fyne.TextAlignCenter)
-	return centred(560,
-		container.NewCenter(logo(72)),
-		heading("Replacing your previous device"),
-		boundParagraph(a.Headline, fyne.TextAlignCenter),
+	return page(560, logo(72), "Replacing your previous device", a.Headline,
 		boundParagraph(a.Account, fyne.TextAlignCenter),
 		steps,
 		widget.NewCard("", "This device", fp),
 		widget.NewCard("", "Previous device", old),
-		container.NewCenter(act),
+		spinner(),
 		banner(a),
-		container.NewCenter(widget.NewButtonWithIcon("Start over", theme.ViewRefreshIcon(), u.confirmForget)),
+		u.startOver(),
 	)
 }
 

@@ -10,24 +10,18 @@ import (
 	"fyne.io/fyne/v2/test"
 	"github.com/pquerna/otp/totp"
 
-	"github.com/watchword/watchword/console/server/hub"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
 	"github.com/watchword/watchword/techclient/vm/vmtest"
 )
 
-// enforcingHub requires TOTP sessions of co-managed techs.
-func enforcingHub(t *testing.T) *hubtest.Harness {
-	return hubtest.New(t, hubtest.WithConfig(func(c *hub.Config) { c.DisableTOTP = false }))
-}
-
 // TestEnrolScreenAgainstHub drives the enrol screen: the QR code and the key after approval, a wrong code's
 // error, the right code opening the list, and nothing of the key left on screen afterwards.
 func TestEnrolScreenAgainstHub(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	hb := enforcingHub(t)
+	hb := vmtest.TwoFactorHub(t)
 	h := newHarness(t, vm.Options{Wait: 2 * time.Second, Retry: 50 * time.Millisecond, Poll: 100 * time.Millisecond})
 	h.a.Start()
 	eventually(t, 5*time.Second, "first run", func() bool { return h.u.form != nil })
@@ -90,7 +84,7 @@ func TestEnrolScreenAgainstHub(t *testing.T) {
 func TestReplaceFromFirstRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	hb := enforcingHub(t)
+	hb := vmtest.TwoFactorHub(t)
 	prev := hb.ActiveTech("bob")
 	h := newHarness(t, vm.Options{Wait: 2 * time.Second, Retry: 50 * time.Millisecond, Poll: 100 * time.Millisecond})
 	h.a.Start()

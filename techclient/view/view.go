@@ -10,12 +10,28 @@
 //	unregistered  firstRun: invite (or hub URL, client GUID, hub fingerprint), who the tech is, passphrase if needed
 //	pending       pending: "Waiting for approval" and the fingerprint to read to the admin
 //	active        accounts: search, list, detail with reveal and copy, "rotates at … after use", the previous
-//	              passwords dialog (history.go), just-in-time access (jit.go), offline banner
+//	              passwords dialog, just-in-time access, offline banner
 //	locked        locked: unlock with the keyring or the passphrase
 //	rejected, disabled  ended: what happened and how to start over
-//	enrol, code   two-factor: the authenticator's QR code and key, or a code to open a session (twofactor.go)
+//	enrol, code   two-factor: the authenticator's QR code and key, or a code to open a session
 //	locked-out    the hub locked the tech out: ask the MSP to unlock
 //	replacing     waiting to replace the previous device: both fingerprints
+//
+// # Reading guide
+//
+//   - view.go: Root and the screen of each state, the parts every centred screen is made of (page, heading,
+//     paragraph, errorLabel, spinner, fingerprintLabel, startOver), and the starting and ended screens.
+//   - setup.go: the first-run form, the pending and locked screens, and Start over.
+//   - accounts.go: the active screen: the list of accounts, its rows, the detail pane with reveal and copy, and
+//     the offline banner the other screens show too.
+//   - jit.go: the detail pane's just-in-time panel: request a window with a reason, end it, its badge in the list.
+//   - history.go: the previous passwords dialog, each version opened only while shown.
+//   - twofactor.go: the enrol, code, locked-out and replacing screens, and the QR code.
+//   - desktop.go: what the application adds around the window: Options and Settings from fyne's preferences, the
+//     Preferences dialog, keyboard shortcuts, toasts and the search field's keys.
+//
+// The tests drive these screens with fyne's test driver against the real in-process hub; testdata holds the widget
+// trees of the first-run, pending and accounts screens they compare with (and, under failed, what differed).
 package view
 
 import (
@@ -189,11 +205,35 @@ func (f *fixedWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	objs[0].Move(fyne.NewPos(0, 0))
 }
 
-func starting(u *ui) fyne.CanvasObject {
+// page is a centred screen of width: a mark (the logo, or an icon) over the title and the line bound to what the
+// screen is about (the registration, or the headline), then the screen's own parts.
+func page(width float32, mark fyne.CanvasObject, title string, line binding.String, rest ...fyne.CanvasObject) fyne.CanvasObject {
+	head := []fyne.CanvasObject{container.NewCenter(mark), heading(title), boundParagraph(line, fyne.TextAlignCenter)}
+	return centred(width, append(head, rest...)...)
+}
+
+// spinner is a running activity indicator, centred: the screen waits for the hub.
+func spinner() fyne.CanvasObject {
 	act := widget.NewActivity()
 	act.Start()
-	return centred(360, container.NewCenter(logo(96)), heading("Watchword"), boundParagraph(u.a.Headline, fyne.TextAlignCenter),
-		container.NewCenter(act))
+	return container.NewCenter(act)
+}
+
+// fingerprintLabel shows a device fingerprint in lines of groups, centred and monospaced, for reading aloud.
+func fingerprintLabel() *widget.Label {
+	l := widget.NewLabel("")
+	l.TextStyle = fyne.TextStyle{Monospace: true}
+	l.Alignment = fyne.TextAlignCenter
+	return l
+}
+
+// startOver is the button that forgets this device's registration, after asking.
+func (u *ui) startOver() fyne.CanvasObject {
+	return container.NewCenter(widget.NewButtonWithIcon("Start over", theme.ViewRefreshIcon(), u.confirmForget))
+}
+
+func starting(u *ui) fyne.CanvasObject {
+	return page(360, logo(96), "Watchword", u.a.Headline, spinner())
 }
 
 // ended is the screen of a rejected or deactivated device.
@@ -208,7 +248,5 @@ func ended(u *ui) fyne.CanvasObject {
 			note.SetText("Your MSP has deactivated your access: your accounts were removed from this device. If it is re-enabled, they come back by themselves.")
 		}
 	}))
-	over := widget.NewButtonWithIcon("Start over", theme.ViewRefreshIcon(), func() { u.confirmForget() })
-	return centred(460, container.NewCenter(logo(96)), heading("Watchword"), boundParagraph(a.Headline, fyne.TextAlignCenter), note,
-		boundParagraph(a.Account, fyne.TextAlignCenter), container.NewCenter(over))
+	return page(460, logo(96), "Watchword", a.Headline, note, boundParagraph(a.Account, fyne.TextAlignCenter), u.startOver())
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
+	"github.com/watchword/watchword/techclient/vm/vmtest"
 )
 
 // TestNoSecretsAtRest is DESIGN invariant 2 and the TechClient's part of the secrets-hygiene check: after a
@@ -21,20 +22,13 @@ import (
 func TestNoSecretsAtRest(t *testing.T) {
 	ctx := ctxT(t)
 	h := hubtest.New(t)
-	dir := t.TempDir()
-	ring := keyringtest.New()
-	e := newEnv(t, h, dir, ring, vm.DefaultSettings())
-	e.app.Start()
-	eventually(t, 5*time.Second, "first run", func() bool { return state(e.app) == vm.StateUnregistered })
-	if err := e.app.Register(ctx, registration(h, "dana")); err != nil {
-		t.Fatal(err)
-	}
-	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	approveEnrol(t, ctx, h, e.app, techs[0].ID)
+	e := started(t, h, keyringtest.New(), vm.DefaultSettings())
+	dir, ring := e.dir, e.ring
+	activate(t, ctx, h, e.app, "dana")
 	passwords := []string{"AtRest-First-Pa55!", "AtRest-Second-Pa55!"}
 	agent := h.NewAgent("contoso.local", wire.DriverAD)
 	for _, pw := range passwords {
-		rotate(t, ctx, agent, func(wire.PlanAccount) string { return pw })
+		vmtest.Rotate(t, ctx, agent, func(wire.PlanAccount) string { return pw })
 		eventually(t, 5*time.Second, "the new version", func() bool {
 			rows := e.app.Visible()
 			if len(rows) != 1 {

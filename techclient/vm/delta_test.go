@@ -18,6 +18,7 @@ import (
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
+	"github.com/watchword/watchword/techclient/vm/vmtest"
 )
 
 // recordingHub is the real client, noting every credential list it asks for and what it got.
@@ -88,14 +89,10 @@ func TestDeltaSync(t *testing.T) {
 	}
 	a := start()
 	eventually(t, 5*time.Second, "first run", func() bool { return state(a) == vm.StateUnregistered })
-	if err := a.Register(ctx, registration(h, "carol")); err != nil {
-		t.Fatal(err)
-	}
-	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	approveEnrol(t, ctx, h, a, techs[0].ID)
+	activate(t, ctx, h, a, "carol")
 	one, two := h.NewAgent("contoso.local", wire.DriverAD), h.NewAgent("web01.fabrikam.com", wire.DriverLinux)
-	rotate(t, ctx, one, func(wire.PlanAccount) string { return "Pw-one-1111!" })
-	rotate(t, ctx, two, func(wire.PlanAccount) string { return "Pw-two-1111!" })
+	vmtest.Rotate(t, ctx, one, func(wire.PlanAccount) string { return "Pw-one-1111!" })
+	vmtest.Rotate(t, ctx, two, func(wire.PlanAccount) string { return "Pw-two-1111!" })
 	eventually(t, 3*time.Second, "two rows", func() bool { return len(a.Visible()) == 2 })
 	// Caught up, not just shown: a list carries the revision the hub read before its view, so one that already
 	// shows the last confirmation can still be followed by a delta of both accounts.
@@ -115,7 +112,7 @@ func TestDeltaSync(t *testing.T) {
 	}
 	// (Each enrollment changed the grants' shape: those were full lists.)
 	before := len(rec.log())
-	rotate(t, ctx, one, func(wire.PlanAccount) string { return "Pw-one-2222!" })
+	vmtest.Rotate(t, ctx, one, func(wire.PlanAccount) string { return "Pw-one-2222!" })
 	eventually(t, 3*time.Second, "the rotation shown", func() bool { return version("contoso.local") == 2 })
 	if v := version("web01.fabrikam.com"); v != 1 || len(a.Visible()) != 2 {
 		t.Fatalf("the other row after a delta: version %d, %d rows", v, len(a.Visible()))

@@ -13,17 +13,10 @@ import (
 	"github.com/watchword/watchword/shared/keystore"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
+	"github.com/watchword/watchword/techclient/vm/vmtest"
 )
 
 // started returns an env on the first-run screen.
-func started(t *testing.T, h *hubtest.Harness, ring keystore.Keyring, set vm.Settings) *env {
-	t.Helper()
-	e := newEnv(t, h, t.TempDir(), ring, set)
-	e.app.Start()
-	eventually(t, 5*time.Second, "first run", func() bool { return state(e.app) == vm.StateUnregistered })
-	return e
-}
-
 func TestRegistrationErrors(t *testing.T) {
 	ctx := ctxT(t)
 	h := hubtest.New(t)
@@ -120,7 +113,7 @@ func TestPassphraseFallback(t *testing.T) {
 
 	// Idle: the app locks itself.
 	eventually(t, 3*time.Second, "idle lock", func() bool { return state(a) == vm.StateLocked })
-	rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Locked-Pa55!" })
+	vmtest.Rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Locked-Pa55!" })
 	if err := a.Unlock("wrong passphrase"); !errors.Is(err, vm.ErrWrongPassphrase) {
 		t.Fatalf("wrong passphrase: %v", err)
 	}
@@ -160,12 +153,8 @@ func TestClipboardAutoClear(t *testing.T) {
 	set.ClipboardClear = 200 * time.Millisecond
 	e := started(t, h, keyringtest.New(), set)
 	a := e.app
-	if err := a.Register(ctx, registration(h, "erin")); err != nil {
-		t.Fatal(err)
-	}
-	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	approveEnrol(t, ctx, h, a, techs[0].ID)
-	rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Clip-Pa55word!" })
+	activate(t, ctx, h, a, "erin")
+	vmtest.Rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Clip-Pa55word!" })
 	eventually(t, 3*time.Second, "row", func() bool { v := a.Visible(); return len(v) == 1 && v[0].Confirmed })
 	id := a.Visible()[0].AccountID
 
@@ -216,12 +205,8 @@ func TestRevealHidesAgain(t *testing.T) {
 	set.RevealFor = 150 * time.Millisecond
 	e := started(t, h, keyringtest.New(), set)
 	a := e.app
-	if err := a.Register(ctx, registration(h, "finn")); err != nil {
-		t.Fatal(err)
-	}
-	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	approveEnrol(t, ctx, h, a, techs[0].ID)
-	rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Hide-Pa55word!" })
+	activate(t, ctx, h, a, "finn")
+	vmtest.Rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Hide-Pa55word!" })
 	eventually(t, 3*time.Second, "row", func() bool { v := a.Visible(); return len(v) == 1 && v[0].Confirmed })
 	id := a.Visible()[0].AccountID
 	if _, err := a.Reveal(id); err != nil {

@@ -16,15 +16,8 @@ import (
 // their envelopes stay sealed in memory, and OpenVersion opens one when the technician clicks it, with the device
 // key and the same context as the current password. Locking, losing access or closing forgets them.
 
-// ErrNoHistory: the hub client in use cannot read password histories.
+// ErrNoHistory: the hub is older than password histories (wire.CapHistory).
 var ErrNoHistory = errors.New("this hub does not keep password histories")
-
-// historyHub is a Hub that reads password histories; hubclient.Client is one.
-type historyHub interface {
-	History(ctx context.Context, account int64) (*wire.HistoryResponse, error)
-}
-
-var _ historyHub = (*hubclient.Client)(nil)
 
 // HistoryEntry is one version of an account's password history, without its (sealed) envelope.
 type HistoryEntry struct {
@@ -59,11 +52,10 @@ func (a *App) History(ctx context.Context, accountID int64) ([]HistoryEntry, err
 	if h == nil {
 		return nil, fmt.Errorf("history of %q: %w", r.Account, ErrUnreachable)
 	}
-	hh, ok := h.(historyHub)
-	if !ok {
-		return nil, ErrNoHistory
+	if lacks(h, wire.CapHistory) {
+		return nil, fmt.Errorf("history of %q: %w", r.Account, ErrNoHistory)
 	}
-	resp, err := hh.History(ctx, accountID)
+	resp, err := h.History(ctx, accountID)
 	if err != nil {
 		err = fmt.Errorf("history of %q on %q: %w", r.Account, r.Host, err)
 		a.setError(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
+	"github.com/watchword/watchword/techclient/vm/vmtest"
 )
 
 // activeWith registers user, approves and enrols them, and rotates one account on contoso.local through the
@@ -18,19 +19,15 @@ func activeWith(t *testing.T, h *hubtest.Harness, e *env, user string, passwords
 	t.Helper()
 	ctx := ctxT(t)
 	a := e.app
-	a.Start()
-	eventually(t, 5*time.Second, "first run", func() bool { return state(a) == vm.StateUnregistered })
-	if err := a.Register(ctx, registration(h, user)); err != nil {
-		t.Fatal(err)
-	}
-	techs, err := h.Owner.Techs(ctx, wire.TechPending)
-	if err != nil || len(techs) != 1 {
-		t.Fatalf("pending: %v %v", techs, err)
+	firstRun(t, a)
+	techs := registerAs(t, ctx, h, a, user)
+	if len(techs) != 1 {
+		t.Fatalf("pending: %v", techs)
 	}
 	approveEnrol(t, ctx, h, a, techs[0].ID)
 	agent := h.NewAgent("contoso.local", wire.DriverAD)
 	for i, pw := range passwords {
-		rotate(t, ctx, agent, func(wire.PlanAccount) string { return pw })
+		vmtest.Rotate(t, ctx, agent, func(wire.PlanAccount) string { return pw })
 		eventually(t, 3*time.Second, "version shown", func() bool {
 			v := a.Visible()
 			return len(v) == 1 && v[0].Version == int64(i+1)

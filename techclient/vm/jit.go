@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -36,14 +35,6 @@ var (
 	ErrJITInactive = errors.New("access to this account is not enabled: request a window first")
 	ErrNoJIT       = errors.New("this hub does not offer just-in-time access")
 )
-
-// jitHub is a Hub that handles JIT requests; hubclient.Client is one.
-type jitHub interface {
-	RequestJIT(ctx context.Context, req wire.JITRequest) (*wire.JITGrant, error)
-	EndJIT(ctx context.Context, id int64) (*wire.JITGrant, error)
-}
-
-var _ jitHub = (*hubclient.Client)(nil)
 
 // JITState says where a row's just-in-time access stands at now: one of the JIT constants.
 func (r *Row) JITState(now time.Time) string {
@@ -96,11 +87,11 @@ func (r *Row) JITStatusText(now time.Time) string {
 		}
 		return s
 	case JITPending:
-		return "Pending approval by your MSP since " + clock(g.RequestedAt) + " (" + FormatDuration(time.Duration(g.DurationSeconds)*time.Second) + " asked)."
+		return "Pending approval by your MSP since " + timeOfDay(g.RequestedAt) + " (" + FormatDuration(time.Duration(g.DurationSeconds)*time.Second) + " asked)."
 	case JITOpening:
 		return "Approved: the agent is enabling the account and setting a fresh password…"
 	case JITActive:
-		return "Active until " + clock(g.ExpiresAt) + ": " + Countdown(now, g.ExpiresAt) + " left."
+		return "Active until " + timeOfDay(g.ExpiresAt) + ": " + Countdown(now, g.ExpiresAt) + " left."
 	case JITRefused:
 		s := "Your last request was refused"
 		if g.ApprovedBy != "" {
@@ -111,7 +102,7 @@ func (r *Row) JITStatusText(now time.Time) string {
 		}
 		return s + ". You may ask again."
 	case JITEnded:
-		return "Access ended at " + clock(firstNonZero(g.EndedAt, g.ExpiresAt)) + ": the account is disabled again. Enable it again when you need it."
+		return "Access ended at " + timeOfDay(firstNonZero(g.EndedAt, g.ExpiresAt)) + ": the account is disabled again. Enable it again when you need it."
 	}
 	return ""
 }
@@ -163,7 +154,7 @@ func FormatDuration(d time.Duration) string {
 // The row shows the grant at once (pending, or opening); the agent's work reaches it through the long poll.
 func (a *App) RequestAccess(ctx context.Context, accountID int64, d time.Duration, reason string) error {
 	a.Touch()
-	r, jh, err := a.jitRow(accountID)
+	r, h, err := a.jitRow(accountID)
 	if err != nil {
 		a.setError(err)
 		return err
@@ -181,7 +172,7 @@ func (a *App) RequestAccess(ctx context.Context, accountID int64, d time.Duratio
 	}
 	if err == nil {
 		var g *wire.JITGrant
-		g, err = jh.RequestJIT(ctx, wire.JITRequest{AccountID: accountID, DurationSeconds: int64(d / time.Second), Reason: reason})
+		g, err = h.RequestJIT(ctx, wire.JITRequest{AccountID: accountID, DurationSeconds: int64(d / time.Second), Reason: reason})
 		if err == nil {
 			a.setGrant(accountID, g)
 			_ = a.Error.Set("")
@@ -196,7 +187,7 @@ func (a *App) RequestAccess(ctx context.Context, accountID int64, d time.Duratio
 // EndAccess closes the row's open window now (Done), or withdraws a pending request.
 func (a *App) EndAccess(ctx context.Context, accountID int64) error {
 	a.Touch()
-	r, jh, err := a.jitRow(accountID)
+	r, h, err := a.jitRow(accountID)
 	if err == nil && (r.Grant == nil || !r.Grant.Status.Open()) {
 		err = fmt.Errorf("%s on %s has no open access to end", r.Account, r.Host)
 	}
@@ -204,7 +195,7 @@ func (a *App) EndAccess(ctx context.Context, accountID int64) error {
 		a.setError(err)
 		return err
 	}
-	g, err := jh.EndJIT(ctx, r.Grant.ID)
+	g, err := h.EndJIT(ctx, r.Grant.ID)
 	if err != nil {
 		err = fmt.Errorf("end access to %s on %s: %w", r.Account, r.Host, err)
 		a.setError(err)
@@ -218,7 +209,7 @@ func (a *App) EndAccess(ctx context.Context, accountID int64) error {
 	return nil
 }
 
-func (a *App) jitRow(accountID int64) (*Row, jitHub, error) {
+func (a *App) jitRow(accountID int64) (*Row, Hub, error) {
 	a.mu.Lock()
 	r, h := a.byID[accountID], a.hub
 	a.mu.Unlock()
@@ -228,11 +219,10 @@ func (a *App) jitRow(accountID int64) (*Row, jitHub, error) {
 	if h == nil {
 		return r, nil, fmt.Errorf("%s on %s: %w", r.Account, r.Host, ErrUnreachable)
 	}
-	jh, ok := h.(jitHub)
-	if !ok {
-		return r, nil, ErrNoJIT
+	if lacks(h, wire.CapJIT) {
+		return r, nil, fmt.Errorf("%s on %s: %w", r.Account, r.Host, ErrNoJIT)
 	}
-	return r, jh, nil
+	return r, h, nil
 }
 
 // setGrant shows a grant the hub just answered on its row, until the next credential list says more.
@@ -275,7 +265,7 @@ func jitChanges(old, r *Row, now time.Time) (title, body string) {
 	}
 	switch is {
 	case JITActive:
-		return "Access enabled", fmt.Sprintf("%s on %s is enabled until %s.", r.Account, r.Host, clock(r.Grant.ExpiresAt))
+		return "Access enabled", fmt.Sprintf("%s on %s is enabled until %s.", r.Account, r.Host, timeOfDay(r.Grant.ExpiresAt))
 	case JITRefused:
 		return "Access refused", fmt.Sprintf("Your request for %s on %s was refused.", r.Account, r.Host)
 	case JITEnded:

@@ -64,13 +64,8 @@ func TestJITAccess(t *testing.T) {
 	t.Cleanup(e.app.Close)
 	a := e.app
 	jitTriplet(t, h, 2*time.Hour, true)
-	a.Start()
-	eventually(t, 5*time.Second, "first run", func() bool { return state(a) == vm.StateUnregistered })
-	if err := a.Register(ctx, registration(h, "alice")); err != nil {
-		t.Fatal(err)
-	}
-	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	approveEnrol(t, ctx, h, a, techs[0].ID)
+	firstRun(t, a)
+	activate(t, ctx, h, a, "alice")
 	agent := h.NewAgent("contoso.local", wire.DriverAD)
 	vmtest.Rotate(t, ctx, agent, func(wire.PlanAccount) string { return "recovery-only-1!" })
 
@@ -187,13 +182,8 @@ func TestJITRefused(t *testing.T) {
 	jitTriplet(t, h, time.Hour, true)
 	e := newEnv(t, h, t.TempDir(), keyringtest.New(), vm.DefaultSettings())
 	a := e.app
-	a.Start()
-	eventually(t, 5*time.Second, "first run", func() bool { return state(a) == vm.StateUnregistered })
-	if err := a.Register(ctx, registration(h, "bob")); err != nil {
-		t.Fatal(err)
-	}
-	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	approveEnrol(t, ctx, h, a, techs[0].ID)
+	firstRun(t, a)
+	activate(t, ctx, h, a, "bob")
 	vmtest.Rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "recovery-only-1!" })
 	eventually(t, 3*time.Second, "the JIT row", func() bool { v := a.Visible(); return len(v) == 1 && v[0].JIT })
 	row := a.Visible()[0]

@@ -97,16 +97,32 @@ func (r Registration) check(needPassphrase bool) (wire.Invite, error) {
 // Register creates this device's identity (kept in the OS keyring, or sealed with the passphrase), registers it
 // with the hub and starts waiting for approval. Errors are also shown in Error, in words for the technician.
 func (a *App) Register(ctx context.Context, r Registration) error {
-	a.Touch()
-	_ = a.Busy.Set(true)
-	defer a.Busy.Set(false)
-	err := a.register(ctx, r)
-	a.setError(err)
-	return err
+	return a.act(func() error { return a.register(ctx, r) })
 }
 
 func (a *App) register(ctx context.Context, r Registration) error {
 	_ = a.CanReplace.Set(false)
+	return a.firstContact(ctx, r, func(ctx context.Context, h Hub, inv wire.Invite) (*Device, error) {
+		resp, err := h.Register(ctx, wire.RegisterRequest{Username: r.Username, DisplayName: strings.TrimSpace(r.DisplayName),
+			Email: strings.TrimSpace(r.Email), Organization: strings.TrimSpace(r.Organization)})
+		if err != nil {
+			err = classify(err, inv)
+			if errors.Is(err, ErrUsernameTaken) {
+				// Perhaps the tech's previous device is lost: the form offers to replace it (Replace).
+				_ = a.CanReplace.Set(true)
+			}
+			return nil, err
+		}
+		return &Device{TechID: resp.TechID, Username: resp.Username, DisplayName: strings.TrimSpace(r.DisplayName),
+			Email: strings.TrimSpace(r.Email), Organization: strings.TrimSpace(r.Organization), Fingerprint: resp.Fingerprint,
+			Status: resp.Status, TenantName: resp.TenantName}, nil
+	})
+}
+
+// firstContact is the start of a device (Register, Replace): it checks the form, loads (or creates) the device key,
+// and makes the one request call makes of the hub the form names, within 20 s. The device call answers, which the
+// hub has accepted, becomes this one: its file, its key, its screen, and the loop that follows the hub from now on.
+func (a *App) firstContact(ctx context.Context, r Registration, call func(context.Context, Hub, wire.Invite) (*Device, error)) error {
 	inv, id, backend, err := a.prepare(r)
 	if err != nil {
 		return err
@@ -115,33 +131,24 @@ func (a *App) register(ctx context.Context, r Registration) error {
 	if err != nil {
 		return err
 	}
+	defer h.Close()
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	resp, err := h.Register(ctx, wire.RegisterRequest{Username: r.Username, DisplayName: strings.TrimSpace(r.DisplayName),
-		Email: strings.TrimSpace(r.Email), Organization: strings.TrimSpace(r.Organization)})
+	dev, err := call(ctx, h, inv)
 	if err != nil {
-		h.Close()
-		err = classify(err, inv)
-		if errors.Is(err, ErrUsernameTaken) {
-			// Perhaps the tech's previous device is lost: the form offers to replace it (Replace).
-			_ = a.CanReplace.Set(true)
-		}
 		return err
 	}
-	dev := &Device{Invite: inv, TechID: resp.TechID, Username: resp.Username, DisplayName: strings.TrimSpace(r.DisplayName),
-		Email: strings.TrimSpace(r.Email), Organization: strings.TrimSpace(r.Organization), Fingerprint: resp.Fingerprint,
-		Status: resp.Status, TenantName: resp.TenantName}
+	dev.Invite = inv
 	if dev.Fingerprint == "" {
 		dev.Fingerprint = id.Public().Fingerprint().String()
 	}
 	if err := saveDevice(a.o.Dir, dev); err != nil {
-		h.Close()
 		return fmt.Errorf("save device file: %w", err)
 	}
 	a.mu.Lock()
 	a.dev, a.id, a.backend = dev, id, backend
 	a.mu.Unlock()
-	h.Close()
+	_ = a.CanReplace.Set(false)
 	_ = a.KeyStorage.Set(backend.Describe())
 	a.showDevice(dev)
 	a.follow()

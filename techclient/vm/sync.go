@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/watchword/watchword/shared/clock"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )
@@ -43,10 +44,25 @@ func (a *App) run(ctx context.Context, h Hub, status wire.TechStatus) {
 	retry := a.o.Retry
 	fail := func(err error) {
 		a.goOffline(err)
-		sleep(ctx, retry)
+		clock.Sleep(ctx, retry)
 		retry = min(retry*2, 30*time.Second)
 	}
 	needFetch := true
+	// failed handles a request of an active device that failed: a device that lost its access (or must open a
+	// two-factor session) goes on in its new status, any other failure waits and fetches again. It reports false
+	// when ctx has ended.
+	failed := func(err error) bool {
+		if ctx.Err() != nil {
+			return false
+		}
+		if next, ok := a.lostAccess(ctx, h, err); ok {
+			status = next
+			return true
+		}
+		fail(err)
+		needFetch = true
+		return true
+	}
 	if a.replacing() {
 		status = a.waitReplaced(ctx, h) // twofactor.go
 	}
@@ -70,14 +86,9 @@ func (a *App) run(ctx context.Context, h Hub, status wire.TechStatus) {
 		if needFetch {
 			resp, err := a.fetch(ctx, h)
 			if err != nil {
-				if ctx.Err() != nil {
+				if !failed(err) {
 					return
 				}
-				if next, ok := a.lostAccess(ctx, h, err); ok {
-					status = next
-					continue
-				}
-				fail(err)
 				continue
 			}
 			retry = a.o.Retry
@@ -91,48 +102,34 @@ func (a *App) run(ctx context.Context, h Hub, status wire.TechStatus) {
 		a.mu.Unlock()
 		ch, err := h.WaitChanges(ctx, rev, a.o.Wait)
 		if err != nil {
-			if ctx.Err() != nil {
+			if !failed(err) {
 				return
 			}
-			if next, ok := a.lostAccess(ctx, h, err); ok {
-				status = next
-				continue
-			}
-			fail(err)
-			needFetch = true
 			continue
 		}
 		needFetch = ch.Changed
 	}
 }
 
-// deltaHub is a Hub that answers with what changed since the list the device holds; hubclient.Client is one.
-type deltaHub interface {
-	CredentialsSince(ctx context.Context, since int64, grants string) (*wire.CredentialsResponse, error)
-}
-
-var _ deltaHub = (*hubclient.Client)(nil)
-
 // fetch gets the whole current list: after the first fetch (or from the offline cache) only what changed since
 // the list the device holds, merged into it. A tech with 5,000 accounts otherwise downloads 17 MB on every
-// rotation of any one of them.
+// rotation of any one of them. A hub older than deltas gets the plain request it knows.
 func (a *App) fetch(ctx context.Context, h Hub) (*wire.CredentialsResponse, error) {
-	dh, ok := h.(deltaHub)
-	if !ok {
+	if lacks(h, wire.CapDeltaChanges) {
 		return h.Credentials(ctx)
 	}
 	a.mu.Lock()
 	held := a.list
 	a.mu.Unlock()
 	if held == nil || held.Grants == "" {
-		return dh.CredentialsSince(ctx, 0, "")
+		return h.CredentialsSince(ctx, 0, "")
 	}
-	resp, err := dh.CredentialsSince(ctx, held.Revision, held.Grants)
+	resp, err := h.CredentialsSince(ctx, held.Revision, held.Grants)
 	if err != nil || !resp.Delta {
 		return resp, err
 	}
 	if resp.ClientGUID != held.ClientGUID {
-		return dh.CredentialsSince(ctx, 0, "") // not a delta of this list: start over
+		return h.CredentialsSince(ctx, 0, "") // not a delta of this list: start over
 	}
 	return mergeDelta(held, resp), nil
 }
@@ -219,14 +216,21 @@ func (a *App) goOffline(err error) {
 	}
 	since, synced, n := a.offline, a.syncedAt, len(a.all)
 	a.mu.Unlock()
-	msg := fmt.Sprintf("Offline since %s: the hub does not answer (%v).", clock(since), rootCause(err))
+	msg := fmt.Sprintf("Offline since %s: the hub does not answer (%v).", timeOfDay(since), rootCause(err))
 	if n > 0 && !synced.IsZero() {
-		msg += fmt.Sprintf(" Showing the passwords last synced at %s.", clock(synced))
+		msg += fmt.Sprintf(" Showing the passwords last synced at %s.", timeOfDay(synced))
 	}
 	_ = a.Banner.Set(msg)
 }
 
+// goOnline takes the "offline since…" banner down and the last failure with it.
 func (a *App) goOnline() {
+	a.clearBanner()
+	_ = a.Error.Set("")
+}
+
+// clearBanner takes the "offline since…" banner down: the hub answered.
+func (a *App) clearBanner() {
 	a.mu.Lock()
 	was := !a.offline.IsZero()
 	a.offline = time.Time{}
@@ -234,7 +238,6 @@ func (a *App) goOnline() {
 	if was {
 		_ = a.Banner.Set("")
 	}
-	_ = a.Error.Set("")
 }
 
 // Offline reports whether the hub is unreachable, and since when.
@@ -286,7 +289,7 @@ func (a *App) apply(resp *wire.CredentialsResponse, at time.Time, live bool) {
 		}
 	}
 	a.mu.Unlock()
-	_ = a.Synced.Set(Plural(len(rows), "account") + " · synced " + clock(at))
+	_ = a.Synced.Set(Plural(len(rows), "account") + " · synced " + timeOfDay(at))
 	a.bumpRows()
 	if live {
 		if err := saveCache(a.o.Dir, &cache{SyncedAt: at, Credentials: *resp, Events: events}); err != nil {
@@ -314,17 +317,8 @@ func containsRow(rows []*Row, r *Row) bool {
 	return false
 }
 
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
-
-// clock renders a time of day in the local zone.
-func clock(t time.Time) string { return t.Local().Format("15:04") }
+// timeOfDay renders a time of day in the local zone.
+func timeOfDay(t time.Time) string { return t.Local().Format("15:04") }
 
 // Preview shows a device and a credentials answer without a hub or a device key, as if they came from the
 // hub at time at: for view tests and design previews. Nothing it shows can be revealed or copied.

@@ -8,6 +8,7 @@ import (
 	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
+	"github.com/watchword/watchword/techclient/vm/vmtest"
 )
 
 // TestAuthenticatorReset: a co-managed tech enrolled an authenticator and lost the phone; the MSP resets it. At the
@@ -15,21 +16,15 @@ import (
 // lost phone), the old authenticator's code is refused, and enrolling the new one brings the credentials back.
 func TestAuthenticatorReset(t *testing.T) {
 	ctx := ctxT(t)
-	h := enforced(t)
-	dir, ring := t.TempDir(), keyringtest.New()
-	e := newEnv(t, h, dir, ring, vm.DefaultSettings())
-	a := e.app
-	a.Start()
-	eventually(t, 5*time.Second, "first run", func() bool { return state(a) == vm.StateUnregistered })
-	if err := a.Register(ctx, registration(h, "gina")); err != nil {
-		t.Fatal(err)
-	}
-	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
+	h := vmtest.TwoFactorHub(t)
+	e := started(t, h, keyringtest.New(), vm.DefaultSettings())
+	a, dir, ring := e.app, e.dir, e.ring
+	techs := registerAs(t, ctx, h, a, "gina")
 	if len(techs) != 1 {
 		t.Fatalf("pending techs %+v", techs)
 	}
 	old := approveEnrol(t, ctx, h, a, techs[0].ID)
-	rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Reset-Pa55word!" })
+	vmtest.Rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Reset-Pa55word!" })
 	eventually(t, 5*time.Second, "row with the first authenticator", func() bool { return len(a.Visible()) == 1 })
 	a.Close()
 

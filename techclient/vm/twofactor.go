@@ -52,33 +52,19 @@ func init() {
 var (
 	ErrWrongCode = errors.New("wrong or reused code")
 	ErrLockedOut = errors.New("locked out after repeated failed attempts")
+	ErrNoReplace = errors.New("this hub cannot replace a device")
 )
-
-// sessionHub is the part of the hub client that opens two-factor sessions and replaces devices; hubclient.Client
-// is one. Hubs without it (test fakes) never ask for a code.
-type sessionHub interface {
-	Security(ctx context.Context) (*wire.TechSecurity, error)
-	EnrollTOTP(ctx context.Context) (*wire.TOTPEnrollment, error)
-	ConfirmTOTP(ctx context.Context, code string) (*wire.TechSecurity, error)
-	OpenSession(ctx context.Context, code string) (*wire.TechSecurity, error)
-	ReportUnlock(ctx context.Context, result string) (*wire.TechSecurity, error)
-	Rekey(ctx context.Context, req wire.RekeyRequest) (*wire.Rekey, error)
-	RekeyStatus(ctx context.Context) (*wire.Rekey, error)
-}
-
-var _ sessionHub = (*hubclient.Client)(nil)
 
 // secondFactor runs, inside the follow loop, after the hub refused the credential list for want of a session or
 // because the tech is locked. It returns (active, true) once the hub will hand out credentials again, and
 // ("", false) when ctx ends or the hub cannot say why it refused.
 func (a *App) secondFactor(ctx context.Context, h Hub, refused error) (wire.TechStatus, bool) {
-	sh, ok := h.(sessionHub)
-	if !ok {
-		return "", false
+	if lacks(h, wire.CapTwoFactor) {
+		return "", false // a hub without sessions has no session to ask for: the refusal stands as it is
 	}
 	defer a.clearEnrolment()
 	for ctx.Err() == nil {
-		sec, err := sh.Security(ctx)
+		sec, err := h.Security(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return "", false
@@ -99,12 +85,12 @@ func (a *App) secondFactor(ctx context.Context, h Hub, refused error) (wire.Tech
 			return wire.TechActive, true
 		case sec.PauseNextLogin:
 			// The MSP paused the requirement for this login: a session opens without a code.
-			if _, err := sh.OpenSession(ctx, ""); err != nil && ctx.Err() == nil {
+			if _, err := h.OpenSession(ctx, ""); err != nil && ctx.Err() == nil {
 				a.setError(a.codeError(err))
 			}
 			continue
 		case !sec.Enrolled:
-			if err := a.startEnrolment(ctx, sh); err != nil && ctx.Err() == nil {
+			if err := a.startEnrolment(ctx, h); err != nil && ctx.Err() == nil {
 				a.setError(a.codeError(err))
 			}
 		default:
@@ -125,13 +111,13 @@ func (a *App) secondFactor(ctx context.Context, h Hub, refused error) (wire.Tech
 
 // startEnrolment asks the hub for a secret unless the enrol screen already shows one: asking again would replace
 // the secret the technician may be scanning.
-func (a *App) startEnrolment(ctx context.Context, sh sessionHub) error {
+func (a *App) startEnrolment(ctx context.Context, h Hub) error {
 	if a.Current() == StateEnrol {
 		if s, _ := a.TOTPSecret.Get(); s != "" {
 			return nil
 		}
 	}
-	e, err := sh.EnrollTOTP(ctx)
+	e, err := h.EnrollTOTP(ctx)
 	if err != nil {
 		return err
 	}
@@ -147,16 +133,6 @@ func (a *App) clearEnrolment() {
 	_ = a.TOTPURI.Set("")
 }
 
-func (a *App) clearBanner() {
-	a.mu.Lock()
-	was := !a.offline.IsZero()
-	a.offline = time.Time{}
-	a.mu.Unlock()
-	if was {
-		_ = a.Banner.Set("")
-	}
-}
-
 // poke wakes a waiting secondFactor or replacement loop.
 func (a *App) poke() {
 	select {
@@ -170,12 +146,7 @@ var codeRE = regexp.MustCompile(`^[0-9]{6}$`)
 // SubmitCode sends a code from the authenticator app: it confirms the enrolment on the enrol screen and opens a
 // session on the code screen. Errors are also shown in Error.
 func (a *App) SubmitCode(ctx context.Context, code string) error {
-	a.Touch()
-	_ = a.Busy.Set(true)
-	defer a.Busy.Set(false)
-	err := a.submitCode(ctx, code)
-	a.setError(err)
-	return err
+	return a.act(func() error { return a.submitCode(ctx, code) })
 }
 
 func (a *App) submitCode(ctx context.Context, code string) error {
@@ -186,17 +157,16 @@ func (a *App) submitCode(ctx context.Context, code string) error {
 	a.mu.Lock()
 	h := a.hub
 	a.mu.Unlock()
-	sh, ok := h.(sessionHub)
-	if !ok {
+	if h == nil {
 		return fmt.Errorf("%w: not connected", ErrUnreachable)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	var err error
 	if a.Current() == StateEnrol {
-		_, err = sh.ConfirmTOTP(ctx, code)
+		_, err = h.ConfirmTOTP(ctx, code)
 	} else {
-		_, err = sh.OpenSession(ctx, code)
+		_, err = h.OpenSession(ctx, code)
 	}
 	if err != nil {
 		return a.codeError(err)
@@ -256,15 +226,11 @@ func (a *App) reportUnlocks(ctx context.Context) {
 		return
 	}
 	defer h.Close()
-	sh, ok := h.(sessionHub)
-	if !ok {
-		return
-	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	reported := 0
 	for ; reported < dev.UnlockFailures; reported++ {
-		sec, err := sh.ReportUnlock(ctx, wire.UnlockFailed)
+		sec, err := h.ReportUnlock(ctx, wire.UnlockFailed)
 		if err != nil && !hubclient.IsLocked(err) {
 			break
 		}
@@ -274,7 +240,7 @@ func (a *App) reportUnlocks(ctx context.Context) {
 		}
 	}
 	if reported == dev.UnlockFailures {
-		_, _ = sh.ReportUnlock(ctx, wire.UnlockOK)
+		_, _ = h.ReportUnlock(ctx, wire.UnlockOK)
 	}
 	a.mu.Lock()
 	if a.dev != nil {
@@ -290,63 +256,29 @@ func (a *App) reportUnlocks(ctx context.Context) {
 // username is taken: the username and the email must be the tech's. The device then waits in StateReplacing until
 // the MSP, having compared both fingerprints, approves. Errors are also shown in Error.
 func (a *App) Replace(ctx context.Context, r Registration) error {
-	a.Touch()
-	_ = a.Busy.Set(true)
-	defer a.Busy.Set(false)
-	err := a.replace(ctx, r)
-	a.setError(err)
-	return err
+	return a.act(func() error { return a.replace(ctx, r) })
 }
 
 func (a *App) replace(ctx context.Context, r Registration) error {
-	inv, id, backend, err := a.prepare(r)
-	if err != nil {
-		return err
-	}
-	h, err := a.o.Dial(inv, id)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	sh, ok := h.(sessionHub)
-	if !ok {
-		return errors.New("this hub client cannot replace a device")
-	}
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	k, err := sh.Rekey(ctx, wire.RekeyRequest{Username: r.Username, Email: strings.TrimSpace(r.Email)})
-	if err != nil {
-		return classify(err, inv)
-	}
-	dev := &Device{Invite: inv, TechID: k.TechID, Username: r.Username, DisplayName: strings.TrimSpace(r.DisplayName),
-		Email: strings.TrimSpace(r.Email), Organization: k.Organization, Fingerprint: k.Fingerprint,
-		OldFingerprint: k.OldFingerprint, Status: wire.TechPending, Replacing: true}
-	if dev.Fingerprint == "" {
-		dev.Fingerprint = id.Public().Fingerprint().String()
-	}
-	if err := saveDevice(a.o.Dir, dev); err != nil {
-		return fmt.Errorf("save device file: %w", err)
-	}
-	a.mu.Lock()
-	a.dev, a.id, a.backend = dev, id, backend
-	a.mu.Unlock()
-	_ = a.CanReplace.Set(false)
-	_ = a.KeyStorage.Set(backend.Describe())
-	a.showDevice(dev)
-	a.follow()
-	return nil
+	return a.firstContact(ctx, r, func(ctx context.Context, h Hub, inv wire.Invite) (*Device, error) {
+		k, err := h.Rekey(ctx, wire.RekeyRequest{Username: r.Username, Email: strings.TrimSpace(r.Email)})
+		if err != nil {
+			if lacks(h, wire.CapRekey) { // its refusal said how old it is
+				return nil, fmt.Errorf("replace the device of %q: %w", r.Username, ErrNoReplace)
+			}
+			return nil, classify(err, inv)
+		}
+		return &Device{TechID: k.TechID, Username: r.Username, DisplayName: strings.TrimSpace(r.DisplayName),
+			Email: strings.TrimSpace(r.Email), Organization: k.Organization, Fingerprint: k.Fingerprint,
+			OldFingerprint: k.OldFingerprint, Status: wire.TechPending, Replacing: true}, nil
+	})
 }
 
 // waitReplaced polls the hub until the MSP decides on this device's replacement request. It returns the
 // device's status once approved; a rejected device stays on its screen until ctx ends.
 func (a *App) waitReplaced(ctx context.Context, h Hub) wire.TechStatus {
-	sh, ok := h.(sessionHub)
-	if !ok {
-		<-ctx.Done()
-		return ""
-	}
 	for ctx.Err() == nil {
-		k, err := sh.RekeyStatus(ctx)
+		k, err := h.RekeyStatus(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return ""

@@ -15,18 +15,13 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
-	"github.com/watchword/watchword/console/server/hub"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/keystore"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
+	"github.com/watchword/watchword/techclient/vm/vmtest"
 )
-
-// enforced is a hub that requires TOTP sessions of co-managed techs.
-func enforced(t *testing.T) *hubtest.Harness {
-	return hubtest.New(t, hubtest.WithConfig(func(c *hub.Config) { c.DisableTOTP = false }))
-}
 
 // code is the authenticator app's code for secret at the hub's time.
 func code(t *testing.T, h *hubtest.Harness, secret string) string {
@@ -117,23 +112,17 @@ func noneHolds(t *testing.T, dir string, secrets ...string) {
 // the MSP unlocks. The secret is on no disk and in no log.
 func TestTwoFactor(t *testing.T) {
 	ctx := ctxT(t)
-	h := enforced(t)
-	dir, ring := t.TempDir(), keyringtest.New()
-	e := newEnv(t, h, dir, ring, vm.DefaultSettings())
-	a := e.app
-	a.Start()
-	eventually(t, 5*time.Second, "first run", func() bool { return state(a) == vm.StateUnregistered })
-	if err := a.Register(ctx, registration(h, "erin")); err != nil {
-		t.Fatal(err)
-	}
-	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
+	h := vmtest.TwoFactorHub(t)
+	e := started(t, h, keyringtest.New(), vm.DefaultSettings())
+	a, dir, ring := e.app, e.dir, e.ring
+	techs := registerAs(t, ctx, h, a, "erin")
 	if len(techs) != 1 || !techs[0].CoManaged {
 		t.Fatalf("pending techs %+v", techs)
 	}
 	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "TwoFactor-Pa55!" })
+	vmtest.Rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "TwoFactor-Pa55!" })
 	eventually(t, 5*time.Second, "enrol screen", func() bool { return state(a) == vm.StateEnrol })
 	if n := len(a.Visible()); n != 0 {
 		t.Fatalf("%d rows before the second factor", n)
@@ -225,7 +214,7 @@ func TestTwoFactor(t *testing.T) {
 // are forgiven by the success, as many as the policy's limit lock the tech out.
 func TestUnlockFailuresReported(t *testing.T) {
 	ctx := ctxT(t)
-	h := enforced(t)
+	h := vmtest.TwoFactorHub(t)
 	e := started(t, h, keystore.NoKeyring, vm.DefaultSettings())
 	a := e.app
 	reg := registration(h, "fred")
@@ -310,7 +299,7 @@ func TestUnlockFailuresReported(t *testing.T) {
 // device loses access.
 func TestReplaceDevice(t *testing.T) {
 	ctx := ctxT(t)
-	h := enforced(t)
+	h := vmtest.TwoFactorHub(t)
 	old := started(t, h, keyringtest.New(), vm.DefaultSettings())
 	reg := registration(h, "gina")
 	if err := old.app.Register(ctx, reg); err != nil {

@@ -13,18 +13,41 @@
 //
 // Start reads the device file (Options.Dir/device.json: the invite and the tech's public details, nothing
 // secret) and the device identity from the OS keyring or the passphrase-sealed file (shared/keystore). The
-// hub is reached only through the typed client (shared/hubclient), behind the small Hub interface below:
-// a pending device long-polls its own status, an active one long-polls the tenant's revision and refetches
-// its credentials when it moves, so approvals, rotations and removals show within a second.
+// hub is reached only through the typed client (shared/hubclient), behind the Hub interface below: a pending
+// device long-polls its own status, an active one long-polls the tenant's revision and fetches what changed when
+// it moves, so approvals, rotations and removals show within a second. A feature an older hub may lack (deltas,
+// just-in-time access, two-factor sessions, device replacement, password history) is used unless the hub has said
+// its wire.CapabilityVersion is below the one that brought it (lacks).
 //
 // # Secrets
 //
 // Envelopes stay sealed: in memory, in the offline cache (Options.Dir/credentials.json) and on the wire.
 // An envelope is opened only inside Reveal (the caller shows the returned text and forgets it), inside
 // CopyPassword (the clipboard gets it, the opened bytes are wiped at once), or inside OpenVersion for one version
-// of a password history the technician asked for (history.go); a just-in-time account opens only while its window
-// is open (jit.go). The clipboard guard remembers a keyed hash of what it copied, not the password, to decide
-// later whether the clipboard still holds it.
+// of a password history the technician asked for; a just-in-time account opens only while its window is open. The
+// clipboard guard remembers a keyed hash of what it copied, not the password, to decide later whether the
+// clipboard still holds it.
+//
+// # Reading guide
+//
+//   - vm.go: App, its Options and bindings, the Hub it talks to, start, lock and unlock, the idle lock and
+//     the ticker, and act, the wrapper of every action a technician starts.
+//   - register.go: the first-run form (Registration, its checks and FieldError), Register, the first contact
+//     with a hub that Register and Replace share, Explain (errors in the technician's words) and Forget.
+//   - prefill.go: what a deployment tool hands the first-run form (flags and environment, ParseArgs).
+//   - device.go: the device file and the sealed offline cache on disk.
+//   - sync.go: the loop that follows the hub (status, changes, delta fetches and their merge), the offline
+//     banner, and applying a credential list to the rows with its notifications.
+//   - rows.go: Row, the filter and the selection, and the words for times and counts (Until, Countdown, Plural).
+//   - secrets.go: Reveal, Hide, CopyPassword and CopyUsername, and the events they report to the hub.
+//   - jit.go: just-in-time access: a row's window state and its words, RequestAccess and EndAccess.
+//   - history.go: a password's previous versions (History, OpenVersion).
+//   - twofactor.go: two-factor sessions, lockout, failed unlocks reported later, and device replacement.
+//
+// Tests run the view-model against the real in-process hub (internal/testsupport/hubtest) with an in-memory
+// keyring (internal/testsupport/keyringtest); vm_test.go holds their shared set-up, capability_test.go makes the
+// hub look older than the capability header, and vmtest helps them, the view's tests and the screenshot runs with
+// a two-factor hub, an agent's rotation and sample credentials.
 package vm
 
 import (
@@ -84,18 +107,50 @@ func DefaultSettings() Settings {
 	return Settings{ClipboardClear: DefaultClipboardClear, RevealFor: DefaultRevealFor, LockAfter: DefaultLockAfter}
 }
 
-// Hub is the part of the hub's typed client the TechClient uses.
+// Hub is the part of the hub's typed client the TechClient uses: *hubclient.Client, or a test's wrapper of one.
+// What an older hub may lack is asked of HubCapability (see lacks), never of the methods a value has.
 type Hub interface {
+	// The device and its registration.
 	Register(ctx context.Context, req wire.RegisterRequest) (*wire.TechStatusResponse, error)
 	Status(ctx context.Context) (*wire.TechStatusResponse, error)
 	WaitStatus(ctx context.Context, known wire.TechStatus, wait time.Duration) (*wire.TechStatusResponse, error)
+
+	// The credential list: whole (a hub before wire.CapDeltaChanges) or what changed since the list held.
 	Credentials(ctx context.Context) (*wire.CredentialsResponse, error)
+	CredentialsSince(ctx context.Context, since int64, grants string) (*wire.CredentialsResponse, error)
 	WaitChanges(ctx context.Context, since int64, wait time.Duration) (*wire.ChangesResponse, error)
 	ReportEvent(ctx context.Context, ev wire.EventRequest) error
+
+	// Password history (wire.CapHistory; history.go).
+	History(ctx context.Context, account int64) (*wire.HistoryResponse, error)
+
+	// Just-in-time access (wire.CapJIT; jit.go).
+	RequestJIT(ctx context.Context, req wire.JITRequest) (*wire.JITGrant, error)
+	EndJIT(ctx context.Context, id int64) (*wire.JITGrant, error)
+
+	// Two-factor sessions (wire.CapTwoFactor) and device replacement (wire.CapRekey; twofactor.go).
+	Security(ctx context.Context) (*wire.TechSecurity, error)
+	EnrollTOTP(ctx context.Context) (*wire.TOTPEnrollment, error)
+	ConfirmTOTP(ctx context.Context, code string) (*wire.TechSecurity, error)
+	OpenSession(ctx context.Context, code string) (*wire.TechSecurity, error)
+	ReportUnlock(ctx context.Context, result string) (*wire.TechSecurity, error)
+	Rekey(ctx context.Context, req wire.RekeyRequest) (*wire.Rekey, error)
+	RekeyStatus(ctx context.Context) (*wire.Rekey, error)
+
+	// HubCapability is the hub's wire.CapabilityVersion from its latest answer, 0 before it has answered.
+	HubCapability() int
 	Close()
 }
 
 var _ Hub = (*hubclient.Client)(nil)
+
+// lacks reports whether the hub has said it is older than capability version v (one of the wire.Cap constants).
+// A hub that has not answered yet is given the benefit of the doubt: the call is made, and fails as any call to an
+// unreachable hub does, which says more to a technician than "this hub cannot" would.
+func lacks(h Hub, v int) bool {
+	c := h.HubCapability()
+	return c != 0 && c < v
+}
 
 // Clipboard is the system clipboard; fyne.Clipboard implements it.
 type Clipboard interface {
@@ -518,6 +573,17 @@ func (a *App) stopLocked() {
 		a.hub.Close()
 		a.hub = nil
 	}
+}
+
+// act runs one of the technician's actions: it counts as activity, Busy shows while it runs, and Error shows its
+// failure in words for the technician (or nothing, when it worked).
+func (a *App) act(f func() error) error {
+	a.Touch()
+	_ = a.Busy.Set(true)
+	defer a.Busy.Set(false)
+	err := f()
+	a.setError(err)
+	return err
 }
 
 func (a *App) setError(err error) {

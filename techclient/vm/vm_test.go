@@ -10,16 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"filippo.io/age"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/keyringtest"
-	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/keystore"
-	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
+	"github.com/watchword/watchword/techclient/vm/vmtest"
 )
 
 // fakeClipboard is a clipboard a test can inspect and overwrite as a user would.
@@ -102,35 +100,39 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) ti
 	return 0
 }
 
-// rotate makes the agent stage and confirm the next version of every account it plans, as a real agent does.
-func rotate(t *testing.T, ctx context.Context, agent *hubtest.Agent, secret func(acc wire.PlanAccount) string) *wire.Plan {
+// started is an env on a new data directory, started and showing the first-run form.
+func started(t *testing.T, h *hubtest.Harness, ring keystore.Keyring, set vm.Settings) *env {
 	t.Helper()
-	plan, err := agent.PlanWait(ctx, 0, 0)
+	e := newEnv(t, h, t.TempDir(), ring, set)
+	firstRun(t, e.app)
+	return e
+}
+
+// firstRun starts a on a device that was never registered and waits for the first-run form.
+func firstRun(t *testing.T, a *vm.App) {
+	t.Helper()
+	a.Start()
+	eventually(t, 5*time.Second, "first run", func() bool { return state(a) == vm.StateUnregistered })
+}
+
+// registerAs registers a as user and returns the techs the hub then holds pending.
+func registerAs(t *testing.T, ctx context.Context, h *hubtest.Harness, a *vm.App, user string) []wire.Tech {
+	t.Helper()
+	if err := a.Register(ctx, registration(h, user)); err != nil {
+		t.Fatal(err)
+	}
+	techs, err := h.Owner.Techs(ctx, wire.TechPending)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, pa := range plan.Accounts {
-		var rcpts []age.Recipient
-		for _, s := range append([]string{plan.Recovery}, pa.Recipients...) {
-			r, err := seal.ParseRecipient(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rcpts = append(rcpts, r)
-		}
-		v := pa.CurrentVersion + 1
-		env, err := seal.Seal([]byte(secret(pa)), hubclient.SealContext(plan.ClientGUID, plan.AgentID, pa.AccountName, v), rcpts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := agent.Stage(ctx, pa.AccountID, v, env); err != nil {
-			t.Fatal(err)
-		}
-		if err := agent.Confirm(ctx, pa.AccountID, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return plan
+	return techs
+}
+
+// activate registers a as user, the first tech pending, has the owner approve it and enrols its authenticator
+// (approveEnrol). It returns the authenticator's secret.
+func activate(t *testing.T, ctx context.Context, h *hubtest.Harness, a *vm.App, user string) string {
+	t.Helper()
+	return approveEnrol(t, ctx, h, a, registerAs(t, ctx, h, a, user)[0].ID)
 }
 
 func state(a *vm.App) string { return a.Current() }
@@ -185,7 +187,7 @@ func TestLifecycle(t *testing.T) {
 
 	// The agent creates the account: its row appears.
 	agent := h.NewAgent("contoso.local", wire.DriverAD)
-	rotate(t, ctx, agent, func(wire.PlanAccount) string { return "first-Pa55word!" })
+	vmtest.Rotate(t, ctx, agent, func(wire.PlanAccount) string { return "first-Pa55word!" })
 	eventually(t, 3*time.Second, "row of the new account", func() bool { v := a.Visible(); return len(v) == 1 && v[0].Confirmed })
 	row := a.Visible()[0]
 	if row.Host != "contoso.local" || row.Account != "alice-tm" || row.Version != 1 || !row.Confirmed || row.NextRotation.IsZero() {
@@ -206,7 +208,7 @@ func TestLifecycle(t *testing.T) {
 
 	// A rotation shows within a second, with a notification.
 	start := time.Now()
-	rotate(t, ctx, agent, func(wire.PlanAccount) string { return "second-Pa55word!" })
+	vmtest.Rotate(t, ctx, agent, func(wire.PlanAccount) string { return "second-Pa55word!" })
 	eventually(t, time.Second, "rotated row", func() bool { r := a.Row(row.AccountID); return r != nil && r.Version == 2 })
 	t.Logf("rotation shown %v after the agent started", time.Since(start).Round(time.Millisecond))
 	if pw, err := a.Reveal(row.AccountID); err != nil || pw != "second-Pa55word!" {
@@ -251,15 +253,10 @@ func TestEntitlementLoss(t *testing.T) {
 	h := hubtest.New(t)
 	e := newEnv(t, h, t.TempDir(), keyringtest.New(), vm.DefaultSettings())
 	a := e.app
-	a.Start()
-	eventually(t, 5*time.Second, "first run", func() bool { return state(a) == vm.StateUnregistered })
-	if err := a.Register(ctx, registration(h, "bob")); err != nil {
-		t.Fatal(err)
-	}
-	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	approveEnrol(t, ctx, h, a, techs[0].ID)
-	rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Pw-one-1234!" })
-	rotate(t, ctx, h.NewAgent("web01.fabrikam.com", wire.DriverLinux), func(wire.PlanAccount) string { return "Pw-two-1234!" })
+	firstRun(t, a)
+	activate(t, ctx, h, a, "bob")
+	vmtest.Rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Pw-one-1234!" })
+	vmtest.Rotate(t, ctx, h.NewAgent("web01.fabrikam.com", wire.DriverLinux), func(wire.PlanAccount) string { return "Pw-two-1234!" })
 	eventually(t, 3*time.Second, "two rows", func() bool { return len(a.Visible()) == 2 })
 
 	a.SetFilter("fabrikam")
@@ -287,17 +284,10 @@ func TestEntitlementLoss(t *testing.T) {
 func TestOffline(t *testing.T) {
 	ctx := ctxT(t)
 	h := hubtest.New(t)
-	dir := t.TempDir()
-	ring := keyringtest.New()
-	e := newEnv(t, h, dir, ring, vm.DefaultSettings())
-	e.app.Start()
-	eventually(t, 5*time.Second, "first run", func() bool { return state(e.app) == vm.StateUnregistered })
-	if err := e.app.Register(ctx, registration(h, "carol")); err != nil {
-		t.Fatal(err)
-	}
-	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	approveEnrol(t, ctx, h, e.app, techs[0].ID)
-	rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Offline-Pa55!" })
+	e := started(t, h, keyringtest.New(), vm.DefaultSettings())
+	dir, ring := e.dir, e.ring
+	activate(t, ctx, h, e.app, "carol")
+	vmtest.Rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Offline-Pa55!" })
 	eventually(t, 3*time.Second, "row", func() bool { return len(e.app.Visible()) == 1 })
 	e.app.Close()
 

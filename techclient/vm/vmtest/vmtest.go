@@ -1,5 +1,5 @@
-// Package vmtest helps tests, benchmarks and screenshot runs of the TechClient: an agent that rotates accounts
-// against the hub harness, and deterministic sample credentials. The in-memory OS keyring they use is
+// Package vmtest helps tests, benchmarks and screenshot runs of the TechClient: a hub harness that requires
+// two-factor sessions, an agent that rotates accounts against the harness, and deterministic sample credentials. The in-memory OS keyring they use is
 // internal/testsupport/keyringtest.
 package vmtest
 
@@ -9,13 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"filippo.io/age"
-
+	"github.com/watchword/watchword/console/server/hub"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
-	"github.com/watchword/watchword/shared/hubclient"
-	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
+
+// TwoFactorHub runs the hub harness with two-factor sessions required (of co-managed techs, and of MSP techs when
+// the policy says so). That is the hub's default, spelled out for the tests that depend on it.
+func TwoFactorHub(t testing.TB) *hubtest.Harness {
+	return hubtest.New(t, hubtest.WithConfig(func(c *hub.Config) { c.DisableTOTP = false }))
+}
 
 // Rotate makes agent stage and confirm the next version of every account in its plan, as a real agent does,
 // with the password secret(account) returns. A just-in-time account outside its window gets a password sealed to
@@ -27,29 +30,12 @@ func Rotate(t testing.TB, ctx context.Context, agent *hubtest.Agent, secret func
 		t.Fatal(err)
 	}
 	for _, pa := range plan.Accounts {
-		closed := pa.JIT != nil && !pa.JIT.Enabled
-		var rcpts []age.Recipient
-		to := append([]string{plan.Recovery}, pa.Recipients...)
-		if closed {
-			to = to[:1]
-		}
-		for _, s := range to {
-			r, err := seal.ParseRecipient(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rcpts = append(rcpts, r)
+		to, stage := pa, agent.Stage
+		if pa.JIT != nil && !pa.JIT.Enabled {
+			to.Recipients, stage = nil, agent.StageRecoveryOnly
 		}
 		v := pa.CurrentVersion + 1
-		env, err := seal.Seal([]byte(secret(pa)), hubclient.SealContext(plan.ClientGUID, plan.AgentID, pa.AccountName, v), rcpts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		stage := agent.Stage
-		if closed {
-			stage = agent.StageRecoveryOnly
-		}
-		if err := stage(ctx, pa.AccountID, v, env); err != nil {
+		if err := stage(ctx, pa.AccountID, v, hubtest.Seal(t, plan, to, v, secret(pa))); err != nil {
 			t.Fatal(err)
 		}
 		if err := agent.Confirm(ctx, pa.AccountID, v); err != nil {
