@@ -27,7 +27,7 @@ func jitScreen(e env) screen {
 		func() int { return len(pending) },
 		func(r, c int) string {
 			g := pending[r]
-			return [...]string{g.Username, orDash(g.Organization), g.AccountName, g.AgentName, vm.FormatDuration(g.DurationSeconds), ago(g.RequestedAt), g.Reason}[c]
+			return [...]string{g.Username, orDash(g.Organization), g.AccountName, g.AgentName, vm.FormatDuration(g.DurationSeconds), ago(time.Now(), g.RequestedAt), g.Reason}[c]
 		}, func(r int) {
 			sel = r
 			if r < len(pending) {
@@ -150,19 +150,4 @@ func timeLeft(t time.Time) string {
 	}
 	s := int(d / time.Second)
 	return fmt.Sprintf("%02d:%02d:%02d", s/3600, s%3600/60, s%60)
-}
-
-// sendNotification shows a desktop notification; tests replace it.
-var sendNotification = func(n *fyne.Notification) {
-	if app := fyne.CurrentApp(); app != nil {
-		app.SendNotification(n)
-	}
-}
-
-// notifyJIT shows a desktop notification for every new JIT request.
-func notifyJIT(a *vm.App) {
-	a.OnJITRequest(func(g wire.JITGrant) {
-		n := fyne.NewNotification("Just-in-time access requested", vm.DescribeJIT(g))
-		fyne.Do(func() { sendNotification(n) })
-	})
 }

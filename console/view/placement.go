@@ -3,6 +3,7 @@ package view
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -61,4 +62,19 @@ func approveDialog(e env, t wire.Tech) {
 			}
 		}
 	})
+}
+
+// approvalProblems says, right after an approval, what of the tech's access cannot become an account.
+func approvalProblems(e env, id int64) {
+	t := e.a.Snapshot().Tech(id)
+	if t == nil || len(t.Problems) == 0 {
+		return
+	}
+	msg := widget.NewLabel(fmt.Sprintf("%s is approved, but gets no account on some domains or hosts:\n\n%s\n\n"+
+		"Fix it with a shorter username, another naming format or other rights; the Techs screen keeps showing it until then.",
+		t.Username, "⚠ "+strings.Join(t.Problems, "\n⚠ ")))
+	msg.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustom("Approved "+t.Username+", with problems", "OK", msg, e.win)
+	d.Resize(fyne.NewSize(640, 320))
+	d.Show()
 }

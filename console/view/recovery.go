@@ -120,3 +120,10 @@ func saveRecovery(e env, w fyne.URIWriteCloser, tenant string, id *seal.Identity
 	}
 	_ = e.a.Notice.Set("recovery identity saved to " + u.Path())
 }
+
+// closeAlso runs fn when the window closes.
+func closeAlso(win fyne.Window, fn func()) {
+	fyne.Do(func() {
+		win.SetOnClosed(fn)
+	})
+}

@@ -65,25 +65,8 @@ func applyGuards(me vm.Me, gs []guard) {
 	}
 }
 
-var builders = map[string]func(env) screen{
-	"pending":     pendingScreen,
-	"jit":         jitScreen,
-	"techs":       techsScreen,
-	"import":      importScreen,
-	"techgroups":  func(e env) screen { return groupsScreen(e, false) },
-	"agentgroups": func(e env) screen { return groupsScreen(e, true) },
-	"rights":      rightsScreen,
-	"triplets":    tripletsScreen,
-	"access":      accessScreen,
-	"agents":      agentsScreen,
-	"onboarding":  onboardingScreen,
-	"orgs":        orgsScreen,
-	"admins":      adminsScreen,
-	"seats":       seatsScreen,
-	"policy":      policyScreen,
-	"audit":       auditScreen,
-	"invite":      inviteScreen,
-}
+// prefSection is the preference that holds the ID of the section last on screen.
+const prefSection = "console.section"
 
 // Timeout bounds every call the Console makes to its hub.
 var Timeout = 30 * time.Second
@@ -115,24 +98,24 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 	notifyFailedAccounts(a)
 
 	// The navigation lists the sections this Console's role may use (vm.VisibleSections).
-	sections := a.VisibleSections()
+	visible := a.VisibleSections()
 	nav := widget.NewList(
-		func() int { return len(sections) },
+		func() int { return len(visible) },
 		func() fyne.CanvasObject { return widget.NewLabel("Co-managed onboarding (99)") },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
-			if i < len(sections) {
-				o.(*widget.Label).SetText(a.NavTitle(sections[i]))
+			if i < len(visible) {
+				o.(*widget.Label).SetText(a.NavTitle(visible[i]))
 			}
 		},
 	)
 	nav.OnSelected = func(i widget.ListItemID) {
-		if i < len(sections) {
-			a.Select(sections[i].ID)
+		if i < len(visible) {
+			a.Select(visible[i].ID)
 		}
 	}
 	selectNav := func() {
 		id, _ := a.Selected.Get()
-		for i, s := range sections {
+		for i, s := range visible {
 			if s.ID == id {
 				nav.Select(i)
 			}
@@ -146,13 +129,13 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 	warning, updateWarning := allTripletWarning(a)
 	show := func() {
 		id, _ := a.Selected.Get()
-		s, _ := a.Section(id)
-		title.SetText(s.Title)
-		about.SetText(s.About)
+		sec := sections[id]
+		title.SetText(sec.Title)
+		about.SetText(sec.Intro)
 		updateWarning(id)
 		sc, ok := built[id]
 		if !ok {
-			sc = builders[id](e)
+			sc = sec.View(e)
 			built[id] = sc
 		}
 		sc.refresh()
@@ -160,19 +143,25 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 		body.Objects = []fyne.CanvasObject{sc.obj}
 		body.Refresh()
 	}
+	// The section on screen is remembered in the app's preferences (UI state, no secret) and reopened at the next
+	// start, unless the command line names one (Start).
+	prefs := fyne.CurrentApp().Preferences()
+	a.Select(prefs.String(prefSection))
 	a.Selected.AddListener(binding.NewDataListener(func() {
 		show()
 		selectNav()
+		id, _ := a.Selected.Get()
+		prefs.SetString(prefSection, id)
 	}))
 	role := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	a.OnChange(func() {
 		fyne.Do(func() {
 			me := a.Snapshot().Me
 			role.SetText(me.Describe())
-			sections = a.VisibleSections()
+			visible = a.VisibleSections()
 			id, _ := a.Selected.Get()
-			if !slices.ContainsFunc(sections, func(s vm.Section) bool { return s.ID == id }) {
-				a.Select(sections[0].ID) // the role may not use the section on screen
+			if !slices.ContainsFunc(visible, func(s vm.Section) bool { return s.ID == id }) {
+				a.Select(visible[0].ID) // the role may not use the section on screen
 			}
 			nav.Refresh()
 			selectNav()

@@ -1,7 +1,6 @@
 package view
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -9,6 +8,8 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/shared/reltime"
 	"github.com/watchword/watchword/shared/seal"
 )
 
@@ -136,18 +137,11 @@ func when(t time.Time) string {
 	return t.Local().Format("2006-01-02 15:04")
 }
 
-func ago(t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	d := time.Since(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%d min ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h ago", int(d.Hours()))
+// ago is how long before now t was, in the words of every Watchword screen (shared/reltime), or its date from two
+// days on.
+func ago(now, t time.Time) string {
+	if s, ok := reltime.Recent(now, t); ok {
+		return s
 	}
 	return when(t)
 }
@@ -184,4 +178,23 @@ func monospace(text string) *widget.Label {
 	l := widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	l.Wrapping = fyne.TextWrapBreak
 	return l
+}
+
+func setEnabled(b *widget.Button, on bool) {
+	if on {
+		b.Enable()
+	} else {
+		b.Disable()
+	}
+}
+
+// accountName is the tech's account name on the grant's agent, from the hub's accounts or the naming format.
+func accountName(a *vm.App, g vm.Grant) string {
+	s := a.Snapshot()
+	for _, acc := range s.Accounts[g.Agent.ID] {
+		if acc.TechID == g.Tech.ID {
+			return acc.Name
+		}
+	}
+	return "(not created yet)"
 }

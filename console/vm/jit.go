@@ -18,14 +18,18 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// loadJIT fills the snapshot's grants; a hub without JIT (404) or a role that may not read them (403) leaves the
-// list empty rather than failing the refresh.
+// loadJIT fills the snapshot's grants; a hub older than just-in-time access (wire.CapJIT) or a role that may not
+// read them (403) leaves the list empty rather than failing the refresh. The refresh has heard the hub's capability
+// version by now: it asked for the tenant first.
 func loadJIT(ctx context.Context, j *hubclient.Client, s *Snapshot, load func(string, func() error)) {
+	if !j.Supports(wire.CapJIT) {
+		return
+	}
 	load("just-in-time requests", func() error {
 		// Only what the screen shows: the queue and the open windows (the hub keeps every past grant), in one
 		// call so that the list and its revision agree — WatchJIT waits from that revision.
 		r, err := j.WaitJITRequests(ctx, wire.JITOpen, 0, 0)
-		if errors.Is(err, hubclient.ErrNotFound) || errors.Is(err, hubclient.ErrForbidden) {
+		if errors.Is(err, hubclient.ErrForbidden) {
 			s.JIT = nil
 			return nil
 		}
@@ -221,6 +225,9 @@ func (a *App) WatchJIT(ctx context.Context, wait time.Duration) {
 		if err != nil {
 			return
 		}
+		if j.HubCapability() != 0 && !j.Supports(wire.CapJIT) {
+			return // a hub without just-in-time access
+		}
 		since := a.Snapshot().JITRevision
 		if since == 0 {
 			since = 1
@@ -229,8 +236,8 @@ func (a *App) WatchJIT(ctx context.Context, wait time.Duration) {
 		switch {
 		case ctx.Err() != nil:
 			return
-		case errors.Is(err, hubclient.ErrNotFound), errors.Is(err, hubclient.ErrForbidden):
-			return // a hub without JIT, or a role that may not read it
+		case errors.Is(err, hubclient.ErrForbidden):
+			return // a role that may not read it
 		case errors.Is(err, hubclient.ErrPending):
 			clock.Sleep(ctx, 15*time.Second) // a Console waiting for the owner's approval: the refresh loop tells
 		case err != nil:

@@ -17,17 +17,22 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// loadSecurity fills the snapshot's 2FA states and pending re-keys.
+// loadSecurity fills the snapshot's 2FA states and pending re-keys, as far as the hub has them (wire.CapTwoFactor,
+// wire.CapRekey).
 func loadSecurity(ctx context.Context, sa *hubclient.Client, s *Snapshot, load func(string, func() error)) {
-	s.Security = map[int64]wire.TechSecurity{}
-	load("two-factor states", func() error {
-		ts, err := sa.TechSecurities(ctx)
-		for _, t := range ts {
-			s.Security[t.TechID] = t
-		}
-		return err
-	})
-	load("device replacements", func() (err error) { s.Rekeys, err = sa.Rekeys(ctx, wire.RekeyPending); return })
+	if sa.Supports(wire.CapTwoFactor) {
+		s.Security = map[int64]wire.TechSecurity{}
+		load("two-factor states", func() error {
+			ts, err := sa.TechSecurities(ctx)
+			for _, t := range ts {
+				s.Security[t.TechID] = t
+			}
+			return err
+		})
+	}
+	if sa.Supports(wire.CapRekey) {
+		load("device replacements", func() (err error) { s.Rekeys, err = sa.Rekeys(ctx, wire.RekeyPending); return })
+	}
 }
 
 // PendingRekeys lists the device replacements waiting for a decision, oldest first.

@@ -1,0 +1,178 @@
+package view
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// agentsScreen lists enrolled agents with their health, approves or rejects the pending ones, rotates on demand
+// and creates enrollment commands.
+func agentsScreen(e env) screen {
+	var rows []wire.Agent
+	var sel int64
+	table := newTable([]column{{"Name", 150}, {"Driver", 60}, {"Status", 80}, {"Last seen", 110}, {"Accounts", 75}, {"Errors", 370}},
+		func() int { return len(rows) },
+		func(r, c int) string {
+			s := e.a.Snapshot()
+			a := rows[r]
+			return [...]string{a.Name, a.Driver, string(a.Status), ago(time.Now(), a.LastSeen), strconv.Itoa(len(s.Accounts[a.ID])), joinOrDash(s.AgentErrors(a.ID))}[c]
+		}, nil)
+	accounts := widget.NewSelect(nil, nil)
+	accounts.PlaceHolder = "All accounts of the agent"
+	rotate := widget.NewButtonWithIcon("Rotate now", theme.ViewRefreshIcon(), func() {
+		a := e.a.Snapshot().Agent(sel)
+		if a == nil {
+			dialog.ShowInformation("Rotate now", "Select an agent first.", e.win)
+			return
+		}
+		var account int64
+		if i := accounts.SelectedIndex(); i >= 0 && i < len(e.a.Snapshot().Accounts[sel]) {
+			account = e.a.Snapshot().Accounts[sel][i].ID
+		}
+		e.run(func(ctx context.Context) error { _, err := e.a.RotateAgent(ctx, a.ID, account); return err }, nil)
+	})
+	e.only(vm.Me.CanChange, rotate)
+
+	// A pending agent: its key fingerprint, to compare with the one its enroll printed, and Approve…/Reject…. The two
+	// lines keep their place whatever is selected, so nothing below moves.
+	pendingInfo := widget.NewLabel("")
+	pendingInfo.Truncation = fyne.TextTruncateEllipsis
+	pendingFP := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	approveAgent := widget.NewButtonWithIcon("Approve…", theme.ConfirmIcon(), nil)
+	approveAgent.Importance = widget.HighImportance
+	rejectAgent := widget.NewButtonWithIcon("Reject…", theme.CancelIcon(), nil)
+	e.only(vm.Me.CanChange, approveAgent, rejectAgent)
+	showPending := func() {
+		a := e.a.Snapshot().Agent(sel)
+		if a == nil || a.Status != wire.AgentPending {
+			pendingInfo.SetText("No agent waits for approval.")
+			if n := len(e.a.PendingAgents()); n > 0 {
+				pendingInfo.SetText(fmt.Sprintf("%d agent(s) wait for approval: select one to see its key fingerprint.", n))
+			}
+			pendingFP.SetText("")
+			approveAgent.Disable()
+			rejectAgent.Disable()
+			return
+		}
+		pendingInfo.SetText(fmt.Sprintf("%s waits for approval (no plan, no tech until then). Its key fingerprint:", a.Name))
+		if fp, err := seal.ParseFingerprint(a.Fingerprint); err == nil {
+			l := fp.Lines()
+			pendingFP.SetText(l[0] + "  " + l[1] + "  " + l[2] + "  " + l[3])
+		} else {
+			pendingFP.SetText(a.Fingerprint)
+		}
+		approveAgent.Enable()
+		rejectAgent.Enable()
+	}
+	pendingBox := container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(approveAgent, rejectAgent), pendingInfo), pendingFP)
+	approveAgent.OnTapped = func() {
+		a := e.a.Snapshot().Agent(sel)
+		if a == nil || a.Status != wire.AgentPending {
+			return
+		}
+		msg := widget.NewLabel(vm.AgentApprovalText(*a))
+		msg.Wrapping = fyne.TextWrapWord
+		d := dialog.NewCustomConfirm("Approve agent "+a.Name+"?", "Fingerprint matches: approve", "Cancel",
+			container.NewVBox(msg, monospace(fingerprintLines(a.Fingerprint))), func(ok bool) {
+				if ok {
+					e.run(func(ctx context.Context) error { return e.a.ApproveAgent(ctx, a.ID) }, showPending)
+				}
+			}, e.win)
+		d.Resize(fyne.NewSize(560, 340))
+		d.Show()
+	}
+	rejectAgent.OnTapped = func() {
+		a := e.a.Snapshot().Agent(sel)
+		if a == nil || a.Status != wire.AgentPending {
+			return
+		}
+		dialog.ShowConfirm("Reject agent "+a.Name+"?", "The agent is refused for good: it never gets a plan. If this was a mistake, "+
+			"enroll it again with a new token.", func(ok bool) {
+			if ok {
+				e.run(func(ctx context.Context) error { return e.a.RejectAgent(ctx, a.ID) }, showPending)
+			}
+		}, e.win)
+	}
+
+	table.OnSelected = func(id widget.TableCellID) {
+		if id.Row >= len(rows) {
+			return
+		}
+		sel = rows[id.Row].ID
+		showPending()
+		accounts.ClearSelected()
+		accounts.Options = nil
+		s := e.a.Snapshot()
+		for _, acc := range s.Accounts[sel] {
+			who := fmt.Sprint(acc.TechID)
+			if t := s.Tech(acc.TechID); t != nil {
+				who = t.Username
+			}
+			accounts.Options = append(accounts.Options, fmt.Sprintf("%s (%s, %s)", acc.Name, who, acc.State))
+		}
+		accounts.Refresh()
+	}
+
+	name := widget.NewEntry()
+	name.SetPlaceHolder("Domain or host name, e.g. litware.local")
+	driver := widget.NewSelect([]string{wire.DriverAD, wire.DriverLinux, wire.DriverLDAP}, nil)
+	driver.SetSelected(wire.DriverAD)
+	approveOnUse := widget.NewCheck("Approve on use", nil)
+	cmd := widget.NewMultiLineEntry()
+	cmd.Wrapping = fyne.TextWrapBreak
+	cmd.TextStyle = fyne.TextStyle{Monospace: true}
+	cmd.SetPlaceHolder("The enroll command appears here: run it on the agent's machine, adding the target's settings (watchword-agent help enroll); it asks for the token. The new agent waits for your approval unless \"Approve on use\" was ticked.")
+	cmd.SetMinRowsVisible(3)
+	token := widget.NewEntry()
+	token.TextStyle = fyne.TextStyle{Monospace: true}
+	token.SetPlaceHolder("Single-use, for one day: paste it when the command asks")
+	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		fyne.CurrentApp().Clipboard().SetContent(cmd.Text)
+	})
+	copyToken := widget.NewButtonWithIcon("Copy token", theme.ContentCopyIcon(), func() {
+		fyne.CurrentApp().Clipboard().SetContent(token.Text)
+	})
+	create := widget.NewButtonWithIcon("Create enrollment token", theme.ContentAddIcon(), func() {
+		n, d, approve := strings.TrimSpace(name.Text), driver.Selected, approveOnUse.Checked
+		var out *vm.Enrollment
+		e.run(func(ctx context.Context) (err error) {
+			out, err = e.a.NewEnrollment(ctx, n, d, 24*time.Hour, approve)
+			return err
+		},
+			func() {
+				if out != nil {
+					cmd.SetText(out.Command)
+					token.SetText(out.Token)
+				}
+			})
+	})
+	e.only(vm.Me.CanChange, create, approveOnUse)
+	create.Importance = widget.HighImportance
+	enroll := container.NewVBox(
+		widget.NewLabelWithStyle("Enroll a new agent", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewBorder(nil, nil, nil, container.NewHBox(driver, approveOnUse, create), name),
+		container.NewBorder(nil, nil, nil, copyBtn, cmd),
+		container.NewBorder(nil, nil, widget.NewLabel("Token"), copyToken, token))
+	ops := container.NewBorder(nil, nil, nil, rotate, accounts)
+	return screen{
+		obj: container.NewBorder(nil, container.NewVBox(pendingBox, ops, widget.NewSeparator(), enroll), nil, nil, table),
+		refresh: func() {
+			rows = e.a.Snapshot().Agents
+			table.Refresh()
+			showPending()
+		},
+	}
+}

@@ -1,0 +1,31 @@
+package view
+
+import (
+	"fyne.io/fyne/v2"
+
+	"github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// sendNotification shows a desktop notification; tests replace it.
+var sendNotification = func(n *fyne.Notification) {
+	if app := fyne.CurrentApp(); app != nil {
+		app.SendNotification(n)
+	}
+}
+
+// notifyJIT shows a desktop notification for every new JIT request.
+func notifyJIT(a *vm.App) {
+	a.OnJITRequest(func(g wire.JITGrant) {
+		n := fyne.NewNotification("Just-in-time access requested", vm.DescribeJIT(g))
+		fyne.Do(func() { sendNotification(n) })
+	})
+}
+
+// notifyFailedAccounts shows a desktop notification for every account a refresh finds newly failed.
+func notifyFailedAccounts(a *vm.App) {
+	a.OnAccountFailed(func(acc vm.TechAccount) {
+		n := fyne.NewNotification("Account failed: an admin must act", a.Snapshot().DescribeFailure(acc))
+		fyne.Do(func() { sendNotification(n) })
+	})
+}
