@@ -3,62 +3,29 @@ package e2e_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pquerna/otp/totp"
-	"github.com/zalando/go-keyring"
 
+	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/keystore"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 	tvm "github.com/watchword/watchword/techclient/vm"
 )
 
-// memKeyring is one device's OS keyring, in memory: the run never touches a real one.
-type memKeyring struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-var _ keystore.Keyring = (*memKeyring)(nil)
-
-func (k *memKeyring) Get(service, user string) (string, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	v, ok := k.m[service+"/"+user]
-	if !ok {
-		return "", keyring.ErrNotFound
-	}
-	return v, nil
-}
-
-func (k *memKeyring) Set(service, user, secret string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.m[service+"/"+user] = secret
-	return nil
-}
-
-func (k *memKeyring) Delete(service, user string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	delete(k.m, service+"/"+user)
-	return nil
-}
-
 // device is one technician's TechClient: the view-model its screens render, with its own directory and keyring.
 type device struct {
 	username, org string
 	dir           string
-	ring          *memKeyring
+	ring          *keyringtest.Memory
 	app           *tvm.App
 	techID        int64
 }
 
 func newDevice(dir, username, org string) *device {
-	d := &device{username: username, org: org, dir: dir, ring: &memKeyring{m: map[string]string{}}}
+	d := &device{username: username, org: org, dir: dir, ring: keyringtest.New()}
 	d.app = tvm.New(tvm.Options{Dir: dir, Keyring: d.ring, ScryptWorkFactor: 10, Do: func(f func()) { f() },
 		Settings: func() tvm.Settings { s := tvm.DefaultSettings(); s.LockAfter = 0; return s },
 		Wait:     10 * time.Second, Retry: 200 * time.Millisecond, Tick: time.Second})
