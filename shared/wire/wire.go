@@ -30,7 +30,7 @@ const ProtocolVersion = 1
 // History (add a line, never change one):
 //
 //	1: registration, approval, credentials, plans, staging and confirmation, long polls (the first protocol)
-//	2: delta changes (WaitChanges since a revision) and wake-up signatures
+//	2: credential deltas (CredentialsSince a revision) and wake-up signatures
 //	3: just-in-time access: requests, windows, approvals, held polls
 //	4: two-factor sessions for co-managed techs and authenticator reset
 //	5: device replacement (re-key) and its contests
