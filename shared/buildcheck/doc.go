@@ -4,4 +4,11 @@
 //
 // It has no code of its own; the tests run `go list`, `go build`, `go test`, `ldd` and the X tools, so they check
 // the repository as a user would build it rather than as a test binary sees it.
+//
+// # Reading guide
+//
+//   - guard_test.go: which packages may import what (the headless side imports no Fyne).
+//   - link_test.go: the headless binaries link no GUI libraries.
+//   - desktopapps_test.go: the TechClient and the Console open their windows on an X display (Xvfb).
+//   - zones_test.go: the tests that format and schedule times pass in zones far from the machine's.
 package buildcheck
