@@ -10,50 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"filippo.io/age"
-	"github.com/zalando/go-keyring"
+
+	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 )
-
-// memRing is an in-memory keyring that works.
-type memRing struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-var _ Keyring = (*memRing)(nil)
-
-func newMemRing() *memRing { return &memRing{m: map[string]string{}} }
-
-func (r *memRing) Get(service, user string) (string, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	v, ok := r.m[service+"/"+user]
-	if !ok {
-		return "", keyring.ErrNotFound
-	}
-	return v, nil
-}
-
-func (r *memRing) Set(service, user, secret string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.m[service+"/"+user] = secret
-	return nil
-}
-
-func (r *memRing) Delete(service, user string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.m[service+"/"+user]; !ok {
-		return keyring.ErrNotFound
-	}
-	delete(r.m, service+"/"+user)
-	return nil
-}
 
 // brokenRing fails as go-keyring does without a usable Secret Service.
 type brokenRing struct{}
@@ -94,7 +57,7 @@ func newStore(t *testing.T, ring Keyring, pass func(bool) (string, error)) *Stor
 }
 
 func TestKeyringPreferred(t *testing.T) {
-	ring := newMemRing()
+	ring := keyringtest.New()
 	s := newStore(t, ring, nil) // no passphrase needed with a keyring
 	if b, err := s.Probe(); b != BackendKeyring || err != nil {
 		t.Fatalf("Probe = %s, %v", b, err)
@@ -259,7 +222,7 @@ func TestKeyringComesBack(t *testing.T) {
 	if b, err := down.Save("device", testSecret); err != nil || b != BackendFile {
 		t.Fatalf("Save = %s, %v", b, err)
 	}
-	up := newStore(t, newMemRing(), fixedPassphrase("pw"))
+	up := newStore(t, keyringtest.New(), fixedPassphrase("pw"))
 	up.o.Dir = down.o.Dir
 	v, b, err := up.Load("device")
 	if err != nil || v != testSecret || b != BackendFile {
@@ -274,7 +237,7 @@ func TestKeyringComesBack(t *testing.T) {
 }
 
 func TestLoadOrCreateIdentity(t *testing.T) {
-	for name, ring := range map[string]Keyring{"keyring": newMemRing(), "file": brokenRing{}, "disabled": NoKeyring} {
+	for name, ring := range map[string]Keyring{"keyring": keyringtest.New(), "file": brokenRing{}, "disabled": NoKeyring} {
 		t.Run(name, func(t *testing.T) {
 			s := newStore(t, ring, fixedPassphrase("pw"))
 			id, b, err := LoadOrCreateIdentity(s, "device")
@@ -300,7 +263,7 @@ func TestLoadOrCreateIdentity(t *testing.T) {
 }
 
 func TestBadNames(t *testing.T) {
-	s := newStore(t, newMemRing(), nil)
+	s := newStore(t, keyringtest.New(), nil)
 	for _, name := range []string{"", "../x", ".hidden", "a/b", strings.Repeat("a", 65), "sp ace"} {
 		if _, err := s.Save(name, "x"); err == nil {
 			t.Errorf("Save(%q) succeeded", name)
