@@ -41,7 +41,7 @@ test: deps build
 	[ -z "$$started" ] || scripts/targets.sh stop >/dev/null 2>&1 || true; \
 	exit $$rc
 
-# The seed 003 story end to end (console/e2e, also run by make test): the real watchword-hub and watchword-agent
+# The co-managed tech guide's story end to end (console/e2e, also run by make test): the real watchword-hub and watchword-agent
 # binaries against the real Samba AD DC, SSH host and OpenLDAP, driving the TechClient and Console view-models.
 # One line per step with its latency, then "e2e: 11 passed, 0 failed". Starts the targets like test does.
 e2e: deps

@@ -3,7 +3,7 @@ package wire
 // PathAdminOnboard runs the co-managed onboarding of one client organization in one step.
 const PathAdminOnboard = "/v1/admin/onboard"
 
-// OnboardRequest separates a client organization's co-managed techs from the MSP's own, as seed 003's steps 4–11
+// OnboardRequest separates a client organization's co-managed techs from the MSP's own, as the co-managed tech guide's steps 4–11
 // do by hand: a TechGroup for the co-managed techs, a TechGroup for the MSP techs, an AgentGroup for the client's
 // domains, a triplet for each TechGroup (the co-managed one on the client's domains only, the MSP one on
 // AllDomains), deletion of the All triplet, and, last, activation of the co-managed techs. The hub applies it in
