@@ -1,5 +1,5 @@
-// Package e2e holds the end-to-end story of the co-managed tech guide (TechIDManager's, the product's founding document) as one test, TestE2E, run by `make e2e` and by
-// `make test`. It builds and starts the real watchword-hub and watchword-agent binaries, points the agents at the
+// Package e2e holds the end-to-end story of TechIDManager's co-managed tech guide as one test, TestE2E, run by
+// `make e2e` and by `make test`. It builds and starts the real watchword-hub and watchword-agent binaries, points the agents at the
 // real test targets of scripts/targets.sh (the Samba AD DC, the OpenSSH host, later the OpenLDAP directory), and
 // drives the TechClient and Console view-models (techclient/vm, console/vm) the way the apps' screens do, with no
 // window and no human:
