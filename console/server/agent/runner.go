@@ -767,7 +767,8 @@ func (h *accountHub) Stage(ctx context.Context, s rotation.Staged) error {
 }
 
 // recoveryStager stages versions sealed to the recovery recipient alone (just-in-time accounts outside their
-// window); hubclient.Client is one.
+// window); hubclient.Client is one. It stays apart from HubClient so that a hub client without it is a case the
+// runner handles (it rotates no closed account rather than seal one to the tech), which the JIT tests exercise.
 type recoveryStager interface {
 	StageRecoveryOnly(ctx context.Context, accountID, version int64, envelope []byte) error
 }
