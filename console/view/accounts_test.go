@@ -3,7 +3,6 @@ package view
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -64,20 +63,7 @@ func selectAccount(t *testing.T, a *vm.App, w fyne.Window, tech, id int64) {
 // shows on the Techs screen with its reason; Adopt… asks for the account's name and a wrong one changes nothing;
 // the right one adopts; Retry… brings a new failure back.
 func TestTechsScreenFailedAccount(t *testing.T) {
-	var mu sync.Mutex
-	var sent []string
-	old := sendNotification
-	sendNotification = func(n *fyne.Notification) {
-		mu.Lock()
-		sent = append(sent, n.Title+": "+n.Content)
-		mu.Unlock()
-	}
-	t.Cleanup(func() { sendNotification = old })
-	notifications := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), sent...)
-	}
+	notifications := captureNotifications(t)
 	a, w, h := connectedHub(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

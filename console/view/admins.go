@@ -25,7 +25,7 @@ func adminsScreen(e env) screen {
 			a := state.Admins[r]
 			return [...]string{a.Name, vm.RoleTitle(a.Role), orDash(a.Organization), string(a.Status), when(a.CreatedAt), shortFingerprint(a.Fingerprint)}[c]
 		}, nil)
-	detail := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	detail := heading("")
 	showSel := func() {
 		if sel < 0 || sel >= len(state.Admins) {
 			detail.SetText("Select an admin.")
@@ -98,9 +98,8 @@ func adminsScreen(e env) screen {
 		}, e.win)
 	})
 	e.only(vm.Me.IsOwner, invite, approve, setRole, remove, role, org, token)
-	help := widget.NewLabel("Owner: everything, including admins. Administrator: everything else. Auditor: reads the audit log and effective access, changes nothing. " +
+	help := paragraph("Owner: everything, including admins. Administrator: everything else. Auditor: reads the audit log and effective access, changes nothing. " +
 		"Co-managed Manager: approves, deactivates and unlocks only their organization's techs and sees only its domains.")
-	help.Wrapping = fyne.TextWrapWord
 	refresh := orgsLoader(e, func(o *vm.Orgs) {
 		state = *o
 		org.Options = nil

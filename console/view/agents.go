@@ -83,8 +83,7 @@ func agentsScreen(e env) screen {
 		if a == nil || a.Status != wire.AgentPending {
 			return
 		}
-		msg := widget.NewLabel(vm.AgentApprovalText(*a))
-		msg.Wrapping = fyne.TextWrapWord
+		msg := paragraph(vm.AgentApprovalText(*a))
 		d := dialog.NewCustomConfirm("Approve agent "+a.Name+"?", "Fingerprint matches: approve", "Cancel",
 			container.NewVBox(msg, monospace(fingerprintLines(a.Fingerprint))), func(ok bool) {
 				if ok {
@@ -162,7 +161,7 @@ func agentsScreen(e env) screen {
 	e.only(vm.Me.CanChange, create, approveOnUse)
 	create.Importance = widget.HighImportance
 	enroll := container.NewVBox(
-		widget.NewLabelWithStyle("Enroll a new agent", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		heading("Enroll a new agent"),
 		container.NewBorder(nil, nil, nil, container.NewHBox(driver, approveOnUse, create), name),
 		container.NewBorder(nil, nil, nil, copyBtn, cmd),
 		container.NewBorder(nil, nil, widget.NewLabel("Token"), copyToken, token))

@@ -21,9 +21,7 @@ var allTripletSections = []string{"pending", "triplets", "onboarding"}
 // allTripletWarning is a banner for the top of a section; update shows it on allTripletSections while the
 // snapshot holds the All triplet, naming the groups AllRights gives on each kind of target, and hides it otherwise.
 func allTripletWarning(a *vm.App) (obj fyne.CanvasObject, update func(section string)) {
-	label := widget.NewLabel("")
-	label.Wrapping = fyne.TextWrapWord
-	label.Importance = widget.WarningImportance
+	label := notice(widget.WarningImportance)
 	box := container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), nil, label)
 	box.Hide()
 	return box, func(section string) {

@@ -46,13 +46,11 @@ func groupsScreen(e env, agents bool) screen {
 	name := widget.NewEntry()
 	name.SetPlaceHolder(kind + " name")
 	members := newChecklist("Search members")
-	note := widget.NewLabel("")
-	note.Wrapping = fyne.TextWrapWord
+	note := paragraph("")
 	// AgentGroups only: the rotate-after-use override (empty inherits the tenant's policy, 0 turns it off).
 	afterUse := widget.NewEntry()
 	afterUse.SetPlaceHolder("tenant policy")
-	afterUseNote := widget.NewLabel("")
-	afterUseNote.Wrapping = fyne.TextWrapWord
+	afterUseNote := paragraph("")
 	afterUseBox := container.NewVBox(
 		container.NewBorder(nil, nil, widget.NewLabel("Rotate after use (hours; empty: tenant policy, 0: off)"), nil, afterUse),
 		afterUseNote)

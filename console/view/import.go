@@ -53,17 +53,16 @@ func importScreen(e env) screen {
 		fileText string
 		preview  [][]string
 	)
-	help := widget.NewLabel("Save the template, fill one row per tech (groups separated by ;), pick the file and import it. " +
+	help := paragraph("Save the template, fill one row per tech (groups separated by ;), pick the file and import it. " +
 		"Each good row reserves the username: the tech is pending-match until their TechClient registers under it, then waits for approval " +
 		"already in their organization and groups. Atomic imports nothing if any row has an exception; per row imports the good rows.")
-	help.Wrapping = fyne.TextWrapWord
 
 	file := widget.NewLabel("No file chosen.")
 	mode := widget.NewRadioGroup([]string{vm.ModeTitle(wire.ImportAtomic), vm.ModeTitle(wire.ImportPerRow)}, nil)
 	mode.Horizontal = true
 	mode.SetSelected(vm.ModeTitle(wire.ImportAtomic))
 	mode.Required = true
-	outcome := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	outcome := heading("")
 	outcome.Wrapping = fyne.TextWrapWord
 
 	previewTable := newTable([]column{{"Row", 50}, {"username", 110}, {"display_name", 150}, {"email", 200}, {"organization", 140}, {"groups", 200}},
@@ -89,7 +88,7 @@ func importScreen(e env) screen {
 			im := state.History[r]
 			return [...]string{when(im.CreatedAt), im.Mode, strconv.Itoa(im.Rows), strconv.Itoa(im.Created), strconv.Itoa(len(im.Exceptions))}[c]
 		}, nil)
-	excTitle := widget.NewLabelWithStyle("Exceptions", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	excTitle := heading("Exceptions")
 	excTitle.Wrapping = fyne.TextWrapWord
 	showHist := func() {
 		shown = nil
@@ -194,11 +193,11 @@ func importScreen(e env) screen {
 		}()
 	}
 	controls := container.NewVBox(help, container.NewHBox(saveTemplate, choose, file), container.NewHBox(widget.NewLabel("Mode"), mode, doImport), outcome)
-	history := container.NewBorder(widget.NewLabelWithStyle("Import history (newest first)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, histTable)
+	history := container.NewBorder(heading("Import history (newest first)"), nil, nil, nil, histTable)
 	exceptions := container.NewBorder(excTitle, nil, nil, nil, excTable)
 	lower := container.NewHSplit(history, exceptions)
 	lower.Offset = 0.43
-	split := container.NewVSplit(container.NewBorder(widget.NewLabelWithStyle("Preview", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, previewTable), lower)
+	split := container.NewVSplit(container.NewBorder(heading("Preview"), nil, nil, nil, previewTable), lower)
 	split.Offset = 0.35
 	return screen{obj: container.NewBorder(controls, nil, nil, nil, split), refresh: reload}
 }

@@ -19,8 +19,7 @@ func inviteScreen(e env) screen {
 	copyBtn := widget.NewButtonWithIcon("Copy invite", theme.ContentCopyIcon(), func() {
 		fyne.CurrentApp().Clipboard().SetContent(inv.Text)
 	})
-	guide := widget.NewLabel("")
-	guide.Wrapping = fyne.TextWrapWord
+	guide := paragraph("")
 	qr := container.NewCenter()
 	return screen{
 		obj: container.NewVBox(inv, container.NewHBox(copyBtn), guide, qr),

@@ -21,8 +21,7 @@ import (
 func jitScreen(e env) screen {
 	var pending, open []wire.JITGrant
 	sel, openSel := -1, -1
-	detail := widget.NewLabel("") // the selected request in full: the table cuts long reasons
-	detail.Wrapping = fyne.TextWrapWord
+	detail := paragraph("") // the selected request in full: the table cuts long reasons
 	pendingTable := newTable([]column{{"Tech", 110}, {"Organization", 110}, {"Account", 120}, {"Host", 130}, {"For", 70}, {"Asked", 80}, {"Reason", 330}},
 		func() int { return len(pending) },
 		func(r, c int) string {
@@ -68,15 +67,8 @@ func jitScreen(e env) screen {
 		if !ok {
 			return
 		}
-		note := widget.NewEntry()
-		note.SetPlaceHolder("Note to the tech (optional)")
-		body := container.NewVBox(widget.NewLabel(fmt.Sprintf("Refuse %s's request for %s on %s?\nThe account stays disabled.", g.Username, g.AccountName, g.AgentName)), note)
-		dialog.ShowCustomConfirm("Refuse access", "Refuse", "Cancel", body, func(yes bool) {
-			if yes {
-				n := note.Text
-				e.run(func(ctx context.Context) error { return e.a.RefuseJIT(ctx, g.ID, n) }, nil)
-			}
-		}, e.win)
+		confirmWithNote(e, "Refuse access", "Refuse", fmt.Sprintf("Refuse %s's request for %s on %s?\nThe account stays disabled.",
+			g.Username, g.AccountName, g.AgentName), func(ctx context.Context, note string) error { return e.a.RefuseJIT(ctx, g.ID, note) })
 	})
 	refuse.Importance = widget.DangerImportance
 	endNow := widget.NewButtonWithIcon("End now…", theme.MediaStopIcon(), func() {
@@ -85,21 +77,14 @@ func jitScreen(e env) screen {
 			return
 		}
 		g := open[openSel]
-		note := widget.NewEntry()
-		note.SetPlaceHolder("Note to the tech (optional)")
-		body := container.NewVBox(widget.NewLabel(fmt.Sprintf("End %s's access to %s on %s now, %s before it expires?\n"+
-			"The agent removes the rights, disables the account and rotates its password away.", g.Username, g.AccountName, g.AgentName, timeLeft(g.ExpiresAt))), note)
-		dialog.ShowCustomConfirm("End access now", "End now", "Cancel", body, func(yes bool) {
-			if yes {
-				n := note.Text
-				e.run(func(ctx context.Context) error { return e.a.EndJITNow(ctx, g.ID, n) }, nil)
-			}
-		}, e.win)
+		confirmWithNote(e, "End access now", "End now", fmt.Sprintf("End %s's access to %s on %s now, %s before it expires?\n"+
+			"The agent removes the rights, disables the account and rotates its password away.", g.Username, g.AccountName, g.AgentName, timeLeft(g.ExpiresAt)),
+			func(ctx context.Context, note string) error { return e.a.EndJITNow(ctx, g.ID, note) })
 	})
 	endNow.Importance = widget.DangerImportance
 	e.only(vm.Me.CanManageTechs, approve, refuse, endNow)
-	pendingTitle := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	openTitle := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	pendingTitle := heading("")
+	openTitle := heading("")
 	top := container.NewBorder(container.NewBorder(nil, nil, pendingTitle, container.NewHBox(approve, refuse)), detail, nil, nil, pendingTable)
 	bottom := container.NewBorder(container.NewBorder(nil, nil, openTitle, endNow), nil, nil, nil, openTable)
 	split := container.NewVSplit(top, bottom)
@@ -140,6 +125,18 @@ func jitScreen(e env) screen {
 	tick.Curve = fyne.AnimationLinear
 	tick.Start()
 	return screen{obj: split, refresh: refresh}
+}
+
+// confirmWithNote asks to confirm text with an optional note to the tech, then runs act with the note.
+func confirmWithNote(e env, title, confirm, text string, act func(ctx context.Context, note string) error) {
+	note := widget.NewEntry()
+	note.SetPlaceHolder("Note to the tech (optional)")
+	dialog.ShowCustomConfirm(title, confirm, "Cancel", container.NewVBox(widget.NewLabel(text), note), func(yes bool) {
+		if yes {
+			n := note.Text
+			e.run(func(ctx context.Context) error { return act(ctx, n) }, nil)
+		}
+	}, e.win)
 }
 
 // timeLeft is a countdown to t: "01:59:07", "expired".

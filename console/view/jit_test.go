@@ -3,7 +3,6 @@ package view
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,9 +10,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/watchword/watchword/console/view/uitest"
 	"github.com/watchword/watchword/console/vm"
-	"github.com/watchword/watchword/console/vm/demo"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/wire"
 )
@@ -65,12 +62,7 @@ func TestJITScreenApprovesAndRefuses(t *testing.T) {
 
 	fyne.DoAndWait(func() { ts[0].Select(widget.TableCellID{Row: 0, Col: 0}) })
 	tapButton(t, w, "Refuse…")
-	var note *widget.Entry
-	find(topOverlay(w), func(o fyne.CanvasObject) {
-		if e, ok := o.(*widget.Entry); ok {
-			note = e
-		}
-	})
+	note := overlayEntry(w)
 	if note == nil || !containsText(topOverlay(w), "Refuse bokafor's request for bokafor-tm on fabrikam.local?") {
 		t.Fatal("no refusal dialog with a note")
 	}
@@ -85,12 +77,7 @@ func TestJITScreenApprovesAndRefuses(t *testing.T) {
 	// End now: an approver closes an open window early, confirmed, with a note.
 	fyne.DoAndWait(func() { ts[1].Select(widget.TableCellID{Row: 0, Col: 0}) })
 	tapButton(t, w, "End now…")
-	var endNote *widget.Entry
-	find(topOverlay(w), func(o fyne.CanvasObject) {
-		if e, ok := o.(*widget.Entry); ok {
-			endNote = e
-		}
-	})
+	endNote := overlayEntry(w)
 	if endNote == nil || !containsText(topOverlay(w), "before it expires?") || !containsText(topOverlay(w), "disables the account") {
 		t.Fatal("no confirmation with a note before ending a window")
 	}
@@ -106,25 +93,13 @@ func TestJITScreenApprovesAndRefuses(t *testing.T) {
 
 // TestJITNotification: a new pending request found by a refresh sends one desktop notification.
 func TestJITNotification(t *testing.T) {
-	var mu sync.Mutex
-	var sent []string
-	old := sendNotification
-	sendNotification = func(n *fyne.Notification) {
-		mu.Lock()
-		sent = append(sent, n.Title+": "+n.Content)
-		mu.Unlock()
-	}
-	t.Cleanup(func() { sendNotification = old })
+	notifications := captureNotifications(t)
 	a, win, h := connectedHub(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	count := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(sent)
-	}
+	count := func() int { return len(notifications()) }
 	if count() != 0 {
-		t.Fatalf("notifications for the requests already waiting: %v", sent)
+		t.Fatalf("notifications for the requests already waiting: %v", notifications())
 	}
 	if _, err := h.Owner.SetSecurityPolicy(ctx, wire.DefaultSecurityPolicy()); err != nil { // MSP techs without 2FA
 		t.Fatal(err)
@@ -153,8 +128,7 @@ func TestJITNotification(t *testing.T) {
 		}
 	}
 	eventually(t, "the notification", func() bool { return count() > 0 })
-	mu.Lock()
-	defer mu.Unlock()
+	sent := notifications()
 	if len(sent) != 1 || sent[0] != "Just-in-time access requested: zed: zed-tm on zed.local for 15 min — ticket 4800" {
 		t.Fatalf("notifications %q", sent)
 	}
@@ -222,21 +196,17 @@ func TestTripletsScreenMode(t *testing.T) {
 
 // connectedHub is connected with the hub harness too.
 func connectedHub(t *testing.T) (*vm.App, fyne.Window, *hubtest.Harness) {
-	t.Helper()
-	uitest.NewApp(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	h := hubtest.New(t)
-	if _, err := demo.Populate(ctx, h.Invite, h.Owner); err != nil {
-		t.Fatal(err)
-	}
-	a := vm.New()
-	w := test.NewTempWindow(t, nil)
-	w.SetContent(Root(a, w))
-	w.Resize(fyne.NewSize(1180, 760))
-	a.Connect(h.Owner, h.Invite, "test hub")
-	if err := a.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	a, w, h, _ := demoConsole(t)
 	return a, w, h
+}
+
+// overlayEntry is the last entry of the dialog on top of w, or nil.
+func overlayEntry(w fyne.Window) *widget.Entry {
+	var entry *widget.Entry
+	find(topOverlay(w), func(o fyne.CanvasObject) {
+		if e, ok := o.(*widget.Entry); ok {
+			entry = e
+		}
+	})
+	return entry
 }

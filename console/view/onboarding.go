@@ -15,7 +15,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// onboardingScreen is seed 003's co-managed onboarding in one step: pick, preview, apply atomically.
+// onboardingScreen is the co-managed onboarding of a client organization in one step: pick, preview, apply atomically.
 func onboardingScreen(e env) screen {
 	var o vm.Onboarding
 	org := widget.NewSelect(nil, nil)
@@ -111,7 +111,7 @@ func onboardingScreen(e env) screen {
 		}, e.win)
 	}
 	column := func(title string, entry *widget.Entry, c *checklist) fyne.CanvasObject {
-		return container.NewBorder(container.NewVBox(widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), entry), nil, nil, nil, c.obj)
+		return container.NewBorder(container.NewVBox(heading(title), entry), nil, nil, nil, c.obj)
 	}
 	picks := container.NewGridWithColumns(3,
 		column("Co-managed techs → TechGroup", cmName, cm),

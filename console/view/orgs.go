@@ -52,7 +52,7 @@ func orgsScreen(e env) screen {
 			o := state.Orgs[r]
 			return [...]string{o.Name, onOff(o.CoManaged), strconv.Itoa(o.Techs), strconv.Itoa(o.Active), when(o.CreatedAt)}[c]
 		}, nil)
-	detail := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	detail := heading("")
 	showSel := func() {
 		if sel < 0 || sel >= len(state.Orgs) {
 			detail.SetText("Select an organization.")
@@ -69,8 +69,7 @@ func orgsScreen(e env) screen {
 			plan, err = e.a.PreviewCoManagementOff(ctx, org)
 			return err
 		}, func() {
-			text := widget.NewLabel(plan.Summary)
-			text.Wrapping = fyne.TextWrapWord
+			text := paragraph(plan.Summary)
 			d := dialog.NewCustomConfirm("Disable co-management for "+name+"?", "Disable co-management", "Cancel",
 				container.NewVScroll(text), func(ok bool) {
 					if ok {
@@ -107,10 +106,9 @@ func orgsScreen(e env) screen {
 		e.run(func(ctx context.Context) error { return e.a.CreateOrg(ctx, n) }, func() { name.SetText("") })
 	})
 	e.only(vm.Me.CanChange, toggle, tenantToggle, add, name)
-	help := widget.NewLabel("A tech who registers with an organization is co-managed; the organization is recorded then. " +
+	help := paragraph("A tech who registers with an organization is co-managed; the organization is recorded then. " +
 		"Switching co-management off deactivates the organization's co-managed techs and removes its co-managed groups' triplets, " +
 		"after showing exactly what changes. The audit log and credential history are kept.")
-	help.Wrapping = fyne.TextWrapWord
 	refresh := orgsLoader(e, func(o *vm.Orgs) {
 		state = *o
 		tenant.SetText("Co-management for the tenant: " + onOff(state.CoManagement))

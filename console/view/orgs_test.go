@@ -6,7 +6,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// Item 1 in the Console: switching co-management off shows the hub's plan and applies it only when confirmed.
+// Switching co-management off shows the hub's plan and applies it only when confirmed.
 func TestOrgsScreenConfirmsCoManagementOff(t *testing.T) {
 	a, w, world := connected(t)
 	a.Select("orgs")
@@ -34,7 +34,7 @@ func TestOrgsScreenConfirmsCoManagementOff(t *testing.T) {
 	}
 }
 
-// Items 2 and 7 in the Console: the admins with their roles, the seats by kind with their start dates.
+// The admins with their roles, the seats by kind with their start dates.
 func TestAdminsAndSeatsScreens(t *testing.T) {
 	a, w, _ := connected(t)
 	a.Select("admins")

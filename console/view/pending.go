@@ -44,29 +44,23 @@ func pendingScreen(e env) screen {
 			}
 			return [...]string{kind, t.DisplayName, t.Username, orDash(t.Organization), when(t.CreatedAt), shortFingerprint(t.Fingerprint)}[c]
 		}, nil)
-	who := widget.NewLabelWithStyle("Select a pending tech.", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	who := heading("Select a pending tech.")
 	who.Wrapping = fyne.TextWrapWord
 	fp := monospace("")
 	oldFP, newFP := monospace(""), monospace("")
 	sideBySide := container.NewGridWithColumns(2,
 		container.NewVBox(widget.NewLabelWithStyle("Old device (revoked on approval)", fyne.TextAlignLeading, fyne.TextStyle{Italic: true}), oldFP),
 		container.NewVBox(widget.NewLabelWithStyle("New device", fyne.TextAlignLeading, fyne.TextStyle{Italic: true}), newFP))
-	warning := widget.NewLabel("")
-	warning.Wrapping = fyne.TextWrapWord
-	warning.Importance = widget.DangerImportance
-	reserved := widget.NewLabel("") // a reserved username's registration: reserved vs typed
-	reserved.Wrapping = fyne.TextWrapWord
-	reserved.Importance = widget.WarningImportance
+	warning := notice(widget.DangerImportance)
+	reserved := notice(widget.WarningImportance) // a reserved username's registration: reserved vs typed
 	approve := widget.NewButtonWithIcon("Approve…", theme.ConfirmIcon(), nil)
 	reject := widget.NewButtonWithIcon("Reject…", theme.CancelIcon(), nil)
 	approve.Importance = widget.HighImportance
 	e.only(vm.Me.CanManageTechs, approve, reject)
 
-	queue := widget.NewLabel("") // the registration queue full, or nearly
-	queue.Wrapping = fyne.TextWrapWord
-	queue.Importance = widget.DangerImportance
+	queue := notice(widget.DangerImportance) // the registration queue full, or nearly
 	queue.Hide()
-	waiting := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	waiting := heading("")
 	waiting.Wrapping = fyne.TextWrapWord
 	ownFP := monospace("")
 	waitingBox := container.NewVBox(waiting, ownFP, widget.NewSeparator())
@@ -115,8 +109,7 @@ func pendingScreen(e env) screen {
 	table.OnSelected = func(id widget.TableCellID) { sel = id.Row; show() }
 	approveTech := func(t wire.Tech) { approveDialog(e, t) } // with where the tech belongs (placement.go)
 	approveRekey := func(rk wire.Rekey) {
-		text := widget.NewLabel(e.a.RekeyWarning(rk))
-		text.Wrapping = fyne.TextWrapWord
+		text := paragraph(e.a.RekeyWarning(rk))
 		d := dialog.NewCustomConfirm("Replace "+rk.Username+"'s device?", "Both match: revoke the old device", "Cancel",
 			container.NewVBox(text, container.NewGridWithColumns(2,
 				container.NewVBox(widget.NewLabel("Old device"), monospace(fingerprintLines(rk.OldFingerprint))),

@@ -29,8 +29,7 @@ func approveDialog(e env, t wire.Tech) {
 		}
 		return out
 	}
-	note := widget.NewLabel("")
-	note.Wrapping = fyne.TextWrapWord
+	note := paragraph("")
 	choice := widget.NewSelect(labels(), nil)
 	choice.OnChanged = func(string) {
 		if i := choice.SelectedIndex(); i >= 0 && i < len(places) {

@@ -36,8 +36,7 @@ func policyScreen(e env) screen {
 			}
 			return [...]string{k.Driver, k.Username, k.Name, ok}[c]
 		}, nil)
-	summary := widget.NewLabel("")
-	summary.Wrapping = fyne.TextWrapWord
+	summary := paragraph("")
 	preview := func() {
 		var err error
 		checks, err = e.a.PreviewNames(format.Text)
@@ -59,8 +58,7 @@ func policyScreen(e env) screen {
 			return
 		}
 		if warning := e.a.NoFixedPartWarning(p.NamingFormat); warning != "" {
-			msg := widget.NewLabel(warning)
-			msg.Wrapping = fyne.TextWrapWord
+			msg := paragraph(warning)
 			d := dialog.NewCustomConfirm("Naming format without a fixed part", "Save anyway", "Cancel", msg, func(ok bool) {
 				if ok {
 					e.run(func(ctx context.Context) error { return e.a.SavePolicyConfirmed(ctx, p) }, nil)

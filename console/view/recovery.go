@@ -79,10 +79,9 @@ func (t *recoveryText) TypedShortcut(s fyne.Shortcut) {
 // 0600) or to copy it: it must not stay only on this machine, and this Console does not keep it.
 func showRecovery(e env, tenant string, id *seal.Identity, clip *recoveryClip) dialog.Dialog {
 	text := newRecoveryText(id.AgeIdentity().String(), clip)
-	explain := widget.NewLabel("This is the recovery identity of " + tenant + ". Every password envelope is also sealed to it, so with it you can " +
+	explain := paragraph("This is the recovery identity of " + tenant + ". Every password envelope is also sealed to it, so with it you can " +
 		"break glass — open any stored password with the plain age tool, version 1.3.0 or later (age -d -i recovery.txt envelope.age) — even if every device is lost.\n\n" +
 		"The Console does not keep it. Save it now to a USB stick or print it, and store it offline, like a safe's combination.")
-	explain.Wrapping = fyne.TextWrapWord
 	save := widget.NewButton("Save to a file…", func() {
 		dialog.ShowFileSave(func(w fyne.URIWriteCloser, err error) {
 			if err != nil || w == nil {

@@ -6,11 +6,9 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 
 	"github.com/watchword/watchword/console/server/hub"
 	"github.com/watchword/watchword/console/view/uitest"
-	"github.com/watchword/watchword/console/vm"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 )
 
@@ -20,14 +18,7 @@ func TestPendingScreenShowsFullQueue(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	h := hubtest.New(t, hubtest.WithConfig(func(c *hub.Config) { c.MaxPendingTechs = 2 }))
-	a := vm.New()
-	w := test.NewTempWindow(t, nil)
-	w.SetContent(Root(a, w))
-	w.Resize(fyne.NewSize(1180, 760))
-	a.Connect(h.Owner, h.Invite, "test hub")
-	if err := a.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	a, w := consoleAs(t, h, h.Owner)
 	a.Select("pending")
 	const full = "The registration queue is full"
 	if containsPrefix(w, full) {

@@ -34,8 +34,7 @@ func rightsScreen(e env) screen {
 	targets := widget.NewMultiLineEntry()
 	targets.SetPlaceHolder("ad: Domain Admins\nlinux: sudo")
 	targets.SetMinRowsVisible(5)
-	help := widget.NewLabel("One line per kind of target (ad, linux, ldap): the groups the account joins there. A group missing on a target is skipped and reported, never created.")
-	help.Wrapping = fyne.TextWrapWord
+	help := paragraph("One line per kind of target (ad, linux, ldap): the groups the account joins there. A group missing on a target is skipped and reported, never created.")
 	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), nil)
 	save.Importance = widget.HighImportance
 	del := widget.NewButtonWithIcon("Delete…", theme.DeleteIcon(), nil)

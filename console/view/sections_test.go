@@ -3,9 +3,6 @@ package view
 import (
 	"testing"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
-
 	"github.com/watchword/watchword/console/view/uitest"
 	"github.com/watchword/watchword/console/vm"
 )
@@ -15,14 +12,11 @@ import (
 func TestReopensLastSection(t *testing.T) {
 	uitest.NewApp(t)
 	first := vm.New()
-	w := test.NewTempWindow(t, nil)
-	w.SetContent(Root(first, w))
-	w.Resize(fyne.NewSize(1180, 760))
+	w := consoleWindow(t, first)
 	tapLabel(t, w, "Audit log")
 
 	next := vm.New()
-	w2 := test.NewTempWindow(t, nil)
-	w2.SetContent(Root(next, w2))
+	w2 := consoleWindow(t, next)
 	if got, _ := next.Selected.Get(); got != "audit" {
 		t.Fatalf("the next Console opens on %q, want the audit log it closed on", got)
 	}

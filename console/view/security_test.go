@@ -18,7 +18,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// Items 3 and 4 on the Techs screen: the 2FA and lockout columns, Unlock, and Pause 2FA with a confirmation that
+// On the Techs screen: the 2FA and lockout columns, Unlock, and Pause 2FA with a confirmation that
 // says it is audited.
 func TestTechsScreenUnlockAndPause(t *testing.T) {
 	a, w, world := connected(t)
@@ -46,7 +46,7 @@ func TestTechsScreenUnlockAndPause(t *testing.T) {
 	})
 }
 
-// Item 6: the import screen shows the history, newest first, and the selected import's exceptions with reasons.
+// The import screen shows the history, newest first, and the selected import's exceptions with reasons.
 func TestImportScreenShowsHistoryAndExceptions(t *testing.T) {
 	a, w, _ := connected(t)
 	a.Select("import")
@@ -66,13 +66,19 @@ func TestImportScreenShowsHistoryAndExceptions(t *testing.T) {
 	}
 }
 
+// consoleWindow is a Console window of the size the Console opens at, drawing a.
+func consoleWindow(t *testing.T, a *vm.App) fyne.Window {
+	w := test.NewTempWindow(t, nil)
+	w.SetContent(Root(a, w))
+	w.Resize(fyne.NewSize(1180, 760))
+	return w
+}
+
 // consoleAs is a Console window signed in with c.
 func consoleAs(t *testing.T, h *hubtest.Harness, c *hubclient.Client) (*vm.App, fyne.Window) {
 	t.Helper()
 	a := vm.New()
-	w := test.NewTempWindow(t, nil)
-	w.SetContent(Root(a, w))
-	w.Resize(fyne.NewSize(1180, 760))
+	w := consoleWindow(t, a)
 	a.Connect(c, h.Invite, "test hub")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -39,7 +39,7 @@ func techsScreen(e env) screen {
 			}
 			return [...]string{t.Username, t.DisplayName, orDash(t.Organization), string(t.Status), twoFA, lock, joinOrDash(e.a.Snapshot().GroupsOf(t.ID))}[c]
 		}, nil)
-	who := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	who := heading("")
 	var access []vm.Grant
 	accTable := newTable([]column{{"Domain or host", 150}, {"Account", 150}, {"Rights", 160}, {"Through triplet", 330}},
 		func() int { return len(access) },
@@ -56,9 +56,7 @@ func techsScreen(e env) screen {
 			acc := accounts[r]
 			return [...]string{acc.AgentName, acc.Name, vm.AccountStateText(acc.Account)}[c]
 		}, nil)
-	problems := widget.NewLabel("")
-	problems.Wrapping = fyne.TextWrapWord
-	problems.Importance = widget.DangerImportance
+	problems := notice(widget.DangerImportance)
 	retry := widget.NewButtonWithIcon("Retry", theme.ViewRefreshIcon(), nil)
 	adopt := widget.NewButtonWithIcon("Adopt…", theme.ConfirmIcon(), nil)
 	adopt.Importance = widget.WarningImportance
@@ -77,8 +75,7 @@ func techsScreen(e env) screen {
 	react := widget.NewButtonWithIcon("Reactivate", theme.ContentAddIcon(), nil)
 	rotate := widget.NewButtonWithIcon("Rotate now", theme.ViewRefreshIcon(), nil)
 	deact.Importance = widget.DangerImportance
-	security := widget.NewLabel("")
-	security.Wrapping = fyne.TextWrapWord
+	security := paragraph("")
 	unlock := widget.NewButtonWithIcon("Unlock", theme.LoginIcon(), nil)
 	unlock.Importance = widget.WarningImportance
 	pauseNext := widget.NewButton("Pause 2FA: next login…", nil)
@@ -177,8 +174,7 @@ func techsScreen(e env) screen {
 			return
 		}
 		acc := accounts[accSel]
-		text := widget.NewLabel(vm.AdoptWarning(acc))
-		text.Wrapping = fyne.TextWrapWord
+		text := paragraph(vm.AdoptWarning(acc))
 		typed := widget.NewEntry()
 		typed.SetPlaceHolder(acc.Name)
 		d := dialog.NewCustomConfirm("Adopt an existing account", "Adopt", "Cancel", container.NewVBox(text, typed), func(ok bool) {
@@ -223,8 +219,7 @@ func techsScreen(e env) screen {
 	resetTOTP.OnTapped = func() {
 		id := sel
 		name := e.a.Snapshot().Tech(id).Username
-		text := widget.NewLabel(vm.ResetTOTPWarning(name))
-		text.Wrapping = fyne.TextWrapWord
+		text := paragraph(vm.ResetTOTPWarning(name))
 		d := dialog.NewCustomConfirm("Reset the authenticator of "+name+"?", "Reset authenticator", "Cancel", text, func(ok bool) {
 			if ok {
 				e.run(func(ctx context.Context) error { return e.a.ResetTOTP(ctx, id) }, nil)
@@ -235,7 +230,7 @@ func techsScreen(e env) screen {
 	}
 	pause24.OnTapped = func() { pause(wire.Pause24h) }
 	filters := container.NewBorder(nil, nil, container.NewHBox(status, org), nil, search)
-	accountsBox := container.NewBorder(container.NewBorder(nil, nil, widget.NewLabelWithStyle("Accounts", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+	accountsBox := container.NewBorder(container.NewBorder(nil, nil, heading("Accounts"),
 		container.NewHBox(retry, adopt)), nil, nil, nil, accountsTable)
 	detail := container.NewBorder(container.NewVBox(who, container.NewHBox(deact, react, rotate),
 		security, container.NewHBox(unlock, pauseNext, pause24, resetTOTP), problems), nil, nil, nil,

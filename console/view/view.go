@@ -1,9 +1,28 @@
 // Package view draws the Console's screens as functions of the view-model in package vm.
 //
-// Root lays out the navigation and a content area; each section is a screen built once, the first time it is
-// shown, with a refresh function that redraws it from the view-model's latest snapshot. Calls to the hub run off
-// the UI goroutine (run) and come back through fyne.Do; the view-model's change listener redraws every built
-// screen, so what one screen changes shows on the others.
+// Root lays out the navigation and a content area. The sections are a table (sections.go), as Fyne's demo keeps
+// its tutorials: each section's title and intro, from vm.Sections, and the View that builds its screen once, the
+// first time it is shown, with a refresh function that redraws it from the view-model's latest snapshot. Calls to
+// the hub run off the UI goroutine (env.run) and come back through fyne.Do; the view-model's change listener
+// redraws every built screen, so what one screen changes shows on the others. Start opens the window's session
+// (package session), which connects the view-model and keeps it fresh until the window closes.
+//
+// # Reading guide
+//
+//   - view.go: Root, the environment every screen gets (env: run, only), the role guards.
+//   - sections.go: the table of sections.
+//   - One file per section, named after it: pending.go, jit.go, techs.go, import.go, groups.go (TechGroups and
+//     AgentGroups), rights.go, triplets.go, access.go, agents.go, onboarding.go, orgs.go, admins.go, seats.go,
+//     policy.go, audit.go, invite.go (with qr.go, the invite's QR code).
+//   - placement.go: the approve dialog of a pending tech (where the tech belongs) and what the approval could not
+//     grant.
+//   - alltriplet.go: the banner while the built-in All triplet is in force.
+//   - notify.go: desktop notifications of new JIT requests and newly failed accounts.
+//   - start.go: Start (the session, the passphrase dialog); setup.go: the first start's dialog, a local hub or one
+//     elsewhere; recovery.go: the recovery identity shown once, saved or copied and cleared from the clipboard.
+//   - widgets.go: the shared builders — tables with headers, the searchable checklist, paragraphs and headings —
+//     and how times and fingerprints read.
+//   - uitest/: a Fyne test app that serializes UI work as the real one does.
 package view
 
 import (
@@ -122,9 +141,8 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 		}
 	}
 
-	title := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	about := widget.NewLabel("")
-	about.Wrapping = fyne.TextWrapWord
+	title := heading("")
+	about := paragraph("")
 	body := container.NewStack()
 	warning, updateWarning := allTripletWarning(a)
 	show := func() {
@@ -153,7 +171,7 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 		id, _ := a.Selected.Get()
 		prefs.SetString(prefSection, id)
 	}))
-	role := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	role := heading("")
 	a.OnChange(func() {
 		fyne.Do(func() {
 			me := a.Snapshot().Me
@@ -176,7 +194,7 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 	logo := canvas.NewImageFromResource(assets.ConsoleIcon)
 	logo.FillMode = canvas.ImageFillContain
 	logo.SetMinSize(fyne.NewSquareSize(32))
-	header := container.NewHBox(logo, widget.NewLabelWithStyle("Watchword Console", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+	header := container.NewHBox(logo, heading("Watchword Console"))
 	reload := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), func() {
 		e.run(func(ctx context.Context) error { return a.Refresh(ctx) }, nil)
 	})

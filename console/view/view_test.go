@@ -37,24 +37,23 @@ func TestNavigationSelectsSection(t *testing.T) {
 
 // connected is a Console window on a hub holding the demo data set.
 func connected(t *testing.T) (*vm.App, fyne.Window, *demo.World) {
+	a, w, _, world := demoConsole(t)
+	return a, w, world
+}
+
+// demoConsole is a Console window signed in as the owner of a hub holding the demo data set, with the hub harness.
+func demoConsole(t *testing.T) (*vm.App, fyne.Window, *hubtest.Harness, *demo.World) {
 	t.Helper()
 	uitest.NewApp(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
+	defer cancel()
 	h := hubtest.New(t)
 	world, err := demo.Populate(ctx, h.Invite, h.Owner)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := vm.New()
-	w := test.NewTempWindow(t, nil)
-	w.SetContent(Root(a, w))
-	w.Resize(fyne.NewSize(1180, 760))
-	a.Connect(h.Owner, h.Invite, "test hub")
-	if err := a.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return a, w, world
+	a, w := consoleAs(t, h, h.Owner)
+	return a, w, h, world
 }
 
 // eventually polls cond, since actions run off the UI goroutine.

@@ -36,7 +36,7 @@ func newTable(cols []column, rows func() int, cell func(r, c int) string, onSele
 	)
 	t.ShowHeaderColumn = false
 	t.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		return heading("")
 	}
 	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
 		if id.Row < 0 && id.Col >= 0 && id.Col < len(cols) {
@@ -197,4 +197,23 @@ func accountName(a *vm.App, g vm.Grant) string {
 		}
 	}
 	return "(not created yet)"
+}
+
+// paragraph is a label that wraps at word boundaries.
+func paragraph(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
+// notice is an empty paragraph in the colour of imp, for a warning or an error that shows when there is one.
+func notice(imp widget.Importance) *widget.Label {
+	l := paragraph("")
+	l.Importance = imp
+	return l
+}
+
+// heading is a bold label.
+func heading(text string) *widget.Label {
+	return widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 }

@@ -51,7 +51,7 @@ func (a *App) Approve(ctx context.Context, id int64) error {
 
 // ApproveAs activates a pending tech and decides where it belongs (placement.go): in a client organization, which
 // makes it co-managed and requires 2FA, or MSP staff. An MSP tech first joins the MSP TechGroups, so that after a
-// co-managed onboarding a new MSP tech still reaches every domain, as seed 003 asks; activation comes last so the
+// co-managed onboarding a new MSP tech still reaches every domain; activation comes last so the
 // tech never holds access it should not.
 func (a *App) ApproveAs(ctx context.Context, id int64, place wire.ApproveRequest) error {
 	s := a.Snapshot()

@@ -10,7 +10,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// Onboarding is the co-managed onboarding of one client organization (seed 003, steps 4–11) being prepared.
+// Onboarding is the co-managed onboarding of one client organization being prepared.
 type Onboarding struct {
 	Organization   string
 	CoManagedGroup string

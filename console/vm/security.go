@@ -1,6 +1,7 @@
 package vm
 
-// Two-factor, lockout, device replacement and CSV import of techs on the Console side (// the hub side is docs/tech-security.md).
+// Two-factor, lockout, device replacement and CSV import of techs on the Console side (the hub side is
+// docs/tech-security.md).
 //
 // Each tech's 2FA and lockout state and the pending device replacements are part of the Snapshot (every role may
 // read them; a Co-managed Manager sees its organization's). The CSV import history is read by the import screen

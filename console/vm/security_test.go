@@ -12,7 +12,7 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// Item 3 and 4 in the Console: each tech's 2FA and lockout state; unlock and pause act on the hub and are audited.
+// Each tech's 2FA and lockout state; unlock and pause act on the hub and are audited.
 func TestTwoFactorLockAndUnlock(t *testing.T) {
 	a, h, w := world(t)
 	ctx := testCtx(t)
@@ -58,7 +58,7 @@ func TestTwoFactorLockAndUnlock(t *testing.T) {
 	}
 }
 
-// Item 5 in the Console: a pending device replacement with both fingerprints; approval revokes the old device.
+// A pending device replacement with both fingerprints; approval revokes the old device.
 func TestRekeyApproveRevokesOldDevice(t *testing.T) {
 	a, h, w := world(t)
 	ctx := testCtx(t)

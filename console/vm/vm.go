@@ -1,17 +1,39 @@
 // Package vm is the Console's view-model: the MSP admin's screens as state and actions, without widgets.
 //
+// An App holds the connected hub client (*hubclient.Client, the one typed client of the hub's API) and the
+// Snapshot every screen renders, read in one Refresh. Actions reach the hub, then refresh, so every screen shows
+// their effect. Who keeps an App connected and fresh is package session; who draws it is package view.
+//
 // # Reading guide
 //
-//   - vm.go: the App (navigation, connection, the hub snapshot every screen renders, change listeners).
-//   - actions.go: what the admin does — approve, deactivate, edit groups, rights and triplets, enroll, rotate.
+//   - vm.go: Sections (the navigation), the App (connection, Refresh, the Snapshot, change listeners), the tech
+//     filters of the Techs screen.
+//   - role.go: who this Console is signed in as (Me), what its role may read and do, and which sections it sees.
+//   - actions.go: what the admin changes — approve, reject, deactivate, groups, rights, triplets, enrolment,
+//     rotation — and do, which runs each change and refreshes.
 //   - access.go: effective access computed from the snapshot with the triplet each grant comes through, and what
 //     deleting a triplet would take away.
-//   - onboard.go: the co-managed onboarding (seed 003) as a plan, its preview and its atomic application.
-//   - policy.go, audit.go: the policy form's live naming preview and the audit log filters.
+//   - onboard.go: the co-managed onboarding of a client organization as a plan, its preview and its atomic
+//     application.
+//   - placement.go: where an approved tech belongs (an organization, which makes it co-managed, or MSP staff).
+//   - reservation.go: a registration under a username a CSV import reserved, reserved vs typed.
+//   - registrations.go: the tenant's queue of pending registrations, full or nearly.
+//   - security.go, totpreset.go: each tech's 2FA and lockout, pausing and resetting 2FA, device replacements, and
+//     the CSV import of techs.
+//   - accounts.go: a tech's accounts, failed ones with Retry and Adopt, the failure notifications, and the naming
+//     format without a fixed part.
+//   - agents.go: agents waiting for approval.
+//   - jit.go: a triplet's mode (standing or just-in-time), the queue of requests, the open windows, and WatchJIT,
+//     the long poll that shows a new request at once.
+//   - orgs.go: organizations and co-management, console admins and their roles, seats.
+//   - policy.go: the policy form and its live naming preview.
+//   - audit.go: the audit log's filters and the hash chain's verification.
+//   - demo/: the demo data set the tests, the -demo mode and the screenshots share.
 //
-// The Console's views (package view) are functions of this state; tests drive the same view-model against the
-// in-process hub harness (internal/testsupport/hubtest). Every call that reaches the hub takes a context and may block:
-// views call them off the UI goroutine and redraw through fyne.Do when the listeners fire.
+// Features an older hub may not have (just-in-time access, 2FA, device replacements) are read only when the hub's
+// capability version says it has them (hubclient.Client.Supports). Every call that reaches the hub takes a context
+// and may block: views call them off the UI goroutine and redraw through fyne.Do when the listeners fire. Tests
+// drive the same view-model against the in-process hub (internal/testsupport/hubtest).
 package vm
 
 import (

@@ -110,7 +110,7 @@ func TestAccessMatchesHub(t *testing.T) {
 	}
 }
 
-// TestOnboardingEndToEnd runs seed 003's co-managed onboarding through the view-model against a real hub and
+// TestOnboardingEndToEnd runs the co-managed onboarding through the view-model against a real hub and
 // checks the before/after effective access: co-managed techs reach only their domains, MSP techs reach all, and
 // nothing is reachable through the All triplet.
 func TestOnboardingEndToEnd(t *testing.T) {

@@ -150,13 +150,22 @@ func Populate(ctx context.Context, inv wire.Invite, owner *hubclient.Client) (*W
 	return w, nil
 }
 
-// register registers t from a new device and returns that device's client (the caller closes it).
-func register(ctx context.Context, inv wire.Invite, t Tech) (*hubclient.Client, int64, error) {
+// device is a new identity and its client of the hub of inv.
+func device(inv wire.Invite) (*seal.Identity, *hubclient.Client, error) {
 	id, err := seal.GenerateIdentity()
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	c, err := hubclient.New(inv, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return id, c, nil
+}
+
+// register registers t from a new device and returns that device's client (the caller closes it).
+func register(ctx context.Context, inv wire.Invite, t Tech) (*hubclient.Client, int64, error) {
+	id, c, err := device(inv)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -190,11 +199,7 @@ func enroll(ctx context.Context, inv wire.Invite, owner *hubclient.Client, a Age
 	if err != nil {
 		return nil, 0, fmt.Errorf("demo enrollment token: %w", err)
 	}
-	id, err := seal.GenerateIdentity()
-	if err != nil {
-		return nil, 0, err
-	}
-	c, err := hubclient.New(inv, id)
+	id, c, err := device(inv)
 	if err != nil {
 		return nil, 0, err
 	}
