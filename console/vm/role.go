@@ -25,8 +25,8 @@ import (
 
 // Me is the admin this Console is signed in as.
 type Me struct {
-	// Role is the console role; "" when unknown (a connection without an identity, as in tests with a double):
-	// the Console then offers everything and the hub still decides.
+	// Role is the console role; "" until the first refresh has found it: the Console then offers everything and
+	// the hub still decides.
 	Role         wire.Role
 	Name         string
 	Organization string // a Co-managed Manager's organization, when known
