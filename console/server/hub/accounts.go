@@ -373,3 +373,56 @@ func (h *Hub) auditProblems(ctx context.Context, tenant *store.Tenant, agent *st
 	}
 	h.mu.Unlock()
 }
+
+// ---- an admin's accounts and rotation requests ----
+
+func (h *Hub) adminAccounts(r *request) (any, error) {
+	tech, err := r.queryInt("tech")
+	if err != nil {
+		return nil, err
+	}
+	agent, err := r.queryInt("agent")
+	if err != nil {
+		return nil, err
+	}
+	if (tech == 0) == (agent == 0) {
+		return nil, wire.Invalid("tech", "give exactly one of tech or agent")
+	}
+	return read(h, r, func(tx store.Tx) (*wire.AccountsResponse, error) {
+		var as []store.Account
+		var err error
+		if tech != 0 {
+			as, err = tx.AccountsByTech(r.tenant.ID, tech)
+		} else {
+			as, err = tx.AccountsByAgent(r.tenant.ID, agent)
+		}
+		out := &wire.AccountsResponse{Accounts: []wire.Account{}}
+		for i := range as {
+			out.Accounts = append(out.Accounts, accountWire(&as[i]))
+		}
+		return out, err
+	})
+}
+
+func (h *Hub) adminRotate(r *request) (any, error) {
+	var req wire.RotateRequest
+	if err := r.decode(&req); err != nil {
+		return nil, err
+	}
+	if req.TechID < 0 || req.AgentID < 0 || req.AccountID < 0 {
+		return nil, wire.Invalid("techId", "IDs must be positive")
+	}
+	var n int
+	err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+		var err error
+		if n, err = c.tx.RequestRotation(r.tenant.ID, req.TechID, req.AgentID, req.AccountID, c.at); err != nil {
+			return err
+		}
+		c.concerns() // the agents act on it; a tech's list changes only when they stage
+		return c.audit("rotate.now", fmt.Sprintf("tech=%d agent=%d account=%d", req.TechID, req.AgentID, req.AccountID), fmt.Sprintf("accounts=%d", n))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &wire.RotateResponse{Accounts: n}, nil
+}

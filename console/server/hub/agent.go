@@ -1,5 +1,8 @@
 package hub
 
+// Agents: an agent's enrolment, plan, staging, confirmation, failures and account reports; an admin's list of
+// agents and its actions on them.
+
 import (
 	"bytes"
 	"errors"
@@ -7,6 +10,7 @@ import (
 	"time"
 
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -355,4 +359,86 @@ func (h *Hub) agentAccounts(r *request) (any, error) {
 		return nil, err
 	}
 	return struct{}{}, nil
+}
+
+// ---- an admin's agents ----
+
+func agentWire(a *store.Agent) wire.Agent {
+	out := wire.Agent{ID: a.ID, Name: a.Name, Driver: a.Driver, Status: a.Status, PublicKey: a.PublicKey, Version: a.Version,
+		LastSeen: a.LastSeen, CreatedAt: a.CreatedAt}
+	if pk, err := seal.ParsePublicKey(a.PublicKey); err == nil {
+		out.Fingerprint = pk.Fingerprint().String()
+	}
+	return out
+}
+
+func (h *Hub) adminAgents(r *request) (any, error) {
+	return read(h, r, func(tx store.Tx) (*wire.AgentsResponse, error) {
+		as, err := tx.Agents(r.tenant.ID)
+		if err == nil {
+			as, err = r.visibleAgents(tx, as) // a Co-managed Manager sees its organization's domains only
+		}
+		out := &wire.AgentsResponse{Agents: []wire.Agent{}}
+		for i := range as {
+			out.Agents = append(out.Agents, agentWire(&as[i]))
+		}
+		return out, err
+	})
+}
+
+// agentTransitions lists, per action, the states it applies to and the state it leads to. Only approval makes a
+// pending agent active (and a member of AllDomains); a rejected agent stays rejected: it enrolls again with a new
+// token and key if it was a mistake.
+var agentTransitions = map[string]struct {
+	from wire.AgentStatus
+	to   wire.AgentStatus
+}{
+	wire.ActionApprove: {wire.AgentPending, wire.AgentActive},
+	wire.ActionReject:  {wire.AgentPending, wire.AgentRejected},
+	wire.ActionDisable: {wire.AgentActive, wire.AgentDisabled},
+	wire.ActionEnable:  {wire.AgentDisabled, wire.AgentActive},
+}
+
+func (h *Hub) adminAgentAction(r *request) (any, error) {
+	id, err := r.pathID()
+	if err != nil {
+		return nil, err
+	}
+	action := r.PathValue("action")
+	tr, ok := agentTransitions[action]
+	if !ok {
+		return nil, wire.Invalid("action", "must be approve, reject, disable or enable")
+	}
+	var a *store.Agent
+	err = h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+		var err error
+		if a, err = c.tx.Agent(r.tenant.ID, id); err != nil {
+			return err
+		}
+		switch {
+		case a.Status == tr.to:
+			return &wire.Error{Code: wire.CodeConflict, Message: fmt.Sprintf("agent is already %s", tr.to)}
+		case a.Status != tr.from:
+			return &wire.Error{Code: wire.CodeConflict, Message: fmt.Sprintf("agent %q is %s: %s applies to a %s agent", a.Name, a.Status, action, tr.from)}
+		}
+		a.Status = tr.to
+		if err := c.tx.UpdateAgent(a); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("name=%q", a.Name)
+		if action == wire.ActionApprove || action == wire.ActionReject {
+			detail += fmt.Sprintf(" key=%s fingerprint=%q", a.KeyID, agentWire(a).Fingerprint)
+		}
+		if action == wire.ActionApprove {
+			if err := joinAllDomains(c, a); err != nil {
+				return err
+			}
+		}
+		c.graph = action != wire.ActionReject // a rejected agent was never in the view's entitlements
+		return c.audit("agent."+action, fmt.Sprintf("agent %d", a.ID), detail)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return agentWire(a), nil
 }

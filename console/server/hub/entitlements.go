@@ -5,12 +5,14 @@ package hub
 // the techs whose signature it changed (view.go).
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/watchword/watchword/console/server/hub/entitle"
 	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/shared/wire"
 )
@@ -427,4 +429,68 @@ func (h *Hub) adminTripletDelete(r *request) (any, error) {
 		return nil, err
 	}
 	return struct{}{}, nil
+}
+
+// ---- wire forms ----
+
+func groupWire(g *store.Group) wire.Group {
+	m := g.Members
+	if m == nil {
+		m = []int64{}
+	}
+	return wire.Group{ID: g.ID, Name: g.Name, Builtin: g.Builtin, Members: m, IntervalSeconds: g.IntervalSeconds,
+		RotateAfterUseSeconds: g.RotateAfterUseSeconds}
+}
+
+func rightWire(r *store.Right) wire.Right {
+	return wire.Right{ID: r.ID, Name: r.Name, Builtin: r.Builtin, Targets: r.Targets}
+}
+
+func tripletWire(t *store.Triplet) wire.Triplet {
+	return wire.Triplet{ID: t.ID, TechGroupID: t.TechGroupID, AgentGroupID: t.AgentGroupID, RightID: t.RightID, Builtin: t.Builtin,
+		Mode: cmp.Or(t.Mode, wire.TripletStanding), MaxDurationSeconds: t.MaxDurationSeconds, ApprovalRequired: t.ApprovalRequired}
+}
+
+// ---- effective access ----
+
+func (h *Hub) adminAccess(r *request) (any, error) {
+	tech, err := r.queryInt("tech")
+	if err != nil {
+		return nil, err
+	}
+	agent, err := r.queryInt("agent")
+	if err != nil {
+		return nil, err
+	}
+	if (tech == 0) == (agent == 0) {
+		return nil, wire.Invalid("tech", "give exactly one of tech or agent")
+	}
+	v, err := h.view(r.Context(), r.tenant)
+	if err != nil {
+		return nil, err
+	}
+	var grants []entitle.Grant
+	if tech != 0 {
+		if v.techs[tech] == nil {
+			// A registration does not rebuild the view (flood.go): a tech it lacks may be pending, with no access.
+			if err := h.st.Read(r.Context(), func(tx store.Tx) error { _, err := tx.Tech(r.tenant.ID, tech); return err }); err != nil {
+				return nil, wire.Invalid("tech", "no such tech")
+			}
+		}
+		grants = v.idx.ForTech(tech)
+	} else {
+		if v.agents[agent] == nil {
+			return nil, wire.Invalid("agent", "no such agent")
+		}
+		grants = v.idx.ForAgent(agent)
+	}
+	naming := entitle.Naming{Format: r.tenant.Policy.NamingFormat, Abbrev: r.tenant.Abbrev}
+	out := &wire.AccessResponse{Access: []wire.Access{}}
+	for _, g := range grants {
+		a := v.agents[g.Agent.ID]
+		names, _ := v.rightNames(g.Rights, a.Driver)
+		out.Access = append(out.Access, wire.Access{TechID: g.Tech.ID, Username: g.Tech.Username, AgentID: a.ID, AgentName: a.Name,
+			AccountName: naming.Name(g.Tech.Username), Rights: names})
+	}
+	return out, nil
 }

@@ -7,27 +7,33 @@
 //
 // The core:
 //
-//   - hub.go: Config, the Hub, tenant bootstrap (CreateTenant, AddAdmin) and mutate, the transaction through which
-//     every mutation goes: it appends the audit events, bumps the tenant revision and publishes it (package notify).
+//   - hub.go: Config, the Hub and mutate, the transaction through which every mutation goes: it appends the audit
+//     events, bumps the tenant revision and publishes it (package notify).
 //   - routes.go: the one table of every endpoint (method, path, who may call it, handler) and Handler.
 //   - request.go: the way of every request: protocol and capability versions, authentication, limits, error
 //     mapping, the audit of refusals; the health and metrics routes.
 //   - roles.go: the access classes of admin routes and the Console roles behind them.
 //   - view.go: a tenant's entitlement view (cached per tenant, built once for concurrent readers) and the wake-up
 //     signatures an entitlement change publishes.
-//   - plan.go, stream.go: entitlements turned into an agent's plan and a tech's credential list (full, paged or
-//     delta), the rotation schedule.
+//   - plan.go: entitlements turned into an agent's plan, the rotation schedule.
+//   - credentials.go: entitlements turned into a tech's credential list (full and streamed a page at a time, or
+//     delta) and the grants fingerprint that decides between them.
 //   - flood.go: what the hub limits against floods (keyed routes, the pending queue, long polls, requests in
 //     flight) and why.
 //
 // The handlers, by resource:
 //
-//   - tech.go: a tech device's registration, status (and its long poll), credentials, changes and events.
-//   - agent.go: an agent's enrolment, plan, staging, confirmation and failures.
-//   - admin.go: the tenant, its policy, admins, claim and enrolment tokens, techs (placement.go: where an approved
-//     tech belongs), agents, accounts, rotation requests, the audit log and effective access.
-//   - entitlements.go: tech and agent groups, rights and triplets.
-//   - accounts.go: failed accounts, retry and adoption, plan problems.
+//   - tenant.go: a tenant's creation with its built-ins (CreateTenant), the tenant as admins read it, its policy.
+//   - admins.go: Console admins: claims, invitations, approval, removal, roles; AddAdmin for an embedded hub.
+//   - tokens.go: claim and enrollment tokens.
+//   - tech.go: a tech device's registration, status (and its long poll), credentials, changes and events; an
+//     admin's list of techs, approve (and where an approved tech belongs), reject, disable and enable.
+//   - agent.go: an agent's enrolment, plan, staging, confirmation, failures and account reports; an admin's list
+//     of agents and its actions on them.
+//   - accounts.go: accounts by tech or agent, rotation requests, failed accounts, retry and adoption, plan
+//     problems.
+//   - entitlements.go: tech and agent groups, rights, triplets and the effective access they grant.
+//   - audit.go: the audit log and the check of its chain.
 //   - history.go: rotate after use and password history.
 //   - jit.go: just-in-time access.
 //   - totp.go: two-factor sessions, lockout, authenticator reset, TOTP secrets sealed at rest.
@@ -61,20 +67,11 @@ package hub
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/base32"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
-	"regexp"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/watchword/watchword/console/server/hub/limit"
 	"github.com/watchword/watchword/console/server/hub/metrics"
@@ -209,118 +206,6 @@ func (h *Hub) Store() store.Store { return h.st }
 // Invite builds the invite of tenant guid for a hub reachable at hubURL.
 func (h *Hub) Invite(hubURL, guid string) wire.Invite {
 	return wire.Invite{HubURL: hubURL, ClientGUID: guid, HubPin: h.pin}
-}
-
-// TenantSpec describes a new tenant.
-type TenantSpec struct {
-	Name     string
-	Abbrev   string
-	Recovery string // age1pq1… recovery recipient
-}
-
-// NewTenant is a created tenant and the single-use token whose first presenter becomes its owner.
-type NewTenant struct {
-	GUID       string
-	OwnerToken string
-	ExpiresAt  time.Time
-}
-
-var abbrevRE = regexp.MustCompile(`^[a-z0-9]{1,8}$`)
-
-func (s TenantSpec) validate() error {
-	var errs []error
-	if n := strings.TrimSpace(s.Name); n == "" || len(n) > 100 {
-		errs = append(errs, wire.Invalid("name", "tenant name needs 1 to 100 characters"))
-	}
-	if !abbrevRE.MatchString(s.Abbrev) {
-		errs = append(errs, wire.Invalid("abbrev", "abbreviation %q needs 1 to 8 lowercase letters or digits", s.Abbrev))
-	}
-	if _, err := seal.ParseRecipient(s.Recovery); err != nil {
-		errs = append(errs, wire.Invalid("recovery", "recovery recipient must be an age1pq1… hybrid recipient"))
-	}
-	return errors.Join(errs...)
-}
-
-// OwnerTokenTTL is how long an owner claim token printed by init stays valid.
-const OwnerTokenTTL = 7 * 24 * time.Hour
-
-// CreateTenant creates a tenant with its built-ins (AllTechs, AllDomains, AllRights and the All triplet) and an
-// owner claim token.
-func (h *Hub) CreateTenant(ctx context.Context, spec TenantSpec) (*NewTenant, error) {
-	if err := spec.validate(); err != nil {
-		return nil, fmt.Errorf("create tenant %q: %w", spec.Name, err)
-	}
-	now := h.now().UTC()
-	t := &store.Tenant{GUID: uuid.NewString(), Name: strings.TrimSpace(spec.Name), Abbrev: spec.Abbrev, Recovery: spec.Recovery,
-		Policy: wire.DefaultPolicy(), CreatedAt: now}
-	token := newToken()
-	err := h.st.Write(ctx, func(tx store.Tx) error {
-		if err := tx.CreateTenant(t); err != nil {
-			return err
-		}
-		if err := createBuiltins(tx, t.ID); err != nil {
-			return err
-		}
-		if err := tx.CreateToken(&store.Token{TenantID: t.ID, Kind: store.TokenClaim, Role: wire.RoleOwner, Hash: hashToken(token),
-			ExpiresAt: now.Add(OwnerTokenTTL), CreatedAt: now}); err != nil {
-			return err
-		}
-		return tx.Audit(&store.AuditEvent{TenantID: t.ID, At: now, ActorKind: "system", Action: "tenant.create",
-			Target: "tenant " + t.GUID, Detail: fmt.Sprintf("name=%q abbrev=%q", t.Name, t.Abbrev)})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create tenant %q: %w", spec.Name, err)
-	}
-	h.log.Info("tenant created", "tenant", t.GUID)
-	return &NewTenant{GUID: t.GUID, OwnerToken: token, ExpiresAt: now.Add(OwnerTokenTTL)}, nil
-}
-
-func createBuiltins(tx store.Tx, tenant int64) error {
-	tg := &store.Group{TenantID: tenant, Kind: store.KindTech, Name: wire.AllTechs, Builtin: true}
-	ag := &store.Group{TenantID: tenant, Kind: store.KindAgent, Name: wire.AllDomains, Builtin: true}
-	r := &store.Right{TenantID: tenant, Name: wire.AllRights, Builtin: true,
-		Targets: map[string][]string{wire.DriverAD: {"Domain Admins"}, wire.DriverLinux: {"sudo"}}}
-	for _, err := range []error{tx.CreateGroup(tg), tx.CreateGroup(ag), tx.CreateRight(r)} {
-		if err != nil {
-			return err
-		}
-	}
-	return tx.CreateTriplet(&store.Triplet{TenantID: tenant, TechGroupID: tg.ID, AgentGroupID: ag.ID, RightID: r.ID, Builtin: true})
-}
-
-// AddAdmin makes pub an admin of tenant guid directly, as an embedded hub does for the Console that runs it.
-func (h *Hub) AddAdmin(ctx context.Context, guid string, pub *seal.PublicKey, name string, role wire.Role) (*wire.Admin, error) {
-	var out *wire.Admin
-	err := h.st.Write(ctx, func(tx store.Tx) error {
-		t, err := tx.Tenant(guid)
-		if err != nil {
-			return err
-		}
-		a := &store.Admin{TenantID: t.ID, Name: name, Role: role, PublicKey: pub.String(), KeyID: pub.ID(), CreatedAt: h.now().UTC()}
-		if err := tx.CreateAdmin(a); err != nil {
-			return err
-		}
-		out = adminWire(a)
-		return tx.Audit(&store.AuditEvent{TenantID: t.ID, At: a.CreatedAt, ActorKind: "system", Action: "admin.add",
-			Target: fmt.Sprintf("admin %d", a.ID), Detail: fmt.Sprintf("name=%q role=%s key=%s", name, role, a.KeyID)})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("add admin %q to tenant %s: %w", name, guid, err)
-	}
-	return out, nil
-}
-
-// newToken returns a fresh single-use token: 160 random bits in base32.
-func newToken() string {
-	b := make([]byte, 20)
-	rand.Read(b)
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
-}
-
-// hashToken is how tokens are stored: a leaked database does not leak usable tokens.
-func hashToken(t string) string {
-	s := sha256.Sum256([]byte("watchword-token\n" + strings.TrimSpace(strings.ToLower(t))))
-	return hex.EncodeToString(s[:])
 }
 
 // ---- mutations ----

@@ -294,6 +294,17 @@ func (h *Hub) waitDeadline(r *request) (time.Time, error) {
 	return h.now().Add(d), nil
 }
 
+// read runs fn in a read transaction and returns its result.
+func read[T any](h *Hub, r *request, fn func(tx store.Tx) (T, error)) (T, error) {
+	var out T
+	err := h.st.Read(r.Context(), func(tx store.Tx) error {
+		var err error
+		out, err = fn(tx)
+		return err
+	})
+	return out, err
+}
+
 // ---- refusals ----
 
 // protocolError is a request in a protocol version the hub does not speak. A client that sends an older version

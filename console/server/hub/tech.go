@@ -1,10 +1,16 @@
 package hub
 
+// Techs: a device's registration, status (and its long poll), credentials, changes and events; an admin's list of
+// techs and its actions on them, and where an approved tech belongs.
+
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -266,4 +272,208 @@ func (h *Hub) techStatusWait(r *request) (any, error) {
 		}
 	}
 	return techStatus(r.tenant, tech), nil
+}
+
+// ---- an admin's techs ----
+
+func techWire(t *store.Tech) wire.Tech {
+	return wire.Tech{ID: t.ID, Username: t.Username, DisplayName: t.DisplayName, Email: t.Email, Organization: t.Organization,
+		CoManaged: t.CoManaged, Status: t.Status, PublicKey: t.PublicKey, Fingerprint: t.Fingerprint, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+}
+
+func (h *Hub) adminTechs(r *request) (any, error) {
+	status := wire.TechStatus(r.URL.Query().Get("status"))
+	switch status {
+	case "", wire.TechPending, wire.TechActive, wire.TechDisabled, wire.TechRejected:
+	default:
+		return nil, wire.Invalid("status", "must be pending, active, disabled or rejected")
+	}
+	var scope *problemScope
+	out, err := read(h, r, func(tx store.Tx) (*wire.TechsResponse, error) {
+		ts, err := tx.Techs(r.tenant.ID, status)
+		ts = r.visibleTechs(ts) // a Co-managed Manager sees its organization's techs only
+		out := &wire.TechsResponse{Techs: []wire.Tech{}}
+		for i := range ts {
+			out.Techs = append(out.Techs, techWire(&ts[i]))
+		}
+		if err == nil { // a reserved username's registration: what the device typed, and the groups it will join
+			err = pendingReservations(tx, r.tenant.ID, out.Techs)
+		}
+		if err == nil { // the registration queue, whose limit refuses devices when it is full (flood.go)
+			out.Registrations, err = h.registrations(tx, r.tenant.ID)
+		}
+		if err == nil {
+			scope, err = problemScopeOf(r, tx) // and its problems name its organization's domains and techs only
+		}
+		return out, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The entitlements each active tech holds that cannot become an account (accounts.go).
+	var active []int64
+	for _, t := range out.Techs {
+		if t.Status == wire.TechActive {
+			active = append(active, t.ID)
+		}
+	}
+	if len(active) > 0 {
+		v, err := h.view(r.Context(), r.tenant)
+		if err != nil {
+			return nil, err
+		}
+		probs := techProblems(v, r.tenant, active, scope)
+		for i := range out.Techs {
+			out.Techs[i].Problems = probs[out.Techs[i].ID]
+		}
+	}
+	return out, nil
+}
+
+// techTransitions lists, per action, the states it applies to and the state it leads to.
+var techTransitions = map[string]struct {
+	from []wire.TechStatus
+	to   wire.TechStatus
+}{
+	wire.ActionApprove: {[]wire.TechStatus{wire.TechPending, wire.TechRejected}, wire.TechActive},
+	wire.ActionReject:  {[]wire.TechStatus{wire.TechPending}, wire.TechRejected},
+	wire.ActionDisable: {[]wire.TechStatus{wire.TechActive, wire.TechPending}, wire.TechDisabled},
+	wire.ActionEnable:  {[]wire.TechStatus{wire.TechDisabled}, wire.TechActive},
+}
+
+func (h *Hub) adminTechAction(r *request) (any, error) {
+	id, err := r.pathID()
+	if err != nil {
+		return nil, err
+	}
+	action := r.PathValue("action")
+	tr, ok := techTransitions[action]
+	if !ok {
+		return nil, wire.Invalid("action", "must be approve, reject, disable or enable")
+	}
+	var place wire.ApproveRequest // where an approved tech belongs (placeTech); the other actions read no body
+	if action == wire.ActionApprove {
+		if err := r.decodeOptional(&place); err != nil {
+			return nil, err
+		}
+	}
+	var t *store.Tech
+	err = h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+		var err error
+		if t, err = c.tx.Tech(r.tenant.ID, id); err != nil {
+			return err
+		}
+		if action == wire.ActionApprove {
+			if err := placeTech(c, r, t, place); err != nil {
+				return err
+			}
+		}
+		if err := techScope(c, r, t, action); err != nil { // roles and the co-management switch (roles.go)
+			return err
+		}
+		if !slices.Contains(tr.from, t.Status) {
+			return &wire.Error{Code: wire.CodeConflict, Message: fmt.Sprintf("cannot %s a tech who is %s", action, t.Status)}
+		}
+		from := t.Status
+		t.Status, t.UpdatedAt = tr.to, c.at
+		if err := c.tx.UpdateTech(t); err != nil {
+			return err
+		}
+		if action == wire.ActionApprove {
+			if err := applyReservation(c, t); err != nil { // its groups, joined only now (csvimport.go)
+				return err
+			}
+		}
+		c.graph = true
+		return c.audit("tech."+action, fmt.Sprintf("tech %d", t.ID),
+			fmt.Sprintf("username=%q from=%s to=%s fingerprint=%q organization=%q", t.Username, from, t.Status, t.Fingerprint, t.Organization))
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := techWire(t)
+	if t.Status == wire.TechActive {
+		// Said at once, and audited: an approved tech whose entitlements cannot all become accounts (accounts.go).
+		v, err := h.view(r.Context(), r.tenant)
+		if err != nil {
+			return nil, err
+		}
+		scope, err := read(h, r, func(tx store.Tx) (*problemScope, error) { return problemScopeOf(r, tx) })
+		if err != nil {
+			return nil, err
+		}
+		out.Problems = techProblems(v, r.tenant, []int64{t.ID}, scope)[t.ID]
+		if len(out.Problems) > 0 {
+			err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+				c.bump = false
+				return c.audit("account.problem", fmt.Sprintf("tech %d", t.ID),
+					fmt.Sprintf("username=%q on=%s problems=%q", t.Username, action, strings.Join(out.Problems, "; ")))
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// ---- where an approved tech belongs ----
+//
+// Being co-managed decides whether a tech must use two-factor authentication (totp.go), so it is the approving
+// admin's decision, not the registrant's: anyone with the invite could leave the organization blank to escape the
+// requirement. The organization typed on the form, or named by a CSV reservation, is a suggestion shown in the
+// pending list; the approval may carry the decision (wire.ApproveRequest), an organization (co-managed) or MSP
+// staff. An approval without one places the tech as the pending list showed it, so existing callers keep working
+// and an admin who saw "MSP staff" or an organization there gets just that.
+
+// decodeOptional decodes the body into v like decode, and leaves v alone when the body is empty.
+func (r *request) decodeOptional(v any) error {
+	br := bufio.NewReader(r.Body)
+	if _, err := br.Peek(1); errors.Is(err, io.EOF) {
+		return nil
+	}
+	r.Body = io.NopCloser(br)
+	return r.decode(v)
+}
+
+// placeTech applies an approval's decision to t before techScope checks the result (the co-management switch of
+// the organization it lands in, and recording an organization the tech typed). A Co-managed Manager decides only
+// for the techs it may see, and only its own organization.
+func placeTech(c *change, r *request, t *store.Tech, req wire.ApproveRequest) error {
+	if req.MSPStaff && strings.TrimSpace(req.Organization) != "" {
+		return wire.Invalid("mspStaff", "choose an organization or MSP staff, not both")
+	}
+	if !req.MSPStaff && req.Organization == "" {
+		return nil // as the pending list shows it
+	}
+	cm, scoped := r.coManager()
+	if scoped && !mayManage(r, t) {
+		return &wire.Error{Code: wire.CodeNotFound, Message: fmt.Sprintf("tech %d: not found in organization %q", t.ID, cm)}
+	}
+	if req.MSPStaff {
+		if scoped {
+			return wire.Invalid("mspStaff", "a Co-managed Manager approves techs into its own organization %q only", cm)
+		}
+		t.Organization, t.CoManaged = "", false
+		return nil
+	}
+	name, err := text("organization", req.Organization, true, 100)
+	if err != nil {
+		return err
+	}
+	if scoped && !strings.EqualFold(name, cm) {
+		return wire.Invalid("organization", "a Co-managed Manager approves techs into its own organization %q only", cm)
+	}
+	o, err := c.tx.OrgByName(t.TenantID, name)
+	switch {
+	case err == nil:
+		name = o.Name
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	case !t.CoManaged || !strings.EqualFold(name, t.Organization):
+		// The tech's own typed name may be recorded by this approval (techScope); any other must exist already.
+		return wire.Invalid("organization", "no organization %q: choose a recorded organization, the one the tech typed, or MSP staff", name)
+	}
+	t.Organization, t.CoManaged = name, true
+	return nil
 }
