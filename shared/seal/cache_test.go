@@ -84,3 +84,30 @@ func TestRecipientCacheConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestRecipientCacheString(t *testing.T) {
+	var c RecipientCache
+	id := genIdentity(t)
+	pub, rcpt := id.Public().String(), id.Public().Recipient().String()
+
+	s, err := c.PublicKeyRecipientString(pub)
+	if err != nil || s != rcpt {
+		t.Fatalf("PublicKeyRecipientString = %.12q, %v; want %.12q", s, err, rcpt)
+	}
+	if s, err := c.PublicKeyRecipientString(pub); err != nil || s != rcpt || c.Len() != 1 {
+		t.Fatalf("second PublicKeyRecipientString = %.12q, %v with Len() %d; want the cached %.12q", s, err, c.Len(), rcpt)
+	}
+	// The string entry is not the parsed one: asking for the recipient itself parses it.
+	if p, err := c.PublicKeyRecipient(pub); err != nil || p == nil || p.String() != rcpt {
+		t.Fatalf("PublicKeyRecipient after the string = %v, %v", p, err)
+	}
+	if c.Len() != 2 {
+		t.Fatalf("Len() = %d, want 2 (a key's string and its parsed recipient are kept apart)", c.Len())
+	}
+	if _, err := c.PublicKeyRecipientString(rcpt); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("PublicKeyRecipientString(recipient) = %v, want ErrMalformed", err)
+	}
+	if c.Len() != 2 {
+		t.Fatalf("a parse error was cached: Len() = %d", c.Len())
+	}
+}

@@ -156,7 +156,8 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 		enforceTOTP: !cfg.DisableTOTP,
 		metrics:     metrics.New(),
 		totp:        totpseal.New(id),
-		views:       viewCache{m: map[int64]*view{}, gens: map[int64]int64{}, building: map[viewKey]*viewBuild{}},
+		views: viewCache{m: map[int64]*view{}, gens: map[int64]int64{}, building: map[viewKey]*viewBuild{},
+			recips: seal.RecipientCache{Max: recipientCacheMax}},
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
