@@ -110,7 +110,7 @@ func TestDiskFull(t *testing.T) {
 	for i := 0; i < 2000 && refused == nil; i++ {
 		v++
 		pw := randomSecret()
-		if err := ag.Stage(ctx, acc.AccountID, v, sealFor(t, plan, acc, v, pw)); err != nil {
+		if err := ag.Stage(ctx, acc.AccountID, v, hubtest.Seal(t, plan, acc, v, pw)); err != nil {
 			refused = err
 			break
 		}
@@ -138,7 +138,7 @@ func TestDiskFull(t *testing.T) {
 	os.Remove(filler)
 	v++
 	pw := randomSecret()
-	if err := ag.Stage(ctx, acc.AccountID, v, sealFor(t, plan, acc, v, pw)); err != nil {
+	if err := ag.Stage(ctx, acc.AccountID, v, hubtest.Seal(t, plan, acc, v, pw)); err != nil {
 		t.Fatalf("stage after freeing space: %v", err)
 	}
 	if err := ag.Confirm(ctx, acc.AccountID, v); err != nil {

@@ -18,14 +18,11 @@ import (
 	"testing"
 	"time"
 
-	"filippo.io/age"
 	_ "modernc.org/sqlite"
 
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
-	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/rotation"
-	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -221,24 +218,6 @@ func grepSecrets(t *testing.T, secrets []string, paths []string, blobs map[strin
 	if len(all) == 0 {
 		t.Fatal("nothing to grep for secrets")
 	}
-}
-
-// sealFor seals secret for a plan account as an agent does.
-func sealFor(t *testing.T, p *wire.Plan, a wire.PlanAccount, version int64, secret string) []byte {
-	t.Helper()
-	var rcpts []age.Recipient
-	for _, s := range append([]string{p.Recovery}, a.Recipients...) {
-		r, err := seal.ParseRecipient(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rcpts = append(rcpts, r)
-	}
-	env, err := seal.Seal([]byte(secret), hubclient.SealContext(p.ClientGUID, p.AgentID, a.AccountName, version), rcpts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env
 }
 
 // memDriver is an in-memory target that remembers every password set, for scenarios about the hub.

@@ -118,7 +118,7 @@ func TestHubKill9UnderLoad(t *testing.T) {
 					secrets = append(secrets, pw)
 					attempts++
 					mu.Unlock()
-					if err := ag.Stage(loadCtx, a.AccountID, v, sealFor(t, plan, a, v, pw)); err != nil {
+					if err := ag.Stage(loadCtx, a.AccountID, v, hubtest.Seal(t, plan, a, v, pw)); err != nil {
 						time.Sleep(20 * time.Millisecond)
 						continue
 					}
