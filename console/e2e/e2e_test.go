@@ -58,7 +58,7 @@ func (s *story) step(n int, what string, fn func() (string, error)) {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
 
-// TestE2E is the seed 003 story against the real hub and agent binaries and the real AD, SSH and LDAP targets.
+// TestE2E is the co-managed tech guide's story against the real hub and agent binaries and the real AD, SSH and LDAP targets.
 func TestE2E(t *testing.T) {
 	env := targets.Require(t)
 	targets.LockAccounts(t) // its agents add and disable accounts on this machine's SSH target
