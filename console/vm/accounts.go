@@ -13,7 +13,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/watchword/watchword/console/server/hub/entitle"
+	"github.com/watchword/watchword/shared/entitle"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/watchword/watchword/console/server/hub/entitle"
+	"github.com/watchword/watchword/shared/entitle"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )

@@ -25,7 +25,7 @@ var zonePkgs = []string{
 // sweepPkgs are added to zonePkgs for the full sweep: slower, or with less of time in them.
 var sweepPkgs = []string{
 	"github.com/watchword/watchword/console/server/hub",
-	"github.com/watchword/watchword/console/server/hub/entitle",
+	"github.com/watchword/watchword/shared/entitle",
 	"github.com/watchword/watchword/console/server/hub/store",
 }
 

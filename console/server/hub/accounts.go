@@ -18,8 +18,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/watchword/watchword/console/server/hub/entitle"
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/shared/entitle"
 	"github.com/watchword/watchword/shared/wire"
 )
 

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/watchword/watchword/console/server/hub/entitle"
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/shared/entitle"
 	"github.com/watchword/watchword/shared/wire"
 )
 

@@ -23,8 +23,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/watchword/watchword/console/server/hub/entitle"
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/shared/entitle"
 	"github.com/watchword/watchword/shared/wire"
 )
 

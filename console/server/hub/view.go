@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/watchword/watchword/console/server/hub/entitle"
 	"github.com/watchword/watchword/console/server/hub/notify"
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/shared/entitle"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )

@@ -13,15 +13,15 @@ import (
 // requiredFuzz names, for every decoder of hostile input, the fuzz target that must exist (package dir/FuzzName).
 // make soak runs each of them for minutes (scripts/soak.sh).
 var requiredFuzz = []string{
-	"shared/wire/FuzzParseInvite",           // invite strings
-	"shared/wire/FuzzWireJSON",              // wire JSON bodies, decoded strictly
-	"shared/seal/FuzzParsePublicKey",        // public keys
-	"shared/seal/FuzzParseFingerprint",      // fingerprints typed by an admin
-	"shared/seal/FuzzParseIdentity",         // identities read from the keystore
-	"shared/seal/FuzzOpen",                  // envelopes
-	"shared/seal/FuzzParsePlaintext",        // the context header inside an envelope
-	"console/server/hub/FuzzAPIBody",        // every request body through the hub's handler
-	"console/server/hub/entitle/FuzzNaming", // naming formats
+	"shared/wire/FuzzParseInvite",      // invite strings
+	"shared/wire/FuzzWireJSON",         // wire JSON bodies, decoded strictly
+	"shared/seal/FuzzParsePublicKey",   // public keys
+	"shared/seal/FuzzParseFingerprint", // fingerprints typed by an admin
+	"shared/seal/FuzzParseIdentity",    // identities read from the keystore
+	"shared/seal/FuzzOpen",             // envelopes
+	"shared/seal/FuzzParsePlaintext",   // the context header inside an envelope
+	"console/server/hub/FuzzAPIBody",   // every request body through the hub's handler
+	"shared/entitle/FuzzNaming",        // naming formats
 	"console/server/agent/driver/FuzzDriverNames",
 	"console/server/hub/FuzzParseTechCSV", // CSV import of techs
 }
