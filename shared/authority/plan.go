@@ -1,0 +1,89 @@
+package authority
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/watchword/watchword/shared/entitle"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// memoMax bounds the recipients a chain remembers as checked; past it the memo starts over.
+const memoMax = 1 << 16
+
+// CheckPlan checks the hub's plan for an agent against the verified state, before the agent seals anything to it
+// or changes anything on its target. Every account must be an approved tech's, entitled on this agent by signed
+// triplets, named by the signed naming format, in groups that a right granting it names for the agent's driver,
+// and sealed only to that tech's approved device; the plan's recovery recipient must be the signed one. Accounts
+// to disable need nothing: taking access away is never a breach.
+//
+// The error joins one failure per offending account (errors.Is(err, ErrNotAuthorized)); the agent acts on none of
+// the plan then. Before the genesis the chain has nothing to check against and refuses every plan.
+func (c *Chain) CheckPlan(p *wire.Plan) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.state
+	if !s.Started() {
+		return fmt.Errorf("%w: no signed authority verified yet", ErrNotAuthorized)
+	}
+	if p.ClientGUID != s.Tenant {
+		return fmt.Errorf("%w: plan for tenant %q, the signed authority is %q's", ErrNotAuthorized, p.ClientGUID, s.Tenant)
+	}
+	agent, ok := s.Agents[p.AgentID]
+	if !ok {
+		return fmt.Errorf("%w: agent %d is not enrolled in the signed authority", ErrNotAuthorized, p.AgentID)
+	}
+	var fails []error
+	if !bytes.Equal(c.recipientHash(p.Recovery), s.Recovery) {
+		fails = append(fails, fmt.Errorf("%w: the plan's recovery recipient is not the signed one", ErrNotAuthorized))
+	}
+	naming := entitle.Naming{Format: s.Naming, Abbrev: s.Abbrev}
+	for _, a := range p.Accounts {
+		if err := c.checkAccount(s, agent, p.AgentID, naming, a); err != nil {
+			fails = append(fails, fmt.Errorf("account %q: %w", a.AccountName, err))
+		}
+	}
+	return errs(fails)
+}
+
+func (c *Chain) checkAccount(s *State, agent Agent, agentID int64, naming entitle.Naming, a wire.PlanAccount) error {
+	t, ok := s.Techs[a.TechID]
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: tech %d has no signed approval", ErrNotAuthorized, a.TechID)
+	case t.Username != a.Username:
+		return fmt.Errorf("%w: tech %d is %q in the signed authority, not %q", ErrNotAuthorized, a.TechID, t.Username, a.Username)
+	case a.AccountName != naming.Name(t.Username):
+		return fmt.Errorf("%w: the signed naming format gives %q", ErrNotAuthorized, naming.Name(t.Username))
+	}
+	rights := s.Granted(a.TechID, agentID)
+	if len(rights) == 0 {
+		return fmt.Errorf("%w: no signed triplet grants tech %d on agent %d", ErrNotAuthorized, a.TechID, agentID)
+	}
+	for _, g := range a.Groups {
+		if !slices.ContainsFunc(rights, func(r int64) bool { return slices.Contains(s.Rights[r].Targets[agent.Driver], g) }) {
+			return fmt.Errorf("%w: no signed right granted to the tech names group %q", ErrNotAuthorized, g)
+		}
+	}
+	for _, r := range a.Recipients {
+		if !bytes.Equal(c.recipientHash(r), t.Recipient) {
+			return fmt.Errorf("%w: a recipient is not tech %d's approved device", ErrNotAuthorized, a.TechID)
+		}
+	}
+	return nil
+}
+
+// recipientHash hashes a recipient, remembering the hashes of recipients it has seen: a plan for 5,000 accounts
+// repeats the same recipients on every poll, and a hybrid recipient is 2,000 characters to hash.
+func (c *Chain) recipientHash(r string) []byte {
+	if h, ok := c.memoHash[r]; ok {
+		return h
+	}
+	h := RecipientHash(r)
+	if c.memoHash == nil || len(c.memoHash) >= memoMax {
+		c.memoHash = map[string][]byte{}
+	}
+	c.memoHash[r] = h
+	return h
+}

@@ -1,0 +1,146 @@
+package authority_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/watchword/watchword/shared/authority"
+	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// planFixture is a tenant with alice (approved, in AllTechs) and agent 20 (AD, enrolled), and the plan an honest
+// hub sends agent 20.
+type planFixture struct {
+	l      *log
+	chain  *authority.Chain
+	alice  *seal.Identity
+	plan   wire.Plan
+	thief  *seal.Identity
+	stolen string // the attacker's recipient
+}
+
+func newPlanFixture(t *testing.T) *planFixture {
+	f := &planFixture{l: genesis(t), alice: identity(t), thief: identity(t)}
+	f.stolen = f.thief.Public().Recipient().String()
+	f.l.add([]authority.Op{
+		authority.ApproveTech(8, "alice", "", f.alice.Public()),
+		authority.EnrollAgent(20, "contoso.local", wire.DriverAD, pub(key("agent-20"))),
+	}, admin)
+	f.chain = authority.NewChain(authority.Anchor{Tenant: tenant, Genesis: f.l.state.Genesis})
+	if _, err := f.chain.Advance(f.l.enc...); err != nil {
+		t.Fatal(err)
+	}
+	f.plan = wire.Plan{ClientGUID: tenant, AgentID: 20, Driver: wire.DriverAD, Recovery: recovery,
+		Accounts: []wire.PlanAccount{{AccountID: 1, TechID: 8, Username: "alice", AccountName: "alice-ctso",
+			Groups: []string{"Domain Admins"}, Recipients: []string{f.alice.Public().Recipient().String()}}}}
+	return f
+}
+
+// TestCheckPlan: the honest plan passes; each lie a hub could tell to widen access is refused, naming the account.
+func TestCheckPlan(t *testing.T) {
+	f := newPlanFixture(t)
+	if err := f.chain.CheckPlan(&f.plan); err != nil {
+		t.Fatalf("honest plan: %v", err)
+	}
+	for name, lie := range map[string]func(p *wire.Plan){
+		"recovery swapped":          func(p *wire.Plan) { p.Recovery = f.stolen },
+		"attacker's device added":   func(p *wire.Plan) { p.Accounts[0].Recipients = append(p.Accounts[0].Recipients, f.stolen) },
+		"attacker's device instead": func(p *wire.Plan) { p.Accounts[0].Recipients = []string{f.stolen} },
+		"unapproved tech": func(p *wire.Plan) {
+			p.Accounts = append(p.Accounts, wire.PlanAccount{TechID: 9, Username: "mallory", AccountName: "mallory-ctso", Recipients: []string{f.stolen}})
+		},
+		"username swapped":         func(p *wire.Plan) { p.Accounts[0].Username = "administrator" },
+		"naming to hit an account": func(p *wire.Plan) { p.Accounts[0].AccountName = "alice" },
+		"group no right names":     func(p *wire.Plan) { p.Accounts[0].Groups = append(p.Accounts[0].Groups, "Enterprise Admins") },
+		"another agent's plan":     func(p *wire.Plan) { p.AgentID = 21 },
+		"another tenant":           func(p *wire.Plan) { p.ClientGUID = "another" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := f.plan
+			p.Accounts = append([]wire.PlanAccount(nil), f.plan.Accounts...)
+			p.Accounts[0].Groups = append([]string(nil), f.plan.Accounts[0].Groups...)
+			p.Accounts[0].Recipients = append([]string(nil), f.plan.Accounts[0].Recipients...)
+			lie(&p)
+			err := f.chain.CheckPlan(&p)
+			if !errors.Is(err, authority.ErrNotAuthorized) {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if strings.Contains(err.Error(), f.stolen) {
+				t.Fatal("the error repeats a whole recipient")
+			}
+		})
+	}
+}
+
+// TestCheckPlanFollowsSignedChanges: access the admins take away in a signed update is refused at once, and a
+// right they widen is accepted.
+func TestCheckPlanFollowsSignedChanges(t *testing.T) {
+	f := newPlanFixture(t)
+	f.plan.Accounts[0].Groups = []string{"Domain Admins", "Backup Operators"}
+	if err := f.chain.CheckPlan(&f.plan); err == nil {
+		t.Fatal("a group no right names was accepted")
+	}
+	b := f.l.add([]authority.Op{authority.SetRight(3, "AllRights", map[string][]string{wire.DriverAD: {"Domain Admins", "Backup Operators"}})}, admin)
+	if _, err := f.chain.Advance(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.chain.CheckPlan(&f.plan); err != nil {
+		t.Fatalf("after the signed right: %v", err)
+	}
+	b = f.l.add([]authority.Op{authority.RemoveTriplet(4)}, admin)
+	if _, err := f.chain.Advance(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.chain.CheckPlan(&f.plan); !errors.Is(err, authority.ErrNotAuthorized) {
+		t.Fatalf("after the triplet was removed: %v", err)
+	}
+	// Disabling needs no grant: taking access away is never a breach.
+	f.plan.Disable = append(f.plan.Disable, wire.PlanDisable{AccountID: 1, TechID: 8, AccountName: "alice-ctso"})
+	f.plan.Accounts = nil
+	if err := f.chain.CheckPlan(&f.plan); err != nil {
+		t.Fatalf("a plan that only disables: %v", err)
+	}
+}
+
+// BenchmarkCheckPlan5000 checks an agent's plan of 5,000 accounts, as an agent does on every poll once its
+// recipients are known.
+func BenchmarkCheckPlan5000(b *testing.B) {
+	l := genesis(b)
+	const n = 5000
+	ids := make([]*seal.Identity, 64) // distinct devices are costly to make; 64 stand for 5,000 in the hashing
+	for i := range ids {
+		ids[i] = identity(b)
+	}
+	var ops []authority.Op
+	plan := wire.Plan{ClientGUID: tenant, AgentID: 20, Driver: wire.DriverAD, Recovery: recovery}
+	for i := range n {
+		id := int64(100 + i)
+		user := fmt.Sprintf("tech%04d", i)
+		dev := ids[i%len(ids)].Public()
+		ops = append(ops, authority.Op{Kind: authority.OpTechApprove, ID: id, Name: user, Key: dev.AuthKey(), Recipient: authority.RecipientHash(dev.Recipient().String())})
+		plan.Accounts = append(plan.Accounts, wire.PlanAccount{TechID: id, Username: user, AccountName: user + "-ctso",
+			Groups: []string{"Domain Admins"}, Recipients: []string{dev.Recipient().String()}})
+	}
+	ops = append(ops, authority.EnrollAgent(20, "contoso.local", wire.DriverAD, pub(key("agent-20"))))
+	for len(ops) > 0 {
+		k := min(len(ops), authority.MaxOps)
+		l.add(ops[:k], admin)
+		ops = ops[k:]
+	}
+	c := authority.NewChain(authority.Anchor{Tenant: tenant, Genesis: l.state.Genesis})
+	if _, err := c.Advance(l.enc...); err != nil {
+		b.Fatal(err)
+	}
+	if err := c.CheckPlan(&plan); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := c.CheckPlan(&plan); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
