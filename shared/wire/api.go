@@ -164,6 +164,9 @@ type Plan struct {
 	Problems   []PlanProblem `json:"problems"`           // entitled accounts the hub could not plan (bad or colliding names)
 	NextDueAt  time.Time     `json:"nextDueAt,omitzero"` // the earliest scheduled rotation not yet due
 	Changed    bool          `json:"changed"`            // false when a long poll timed out without a change
+	// Authority is the tenant's signed authority head when it has one: an agent pinned to the tenant's anchor
+	// fetches the updates up to it and checks the plan against the state they sign before acting on it.
+	Authority *AuthorityHead `json:"authority,omitempty"`
 }
 
 // PlanAccount is one account the agent must hold.

@@ -37,7 +37,8 @@ const ProtocolVersion = 1
 //	6: organizations, console roles, admin invites and seats
 //	7: credential history and rotate-after-use
 //	8: failed accounts, retry and adoption; halted plans; agent enrolment approval
-const CapabilityVersion = 8
+//	9: the signed authority: admins publish signed updates, every principal reads them, plans name the head
+const CapabilityVersion = 9
 
 // MinCapabilityVersion is the oldest client the hub serves: the features every current route assumes.
 const MinCapabilityVersion = 1
