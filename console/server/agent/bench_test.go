@@ -10,6 +10,7 @@ import (
 	"github.com/watchword/watchword/console/server/agent"
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
+	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/rotation"
@@ -31,20 +32,20 @@ func median(d []time.Duration) time.Duration {
 // ratio. Run: go test -run '^$' -bench BareVsFull -benchtime 40x ./console/server/agent/
 func BenchmarkBareVsFullCycle(b *testing.B) {
 	env := targets.Require(b)
-	cfg := adConfig(b, env)
+	cfg := agenttest.ADConfig(b, env)
 	ctx := context.Background()
 	h := hubtest.New(b)
 	setupRights(ctx, b, h)
-	tech := h.ActiveTech(uniqueUser(b))
+	tech := h.ActiveTech(agenttest.UniqueUser())
 	ag := h.NewAgent("test.lan", wire.DriverAD)
 	plan, err := ag.PlanWait(ctx, 0, 0)
 	if err != nil || len(plan.Accounts) != 1 {
 		b.Fatalf("plan: %+v, %v", plan, err)
 	}
 	pa := plan.Accounts[0]
-	b.Cleanup(func() { deleteADUsers(b, cfg, pa.AccountName) })
+	b.Cleanup(func() { agenttest.DeleteADUsers(b, cfg, pa.AccountName) })
 	_ = tech
-	d := newAD(b, cfg)
+	d := agenttest.NewAD(b, cfg)
 	if _, err := d.Ensure(ctx, driver.Account{Name: pa.AccountName, Groups: pa.Groups}); err != nil {
 		b.Fatal(err)
 	}
@@ -81,8 +82,8 @@ func BenchmarkBareVsFullCycle(b *testing.B) {
 	b.ReportMetric(float64(mb.Microseconds())/1000, "bare-ms")
 	b.ReportMetric(float64(mf.Microseconds())/1000, "full-ms")
 	b.ReportMetric(ratio, "full/bare")
-	b.ReportMetric(pctMS(bare, 99), "bare-p99-ms")
-	b.ReportMetric(pctMS(full, 99), "full-p99-ms")
+	b.ReportMetric(agenttest.PctMS(bare, 99), "bare-p99-ms")
+	b.ReportMetric(agenttest.PctMS(full, 99), "full-p99-ms")
 	fmt.Printf("bare set+verify median %s, full cycle via hub median %s, ratio %.2f (n=%d each, interleaved)\n",
 		mb.Round(10*time.Microsecond), mf.Round(10*time.Microsecond), ratio, len(bare))
 }
@@ -93,20 +94,20 @@ func BenchmarkBareVsFullCycle(b *testing.B) {
 func BenchmarkRunnerParallel(b *testing.B) {
 	const accounts = 8
 	env := targets.Require(b)
-	cfg := adConfig(b, env)
+	cfg := agenttest.ADConfig(b, env)
 	ctx := context.Background()
 	h := hubtest.New(b)
 	setupRights(ctx, b, h)
 	var names []string
 	for range accounts {
-		tech := h.ActiveTech(uniqueUser(b))
+		tech := h.ActiveTech(agenttest.UniqueUser())
 		st, err := tech.Status(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
 		names = append(names, st.Username+"-tm")
 	}
-	b.Cleanup(func() { deleteADUsers(b, cfg, names...) })
+	b.Cleanup(func() { agenttest.DeleteADUsers(b, cfg, names...) })
 	ag := h.NewAgent("test.lan", wire.DriverAD)
 	for _, par := range []int{1, 2, 4, 8} {
 		b.Run(fmt.Sprintf("parallelism=%d", par), func(b *testing.B) {

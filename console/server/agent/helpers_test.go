@@ -3,9 +3,6 @@ package agent_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,83 +22,17 @@ import (
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
 	"github.com/watchword/watchword/console/server/agent/driver/linux"
 	"github.com/watchword/watchword/console/server/agent/internal/cutproxy"
+	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
-	"github.com/watchword/watchword/shared/hubclient"
-	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
-
-// prefix marks every account a test creates; cleanups refuse to delete anything else.
-const prefix = "wwt-"
-
-func uniqueUser(t testing.TB) string {
-	b := make([]byte, 3)
-	rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
-
-// adConfig is the Samba DC of scripts/targets.sh.
-func adConfig(tb testing.TB, env targets.Env) ad.Config {
-	var c ad.Config
-	c.URL, c.TLS = env.Get(tb, "WW_AD_URL"), env.TLSConfig(tb)
-	c.BindDN, c.Password = env.Get(tb, "WW_AD_ADMIN_DN"), env.Get(tb, "WW_AD_ADMIN_PASSWORD")
-	c.BaseDN, c.OU = env.Get(tb, "WW_AD_BASE_DN"), env.Get(tb, "WW_AD_OU")
-	return c
-}
-
-func newAD(tb testing.TB, cfg ad.Config) *ad.Driver {
-	tb.Helper()
-	d, err := ad.New(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { d.Close() })
-	return d
-}
-
-// deleteADUsers removes test accounts from the DC (the agent never deletes).
-func deleteADUsers(tb testing.TB, cfg ad.Config, names ...string) {
-	conn, err := ldap.DialURL(cfg.URL, ldap.DialWithTLSConfig(cfg.TLS.Clone()))
-	if err != nil {
-		tb.Logf("cleanup: %v", err)
-		return
-	}
-	defer conn.Close()
-	if err := conn.Bind(cfg.BindDN, cfg.Password); err != nil {
-		tb.Logf("cleanup: %v", err)
-		return
-	}
-	for _, n := range names {
-		if !strings.HasPrefix(n, prefix) {
-			tb.Errorf("cleanup: refusing to delete %q", n)
-			continue
-		}
-		res, err := conn.Search(ldap.NewSearchRequest(cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 10, false,
-			fmt.Sprintf("(sAMAccountName=%s)", ldap.EscapeFilter(n)), []string{"dn"}, nil))
-		if err != nil {
-			tb.Logf("cleanup %s: %v", n, err)
-			continue
-		}
-		for _, e := range res.Entries {
-			if err := conn.Del(ldap.NewDelRequest(e.DN, nil)); err != nil {
-				tb.Logf("cleanup %s: %v", n, err)
-			}
-		}
-	}
-}
 
 // memberOf lists the CNs of the groups an AD account belongs to.
 func memberOf(tb testing.TB, cfg ad.Config, name string) []string {
 	tb.Helper()
-	conn, err := ldap.DialURL(cfg.URL, ldap.DialWithTLSConfig(cfg.TLS.Clone()))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	conn := adAdmin(tb, cfg)
 	defer conn.Close()
-	if err := conn.Bind(cfg.BindDN, cfg.Password); err != nil {
-		tb.Fatal(err)
-	}
 	res, err := conn.Search(ldap.NewSearchRequest(cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 10, false,
 		fmt.Sprintf("(sAMAccountName=%s)", ldap.EscapeFilter(name)), []string{"memberOf"}, nil))
 	if err != nil || len(res.Entries) != 1 {
@@ -140,12 +71,12 @@ func newSSHTarget(tb testing.TB, env targets.Env) *sshTarget {
 	}
 	addr := env.Get(tb, "WW_SSH_ADDR")
 	return &sshTarget{addr: addr, hostKey: hk,
-		cfg: linux.SSHConfig{Addr: addr, HostKey: hk, User: env.Get(tb, "WW_SSH_USER"), Sudo: env["WW_SSH_SUDO"] == "1", Signer: signer, Prefix: prefix}}
+		cfg: linux.SSHConfig{Addr: addr, HostKey: hk, User: env.Get(tb, "WW_SSH_USER"), Sudo: env["WW_SSH_SUDO"] == "1", Signer: signer, Prefix: agenttest.Prefix}}
 }
 
 func deleteLinuxUsers(tb testing.TB, names ...string) {
 	for _, n := range names {
-		if !strings.HasPrefix(n, prefix) {
+		if !strings.HasPrefix(n, agenttest.Prefix) {
 			tb.Errorf("cleanup: refusing to delete %q", n)
 			continue
 		}
@@ -193,29 +124,6 @@ func proxyInvite(px *cutproxy.Proxy, h *hubtest.Harness) wire.Invite {
 func hostOf(rawURL string) string {
 	u, _ := url.Parse(rawURL)
 	return u.Host
-}
-
-// current opens the newest version of a tech's account on an agent with the tech's identity.
-func current(ctx context.Context, tb testing.TB, tech *hubtest.Tech, agentID int64, account string) (int64, wire.VersionState, string, error) {
-	creds, err := tech.Credentials(ctx)
-	if err != nil {
-		return 0, "", "", err
-	}
-	for _, c := range creds.Credentials {
-		if c.AccountName != account || c.AgentID != agentID {
-			continue
-		}
-		if len(c.Versions) == 0 {
-			return 0, "", "", errors.New("no version yet")
-		}
-		v := c.Versions[0]
-		pw, err := seal.Open(v.Envelope, hubclient.SealContext(creds.ClientGUID, c.AgentID, c.AccountName, v.Version), tech.Identity)
-		if err != nil {
-			tb.Fatalf("open %s v%d with the tech's identity: %v", account, v.Version, err)
-		}
-		return v.Version, v.State, string(pw), nil
-	}
-	return 0, "", "", fmt.Errorf("no credential %q on agent %d", account, agentID)
 }
 
 // eventually polls cond every 50 ms until it holds or timeout passes.
@@ -266,40 +174,4 @@ func grepSecrets(tb testing.TB, where string, blob []byte, secrets []string) {
 			tb.Errorf("a generated password is in %s", where)
 		}
 	}
-}
-
-// withoutAllTriplet deletes the built-in All triplet, so that a test grants exactly the rights it names, and
-// returns the IDs of the AllTechs and AllDomains groups to grant them with.
-func withoutAllTriplet(ctx context.Context, tb testing.TB, h *hubtest.Harness) (allTechs, allDomains int64) {
-	tb.Helper()
-	tgs, err := h.Owner.TechGroups(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ags, err := h.Owner.AgentGroups(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, g := range tgs {
-		if g.Name == wire.AllTechs {
-			allTechs = g.ID
-		}
-	}
-	for _, g := range ags {
-		if g.Name == wire.AllDomains {
-			allDomains = g.ID
-		}
-	}
-	trips, err := h.Owner.Triplets(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, tr := range trips {
-		if tr.Builtin {
-			if err := h.Owner.DeleteTriplet(ctx, tr.ID); err != nil {
-				tb.Fatalf("delete the All triplet: %v", err)
-			}
-		}
-	}
-	return allTechs, allDomains
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
 	"github.com/watchword/watchword/console/server/agent/driver/linux"
 	"github.com/watchword/watchword/console/server/agent/internal/cutproxy"
+	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -27,7 +28,7 @@ import (
 // Dev (groups that exist on both targets) and Ghost (a group that exists nowhere). It returns Dev's triplet.
 func setupRights(ctx context.Context, t testing.TB, h *hubtest.Harness) int64 {
 	t.Helper()
-	allTechs, allDomains := withoutAllTriplet(ctx, t, h)
+	allTechs, allDomains := agenttest.WithoutAllTriplet(ctx, t, h)
 	var dev int64
 	for _, r := range []struct {
 		name  string
@@ -70,7 +71,7 @@ func confirmedAfter(ctx context.Context, t *testing.T, tech *hubtest.Tech, agent
 	var v int64
 	var pw string
 	eventually(t, timeout, fmt.Sprintf("%s confirmed above version %d", account, after), func() bool {
-		ver, st, p, err := current(ctx, t, tech, agentID, account)
+		ver, st, p, err := agenttest.Current(ctx, t, tech, agentID, account)
 		if err != nil || st != wire.VersionConfirmed || ver <= after {
 			return false
 		}
@@ -102,14 +103,14 @@ func TestAgentAgainstRealTargets(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the SSH target is this host; cleaning its accounts up needs root")
 	}
-	adCfg := adConfig(t, env)
+	adCfg := agenttest.ADConfig(t, env)
 	sshT := newSSHTarget(t, env)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
 	h := hubtest.New(t)
 	devTriplet := setupRights(ctx, t, h)
-	alice, bob := h.ActiveTech(uniqueUser(t)), h.ActiveTech(uniqueUser(t))
+	alice, bob := h.ActiveTech(agenttest.UniqueUser()), h.ActiveTech(agenttest.UniqueUser())
 	aliceStatus, err := alice.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +121,7 @@ func TestAgentAgainstRealTargets(t *testing.T) {
 	}
 	aliceAcc, bobAcc := aliceStatus.Username+"-tm", bobStatus.Username+"-tm"
 	t.Cleanup(func() {
-		deleteADUsers(t, adCfg, aliceAcc, bobAcc)
+		agenttest.DeleteADUsers(t, adCfg, aliceAcc, bobAcc)
 		deleteLinuxUsers(t, aliceAcc, bobAcc)
 	})
 
@@ -151,7 +152,7 @@ func TestAgentAgainstRealTargets(t *testing.T) {
 		return recordingDriver{d, rec}, err
 	}
 	startRunner(t, sshRun, logs)
-	check := newAD(t, adCfg)
+	check := agenttest.NewAD(t, adCfg)
 
 	// Accounts for entitled techs, passwords their own identity opens, exactly the planned groups.
 	took := time.Now()
@@ -210,7 +211,7 @@ func TestAgentAgainstRealTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Second)
-	if v, st, _, err := current(ctx, t, bob, adAgent.ID, bobAcc); err != nil || v != bobV || st != wire.VersionConfirmed {
+	if v, st, _, err := agenttest.Current(ctx, t, bob, adAgent.ID, bobAcc); err != nil || v != bobV || st != wire.VersionConfirmed {
 		t.Fatalf("during the outage bob's account moved: v%d %s (was v%d), %v", v, st, bobV, err)
 	}
 	if err := check.Verify(ctx, bobAcc, bobPw); err != nil {
@@ -222,7 +223,7 @@ func TestAgentAgainstRealTargets(t *testing.T) {
 	outage := runner.Stats().PollErrors - errs0
 	px.Restore()
 	d = eventually(t, 15*time.Second, "rotation after the hub came back", func() bool {
-		v, st, _, err := current(ctx, t, bob, adAgent.ID, bobAcc)
+		v, st, _, err := agenttest.Current(ctx, t, bob, adAgent.ID, bobAcc)
 		return err == nil && v > bobV && st == wire.VersionConfirmed
 	})
 	t.Logf("hub outage: %d failed polls with backoff; resumed and rotated %s after the hub came back", outage, d.Round(time.Millisecond))
@@ -230,7 +231,7 @@ func TestAgentAgainstRealTargets(t *testing.T) {
 		t.Error("no backoff in the agent's log")
 	}
 	_, bobPw, _ = func() (int64, string, error) {
-		v, _, p, err := current(ctx, t, bob, adAgent.ID, bobAcc)
+		v, _, p, err := agenttest.Current(ctx, t, bob, adAgent.ID, bobAcc)
 		return v, p, err
 	}()
 

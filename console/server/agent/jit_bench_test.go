@@ -9,6 +9,7 @@ import (
 	"github.com/watchword/watchword/console/server/agent"
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
+	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/wire"
@@ -21,20 +22,20 @@ import (
 // recovery-only password). Goal: p99 ≤ 2 s (TechIDManager takes about a minute). Size: WATCHWORD_BENCH_JIT (20).
 // Run: go test -run '^$' -bench JITEnable -benchtime 1x ./console/server/agent/
 func BenchmarkJITEnable(b *testing.B) {
-	n := envInt("WATCHWORD_BENCH_JIT", 20)
+	n := agenttest.EnvInt("WATCHWORD_BENCH_JIT", 20)
 	env := targets.Require(b)
 	targets.LockAccounts(b)
 	ctx := context.Background()
-	adCfg := adConfig(b, env)
+	adCfg := agenttest.ADConfig(b, env)
 	h := hubtest.New(b)
 	jitRights(ctx, b, h, 600)
-	tech := h.ActiveTech(uniqueUser(b))
+	tech := h.ActiveTech(agenttest.UniqueUser())
 	st, err := tech.Status(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
 	acc := st.Username + "-tm"
-	b.Cleanup(func() { deleteADUsers(b, adCfg, acc) })
+	b.Cleanup(func() { agenttest.DeleteADUsers(b, adCfg, acc) })
 	ag := h.NewAgent("test.lan", wire.DriverAD)
 	logs := &hubtest.SyncBuffer{} // no password is ever logged; shown when the benchmark fails
 	r, err := agent.New(agent.Config{Hub: ag.Client, Parallelism: 1, JITStateFile: b.TempDir() + "/jit.json", Logger: newJSONLogger(logs),
@@ -46,21 +47,8 @@ func BenchmarkJITEnable(b *testing.B) {
 	done := make(chan error, 1)
 	go func() { done <- r.Run(runCtx) }()
 	defer func() { stop(); <-done }()
-	check := newAD(b, adCfg)
+	check := agenttest.NewAD(b, adCfg)
 
-	// credential returns the tech's entry on the agent, once the agent has planned it.
-	credential := func() (wire.Credential, bool) {
-		creds, err := tech.Credentials(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, c := range creds.Credentials {
-			if c.AgentID == ag.ID {
-				return c, true
-			}
-		}
-		return wire.Credential{}, false
-	}
 	waitFor := func(what string, cond func() bool) {
 		deadline := time.Now().Add(time.Minute)
 		for !cond() {
@@ -71,13 +59,9 @@ func BenchmarkJITEnable(b *testing.B) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	closed := func() bool {
-		accs, err := h.Owner.Accounts(ctx, tech.ID, 0)
-		c, ok := credential()
-		return err == nil && len(accs) == 1 && accs[0].CurrentVersion > 0 && accs[0].State == wire.AccountDisabled && ok && len(c.Versions) == 0
-	}
+	closed := func() bool { return agenttest.Closed(ctx, b, h, tech, ag.ID) }
 	waitFor("closed account with a recovery-only password", closed)
-	c, _ := credential()
+	c, _ := agenttest.Credential(ctx, b, tech, ag.ID)
 
 	var took []time.Duration
 	for b.Loop() {
@@ -88,7 +72,7 @@ func BenchmarkJITEnable(b *testing.B) {
 				b.Fatal(err)
 			}
 			for {
-				if _, vs, pw, err := current(ctx, b, tech, ag.ID, acc); err == nil && vs == wire.VersionConfirmed && check.Verify(ctx, acc, pw) == nil {
+				if _, vs, pw, err := agenttest.Current(ctx, b, tech, ag.ID, acc); err == nil && vs == wire.VersionConfirmed && check.Verify(ctx, acc, pw) == nil {
 					break
 				}
 				if time.Since(t0) > time.Minute {
@@ -103,9 +87,9 @@ func BenchmarkJITEnable(b *testing.B) {
 			waitFor("closed again after Done", closed)
 		}
 	}
-	b.ReportMetric(pctMS(took, 50), "p50-ms")
-	b.ReportMetric(pctMS(took, 99), "p99-ms")
+	b.ReportMetric(agenttest.PctMS(took, 50), "p50-ms")
+	b.ReportMetric(agenttest.PctMS(took, 99), "p99-ms")
 	b.ReportMetric(float64(len(took)), "enables")
 	fmt.Printf("jit enable, request → LDAP bind works on the Samba DC: median %.0f ms, p99 %.0f ms, max %.0f ms (%d enables)\n",
-		pctMS(took, 50), pctMS(took, 99), pctMS(took, 100), len(took))
+		agenttest.PctMS(took, 50), agenttest.PctMS(took, 99), agenttest.PctMS(took, 100), len(took))
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
 	"github.com/watchword/watchword/console/server/agent/driver/linux"
 	"github.com/watchword/watchword/console/server/agent/internal/cutproxy"
+	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -27,25 +28,7 @@ import (
 // every agent, and returns it.
 func jitRights(ctx context.Context, t testing.TB, h *hubtest.Harness, max int64) wire.Triplet {
 	t.Helper()
-	trips, err := h.Owner.Triplets(ctx)
-	if err != nil || len(trips) != 1 {
-		t.Fatalf("triplets %+v %v", trips, err)
-	}
-	all := trips[0]
-	if err := h.Owner.DeleteTriplet(ctx, all.ID); err != nil {
-		t.Fatal(err)
-	}
-	right, err := h.Owner.CreateRight(ctx, wire.RightRequest{Name: "Ops",
-		Targets: map[string][]string{wire.DriverAD: {"wwt-ops"}, wire.DriverLinux: {"wwt-ops"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := h.Owner.CreateTriplet(ctx, wire.TripletRequest{TechGroupID: all.TechGroupID, AgentGroupID: all.AgentGroupID,
-		RightID: right.ID, Mode: wire.TripletJIT, MaxDurationSeconds: max})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return *tr
+	return agenttest.Grant(ctx, t, h, max, map[string][]string{wire.DriverAD: {"wwt-ops"}, wire.DriverLinux: {"wwt-ops"}})
 }
 
 // runUntilStopped runs a runner and returns a stop that ends it like a crash would for the target: no cleanup of
@@ -75,7 +58,7 @@ func runUntilStopped(t testing.TB, cfg agent.Config, logs *hubtest.SyncBuffer) f
 // uac reads an AD account's userAccountControl through a driver of its own.
 func uac(ctx context.Context, t testing.TB, cfg ad.Config, name string) int64 {
 	t.Helper()
-	d := newAD(t, cfg)
+	d := agenttest.NewAD(t, cfg)
 	v, err := d.UserAccountControl(ctx, name)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +90,7 @@ func jitPassword(ctx context.Context, t *testing.T, tech *hubtest.Tech, agentID 
 	t.Helper()
 	var pw string
 	for {
-		if _, st, p, err := current(ctx, t, tech, agentID, account); err == nil && st == wire.VersionConfirmed && works(p) {
+		if _, st, p, err := agenttest.Current(ctx, t, tech, agentID, account); err == nil && st == wire.VersionConfirmed && works(p) {
 			pw = p
 			return pw, time.Since(start)
 		}
@@ -129,21 +112,21 @@ func TestJITAgainstRealTargets(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the SSH target is this host; cleaning its accounts up needs root")
 	}
-	adCfg := adConfig(t, env)
+	adCfg := agenttest.ADConfig(t, env)
 	sshT := newSSHTarget(t, env)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
 	h := hubtest.New(t)
 	trip := jitRights(ctx, t, h, 300)
-	alice := h.ActiveTech(uniqueUser(t))
+	alice := h.ActiveTech(agenttest.UniqueUser())
 	st, err := alice.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	acc := st.Username + "-tm"
 	t.Cleanup(func() {
-		deleteADUsers(t, adCfg, acc)
+		agenttest.DeleteADUsers(t, adCfg, acc)
 		deleteLinuxUsers(t, acc)
 	})
 	adAgent := h.NewAgent("test.lan", wire.DriverAD)
@@ -182,7 +165,7 @@ func TestJITAgainstRealTargets(t *testing.T) {
 	}
 	stopAD := runUntilStopped(t, adRun, logs)
 	runUntilStopped(t, sshRun, logs)
-	check := newAD(t, adCfg)
+	check := agenttest.NewAD(t, adCfg)
 	adBinds := func(pw string) bool { return check.Verify(ctx, acc, pw) == nil }
 	sshLogs := func(pw string) bool {
 		return linux.Login(ctx, sshT.addr, sshT.hostKey, acc, pw, 5*time.Second) == nil

@@ -9,6 +9,7 @@ import (
 	"github.com/watchword/watchword/console/server/agent"
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
+	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -21,7 +22,7 @@ import (
 // versions, each opening with the tech's identity to a password that bound the DC while it was current.
 func TestAccessLifecycleAgainstSamba(t *testing.T) {
 	env := targets.Require(t)
-	adCfg := adConfig(t, env)
+	adCfg := agenttest.ADConfig(t, env)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -32,13 +33,13 @@ func TestAccessLifecycleAgainstSamba(t *testing.T) {
 	if _, err := h.Owner.SetPolicy(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	alice := h.ActiveTech(uniqueUser(t))
+	alice := h.ActiveTech(agenttest.UniqueUser())
 	st, err := alice.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	acc := st.Username + "-tm"
-	t.Cleanup(func() { deleteADUsers(t, adCfg, acc) })
+	t.Cleanup(func() { agenttest.DeleteADUsers(t, adCfg, acc) })
 	adAgent := h.NewAgent("test.lan", wire.DriverAD)
 	c, err := hubclient.New(h.Invite, adAgent.Identity, hubclient.WithTimeout(5*time.Second))
 	if err != nil {
@@ -54,7 +55,7 @@ func TestAccessLifecycleAgainstSamba(t *testing.T) {
 	runUntilStopped(t, agent.Config{Hub: c, Parallelism: 1, PollWait: time.Second, Retry: time.Second,
 		Backoff: agent.Backoff{Min: 100 * time.Millisecond, Max: time.Second}, Pace: 100 * time.Millisecond, Now: h.Clock.Now,
 		NewDriver: func() (driver.Driver, error) { return ad.New(adCfg) }}, logs)
-	check := newAD(t, adCfg)
+	check := agenttest.NewAD(t, adCfg)
 
 	// bound records, for each version, the password that bound the DC while that version was current.
 	bound := map[int64]string{}
@@ -62,7 +63,7 @@ func TestAccessLifecycleAgainstSamba(t *testing.T) {
 		t.Helper()
 		var v int64
 		eventually(t, within, "a confirmed version after "+acc, func() bool {
-			got, state, pw, err := current(ctx, t, alice, adAgent.ID, acc)
+			got, state, pw, err := agenttest.Current(ctx, t, alice, adAgent.ID, acc)
 			if err != nil || state != wire.VersionConfirmed || got <= after || check.Verify(ctx, acc, pw) != nil {
 				return false
 			}
@@ -84,7 +85,7 @@ func TestAccessLifecycleAgainstSamba(t *testing.T) {
 	}
 	h.Clock.Advance((grace - 30) * time.Second)
 	time.Sleep(3 * time.Second) // three of the agent's polls
-	if got, _, _, err := current(ctx, t, alice, adAgent.ID, acc); err != nil || got != v {
+	if got, _, _, err := agenttest.Current(ctx, t, alice, adAgent.ID, acc); err != nil || got != v {
 		t.Fatalf("version %d before the grace passed (was %d): %v", got, v, err)
 	}
 	h.Clock.Advance(31 * time.Second)

@@ -5,56 +5,18 @@ import (
 	"crypto/rand"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-ldap/ldap/v3"
-
 	"github.com/watchword/watchword/console/server/agent"
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/openldap"
+	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/wire"
 )
-
-// ldapAdmin binds to the OpenLDAP directory of scripts/targets.sh as its admin.
-func ldapAdmin(tb testing.TB, env targets.Env) *ldap.Conn {
-	tb.Helper()
-	c, err := ldap.DialURL(env.Get(tb, "WW_LDAP_URL"), ldap.DialWithTLSConfig(env.TLSConfig(tb)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := c.Bind(env.Get(tb, "WW_LDAP_ADMIN_DN"), env.Get(tb, "WW_LDAP_ADMIN_PASSWORD")); err != nil {
-		c.Close()
-		tb.Fatal(err)
-	}
-	return c
-}
-
-// deleteSubtree removes dn and everything under it, children first; it refuses anything not named by the prefix.
-func deleteSubtree(tb testing.TB, c *ldap.Conn, dn string) {
-	if !strings.HasPrefix(dn, "ou="+prefix) {
-		tb.Errorf("cleanup: refusing to delete %q", dn)
-		return
-	}
-	res, err := c.Search(ldap.NewSearchRequest(dn, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 10, false,
-		"(objectClass=*)", []string{"dn"}, nil))
-	if err != nil {
-		tb.Logf("cleanup %s: %v", dn, err)
-		return
-	}
-	for _, e := range res.Entries {
-		if err := c.Del(ldap.NewDelRequest(e.DN, nil)); err != nil {
-			tb.Logf("cleanup %s: %v", e.DN, err)
-		}
-	}
-	if err := c.Del(ldap.NewDelRequest(dn, nil)); err != nil {
-		tb.Logf("cleanup %s: %v", dn, err)
-	}
-}
 
 // BenchmarkOffboarding100 measures prompt offboarding: a tech entitled on 100 agents — 100 runners, each holding
 // its long poll on the hub and managing its own organizational unit of the OpenLDAP directory — is deactivated
@@ -63,25 +25,23 @@ func deleteSubtree(tb testing.TB, c *ldap.Conn, dn string) {
 // per-agent time, median and p99. Goal: p99 ≤ 5 s. Sizes: WATCHWORD_BENCH_AGENTS (100), WATCHWORD_BENCH_REPS (10).
 // Run: go test -run '^$' -bench Offboarding100 -benchtime 1x ./console/server/agent/
 func BenchmarkOffboarding100(b *testing.B) {
-	nAgents := envInt("WATCHWORD_BENCH_AGENTS", 100)
-	reps := envInt("WATCHWORD_BENCH_REPS", 10)
+	nAgents := agenttest.EnvInt("WATCHWORD_BENCH_AGENTS", 100)
+	reps := agenttest.EnvInt("WATCHWORD_BENCH_REPS", 10)
 	env := targets.Require(b)
 	ctx := context.Background()
 	h := hubtest.New(b)
-	opsRight(ctx, b, h)
-	tech := h.ActiveTech(uniqueUser(b))
+	agenttest.OpsRight(ctx, b, h, 0, "wwt-ops")
+	tech := h.ActiveTech(agenttest.UniqueUser())
 
-	admin := ldapAdmin(b, env)
+	admin := agenttest.LDAPAdmin(b, env)
 	defer admin.Close()
 	tag := make([]byte, 3)
 	rand.Read(tag)
 	people := env.Get(b, "WW_LDAP_PEOPLE_DN")
 	var ous []string
 	b.Cleanup(func() {
-		c := ldapAdmin(b, env)
-		defer c.Close()
 		for _, ou := range ous {
-			deleteSubtree(b, c, ou)
+			agenttest.DeleteOU(b, env, ou)
 		}
 	})
 
@@ -102,17 +62,9 @@ func BenchmarkOffboarding100(b *testing.B) {
 		}
 	}()
 	for i := range nAgents {
-		ou := fmt.Sprintf("ou=%s%x-%03d,%s", prefix, tag, i, people)
-		add := ldap.NewAddRequest(ou, nil)
-		add.Attribute("objectClass", []string{"organizationalUnit"})
-		add.Attribute("ou", []string{fmt.Sprintf("%s%x-%03d", prefix, tag, i)})
-		if err := admin.Add(add); err != nil {
-			b.Fatalf("add %s: %v", ou, err)
-		}
+		ou := agenttest.AddOU(b, admin, fmt.Sprintf("%s%x-%03d", agenttest.Prefix, tag, i), people)
 		ous = append(ous, ou)
-		cfg := openldap.Config{PeopleDN: ou, GroupsDN: env.Get(b, "WW_LDAP_GROUPS_DN")}
-		cfg.URL, cfg.TLS = env.Get(b, "WW_LDAP_URL"), env.TLSConfig(b)
-		cfg.BindDN, cfg.Password = env.Get(b, "WW_LDAP_ADMIN_DN"), env.Get(b, "WW_LDAP_ADMIN_PASSWORD")
+		cfg := agenttest.LDAPConfig(b, env, ou)
 		ag := h.NewAgent(fmt.Sprintf("dir%03d.test", i), wire.DriverLDAP)
 		r, err := agent.New(agent.Config{Hub: ag.Client, Parallelism: 1,
 			NewDriver: func() (driver.Driver, error) { return openldap.New(cfg) }})
@@ -174,12 +126,12 @@ func BenchmarkOffboarding100(b *testing.B) {
 			waitAll("re-enable", time.Now(), func(i int, s agent.Stats) bool { return s.Ensured > before[i].Ensured })
 		}
 	}
-	b.ReportMetric(pctMS(all, 50), "all-p50-ms")
-	b.ReportMetric(pctMS(all, 99), "all-p99-ms")
-	b.ReportMetric(pctMS(each, 50), "agent-p50-ms")
-	b.ReportMetric(pctMS(each, 99), "agent-p99-ms")
+	b.ReportMetric(agenttest.PctMS(all, 50), "all-p50-ms")
+	b.ReportMetric(agenttest.PctMS(all, 99), "all-p99-ms")
+	b.ReportMetric(agenttest.PctMS(each, 50), "agent-p50-ms")
+	b.ReportMetric(agenttest.PctMS(each, 99), "agent-p99-ms")
 	b.ReportMetric(float64(len(members)), "agents")
 	fmt.Printf("offboarding, %d agents on OpenLDAP: all disabled median %.0f ms, p99 %.0f ms (%d repetitions); "+
-		"per agent median %.0f ms, p99 %.0f ms\n", len(members), pctMS(all, 50), pctMS(all, 99), len(all),
-		pctMS(each, 50), pctMS(each, 99))
+		"per agent median %.0f ms, p99 %.0f ms\n", len(members), agenttest.PctMS(all, 50), agenttest.PctMS(all, 99), len(all),
+		agenttest.PctMS(each, 50), agenttest.PctMS(each, 99))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/watchword/watchword/console/server/agent"
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
+	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -78,14 +79,11 @@ func applyPSO(tb testing.TB, cfg ad.Config, account string, p pso) string {
 	return name
 }
 
+// adAdmin is an admin connection to the DC.
 func adAdmin(tb testing.TB, cfg ad.Config) *ldap.Conn {
 	tb.Helper()
-	conn, err := ldap.DialURL(cfg.URL, ldap.DialWithTLSConfig(cfg.TLS.Clone()))
+	conn, err := agenttest.DialAD(cfg)
 	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := conn.Bind(cfg.BindDN, cfg.Password); err != nil {
-		conn.Close()
 		tb.Fatal(err)
 	}
 	return conn
@@ -120,13 +118,13 @@ type safetyHarness struct {
 func newSafetyHarness(t *testing.T, adCfg ad.Config) *safetyHarness {
 	t.Helper()
 	h := hubtest.New(t)
-	tech := h.ActiveTech(uniqueUser(t))
+	tech := h.ActiveTech(agenttest.UniqueUser())
 	st, err := tech.Status(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &safetyHarness{h: h, tech: tech, account: st.Username + "-tm", logs: &hubtest.SyncBuffer{}}
-	t.Cleanup(func() { deleteADUsers(t, adCfg, s.account) })
+	t.Cleanup(func() { agenttest.DeleteADUsers(t, adCfg, s.account) })
 	s.agent = h.NewAgent("test.lan", wire.DriverAD)
 	s.agentID = s.agent.ID
 	t.Cleanup(func() {
@@ -183,7 +181,7 @@ func (s *safetyHarness) accountState(ctx context.Context, t *testing.T) wire.Acc
 // policy can apply to it, and applies p; it returns the policy's name.
 func (s *safetyHarness) withPolicy(ctx context.Context, t *testing.T, adCfg ad.Config, p pso) string {
 	t.Helper()
-	if _, err := newAD(t, adCfg).Ensure(ctx, driver.Account{Name: s.account}); err != nil {
+	if _, err := agenttest.NewAD(t, adCfg).Ensure(ctx, driver.Account{Name: s.account}); err != nil {
 		t.Fatal(err)
 	}
 	return applyPSO(t, adCfg, s.account, p)
@@ -193,7 +191,7 @@ func (s *safetyHarness) withPolicy(ctx context.Context, t *testing.T, adCfg ad.C
 // policy of 4 here) and reports it failed with the reason; no rotation follows; the DC never locks it.
 func TestNeverVerifiableStopsBeforeLockout(t *testing.T) {
 	env := targets.Require(t)
-	adCfg := adConfig(t, env)
+	adCfg := agenttest.ADConfig(t, env)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s := newSafetyHarness(t, adCfg)
@@ -219,7 +217,7 @@ func TestNeverVerifiableStopsBeforeLockout(t *testing.T) {
 // Without a lockout threshold the bound is wire.MaxUnresolved: never an endless stream of rotations.
 func TestNeverVerifiableStopsAtTheBound(t *testing.T) {
 	env := targets.Require(t)
-	adCfg := adConfig(t, env)
+	adCfg := agenttest.ADConfig(t, env)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s := newSafetyHarness(t, adCfg)
@@ -250,7 +248,7 @@ func TestNeverVerifiableStopsAtTheBound(t *testing.T) {
 // anything is staged, with the rule named; raising it rotates at once, without waiting for the retry time.
 func TestWeakPolicyRefusedWithTheDomainRule(t *testing.T) {
 	env := targets.Require(t)
-	adCfg := adConfig(t, env)
+	adCfg := agenttest.ADConfig(t, env)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s := newSafetyHarness(t, adCfg)
@@ -274,7 +272,7 @@ func TestWeakPolicyRefusedWithTheDomainRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	took := eventually(t, 30*time.Second, "a rotation under the raised policy", func() bool {
-		_, st, pw, err := current(ctx, t, s.tech, s.agentID, s.account)
+		_, st, pw, err := agenttest.Current(ctx, t, s.tech, s.agentID, s.account)
 		return err == nil && st == wire.VersionConfirmed && len(pw) == 32
 	})
 	t.Logf("refused: %s; rotated %s after the policy was raised (retry time 10 min)", acc.LastError, took.Round(time.Millisecond))
@@ -317,13 +315,13 @@ func (d enableProbe) Enable(ctx context.Context, name string) error {
 // had before it was disabled never works again.
 func TestReactivationRotatesBeforeEnabling(t *testing.T) {
 	env := targets.Require(t)
-	adCfg := adConfig(t, env)
+	adCfg := agenttest.ADConfig(t, env)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s := newSafetyHarness(t, adCfg)
 	var old string
 	seen := make(chan error, 4)
-	check := newAD(t, adCfg)
+	check := agenttest.NewAD(t, adCfg)
 	s.run(t, func() (driver.Driver, error) {
 		d, err := ad.New(adCfg)
 		return enableProbe{Driver: d, check: check, old: func() string { return old }, seen: seen}, err
@@ -362,12 +360,12 @@ func TestReactivationRotatesBeforeEnabling(t *testing.T) {
 // but gets no account: the admin sees why on the tech, the agent's log says so, and nothing is created on the DC.
 func TestTooLongNameIsVisible(t *testing.T) {
 	env := targets.Require(t)
-	adCfg := adConfig(t, env)
+	adCfg := agenttest.ADConfig(t, env)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s := newSafetyHarness(t, adCfg)
 	long := s.h.ActiveTech("wwt-" + strings.Repeat("x", 16)) // 23 characters with "-tm"
-	t.Cleanup(func() { deleteADUsers(t, adCfg, "wwt-"+strings.Repeat("x", 16)+"-tm") })
+	t.Cleanup(func() { agenttest.DeleteADUsers(t, adCfg, "wwt-"+strings.Repeat("x", 16)+"-tm") })
 	s.run(t, func() (driver.Driver, error) { return ad.New(adCfg) }, time.Second)
 
 	// The other tech's account is made: the pass ran.

@@ -10,6 +10,7 @@ import (
 	"github.com/watchword/watchword/console/server/agent"
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
+	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/rotation"
@@ -40,49 +41,33 @@ func runAgent(tb testing.TB, ag *hubtest.Agent, cfg ad.Config, jitState string) 
 // password of its last check-in; Watchword enables the tech's own account with a fresh password.
 // Size: WATCHWORD_BENCH_JIT (20). Run: go test -run '^$' -bench CheckOutVsJIT -benchtime 1x .
 func BenchmarkCheckOutVsJIT(b *testing.B) {
-	n := envInt("WATCHWORD_BENCH_JIT", 20)
+	n := agenttest.EnvInt("WATCHWORD_BENCH_JIT", 20)
 	env := targets.Require(b)
 	targets.LockAccounts(b)
 	ctx := context.Background()
-	cfg := adConfig(b, env)
+	cfg := agenttest.ADConfig(b, env)
 	h := hubtest.New(b)
-	opsRight(ctx, b, h, 600, "wwt-ops")
-	tech := h.ActiveTech(uniqueUser())
+	agenttest.OpsRight(ctx, b, h, 600, "wwt-ops")
+	tech := h.ActiveTech(agenttest.UniqueUser())
 	st, err := tech.Status(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
 	acc := st.Username + "-tm"
-	pool := uniqueUser() + "-lib"
-	b.Cleanup(func() { deleteADUsers(b, cfg, acc, pool) })
+	pool := agenttest.UniqueUser() + "-lib"
+	b.Cleanup(func() { agenttest.DeleteADUsers(b, cfg, acc, pool) })
 	ag := h.NewAgent("test.lan", wire.DriverAD)
 	runAgent(b, ag, cfg, b.TempDir()+"/jit.json")
-	check := newAD(b, cfg)
+	check := agenttest.NewAD(b, cfg)
 
 	ensureAD(ctx, b, check, pool)
 	pol := rotation.DefaultPolicy(rotation.RulesAD)
 	v := newVault(ctx, b, env, func() (string, error) { return pol.Generate(pool) })
 	v.library(ctx, b, "pool", []string{pool})
 
-	credential := func() (wire.Credential, bool) {
-		creds, err := tech.Credentials(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, c := range creds.Credentials {
-			if c.AgentID == ag.ID {
-				return c, true
-			}
-		}
-		return wire.Credential{}, false
-	}
-	closed := func() bool {
-		accs, err := h.Owner.Accounts(ctx, tech.ID, 0)
-		c, ok := credential()
-		return err == nil && len(accs) == 1 && accs[0].CurrentVersion > 0 && accs[0].State == wire.AccountDisabled && ok && len(c.Versions) == 0
-	}
+	closed := func() bool { return agenttest.Closed(ctx, b, h, tech, ag.ID) }
 	waitFor(b, "closed account with a recovery-only password", closed)
-	c, _ := credential()
+	c, _ := agenttest.Credential(ctx, b, tech, ag.ID)
 
 	var out, in, outCall, jit []time.Duration
 	for b.Loop() {
@@ -109,7 +94,7 @@ func BenchmarkCheckOutVsJIT(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			waitFor(b, "a working just-in-time password", func() bool { return binds(ctx, tech, ag.ID, acc, check) })
+			waitFor(b, "a working just-in-time password", func() bool { return binds(ctx, b, tech, ag.ID, acc, check) })
 			jit = append(jit, time.Since(t0))
 			if _, err := tech.EndJIT(ctx, g.ID); err != nil {
 				b.Fatal(err)
@@ -136,22 +121,22 @@ func BenchmarkCheckOutVsJIT(b *testing.B) {
 // works (the hub wakes the agent, which creates the account, adds its groups and runs the full rotation cycle;
 // the tech fetches). Size: WATCHWORD_BENCH_ONBOARD (10). Run: go test -run '^$' -bench Onboarding -benchtime 1x .
 func BenchmarkOnboarding(b *testing.B) {
-	n := envInt("WATCHWORD_BENCH_ONBOARD", 10)
+	n := agenttest.EnvInt("WATCHWORD_BENCH_ONBOARD", 10)
 	env := targets.Require(b)
 	ctx := context.Background()
-	cfg := adConfig(b, env)
+	cfg := agenttest.ADConfig(b, env)
 	h := hubtest.New(b)
-	opsRight(ctx, b, h, 0, "wwt-ops")
+	agenttest.OpsRight(ctx, b, h, 0, "wwt-ops")
 	ag := h.NewAgent("test.lan", wire.DriverAD)
 	runAgent(b, ag, cfg, "")
-	check := newAD(b, cfg)
+	check := agenttest.NewAD(b, cfg)
 	var names []string
-	b.Cleanup(func() { deleteADUsers(b, cfg, names...) })
+	b.Cleanup(func() { agenttest.DeleteADUsers(b, cfg, names...) })
 
 	var took []time.Duration
 	for b.Loop() {
 		for range n {
-			tech := h.NewTech(uniqueUser())
+			tech := h.NewTech(agenttest.UniqueUser())
 			st, err := tech.Status(ctx)
 			if err != nil {
 				b.Fatal(err)
@@ -162,7 +147,7 @@ func BenchmarkOnboarding(b *testing.B) {
 			if _, err := h.Owner.ApproveTech(ctx, tech.ID); err != nil {
 				b.Fatal(err)
 			}
-			waitFor(b, "the new tech's working account", func() bool { return binds(ctx, tech, ag.ID, acc, check) })
+			waitFor(b, "the new tech's working account", func() bool { return binds(ctx, b, tech, ag.ID, acc, check) })
 			took = append(took, time.Since(t0))
 		}
 	}

@@ -2,17 +2,14 @@ package peers_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/watchword/watchword/console/server/agent"
-	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
-	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/rotation"
@@ -29,20 +26,20 @@ import (
 // Size: -benchtime Nx pairs. Run: go test -run '^$' -bench RotateOnDemand -benchtime 40x .
 func BenchmarkRotateOnDemand(b *testing.B) {
 	env := targets.Require(b)
-	cfg := adConfig(b, env)
+	cfg := agenttest.ADConfig(b, env)
 	ctx := context.Background()
 	h := hubtest.New(b)
-	opsRight(ctx, b, h, 0, "wwt-ops")
-	h.ActiveTech(uniqueUser())
+	agenttest.OpsRight(ctx, b, h, 0, "wwt-ops")
+	h.ActiveTech(agenttest.UniqueUser())
 	ag := h.NewAgent("test.lan", wire.DriverAD)
 	plan, err := ag.PlanWait(ctx, 0, 0)
 	if err != nil || len(plan.Accounts) != 1 {
 		b.Fatalf("plan: %+v, %v", plan, err)
 	}
 	pa := plan.Accounts[0]
-	vname := uniqueUser() + "-vlt"
-	b.Cleanup(func() { deleteADUsers(b, cfg, pa.AccountName, vname) })
-	d := newAD(b, cfg)
+	vname := agenttest.UniqueUser() + "-vlt"
+	b.Cleanup(func() { agenttest.DeleteADUsers(b, cfg, pa.AccountName, vname) })
+	d := agenttest.NewAD(b, cfg)
 	ensureAD(ctx, b, d, pa.AccountName)
 	ensureAD(ctx, b, d, vname)
 	job, err := agent.Job(plan, &pa, d.PasswordRules())
@@ -95,63 +92,17 @@ func BenchmarkRotateOnDemand(b *testing.B) {
 // (1), WATCHWORD_BENCH_PARALLELISM (4, the runner's default).
 // Run: go test -run '^$' -bench ThroughputVsVault -benchtime 1x -timeout 20m .
 func BenchmarkThroughputVsVault(b *testing.B) {
-	n := envInt("WATCHWORD_BENCH_ACCOUNTS", 500)
-	passes := envInt("WATCHWORD_BENCH_PASSES", 1)
-	par := envInt("WATCHWORD_BENCH_PARALLELISM", 4)
+	n := agenttest.EnvInt("WATCHWORD_BENCH_ACCOUNTS", 500)
+	passes := agenttest.EnvInt("WATCHWORD_BENCH_PASSES", 1)
+	par := agenttest.EnvInt("WATCHWORD_BENCH_PARALLELISM", 4)
 	env := targets.Require(b)
-	cfg := adConfig(b, env)
+	cfg := agenttest.ADConfig(b, env)
 	ctx := context.Background()
 	h := hubtest.New(b)
 
-	// The techs go straight into the store (registration is rate limited and not what is measured); one device
-	// key serves them all, only the key IDs differ.
-	tag := make([]byte, 2)
-	rand.Read(tag)
-	pub := h.NewIdentity().Public()
-	var names []string
-	err := h.Store.Write(ctx, func(tx store.Tx) error {
-		tn, err := tx.Tenant(h.GUID)
-		if err != nil {
-			return err
-		}
-		now := time.Now()
-		for i := range n {
-			u := fmt.Sprintf("%s%sy%03d", prefix, hex.EncodeToString(tag), i)
-			names = append(names, u+"-tm")
-			if err := tx.CreateTech(&store.Tech{TenantID: tn.ID, Username: u, DisplayName: u, Email: u + "@example.com",
-				Status: wire.TechActive, PublicKey: pub.String(), KeyID: fmt.Sprintf("peer-%x-%d", tag, i), Fingerprint: "f",
-				CreatedAt: now, UpdatedAt: now}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { deleteADUsers(b, cfg, names...) })
-	opsRight(ctx, b, h, 0, "wwt-ops") // after the store writes: it also makes the hub rebuild its entitlement view
-	ag := h.NewAgent("test.lan", wire.DriverAD)
-	r, err := agent.New(agent.Config{Hub: ag.Client, Parallelism: par, NewDriver: func() (driver.Driver, error) { return ad.New(cfg) }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
-	fullPass := func() (time.Duration, agent.Summary) {
-		plan, err := ag.PlanWait(ctx, 0, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		t0 := time.Now()
-		sum := r.Sync(ctx, plan)
-		return time.Since(t0), sum
-	}
-	created, sum := fullPass()
-	if sum.Created != n || sum.Rotated != n || sum.Failed > 0 {
-		b.Fatalf("first pass: %+v", sum)
-	}
-
-	plan, err := ag.PlanWait(ctx, 0, 0)
+	f := agenttest.NewADFleet(ctx, b, h, cfg, n, par, "y")
+	names := f.Names
+	plan, err := f.Agent.PlanWait(ctx, 0, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -160,7 +111,7 @@ func BenchmarkThroughputVsVault(b *testing.B) {
 		b.Fatal(err)
 	}
 	v := newVault(ctx, b, env, func() (string, error) { return pol.Generate() })
-	conn, err := adAdmin(cfg)
+	conn, err := agenttest.DialAD(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -174,42 +125,20 @@ func BenchmarkThroughputVsVault(b *testing.B) {
 	}
 	vaultPass := func() time.Duration {
 		t0 := time.Now()
-		if err := inParallel(par, n, func(_, i int) error { return v.rotate(ctx, fmt.Sprintf("r%d", i)) }); err != nil {
+		if err := agenttest.InParallel(par, n, func(_, i int) error { return v.rotate(ctx, fmt.Sprintf("r%d", i)) }); err != nil {
 			b.Fatal(err)
 		}
 		return time.Since(t0)
 	}
 	bareDrivers := make([]*ad.Driver, par)
 	for i := range bareDrivers {
-		bareDrivers[i] = newAD(b, cfg)
+		bareDrivers[i] = agenttest.NewAD(b, cfg)
 	}
-	barePass := func() time.Duration {
-		t0 := time.Now()
-		err := inParallel(par, n, func(w, i int) error {
-			d, name := bareDrivers[w], names[i]
-			pw, err := pol.Generate(name)
-			if err == nil {
-				err = d.SetPassword(ctx, name, pw)
-			}
-			if err == nil {
-				err = d.Verify(ctx, name, pw)
-			}
-			if err != nil {
-				return fmt.Errorf("bare %s: %w", name, err)
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return time.Since(t0)
-	}
-
-	check := newAD(b, cfg)
+	check := agenttest.NewAD(b, cfg)
 	var bareR, vaultR, wwR []float64
 	for b.Loop() {
 		for range passes {
-			bareR = append(bareR, float64(n)/barePass().Seconds())
+			bareR = append(bareR, float64(n)/f.Bare(ctx, b, bareDrivers, pol).Seconds())
 			vaultR = append(vaultR, float64(n)/vaultPass().Seconds())
 			// Spot-check Vault's pass, which checks nothing itself: its passwords of the first and last account bind.
 			for _, i := range []int{0, n - 1} {
@@ -217,14 +146,7 @@ func BenchmarkThroughputVsVault(b *testing.B) {
 					b.Fatalf("%s: a bind with the password Vault set: %v", names[i], err)
 				}
 			}
-			if _, err := h.Owner.RotateNow(ctx, wire.RotateRequest{AgentID: ag.ID}); err != nil {
-				b.Fatal(err)
-			}
-			d, sum := fullPass()
-			if sum.Rotated != n || sum.Failed > 0 {
-				b.Fatalf("full pass: %+v", sum)
-			}
-			wwR = append(wwR, float64(n)/d.Seconds())
+			wwR = append(wwR, float64(n)/f.Rotate(ctx, b).Seconds())
 		}
 	}
 	slices.Sort(bareR)
@@ -239,10 +161,10 @@ func BenchmarkThroughputVsVault(b *testing.B) {
 	b.ReportMetric(wwR[0], "ww-worst-rot/s")
 	b.ReportMetric(mw/mv, "ww/vault")
 	b.ReportMetric(mb/mw, "bare/ww")
-	b.ReportMetric(float64(n)/created.Seconds(), "create-rot/s")
+	b.ReportMetric(float64(n)/f.Created.Seconds(), "create-rot/s")
 	b.ReportMetric(float64(n), "accounts")
 	b.ReportMetric(float64(par), "parallelism")
 	fmt.Printf("throughput, %d accounts of the Samba DC, parallelism %d: bare set+verify %.1f rotations/s, Vault rotate-role %.1f/s, "+
 		"Watchword full cycle %.1f/s; Watchword/Vault %.2f, bare/Watchword %.2f over %d passes each, interleaved; Watchword's first pass with creation %.1f/s\n",
-		n, par, mb, mv, mw, mw/mv, mb/mw, len(wwR), float64(n)/created.Seconds())
+		n, par, mb, mv, mw, mw/mv, mb/mw, len(wwR), float64(n)/f.Created.Seconds())
 }

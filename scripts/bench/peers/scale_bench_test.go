@@ -16,56 +16,11 @@ import (
 	"github.com/watchword/watchword/console/server/agent"
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/openldap"
-	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/wire"
 )
-
-// ldapAdmin binds to the OpenLDAP directory of scripts/targets.sh as its admin.
-func ldapAdmin(tb testing.TB, env targets.Env) *ldap.Conn {
-	tb.Helper()
-	c, err := ldap.DialURL(env.Get(tb, "WW_LDAP_URL"), ldap.DialWithTLSConfig(env.TLSConfig(tb)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := c.Bind(env.Get(tb, "WW_LDAP_ADMIN_DN"), env.Get(tb, "WW_LDAP_ADMIN_PASSWORD")); err != nil {
-		c.Close()
-		tb.Fatal(err)
-	}
-	return c
-}
-
-// deleteOU removes ou and every entry in it, children first, over four connections; it refuses an OU these
-// benchmarks did not name.
-func deleteOU(tb testing.TB, env targets.Env, ou string) {
-	if !strings.HasPrefix(ou, "ou="+prefix) {
-		tb.Errorf("cleanup: refusing to delete %q", ou)
-		return
-	}
-	c := ldapAdmin(tb, env)
-	defer c.Close()
-	res, err := c.SearchWithPaging(ldap.NewSearchRequest(ou, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 120, false,
-		"(objectClass=*)", []string{"dn"}, nil), 1000)
-	if err != nil {
-		tb.Logf("cleanup %s: %v", ou, err)
-		return
-	}
-	conns := make([]*ldap.Conn, 4)
-	for w := range conns {
-		conns[w] = ldapAdmin(tb, env)
-		defer conns[w].Close()
-	}
-	_ = inParallel(len(conns), len(res.Entries), func(w, i int) error {
-		if err := conns[w].Del(ldap.NewDelRequest(res.Entries[i].DN, nil)); err != nil {
-			tb.Logf("cleanup %s: %v", res.Entries[i].DN, err)
-		}
-		return nil
-	})
-	if err := c.Del(ldap.NewDelRequest(ou, nil)); err != nil {
-		tb.Logf("cleanup %s: %v", ou, err)
-	}
-}
 
 // addEntries adds an entry for each user's account (its name: the user and the tenant's "-tm") to ou as the
 // OpenLDAP driver creates one, marked as Watchword's, with a password, over four connections.
@@ -73,10 +28,10 @@ func addEntries(tb testing.TB, env targets.Env, ou string, users []string) {
 	tb.Helper()
 	conns := make([]*ldap.Conn, 4)
 	for w := range conns {
-		conns[w] = ldapAdmin(tb, env)
+		conns[w] = agenttest.LDAPAdmin(tb, env)
 		defer conns[w].Close()
 	}
-	err := inParallel(len(conns), len(users), func(w, i int) error {
+	err := agenttest.InParallel(len(conns), len(users), func(w, i int) error {
 		name := users[i] + "-tm"
 		add := ldap.NewAddRequest(fmt.Sprintf("uid=%s,%s", name, ou), nil)
 		add.Attribute("objectClass", []string{"inetOrgPerson"})
@@ -142,20 +97,14 @@ func rotationScale(b *testing.B, env targets.Env, n int) {
 	h := hubtest.New(b)
 	tag := make([]byte, 3)
 	rand.Read(tag)
-	base := fmt.Sprintf("%s%x-s%d", prefix, tag, n)
-	ou := fmt.Sprintf("ou=%s,%s", base, env.Get(b, "WW_LDAP_PEOPLE_DN"))
+	base := fmt.Sprintf("%s%x-s%d", agenttest.Prefix, tag, n)
 	group := fmt.Sprintf("cn=%s,%s", base, env.Get(b, "WW_LDAP_GROUPS_DN"))
 
-	admin := ldapAdmin(b, env)
-	add := ldap.NewAddRequest(ou, nil)
-	add.Attribute("objectClass", []string{"organizationalUnit"})
-	add.Attribute("ou", []string{base})
-	if err := admin.Add(add); err != nil {
-		b.Fatalf("add %s: %v", ou, err)
-	}
+	admin := agenttest.LDAPAdmin(b, env)
+	ou := agenttest.AddOU(b, admin, base, env.Get(b, "WW_LDAP_PEOPLE_DN"))
 	b.Cleanup(func() {
-		deleteOU(b, env, ou)
-		c := ldapAdmin(b, env)
+		agenttest.DeleteOU(b, env, ou)
+		c := agenttest.LDAPAdmin(b, env)
 		defer c.Close()
 		if err := c.Del(ldap.NewDelRequest(group, nil)); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
 			b.Logf("cleanup %s: %v", group, err)
@@ -164,7 +113,7 @@ func rotationScale(b *testing.B, env targets.Env, n int) {
 	t0 := time.Now()
 	users := make([]string, n)
 	for i := range n {
-		users[i] = fmt.Sprintf("%s%xs%05d", prefix, tag, i)
+		users[i] = fmt.Sprintf("%s%xs%05d", agenttest.Prefix, tag, i)
 	}
 	addEntries(b, env, ou, users)
 	// The run's own group, so that thousands of members never land in a group other tests use; every entry joins
@@ -173,7 +122,7 @@ func rotationScale(b *testing.B, env targets.Env, n int) {
 	for i, u := range users {
 		members[i] = fmt.Sprintf("uid=%s-tm,%s", u, ou)
 	}
-	add = ldap.NewAddRequest(group, nil)
+	add := ldap.NewAddRequest(group, nil)
 	add.Attribute("objectClass", []string{"groupOfNames"})
 	add.Attribute("cn", []string{base})
 	add.Attribute("member", members)
@@ -184,30 +133,10 @@ func rotationScale(b *testing.B, env targets.Env, n int) {
 	b.Logf("%d entries in the directory in %s", n, time.Since(t0).Round(time.Millisecond))
 
 	t0 = time.Now()
-	pub := h.NewIdentity().Public()
-	err := h.Store.Write(ctx, func(tx store.Tx) error {
-		tn, err := tx.Tenant(h.GUID)
-		if err != nil {
-			return err
-		}
-		now := time.Now()
-		for i, u := range users {
-			if err := tx.CreateTech(&store.Tech{TenantID: tn.ID, Username: u, DisplayName: u, Email: u + "@example.com",
-				Status: wire.TechActive, PublicKey: pub.String(), KeyID: fmt.Sprintf("scale-%x-%d", tag, i), Fingerprint: "f",
-				CreatedAt: now, UpdatedAt: now}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	opsRight(ctx, b, h, 0, base)
+	agenttest.AddTechs(ctx, b, h, users)
+	agenttest.OpsRight(ctx, b, h, 0, base)
 	ag := h.NewAgent("dir.test", wire.DriverLDAP)
-	cfg := openldap.Config{PeopleDN: ou, GroupsDN: env.Get(b, "WW_LDAP_GROUPS_DN")}
-	cfg.URL, cfg.TLS = env.Get(b, "WW_LDAP_URL"), env.TLSConfig(b)
-	cfg.BindDN, cfg.Password = env.Get(b, "WW_LDAP_ADMIN_DN"), env.Get(b, "WW_LDAP_ADMIN_PASSWORD")
+	cfg := agenttest.LDAPConfig(b, env, ou)
 	r, err := agent.New(agent.Config{Hub: ag.Client, NewDriver: func() (driver.Driver, error) { return openldap.New(cfg) }})
 	if err != nil {
 		b.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/shared/seal"
 )
 
@@ -72,7 +73,7 @@ func BenchmarkSealVsAge(b *testing.B) {
 	if p, l := productAge(b), linkedAge(b); p != l {
 		b.Fatalf("filippo.io/age: the product requires %s, this module links %s", p, l)
 	}
-	cliRounds := envInt("WATCHWORD_BENCH_AGE_CLI", 20)
+	cliRounds := agenttest.EnvInt("WATCHWORD_BENCH_AGE_CLI", 20)
 	dir := b.TempDir()
 	cli := buildAgeCLI(b, dir)
 

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,11 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-ldap/ldap/v3"
-
 	"github.com/watchword/watchword/console/server/agent/agentcli"
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
+	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -82,10 +79,7 @@ func enrollAgent(ctx context.Context, t *testing.T, bin string, h *hubtest.Harne
 func newADTarget(t *testing.T) *adTarget {
 	t.Helper()
 	env := targets.Require(t)
-	var c ad.Config
-	c.URL, c.TLS = env.Get(t, "WW_AD_URL"), env.TLSConfig(t)
-	c.BindDN, c.Password = env.Get(t, "WW_AD_ADMIN_DN"), env.Get(t, "WW_AD_ADMIN_PASSWORD")
-	c.BaseDN, c.OU = env.Get(t, "WW_AD_BASE_DN"), env.Get(t, "WW_AD_OU")
+	c := agenttest.ADConfig(t, env)
 	dir := t.TempDir()
 	pass := filepath.Join(dir, "bind.pass")
 	if err := os.WriteFile(pass, []byte(c.Password+"\n"), 0o600); err != nil {
@@ -93,56 +87,6 @@ func newADTarget(t *testing.T) *adTarget {
 	}
 	return &adTarget{env: env, cfg: c, flags: []string{"--driver", "ad", "--ldap-url", c.URL, "--base-dn", c.BaseDN, "--ou", c.OU,
 		"--bind-dn", c.BindDN, "--ca-file", env.Get(t, "WW_CA_CERT"), "--bind-password-file", pass}}
-}
-
-func (a *adTarget) deleteUser(t *testing.T, name string) {
-	if !strings.HasPrefix(name, "wwt-") {
-		t.Errorf("cleanup: refusing to delete %q", name)
-		return
-	}
-	conn, err := ldap.DialURL(a.cfg.URL, ldap.DialWithTLSConfig(a.cfg.TLS.Clone()))
-	if err != nil {
-		t.Logf("cleanup: %v", err)
-		return
-	}
-	defer conn.Close()
-	if err := conn.Bind(a.cfg.BindDN, a.cfg.Password); err != nil {
-		t.Logf("cleanup: %v", err)
-		return
-	}
-	res, err := conn.Search(ldap.NewSearchRequest(a.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 10, false,
-		fmt.Sprintf("(sAMAccountName=%s)", ldap.EscapeFilter(name)), []string{"dn"}, nil))
-	if err != nil {
-		return
-	}
-	for _, e := range res.Entries {
-		conn.Del(ldap.NewDelRequest(e.DN, nil))
-	}
-}
-
-// grantOps replaces the built-in All triplet (Domain Admins on AD) with a right to the test group wwt-ops.
-func grantOps(ctx context.Context, t *testing.T, h *hubtest.Harness) {
-	t.Helper()
-	trips, err := h.Owner.Triplets(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tr wire.Triplet
-	for _, x := range trips {
-		if x.Builtin {
-			tr = x
-		}
-	}
-	if err := h.Owner.DeleteTriplet(ctx, tr.ID); err != nil {
-		t.Fatal(err)
-	}
-	r, err := h.Owner.CreateRight(ctx, wire.RightRequest{Name: "Ops", Targets: map[string][]string{wire.DriverAD: {"wwt-ops"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.Owner.CreateTriplet(ctx, wire.TripletRequest{TechGroupID: tr.TechGroupID, AgentGroupID: tr.AgentGroupID, RightID: r.ID}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // proc is a running agent binary.
@@ -273,18 +217,17 @@ func TestFaultInjectionKillsRealBinary(t *testing.T) {
 	defer cancel()
 
 	h := hubtest.New(t)
-	grantOps(ctx, t, h)
-	b := make([]byte, 3)
-	rand.Read(b)
-	tech := h.ActiveTech("wwt-" + hex.EncodeToString(b))
-	account := "wwt-" + hex.EncodeToString(b) + "-tm"
-	t.Cleanup(func() { target.deleteUser(t, account) })
+	agenttest.Grant(ctx, t, h, 0, map[string][]string{wire.DriverAD: {"wwt-ops"}})
+	user := agenttest.UniqueUser()
+	tech := h.ActiveTech(user)
+	account := user + "-tm"
+	t.Cleanup(func() { agenttest.DeleteADUsers(t, target.cfg, account) })
 
 	state := enrollAgent(ctx, t, bin, h, h.Invite, target)
 	logs := &hubtest.SyncBuffer{}
 	runArgs := []string{"run", "--state-dir", state, "--log-format", "json", "--poll-wait", "5s"}
 
-	check := newDriver(t, target.cfg)
+	check := agenttest.NewAD(t, target.cfg)
 	var lockouts, trials, wrongBinds int
 	seen := map[string]bool{}
 	verify := func(pw string) error {
@@ -429,16 +372,6 @@ func TestFaultInjectionKillsRealBinary(t *testing.T) {
 			}
 		}
 	}
-}
-
-func newDriver(t *testing.T, cfg ad.Config) *ad.Driver {
-	t.Helper()
-	d, err := ad.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
 }
 
 var _ io.Writer = (*hubtest.SyncBuffer)(nil)

@@ -2,8 +2,6 @@ package agentcli_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -18,6 +16,7 @@ import (
 	"github.com/watchword/watchword/console/server/agent/agentcli"
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/internal/cutproxy"
+	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/wire"
@@ -38,7 +37,7 @@ func TestJITExpiryAfterSIGKILL(t *testing.T) {
 	defer cancel()
 
 	h := hubtest.New(t)
-	grantOps(ctx, t, h)
+	agenttest.Grant(ctx, t, h, 0, map[string][]string{wire.DriverAD: {"wwt-ops"}})
 	trips, err := h.Owner.Triplets(ctx)
 	if err != nil || len(trips) != 1 {
 		t.Fatalf("triplets %+v %v", trips, err)
@@ -46,11 +45,10 @@ func TestJITExpiryAfterSIGKILL(t *testing.T) {
 	if _, err := h.Owner.UpdateTriplet(ctx, trips[0].ID, wire.TripletRequest{Mode: wire.TripletJIT, MaxDurationSeconds: 600}); err != nil {
 		t.Fatal(err)
 	}
-	b := make([]byte, 3)
-	rand.Read(b)
-	tech := h.ActiveTech("wwt-" + hex.EncodeToString(b))
-	account := "wwt-" + hex.EncodeToString(b) + "-tm"
-	t.Cleanup(func() { target.deleteUser(t, account) })
+	user := agenttest.UniqueUser()
+	tech := h.ActiveTech(user)
+	account := user + "-tm"
+	t.Cleanup(func() { agenttest.DeleteADUsers(t, target.cfg, account) })
 
 	relay := cutproxy.New(t, strings.TrimPrefix(h.URL, "https://"))
 	inv := h.Invite
@@ -59,7 +57,7 @@ func TestJITExpiryAfterSIGKILL(t *testing.T) {
 	logs := &hubtest.SyncBuffer{}
 	runArgs := []string{"run", "--state-dir", state, "--log-format", "json", "--poll-wait", "5s"}
 	p := start(t, bin, logs, nil, runArgs...)
-	check := newDriver(t, target.cfg)
+	check := agenttest.NewAD(t, target.cfg)
 
 	// The closed account, then a one-minute window.
 	var c wire.Credential

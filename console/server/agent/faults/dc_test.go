@@ -2,20 +2,17 @@ package faults_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-ldap/ldap/v3"
-
 	"github.com/watchword/watchword/console/server/agent"
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
 	"github.com/watchword/watchword/console/server/agent/internal/cutproxy"
+	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -79,12 +76,10 @@ func dcStop(t *testing.T, env targets.Env, after bool) {
 	proxied.URL = "ldaps://" + p.Addr()
 
 	h := hubtest.New(t)
-	b := make([]byte, 3)
-	rand.Read(b)
-	user := "wwt-" + hex.EncodeToString(b)
+	user := agenttest.UniqueUser()
 	account := user + "-tm"
-	t.Cleanup(func() { deleteADUser(t, cfg, account) })
-	grantTestGroup(ctx, t, h, strings.Split(env.Get(t, "WW_TEST_GROUPS"), ",")[0])
+	t.Cleanup(func() { agenttest.DeleteADUsers(t, cfg, account) })
+	agenttest.Grant(ctx, t, h, 0, map[string][]string{wire.DriverAD: {strings.Split(env.Get(t, "WW_TEST_GROUPS"), ",")[0]}})
 	tech := h.ActiveTech(user)
 	ag := h.NewAgent("test.lan", wire.DriverAD)
 
@@ -169,53 +164,6 @@ func dcStop(t *testing.T, env targets.Env, after bool) {
 	secrets = append(secrets, tech.Identity.String(), ag.Identity.String(), h.OwnerID.String(), h.Recovery.String())
 	grepSecrets(t, secrets, []string{h.DBPath, h.DBPath + "-wal", h.DBPath + "-shm"},
 		map[string][]byte{"hub logs": h.Logs.Bytes(), "agent logs": agentLogs.Bytes()})
-}
-
-// grantTestGroup replaces the built-in All triplet (Domain Admins) with a right to a test group.
-func grantTestGroup(ctx context.Context, t *testing.T, h *hubtest.Harness, group string) {
-	trips, err := h.Owner.Triplets(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := h.Owner.CreateRight(ctx, wire.RightRequest{Name: "Ops", Targets: map[string][]string{wire.DriverAD: {group}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.Owner.CreateTriplet(ctx, wire.TripletRequest{TechGroupID: trips[0].TechGroupID, AgentGroupID: trips[0].AgentGroupID, RightID: r.ID}); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Owner.DeleteTriplet(ctx, trips[0].ID); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// deleteADUser removes a test account (the agent never deletes); it refuses anything without the test prefix.
-func deleteADUser(t *testing.T, cfg ad.Config, name string) {
-	if !strings.HasPrefix(name, "wwt-") {
-		t.Errorf("cleanup: refusing to delete %q", name)
-		return
-	}
-	conn, err := ldap.DialURL(cfg.URL, ldap.DialWithTLSConfig(cfg.TLS.Clone()))
-	if err != nil {
-		t.Logf("cleanup: %v", err)
-		return
-	}
-	defer conn.Close()
-	if err := conn.Bind(cfg.BindDN, cfg.Password); err != nil {
-		t.Logf("cleanup: %v", err)
-		return
-	}
-	res, err := conn.Search(ldap.NewSearchRequest(cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 10, false,
-		"(sAMAccountName="+ldap.EscapeFilter(name)+")", []string{"dn"}, nil))
-	if err != nil {
-		t.Logf("cleanup: %v", err)
-		return
-	}
-	for _, e := range res.Entries {
-		if err := conn.Del(ldap.NewDelRequest(e.DN, nil)); err != nil {
-			t.Logf("cleanup %s: %v", e.DN, err)
-		}
-	}
 }
 
 func tailBytes(b []byte) string {
