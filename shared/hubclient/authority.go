@@ -21,3 +21,8 @@ func (c *Client) PublishAuthority(ctx context.Context, update []byte) (*wire.Aut
 	var out wire.AuthorityHead
 	return &out, c.post(ctx, wire.PathAdminAuthority, wire.AuthorityPublish{Update: update}, &out)
 }
+
+// ReportAuthority tells the hub which authority head this agent verified and, when it refuses the hub's plan, why.
+func (c *Client) ReportAuthority(ctx context.Context, r wire.AgentAuthorityReport) error {
+	return c.post(ctx, wire.PathAgentAuthority, r, nil)
+}

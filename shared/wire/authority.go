@@ -38,3 +38,16 @@ type AuthorityResponse struct {
 type AuthorityPublish struct {
 	Update []byte `json:"update"`
 }
+
+// PathAgentAuthority is where an agent reports the signed authority head it verified and, when it refuses the
+// hub's plan, why (POST AgentAuthorityReport). The Console shows each agent's head beside the tenant's, and an
+// alert for every agent that refuses: a plan that widens access without a signature is the sign of a breached hub.
+const PathAgentAuthority = "/v1/agent/authority"
+
+// AgentAuthorityReport is an agent's receipt of the authority: the head it verified (nil before any) and, when it
+// refuses to act, the reason (one line, naming accounts and what was wrong; never a secret). An empty Refusal
+// clears an earlier one.
+type AgentAuthorityReport struct {
+	Head    *AuthorityHead `json:"head,omitempty"`
+	Refusal string         `json:"refusal,omitempty"`
+}

@@ -261,6 +261,10 @@ type Agent struct {
 	Version     string    `json:"version,omitempty"`
 	LastSeen    time.Time `json:"lastSeen,omitzero"`
 	CreatedAt   time.Time `json:"createdAt"`
+	// AuthorityHead is the signed authority head the agent last reported verifying; AuthorityRefusal, when set,
+	// is why it refuses the hub's plan (AgentAuthorityReport).
+	AuthorityHead    *AuthorityHead `json:"authorityHead,omitempty"`
+	AuthorityRefusal string         `json:"authorityRefusal,omitempty"`
 }
 
 // Admin is a console admin of a tenant.
