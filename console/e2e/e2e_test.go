@@ -21,6 +21,7 @@ import (
 
 	"github.com/watchword/watchword/console/server/agent/driver"
 	cvm "github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/internal/testsupport/summary"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
@@ -39,7 +40,7 @@ func (s *story) step(n int, what string, fn func() (string, error)) {
 	s.t.Helper()
 	if s.broken {
 		s.failed++
-		announce(fmt.Sprintf("e2e %2d FAIL %-58s not run: an earlier step failed", n, what))
+		summary.Print(fmt.Sprintf("e2e %2d FAIL %-58s not run: an earlier step failed", n, what))
 		return
 	}
 	start := time.Now()
@@ -48,12 +49,12 @@ func (s *story) step(n int, what string, fn func() (string, error)) {
 	if err != nil {
 		s.failed++
 		s.broken = true
-		announce(fmt.Sprintf("e2e %2d FAIL %-58s %6.2fs  %v", n, what, el.Seconds(), err))
+		summary.Print(fmt.Sprintf("e2e %2d FAIL %-58s %6.2fs  %v", n, what, el.Seconds(), err))
 		s.t.Errorf("step %d, %s: %v", n, what, err)
 		return
 	}
 	s.passed++
-	announce(fmt.Sprintf("e2e %2d ok   %-58s %6.2fs  %s", n, what, el.Seconds(), detail))
+	summary.Print(fmt.Sprintf("e2e %2d ok   %-58s %6.2fs  %s", n, what, el.Seconds(), detail))
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
@@ -186,7 +187,7 @@ func TestE2E(t *testing.T) {
 	if err := enroll(sshHost, "ssh", nil, sshArgs...); err != nil {
 		t.Fatal(err)
 	}
-	announce(fmt.Sprintf("e2e  0 ok   %-58s %6.2fs  build %.1f s, hub and 2 agents up", "set-up: binaries, hub init/serve, owner claims, agents enroll",
+	summary.Print(fmt.Sprintf("e2e  0 ok   %-58s %6.2fs  build %.1f s, hub and 2 agents up", "set-up: binaries, hub init/serve, owner claims, agents enroll",
 		time.Since(setupStart).Seconds(), buildTime.Seconds()))
 
 	var devs []*device
@@ -692,7 +693,7 @@ func TestE2E(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	announce(fmt.Sprintf("e2e: %d passed, %d failed", s.passed, s.failed))
+	summary.Print(fmt.Sprintf("e2e: %d passed, %d failed", s.passed, s.failed))
 	if t.Failed() {
 		t.Logf("hub log tail:\n%s", tail(hubProc.logs.Bytes()))
 		for name, p := range agentLogs {

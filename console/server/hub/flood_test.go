@@ -25,6 +25,7 @@ import (
 
 	"github.com/watchword/watchword/console/server/hub"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/summary"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/rotation"
 	"github.com/watchword/watchword/shared/rotation/rotationtest"
@@ -588,7 +589,7 @@ func TestRegistrationFloodKeepsRotationsFast(t *testing.T) {
 		fm.Round(100*time.Microsecond), p90(flooded).Round(100*time.Microsecond), float64(fm)/float64(qm))
 	t.Logf("flood: %d registrations in %v of flooding (%.0f/s) from as many addresses: %d accepted, %d rate limited, %d other; %d pending techs",
 		sent, floodTime.Round(time.Millisecond), rate, accepted, limited, other, len(pending))
-	announce(fmt.Sprintf("registration flood: rotation median %v quiet, %v under %d registrations at %.0f/s (%.2f×)",
+	summary.Print(fmt.Sprintf("registration flood: rotation median %v quiet, %v under %d registrations at %.0f/s (%.2f×)",
 		qm.Round(100*time.Microsecond), fm.Round(100*time.Microsecond), sent, rate, float64(fm)/float64(qm)))
 	if sent < floodRate {
 		t.Fatalf("the flood sent only %d registrations", sent)

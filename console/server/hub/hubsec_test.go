@@ -21,6 +21,7 @@ import (
 
 	"github.com/watchword/watchword/console/server/hub"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/summary"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
@@ -31,7 +32,7 @@ var authzCases, authzRefused, authzExpectedRefusals atomic.Int64
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if authzCases.Load() > 0 {
-		announce(fmt.Sprintf("authz cases: %d (%d route × state, %d object-level), refused as expected: %d (of %d expected refusals)",
+		summary.Print(fmt.Sprintf("authz cases: %d (%d route × state, %d object-level), refused as expected: %d (of %d expected refusals)",
 			authzCases.Load(), authzCases.Load()-authzObjectCases.Load(), authzObjectCases.Load(), authzRefused.Load(), authzExpectedRefusals.Load()))
 	}
 	os.Exit(code)
@@ -662,22 +663,4 @@ func TestHostileInput(t *testing.T) {
 	if logs := h.Logs.Bytes(); bytes.Contains(logs, []byte("DROP TABLE")) || bytes.Contains(logs, []byte("uid=*")) {
 		t.Fatalf("hub logs hold request bodies")
 	}
-}
-
-// announce prints a summary line where `go test ./...` shows it. In package list mode go test prints nothing but
-// "ok" for a passing package, so without -v the line goes to the go command's own standard output (the test
-// binary's parent, on Linux through /proc); anywhere that does not work it goes to our standard output.
-func announce(line string) {
-	if !testing.Verbose() {
-		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", os.Getppid())); err == nil && strings.TrimSpace(string(comm)) == "go" {
-			if f, err := os.OpenFile(fmt.Sprintf("/proc/%d/fd/1", os.Getppid()), os.O_WRONLY|os.O_APPEND, 0); err == nil {
-				_, err = fmt.Fprintln(f, line)
-				f.Close()
-				if err == nil {
-					return
-				}
-			}
-		}
-	}
-	fmt.Println(line)
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/summary"
 	"github.com/watchword/watchword/shared/rotation"
 	"github.com/watchword/watchword/shared/wire"
 )
@@ -32,11 +33,11 @@ var scenarios, dataLost, lockouts, leaks, fuzzTargets atomic.Int64
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if scenarios.Load() > 0 {
-		announce(fmt.Sprintf("fault scenarios: %d, data lost: %d, lockouts: %d", scenarios.Load(), dataLost.Load(), lockouts.Load()))
-		announce(fmt.Sprintf("secret leaks: %d", leaks.Load()))
+		summary.Print(fmt.Sprintf("fault scenarios: %d, data lost: %d, lockouts: %d", scenarios.Load(), dataLost.Load(), lockouts.Load()))
+		summary.Print(fmt.Sprintf("secret leaks: %d", leaks.Load()))
 	}
 	if fuzzTargets.Load() > 0 {
-		announce(fmt.Sprintf("fuzz targets: %d", fuzzTargets.Load()))
+		summary.Print(fmt.Sprintf("fuzz targets: %d", fuzzTargets.Load()))
 	}
 	os.Exit(code)
 }
@@ -279,22 +280,4 @@ func (d *memDriver) password(name string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.pw[name]
-}
-
-// announce prints a summary line where `go test ./...` shows it. In package list mode go test prints nothing but
-// "ok" for a passing package, so without -v the line goes to the go command's own standard output (the test
-// binary's parent, on Linux through /proc); anywhere that does not work it goes to our standard output.
-func announce(line string) {
-	if !testing.Verbose() {
-		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", os.Getppid())); err == nil && strings.TrimSpace(string(comm)) == "go" {
-			if f, err := os.OpenFile(fmt.Sprintf("/proc/%d/fd/1", os.Getppid()), os.O_WRONLY|os.O_APPEND, 0); err == nil {
-				_, err = fmt.Fprintln(f, line)
-				f.Close()
-				if err == nil {
-					return
-				}
-			}
-		}
-	}
-	fmt.Println(line)
 }
