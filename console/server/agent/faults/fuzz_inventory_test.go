@@ -24,6 +24,7 @@ var requiredFuzz = []string{
 	"shared/entitle/FuzzNaming",        // naming formats
 	"console/server/agent/driver/FuzzDriverNames",
 	"console/server/hub/FuzzParseTechCSV", // CSV import of techs
+	"shared/authority/FuzzDecode",         // signed authority updates relayed by the hub
 }
 
 // TestFuzzInventory finds every Fuzz target in the repository, checks that each decoder has its target, and prints
