@@ -26,11 +26,12 @@ var rules = []rule{
 		Forbidden: []string{"fyne.io/", "github.com/go-gl/"},
 	},
 	{
-		Name: "wire types and crypto never import SQL, LDAP or SSH",
+		Name: "wire types, crypto and the signed authority never import SQL, LDAP or SSH",
 		Pkgs: []string{
 			"github.com/watchword/watchword/shared/wire/...",
 			"github.com/watchword/watchword/shared/seal/...",
 			"github.com/watchword/watchword/shared/keystore/...",
+			"github.com/watchword/watchword/shared/authority/...",
 		},
 		Forbidden: []string{"database/sql", "modernc.org/sqlite", "github.com/go-ldap/", "golang.org/x/crypto/ssh"},
 	},
