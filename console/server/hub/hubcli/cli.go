@@ -33,6 +33,7 @@ import (
 	"github.com/watchword/watchword/console/server/hub/hubserve"
 	"github.com/watchword/watchword/console/server/hub/metrics"
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -140,12 +141,21 @@ func keyPath(db, key string) string {
 	return db + ".key"
 }
 
-func cmdInit(ctx context.Context, out io.Writer, db, key, tenant, abbrev, recovery, url string) error {
+// open reads the hub's key, creating it when it does not exist yet, and opens its store; the caller closes the store.
+func open(ctx context.Context, db, key string) (*seal.Identity, *store.SQLite, error) {
 	id, err := hubserve.LoadOrCreateIdentity(key)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	st, err := store.Open(ctx, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	return id, st, nil
+}
+
+func cmdInit(ctx context.Context, out io.Writer, db, key, tenant, abbrev, recovery, url string) error {
+	id, st, err := open(ctx, db, key)
 	if err != nil {
 		return err
 	}
@@ -165,11 +175,7 @@ func cmdInit(ctx context.Context, out io.Writer, db, key, tenant, abbrev, recove
 }
 
 func cmdInvite(ctx context.Context, out io.Writer, db, key, guid, url string) error {
-	id, err := hubserve.LoadOrCreateIdentity(key)
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, db)
+	id, st, err := open(ctx, db, key)
 	if err != nil {
 		return err
 	}
@@ -197,11 +203,7 @@ func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, log
 	}
 	log := slog.New(handler)
 	serveGC()
-	id, err := hubserve.LoadOrCreateIdentity(key)
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, db)
+	id, st, err := open(ctx, db, key)
 	if err != nil {
 		return err
 	}

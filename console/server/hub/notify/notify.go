@@ -132,9 +132,19 @@ func (n *Notifier) Publish(tenant, rev int64, graph bool, sc *Scope, sigs Sigs) 
 // Wait blocks until the tenant's revision passes since, the deadline passes or ctx ends, and reports whether it
 // changed.
 func (n *Notifier) Wait(ctx context.Context, tenant *store.Tenant, since int64, until time.Time) (int64, bool) {
-	for {
+	return n.wait(ctx, since, until, func() (int64, int64, <-chan struct{}, <-chan struct{}) {
 		rev, ch := n.Current(tenant)
-		if rev > since {
+		return rev, rev, ch, nil
+	})
+}
+
+// wait is the loop of Wait and TechWait. read returns the tenant's revision, the newest revision the waiter is
+// to see, and the channels (nil: none) closed by the next change that may concern it; wait returns the tenant's
+// revision and whether the seen one passed since, once it did, at the deadline or when ctx ends.
+func (n *Notifier) wait(ctx context.Context, since int64, until time.Time, read func() (rev, seen int64, a, b <-chan struct{})) (int64, bool) {
+	for {
+		rev, seen, a, b := read()
+		if seen > since {
 			return rev, true
 		}
 		d := until.Sub(n.now())
@@ -143,11 +153,13 @@ func (n *Notifier) Wait(ctx context.Context, tenant *store.Tenant, since int64, 
 		}
 		timer := time.NewTimer(d)
 		select {
-		case <-ch:
+		case <-a:
+			timer.Stop()
+		case <-b:
 			timer.Stop()
 		case <-timer.C:
-			rev, _ := n.Current(tenant)
-			return rev, rev > since
+			rev, seen, _, _ := read()
+			return rev, seen > since
 		case <-ctx.Done():
 			timer.Stop()
 			return rev, false

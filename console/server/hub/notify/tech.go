@@ -214,11 +214,10 @@ func (n *Notifier) Pending(tenant int64, sc *Scope) {
 // TechWait blocks until a change concerning tech passes since, the deadline passes or ctx ends. It returns the
 // tenant's revision (the next since) and whether such a change happened.
 func (n *Notifier) TechWait(ctx context.Context, tenant *store.Tenant, tech, since int64, until time.Time) (int64, bool) {
-	for {
+	return n.wait(ctx, since, until, func() (int64, int64, <-chan struct{}, <-chan struct{}) {
 		n.mu.Lock()
+		defer n.mu.Unlock()
 		r := n.revisionLocked(tenant)
-		rev, seen := r.rev, r.visible(tech)
-		wideCh := r.wideCh
 		tr := r.techs[tech]
 		if tr == nil {
 			tr = &techRev{}
@@ -227,32 +226,8 @@ func (n *Notifier) TechWait(ctx context.Context, tenant *store.Tenant, tech, sin
 		if tr.ch == nil {
 			tr.ch = make(chan struct{})
 		}
-		techCh := tr.ch
-		n.mu.Unlock()
-		if seen > since {
-			return rev, true
-		}
-		d := until.Sub(n.now())
-		if d <= 0 {
-			return rev, false
-		}
-		timer := time.NewTimer(d)
-		select {
-		case <-wideCh:
-			timer.Stop()
-		case <-techCh:
-			timer.Stop()
-		case <-timer.C:
-			n.mu.Lock()
-			r := n.revisionLocked(tenant)
-			rev, seen = r.rev, r.visible(tech)
-			n.mu.Unlock()
-			return rev, seen > since
-		case <-ctx.Done():
-			timer.Stop()
-			return rev, false
-		}
-	}
+		return r.rev, r.visible(tech), r.wideCh, tr.ch
+	})
 }
 
 // ChangedSince lists the accounts of tech changed after revision since, and whether the log covers since.
