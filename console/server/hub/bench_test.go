@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
-	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/wire"
 )
@@ -18,27 +16,11 @@ func BenchmarkHubPlan(b *testing.B) {
 		b.Run(fmt.Sprintf("techs=%d", n), func(b *testing.B) {
 			ctx := context.Background()
 			h := hubtest.New(b)
-			pub := h.NewIdentity().Public()
-			err := h.Store.Write(ctx, func(tx store.Tx) error {
-				tn, err := tx.Tenant(h.GUID)
-				if err != nil {
-					return err
-				}
-				now := time.Now()
-				for i := range n {
-					// One device key shared by all: only the key ID must be unique, and the plan only reads the key.
-					err := tx.CreateTech(&store.Tech{TenantID: tn.ID, Username: fmt.Sprintf("tech%05d", i), DisplayName: "T",
-						Email: "t@x.y", Status: wire.TechActive, PublicKey: pub.String(), KeyID: fmt.Sprintf("bench-%d", i),
-						Fingerprint: "f", CreatedAt: now, UpdatedAt: now})
-					if err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				b.Fatal(err)
+			techs := make([]string, n)
+			for i := range techs {
+				techs[i] = fmt.Sprintf("tech%05d", i)
 			}
+			h.AddTechs(techs...)
 			agent := h.NewAgent("contoso.local", wire.DriverAD)
 			p, err := agent.Plan(ctx, 0) // creates the accounts
 			if err != nil || len(p.Accounts) != n {

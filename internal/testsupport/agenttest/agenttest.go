@@ -1,10 +1,10 @@
 // Package agenttest is test support for tests and benchmarks of the agent on the real targets of scripts/targets.sh
 // (the agent's, its command line's and fault tests, and the peer benchmarks in scripts/bench/peers): the prefix that
 // marks every account a test creates and the cleanups that delete only such accounts, the Samba DC's and the
-// OpenLDAP directory's settings and admin connections, techs written straight into a hub's store, the Ops right
-// that replaces a hub's built-in All triplet, opening a tech's newest password, and the numbers benchmarks report.
-// agenttest.go holds those; fleet.go the set-up the throughput benchmarks share (techs on one AD agent, a pass of
-// the runner, the bare drivers' pass) and InParallel.
+// OpenLDAP directory's settings and admin connections, the Ops right that replaces a hub's built-in All triplet,
+// opening a tech's newest password, and the numbers benchmarks report. agenttest.go holds those; fleet.go the set-up
+// the throughput benchmarks share (techs on one AD agent, a pass of the runner, the bare drivers' pass) and
+// InParallel.
 package agenttest
 
 import (
@@ -24,7 +24,6 @@ import (
 
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
 	"github.com/watchword/watchword/console/server/agent/driver/openldap"
-	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -190,53 +189,11 @@ func DeleteOU(tb testing.TB, env targets.Env, ou string) {
 	}
 }
 
-// AddTechs writes an active tech for each of users straight into h's store (registration is rate limited and not
-// what a benchmark measures); one device key serves them all, only the key IDs differ.
-func AddTechs(ctx context.Context, tb testing.TB, h *hubtest.Harness, users []string) {
-	tb.Helper()
-	pub := h.NewIdentity().Public()
-	err := h.Store.Write(ctx, func(tx store.Tx) error {
-		tn, err := tx.Tenant(h.GUID)
-		if err != nil {
-			return err
-		}
-		now := time.Now()
-		for _, u := range users {
-			if err := tx.CreateTech(&store.Tech{TenantID: tn.ID, Username: u, DisplayName: u, Email: u + "@example.com",
-				Status: wire.TechActive, PublicKey: pub.String(), KeyID: "bench-" + u, Fingerprint: "f",
-				CreatedAt: now, UpdatedAt: now}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-}
-
 // WithoutAllTriplet deletes the built-in All triplet, so that a test grants exactly the rights it names, and
 // returns the IDs of the AllTechs and AllDomains groups to grant them with.
 func WithoutAllTriplet(ctx context.Context, tb testing.TB, h *hubtest.Harness) (allTechs, allDomains int64) {
 	tb.Helper()
-	tgs, err := h.Owner.TechGroups(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ags, err := h.Owner.AgentGroups(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, g := range tgs {
-		if g.Name == wire.AllTechs {
-			allTechs = g.ID
-		}
-	}
-	for _, g := range ags {
-		if g.Name == wire.AllDomains {
-			allDomains = g.ID
-		}
-	}
+	allTechs, allDomains = h.AllGroups()
 	trips, err := h.Owner.Triplets(ctx)
 	if err != nil {
 		tb.Fatal(err)

@@ -39,7 +39,7 @@ func NewADFleet(ctx context.Context, tb testing.TB, h *hubtest.Harness, cfg ad.C
 		users[i] = fmt.Sprintf("%s%s%s%03d", Prefix, hex.EncodeToString(tag), mark, i)
 		f.Names = append(f.Names, users[i]+"-tm")
 	}
-	AddTechs(ctx, tb, h, users)
+	h.AddTechs(users...)
 	tb.Cleanup(func() { DeleteADUsers(tb, cfg, f.Names...) })
 	OpsRight(ctx, tb, h, 0, "wwt-ops") // after the store writes: it also makes the hub rebuild its entitlement view
 	f.Agent = h.NewAgent("test.lan", wire.DriverAD)

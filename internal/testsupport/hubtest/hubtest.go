@@ -214,6 +214,55 @@ func (h *Harness) ActiveTech(username string) *Tech {
 	return t
 }
 
+// AddTechs writes an active tech for each of users straight into the store (registration is rate limited and
+// not what a benchmark measures); one device key serves them all, only the key IDs differ.
+func (h *Harness) AddTechs(users ...string) {
+	h.T.Helper()
+	pub := h.NewIdentity().Public()
+	err := h.Store.Write(h.ctx, func(tx store.Tx) error {
+		tn, err := tx.Tenant(h.GUID)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		for _, u := range users {
+			if err := tx.CreateTech(&store.Tech{TenantID: tn.ID, Username: u, DisplayName: u, Email: u + "@example.com",
+				Status: wire.TechActive, PublicKey: pub.String(), KeyID: "bench-" + u, Fingerprint: "f",
+				CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		h.T.Fatalf("hubtest: add techs: %v", err)
+	}
+}
+
+// AllGroups returns the IDs of the built-in AllTechs and AllDomains groups, for a test's triplets.
+func (h *Harness) AllGroups() (allTechs, allDomains int64) {
+	h.T.Helper()
+	tgs, err := h.Owner.TechGroups(h.ctx)
+	if err != nil {
+		h.T.Fatalf("hubtest: tech groups: %v", err)
+	}
+	ags, err := h.Owner.AgentGroups(h.ctx)
+	if err != nil {
+		h.T.Fatalf("hubtest: agent groups: %v", err)
+	}
+	for _, g := range tgs {
+		if g.Name == wire.AllTechs {
+			allTechs = g.ID
+		}
+	}
+	for _, g := range ags {
+		if g.Name == wire.AllDomains {
+			allDomains = g.ID
+		}
+	}
+	return allTechs, allDomains
+}
+
 // Agent is an enrolled agent.
 type Agent struct {
 	*hubclient.Client

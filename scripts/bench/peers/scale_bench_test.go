@@ -133,7 +133,7 @@ func rotationScale(b *testing.B, env targets.Env, n int) {
 	b.Logf("%d entries in the directory in %s", n, time.Since(t0).Round(time.Millisecond))
 
 	t0 = time.Now()
-	agenttest.AddTechs(ctx, b, h, users)
+	h.AddTechs(users...)
 	agenttest.OpsRight(ctx, b, h, 0, base)
 	ag := h.NewAgent("dir.test", wire.DriverLDAP)
 	cfg := agenttest.LDAPConfig(b, env, ou)

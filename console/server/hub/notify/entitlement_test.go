@@ -101,25 +101,7 @@ func TestEntitlementChangeWakesOnlyConcernedTechs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tgs, err := h.Owner.TechGroups(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ags, err := h.Owner.AgentGroups(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var allTechs, allDomains int64
-	for _, g := range tgs {
-		if g.Name == wire.AllTechs {
-			allTechs = g.ID
-		}
-	}
-	for _, g := range ags {
-		if g.Name == wire.AllDomains {
-			allDomains = g.ID
-		}
-	}
+	allTechs, allDomains := h.AllGroups()
 	aw = poll(ctx, t, alice, f.Revision, 5*time.Second)
 	time.Sleep(150 * time.Millisecond)
 	if _, err := h.Owner.CreateTriplet(ctx, wire.TripletRequest{TechGroupID: allTechs, AgentGroupID: allDomains, RightID: right.ID}); err != nil {
