@@ -461,13 +461,14 @@ func (x *tx) UseToken(tenant int64, kind, hash string, now time.Time) (*Token, e
 
 // ---- agents ----
 
-const agentCols = "id, tenant_id, name, driver, status, public_key, key_id, version, last_seen, created_at, review"
+const agentCols = "id, tenant_id, name, driver, status, public_key, key_id, version, last_seen, created_at, review, authority_seq, authority_hash, authority_refusal"
 
 func scanAgent(sc scanner) (*Agent, error) {
 	var a Agent
 	var seen, created int64
 	var review string
-	if err := sc.Scan(&a.ID, &a.TenantID, &a.Name, &a.Driver, &a.Status, &a.PublicKey, &a.KeyID, &a.Version, &seen, &created, &review); err != nil {
+	if err := sc.Scan(&a.ID, &a.TenantID, &a.Name, &a.Driver, &a.Status, &a.PublicKey, &a.KeyID, &a.Version, &seen, &created, &review,
+		&a.Authority.Seq, &a.Authority.Hash, &a.Authority.Refusal); err != nil {
 		return nil, err
 	}
 	if review != "" { // pending or rejected: the status column says disabled

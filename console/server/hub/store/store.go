@@ -22,6 +22,7 @@
 //   - sqlite_rekey.go: device replacement — re-keys, a tech's new key and the retirement of its versions.
 //   - sqlite_import.go: CSV imports and the usernames they reserve.
 //   - sqlite_orgs.go: organizations, the co-management switch, admins by ID and seats.
+//   - sqlite_authority.go: the signed authority's updates and the agents' receipts.
 //   - migrations/*.sql: the schema, one numbered step per file, each applied once in order (PRAGMA user_version
 //     records how far a database has come).
 //   - sqlite_test.go runs storetest against SQLite with the SQL that tampers with the audit log; store_test.go
@@ -83,6 +84,7 @@ type Tx interface {
 	RekeyStore
 	ImportStore
 	OrgStore
+	AuthorityStore
 }
 
 // TenantStore holds the MSPs.
@@ -273,6 +275,23 @@ type OrgStore interface {
 	Seats(tenant int64) ([]Seat, error)
 }
 
+// AuthorityStore holds each tenant's signed authority (package shared/authority): its updates, as the exact bytes
+// the admins signed, and the agents' receipts of them. The store checks no signature and no chaining: the hub
+// verifies an update before it appends it, and every reader verifies again.
+type AuthorityStore interface {
+	// AppendAuthority stores an update; one of the same tenant and sequence number is ErrConflict, an unknown
+	// tenant ErrNotFound.
+	AppendAuthority(u *AuthorityUpdate) error
+	// AuthorityUpdates lists at most limit (below 1: all) of the tenant's updates with a sequence number above
+	// since (-1: from the genesis), in order.
+	AuthorityUpdates(tenant, since int64, limit int) ([]AuthorityUpdate, error)
+	// AuthorityHead returns the tenant's newest update without its body (it can be a megabyte, and the head is
+	// read on every plan); a tenant without one is ErrNotFound.
+	AuthorityHead(tenant int64) (*AuthorityUpdate, error)
+	// SetAgentAuthority records an agent's receipt, which Agent and Agents return in Agent.Authority.
+	SetAgentAuthority(tenant, agent int64, r AgentAuthority) error
+}
+
 // Tenant is one MSP.
 type Tenant struct {
 	ID        int64
@@ -350,6 +369,27 @@ type Agent struct {
 	KeyID     string
 	Version   string
 	LastSeen  time.Time
+	CreatedAt time.Time
+	// Authority is the agent's last receipt of the signed authority (AuthorityStore.SetAgentAuthority); UpdateAgent
+	// leaves it alone.
+	Authority AgentAuthority
+}
+
+// AgentAuthority is an agent's receipt of the signed authority: the head it verified (Hash "" before any) and,
+// when it refuses the hub's plan, why.
+type AgentAuthority struct {
+	Seq     uint64
+	Hash    string
+	Refusal string
+}
+
+// AuthorityUpdate is one signed authority update of a tenant: its sequence number, its hash (hex) and its
+// canonical encoding, stored byte for byte.
+type AuthorityUpdate struct {
+	TenantID  int64
+	Seq       uint64
+	Hash      string
+	Body      []byte
 	CreatedAt time.Time
 }
 

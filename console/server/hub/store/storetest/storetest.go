@@ -28,6 +28,7 @@
 //   - accounts.go: accounts, sealed versions, unresolved versions, history and pruning.
 //   - audit.go: the audit chain, rollback of a failed Write, backup and close.
 //   - orgs.go: organizations, co-management, seats, CSV imports and reservations.
+//   - authority.go: the signed authority's updates and the agents' receipts.
 //   - coverage_test.go: fails when a method of store.Store or store.Tx is called by no case, so the suite stays
 //     complete as methods are added.
 package storetest
@@ -74,6 +75,8 @@ func Run(t *testing.T, open Opener) {
 		{"orgs", testOrgs},
 		{"seats", testSeats},
 		{"imports", testImports},
+		{"authority", testAuthority},
+		{"agent authority", testAgentAuthority},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
