@@ -35,6 +35,7 @@
 //     account through rotation.Rotator, and the hub adapter the cycle stages through;
 //   - halt.go: when an account is halted instead of retried (the unresolved bound, the target's own password
 //     and lockout policy, accounts that are not Watchword's);
+//   - authority.go: the signed authority a pinned agent checks every plan against before it acts on it;
 //   - jit.go: just-in-time accounts, closed outside their window and disabled at expiry by the agent's own
 //     clock, the open windows kept in Config.JITStateFile;
 //   - backoff.go: exponential backoff with full jitter for hub failures;
@@ -102,6 +103,9 @@ type Config struct {
 	StepTimeout time.Duration
 	// JITStateFile keeps the open just-in-time windows across restarts (jit.go); empty keeps them in memory only.
 	JITStateFile string
+	// Authority pins the runner to its tenant's signed authority (authority.go): every plan is checked against
+	// what the admins signed before the runner acts on it. Nil trusts the hub's plan.
+	Authority *AuthorityPin
 	// Hook is the rotation crash hook; only fault-injection builds set it.
 	Hook   rotation.Hook
 	Logger *slog.Logger
@@ -114,6 +118,7 @@ type Stats struct {
 	Syncs                      int64
 	Ensured, Rotated, Disabled int64
 	RotationFailures, Errors   int64
+	Refused                    int64 // plans refused by the signed authority (authority.go)
 }
 
 // Runner keeps one target in line with the hub's plan. Create it with New.
@@ -143,8 +148,10 @@ type Runner struct {
 
 	recipients seal.RecipientCache // parsed recipients of the plans' accounts (buildJob)
 
+	pin *pin // the signed authority the plans are checked against (authority.go); nil when not pinned
+
 	stats struct {
-		polls, pollErrors, syncs, ensured, rotated, disabled, rotFail, errors atomic.Int64
+		polls, pollErrors, syncs, ensured, rotated, disabled, rotFail, errors, refused atomic.Int64
 	}
 }
 
@@ -184,17 +191,27 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		cfg.Logger.Error("jit windows of the last run unreadable; enforcing what the next plan says", "err", err)
 	}
-	return &Runner{cfg: cfg, log: cfg.Logger, idle: make(chan driver.Driver, cfg.Parallelism),
+	r := &Runner{cfg: cfg, log: cfg.Logger, idle: make(chan driver.Driver, cfg.Parallelism),
 		applied: map[int64]string{}, tried: map[int64]string{}, retryAt: map[int64]time.Time{},
 		unresolved: map[int64]int{}, halted: map[int64]haltState{}, hubHalted: map[int64]bool{},
-		windows: windows, jitWake: make(chan struct{}, 1)}, nil
+		windows: windows, jitWake: make(chan struct{}, 1)}
+	if cfg.Authority != nil {
+		if r.pin, err = loadPin(cfg.Authority); err != nil {
+			return nil, err
+		}
+		if r.pin.broken != nil {
+			cfg.Logger.Error("every plan will be refused", "err", r.pin.broken)
+		}
+	}
+	return r, nil
 }
 
 // Stats returns the counters.
 func (r *Runner) Stats() Stats {
 	s := &r.stats
 	return Stats{Polls: s.polls.Load(), PollErrors: s.pollErrors.Load(), Syncs: s.syncs.Load(), Ensured: s.ensured.Load(),
-		Rotated: s.rotated.Load(), Disabled: s.disabled.Load(), RotationFailures: s.rotFail.Load(), Errors: s.errors.Load()}
+		Rotated: s.rotated.Load(), Disabled: s.disabled.Load(), RotationFailures: s.rotFail.Load(), Errors: s.errors.Load(),
+		Refused: s.refused.Load()}
 }
 
 // LastPlan is the last plan the hub sent, kept across outages; nil before the first.
@@ -265,6 +282,9 @@ func (r *Runner) Run(ctx context.Context) error {
 			wait := bo.Next()
 			r.log.Warn("hub failed during the pass; backing off", "retry_in", wait.Round(time.Millisecond))
 			clock.Sleep(ctx, wait)
+		case sum.Refused:
+			// The hub answers at once while anything is due, and a refused plan leaves it due.
+			clock.Sleep(ctx, r.cfg.Pace)
 		case sum.Deferred > 0:
 			// The hub answers at once while anything is due; do not spin on work that waits for its retry time.
 			clock.Sleep(ctx, min(r.cfg.Pace, max(time.Until(sum.NextRetry), 50*time.Millisecond)))
@@ -281,6 +301,8 @@ type Summary struct {
 	NextRetry                                   time.Time // earliest retry time of deferred work
 	HubDown                                     bool      // a hub call failed in transit during the pass
 	Missing                                     []string  // planned groups the target lacks (sorted, unique)
+	// Refused says the signed authority refused the plan (authority.go): the pass carried out its disables only.
+	Refused bool
 }
 
 type task struct {
@@ -306,8 +328,25 @@ type outcome struct {
 }
 
 // Sync reconciles the target with plan once. It is safe to call while Run is not running; Run calls it itself.
+// A pinned runner checks plan against the signed authority first, and acts only on the disables of a plan it
+// refuses (authority.go).
 func (r *Runner) Sync(ctx context.Context, plan *wire.Plan) Summary {
 	r.stats.syncs.Add(1)
+	if r.pin == nil {
+		return r.pass(ctx, plan)
+	}
+	err := r.checkAuthority(ctx, plan)
+	if err == nil {
+		return r.pass(ctx, plan)
+	}
+	sum := r.pass(ctx, disablesOnly(plan))
+	sum.Refused = true
+	sum.HubDown = sum.HubDown || errors.Is(err, errUnreachable)
+	return sum
+}
+
+// pass reconciles the target with plan once.
+func (r *Runner) pass(ctx context.Context, plan *wire.Plan) Summary {
 	r.noteJIT(plan)
 	now := r.cfg.Now()
 	r.mu.Lock()
