@@ -5,6 +5,7 @@
 //	    --ou OU=Watchword,DC=contoso,DC=local --bind-dn CN=watchword-svc,... --ca-file /etc/ssl/contoso-ca.pem \
 //	    --bind-password-file /etc/watchword-agent/bind.pass --passphrase-file /etc/watchword-agent/passphrase
 //	watchword-agent run
+//	watchword-agent pin-authority [--replace] GENESIS-HASH
 //	watchword-agent service install|remove|start|stop   (Windows; Linux uses the systemd unit)
 //
 // enroll creates the agent's identity on this machine (keys never leave it) and keeps it in the state directory,
@@ -15,6 +16,12 @@
 // command line, where ps and shell histories would show them. Unless the token was created "approve on use", the
 // agent is pending until an admin approves it in the Console, comparing the key fingerprint enroll prints.
 //
+// enroll --authority (the genesis hash of the tenant's signed authority, printed by the Console in the enrolment
+// command) pins the agent to what the tenant's admins sign: run then checks every plan against it and refuses one
+// the hub changed on its own (package agent, authority.go). pin-authority pins an agent enrolled before its hub
+// signed anything; changing a pin takes --replace, since a new genesis is a deliberate act on this machine, never
+// the hub's.
+//
 // run holds the state directory's lock (two agents never work one target), then polls the hub and keeps the
 // target in line until SIGTERM or SIGINT, finishing the rotations in flight before it exits. On Windows the
 // service commands (package winsvc) register run with the service control manager, whose Stop means the same.
@@ -22,7 +29,8 @@
 // # Reading guide
 //
 //   - cli.go: Main and the commands (enroll, run, service, help), the secrets' sources and the logger;
-//   - config.go: agent.json (what enroll writes and run reads) and the driver each target kind opens;
+//   - config.go: agent.json (what enroll and pin-authority write and run reads), the pinned anchor, and the
+//     driver each target kind opens;
 //   - fault_on.go, fault_off.go: the crash hook that only fault-injection builds (-tags faultinject) compile in;
 //   - testdata/*.txtar with script_test.go: the command line's tests, testscript files that run watchword-agent
 //     as its own process against an in-process hub; fault_test.go and jit_kill_test.go build the real binary
@@ -64,6 +72,10 @@ const IdentityName = "agent"
 // agent still disables each account at its expiry without the hub (console/server/agent/jit.go).
 const JITStateName = "jit.json"
 
+// AuthorityStateName is the file in the state directory that keeps the signed authority a pinned agent verified,
+// so that a restarted agent still refuses an older head (console/server/agent/authority.go).
+const AuthorityStateName = "authority.cbor"
+
 // DefaultStateDir is used when neither --state-dir nor $STATE_DIRECTORY (set by systemd's StateDirectory=) is;
 // on Windows the default is %ProgramData%\Watchword\agent (winsvc.DefaultPaths).
 const DefaultStateDir = "/var/lib/watchword-agent"
@@ -75,6 +87,8 @@ Watchword hub plans.
 Usage:
   watchword-agent enroll [flags]   enroll this machine's agent at the hub, once
   watchword-agent run [flags]      run until SIGTERM or SIGINT (the service)
+  watchword-agent pin-authority [--replace] HASH
+                                   pin an enrolled agent to its tenant's signed authority
   watchword-agent service ACTION   Windows: install, remove, start or stop the service that runs "run"
   watchword-agent help [command]   show the flags of a command
   watchword-agent --version        print the version
@@ -95,6 +109,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return enroll(ctx, args[1:], stdout, stderr)
 	case "run":
 		return run(ctx, args[1:], stderr)
+	case "pin-authority":
+		return pinAuthority(args[1:], stdout, stderr)
 	case "service":
 		return service(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -102,7 +118,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprint(stdout, winsvc.Usage)
 			return nil
 		}
-		if len(args) > 1 && (args[1] == "enroll" || args[1] == "run") {
+		if len(args) > 1 && (args[1] == "enroll" || args[1] == "run" || args[1] == "pin-authority") {
 			if err := Main(ctx, []string{args[1], "-help"}, stdout, stdout); !errors.Is(err, flag.ErrHelp) {
 				return err
 			}
@@ -183,12 +199,15 @@ Console after comparing the key fingerprint printed here. Example (AD):
     --ldap-url ldaps://dc1.contoso.local:636 --base-dn DC=contoso,DC=local --ou OU=Watchword,DC=contoso,DC=local \
     --bind-dn 'CN=watchword-svc,CN=Users,DC=contoso,DC=local' --ca-file /etc/ssl/contoso-ca.pem \
     --bind-password-file /etc/watchword-agent/bind.pass --passphrase-file /etc/watchword-agent/passphrase
+
+When the tenant's admins sign its authority, the Console's command also carries --authority with the genesis hash
+(not a secret): the agent then acts only on plans that agree with what the admins signed.
 `
 
 func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("enroll", enrollDoc, stderr)
 	var cfg Config
-	var stateDir, hub, tokenArg string
+	var stateDir, hub, tokenArg, genesis string
 	var tokenSrc Secret
 	var workFactor int
 	fs.StringVar(&stateDir, "state-dir", defaultStateDir(), "state `directory` (identity, settings, lock); default $STATE_DIRECTORY or "+DefaultStateDir)
@@ -214,6 +233,7 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&cfg.Keyring, "keyring", false, "keep the identity in the OS keyring when one answers (default: the passphrase file only)")
 	secretFlags(fs, &cfg.Passphrase, "passphrase", "the keystore passphrase")
 	fs.IntVar(&cfg.Parallelism, "parallelism", 4, "accounts worked on at once")
+	fs.StringVar(&genesis, "authority", "", "pin the tenant's signed authority: its genesis `hash` (64 hex digits) from the Console's enrolment command")
 	fs.IntVar(&workFactor, "kdf-work-factor", 0, "scrypt `log2 cost` of the identity file (0: the keystore's default, 18); lower only in tests")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -241,6 +261,12 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if cfg.Name == "" {
 		errs = append(errs, errors.New("--name is required"))
+	}
+	if genesis != "" {
+		cfg.Authority = &Anchor{Tenant: inv.ClientGUID, Genesis: strings.ToLower(strings.TrimSpace(genesis))}
+		if _, err := cfg.Authority.Parse(); err != nil {
+			errs = append(errs, fmt.Errorf("--authority: %w", err))
+		}
 	}
 	if !cfg.Keyring && !cfg.Passphrase.IsSet() {
 		errs = append(errs, errors.New("the keystore passphrase: give --passphrase-file or --passphrase-env"))
@@ -281,11 +307,18 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("enroll at %s: %w", inv.HubURL, err)
 	}
 	cfg.Invite, cfg.AgentID, cfg.ClientGUID = inv.String(), resp.AgentID, resp.ClientGUID
+	if cfg.Authority != nil && resp.ClientGUID != inv.ClientGUID {
+		return fmt.Errorf("enroll at %s: the hub enrolled this agent in tenant %s, but the invite and the pinned "+
+			"signed authority are tenant %s's", inv.HubURL, resp.ClientGUID, inv.ClientGUID)
+	}
 	if err := cfg.Save(stateDir); err != nil {
 		return fmt.Errorf("enroll: %w", err)
 	}
 	fmt.Fprintf(stdout, "enrolled agent %d (%s, driver %s) at %s\nkey fingerprint: %s\n%s\nstate: %s\n",
 		resp.AgentID, cfg.Name, cfg.Driver, inv.HubURL, id.Public().Fingerprint(), backend.Describe(), stateDir)
+	if cfg.Authority != nil {
+		fmt.Fprintf(stdout, "signed authority: pinned to genesis %s\n", cfg.Authority.Genesis)
+	}
 	if resp.Status == wire.AgentPending {
 		fmt.Fprintf(stdout, "status: pending — an admin must approve agent %d in the Console (Agents) after comparing the key "+
 			"fingerprint above; until then run gets no plan and keeps asking\n", resp.AgentID)
@@ -415,13 +448,86 @@ func runAgent(ctx context.Context, log *slog.Logger, o runOptions) error {
 		return fmt.Errorf("run: %w", err)
 	}
 	defer c.Close()
+	var pin *agent.AuthorityPin
+	if cfg.Authority != nil {
+		anchor, _ := cfg.Authority.Parse() // checked by LoadConfig
+		pin = &agent.AuthorityPin{Anchor: anchor, File: filepath.Join(o.stateDir, AuthorityStateName), Hub: c}
+	}
 	r, err := agent.New(agent.Config{Hub: c, NewDriver: newDriver, Parallelism: cfg.Parallelism, PollWait: o.pollWait,
-		JITStateFile: filepath.Join(o.stateDir, JITStateName),
-		Hook:         hook, Logger: log.With("agent", cfg.AgentID, "target", cfg.Name, "driver", cfg.Driver)})
+		JITStateFile: filepath.Join(o.stateDir, JITStateName), Authority: pin,
+		Hook: hook, Logger: log.With("agent", cfg.AgentID, "target", cfg.Name, "driver", cfg.Driver)})
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	return r.Run(ctx)
+}
+
+const pinDoc = `Pins an enrolled agent to its tenant's signed authority: HASH is the genesis hash (64 hex digits) the Console
+shows once the tenant's admins sign its authority. From its next start the agent acts only on plans that agree with
+what the admins signed. Stop the agent first (the command takes the state directory's lock). A pin is changed only
+with --replace, which also forgets the authority verified under the old one: a new genesis is a deliberate act on
+this machine, never the hub's.
+`
+
+func pinAuthority(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("pin-authority", pinDoc, stderr)
+	var stateDir string
+	var replace bool
+	fs.StringVar(&stateDir, "state-dir", defaultStateDir(), "state `directory` written by enroll; default $STATE_DIRECTORY or "+DefaultStateDir)
+	fs.BoolVar(&replace, "replace", false, "replace an existing pin with another genesis")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// Flags may follow the hash too.
+	var hashes []string
+	for fs.NArg() > 0 {
+		hashes = append(hashes, fs.Arg(0))
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return err
+		}
+	}
+	if len(hashes) != 1 {
+		fs.Usage()
+		return errors.New("pin-authority: give the genesis hash, once")
+	}
+	if _, err := LoadConfig(stateDir); err != nil { // a clear "not enrolled" before the lock's own error
+		return fmt.Errorf("pin-authority: %w", err)
+	}
+	lock, err := agent.AcquireLock(stateDir)
+	if err != nil {
+		return fmt.Errorf("pin-authority: %w", err)
+	}
+	defer lock.Release()
+	cfg, err := LoadConfig(stateDir)
+	if err != nil {
+		return fmt.Errorf("pin-authority: %w", err)
+	}
+	inv, _ := wire.ParseInvite(cfg.Invite) // checked by LoadConfig
+	next := &Anchor{Tenant: inv.ClientGUID, Genesis: strings.ToLower(strings.TrimSpace(hashes[0]))}
+	if _, err := next.Parse(); err != nil {
+		return fmt.Errorf("pin-authority: %w", err)
+	}
+	if old := cfg.Authority; old != nil {
+		if *old == *next {
+			fmt.Fprintf(stdout, "agent %d is already pinned to genesis %s\n", cfg.AgentID, next.Genesis)
+			return nil
+		}
+		if !replace {
+			return fmt.Errorf("pin-authority: agent %d is pinned to genesis %s; a hub cannot move a pin, so replacing it "+
+				"takes --replace (only when the tenant's admins started a new signed authority)", cfg.AgentID, old.Genesis)
+		}
+	}
+	// What was verified under another anchor is no evidence under this one.
+	if err := os.Remove(filepath.Join(stateDir, AuthorityStateName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("pin-authority: %w", err)
+	}
+	cfg.Authority = next
+	if err := cfg.Save(stateDir); err != nil {
+		return fmt.Errorf("pin-authority: %w", err)
+	}
+	fmt.Fprintf(stdout, "agent %d (tenant %s) pinned to genesis %s; start the agent again to verify it\n", cfg.AgentID,
+		next.Tenant, next.Genesis)
+	return nil
 }
 
 // openLogger logs to stderr, a file (appended, readable by the agent's user only) or the Windows event log.

@@ -17,6 +17,7 @@ import (
 	"github.com/watchword/watchword/console/server/agent/driver/linux"
 	"github.com/watchword/watchword/console/server/agent/driver/openldap"
 	"github.com/watchword/watchword/shared/atomicfile"
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -98,6 +99,29 @@ type Config struct {
 	Passphrase Secret `json:"passphrase,omitzero"`
 
 	Parallelism int `json:"parallelism,omitempty"`
+
+	// Authority is the signed authority this agent is pinned to (enroll --authority or pin-authority); without
+	// it the agent trusts the hub's plan.
+	Authority *Anchor `json:"authority,omitempty"`
+}
+
+// Anchor is a pinned signed authority as agent.json keeps it: the tenant's client GUID, from the invite, and the
+// genesis hash the Console printed. Neither is secret; both are set on this machine, never by the hub.
+type Anchor struct {
+	Tenant  string `json:"tenant"`
+	Genesis string `json:"genesis"`
+}
+
+// Parse checks the anchor and returns it in the form the runner pins.
+func (a *Anchor) Parse() (authority.Anchor, error) {
+	h, err := authority.ParseHash(a.Genesis)
+	if err != nil {
+		return authority.Anchor{}, fmt.Errorf("signed authority: %w", err)
+	}
+	if a.Tenant == "" {
+		return authority.Anchor{}, errors.New("signed authority: no tenant")
+	}
+	return authority.Anchor{Tenant: a.Tenant, Genesis: h}, nil
 }
 
 // HubDriver is the driver kind the hub knows the agent by.
@@ -169,6 +193,11 @@ func LoadConfig(dir string) (*Config, error) {
 	}
 	if err := c.Check(); err != nil {
 		return nil, fmt.Errorf("config %q: %w", path, err)
+	}
+	if c.Authority != nil {
+		if _, err := c.Authority.Parse(); err != nil {
+			return nil, fmt.Errorf("config %q: %w", path, err)
+		}
 	}
 	return &c, nil
 }

@@ -42,14 +42,16 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// TestScripts runs testdata/*.txtar against one in-process hub: $HUB is its invite; the commands below create
-// enrollment tokens and read the hub's list of agents, as its owner, and look at what an agent left on disk.
+// TestScripts runs testdata/*.txtar against one in-process hub: $HUB is its invite, $GUID its tenant's client
+// GUID; the commands below create enrollment tokens and read the hub's list of agents, as its owner, and look at
+// what an agent left on disk.
 func TestScripts(t *testing.T) {
 	h := hubtest.New(t)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("HUB", h.Invite.String())
+			env.Setenv("GUID", h.GUID)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
