@@ -126,6 +126,7 @@ func TestAccessMatrix(t *testing.T) {
 		"tech":         {"pending-tech", "rejected-tech", "disabled-tech", "active-tech"},
 		"active-tech":  {"active-tech"},
 		"active-agent": {"active-agent"},
+		"active-any":   {"active-tech", "active-agent", "owner", "admin"},
 		"admin":        {"owner", "admin"},
 		"owner":        {"owner"},
 		"read":         {"owner", "admin"},
@@ -136,6 +137,7 @@ func TestAccessMatrix(t *testing.T) {
 	refused := map[string][]string{
 		"active-tech":  {"pending-tech", "rejected-tech", "disabled-tech"},
 		"active-agent": {"disabled-agent"},
+		"active-any":   {"pending-tech", "rejected-tech", "disabled-tech", "disabled-agent"},
 		"owner":        {"admin"},
 	}
 	clients := map[string]*raw{}

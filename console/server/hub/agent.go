@@ -365,7 +365,10 @@ func (h *Hub) agentAccounts(r *request) (any, error) {
 
 func agentWire(a *store.Agent) wire.Agent {
 	out := wire.Agent{ID: a.ID, Name: a.Name, Driver: a.Driver, Status: a.Status, PublicKey: a.PublicKey, Version: a.Version,
-		LastSeen: a.LastSeen, CreatedAt: a.CreatedAt}
+		LastSeen: a.LastSeen, CreatedAt: a.CreatedAt, AuthorityRefusal: a.Authority.Refusal}
+	if a.Authority.Hash != "" {
+		out.AuthorityHead = &wire.AuthorityHead{Seq: a.Authority.Seq, Hash: a.Authority.Hash}
+	}
 	if pk, err := seal.ParsePublicKey(a.PublicKey); err == nil {
 		out.Fingerprint = pk.Fingerprint().String()
 	}

@@ -58,6 +58,7 @@ var expectedMore = map[string][7]int{
 	"tech":         {ok, ok, ok, u, u, u, u},
 	"active-tech":  {ok, ok, ok, u, u, u, u},
 	"active-agent": {u, u, u, u, u, u, u},
+	"active-any":   {ok, ok, ok, u, u, ok, ok},
 	"admin":        {u, u, u, u, u, f, f},
 	"owner":        {u, u, u, u, u, f, f},
 	"read":         {u, u, u, u, u, ok, f},

@@ -38,6 +38,7 @@
 //   - jit.go: just-in-time access.
 //   - totp.go: two-factor sessions, lockout, authenticator reset, TOTP secrets sealed at rest.
 //   - rekey.go: device replacement.
+//   - authority.go: the signed authority the hub relays (updates admins sign, agents' receipts) and cannot make.
 //   - orgs.go: client organizations, co-management, seats.
 //   - onboard.go: the co-managed onboarding in one transaction.
 //   - csvimport.go: CSV import of techs and reservations.
@@ -138,6 +139,8 @@ type Hub struct {
 	notify *notify.Notifier
 
 	views viewCache // the tenants' entitlement views (view.go)
+
+	authorities authorityCache // the tenants' signed authority states (authority.go)
 
 	mu sync.Mutex // guards problems
 	// problems holds the plan problems already audited (accounts.go).

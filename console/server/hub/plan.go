@@ -168,6 +168,10 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 		Recovery: tenant.Recovery, Policy: tenant.Policy, Accounts: make([]wire.PlanAccount, 0, len(planned)),
 		Disable: []wire.PlanDisable{}, Problems: []wire.PlanProblem{}}
 	plan.Policy.IntervalSeconds = int64(interval / time.Second)
+	// Read after the revision, so that a plan never names an older head than its revision has (authority.go).
+	if plan.Authority, err = h.readAuthorityHead(ctx, tenant.ID); err != nil {
+		return nil, err
+	}
 	entitled := make(map[int64]bool, len(planned))
 	for _, p := range planned {
 		acc := byTech[p.Tech.ID]

@@ -113,6 +113,8 @@ func (h *Hub) serve(rt route, r *request) (int, any, error) {
 			if r.who.admin, err = tx.AdminByKey(t.ID, r.keyID); err == nil {
 				r.who.kind, r.who.id = "admin", r.who.admin.ID
 			}
+		case anyActive:
+			err = r.anyPrincipal(tx, t.ID)
 		}
 		return err
 	})
@@ -138,6 +140,10 @@ func (h *Hub) serve(rt route, r *request) (int, any, error) {
 		if err := checkRole(rt.who, r.who.admin); err != nil {
 			return 0, nil, err
 		}
+	case rt.who == anyActive:
+		if err := r.checkActive(); err != nil {
+			return 0, nil, err
+		}
 	}
 	// One key's requests in flight, long polls included (flood.go).
 	release, err := h.requests.Acquire(r.keyID)
@@ -147,6 +153,43 @@ func (h *Hub) serve(rt route, r *request) (int, any, error) {
 	defer release()
 	resp, err := rt.handle(h, r)
 	return http.StatusOK, resp, err
+}
+
+// anyPrincipal finds the caller's key among the tenant's techs, agents and admins, in that order.
+func (r *request) anyPrincipal(tx store.Tx, tenant int64) error {
+	var err error
+	if r.who.tech, err = tx.TechByKey(tenant, r.keyID); err == nil {
+		r.who.kind, r.who.id = "tech", r.who.tech.ID
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if r.who.agent, err = tx.AgentByKey(tenant, r.keyID); err == nil {
+		r.who.kind, r.who.id = "agent", r.who.agent.ID
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if r.who.admin, err = tx.AdminByKey(tenant, r.keyID); err == nil {
+		r.who.kind, r.who.id = "admin", r.who.admin.ID
+	}
+	return err
+}
+
+// checkActive admits, on an anyActive route, the principal anyPrincipal found as its own class would: an active
+// tech, an active agent, an active admin of any role.
+func (r *request) checkActive() error {
+	switch {
+	case r.who.tech != nil && r.who.tech.Status != wire.TechActive:
+		return &wire.Error{Code: wire.CodePending, Message: fmt.Sprintf("tech is %s", r.who.tech.Status)}
+	case r.who.agent != nil && r.who.agent.Status == wire.AgentPending:
+		return errAgentPending
+	case r.who.agent != nil && r.who.agent.Status != wire.AgentActive:
+		return &wire.Error{Code: wire.CodePending, Message: fmt.Sprintf("agent is %s", r.who.agent.Status)}
+	case r.who.admin != nil:
+		return checkRole(orgRead, r.who.admin)
+	}
+	return nil
 }
 
 func clientAddr(r *http.Request) string {

@@ -21,6 +21,7 @@ const (
 	adminAny                  // an admin of the tenant
 	ownerOnly                 // the tenant's owner
 	scrape                    // the operator's scrape key as a bearer token, no client certificate (package metrics)
+	anyActive                 // an active tech, an active agent or an admin of any role: what every principal verifies
 )
 
 // principal is the authenticated caller.
@@ -81,6 +82,10 @@ func routes() []route {
 		{"POST", wire.PathAgentConfirm, agentActive, (*Hub).agentConfirm},
 		{"POST", wire.PathAgentFail, agentActive, (*Hub).agentFail},
 		{"POST", wire.PathAgentAccounts, agentActive, (*Hub).agentAccounts},
+		{"POST", wire.PathAgentAuthority, agentActive, (*Hub).agentAuthority},
+
+		{"GET", wire.PathAuthority, anyActive, (*Hub).authority},
+		{"POST", wire.PathAdminAuthority, orgManage, (*Hub).adminAuthority},
 
 		{"POST", wire.PathAdminClaim, keyed, (*Hub).adminClaim},
 		{"GET", wire.PathAdminTenant, orgRead, (*Hub).adminTenant},
@@ -143,13 +148,13 @@ func routes() []route {
 }
 
 var accessNames = map[access]string{public: "public", keyed: "keyed", techAny: "tech", techActive: "active-tech",
-	agentActive: "active-agent", adminAny: "admin", ownerOnly: "owner", scrape: "scrape", adminRead: "read", orgManage: "org", orgRead: "org-read"}
+	agentActive: "active-agent", anyActive: "active-any", adminAny: "admin", ownerOnly: "owner", scrape: "scrape", adminRead: "read", orgManage: "org", orgRead: "org-read"}
 
 // RouteInfo describes one endpoint of the API table, for docs and tests.
 type RouteInfo struct {
 	Method string
 	Path   string // a net/http pattern path, with {id} and {action} wildcards
-	Access string // public, keyed, tech, active-tech, active-agent, admin, owner, scrape, read, org, org-read (roles.go)
+	Access string // public, keyed, tech, active-tech, active-agent, active-any, admin, owner, scrape, read, org, org-read (roles.go)
 }
 
 // Routes lists the API table.
