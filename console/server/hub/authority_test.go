@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http/httptest"
@@ -358,4 +359,43 @@ func restarted(t *testing.T, h *hubtest.Harness) func(*seal.Identity) *hubclient
 		t.Cleanup(c.Close)
 		return c
 	}
+}
+
+// TestAuthorityBatch: a verifier far behind gets wire.MaxAuthorityBatch updates at a time, told there is more,
+// and the rest when it asks after the last one it got. The reads serve what is stored; the rows are written
+// straight into the store (what they hold is the verifiers' business, tested above).
+func TestAuthorityBatch(t *testing.T) {
+	ctx := testCtx(t)
+	h := hubtest.New(t)
+	agent := h.NewAgent("a.local", wire.DriverAD)
+	total := wire.MaxAuthorityBatch + 7
+	noErr(t, h.Store.Write(ctx, func(tx store.Tx) error {
+		tn, err := tx.Tenant(h.GUID)
+		if err != nil {
+			return err
+		}
+		for seq := range uint64(total) {
+			if err := tx.AppendAuthority(&store.AuthorityUpdate{TenantID: tn.ID, Seq: seq, Hash: fmt.Sprintf("%064x", seq),
+				Body: []byte{byte(seq), byte(seq >> 8)}, CreatedAt: h.Clock.Now()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	last := &wire.AuthorityHead{Seq: uint64(total - 1), Hash: fmt.Sprintf("%064x", total-1)}
+	first, err := agent.Authority(ctx, -1)
+	if err != nil || len(first.Updates) != wire.MaxAuthorityBatch || !first.More || *first.Head != *last {
+		t.Fatalf("first batch: %d updates, more %v, head %+v, %v", len(first.Updates), first.More, first.Head, err)
+	}
+	rest, err := agent.Authority(ctx, int64(wire.MaxAuthorityBatch-1))
+	if err != nil || len(rest.Updates) != 7 || rest.More || *rest.Head != *last {
+		t.Fatalf("the rest: %d updates, more %v, head %+v, %v", len(rest.Updates), rest.More, rest.Head, err)
+	}
+	for i, b := range append(first.Updates, rest.Updates...) {
+		if !bytes.Equal(b, []byte{byte(i), byte(i >> 8)}) {
+			t.Fatalf("update %d is %x", i, b)
+		}
+	}
+	_, err = agent.Authority(ctx, -2)
+	refusedWith(t, "since -2", err, wire.CodeInvalid, "")
 }
