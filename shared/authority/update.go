@@ -18,9 +18,11 @@ import (
 // guess at it: an unknown field could be a restriction it would otherwise drop.
 const FormatVersion = 1
 
-// Limits of one update, checked on decoding and on building.
+// Limits of one update, checked on decoding and on building. An update travels base64-encoded in a request body
+// the hub caps at 1 MiB (wire.MaxBodyBytes), so it must stay well under three quarters of that; 1,000 tech
+// approvals take about 150 KiB.
 const (
-	MaxUpdateBytes = 1 << 20
+	MaxUpdateBytes = 512 << 10
 	MaxOps         = 1000
 	MaxSigs        = 16
 )
