@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -85,30 +86,46 @@ func cmdToken(ts *testscript.TestScript, neg bool, args []string, h *hubtest.Har
 	ts.Setenv("TOKEN", tok.Token)
 }
 
-// agent NAME prints the hub's record of the agent named NAME ("id=… driver=… status=… fingerprint=…") and sets
-// $AGENT_ID and $FINGERPRINT; ! agent NAME: the hub has no agent of that name.
+// agent [-refused] NAME prints the hub's record of the agent named NAME ("id=… driver=… status=… fingerprint=…",
+// then "refusal=…" when the agent refuses the hub's plans) and sets $AGENT_ID and $FINGERPRINT; -refused waits up
+// to 30 seconds for the agent to report a refusal. ! agent NAME: the hub has no agent of that name.
 func cmdAgent(ts *testscript.TestScript, neg bool, args []string, h *hubtest.Harness) {
-	if len(args) != 1 {
-		ts.Fatalf("usage: agent NAME")
+	refused := len(args) == 2 && args[0] == "-refused"
+	if refused {
+		args = args[1:]
+	}
+	if len(args) != 1 || refused && neg {
+		ts.Fatalf("usage: agent [-refused] NAME")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	agents, err := h.Owner.Agents(ctx)
-	ts.Check(err)
-	for _, a := range agents {
-		if a.Name != args[0] {
+	for {
+		agents, err := h.Owner.Agents(ctx)
+		ts.Check(err)
+		i := slices.IndexFunc(agents, func(a wire.Agent) bool { return a.Name == args[0] })
+		switch {
+		case i < 0 && neg:
+			return
+		case i < 0:
+			ts.Fatalf("the hub has no agent %q", args[0])
+		case neg:
+			ts.Fatalf("the hub has agent %q (id %d)", args[0], agents[i].ID)
+		}
+		a := agents[i]
+		if refused && a.AuthorityRefusal == "" {
+			if ctx.Err() != nil {
+				ts.Fatalf("agent %q reports no refusal after 30 s", a.Name)
+			}
+			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		if neg {
-			ts.Fatalf("the hub has agent %q (id %d)", a.Name, a.ID)
-		}
 		fmt.Fprintf(ts.Stdout(), "id=%d driver=%s status=%s fingerprint=%s\n", a.ID, a.Driver, a.Status, a.Fingerprint)
+		if a.AuthorityRefusal != "" {
+			fmt.Fprintf(ts.Stdout(), "refusal=%s\n", a.AuthorityRefusal)
+		}
 		ts.Setenv("AGENT_ID", fmt.Sprint(a.ID))
 		ts.Setenv("FINGERPRINT", a.Fingerprint)
 		return
-	}
-	if !neg {
-		ts.Fatalf("the hub has no agent %q", args[0])
 	}
 }
 
