@@ -106,24 +106,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 // publish signs an update of ops with the owner's key and publishes it.
 func (c *compromise) publish(ops ...authority.Op) {
 	c.t.Helper()
-	s := c.state
-	u := authority.New(c.h.GUID, 0, authority.Hash{}, authority.Hash{}, time.Now(), ops...)
-	if s.Started() {
-		u = authority.New(c.h.GUID, s.Seq+1, s.Head, s.Genesis, time.Now(), ops...)
-	}
-	if err := u.Sign(c.h.OwnerID.Signer()); err != nil {
-		c.t.Fatal(err)
-	}
-	next, err := s.Apply(u)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	b, err := u.Encode()
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	next, b := signNext(c.t, c.state, c.h.GUID, c.h.OwnerID, ops...)
 	if _, err := c.h.Owner.PublishAuthority(c.ctx, b); err != nil {
-		c.t.Fatalf("publish update %d: %v", u.Seq, err)
+		c.t.Fatalf("publish update %d: %v", next.Seq, err)
 	}
 	c.state = next
 }

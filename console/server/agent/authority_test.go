@@ -99,26 +99,33 @@ func newIdentity(t *testing.T) *seal.Identity {
 // sign appends an update of ops signed by the owner to the hub's log.
 func (st *signedTenant) sign(ops ...authority.Op) {
 	st.t.Helper()
-	s := st.state
-	u := authority.New(testGUID, 0, authority.Hash{}, authority.Hash{}, time.Unix(1e9, 0), ops...)
-	if s.Started() {
-		u = authority.New(testGUID, s.Seq+1, s.Head, s.Genesis, time.Unix(1e9, 0), ops...)
-	}
-	if err := u.Sign(st.owner.Signer()); err != nil {
-		st.t.Fatal(err)
-	}
-	next, err := s.Apply(u)
-	if err != nil {
-		st.t.Fatal(err)
-	}
-	b, err := u.Encode()
-	if err != nil {
-		st.t.Fatal(err)
-	}
-	st.state = next
+	var b []byte
+	st.state, b = signNext(st.t, st.state, testGUID, st.owner, ops...)
 	st.hub.mu.Lock()
 	st.hub.updates = append(st.hub.updates, b)
 	st.hub.mu.Unlock()
+}
+
+// signNext signs the update of ops after state's head (a genesis before one) with admin's key, and returns the
+// state after it and its encoding.
+func signNext(t *testing.T, state *authority.State, tenant string, admin *seal.Identity, ops ...authority.Op) (*authority.State, []byte) {
+	t.Helper()
+	u := authority.New(tenant, 0, authority.Hash{}, authority.Hash{}, time.Unix(1e9, 0), ops...)
+	if state.Started() {
+		u = authority.New(tenant, state.Seq+1, state.Head, state.Genesis, time.Unix(1e9, 0), ops...)
+	}
+	if err := u.Sign(admin.Signer()); err != nil {
+		t.Fatal(err)
+	}
+	next, err := state.Apply(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := u.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return next, b
 }
 
 func (st *signedTenant) anchor() authority.Anchor {
