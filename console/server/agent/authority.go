@@ -120,8 +120,13 @@ func (r *Runner) checkAuthority(ctx context.Context, plan *wire.Plan) error {
 		refusal = clip(oneLine(err.Error()))
 		r.stats.refused.Add(1)
 		if refusal != p.logged {
+			// One line, clipped as the report is: a plan of thousands of accounts can fail for each of them.
+			problems := 1
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				problems = len(j.Unwrap())
+			}
 			r.log.Error("plan refused: the signed authority does not allow it; acting on none of it but its disables",
-				"revision", plan.Revision, "refused", oneLine(err.Error()))
+				"revision", plan.Revision, "problems", problems, "refused", refusal)
 		}
 	} else if p.logged != "" {
 		r.log.Info("plan verified against the signed authority again", "revision", plan.Revision)
