@@ -21,8 +21,11 @@
 //   - [State.CheckPlan] is the agent's check of the hub's plan: every recipient an approved device of an entitled
 //     tech or the signed recovery recipient, every group one a signed right names for the agent's driver, every
 //     account name the signed naming format's.
+//   - [State.VerifyEnvelope] is the TechClient's check of an envelope: the agent that staged it signed an
+//     [EnvelopeStatement] (tenant, agent, account, version, the envelope's hash) with the key the admins enrolled.
 //
 // Files: update.go (the wire form, hashing, signing, strict decoding), op.go (the operations and who may make
 // them), state.go (the state and Apply), chain.go (a verifier's position), plan.go (the agent's check of a plan),
-// testdata/ (vectors read by vectors_test.go, which also seed the fuzz tests).
+// envelope.go (the agent's signature over a staged envelope and its check), testdata/ (vectors read by
+// vectors_test.go, which also seed the fuzz tests).
 package authority

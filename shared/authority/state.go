@@ -34,6 +34,7 @@ type Agent struct {
 	Name   string
 	Driver string
 	KeyID  string
+	Key    ed25519.PublicKey // the agent's key, which signs the envelopes it stages (VerifyEnvelope)
 }
 
 // Group is a TechGroup or an AgentGroup. All holds every approved tech (AllTechs) or enrolled agent.
@@ -284,7 +285,7 @@ func (s *State) apply(op Op) error {
 		if op.ID <= 0 || op.Driver == "" || len(op.Key) != ed25519.PublicKeySize {
 			return fmt.Errorf("%w: an agent enrolment needs an ID, a driver and a key", ErrInvalidOp)
 		}
-		s.Agents[op.ID] = Agent{Name: op.Name, Driver: op.Driver, KeyID: seal.KeyID(op.Key)}
+		s.Agents[op.ID] = Agent{Name: op.Name, Driver: op.Driver, KeyID: seal.KeyID(op.Key), Key: slices.Clone(op.Key)}
 	case OpAgentRemove:
 		delete(s.Agents, op.ID)
 	case OpGroupSet:
