@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"filippo.io/age"
@@ -17,43 +16,14 @@ import (
 	"github.com/watchword/watchword/shared/seal"
 )
 
-var (
-	keysOnce sync.Once
-	techID   *seal.Identity
-	recovery *age.HybridIdentity
-)
-
-func keys(t testing.TB) (*seal.Identity, *age.HybridIdentity) {
-	t.Helper()
-	keysOnce.Do(func() {
-		var err error
-		if techID, err = seal.GenerateIdentity(); err != nil {
-			panic(err)
-		}
-		if recovery, err = age.GenerateHybridIdentity(); err != nil {
-			panic(err)
-		}
-	})
-	return techID, recovery
-}
-
 var ref = rotation.Ref{Tenant: "0b6f3c1e-tenant", Agent: "agent-1", Account: "alice-ctso"}
 
-func job(t testing.TB, last int64) rotation.Job {
-	tech, rec := keys(t)
-	return rotation.Job{
-		Ref:         ref,
-		LastVersion: last,
-		Recipients:  []age.Recipient{tech.Public().Recipient()},
-		Recovery:    rec.Recipient(),
-		Policy:      rotation.DefaultPolicy(rotation.RulesAD),
-	}
-}
+func job(last int64) rotation.Job { return rotationtest.Job(ref, last) }
 
 func TestCycleHappyPath(t *testing.T) {
 	hub, target := rotationtest.NewHub(), rotationtest.NewTarget()
 	r := &rotation.Rotator{Hub: hub, Target: target}
-	res, err := r.Rotate(context.Background(), job(t, 0))
+	res, err := r.Rotate(context.Background(), job(0))
 	if err != nil {
 		t.Fatalf("rotate: %v", err)
 	}
@@ -70,7 +40,7 @@ func TestCycleHappyPath(t *testing.T) {
 	if bytesContain(vs[0].Envelope, cur) {
 		t.Fatal("envelope holds the password in the clear")
 	}
-	tech, rec := keys(t)
+	tech, rec := rotationtest.Keys()
 	for name, id := range map[string]age.Identity{"tech": tech, "recovery": rec} {
 		pw, err := seal.Open(vs[0].Envelope, seal.Context{Tenant: ref.Tenant, Agent: ref.Agent, Account: ref.Account, Version: 1}, id)
 		if err != nil || string(pw) != cur {
@@ -87,23 +57,17 @@ func bytesContain(b []byte, s string) bool { return strings.Contains(string(b), 
 // TestCrashAtEveryPoint kills the cycle at every step boundary many times and checks the invariant after each
 // crash and after the fresh rotation that recovers from it.
 func TestCrashAtEveryPoint(t *testing.T) {
-	tech, _ := keys(t)
+	tech, _ := rotationtest.Keys()
 	for _, p := range rotation.Points {
 		t.Run(p.String(), func(t *testing.T) {
 			hub, target := rotationtest.NewHub(), rotationtest.NewTarget()
 			good := &rotation.Rotator{Hub: hub, Target: target}
-			if _, err := good.Rotate(context.Background(), job(t, 0)); err != nil {
+			if _, err := good.Rotate(context.Background(), job(0)); err != nil {
 				t.Fatal(err)
 			}
 			for trial := range 10 {
-				crashing := &rotation.Rotator{Hub: hub, Target: target,
-					Hook: func(_ context.Context, at rotation.Point, _ rotation.Ref, _ int64) error {
-						if at == p {
-							return errors.New("kill -9")
-						}
-						return nil
-					}}
-				res, err := crashing.Rotate(context.Background(), job(t, hub.LastVersion(ref)))
+				crashing := &rotation.Rotator{Hub: hub, Target: target, Hook: rotationtest.CrashAt(p)}
+				res, err := crashing.Rotate(context.Background(), job(hub.LastVersion(ref)))
 				if !errors.Is(err, rotation.ErrCrashed) || res.State != rotation.StateCrashed {
 					t.Fatalf("trial %d: state %s err %v, want crashed", trial, res.State, err)
 				}
@@ -111,7 +75,7 @@ func TestCrashAtEveryPoint(t *testing.T) {
 					t.Fatalf("trial %d after crash: %v", trial, err)
 				}
 				// restart: the plan shows the unconfirmed version; rotate afresh
-				results, err := good.RotateFresh(context.Background(), job(t, hub.LastVersion(ref)), 3)
+				results, err := good.RotateFresh(context.Background(), job(hub.LastVersion(ref)), 3)
 				if err != nil {
 					t.Fatalf("trial %d recovery: %v", trial, err)
 				}
@@ -160,12 +124,12 @@ func TestFailureBeforeSetMarksFailed(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			hub, target := rotationtest.NewHub(), rotationtest.NewTarget()
 			r := &rotation.Rotator{Hub: hub, Target: target}
-			if _, err := r.Rotate(context.Background(), job(t, 0)); err != nil {
+			if _, err := r.Rotate(context.Background(), job(0)); err != nil {
 				t.Fatal(err)
 			}
 			before, _ := target.Password(ref.Account)
 			setup(hub, target)
-			res, err := r.Rotate(context.Background(), job(t, 1))
+			res, err := r.Rotate(context.Background(), job(1))
 			if err == nil || res.State != rotation.StateFailed {
 				t.Fatalf("state %s err %v, want failed", res.State, err)
 			}
@@ -180,7 +144,7 @@ func TestFailureBeforeSetMarksFailed(t *testing.T) {
 				t.Fatalf("calls %+v, want one Fail and only the first Confirm", hub.Calls)
 			}
 			// RotateFresh stops at a failure before set: the caller backs off rather than hammering
-			results, _ := r.RotateFresh(context.Background(), job(t, hub.LastVersion(ref)), 5)
+			results, _ := r.RotateFresh(context.Background(), job(hub.LastVersion(ref)), 5)
 			if len(results) != 1 {
 				t.Fatalf("RotateFresh ran %d cycles after a failure before set, want 1", len(results))
 			}
@@ -189,7 +153,7 @@ func TestFailureBeforeSetMarksFailed(t *testing.T) {
 }
 
 func TestFailureAfterSetRotatesAfresh(t *testing.T) {
-	tech, _ := keys(t)
+	tech, _ := rotationtest.Keys()
 	boom := errors.New("connection reset")
 	cases := map[string]func(h *rotationtest.Hub, tg *rotationtest.Target, n *int){
 		"set error":      func(_ *rotationtest.Hub, tg *rotationtest.Target, n *int) { tg.SetErrAfter = once(n, boom) },
@@ -201,12 +165,12 @@ func TestFailureAfterSetRotatesAfresh(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			hub, target := rotationtest.NewHub(), rotationtest.NewTarget()
 			r := &rotation.Rotator{Hub: hub, Target: target}
-			if _, err := r.Rotate(context.Background(), job(t, 0)); err != nil {
+			if _, err := r.Rotate(context.Background(), job(0)); err != nil {
 				t.Fatal(err)
 			}
 			var n int
 			setup(hub, target, &n)
-			results, err := r.RotateFresh(context.Background(), job(t, 1), 3)
+			results, err := r.RotateFresh(context.Background(), job(1), 3)
 			if err != nil {
 				t.Fatalf("RotateFresh: %v", err)
 			}
@@ -249,12 +213,12 @@ func once2(n *int, err error) func(rotation.Ref, int64) error {
 func TestRefusesWithoutRecovery(t *testing.T) {
 	hub, target := rotationtest.NewHub(), rotationtest.NewTarget()
 	r := &rotation.Rotator{Hub: hub, Target: target}
-	j := job(t, 0)
+	j := job(0)
 	j.Recovery = nil
 	if _, err := r.Rotate(context.Background(), j); !errors.Is(err, rotation.ErrNoRecovery) {
 		t.Fatalf("err %v, want ErrNoRecovery", err)
 	}
-	j = job(t, 0)
+	j = job(0)
 	j.Recipients = nil
 	if _, err := r.Rotate(context.Background(), j); !errors.Is(err, rotation.ErrNoRecipients) {
 		t.Fatalf("err %v, want ErrNoRecipients", err)
@@ -267,7 +231,7 @@ func TestRefusesWithoutRecovery(t *testing.T) {
 // TestRandomFaults drives many cycles with faults injected at random everywhere (hub, target, crash hooks) and
 // checks the invariant after every one.
 func TestRandomFaults(t *testing.T) {
-	tech, _ := keys(t)
+	tech, _ := rotationtest.Keys()
 	rng := rand.New(rand.NewPCG(1, 2))
 	hub, target := rotationtest.NewHub(), rotationtest.NewTarget()
 	boom := errors.New("injected")
@@ -286,7 +250,7 @@ func TestRandomFaults(t *testing.T) {
 	r := &rotation.Rotator{Hub: hub, Target: target, Hook: func(context.Context, rotation.Point, rotation.Ref, int64) error { return maybe(0.05) }}
 	// the first password must exist before the invariant can hold
 	for hub.LastVersion(ref) == 0 || target.History(ref.Account) == nil {
-		_, _ = r.RotateFresh(context.Background(), job(t, hub.LastVersion(ref)), 1)
+		_, _ = r.RotateFresh(context.Background(), job(hub.LastVersion(ref)), 1)
 	}
 	// the check itself must not see the injected verify faults
 	holds := func(_ context.Context, account, pw string) error {
@@ -297,7 +261,7 @@ func TestRandomFaults(t *testing.T) {
 	}
 	states := map[rotation.State]int{}
 	for i := range 300 {
-		res, _ := r.Rotate(context.Background(), job(t, hub.LastVersion(ref)))
+		res, _ := r.Rotate(context.Background(), job(hub.LastVersion(ref)))
 		states[res.State]++
 		if _, err := rotationtest.CheckInvariant(context.Background(), hub.Versions(ref), ref, tech, holds); err != nil {
 			t.Fatalf("cycle %d ended %s: %v", i, res.State, err)
@@ -318,7 +282,7 @@ func TestRandomFaults(t *testing.T) {
 func TestRecoveryOnly(t *testing.T) {
 	hub, target := rotationtest.NewHub(), rotationtest.NewTarget()
 	r := &rotation.Rotator{Hub: hub, Target: target}
-	j := job(t, 0)
+	j := job(0)
 	j.RecoveryOnly = true
 	if _, err := r.Rotate(context.Background(), j); err == nil || !strings.Contains(err.Error(), "recovery-only") {
 		t.Fatalf("recovery-only job with device recipients: %v", err)
@@ -332,7 +296,7 @@ func TestRecoveryOnly(t *testing.T) {
 	}
 	vs := hub.Versions(ref)
 	cur, _ := target.Password(ref.Account)
-	tech, rec := keys(t)
+	tech, rec := rotationtest.Keys()
 	sctx := seal.Context{Tenant: ref.Tenant, Agent: ref.Agent, Account: ref.Account, Version: 1}
 	if pw, err := seal.Open(vs[0].Envelope, sctx, rec); err != nil || string(pw) != cur {
 		t.Fatalf("recovery cannot open the recovery-only version: %v", err)
@@ -347,7 +311,7 @@ func TestRotateFreshStopsAtHalt(t *testing.T) {
 	hub, target := rotationtest.NewHub(), rotationtest.NewTarget()
 	target.VerifyErr = func(string) error { return fmt.Errorf("%w: one more bad login locks it out", rotation.ErrHalt) }
 	r := &rotation.Rotator{Hub: hub, Target: target}
-	results, err := r.RotateFresh(context.Background(), job(t, 0), 3)
+	results, err := r.RotateFresh(context.Background(), job(0), 3)
 	if !errors.Is(err, rotation.ErrHalt) {
 		t.Fatalf("RotateFresh: %v, want ErrHalt", err)
 	}

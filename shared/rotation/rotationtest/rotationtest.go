@@ -1,6 +1,6 @@
 // Package rotationtest holds in-memory fakes of the hub and of a target for tests and benchmarks of the rotation
-// cycle, and the invariant check that every fault-injection test ends with: the password on the target is one that
-// a stored (not failed) envelope opens.
+// cycle, the invariant check that every fault-injection test ends with (the password on the target is one that a
+// stored, not failed, envelope opens), and what those tests share: the keys, a job sealed to them, a crash hook.
 package rotationtest
 
 import (
@@ -272,4 +272,43 @@ func CheckInvariant(ctx context.Context, versions []Version, ref rotation.Ref, i
 	}
 	return 0, fmt.Errorf("invariant broken for %q: no stored envelope opens the target's password (%d tried): %w",
 		ref.Account, tried, errors.Join(errs...))
+}
+
+// Keys returns a tech's identity and the recovery identity, generated once per test binary: generating hybrid
+// keys costs more than most tests.
+func Keys() (*seal.Identity, *age.HybridIdentity) { return keys() }
+
+var keys = sync.OnceValues(func() (*seal.Identity, *age.HybridIdentity) {
+	tech, err := seal.GenerateIdentity()
+	if err != nil {
+		panic(err)
+	}
+	recovery, err := age.GenerateHybridIdentity()
+	if err != nil {
+		panic(err)
+	}
+	return tech, recovery
+})
+
+// Job is a rotation of ref after version last, sealed to the tech and the recovery identity of [Keys], with the
+// default policy for Active Directory's rules.
+func Job(ref rotation.Ref, last int64) rotation.Job {
+	tech, recovery := Keys()
+	return rotation.Job{
+		Ref:         ref,
+		LastVersion: last,
+		Recipients:  []age.Recipient{tech.Public().Recipient()},
+		Recovery:    recovery.Recipient(),
+		Policy:      rotation.DefaultPolicy(rotation.RulesAD),
+	}
+}
+
+// CrashAt is a [rotation.Hook] that stops the cycle at point p, as a kill -9 there would.
+func CrashAt(p rotation.Point) rotation.Hook {
+	return func(_ context.Context, at rotation.Point, _ rotation.Ref, _ int64) error {
+		if at == p {
+			return errors.New("kill -9")
+		}
+		return nil
+	}
 }

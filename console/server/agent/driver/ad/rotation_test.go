@@ -4,49 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"filippo.io/age"
 
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/rotation"
 	"github.com/watchword/watchword/shared/rotation/rotationtest"
-	"github.com/watchword/watchword/shared/seal"
 )
 
-var (
-	keysOnce sync.Once
-	techID   *seal.Identity
-	recovery *age.HybridIdentity
-)
-
-func keys(tb testing.TB) (*seal.Identity, *age.HybridIdentity) {
-	keysOnce.Do(func() {
-		var err error
-		if techID, err = seal.GenerateIdentity(); err != nil {
-			panic(err)
-		}
-		if recovery, err = age.GenerateHybridIdentity(); err != nil {
-			panic(err)
-		}
-	})
-	return techID, recovery
-}
-
-func jobFor(tb testing.TB, name string, last int64) rotation.Job {
-	tech, rec := keys(tb)
-	return rotation.Job{
-		Ref:         rotation.Ref{Tenant: "tenant-test", Agent: "test.lan", Account: name},
-		LastVersion: last,
-		Recipients:  []age.Recipient{tech.Public().Recipient()},
-		Recovery:    rec.Recipient(),
-		Policy:      rotation.DefaultPolicy(rotation.RulesAD),
-	}
+func jobFor(name string, last int64) rotation.Job {
+	return rotationtest.Job(rotation.Ref{Tenant: "tenant-test", Agent: "test.lan", Account: name}, last)
 }
 
 // lockoutCounter wraps the driver's Verify to count lockouts seen anywhere in a test.
@@ -95,10 +65,10 @@ func TestRotationInvariant(t *testing.T) {
 	}
 	target := &lockoutCounter{Driver: d}
 	hub := rotationtest.NewHub()
-	tech, _ := keys(t)
-	ref := jobFor(t, name, 0).Ref
+	tech, _ := rotationtest.Keys()
+	ref := jobFor(name, 0).Ref
 	good := &rotation.Rotator{Hub: hub, Target: target}
-	if _, err := good.Rotate(ctx, jobFor(t, name, 0)); err != nil {
+	if _, err := good.Rotate(ctx, jobFor(name, 0)); err != nil {
 		t.Fatalf("first rotation: %v", err)
 	}
 	check := func(when string) {
@@ -113,19 +83,13 @@ func TestRotationInvariant(t *testing.T) {
 	trials := 0
 	for _, p := range rotation.Points {
 		for trial := range perPoint {
-			crashing := &rotation.Rotator{Hub: hub, Target: target,
-				Hook: func(_ context.Context, at rotation.Point, _ rotation.Ref, _ int64) error {
-					if at == p {
-						return errors.New("kill -9")
-					}
-					return nil
-				}}
-			res, err := crashing.Rotate(ctx, jobFor(t, name, hub.LastVersion(ref)))
+			crashing := &rotation.Rotator{Hub: hub, Target: target, Hook: rotationtest.CrashAt(p)}
+			res, err := crashing.Rotate(ctx, jobFor(name, hub.LastVersion(ref)))
 			if res.State != rotation.StateCrashed {
 				t.Fatalf("%s trial %d: state %s (%v), want crashed", p, trial, res.State, err)
 			}
 			check(fmt.Sprintf("after a crash %s (trial %d)", p, trial))
-			if _, err := good.RotateFresh(ctx, jobFor(t, name, hub.LastVersion(ref)), 3); err != nil {
+			if _, err := good.RotateFresh(ctx, jobFor(name, hub.LastVersion(ref)), 3); err != nil {
 				t.Fatalf("%s trial %d: recovery: %v", p, trial, err)
 			}
 			check(fmt.Sprintf("after recovering from %s (trial %d)", p, trial))
@@ -134,12 +98,12 @@ func TestRotationInvariant(t *testing.T) {
 	}
 	for _, f := range []*faultyTarget{{before: true}, {after: true}} {
 		r := &rotation.Rotator{Hub: hub, Target: &faultyTarget{Target: target, before: f.before, after: f.after}}
-		res, _ := r.Rotate(ctx, jobFor(t, name, hub.LastVersion(ref)))
+		res, _ := r.Rotate(ctx, jobFor(name, hub.LastVersion(ref)))
 		if res.State != rotation.StateUnresolved {
 			t.Fatalf("injected set failure (before %v): state %s, want unresolved", f.before, res.State)
 		}
 		check(fmt.Sprintf("after an injected set failure (before %v)", f.before))
-		if _, err := good.RotateFresh(ctx, jobFor(t, name, hub.LastVersion(ref)), 3); err != nil {
+		if _, err := good.RotateFresh(ctx, jobFor(name, hub.LastVersion(ref)), 3); err != nil {
 			t.Fatal(err)
 		}
 		check("after the fresh rotation")
@@ -163,8 +127,8 @@ func TestRotationRealLogins(t *testing.T) {
 		t.Fatal(err)
 	}
 	hub := rotationtest.NewHub()
-	tech, _ := keys(t)
-	ref := jobFor(t, name, 0).Ref
+	tech, _ := rotationtest.Keys()
+	ref := jobFor(name, 0).Ref
 	r := &rotation.Rotator{Hub: hub, Target: d}
 	logins := []struct {
 		name  string
@@ -173,7 +137,7 @@ func TestRotationRealLogins(t *testing.T) {
 
 	var current string
 	for round := 1; round <= 2; round++ {
-		if _, err := r.Rotate(ctx, jobFor(t, name, hub.LastVersion(ref))); err != nil {
+		if _, err := r.Rotate(ctx, jobFor(name, hub.LastVersion(ref))); err != nil {
 			t.Fatalf("rotation %d: %v", round, err)
 		}
 		opened, err := rotationtest.OpenAll(hub.Versions(ref), ref, tech)
@@ -249,9 +213,9 @@ func BenchmarkCycleMemHub(b *testing.B) {
 	hub := rotationtest.NewHub()
 	r := &rotation.Rotator{Hub: hub, Target: d}
 	var last int64
-	keys(b)
+	rotationtest.Keys()
 	for b.Loop() {
-		res, err := r.Rotate(ctx, jobFor(b, name, last))
+		res, err := r.Rotate(ctx, jobFor(name, last))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -265,7 +229,7 @@ func BenchmarkCycleMemHub(b *testing.B) {
 func BenchmarkCycleMemHubParallel(b *testing.B) {
 	const par = 4
 	_, cfg := newDriver(b)
-	keys(b)
+	rotationtest.Keys()
 	hub := rotationtest.NewHub()
 	var next atomic.Int64
 	names := make([]string, par*8)
@@ -289,7 +253,7 @@ func BenchmarkCycleMemHubParallel(b *testing.B) {
 		r := &rotation.Rotator{Hub: hub, Target: d}
 		var last int64
 		for pb.Next() {
-			res, err := r.Rotate(ctx, jobFor(b, name, last))
+			res, err := r.Rotate(ctx, jobFor(name, last))
 			if err != nil {
 				b.Error(err)
 				return
