@@ -337,7 +337,14 @@ func (c *Client) PlanWait(ctx context.Context, since int64, wait time.Duration) 
 
 // Stage stores a sealed new version before the agent sets it on the target.
 func (c *Client) Stage(ctx context.Context, accountID, version int64, envelope []byte) error {
-	return c.post(ctx, wire.PathAgentStage, wire.StageRequest{AccountID: accountID, Version: version, Envelope: envelope}, nil)
+	return c.StageSigned(ctx, accountID, version, envelope, nil)
+}
+
+// StageSigned is Stage with the agent's signature over the version's envelope statement (authority.SignEnvelope),
+// which the hub keeps with the version for the tech's device to verify.
+func (c *Client) StageSigned(ctx context.Context, accountID, version int64, envelope, signature []byte) error {
+	return c.post(ctx, wire.PathAgentStage, wire.StageRequest{AccountID: accountID, Version: version, Envelope: envelope,
+		Signature: signature}, nil)
 }
 
 // Confirm records that the target holds the staged version and it verified.

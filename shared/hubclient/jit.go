@@ -90,5 +90,11 @@ func (c *Client) UpdateTriplet(ctx context.Context, id int64, t wire.TripletRequ
 // StageRecoveryOnly stores a sealed new version whose envelope only the recovery recipient opens (a JIT account
 // outside its window); the hub never hands it to the tech.
 func (c *Client) StageRecoveryOnly(ctx context.Context, accountID, version int64, envelope []byte) error {
-	return c.post(ctx, wire.PathAgentStage, wire.StageRequest{AccountID: accountID, Version: version, Envelope: envelope, RecoveryOnly: true}, nil)
+	return c.StageRecoveryOnlySigned(ctx, accountID, version, envelope, nil)
+}
+
+// StageRecoveryOnlySigned is StageRecoveryOnly with the agent's signature over the envelope statement.
+func (c *Client) StageRecoveryOnlySigned(ctx context.Context, accountID, version int64, envelope, signature []byte) error {
+	return c.post(ctx, wire.PathAgentStage, wire.StageRequest{AccountID: accountID, Version: version, Envelope: envelope,
+		RecoveryOnly: true, Signature: signature}, nil)
 }

@@ -92,6 +92,9 @@ type CredentialVersion struct {
 	Envelope    []byte       `json:"envelope"` // age binary, base64 in JSON
 	StagedAt    time.Time    `json:"stagedAt"`
 	ConfirmedAt time.Time    `json:"confirmedAt,omitzero"`
+	// Signature is the staging agent's signature over the version's envelope statement (StageRequest.Signature),
+	// empty for a version staged without one; the statement's agent is the credential's AgentID.
+	Signature []byte `json:"signature,omitempty"`
 }
 
 // CredentialsResponse lists what the tech's entitlements grant, at a tenant revision.
@@ -222,6 +225,10 @@ type StageRequest struct {
 	// RecoveryOnly says the envelope is sealed to the recovery recipient alone (a JIT account outside its
 	// window): the hub never hands it to the tech.
 	RecoveryOnly bool `json:"recoveryOnly,omitempty"`
+	// Signature is the agent's Ed25519 signature over the version's envelope statement (authority.SignEnvelope:
+	// tenant, agent, account, version and the envelope's SHA-256). The hub stores it with the version and hands it
+	// out with the envelope; a TechClient pinned to the signed authority opens only envelopes it verifies.
+	Signature []byte `json:"signature,omitempty"`
 }
 
 // ConfirmRequest marks a staged version as held by the target and verified.

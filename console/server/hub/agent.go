@@ -5,6 +5,7 @@ package hub
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"time"
@@ -199,6 +200,9 @@ func (h *Hub) agentStage(r *request) (any, error) {
 		return nil, wire.Invalid("envelope", "must hold 1 to %d bytes", maxEnvelope)
 	case !bytes.HasPrefix(req.Envelope, ageHeader):
 		return nil, wire.Invalid("envelope", "must be a binary age file")
+	case len(req.Signature) != 0 && len(req.Signature) != ed25519.SignatureSize:
+		// The hub does not verify it (a TechClient must not trust the hub to); it only keeps junk out.
+		return nil, wire.Invalid("signature", "must be an Ed25519 signature of %d bytes", ed25519.SignatureSize)
 	}
 	v, err := h.view(r.Context(), r.tenant)
 	if err != nil {
@@ -220,7 +224,7 @@ func (h *Hub) agentStage(r *request) (any, error) {
 		if req.Version <= acc.CurrentVersion {
 			return wire.Invalid("version", "must exceed the current version %d", acc.CurrentVersion)
 		}
-		if err := c.tx.StageVersion(r.tenant.ID, &store.Version{AccountID: acc.ID, Version: req.Version, Envelope: req.Envelope, StagedAt: c.at, RecoveryOnly: req.RecoveryOnly}); err != nil {
+		if err := c.tx.StageVersion(r.tenant.ID, &store.Version{AccountID: acc.ID, Version: req.Version, Envelope: req.Envelope, StagedAt: c.at, RecoveryOnly: req.RecoveryOnly, Signature: req.Signature}); err != nil {
 			return err
 		}
 		c.touched(acc)

@@ -142,7 +142,7 @@ func (v *view) credential(tenant *store.Tenant, g entitle.Grant, acc *store.Acco
 		}
 		if ver.State == wire.VersionStaged || ver.State == wire.VersionConfirmed {
 			c.Versions = append(c.Versions, wire.CredentialVersion{Version: ver.Version, State: ver.State,
-				Envelope: ver.Envelope, StagedAt: ver.StagedAt, ConfirmedAt: ver.ConfirmedAt})
+				Envelope: ver.Envelope, StagedAt: ver.StagedAt, ConfirmedAt: ver.ConfirmedAt, Signature: ver.Signature})
 		}
 		if ver.State == wire.VersionConfirmed {
 			break

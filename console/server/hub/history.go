@@ -170,7 +170,7 @@ func (h *Hub) techHistory(r *request) (any, error) {
 		current := int64(0)
 		for _, v := range versions {
 			out.Versions = append(out.Versions, wire.CredentialVersion{Version: v.Version, State: v.State,
-				Envelope: v.Envelope, StagedAt: v.StagedAt, ConfirmedAt: v.ConfirmedAt})
+				Envelope: v.Envelope, StagedAt: v.StagedAt, ConfirmedAt: v.ConfirmedAt, Signature: v.Signature})
 			numbers = append(numbers, v.Version)
 			if v.State == wire.VersionConfirmed && v.Version == acc.CurrentVersion {
 				current = v.Version

@@ -24,6 +24,7 @@ import (
 	"github.com/watchword/watchword/console/server/hub"
 	"github.com/watchword/watchword/console/server/hub/hubserve"
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
@@ -169,6 +170,13 @@ func Seal(t testing.TB, p *wire.Plan, a wire.PlanAccount, version int64, secret 
 		t.Fatalf("hubtest: seal: %v", err)
 	}
 	return env
+}
+
+// SignEnvelope is the agent's signature over the envelope statement of version of a plan account, as the agent's
+// runner signs every version it stages (hubclient's StageSigned sends it).
+func (a *Agent) SignEnvelope(p *wire.Plan, pa wire.PlanAccount, version int64, envelope []byte) []byte {
+	return authority.SignEnvelope(a.Identity.Signer(),
+		authority.NewEnvelopeStatement(p.ClientGUID, p.AgentID, pa.AccountID, pa.AccountName, version, envelope))
 }
 
 // NewIdentity generates a device identity.

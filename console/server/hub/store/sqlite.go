@@ -854,8 +854,8 @@ func (x *tx) StageVersion(tenant int64, v *Version) error {
 		return fmt.Errorf("stage version %d of account %d: %w: current version is %d", v.Version, a.ID, ErrConflict, a.CurrentVersion)
 	}
 	v.State = wire.VersionStaged
-	v.ID, err = x.insert("stage version", "INSERT INTO versions (account_id, version, envelope, state, staged_at, recovery_only) VALUES (?,?,?,?,?,?)",
-		v.AccountID, v.Version, v.Envelope, v.State, ns(v.StagedAt), b2i(v.RecoveryOnly))
+	v.ID, err = x.insert("stage version", "INSERT INTO versions (account_id, version, envelope, state, staged_at, recovery_only, signature) VALUES (?,?,?,?,?,?,?)",
+		v.AccountID, v.Version, v.Envelope, v.State, ns(v.StagedAt), b2i(v.RecoveryOnly), v.Signature)
 	if err != nil {
 		return err
 	}
@@ -864,15 +864,15 @@ func (x *tx) StageVersion(tenant int64, v *Version) error {
 }
 
 // versionCols are a version's columns, of the versions table as v.
-const versionCols = "v.id, v.account_id, v.version, v.envelope, v.state, v.reason, v.staged_at, v.confirmed_at, v.recovery_only"
+const versionCols = "v.id, v.account_id, v.version, v.envelope, v.state, v.reason, v.staged_at, v.confirmed_at, v.recovery_only, v.signature"
 
-// versionColsBrief is versionCols without the envelope.
-var versionColsBrief = strings.Replace(versionCols, "v.envelope", "NULL", 1)
+// versionColsBrief is versionCols without the envelope and its signature.
+var versionColsBrief = strings.NewReplacer("v.envelope", "NULL", "v.signature", "NULL").Replace(versionCols)
 
 func scanVersion(sc scanner) (*Version, error) {
 	var v Version
 	var staged, confirmed int64
-	if err := sc.Scan(&v.ID, &v.AccountID, &v.Version, &v.Envelope, &v.State, &v.Reason, &staged, &confirmed, &v.RecoveryOnly); err != nil {
+	if err := sc.Scan(&v.ID, &v.AccountID, &v.Version, &v.Envelope, &v.State, &v.Reason, &staged, &confirmed, &v.RecoveryOnly, &v.Signature); err != nil {
 		return nil, err
 	}
 	v.StagedAt, v.ConfirmedAt = tm(staged), tm(confirmed)

@@ -470,6 +470,9 @@ type Version struct {
 	// RecoveryOnly: sealed to the recovery recipient alone (a JIT account outside its window); never handed to
 	// the tech.
 	RecoveryOnly bool
+	// Signature is the staging agent's signature over the version's envelope statement; the hub stores and hands
+	// it out, and TechClients verify it. Nil when the agent sent none.
+	Signature []byte
 }
 
 // AuditEvent is one entry of the audit log.

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"slices"
 	"testing"
 	"time"
@@ -327,6 +328,65 @@ func testRetireTechVersions(t *testing.T, s store.Store) {
 		}
 		if live, err := tx.LiveVersionsByTech(a.ID, bob.ID); err != nil || len(live[other.ID]) != 1 {
 			t.Fatalf("another tech's live versions: %+v, %v", live, err)
+		}
+		return nil
+	})
+}
+
+// testVersionSignatures: a version keeps the agent's signature byte for byte, and every read that hands out its
+// envelope hands out the signature with it; a version staged without one has none, and LatestVersions, which
+// holds no envelope, holds no signature either.
+func testVersionSignatures(t *testing.T, s store.Store) {
+	a, _ := twoTenants(t, s)
+	tc, ag, acc := newAccount(t, s, a)
+	sig := bytes.Repeat([]byte{0xa5, 0x00, 0xff}, 22)[:64]
+	write(t, s, func(tx store.Tx) error {
+		if err := tx.StageVersion(a.ID, &store.Version{AccountID: acc.ID, Version: 1, Envelope: []byte{1}, StagedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.ConfirmVersion(a.ID, acc.ID, 1, now); err != nil {
+			return err
+		}
+		if err := tx.StageVersion(a.ID, &store.Version{AccountID: acc.ID, Version: 2, Envelope: []byte{2}, StagedAt: now, Signature: sig}); err != nil {
+			return err
+		}
+		return tx.ConfirmVersion(a.ID, acc.ID, 2, now.Add(time.Hour))
+	})
+	check := func(what string, vs []store.Version) {
+		t.Helper()
+		if len(vs) == 0 || vs[0].Version != 2 || !bytes.Equal(vs[0].Signature, sig) {
+			t.Fatalf("%s: %+v, want version 2 with its signature", what, vs)
+		}
+		for _, v := range vs[1:] {
+			if v.Version == 1 && len(v.Signature) != 0 {
+				t.Fatalf("%s: the unsigned version 1 has signature %x", what, v.Signature)
+			}
+		}
+	}
+	read(t, s, func(tx store.Tx) error {
+		vs, err := tx.Versions(a.ID, acc.ID)
+		if err != nil || len(vs) != 2 {
+			t.Fatalf("versions: %+v, %v", vs, err)
+		}
+		check("Versions", vs)
+		live, err := tx.LiveVersionsByTech(a.ID, tc.ID)
+		if err != nil {
+			return err
+		}
+		check("LiveVersionsByTech", live[acc.ID])
+		some, err := tx.LiveVersionsOfAccounts(a.ID, tc.ID, []int64{acc.ID})
+		if err != nil {
+			return err
+		}
+		check("LiveVersionsOfAccounts", some[acc.ID])
+		h, err := tx.History(a.ID, acc.ID, 5)
+		if err != nil || len(h) != 2 {
+			t.Fatalf("history: %+v, %v", h, err)
+		}
+		check("History", h)
+		latest, err := tx.LatestVersions(a.ID, ag.ID)
+		if err != nil || latest[acc.ID].Version != 2 || latest[acc.ID].Signature != nil {
+			t.Fatalf("latest versions: %+v, %v", latest, err)
 		}
 		return nil
 	})

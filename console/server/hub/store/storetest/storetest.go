@@ -25,7 +25,7 @@
 //   - storetest.go: Run, RunTamper, the Tampering list and the fixtures the cases share.
 //   - people.go: tenants, techs, admins, tokens, two-factor state and the security policy, re-keys.
 //   - access.go: agents, groups, rights, triplets and just-in-time grants.
-//   - accounts.go: accounts, sealed versions, unresolved versions, history and pruning.
+//   - accounts.go: accounts, sealed versions and their agents' signatures, unresolved versions, history and pruning.
 //   - audit.go: the audit chain, rollback of a failed Write, backup and close.
 //   - orgs.go: organizations, co-management, seats, CSV imports and reservations.
 //   - authority.go: the signed authority's updates and the agents' receipts.
@@ -65,6 +65,7 @@ func Run(t *testing.T, open Opener) {
 		{"triplets", testTriplets},
 		{"jit", testJITGrants},
 		{"accounts", testAccountsAndVersions},
+		{"version signatures", testVersionSignatures},
 		{"unresolved", testUnresolved},
 		{"history", testHistory},
 		{"retire", testRetireTechVersions},
