@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"image"
-	_ "image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/xwindow"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm/vmtest"
 )
@@ -26,35 +25,13 @@ import (
 // revealed password, an account's previous passwords, and a just-in-time request, pending and then active.
 // TECHCLIENT_SCREENSHOTS=DIR keeps the screenshots (docs/screenshots in the repository).
 func TestRealWindow(t *testing.T) {
-	if os.Getenv("DISPLAY") == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no DISPLAY: `make test` runs the tests under xvfb-run")
-		}
-		t.Skip("no DISPLAY")
-	}
-	for _, tool := range []string{"xdotool", "import"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is missing: scripts/deps.sh test installs it", tool)
-		}
-	}
+	xwindow.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	exe := filepath.Join(dir, "techclient")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", exe, "github.com/watchword/watchword/techclient").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	h := hubtest.New(t) // enforces two-factor authentication, as every hub does
-
-	cmd := exec.CommandContext(ctx, exe)
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_DATA_HOME="+filepath.Join(dir, "data"), "LANG=en_US.UTF-8")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	win := waitWindow(t, ctx, "Watchword TechClient")
+	app := xwindow.Start(t, ctx, "github.com/watchword/watchword/techclient", t.TempDir(), "LANG=en_US.UTF-8")
+	stderr := app.Stderr
+	win := xwindow.Find(t, ctx, "Watchword TechClient")
 	x := func(args ...string) {
 		t.Helper()
 		if out, err := exec.CommandContext(ctx, "xdotool", args...).CombinedOutput(); err != nil {
@@ -87,13 +64,8 @@ func TestRealWindow(t *testing.T) {
 	shoot(t, ctx, win, "techclient-first-run.png")
 	key("Return")
 
-	var tech wire.Tech
-	waitFor(t, ctx, "the registration at the hub", func() bool {
-		techs, err := h.Owner.Techs(ctx, wire.TechPending)
-		if err == nil && len(techs) == 1 {
-			tech = techs[0]
-		}
-		return err == nil && len(techs) == 1
+	tech := waitOne(t, ctx, "the registration at the hub", func() ([]wire.Tech, error) {
+		return h.Owner.Techs(ctx, wire.TechPending)
 	}, func() {
 		_ = exec.CommandContext(ctx, "import", "-window", win, filepath.Join(os.TempDir(), "techclient-register-timeout.png")).Run()
 		t.Logf("no registration; the window is in %s; stderr: %s", filepath.Join(os.TempDir(), "techclient-register-timeout.png"), stderr.String())
@@ -234,13 +206,8 @@ func TestRealWindow(t *testing.T) {
 	time.Sleep(700 * time.Millisecond)
 	shoot(t, ctx, win, "techclient-jit-request.png")
 	key("Return")
-	var grant wire.JITGrant
-	waitFor(t, ctx, "the JIT request at the hub", func() bool {
-		gs, err := h.Owner.ListJITRequests(ctx, wire.JITPending)
-		if err == nil && len(gs) == 1 {
-			grant = gs[0]
-		}
-		return err == nil && len(gs) == 1
+	grant := waitOne(t, ctx, "the JIT request at the hub", func() ([]wire.JITGrant, error) {
+		return h.Owner.ListJITRequests(ctx, wire.JITPending)
 	})
 	if grant.Reason != "ticket 4711: printer GPO for the new office" || grant.DurationSeconds != 3600 {
 		t.Fatalf("requested %+v", grant)
@@ -264,15 +231,6 @@ func TestRealWindow(t *testing.T) {
 	}
 }
 
-func waitWindow(t *testing.T, ctx context.Context, title string) string {
-	t.Helper()
-	out, err := exec.CommandContext(ctx, "xdotool", "search", "--sync", "--onlyvisible", "--name", "^"+title+"$").Output()
-	if err != nil {
-		t.Fatalf("window %q did not open: %v", title, err)
-	}
-	return strings.Fields(string(out))[0]
-}
-
 func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool, onTimeout ...func()) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -288,6 +246,20 @@ func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool, o
 	t.Fatalf("timed out waiting for %s", what)
 }
 
+// waitOne waits until list finds exactly one item, and returns it.
+func waitOne[T any](t *testing.T, ctx context.Context, what string, list func() ([]T, error), onTimeout ...func()) T {
+	t.Helper()
+	var one T
+	waitFor(t, ctx, what, func() bool {
+		items, err := list()
+		if err == nil && len(items) == 1 {
+			one = items[0]
+		}
+		return err == nil && len(items) == 1
+	}, onTimeout...)
+	return one
+}
+
 // shoot captures the window, checks it shows a rendered screen, and keeps it when asked to. Under load (the whole
 // suite on two cores) a capture can land on a frame not painted yet: it tries again a few times before failing.
 func shoot(t *testing.T, ctx context.Context, win, name string) {
@@ -298,46 +270,18 @@ func shoot(t *testing.T, ctx context.Context, win, name string) {
 		if attempt > 0 {
 			time.Sleep(500 * time.Millisecond)
 		}
-		if out, err := exec.CommandContext(ctx, "import", "-window", win, path).CombinedOutput(); err != nil {
-			t.Fatalf("screenshot %s: %v\n%s", name, err, out)
-		}
-		if problem = blank(t, path); problem == "" {
+		xwindow.Screenshot(t, ctx, win, path)
+		if w, h, colours := xwindow.Inspect(t, path); w < 600 || h < 400 || colours < 16 {
+			problem = fmt.Sprintf("%dx%d, %d colours", w, h, colours)
+		} else {
+			problem = ""
 			break
 		}
 	}
 	if problem != "" {
 		t.Fatalf("%s looks empty: %s", name, problem)
 	}
-	if keep := os.Getenv("TECHCLIENT_SCREENSHOTS"); keep != "" && name != "" {
-		data, _ := os.ReadFile(path)
-		if err := os.WriteFile(filepath.Join(keep, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if name != "" {
+		xwindow.Keep(t, os.Getenv("TECHCLIENT_SCREENSHOTS"), path, name)
 	}
-}
-
-// blank says what is wrong with the screenshot at path when it does not look like a rendered screen.
-func blank(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, _, err := image.Decode(f)
-	f.Close()
-	if err != nil {
-		t.Fatalf("decode %s: %v", path, err)
-	}
-	b := img.Bounds()
-	seen := map[[4]uint32]bool{}
-	for y := b.Min.Y; y < b.Max.Y; y += 2 {
-		for x := b.Min.X; x < b.Max.X; x += 2 {
-			r, g, bl, a := img.At(x, y).RGBA()
-			seen[[4]uint32{r, g, bl, a}] = true
-		}
-	}
-	if b.Dx() < 600 || b.Dy() < 400 || len(seen) < 16 {
-		return fmt.Sprintf("%dx%d, %d colours", b.Dx(), b.Dy(), len(seen))
-	}
-	return ""
 }
