@@ -90,6 +90,20 @@ type ui struct {
 	enrolQR *canvas.Image
 }
 
+// screenOf builds each state's screen, once; a state not named here shows the starting screen.
+var screenOf = map[string]func(*ui) fyne.CanvasObject{
+	vm.StateUnregistered: firstRun,
+	vm.StatePending:      pending,
+	vm.StateActive:       accounts,
+	vm.StateLocked:       locked,
+	vm.StateRejected:     ended,
+	vm.StateDisabled:     ended,
+	vm.StateEnrol:        enrolScreen,
+	vm.StateCode:         codeScreen,
+	vm.StateLockedOut:    lockedOutScreen,
+	vm.StateReplacing:    replacingScreen,
+}
+
 func (u *ui) show(state string) {
 	if state == u.current {
 		return
@@ -100,28 +114,11 @@ func (u *ui) show(state string) {
 	}
 	scr, ok := u.screens[state]
 	if !ok {
-		switch state {
-		case vm.StateUnregistered:
-			scr = firstRun(u)
-		case vm.StatePending:
-			scr = pending(u)
-		case vm.StateActive:
-			scr = accounts(u)
-		case vm.StateLocked:
-			scr = locked(u)
-		case vm.StateRejected, vm.StateDisabled:
-			scr = ended(u)
-		case vm.StateEnrol:
-			scr = enrolScreen(u)
-		case vm.StateCode:
-			scr = codeScreen(u)
-		case vm.StateLockedOut:
-			scr = lockedOutScreen(u)
-		case vm.StateReplacing:
-			scr = replacingScreen(u)
-		default:
-			scr = starting(u)
+		build, ok := screenOf[state]
+		if !ok {
+			build = starting
 		}
+		scr = build(u)
 		u.screens[state] = scr
 	}
 	u.stack.Objects = []fyne.CanvasObject{scr}

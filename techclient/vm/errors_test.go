@@ -147,16 +147,10 @@ func TestPassphraseFallback(t *testing.T) {
 // TestClipboardAutoClear: cleared when it still holds the password, left alone when the user copied something
 // else, and a second copy restarts the delay.
 func TestClipboardAutoClear(t *testing.T) {
-	ctx := ctxT(t)
-	h := hubtest.New(t)
 	set := vm.DefaultSettings()
 	set.ClipboardClear = 200 * time.Millisecond
-	e := started(t, h, keyringtest.New(), set)
+	h, e, id := oneAccount(t, set, "erin", "Clip-Pa55word!")
 	a := e.app
-	activate(t, ctx, h, a, "erin")
-	vmtest.Rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Clip-Pa55word!" })
-	eventually(t, 3*time.Second, "row", func() bool { v := a.Visible(); return len(v) == 1 && v[0].Confirmed })
-	id := a.Visible()[0].AccountID
 
 	// Unchanged: cleared after the delay, not before.
 	copied := time.Now()
@@ -199,16 +193,10 @@ func TestClipboardAutoClear(t *testing.T) {
 
 // TestRevealHidesAgain: a revealed password is hidden after the delay.
 func TestRevealHidesAgain(t *testing.T) {
-	ctx := ctxT(t)
-	h := hubtest.New(t)
 	set := vm.DefaultSettings()
 	set.RevealFor = 150 * time.Millisecond
-	e := started(t, h, keyringtest.New(), set)
+	_, e, id := oneAccount(t, set, "finn", "Hide-Pa55word!")
 	a := e.app
-	activate(t, ctx, h, a, "finn")
-	vmtest.Rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Hide-Pa55word!" })
-	eventually(t, 3*time.Second, "row", func() bool { v := a.Visible(); return len(v) == 1 && v[0].Confirmed })
-	id := a.Visible()[0].AccountID
 	if _, err := a.Reveal(id); err != nil {
 		t.Fatal(err)
 	}
@@ -216,6 +204,19 @@ func TestRevealHidesAgain(t *testing.T) {
 		t.Fatalf("revealed = %d", v)
 	}
 	eventually(t, 2*time.Second, "hidden again", func() bool { v, _ := a.Revealed.Get(); return v == 0 })
+}
+
+// oneAccount starts an app with set against a new hub, activates user there and rotates one account on
+// contoso.local to password; it returns once that account's row is confirmed, with the account's ID.
+func oneAccount(t *testing.T, set vm.Settings, user, password string) (*hubtest.Harness, *env, int64) {
+	t.Helper()
+	ctx := ctxT(t)
+	h := hubtest.New(t)
+	e := started(t, h, keyringtest.New(), set)
+	activate(t, ctx, h, e.app, user)
+	vmtest.Rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return password })
+	eventually(t, 3*time.Second, "row", func() bool { v := e.app.Visible(); return len(v) == 1 && v[0].Confirmed })
+	return h, e, e.app.Visible()[0].AccountID
 }
 
 func TestFormatting(t *testing.T) {

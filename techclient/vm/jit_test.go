@@ -3,7 +3,6 @@ package vm_test
 import (
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,35 +29,17 @@ func jitTriplet(t *testing.T, h *hubtest.Harness, max time.Duration, approval bo
 	}
 }
 
-// offsetClock is the view-model's clock, which a test moves forward.
-type offsetClock struct {
-	mu sync.Mutex
-	d  time.Duration
-}
-
-func (c *offsetClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.d)
-}
-
-func (c *offsetClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.d += d
-	c.mu.Unlock()
-}
-
 // TestJITAccess walks a just-in-time account through the TechClient: disabled with nothing to open, a request
 // (reason required, duration up to the maximum), pending approval, approval, the agent's fresh password that opens
 // only inside the window, Done, and expiry by the device's own clock.
 func TestJITAccess(t *testing.T) {
 	ctx := ctxT(t)
 	h := hubtest.New(t)
-	clock := &offsetClock{}
-	test.NewTempApp(t) // fyne.Do and bindings need an app
+	clock := &hubtest.Clock{} // the device's own clock, which the test moves forward
+	test.NewTempApp(t)        // fyne.Do and bindings need an app
 	e := &env{h: h, dir: t.TempDir(), clip: &fakeClipboard{}, notes: &notes{}, set: vm.DefaultSettings()}
 	e.set.LockAfter = 0 // the clock jumps past the window, not past the idle lock
-	e.app = vm.New(vm.Options{Dir: e.dir, Keyring: keyringtest.New(), Clipboard: e.clip, Notify: e.notes.add, Now: clock.now,
+	e.app = vm.New(vm.Options{Dir: e.dir, Keyring: keyringtest.New(), Clipboard: e.clip, Notify: e.notes.add, Now: clock.Now,
 		Settings: func() vm.Settings { return e.set }, Do: func(f func()) { f() },
 		Wait: 2 * time.Second, Retry: 50 * time.Millisecond, Tick: 50 * time.Millisecond, Poll: 100 * time.Millisecond})
 	t.Cleanup(e.app.Close)
@@ -165,7 +146,7 @@ func TestJITAccess(t *testing.T) {
 	if _, err := a.Reveal(row.AccountID); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(16 * time.Minute)
+	clock.Advance(16 * time.Minute)
 	if st := a.Row(row.AccountID).JITState(a.Now()); st != vm.JITEnded {
 		t.Fatalf("after the window's end by the device clock: %q", st)
 	}
