@@ -17,10 +17,15 @@ var ErrBadInvite = errors.New("bad invite")
 
 // Invite is what a client needs to reach a hub and a tenant on it: the hub's URL, the tenant's client GUID and
 // the pin of the hub's key (seal.KeyID of its TLS key). The Console shows it; the TechClient and the agent paste it.
+//
+// Authority, when the tenant's admins sign its authority, is the genesis hash of that signed log (64 hex digits,
+// authority.Hash.String): the anchor a TechClient pins, from the admin and never from the hub, to verify who
+// sealed each envelope it opens. Invites made before it, without the field, still parse.
 type Invite struct {
 	HubURL     string `json:"u"`
 	ClientGUID string `json:"c"`
 	HubPin     string `json:"p"`
+	Authority  string `json:"a,omitempty"`
 }
 
 // String renders the invite as one copyable line.
@@ -67,7 +72,23 @@ func (i Invite) Validate() error {
 	if !validPin(i.HubPin) {
 		return fmt.Errorf("%w: hub pin %q", ErrBadInvite, i.HubPin)
 	}
+	if i.Authority != "" && !validHash(i.Authority) {
+		return fmt.Errorf("%w: signed authority %q is not a genesis hash of 64 lowercase hex digits", ErrBadInvite, i.Authority)
+	}
 	return nil
+}
+
+// validHash accepts a SHA-256 hash in lowercase hex, as authority.Hash.String writes it.
+func validHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidGUID reports whether s is a lowercase canonical GUID (8-4-4-4-12 hex digits).

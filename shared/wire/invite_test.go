@@ -46,6 +46,8 @@ func TestInviteRejects(t *testing.T) {
 func FuzzParseInvite(f *testing.F) {
 	f.Add(Invite{HubURL: "https://h:1", ClientGUID: "0b5e6a3c-1f2d-4e5f-8a9b-0c1d2e3f4a5b", HubPin: testPin}.String())
 	f.Add(InvitePrefix + "e30")
+	f.Add(Invite{HubURL: "https://h:1", ClientGUID: "0b5e6a3c-1f2d-4e5f-8a9b-0c1d2e3f4a5b", HubPin: testPin,
+		Authority: strings.Repeat("ab", 32)}.String())
 	f.Add("garbage")
 	f.Fuzz(func(t *testing.T, s string) {
 		inv, err := ParseInvite(s)
@@ -61,4 +63,31 @@ func FuzzParseInvite(f *testing.F) {
 			t.Fatalf("round trip of %+v: %+v, %v", inv, again, err)
 		}
 	})
+}
+
+// TestInviteAuthority: an invite may carry the genesis hash of the tenant's signed authority, which round-trips;
+// an invite without it (as every invite before it) parses as before and its string is unchanged; a malformed
+// hash is refused.
+func TestInviteAuthority(t *testing.T) {
+	const genesis = "5f0c3d2e8a414b7e9d551c2b3a4d5e6f5f0c3d2e8a414b7e9d551c2b3a4d5e6f"
+	old := Invite{HubURL: "https://hub.example.com:8443", ClientGUID: "0b5e6a3c-1f2d-4e5f-8a9b-0c1d2e3f4a5b", HubPin: testPin}
+	// The string an invite without an authority had before the field existed.
+	const before = "watchword-invite:eyJ1IjoiaHR0cHM6Ly9odWIuZXhhbXBsZS5jb206ODQ0MyIsImMiOiIwYjVlNmEzYy0xZjJkLTRlNWYtOGE5Yi0wYzFkMmUzZjRhNWIiLCJwIjoiYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoyMzQ1NjdhYmNkZWZnaGlqa2xtbm9wcXJzdCJ9"
+	if old.String() != before {
+		t.Fatalf("an invite without an authority renders %q, was %q", old.String(), before)
+	}
+	if got, err := ParseInvite(before); err != nil || got != old {
+		t.Fatalf("old invite: %+v, %v", got, err)
+	}
+	in := old
+	in.Authority = genesis
+	if got, err := ParseInvite(in.String()); err != nil || got != in {
+		t.Fatalf("invite with an authority: %+v, %v", got, err)
+	}
+	for _, bad := range []string{"abc", strings.ToUpper(genesis), genesis[:63] + "g", genesis + "0"} {
+		in.Authority = bad
+		if _, err := ParseInvite(in.String()); !errors.Is(err, ErrBadInvite) {
+			t.Errorf("authority %q: %v, want ErrBadInvite", bad, err)
+		}
+	}
 }
