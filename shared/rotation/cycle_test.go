@@ -20,6 +20,18 @@ var ref = rotation.Ref{Tenant: "0b6f3c1e-tenant", Agent: "agent-1", Account: "al
 
 func job(last int64) rotation.Job { return rotationtest.Job(ref, last) }
 
+// rotatedOnce returns a rotator over a new in-memory hub and target that has rotated the account once, the
+// start of every test of what a later cycle does.
+func rotatedOnce(t *testing.T) (*rotationtest.Hub, *rotationtest.Target, *rotation.Rotator) {
+	t.Helper()
+	hub, target := rotationtest.NewHub(), rotationtest.NewTarget()
+	r := &rotation.Rotator{Hub: hub, Target: target}
+	if _, err := r.Rotate(context.Background(), job(0)); err != nil {
+		t.Fatalf("first rotation: %v", err)
+	}
+	return hub, target, r
+}
+
 func TestCycleHappyPath(t *testing.T) {
 	hub, target := rotationtest.NewHub(), rotationtest.NewTarget()
 	r := &rotation.Rotator{Hub: hub, Target: target}
@@ -60,11 +72,7 @@ func TestCrashAtEveryPoint(t *testing.T) {
 	tech, _ := rotationtest.Keys()
 	for _, p := range rotation.Points {
 		t.Run(p.String(), func(t *testing.T) {
-			hub, target := rotationtest.NewHub(), rotationtest.NewTarget()
-			good := &rotation.Rotator{Hub: hub, Target: target}
-			if _, err := good.Rotate(context.Background(), job(0)); err != nil {
-				t.Fatal(err)
-			}
+			hub, target, good := rotatedOnce(t)
 			for trial := range 10 {
 				crashing := &rotation.Rotator{Hub: hub, Target: target, Hook: rotationtest.CrashAt(p)}
 				res, err := crashing.Rotate(context.Background(), job(hub.LastVersion(ref)))
@@ -122,11 +130,7 @@ func TestFailureBeforeSetMarksFailed(t *testing.T) {
 	}
 	for name, setup := range cases {
 		t.Run(name, func(t *testing.T) {
-			hub, target := rotationtest.NewHub(), rotationtest.NewTarget()
-			r := &rotation.Rotator{Hub: hub, Target: target}
-			if _, err := r.Rotate(context.Background(), job(0)); err != nil {
-				t.Fatal(err)
-			}
+			hub, target, r := rotatedOnce(t)
 			before, _ := target.Password(ref.Account)
 			setup(hub, target)
 			res, err := r.Rotate(context.Background(), job(1))
@@ -163,11 +167,7 @@ func TestFailureAfterSetRotatesAfresh(t *testing.T) {
 	}
 	for name, setup := range cases {
 		t.Run(name, func(t *testing.T) {
-			hub, target := rotationtest.NewHub(), rotationtest.NewTarget()
-			r := &rotation.Rotator{Hub: hub, Target: target}
-			if _, err := r.Rotate(context.Background(), job(0)); err != nil {
-				t.Fatal(err)
-			}
+			hub, target, r := rotatedOnce(t)
 			var n int
 			setup(hub, target, &n)
 			results, err := r.RotateFresh(context.Background(), job(1), 3)

@@ -2,28 +2,11 @@ package secretclip
 
 import (
 	"runtime"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/watchword/watchword/internal/testsupport/cliptest"
 )
-
-// board is a clipboard a test can read and overwrite as a user would.
-type board struct {
-	mu sync.Mutex
-	s  string
-}
-
-func (b *board) Content() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.s
-}
-
-func (b *board) SetContent(s string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.s = s
-}
 
 func now(f func()) { f() }
 
@@ -39,7 +22,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestGuardDelay(t *testing.T) {
 	var g Guard
-	b := &board{}
+	b := &cliptest.Memory{}
 	g.Copy(b, []byte("Pa55word-1"), 50*time.Millisecond, now)
 	if b.Content() != "Pa55word-1" {
 		t.Fatalf("copied %q", b.Content())
@@ -68,7 +51,7 @@ func TestGuardDelay(t *testing.T) {
 // whatever else the user copied since; Stop leaves the clipboard as it is.
 func TestGuardClear(t *testing.T) {
 	var g Guard
-	b := &board{}
+	b := &cliptest.Memory{}
 	g.Copy(b, []byte("Pa55word-1"), time.Hour, now)
 	g.Clear()
 	if b.Content() != "" {
@@ -110,7 +93,7 @@ func TestGuardClear(t *testing.T) {
 }
 
 func TestSystem(t *testing.T) {
-	b := &board{}
+	b := &cliptest.Memory{}
 	c := System(b)
 	if runtime.GOOS != "windows" {
 		if c != Clipboard(b) {

@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/watchword/watchword/internal/testsupport/cliptest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/wire"
@@ -37,7 +38,7 @@ func TestJITAccess(t *testing.T) {
 	h := hubtest.New(t)
 	clock := &hubtest.Clock{} // the device's own clock, which the test moves forward
 	test.NewTempApp(t)        // fyne.Do and bindings need an app
-	e := &env{h: h, dir: t.TempDir(), clip: &fakeClipboard{}, notes: &notes{}, set: vm.DefaultSettings()}
+	e := &env{h: h, dir: t.TempDir(), clip: &cliptest.Memory{}, notes: &notes{}, set: vm.DefaultSettings()}
 	e.set.LockAfter = 0 // the clock jumps past the window, not past the idle lock
 	e.app = vm.New(vm.Options{Dir: e.dir, Keyring: keyringtest.New(), Clipboard: e.clip, Notify: e.notes.add, Now: clock.Now,
 		Settings: func() vm.Settings { return e.set }, Do: func(f func()) { f() },

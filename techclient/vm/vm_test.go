@@ -12,6 +12,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/watchword/watchword/internal/testsupport/cliptest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/keyringtest"
 	"github.com/watchword/watchword/shared/keystore"
@@ -19,24 +20,6 @@ import (
 	"github.com/watchword/watchword/techclient/vm"
 	"github.com/watchword/watchword/techclient/vm/vmtest"
 )
-
-// fakeClipboard is a clipboard a test can inspect and overwrite as a user would.
-type fakeClipboard struct {
-	mu sync.Mutex
-	s  string
-}
-
-func (c *fakeClipboard) Content() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.s
-}
-
-func (c *fakeClipboard) SetContent(s string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.s = s
-}
 
 // notes records desktop notifications.
 type notes struct {
@@ -61,7 +44,7 @@ type env struct {
 	app   *vm.App
 	dir   string
 	ring  *keyringtest.Memory
-	clip  *fakeClipboard
+	clip  *cliptest.Memory
 	notes *notes
 	set   vm.Settings
 }
@@ -69,7 +52,7 @@ type env struct {
 func newEnv(t *testing.T, h *hubtest.Harness, dir string, ring keystore.Keyring, set vm.Settings) *env {
 	t.Helper()
 	test.NewTempApp(t) // fyne.Do and bindings need an app
-	e := &env{h: h, dir: dir, clip: &fakeClipboard{}, notes: &notes{}, set: set}
+	e := &env{h: h, dir: dir, clip: &cliptest.Memory{}, notes: &notes{}, set: set}
 	if r, ok := ring.(*keyringtest.Memory); ok {
 		e.ring = r
 	}
