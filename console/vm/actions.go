@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )
@@ -59,8 +60,10 @@ func (a *App) ApproveAs(ctx context.Context, id int64, place wire.ApproveRequest
 	if t == nil {
 		return fmt.Errorf("approve tech %d: not found", id)
 	}
-	err := a.do(ctx, fmt.Sprintf("approve %q", t.Username), func(api *hubclient.Client) error {
-		if place.MSPStaff || place.Organization == "" && t.Organization == "" {
+	seen := *t
+	mspStaff := place.MSPStaff || place.Organization == "" && t.Organization == ""
+	err := a.signed(ctx, fmt.Sprintf("approve %q", t.Username), func(api *hubclient.Client) error {
+		if mspStaff {
 			for _, g := range s.MSPGroups() {
 				if !slices.Contains(g.Members, id) {
 					if _, err := api.EditMembers(ctx, false, g.ID, []int64{id}, nil); err != nil {
@@ -71,6 +74,8 @@ func (a *App) ApproveAs(ctx context.Context, id int64, place wire.ApproveRequest
 		}
 		_, err := api.ApproveTechAs(ctx, id, place)
 		return err
+	}, func(state *authority.State) ([]authority.Op, error) {
+		return approvalOps(state, s, seen, place, mspStaff)
 	})
 	if err != nil {
 		return err
@@ -82,27 +87,86 @@ func (a *App) ApproveAs(ctx context.Context, id int64, place wire.ApproveRequest
 	return nil
 }
 
-func (a *App) techAction(ctx context.Context, verb string, id int64, fn func(*hubclient.Client) (*wire.Tech, error)) error {
+// approvalOps are the signed operations of approving tech t (as the admin saw it, key included) with place: its
+// device key, and its joining the MSP TechGroups (mspStaff) and the TechGroups its CSV reservation names, each
+// as the verified state holds it plus the tech.
+func approvalOps(state *authority.State, s *Snapshot, t wire.Tech, place wire.ApproveRequest, mspStaff bool) ([]authority.Op, error) {
+	org := t.Organization
+	switch {
+	case place.MSPStaff:
+		org = ""
+	case place.Organization != "":
+		org = place.Organization
+	}
+	op, err := approveOp(t, org, t.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	ops := []authority.Op{op}
+	var groups []int64
+	if mspStaff {
+		for _, g := range s.MSPGroups() {
+			groups = append(groups, g.ID)
+		}
+	}
+	if t.Reservation != nil {
+		for _, name := range t.Reservation.Groups {
+			if id, ok := groupByName(state, name); ok {
+				groups = append(groups, id)
+			}
+		}
+	}
+	slices.Sort(groups)
+	for _, g := range slices.Compact(groups) {
+		if op, ok := withMember(state, authority.TechGroup, g, t.ID, true); ok {
+			ops = append(ops, op)
+		}
+	}
+	return ops, nil
+}
+
+func (a *App) techAction(ctx context.Context, verb string, id int64, fn func(*hubclient.Client) (*wire.Tech, error),
+	build func(*authority.State) ([]authority.Op, error)) error {
 	name := fmt.Sprintf("tech %d", id)
 	if t := a.Snapshot().Tech(id); t != nil {
 		name = fmt.Sprintf("%q", t.Username)
 	}
-	return a.do(ctx, verb+" "+name, func(api *hubclient.Client) error { _, err := fn(api); return err })
+	return a.signed(ctx, verb+" "+name, func(api *hubclient.Client) error { _, err := fn(api); return err }, build)
+}
+
+// removeTech withdraws a tech's signed approval, when it has one.
+func removeTech(id int64) func(*authority.State) ([]authority.Op, error) {
+	return func(state *authority.State) ([]authority.Op, error) {
+		if _, ok := state.Techs[id]; !ok {
+			return nil, nil
+		}
+		return []authority.Op{authority.RemoveTech(id)}, nil
+	}
 }
 
 // Reject refuses a pending tech's registration.
 func (a *App) Reject(ctx context.Context, id int64) error {
-	return a.techAction(ctx, "reject", id, func(api *hubclient.Client) (*wire.Tech, error) { return api.RejectTech(ctx, id) })
+	return a.techAction(ctx, "reject", id, func(api *hubclient.Client) (*wire.Tech, error) { return api.RejectTech(ctx, id) }, removeTech(id))
 }
 
-// Deactivate offboards a tech: their accounts are disabled on every target at the agents' next sync.
+// Deactivate offboards a tech: their accounts are disabled on every target at the agents' next sync; the signed
+// authority withdraws the tech's approval.
 func (a *App) Deactivate(ctx context.Context, id int64) error {
-	return a.techAction(ctx, "deactivate", id, func(api *hubclient.Client) (*wire.Tech, error) { return api.DisableTech(ctx, id) })
+	return a.techAction(ctx, "deactivate", id, func(api *hubclient.Client) (*wire.Tech, error) { return api.DisableTech(ctx, id) }, removeTech(id))
 }
 
-// Reactivate lets a deactivated tech back in.
+// Reactivate lets a deactivated tech back in; its device key as the admin saw it is approved again.
 func (a *App) Reactivate(ctx context.Context, id int64) error {
-	return a.techAction(ctx, "reactivate", id, func(api *hubclient.Client) (*wire.Tech, error) { return api.EnableTech(ctx, id) })
+	t := a.Snapshot().Tech(id)
+	if t == nil {
+		return fmt.Errorf("reactivate tech %d: not found", id)
+	}
+	seen := *t
+	return a.techAction(ctx, "reactivate", id, func(api *hubclient.Client) (*wire.Tech, error) { return api.EnableTech(ctx, id) },
+		func(*authority.State) ([]authority.Op, error) {
+			op, err := approveOp(seen, seen.Organization, seen.PublicKey)
+			return []authority.Op{op}, err
+		})
 }
 
 // DeactivateWarning is what the confirmation says before a deactivation.
@@ -140,17 +204,29 @@ func (a *App) saveGroup(ctx context.Context, agents bool, id int64, name string,
 		kind = "AgentGroup"
 	}
 	name = strings.TrimSpace(name)
-	return a.do(ctx, fmt.Sprintf("save %s %q", kind, name), func(api *hubclient.Client) error {
+	signKind, all := authority.TechGroup, false
+	if agents {
+		signKind = authority.AgentGroup
+	}
+	if g := a.Snapshot().Group(agents, id); g != nil {
+		all = isAllTechs(*g) || isAllDomains(*g)
+	}
+	saved := id
+	return a.signed(ctx, fmt.Sprintf("save %s %q", kind, name), func(api *hubclient.Client) error {
 		if members == nil {
 			members = []int64{}
 		}
 		req := wire.GroupRequest{Name: name, Members: members, RotateAfterUseSeconds: afterUse}
 		if id == 0 {
+			var g *wire.Group
 			var err error
 			if agents {
-				_, err = api.CreateAgentGroup(ctx, req)
+				g, err = api.CreateAgentGroup(ctx, req)
 			} else {
-				_, err = api.CreateTechGroup(ctx, req)
+				g, err = api.CreateTechGroup(ctx, req)
+			}
+			if err == nil {
+				saved = g.ID
 			}
 			return err
 		}
@@ -163,13 +239,35 @@ func (a *App) saveGroup(ctx context.Context, agents bool, id int64, name string,
 		}
 		_, err := api.UpdateGroup(ctx, agents, id, req)
 		return err
+	}, func(*authority.State) ([]authority.Op, error) {
+		var m []int64
+		if !all {
+			m = members
+		}
+		return []authority.Op{authority.SetGroup(signKind, saved, name, all, m)}, nil
 	})
 }
 
 // DeleteGroup deletes a group and the triplets that use it.
 func (a *App) DeleteGroup(ctx context.Context, agents bool, id int64) error {
-	return a.do(ctx, fmt.Sprintf("delete group %q", a.Snapshot().GroupName(agents, id)), func(api *hubclient.Client) error {
+	kind := authority.TechGroup
+	if agents {
+		kind = authority.AgentGroup
+	}
+	return a.signed(ctx, fmt.Sprintf("delete group %q", a.Snapshot().GroupName(agents, id)), func(api *hubclient.Client) error {
 		return api.DeleteGroup(ctx, agents, id)
+	}, func(state *authority.State) ([]authority.Op, error) {
+		ops := tripletsUsing(state, func(t authority.Triplet) bool {
+			return !agents && t.TechGroup == id || agents && t.AgentGroup == id
+		})
+		groups := state.TechGroups
+		if agents {
+			groups = state.AgentGroups
+		}
+		if _, ok := groups[id]; ok {
+			ops = append(ops, authority.RemoveGroup(kind, id))
+		}
+		return ops, nil
 	})
 }
 
@@ -215,28 +313,52 @@ func (a *App) SaveRight(ctx context.Context, id int64, name, targets string) err
 		return err
 	}
 	name = strings.TrimSpace(name)
-	return a.do(ctx, fmt.Sprintf("save right %q", name), func(api *hubclient.Client) error {
+	saved := id
+	return a.signed(ctx, fmt.Sprintf("save right %q", name), func(api *hubclient.Client) error {
 		if id == 0 {
-			_, err := api.CreateRight(ctx, wire.RightRequest{Name: name, Targets: t})
+			r, err := api.CreateRight(ctx, wire.RightRequest{Name: name, Targets: t})
+			if err == nil {
+				saved = r.ID
+			}
 			return err
 		}
 		_, err := api.UpdateRight(ctx, id, wire.RightRequest{Name: name, Targets: t})
 		return err
+	}, func(*authority.State) ([]authority.Op, error) {
+		return []authority.Op{authority.SetRight(saved, name, t)}, nil
 	})
 }
 
 // DeleteRight deletes a right and its triplets.
 func (a *App) DeleteRight(ctx context.Context, id int64) error {
-	return a.do(ctx, fmt.Sprintf("delete right %q", a.Snapshot().RightName(id)), func(api *hubclient.Client) error { return api.DeleteRight(ctx, id) })
+	return a.signed(ctx, fmt.Sprintf("delete right %q", a.Snapshot().RightName(id)), func(api *hubclient.Client) error { return api.DeleteRight(ctx, id) },
+		func(state *authority.State) ([]authority.Op, error) {
+			ops := tripletsUsing(state, func(t authority.Triplet) bool { return t.Right == id })
+			if _, ok := state.Rights[id]; ok {
+				ops = append(ops, authority.RemoveRight(id))
+			}
+			return ops, nil
+		})
 }
 
 // AddTriplet grants a right to a TechGroup on an AgentGroup.
 func (a *App) AddTriplet(ctx context.Context, techGroup, agentGroup, right int64) error {
 	s := a.Snapshot()
 	label := s.TripletLabel(wire.Triplet{TechGroupID: techGroup, AgentGroupID: agentGroup, RightID: right})
-	return a.do(ctx, "add triplet "+label, func(api *hubclient.Client) error {
-		_, err := api.CreateTriplet(ctx, wire.TripletRequest{TechGroupID: techGroup, AgentGroupID: agentGroup, RightID: right})
+	return a.addTriplet(ctx, "add triplet "+label, wire.TripletRequest{TechGroupID: techGroup, AgentGroupID: agentGroup, RightID: right})
+}
+
+// addTriplet creates a triplet and signs it under the ID the hub gave it.
+func (a *App) addTriplet(ctx context.Context, what string, req wire.TripletRequest) error {
+	var id int64
+	return a.signed(ctx, what, func(api *hubclient.Client) error {
+		t, err := api.CreateTriplet(ctx, req)
+		if err == nil {
+			id = t.ID
+		}
 		return err
+	}, func(*authority.State) ([]authority.Op, error) {
+		return []authority.Op{authority.SetTriplet(id, req.TechGroupID, req.AgentGroupID, req.RightID)}, nil
 	})
 }
 
@@ -247,7 +369,13 @@ func (a *App) DeleteTriplet(ctx context.Context, id int64) error {
 	if t := find(s.Triplets, func(t wire.Triplet) bool { return t.ID == id }); t != nil {
 		label = s.TripletLabel(*t)
 	}
-	return a.do(ctx, "delete triplet "+label, func(api *hubclient.Client) error { return api.DeleteTriplet(ctx, id) })
+	return a.signed(ctx, "delete triplet "+label, func(api *hubclient.Client) error { return api.DeleteTriplet(ctx, id) },
+		func(state *authority.State) ([]authority.Op, error) {
+			if _, ok := state.Triplets[id]; !ok {
+				return nil, nil
+			}
+			return []authority.Op{authority.RemoveTriplet(id)}, nil
+		})
 }
 
 // Enrollment is a new agent enrollment: the command to run on the agent's machine, which holds no secret, and the
@@ -275,7 +403,11 @@ func (a *App) NewEnrollment(ctx context.Context, name, driver string, ttl time.D
 		note = ", approved on use"
 	}
 	_ = a.Notice.Set("enrollment token created, expires " + tok.ExpiresAt.Local().Format("2006-01-02 15:04") + note)
-	return &Enrollment{Command: EnrollCommand(a.Invite(), name, driver), Token: tok.Token, ExpiresAt: tok.ExpiresAt,
+	cmd := EnrollCommand(a.Invite(), name, driver)
+	if c := a.Chain(); c != nil {
+		cmd += " --authority " + c.Anchor().Genesis.String()
+	}
+	return &Enrollment{Command: cmd, Token: tok.Token, ExpiresAt: tok.ExpiresAt,
 		ApproveOnUse: tok.ApproveOnUse}, nil
 }
 
@@ -320,4 +452,70 @@ func (s *Snapshot) agentName(id int64) string {
 		return a.Name
 	}
 	return fmt.Sprintf("agent %d", id)
+}
+
+// ApproveMany approves several pending techs where the pending list places them, and signs all the approvals in
+// one update: an admin approving a CSV import's two hundred techs signs once.
+func (a *App) ApproveMany(ctx context.Context, ids []int64) error {
+	s := a.Snapshot()
+	var seen []wire.Tech
+	for _, id := range ids {
+		t := s.Tech(id)
+		if t == nil || t.Status != wire.TechPending {
+			return fmt.Errorf("approve tech %d: not pending", id)
+		}
+		seen = append(seen, *t)
+	}
+	return a.signed(ctx, fmt.Sprintf("approve %d techs", len(seen)), func(api *hubclient.Client) error {
+		for _, t := range seen {
+			if t.Organization == "" {
+				for _, g := range s.MSPGroups() {
+					if !slices.Contains(g.Members, t.ID) {
+						if _, err := api.EditMembers(ctx, false, g.ID, []int64{t.ID}, nil); err != nil {
+							return fmt.Errorf("add %q to %q: %w", t.Username, g.Name, err)
+						}
+					}
+				}
+			}
+			if _, err := api.ApproveTechAs(ctx, t.ID, wire.ApproveRequest{}); err != nil {
+				return fmt.Errorf("%q: %w", t.Username, err)
+			}
+		}
+		return nil
+	}, func(state *authority.State) ([]authority.Op, error) {
+		var ops []authority.Op
+		for _, t := range seen {
+			more, err := approvalOps(state, s, t, wire.ApproveRequest{}, t.Organization == "")
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, more...)
+		}
+		// One tech's group membership op would otherwise overwrite another's: keep the last of each group.
+		return mergeGroupOps(ops), nil
+	})
+}
+
+// mergeGroupOps folds several SetGroup operations of one group into one with every member they add.
+func mergeGroupOps(ops []authority.Op) []authority.Op {
+	type key struct {
+		kind string
+		id   int64
+	}
+	at := map[key]int{}
+	var out []authority.Op
+	for _, op := range ops {
+		if op.Kind != authority.OpGroupSet {
+			out = append(out, op)
+			continue
+		}
+		k := key{op.Group, op.ID}
+		if i, ok := at[k]; ok {
+			out[i] = authority.SetGroup(op.Group, op.ID, op.Name, op.All, append(slices.Clone(out[i].Members), op.Members...))
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, op)
+	}
+	return out
 }

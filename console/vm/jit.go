@@ -101,10 +101,8 @@ func ParseMode(jit bool, maxHours string, approval bool) (TripletMode, error) {
 func (a *App) AddTripletMode(ctx context.Context, techGroup, agentGroup, right int64, m TripletMode) error {
 	s := a.Snapshot()
 	label := s.TripletLabel(wire.Triplet{TechGroupID: techGroup, AgentGroupID: agentGroup, RightID: right})
-	return a.do(ctx, "add triplet "+label+" ("+m.String()+")", func(api *hubclient.Client) error {
-		_, err := api.CreateTriplet(ctx, m.request(wire.TripletRequest{TechGroupID: techGroup, AgentGroupID: agentGroup, RightID: right}))
-		return err
-	})
+	return a.addTriplet(ctx, "add triplet "+label+" ("+m.String()+")",
+		m.request(wire.TripletRequest{TechGroupID: techGroup, AgentGroupID: agentGroup, RightID: right}))
 }
 
 // SetTripletMode changes a triplet's mode. Making it just-in-time disables, at each agent's next sync, the

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )
@@ -149,12 +150,69 @@ func (a *App) Preview(o Onboarding) Preview {
 	return p
 }
 
-// ApplyOnboarding sends the onboarding to the hub, which applies all of it or none of it.
+// ApplyOnboarding sends the onboarding to the hub, which applies all of it or none of it, and signs the whole
+// onboarding in one update.
 func (a *App) ApplyOnboarding(ctx context.Context, o Onboarding) (*wire.OnboardResponse, error) {
 	var out *wire.OnboardResponse
-	err := a.do(ctx, fmt.Sprintf("onboard %q", o.Organization), func(api *hubclient.Client) (err error) {
+	s := a.Snapshot()
+	err := a.signed(ctx, fmt.Sprintf("onboard %q", o.Organization), func(api *hubclient.Client) (err error) {
 		out, err = api.Onboard(ctx, o.Request())
 		return err
-	})
+	}, func(state *authority.State) ([]authority.Op, error) { return onboardOps(state, s, o, out) })
 	return out, err
+}
+
+// onboardOps are the signed operations of an onboarding: the three groups with the members the admin picked (the
+// MSP group's signed members kept), the two triplets the onboarding makes, the All triplet's removal and the
+// approval of the pending co-managed techs with the keys shown when the admin applied it. The hub's answer gives
+// only the IDs; a triplet of another shape than the onboarding's is refused, not signed.
+func onboardOps(state *authority.State, s *Snapshot, o Onboarding, out *wire.OnboardResponse) ([]authority.Op, error) {
+	var ops []authority.Op
+	for _, id := range out.Activated {
+		t := s.Tech(id.ID)
+		if t == nil || t.Status != wire.TechPending || !slices.Contains(o.CoManagedTechs, id.ID) {
+			return nil, fmt.Errorf("the hub activated tech %d, which the onboarding did not pick as a pending co-managed tech", id.ID)
+		}
+		op, err := approveOp(*t, o.Organization, t.PublicKey)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, op)
+	}
+	ops = append(ops, authority.SetGroup(authority.TechGroup, out.CoManagedGroup.ID, o.CoManagedGroup, false, o.CoManagedTechs))
+	msp := slices.Clone(o.MSPTechs)
+	if g, ok := state.TechGroups[out.MSPGroup.ID]; ok {
+		for m := range g.Members {
+			msp = append(msp, m)
+		}
+	}
+	ops = append(ops, authority.SetGroup(authority.TechGroup, out.MSPGroup.ID, o.MSPGroup, false, msp),
+		authority.SetGroup(authority.AgentGroup, out.DomainGroup.ID, o.DomainGroup, false, o.Domains))
+	var allRights, allDomains int64
+	for id, r := range state.Rights {
+		if r.Name == wire.AllRights {
+			allRights = id
+		}
+	}
+	for id, g := range state.AgentGroups {
+		if g.All && g.Name == wire.AllDomains {
+			allDomains = id
+		}
+	}
+	for _, t := range out.Triplets {
+		coManaged := t.TechGroupID == out.CoManagedGroup.ID && t.AgentGroupID == out.DomainGroup.ID
+		mspAll := t.TechGroupID == out.MSPGroup.ID && t.AgentGroupID == allDomains
+		if t.RightID != allRights || !coManaged && !mspAll {
+			return nil, fmt.Errorf("the hub made triplet %d, not one of the onboarding's", t.ID)
+		}
+		ops = append(ops, authority.SetTriplet(t.ID, t.TechGroupID, t.AgentGroupID, t.RightID))
+	}
+	if out.DeletedAllTriplet {
+		if all := find(s.Triplets, func(t wire.Triplet) bool { return t.Builtin }); all != nil {
+			if _, ok := state.Triplets[all.ID]; ok {
+				ops = append(ops, authority.RemoveTriplet(all.ID))
+			}
+		}
+	}
+	return ops, nil
 }

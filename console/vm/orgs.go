@@ -14,6 +14,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
 )
@@ -114,21 +115,67 @@ func (a *App) InviteAdmin(ctx context.Context, role wire.Role, org string) (*wir
 	return tok, err
 }
 
-// ApproveAdmin activates an invited admin whose fingerprint matched.
+// ApproveAdmin activates an invited admin whose fingerprint matched. The signed authority cannot add the admin:
+// the hub hands out admins' key IDs and fingerprints, not their keys (see AdminNotSigned).
 func (a *App) ApproveAdmin(ctx context.Context, id int64) error {
 	return a.do(ctx, fmt.Sprintf("approve admin %d", id), func(api *hubclient.Client) error { _, err := api.ApproveAdmin(ctx, id); return err })
 }
 
-// RemoveAdmin deletes an admin.
-func (a *App) RemoveAdmin(ctx context.Context, id int64) error {
-	return a.do(ctx, fmt.Sprintf("remove admin %d", id), func(api *hubclient.Client) error { _, err := api.RemoveAdmin(ctx, id); return err })
+// AdminNotSigned is what the admins screen says while the signed authority is on: who it trusts to sign.
+const AdminNotSigned = "The signed authority trusts the admins its genesis named (the owner who turned it on). The hub does not hand out " +
+	"other admins' keys, so approving an admin here does not let their Console sign; removing one or changing their role is signed."
+
+// adminKeyID finds an admin's key ID in the hub's admin list, read before the change.
+func adminKeyID(ctx context.Context, api *hubclient.Client, id int64) (string, error) {
+	as, err := api.Admins(ctx)
+	if err != nil {
+		return "", err
+	}
+	if ad := find(as, func(x wire.Admin) bool { return x.ID == id }); ad != nil {
+		return ad.KeyID, nil
+	}
+	return "", fmt.Errorf("admin %d not found", id)
 }
 
-// SetAdminRole changes an admin's role.
-func (a *App) SetAdminRole(ctx context.Context, id int64, role wire.Role, org string) error {
-	return a.do(ctx, fmt.Sprintf("make admin %d %s", id, RoleTitle(role)), func(api *hubclient.Client) error {
-		_, err := api.SetAdminRole(ctx, id, role, org)
+// RemoveAdmin deletes an admin; the signed authority no longer trusts their key.
+func (a *App) RemoveAdmin(ctx context.Context, id int64) error {
+	var keyID string
+	return a.signed(ctx, fmt.Sprintf("remove admin %d", id), func(api *hubclient.Client) (err error) {
+		if a.Chain() != nil {
+			if keyID, err = adminKeyID(ctx, api, id); err != nil {
+				return err
+			}
+		}
+		_, err = api.RemoveAdmin(ctx, id)
 		return err
+	}, func(state *authority.State) ([]authority.Op, error) {
+		if _, ok := state.Admins[keyID]; !ok {
+			return nil, nil
+		}
+		return []authority.Op{authority.RemoveAdmin(keyID)}, nil
+	})
+}
+
+// SetAdminRole changes an admin's role, signed for an admin the signed authority trusts.
+func (a *App) SetAdminRole(ctx context.Context, id int64, role wire.Role, org string) error {
+	var keyID string
+	return a.signed(ctx, fmt.Sprintf("make admin %d %s", id, RoleTitle(role)), func(api *hubclient.Client) (err error) {
+		if a.Chain() != nil {
+			if keyID, err = adminKeyID(ctx, api, id); err != nil {
+				return err
+			}
+		}
+		_, err = api.SetAdminRole(ctx, id, role, org)
+		return err
+	}, func(state *authority.State) ([]authority.Op, error) {
+		ad, ok := state.Admins[keyID]
+		if !ok {
+			return nil, nil
+		}
+		if role != wire.RoleCoManager {
+			org = ""
+		}
+		return []authority.Op{authority.SetAdmin(ad.Key, role, ad.Name, org)}, nil
 	})
 }
 

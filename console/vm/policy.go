@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/entitle"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/wire"
@@ -62,11 +63,16 @@ func (a *App) PreviewNames(format string) ([]NameCheck, error) {
 	return out, nil
 }
 
-// SavePolicy replaces the tenant's policy.
+// SavePolicy replaces the tenant's policy; a new naming format is signed (with the signed abbreviation).
 func (a *App) SavePolicy(ctx context.Context, p wire.Policy) error {
-	return a.do(ctx, "save policy", func(api *hubclient.Client) error {
+	return a.signed(ctx, "save policy", func(api *hubclient.Client) error {
 		_, err := api.SetPolicy(ctx, p)
 		return err
+	}, func(state *authority.State) ([]authority.Op, error) {
+		if state.Naming == p.NamingFormat {
+			return nil, nil
+		}
+		return []authority.Op{authority.SetNaming(p.NamingFormat, state.Abbrev)}, nil
 	})
 }
 

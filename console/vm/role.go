@@ -92,6 +92,7 @@ var sectionNeeds = map[string]func(Me) bool{
 	"seats":       Me.CanReadAll,
 	"policy":      Me.CanReadAll,
 	"audit":       Me.CanReadAll,
+	"authority":   Me.CanReadAll,
 }
 
 // VisibleSections lists the sections this Console's role may use, in navigation order. A pending admin sees only

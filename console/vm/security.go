@@ -14,7 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -80,11 +82,50 @@ func contestNotice(r wire.Rekey) string {
 		r.Username, times, r.ContestedAt.Local().Format("2 Jan 15:04"), r.ContestedFingerprint, r.Username)
 }
 
-// ApproveRekey makes the new device the tech's and rotates every account of the tech.
+// ApproveRekey makes the new device the tech's and rotates every account of the tech. The signed authority
+// approves the new device's key, which must be the one whose fingerprint the admin compared: the hub's word for
+// the key is checked against it before anything is signed.
 func (a *App) ApproveRekey(ctx context.Context, id int64) error {
-	return a.do(ctx, fmt.Sprintf("approve device replacement %d", id), func(api *hubclient.Client) error {
-		_, err := api.ApproveRekey(ctx, id)
-		return err
+	var seen *wire.Rekey
+	for _, r := range a.PendingRekeys() {
+		if r.ID == id {
+			seen = &r
+		}
+	}
+	var tech wire.Tech
+	return a.signed(ctx, fmt.Sprintf("approve device replacement %d", id), func(api *hubclient.Client) error {
+		if _, err := api.ApproveRekey(ctx, id); err != nil {
+			return err
+		}
+		if seen == nil || a.Chain() == nil {
+			return nil
+		}
+		techs, err := api.Techs(ctx, "")
+		if err != nil {
+			return err
+		}
+		t := find(techs, func(t wire.Tech) bool { return t.ID == seen.TechID })
+		if t == nil {
+			return fmt.Errorf("tech %d not found after the replacement", seen.TechID)
+		}
+		tech = *t
+		return nil
+	}, func(state *authority.State) ([]authority.Op, error) {
+		if seen == nil {
+			return nil, fmt.Errorf("device replacement %d: not among the pending ones this Console showed", id)
+		}
+		key, err := seal.ParsePublicKey(tech.PublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("tech %q: device key: %w", tech.Username, err)
+		}
+		if key.Fingerprint().String() != seen.Fingerprint {
+			return nil, fmt.Errorf("tech %q: the hub's new key is not the device whose fingerprint was approved", tech.Username)
+		}
+		org := tech.Organization
+		if t, ok := state.Techs[tech.ID]; ok {
+			org = t.Org
+		}
+		return []authority.Op{authority.ApproveTech(tech.ID, tech.Username, org, key)}, nil
 	})
 }
 

@@ -27,6 +27,8 @@
 //     the long poll that shows a new request at once.
 //   - orgs.go: organizations and co-management, console admins and their roles, seats.
 //   - policy.go: the policy form and its live naming preview.
+//   - authority.go: the signed authority — the verified chain pinned to its anchor, turning it on (the genesis),
+//     signing each action's operations in one update, rollback and fork alerts, and each agent's receipt.
 //   - audit.go: the audit log's filters and the hash chain's verification.
 //   - demo/: the demo data set the tests, the -demo mode and the screenshots share.
 //
@@ -76,6 +78,7 @@ var Sections = []Section{
 	{"admins", "Console admins", "Who administers this tenant, in which role; invite, approve, change roles."},
 	{"seats", "Seats", "Active seats by kind and the date each started: co-managed licences are billable."},
 	{"policy", "Policy", "Rotation interval, password rules and account naming."},
+	{"authority", "Signed authority", "What the admins signed: who may read a password, verified here; the head to compare, each agent's receipt."},
 	{"audit", "Audit log", "Every change, approval, rotation, reveal and copy, hash-chained."},
 	{"invite", "Invite", "What technicians paste into their TechClient to register."},
 }
@@ -104,7 +107,9 @@ type Snapshot struct {
 	Registrations *wire.Registrations
 	// Me is who this Console is signed in as: what it may read and do.
 	Me Me
-	At time.Time
+	// Authority is the signed authority as this Console verified it, and any alert (authority.go).
+	Authority AuthorityStatus
+	At        time.Time
 }
 
 // Tech returns the tech with id, or nil.
@@ -224,6 +229,10 @@ type App struct {
 	// refreshes counts the refreshes started, published the number of the one whose snapshot is on screen: a
 	// refresh that finishes after a later one has published is dropped, not shown over newer state.
 	refreshes, published uint64
+	// auth is the signing key and the verified chain of the signed authority (authority.go); now dates the updates
+	// this Console signs (for people reading them: nothing checks it against a clock).
+	auth authorityPin
+	now  func() time.Time
 }
 
 // New returns the view-model of a Console that is not connected to any hub yet.
@@ -232,6 +241,14 @@ func New() *App {
 	_ = a.Selected.Set(Sections[0].ID)
 	_ = a.Hub.Set("Not connected to a hub")
 	return a
+}
+
+// clock is the time updates are signed at.
+func (a *App) clock() func() time.Time {
+	if a.now != nil {
+		return a.now
+	}
+	return time.Now
 }
 
 // Section returns the section with the given ID, and false if there is none.
@@ -348,6 +365,7 @@ func (a *App) Refresh(ctx context.Context) error {
 	loadSecurity(ctx, api, s, load)
 	loadRegistrations(ctx, api, s, load)
 	loadJIT(ctx, api, s, load)
+	load("signed authority", func() error { return a.syncAuthority(ctx, api) })
 	if err := errors.Join(errs...); err != nil {
 		if isForbidden(err) {
 			a.forget() // the owner may have changed this Console's role: ask again next time
@@ -357,6 +375,7 @@ func (a *App) Refresh(ctx context.Context) error {
 	if s.Me.Role == wire.RoleCoManager && s.Me.Organization == "" {
 		s.Me.Organization = coManagerOrg(s.Techs)
 	}
+	s.Authority = a.authorityStatus(api)
 	slices.SortFunc(s.Techs, func(x, y wire.Tech) int { return strings.Compare(x.Username, y.Username) })
 	slices.SortFunc(s.Agents, func(x, y wire.Agent) int { return strings.Compare(x.Name, y.Name) })
 	a.publish(s, seq)
