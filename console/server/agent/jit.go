@@ -265,7 +265,7 @@ func (r *Runner) rotateClosed(ctx context.Context, d driver.Driver, plan *wire.P
 		}
 		return err
 	}
-	rot := &rotation.Rotator{Hub: &accountHub{hub: r.cfg.Hub, id: a.AccountID, down: hubDown},
+	rot := &rotation.Rotator{Hub: r.accountHub(plan, a, hubDown),
 		Target: target, Hook: r.cfg.Hook, StepTimeout: r.cfg.StepTimeout}
 	results, err := rot.RotateFresh(ctx, job, attempts)
 	r.count(a, o, results, err)

@@ -73,8 +73,8 @@ type recoveryHub struct {
 	recoveryOnly []int64
 }
 
-func (h *recoveryHub) StageRecoveryOnly(ctx context.Context, id, version int64, env []byte) error {
-	if err := h.fakeHub.Stage(ctx, id, version, env); err != nil {
+func (h *recoveryHub) StageRecoveryOnlySigned(ctx context.Context, id, version int64, env, sig []byte) error {
+	if err := h.fakeHub.StageSigned(ctx, id, version, env, sig); err != nil {
 		return err
 	}
 	h.rmu.Lock()

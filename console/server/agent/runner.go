@@ -9,7 +9,8 @@
 //     skipped and reported to the hub (ReportAccounts), never created;
 //   - every account the plan marks due — or that Ensure finds without a password, e.g. recreated by hand — is
 //     rotated through rotation.Rotator: generate, seal to the tech's recipients and the tenant's recovery
-//     recipient, stage at the hub, set, verify, confirm. The hub validates the version (CurrentVersion+1);
+//     recipient, stage at the hub (signed with the agent's key, Config.Key), set, verify, confirm. The hub validates
+//     the version (CurrentVersion+1);
 //   - every account in plan.Disable is disabled (memberships stripped), and reported disabled.
 //
 // Accounts are worked on in parallel, at most Config.Parallelism at once, each worker with its own driver (a
@@ -49,6 +50,7 @@ package agent
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,6 +62,7 @@ import (
 	"time"
 
 	"github.com/watchword/watchword/console/server/agent/driver"
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/clock"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/rotation"
@@ -70,7 +73,9 @@ import (
 // HubClient is what the runner needs of the hub.
 type HubClient interface {
 	PlanWait(ctx context.Context, since int64, wait time.Duration) (*wire.Plan, error)
-	Stage(ctx context.Context, accountID, version int64, envelope []byte) error
+	// StageSigned stages a version with the agent's signature over its envelope statement (nil when the runner
+	// has no key).
+	StageSigned(ctx context.Context, accountID, version int64, envelope, signature []byte) error
 	Confirm(ctx context.Context, accountID, version int64) error
 	Fail(ctx context.Context, accountID, version int64, reason string) error
 	ReportAccounts(ctx context.Context, reports []wire.AccountReport) error
@@ -106,6 +111,11 @@ type Config struct {
 	// Authority pins the runner to its tenant's signed authority (authority.go): every plan is checked against
 	// what the admins signed before the runner acts on it. Nil trusts the hub's plan.
 	Authority *AuthorityPin
+	// Key is the agent's own Ed25519 key (seal.Identity.Signer). The runner signs every version it stages with it
+	// (authority.SignEnvelope: tenant, agent, account, version, the envelope's hash), pinned or not, so that a
+	// TechClient can tell an envelope this agent sealed from one the hub made. Without it versions are staged
+	// unsigned, and a TechClient that verifies the signed authority opens none of them.
+	Key ed25519.PrivateKey
 	// Hook is the rotation crash hook; only fault-injection builds set it.
 	Hook   rotation.Hook
 	Logger *slog.Logger
@@ -756,7 +766,7 @@ func (r *Runner) rotate(ctx context.Context, d driver.Driver, plan *wire.Plan, a
 		}
 		return err
 	}
-	rot := &rotation.Rotator{Hub: &accountHub{hub: r.cfg.Hub, id: a.AccountID, down: hubDown}, Target: target,
+	rot := &rotation.Rotator{Hub: r.accountHub(plan, a, hubDown), Target: target,
 		Hook: r.cfg.Hook, StepTimeout: r.cfg.StepTimeout}
 	results, err := rot.RotateFresh(ctx, job, attempts)
 	r.count(a, o, results, err)
@@ -778,11 +788,28 @@ func (r *Runner) rotate(ctx context.Context, d driver.Driver, plan *wire.Plan, a
 func AccountHub(h HubClient, accountID int64) rotation.Hub { return &accountHub{hub: h, id: accountID} }
 
 // accountHub adapts the hub client to rotation.Hub for one account. A call that fails in transit (no answer
-// from the hub, as opposed to a refusal) raises down, so the rest of the pass stops rotating.
+// from the hub, as opposed to a refusal) raises down, so the rest of the pass stops rotating. With a key it signs
+// every version it stages as agent's.
 type accountHub struct {
-	hub  HubClient
-	id   int64
-	down *atomic.Bool
+	hub   HubClient
+	id    int64
+	down  *atomic.Bool
+	key   ed25519.PrivateKey
+	agent int64
+}
+
+// accountHub is the cycle's view of the hub for one account of plan, signing with the runner's key.
+func (r *Runner) accountHub(plan *wire.Plan, a *wire.PlanAccount, down *atomic.Bool) *accountHub {
+	return &accountHub{hub: r.cfg.Hub, id: a.AccountID, down: down, key: r.cfg.Key, agent: plan.AgentID}
+}
+
+// sign is the agent's signature over the staged version's envelope statement; nil without a key. Signing costs
+// about 50 µs, nothing beside sealing.
+func (h *accountHub) sign(s rotation.Staged) []byte {
+	if h.key == nil {
+		return nil
+	}
+	return authority.SignEnvelope(h.key, authority.NewEnvelopeStatement(s.Tenant, h.agent, h.id, s.Account, s.Version, s.Envelope))
 }
 
 var _ rotation.Hub = (*accountHub)(nil)
@@ -800,16 +827,16 @@ func (h *accountHub) Stage(ctx context.Context, s rotation.Staged) error {
 		if !ok {
 			return fmt.Errorf("stage version %d: this hub client cannot stage a recovery-only version", s.Version)
 		}
-		return h.note(rs.StageRecoveryOnly(ctx, h.id, s.Version, s.Envelope))
+		return h.note(rs.StageRecoveryOnlySigned(ctx, h.id, s.Version, s.Envelope, h.sign(s)))
 	}
-	return h.note(h.hub.Stage(ctx, h.id, s.Version, s.Envelope))
+	return h.note(h.hub.StageSigned(ctx, h.id, s.Version, s.Envelope, h.sign(s)))
 }
 
 // recoveryStager stages versions sealed to the recovery recipient alone (just-in-time accounts outside their
 // window); hubclient.Client is one. It stays apart from HubClient so that a hub client without it is a case the
 // runner handles (it rotates no closed account rather than seal one to the tech), which the JIT tests exercise.
 type recoveryStager interface {
-	StageRecoveryOnly(ctx context.Context, accountID, version int64, envelope []byte) error
+	StageRecoveryOnlySigned(ctx context.Context, accountID, version int64, envelope, signature []byte) error
 }
 
 var _ recoveryStager = (*hubclient.Client)(nil)

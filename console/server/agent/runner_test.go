@@ -18,14 +18,17 @@ import (
 
 // fakeHub records calls; stageErr makes Stage fail.
 type fakeHub struct {
-	mu       sync.Mutex
-	plans    chan *wire.Plan
-	planErr  error
-	stageErr error
-	staged   []int64
-	reports  []wire.AccountReport
-	polls    int
-	last     *wire.Plan
+	mu        sync.Mutex
+	plans     chan *wire.Plan
+	planErr   error
+	stageErr  error
+	staged    []int64
+	stagedOf  []int64  // the account of each staged version
+	envelopes [][]byte // and its envelope
+	sigs      [][]byte // and the agent's signature over it
+	reports   []wire.AccountReport
+	polls     int
+	last      *wire.Plan
 }
 
 func (h *fakeHub) PlanWait(ctx context.Context, since int64, wait time.Duration) (*wire.Plan, error) {
@@ -63,13 +66,16 @@ func (h *fakeHub) PlanWait(ctx context.Context, since int64, wait time.Duration)
 	}
 }
 
-func (h *fakeHub) Stage(_ context.Context, id, version int64, env []byte) error {
+func (h *fakeHub) StageSigned(_ context.Context, id, version int64, env, sig []byte) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.stageErr != nil {
 		return h.stageErr
 	}
 	h.staged = append(h.staged, version)
+	h.stagedOf = append(h.stagedOf, id)
+	h.envelopes = append(h.envelopes, env)
+	h.sigs = append(h.sigs, sig)
 	return nil
 }
 func (h *fakeHub) Confirm(context.Context, int64, int64) error { return nil }

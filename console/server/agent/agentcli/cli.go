@@ -454,7 +454,7 @@ func runAgent(ctx context.Context, log *slog.Logger, o runOptions) error {
 		pin = &agent.AuthorityPin{Anchor: anchor, File: filepath.Join(o.stateDir, AuthorityStateName), Hub: c}
 	}
 	r, err := agent.New(agent.Config{Hub: c, NewDriver: newDriver, Parallelism: cfg.Parallelism, PollWait: o.pollWait,
-		JITStateFile: filepath.Join(o.stateDir, JITStateName), Authority: pin,
+		JITStateFile: filepath.Join(o.stateDir, JITStateName), Authority: pin, Key: id.Signer(),
 		Hook: hook, Logger: log.With("agent", cfg.AgentID, "target", cfg.Name, "driver", cfg.Driver)})
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
