@@ -163,6 +163,8 @@ func renderRow(c *fyne.Container, r *vm.Row, t time.Time) {
 	next, badge := right.Objects[0].(*widget.Label), right.Objects[1].(*widget.Label)
 	next.SetText(vm.Until(t, r.NextRotation))
 	switch {
+	case r.Alert != "":
+		badge.SetText("not signed by an enrolled agent")
 	case r.JIT:
 		badge.SetText(jitBadge(r, t))
 	case r.Rotating:
@@ -230,6 +232,7 @@ type detail struct {
 	history  *widget.Button
 	jit      *jitPanel
 	hint     *widget.Label
+	alert    *widget.Label // the row's vm.Row.Alert: its password is never opened; hidden when it has none
 	row      *vm.Row
 }
 
@@ -260,6 +263,9 @@ func newDetail(u *ui) *detail {
 	d.history = widget.NewButtonWithIcon("Previous passwords…", theme.HistoryIcon(), d.showHistory)
 	d.hint = paragraph("", fyne.TextAlignLeading)
 	d.hint.Importance = widget.LowImportance
+	d.alert = paragraph("", fyne.TextAlignLeading)
+	d.alert.Importance = widget.DangerImportance
+	d.alert.Hide()
 	d.jit = newJITPanel(d)
 
 	field := func(name string) *widget.Label {
@@ -275,7 +281,7 @@ func newDetail(u *ui) *detail {
 		field("Next rotation"), container.NewVBox(d.next, d.afterUse),
 		field("Version"), d.version,
 	)
-	d.card = container.NewVBox(container.NewBorder(nil, nil, nil, nil, container.NewVBox(d.host, d.kind)), widget.NewSeparator(), grid,
+	d.card = container.NewVBox(container.NewBorder(nil, nil, nil, nil, container.NewVBox(d.host, d.kind)), d.alert, widget.NewSeparator(), grid,
 		d.jit.box, container.NewHBox(layout.NewSpacer(), d.history, d.copyPass), d.hint)
 	emptyText := paragraph("Select an account to see its password.\n\nCtrl+F search · ↑↓ choose · Ctrl+R reveal · Ctrl+C copy password · Ctrl+U copy username · Ctrl+H previous passwords · Ctrl+E enable access · Ctrl+L lock",
 		fyne.TextAlignCenter)
@@ -308,6 +314,12 @@ func (d *detail) show(r *vm.Row) {
 	d.account.SetText(r.Account)
 	d.rights.SetText(strings.Join(r.Rights, ", "))
 	d.version.SetText(versionText(r))
+	d.alert.SetText(r.Alert)
+	if r.Alert == "" {
+		d.alert.Hide()
+	} else {
+		d.alert.Show()
+	}
 	if v, _ := d.u.a.Revealed.Get(); int64(v) != r.AccountID {
 		d.conceal()
 	}

@@ -26,6 +26,9 @@ type HistoryEntry struct {
 	Current     bool      // the version the account's row shows: the password on the target now
 	ConfirmedAt time.Time // when the target took it; zero for a version still staged
 	StagedAt    time.Time
+	// Alert is UnsignedAlert when the device pins the signed authority and no enrolled agent signed the version:
+	// OpenVersion refuses it.
+	Alert string
 }
 
 // When is the date a version was set (confirmed, or staged when it never was).
@@ -68,9 +71,14 @@ func (a *App) History(ctx context.Context, accountID int64) ([]HistoryEntry, err
 	a.history[accountID] = resp
 	a.mu.Unlock()
 	out := make([]HistoryEntry, 0, len(resp.Versions))
-	for _, v := range resp.Versions {
-		out = append(out, HistoryEntry{AccountID: accountID, Version: v.Version, Current: v.Version == r.Version,
-			ConfirmedAt: v.ConfirmedAt, StagedAt: v.StagedAt})
+	t := a.trusted()
+	for i, v := range resp.Versions {
+		e := HistoryEntry{AccountID: accountID, Version: v.Version, Current: v.Version == r.Version,
+			ConfirmedAt: v.ConfirmedAt, StagedAt: v.StagedAt}
+		if t != nil && t.verify(resp.ClientGUID, resp.AgentID, resp.AccountID, resp.AccountName, &resp.Versions[i]) != nil {
+			e.Alert = UnsignedAlert
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }
@@ -91,6 +99,13 @@ func (a *App) OpenVersion(accountID, version int64) (string, error) {
 	for _, v := range resp.Versions {
 		if v.Version != version {
 			continue
+		}
+		if t := a.trusted(); t != nil {
+			if err := t.verify(resp.ClientGUID, resp.AgentID, resp.AccountID, resp.AccountName, &v); err != nil {
+				err = fmt.Errorf("open version %d of %q: %w", version, resp.AccountName, err)
+				a.setError(err)
+				return "", err
+			}
 		}
 		pw, err := seal.Open(v.Envelope, hubclient.SealContext(resp.ClientGUID, resp.AgentID, resp.AccountName, v.Version), id)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/keystore"
 	"github.com/watchword/watchword/shared/seal"
@@ -146,7 +147,7 @@ func (a *App) firstContact(ctx context.Context, r Registration, call func(contex
 		return fmt.Errorf("save device file: %w", err)
 	}
 	a.mu.Lock()
-	a.dev, a.id, a.backend = dev, id, backend
+	a.dev, a.id, a.backend, a.trust = dev, id, backend, nil // trust: loaded for this invite's anchor when needed
 	a.mu.Unlock()
 	_ = a.CanReplace.Set(false)
 	_ = a.KeyStorage.Set(backend.Describe())
@@ -261,6 +262,9 @@ func Explain(err error) string {
 		return s + ". Wait for the next code in your authenticator app and try again."
 	case errors.Is(err, ErrWrongPassphrase):
 		return "Wrong passphrase."
+	case errors.Is(err, authority.ErrEnvelopeSignature):
+		return "Not opened: this password was not signed by an agent the admins enrolled. Tell your MSP's admins: " +
+			"someone other than the agent may have made it."
 	case errors.Is(err, keystore.ErrKeyringUnavailable):
 		return "The system keyring did not answer."
 	}
@@ -272,12 +276,12 @@ func Explain(err error) string {
 func (a *App) Forget() error {
 	a.mu.Lock()
 	a.stopLocked()
-	a.dev, a.id = nil, nil
+	a.dev, a.id, a.trust = nil, nil, nil
 	a.all, a.visible, a.byID, a.events = nil, nil, map[int64]*Row{}, nil
 	a.revealGen++
 	a.mu.Unlock()
 	var errs []error
-	for _, f := range []string{deviceFile, cacheFile} {
+	for _, f := range []string{deviceFile, cacheFile, authorityFile} {
 		if err := os.Remove(filepath.Join(a.o.Dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}

@@ -32,10 +32,14 @@ type Row struct {
 	JITMax      time.Duration
 	JITApproval bool
 	Grant       *wire.JITGrant
+	// Alert is set when the device pins the tenant's signed authority and no agent the admins enrolled signed the
+	// shown version (UnsignedAlert): the row shows it, and the password is never opened.
+	Alert string
 
-	guid     string
-	envelope []byte
-	key      string // lower-case text the filter searches
+	guid      string
+	envelope  []byte
+	signature []byte // the staging agent's signature over the version's envelope statement
+	key       string // lower-case text the filter searches
 }
 
 // String names the row without its (sealed, but bulky) envelope.
@@ -85,7 +89,7 @@ func newRow(guid string, c *wire.Credential) *Row {
 			break
 		}
 	}
-	r.Version, r.envelope = pick.Version, pick.Envelope
+	r.Version, r.envelope, r.signature = pick.Version, pick.Envelope, pick.Signature
 	r.RotatedAt = pick.ConfirmedAt
 	if r.RotatedAt.IsZero() {
 		r.RotatedAt = pick.StagedAt

@@ -31,6 +31,11 @@ func (a *App) open(accountID int64) ([]byte, *Row, error) {
 		}
 		return nil, r, fmt.Errorf("open %q on %q: no password yet", r.Account, r.Host)
 	}
+	if t := a.trusted(); t != nil {
+		if err := r.verify(t); err != nil { // authority.go: checked again, against the newest verified state
+			return nil, r, fmt.Errorf("open %q on %q: %w", r.Account, r.Host, err)
+		}
+	}
 	pw, err := seal.Open(r.envelope, hubclient.SealContext(r.guid, r.AgentID, r.Account, r.Version), id)
 	if err != nil {
 		return nil, r, fmt.Errorf("open %q on %q: %w", r.Account, r.Host, err)

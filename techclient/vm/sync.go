@@ -91,9 +91,19 @@ func (a *App) run(ctx context.Context, h Hub, status wire.TechStatus) {
 				}
 				continue
 			}
+			alert, err := a.syncAuthority(ctx, h) // authority.go
+			if err != nil {
+				if !failed(err) {
+					return
+				}
+				continue
+			}
 			retry = a.o.Retry
 			a.goOnline()
 			a.apply(resp, a.o.Now(), true)
+			if alert != nil {
+				a.setError(alert)
+			}
 			a.flushEvents(ctx, h)
 			needFetch = false
 		}
@@ -260,6 +270,7 @@ func (a *App) apply(resp *wire.CredentialsResponse, at time.Time, live bool) {
 		byID[r.AccountID] = r
 	}
 	sortRows(rows)
+	a.checkRows(rows) // authority.go
 	a.mu.Lock()
 	var rotated []*Row
 	var jitNotes [][2]string
@@ -267,7 +278,7 @@ func (a *App) apply(resp *wire.CredentialsResponse, at time.Time, live bool) {
 		now := a.o.Now()
 		for _, r := range rows {
 			old := a.byID[r.AccountID]
-			if old != nil && r.Version > old.Version && !r.JIT {
+			if old != nil && r.Version > old.Version && !r.JIT && r.Alert == "" {
 				rotated = append(rotated, r)
 			}
 			if title, body := jitChanges(old, r, now); title != "" {

@@ -24,7 +24,9 @@
 // Envelopes stay sealed: in memory, in the offline cache (Options.Dir/credentials.json) and on the wire.
 // An envelope is opened only inside Reveal (the caller shows the returned text and forgets it), inside
 // CopyPassword (the clipboard gets it, the opened bytes are wiped at once), or inside OpenVersion for one version
-// of a password history the technician asked for; a just-in-time account opens only while its window is open. The
+// of a password history the technician asked for; a just-in-time account opens only while its window is open. A
+// device whose invite pins the tenant's signed authority opens only envelopes an enrolled agent signed
+// (authority.go). The
 // clipboard guard remembers a keyed hash of what it copied, not the password, to decide later whether the
 // clipboard still holds it.
 //
@@ -42,6 +44,8 @@
 //   - secrets.go: Reveal, Hide, CopyPassword and CopyUsername, and the events they report to the hub.
 //   - jit.go: just-in-time access: a row's window state and its words, RequestAccess and EndAccess.
 //   - history.go: a password's previous versions (History, OpenVersion).
+//   - authority.go: the tenant's signed authority, pinned by the invite: the verified chain kept on disk, and the
+//     check that an enrolled agent signed every envelope before it is opened (rows that fail show UnsignedAlert).
 //   - twofactor.go: two-factor sessions, lockout, failed unlocks reported later, and device replacement.
 //
 // Tests run the view-model against the real in-process hub (internal/testsupport/hubtest) with an in-memory
@@ -123,6 +127,9 @@ type Hub interface {
 
 	// Password history (wire.CapHistory; history.go).
 	History(ctx context.Context, account int64) (*wire.HistoryResponse, error)
+
+	// The tenant's signed authority (wire.CapAuthority; authority.go).
+	Authority(ctx context.Context, since int64) (*wire.AuthorityResponse, error)
 
 	// Just-in-time access (wire.CapJIT; jit.go).
 	RequestJIT(ctx context.Context, req wire.JITRequest) (*wire.JITGrant, error)
@@ -266,6 +273,7 @@ type App struct {
 	ticker     context.CancelFunc
 	wg         sync.WaitGroup
 	wake       chan struct{} // wakes the two-factor and replacement waits (twofactor.go)
+	trust      *trust        // the signed authority this device verifies envelopes against (authority.go); nil without an anchor
 }
 
 // New returns the view-model of a device; Start loads what the device already knows.

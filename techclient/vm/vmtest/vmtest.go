@@ -21,8 +21,8 @@ func TwoFactorHub(t testing.TB) *hubtest.Harness {
 }
 
 // Rotate makes agent stage and confirm the next version of every account in its plan, as a real agent does,
-// with the password secret(account) returns. A just-in-time account outside its window gets a password sealed to
-// the recovery recipient only, as the agent seals it then.
+// with the password secret(account) returns, each version signed with the agent's key. A just-in-time account
+// outside its window gets a password sealed to the recovery recipient only, as the agent seals it then.
 func Rotate(t testing.TB, ctx context.Context, agent *hubtest.Agent, secret func(wire.PlanAccount) string) *wire.Plan {
 	t.Helper()
 	plan, err := agent.PlanWait(ctx, 0, 0)
@@ -30,12 +30,13 @@ func Rotate(t testing.TB, ctx context.Context, agent *hubtest.Agent, secret func
 		t.Fatal(err)
 	}
 	for _, pa := range plan.Accounts {
-		to, stage := pa, agent.Stage
+		to, stage := pa, agent.StageSigned
 		if pa.JIT != nil && !pa.JIT.Enabled {
-			to.Recipients, stage = nil, agent.StageRecoveryOnly
+			to.Recipients, stage = nil, agent.StageRecoveryOnlySigned
 		}
 		v := pa.CurrentVersion + 1
-		if err := stage(ctx, pa.AccountID, v, hubtest.Seal(t, plan, to, v, secret(pa))); err != nil {
+		env := hubtest.Seal(t, plan, to, v, secret(pa))
+		if err := stage(ctx, pa.AccountID, v, env, agent.SignEnvelope(plan, pa, v, env)); err != nil {
 			t.Fatal(err)
 		}
 		if err := agent.Confirm(ctx, pa.AccountID, v); err != nil {
