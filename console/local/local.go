@@ -48,6 +48,19 @@ type Config struct {
 	Mode   string `json:"mode"`
 	Invite string `json:"invite"` // the tenant's invite as TechClients get it
 	Listen string `json:"listen,omitempty"`
+	// Authority is the genesis hash of the tenant's signed authority this Console verifies from: set when this
+	// Console signed the genesis or its admin pasted the hash, never taken from the hub.
+	Authority string `json:"authority,omitempty"`
+}
+
+// PinAuthority records genesis (64 hex digits) as the anchor of the tenant's signed authority in dir/console.json.
+func PinAuthority(dir, genesis string) error {
+	c, err := LoadConfig(dir)
+	if err != nil {
+		return err
+	}
+	c.Authority = genesis
+	return c.save(dir)
 }
 
 // Dir is the Console's config directory.
@@ -90,6 +103,8 @@ type Session struct {
 	Invite   wire.Invite
 	Describe string
 	Backend  keystore.Backend
+	// Identity is the admin's identity: its Signer signs the tenant's authority, inside this process.
+	Identity *seal.Identity
 	close    []func()
 }
 
@@ -177,7 +192,7 @@ func CreateLocal(ctx context.Context, dir string, spec LocalSpec, ks *keystore.S
 		if err := cfg.save(dir); err != nil {
 			return nil, err
 		}
-		return &Session{Client: c, Invite: public, Backend: backend, Describe: "Local hub on " + srv.Addr().String() + " · " + backend.Describe()}, nil
+		return &Session{Client: c, Invite: public, Backend: backend, Identity: owner, Describe: "Local hub on " + srv.Addr().String() + " · " + backend.Describe()}, nil
 	}()
 	if err != nil {
 		stop()
@@ -206,7 +221,7 @@ func Open(ctx context.Context, dir string, ks *keystore.Store) (*Session, error)
 		if err != nil {
 			return nil, err
 		}
-		return &Session{Client: c, Invite: inv, Backend: backend, Describe: "Hub " + inv.HubURL + " · " + backend.Describe(), close: []func(){c.Close}}, nil
+		return &Session{Client: c, Invite: inv, Backend: backend, Identity: owner, Describe: "Hub " + inv.HubURL + " · " + backend.Describe(), close: []func(){c.Close}}, nil
 	}
 	h, srv, stop, err := serve(ctx, dir, cfg.Listen, hub.Config{})
 	if err != nil {
@@ -217,7 +232,7 @@ func Open(ctx context.Context, dir string, ks *keystore.Store) (*Session, error)
 		stop()
 		return nil, err
 	}
-	return &Session{Client: c, Invite: inv, Backend: backend, Describe: "Local hub on " + srv.Addr().String() + " · " + backend.Describe(), close: []func(){stop, c.Close}}, nil
+	return &Session{Client: c, Invite: inv, Backend: backend, Identity: owner, Describe: "Local hub on " + srv.Addr().String() + " · " + backend.Describe(), close: []func(){stop, c.Close}}, nil
 }
 
 // Connect makes this Console an admin of a hub elsewhere with a claim token.
@@ -242,7 +257,7 @@ func Connect(ctx context.Context, dir, invite, token, name string, ks *keystore.
 		c.Close()
 		return nil, err
 	}
-	return &Session{Client: c, Invite: inv, Backend: backend, Describe: "Hub " + inv.HubURL + " · " + backend.Describe(), close: []func(){c.Close}}, nil
+	return &Session{Client: c, Invite: inv, Backend: backend, Identity: owner, Describe: "Hub " + inv.HubURL + " · " + backend.Describe(), close: []func(){c.Close}}, nil
 }
 
 // Demo runs a throwaway hub in dir filled with the demo data set (three client organizations, twelve techs, eight
@@ -280,7 +295,7 @@ func Demo(ctx context.Context, dir string) (*Session, error) {
 		if err := demo.MSPJustInTime(ctx, c, "MSP techs"); err != nil {
 			return nil, err
 		}
-		return &Session{Client: c, Invite: inv, Describe: "Demo hub on " + srv.Addr().String() + " (throwaway data)", close: []func(){stop, c.Close}}, nil
+		return &Session{Client: c, Invite: inv, Identity: owner, Describe: "Demo hub on " + srv.Addr().String() + " (throwaway data)", close: []func(){stop, c.Close}}, nil
 	}()
 	if err != nil {
 		stop()

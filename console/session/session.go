@@ -7,6 +7,7 @@
 // # Reading guide
 //
 //   - session.go: Session (New, Open, CreateLocal, Join, Close) and the loops (keepFresh).
+//   - authority.go: the signed authority's anchor (console.json) and verified chain (authority.cbor) across starts.
 //   - session_test.go: closing a session ends its loops and the hub it runs; the first start reports
 //     local.ErrNotConfigured.
 //
@@ -190,6 +191,9 @@ func (s *Session) follow(ls *local.Session) error {
 	s.hubs = append(s.hubs, ls)
 	s.wg.Add(1)
 	s.mu.Unlock()
+	if ls.Identity != nil {
+		s.useAuthority(ls)
+	}
 	s.app.Connect(ls.Client, ls.Invite, ls.Describe)
 	go func() {
 		defer s.wg.Done()

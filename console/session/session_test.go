@@ -3,6 +3,8 @@ package session_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -84,5 +86,59 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestAuthorityKeptAcrossStarts: the owner's Console turns the signed authority on; the genesis hash lands in
+// console.json and the verified chain beside it, and the next start verifies from that anchor (and a chain file
+// that does not verify is replaced by one verified again from the anchor).
+func TestAuthorityKeptAcrossStarts(t *testing.T) {
+	test.NewTempApp(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	o := session.Options{Dir: dir, Keyring: keystore.NoKeyring, Passphrase: func(bool) (string, error) { return "correct horse battery", nil },
+		Every: time.Hour}
+	a := vm.New()
+	s := session.New(a, o)
+	if _, err := s.CreateLocal(ctx, local.LocalSpec{Tenant: "Test MSP", Abbrev: "tm", Listen: "127.0.0.1:0",
+		PublicURL: "https://127.0.0.1:8443"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g, err := a.PrepareAuthority(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.TurnOnAuthority(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	cfg, err := local.LoadConfig(dir)
+	if err != nil || cfg.Authority != g.Hash.String() {
+		t.Fatalf("console.json pins %q (%v), want %s", cfg.Authority, err, g.Hash)
+	}
+	reopen := func() *vm.App {
+		b := vm.New()
+		s := session.New(b, o)
+		t.Cleanup(s.Close)
+		if err := s.Open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if st := reopen().Snapshot().Authority; !st.On() || st.Genesis != g.Hash || st.Head != g.Head || st.Alert != "" {
+		t.Fatalf("after a restart: %+v", st)
+	}
+	if err := os.WriteFile(filepath.Join(dir, session.ChainFile), []byte("not a chain"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if st := reopen().Snapshot().Authority; !st.On() || st.Genesis != g.Hash || st.Head != g.Head {
+		t.Fatalf("after a restart with a broken chain file: %+v", st)
 	}
 }
