@@ -260,12 +260,34 @@ func TestSignedEnvelopes(t *testing.T) {
 		t.Fatal(err)
 	}
 	vmtest.Rotate(t, ctx, agent, func(wire.PlanAccount) string { return "honest-Pa55word-6" })
-	eventually(t, 3*time.Second, "the rollback shown", func() bool {
+	eventually(t, 3*time.Second, "the rollback shown with version 6", func() bool {
 		msg, _ := e2.app.Error.Get()
-		return contains(msg, "older than one already verified")
+		r := e2.app.Row(account)
+		return contains(msg, "older than one already verified") && r != nil && r.Version == 6
 	})
 	if pw, err := e2.app.Reveal(account); err != nil || pw != "honest-Pa55word-6" {
 		t.Fatalf("after the rollback the verified chain still verifies the honest version: %q, %v", pw, err)
+	}
+
+	// The password history: the forged versions carry the alert and do not open, the honest ones do.
+	hist, err := e2.app.History(ctx, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := map[int64]bool{}
+	for _, v := range hist {
+		alerts[v.Version] = v.Alert != ""
+	}
+	for v, forged := range map[int64]bool{6: false, 5: true, 4: true, 3: false, 2: true} {
+		if got, ok := alerts[v]; !ok || got != forged {
+			t.Fatalf("history version %d: alert %v, want %v", v, got, forged)
+		}
+	}
+	if pw, err := e2.app.OpenVersion(account, 5); !errors.Is(err, authority.ErrEnvelopeSignature) || pw != "" {
+		t.Fatalf("history: the forged version 5 opened (%d characters), %v", len(pw), err)
+	}
+	if pw, err := e2.app.OpenVersion(account, 6); err != nil || pw != "honest-Pa55word-6" {
+		t.Fatalf("history: the honest version 6: %q, %v", pw, err)
 	}
 }
 
