@@ -18,17 +18,18 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// agentsScreen lists enrolled agents with their health, approves or rejects the pending ones, rotates on demand
+// agentsScreen lists enrolled agents with their health and their receipt of the signed authority, approves or rejects the pending ones, rotates on demand
 // and creates enrollment commands.
 func agentsScreen(e env) screen {
 	var rows []wire.Agent
 	var sel int64
-	table := newTable([]column{{"Name", 150}, {"Driver", 60}, {"Status", 80}, {"Last seen", 110}, {"Accounts", 75}, {"Errors", 370}},
+	table := newTable([]column{{"Name", 150}, {"Driver", 60}, {"Status", 80}, {"Last seen", 110}, {"Accounts", 75}, {"Signed authority", 170}, {"Errors", 260}},
 		func() int { return len(rows) },
 		func(r, c int) string {
 			s := e.a.Snapshot()
 			a := rows[r]
-			return [...]string{a.Name, a.Driver, string(a.Status), ago(time.Now(), a.LastSeen), strconv.Itoa(len(s.Accounts[a.ID])), joinOrDash(s.AgentErrors(a.ID))}[c]
+			return [...]string{a.Name, a.Driver, string(a.Status), ago(time.Now(), a.LastSeen), strconv.Itoa(len(s.Accounts[a.ID])),
+				s.Receipt(a).Text, joinOrDash(s.AgentErrors(a.ID))}[c]
 		}, nil)
 	accounts := widget.NewSelect(nil, nil)
 	accounts.PlaceHolder = "All accounts of the agent"
@@ -166,10 +167,18 @@ func agentsScreen(e env) screen {
 		container.NewBorder(nil, nil, nil, copyBtn, cmd),
 		container.NewBorder(nil, nil, widget.NewLabel("Token"), copyToken, token))
 	ops := container.NewBorder(nil, nil, nil, rotate, accounts)
+	// Agents that refuse the hub's plan (or report a head this Console did not verify) show above the list.
+	alerts := notice(widget.DangerImportance)
 	return screen{
-		obj: container.NewBorder(nil, container.NewVBox(pendingBox, ops, widget.NewSeparator(), enroll), nil, nil, table),
+		obj: container.NewBorder(alerts, container.NewVBox(pendingBox, ops, widget.NewSeparator(), enroll), nil, nil, table),
 		refresh: func() {
 			rows = e.a.Snapshot().Agents
+			alerts.SetText(strings.Join(e.a.Snapshot().AuthorityAlerts(), "\n"))
+			if alerts.Text == "" {
+				alerts.Hide() // no room taken from the list when all is well
+			} else {
+				alerts.Show()
+			}
 			table.Refresh()
 			showPending()
 		},

@@ -28,6 +28,7 @@ var sections = table(map[string]func(env) screen{
 	"admins":      adminsScreen,
 	"seats":       seatsScreen,
 	"policy":      policyScreen,
+	"authority":   authorityScreen,
 	"audit":       auditScreen,
 	"invite":      inviteScreen,
 })

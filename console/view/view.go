@@ -172,10 +172,17 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 		prefs.SetString(prefSection, id)
 	}))
 	role := heading("")
+	authority := widget.NewLabel("")
 	a.OnChange(func() {
 		fyne.Do(func() {
 			me := a.Snapshot().Me
 			role.SetText(me.Describe())
+			line, alert := a.Snapshot().AuthorityLine()
+			authority.Importance = widget.MediumImportance
+			if alert {
+				authority.Importance = widget.DangerImportance
+			}
+			authority.SetText(line)
 			visible = a.VisibleSections()
 			id, _ := a.Selected.Get()
 			if !slices.ContainsFunc(visible, func(s vm.Section) bool { return s.ID == id }) {
@@ -198,7 +205,7 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 	reload := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), func() {
 		e.run(func(ctx context.Context) error { return a.Refresh(ctx) }, nil)
 	})
-	status := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabelWithData(a.Hub), role), reload, widget.NewLabelWithData(a.Notice))
+	status := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabelWithData(a.Hub), role, authority), reload, widget.NewLabelWithData(a.Notice))
 
 	content := container.NewBorder(container.NewVBox(title, about, warning, widget.NewSeparator()), nil, nil, nil, body)
 	split := container.NewHSplit(container.NewBorder(header, nil, nil, nil, nav), container.NewPadded(content))

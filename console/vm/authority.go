@@ -638,3 +638,12 @@ func (a *App) SignAgent(ctx context.Context, id int64) error {
 			return []authority.Op{op}, err
 		})
 }
+
+// AuthorityLine is the status bar's line on the signed authority: the head and its fingerprint, or how many
+// alerts wait (this Console's own and the agents' refusals); "" while it is off and the hub has none.
+func (s *Snapshot) AuthorityLine() (line string, alert bool) {
+	if n := len(s.AuthorityAlerts()); n > 0 {
+		return fmt.Sprintf("Signed authority: %d alert(s)", n), true
+	}
+	return s.Authority.Describe(), false
+}
