@@ -107,3 +107,47 @@ func TestHubCapabilityWithoutTheHeader(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestStageSignatureOnlyToAHubThatTakesIt: a hub older than wire.CapEnvelopeSignature gets staged versions without
+// the signature field (it would refuse a field it does not know); a hub that takes it gets the signature.
+func TestStageSignatureOnlyToAHubThatTakesIt(t *testing.T) {
+	me, _ := seal.GenerateIdentity()
+	for _, hubCap := range []int{wire.CapAuthority, wire.CapEnvelopeSignature} {
+		var mu sync.Mutex
+		var bodies []map[string]any
+		srv, hubID := fakeHub(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set(wire.HeaderCapability, strconv.Itoa(hubCap))
+			if r.URL.Path == wire.PathAgentStage {
+				var body map[string]any
+				json.NewDecoder(r.Body).Decode(&body)
+				mu.Lock()
+				bodies = append(bodies, body)
+				mu.Unlock()
+			}
+			w.Write([]byte("{}"))
+		})
+		c, _ := New(wire.Invite{HubURL: srv.URL, ClientGUID: guid, HubPin: hubID.Public().ID()}, me)
+		ctx := context.Background()
+		if _, err := c.Plan(ctx, 0); err != nil { // an agent polls its plan before it stages
+			t.Fatal(err)
+		}
+		sig := make([]byte, 64)
+		if err := c.StageSigned(ctx, 1, 2, []byte("age"), sig); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.StageRecoveryOnlySigned(ctx, 1, 3, []byte("age"), sig); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		for i, b := range bodies {
+			if _, has := b["signature"]; has != (hubCap >= wire.CapEnvelopeSignature) {
+				t.Errorf("hub at %d, stage %d: signature sent %v", hubCap, i, has)
+			}
+		}
+		if len(bodies) != 2 {
+			t.Errorf("hub at %d saw %d stages, want 2", hubCap, len(bodies))
+		}
+		mu.Unlock()
+		c.Close()
+	}
+}

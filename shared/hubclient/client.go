@@ -341,10 +341,19 @@ func (c *Client) Stage(ctx context.Context, accountID, version int64, envelope [
 }
 
 // StageSigned is Stage with the agent's signature over the version's envelope statement (authority.SignEnvelope),
-// which the hub keeps with the version for the tech's device to verify.
+// which the hub keeps with the version for the tech's device to verify. A hub that has not said it takes the
+// signature (wire.CapEnvelopeSignature; an agent polls its plan before it stages) gets the version without it.
 func (c *Client) StageSigned(ctx context.Context, accountID, version int64, envelope, signature []byte) error {
 	return c.post(ctx, wire.PathAgentStage, wire.StageRequest{AccountID: accountID, Version: version, Envelope: envelope,
-		Signature: signature}, nil)
+		Signature: c.signatureFor(signature)}, nil)
+}
+
+// signatureFor is signature when the hub takes it, nil otherwise: an older hub refuses a field it does not know.
+func (c *Client) signatureFor(signature []byte) []byte {
+	if !c.Supports(wire.CapEnvelopeSignature) {
+		return nil
+	}
+	return signature
 }
 
 // Confirm records that the target holds the staged version and it verified.

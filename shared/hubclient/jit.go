@@ -96,5 +96,5 @@ func (c *Client) StageRecoveryOnly(ctx context.Context, accountID, version int64
 // StageRecoveryOnlySigned is StageRecoveryOnly with the agent's signature over the envelope statement.
 func (c *Client) StageRecoveryOnlySigned(ctx context.Context, accountID, version int64, envelope, signature []byte) error {
 	return c.post(ctx, wire.PathAgentStage, wire.StageRequest{AccountID: accountID, Version: version, Envelope: envelope,
-		RecoveryOnly: true, Signature: signature}, nil)
+		RecoveryOnly: true, Signature: c.signatureFor(signature)}, nil)
 }

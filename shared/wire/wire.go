@@ -38,7 +38,8 @@ const ProtocolVersion = 1
 //	7: credential history and rotate-after-use
 //	8: failed accounts, retry and adoption; halted plans; agent enrolment approval
 //	9: the signed authority: admins publish signed updates, every principal reads them, plans name the head
-const CapabilityVersion = 9
+//	10: agents sign each staged version's envelope statement; the hub keeps the signature and hands it out
+const CapabilityVersion = 10
 
 // MinCapabilityVersion is the oldest client the hub serves: the features every current route assumes.
 const MinCapabilityVersion = 1
@@ -52,6 +53,8 @@ const (
 	CapOrgs         = 6
 	CapHistory      = 7
 	CapAdoption     = 8
+	// CapEnvelopeSignature: a hub that takes StageRequest.Signature (an older one refuses the unknown field).
+	CapEnvelopeSignature = 10
 )
 
 // HTTP headers of the protocol.
