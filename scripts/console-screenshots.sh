@@ -5,7 +5,9 @@
 # lockout), console-rekey.png (Pending, a device replacement selected) and console-jit-requests.png (just-in-time
 # requests waiting for approval, an open window), and console-first-run.png (a new Console that just created its
 # local hub: Pending techs with the built-in All triplet's warning; section "first-run", which types into the setup
-# dialog with xdotool and keeps the admin key in a private Secret Service, scripts/with-secret-service.sh).
+# dialog with xdotool and keeps the admin key in a private Secret Service, scripts/with-secret-service.sh), and
+# console-authority-turn-on.png and console-authority-on.png (section "authority-on": the owner turns the signed
+# authority on, its confirmation, then the section with the head's fingerprint).
 # Needs xvfb-run, xdotool, imagemagick (scripts/deps.sh test). Usage: [SECTIONS="techs import"] scripts/console-screenshots.sh [OUTDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +21,7 @@ if [[ -z "${WATCHWORD_IN_XVFB:-}" ]]; then
 	exec env WATCHWORD_IN_XVFB=1 xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- "$0" "$@"
 fi
 export LANG=en_US.UTF-8 XDG_CONFIG_HOME="$bin/config" XDG_DATA_HOME="$bin/data"
-all="pending jit techs import techgroups agentgroups rights triplets access agents onboarding orgs admins seats policy audit invite first-run"
+all="pending jit techs import techgroups agentgroups rights triplets access agents onboarding orgs admins seats policy authority authority-on audit invite first-run"
 
 # first_run: a fresh Console creates a local hub for "Northwind IT" on loopback through its setup dialog, the
 # recovery identity dialog is dismissed, and the screen a new admin starts on is captured. Coordinates are the
@@ -52,9 +54,36 @@ first_run() {
 	echo "$out/console-first-run.png"
 }
 
+# authority_on: the demo's owner turns the signed authority on; coordinates as laid out at 1180x760.
+authority_on() {
+	local id pid
+	"$bin/console" -demo -section authority &
+	pid=$!
+	for _ in $(seq 1 100); do
+		id=$(xdotool search --name '^Watchword Console$' 2>/dev/null | head -1 || true)
+		[[ -n "$id" ]] && break
+		sleep 0.2
+	done
+	[[ -n "$id" ]] || { echo "no Console window for authority-on" >&2; kill "$pid"; exit 1; }
+	sleep 4
+	xdotool mousemove --window "$id" 375 245 click 1 # Turn on the signed authority…
+	sleep 2
+	import -window "$id" "$out/console-authority-turn-on.png"
+	xdotool mousemove --window "$id" 668 552 click 1 # Sign and publish
+	sleep 3
+	import -window "$id" "$out/console-authority-on.png"
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	echo "$out/console-authority-turn-on.png $out/console-authority-on.png"
+}
+
 for section in ${SECTIONS:-$all}; do
 	if [[ "$section" == first-run ]]; then
 		first_run
+		continue
+	fi
+	if [[ "$section" == authority-on ]]; then
+		authority_on
 		continue
 	fi
 	"$bin/console" -demo -section "$section" &

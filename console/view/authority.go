@@ -33,7 +33,7 @@ func authorityScreen(e env) screen {
 
 	turnOn := widget.NewButtonWithIcon("Turn on the signed authority…", theme.ConfirmIcon(), nil)
 	turnOn.Importance = widget.HighImportance
-	e.only(vm.Me.IsOwner, turnOn)
+	e.only(vm.Me.IsOwner, turnOn) // and shown only while the authority is off (refresh)
 	turnOn.OnTapped = func() {
 		var g *vm.Genesis
 		e.run(func(ctx context.Context) (err error) { g, err = e.a.PrepareAuthority(ctx); return err }, func() {
@@ -89,8 +89,9 @@ func authorityScreen(e env) screen {
 	e.only(vm.Me.CanChange, signAgent)
 	unsignedBox := container.NewBorder(nil, nil, nil, signAgent, unsigned)
 
-	top := container.NewVBox(state, head, container.NewBorder(nil, nil, widget.NewLabel("Genesis"), copyGenesis, genesis),
-		alerts, about, turnOn, pinBox, unsignedBox, heading("Agents"))
+	genesisBox := container.NewBorder(nil, nil, widget.NewLabel("Genesis"), copyGenesis, genesis)
+	turnOnBox := container.NewHBox(turnOn)
+	top := container.NewVBox(state, head, genesisBox, alerts, about, turnOnBox, pinBox, unsignedBox, heading("Agents"))
 	return screen{
 		obj: container.NewBorder(top, nil, nil, nil, table),
 		refresh: func() {
@@ -103,7 +104,10 @@ func authorityScreen(e env) screen {
 				lines = append(lines, "⚠ "+a)
 			}
 			alerts.SetText(strings.Join(lines, "\n"))
-			turnOn.Hide()
+			showIf(alerts, len(lines) > 0)
+			showIf(head, st.On())
+			showIf(genesisBox, st.On())
+			showIf(turnOnBox, !st.On() && st.HubHead == nil && st.Supported && s.Me.IsOwner())
 			pinBox.Hide()
 			unsignedBox.Hide()
 			genesis.SetText("")
@@ -138,10 +142,16 @@ func authorityScreen(e env) screen {
 				state.SetText("Off: the hub alone decides who may read a password.")
 				about.SetText("Turning it on signs what the hub holds now with the owner's key; agents enrolled with --authority then " +
 					"act only on what admins signed. " + vm.GenesisTrustNote)
-				if s.Me.IsOwner() {
-					turnOn.Show()
-				}
 			}
 		},
+	}
+}
+
+// showIf shows o when on, else hides it (and the space it takes).
+func showIf(o fyne.CanvasObject, on bool) {
+	if on {
+		o.Show()
+	} else {
+		o.Hide()
 	}
 }

@@ -205,7 +205,10 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 	reload := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), func() {
 		e.run(func(ctx context.Context) error { return a.Refresh(ctx) }, nil)
 	})
-	status := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabelWithData(a.Hub), role, authority), reload, widget.NewLabelWithData(a.Notice))
+	// The last outcome takes the room the rest leaves, cut with an ellipsis: a long one never widens the window.
+	outcome := widget.NewLabelWithData(a.Notice)
+	outcome.Truncation = fyne.TextTruncateEllipsis
+	status := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabelWithData(a.Hub), role, authority), reload, outcome)
 
 	content := container.NewBorder(container.NewVBox(title, about, warning, widget.NewSeparator()), nil, nil, nil, body)
 	split := container.NewHSplit(container.NewBorder(header, nil, nil, nil, nav), container.NewPadded(content))
