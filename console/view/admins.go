@@ -98,8 +98,11 @@ func adminsScreen(e env) screen {
 		}, e.win)
 	})
 	e.only(vm.Me.IsOwner, invite, approve, setRole, remove, role, org, token)
-	help := paragraph("Owner: everything, including admins. Administrator: everything else. Auditor: reads the audit log and effective access, changes nothing. " +
+	var help fyne.CanvasObject = paragraph("Owner: everything, including admins. Administrator: everything else. Auditor: reads the audit log and effective access, changes nothing. " +
 		"Co-managed Manager: approves, deactivates and unlocks only their organization's techs and sees only its domains.")
+	authority := notice(widget.WarningImportance)
+	authority.Hide()
+	help = container.NewVBox(help, authority)
 	refresh := orgsLoader(e, func(o *vm.Orgs) {
 		state = *o
 		org.Options = nil
@@ -112,6 +115,13 @@ func adminsScreen(e env) screen {
 			sel = 0
 		}
 		showSel()
+		// While the signed authority is on, say whose approvals it trusts.
+		signed := vm.AdminNotSigned
+		if !e.a.Snapshot().Authority.On() {
+			signed = ""
+		}
+		authority.SetText(signed)
+		showIf(authority, signed != "")
 	})
 	bottom := container.NewVBox(widget.NewSeparator(), detail, container.NewHBox(approve, setRole, remove),
 		container.NewHBox(widget.NewLabel("Role"), container.NewGridWrap(fyne.NewSize(200, role.MinSize().Height), role), org, invite), token)

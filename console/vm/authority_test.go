@@ -409,3 +409,51 @@ func findOf[T any](xs []T, ok func(T) bool) *T {
 	}
 	return nil
 }
+
+func TestDeviceReplacementSignsTheComparedKey(t *testing.T) {
+	ctx := testCtx(t)
+	a, _, _, _ := signedWorld(t)
+	rks := a.PendingRekeys()
+	if len(rks) == 0 {
+		t.Fatal("the demo has no device replacement")
+	}
+	rk := rks[0]
+	old := a.Chain().State().Techs[rk.TechID]
+	if err := a.ApproveRekey(ctx, rk.ID); err != nil {
+		t.Fatal(err)
+	}
+	tech := a.Snapshot().Tech(rk.TechID)
+	key, err := seal.ParsePublicKey(tech.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := a.Chain().State().Techs[rk.TechID]
+	if key.Fingerprint().String() != rk.Fingerprint || got.KeyID != key.ID() || got.KeyID == old.KeyID {
+		t.Fatalf("signed key %s (was %s), the new device's is %s", got.KeyID, old.KeyID, key.ID())
+	}
+}
+
+func TestApproveManySignsOnce(t *testing.T) {
+	ctx := testCtx(t)
+	a, _, _, _ := signedWorld(t)
+	var ids []int64
+	for _, p := range a.Pending() {
+		ids = append(ids, p.ID)
+	}
+	if len(ids) < 2 {
+		t.Fatalf("pending %v", ids)
+	}
+	before, _ := a.Chain().Head()
+	if err := a.ApproveMany(ctx, ids); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := a.Chain().Head()
+	if after != before+1 {
+		t.Fatalf("%d approvals made %d updates", len(ids), after-before)
+	}
+	for _, id := range ids {
+		if _, ok := a.Chain().State().Techs[id]; !ok {
+			t.Fatalf("tech %d not signed", id)
+		}
+	}
+}
