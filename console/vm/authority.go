@@ -500,12 +500,17 @@ func (a *App) sign(ctx context.Context, api *hubclient.Client, build func(*autho
 // signed is do for an action that changes authority: change runs at the hub, then the operations build computes
 // are signed and published in one update.
 func (a *App) signed(ctx context.Context, what string, change func(*hubclient.Client) error, build func(*authority.State) ([]authority.Op, error)) error {
-	return a.do(ctx, what, func(api *hubclient.Client) error {
+	err := a.do(ctx, what, func(api *hubclient.Client) error {
 		if err := change(api); err != nil {
 			return err
 		}
 		return a.sign(ctx, api, build)
 	})
+	if st := a.Snapshot().Authority; err == nil && !st.Pinned && st.HubHead != nil {
+		// The agents pinned to the authority will not act on an unsigned change: say so where the admin looks.
+		_ = a.Notice.Set(what + ": done at the hub, not signed: this Console does not verify the signed authority yet (Signed authority: paste the genesis hash)")
+	}
+	return err
 }
 
 // Ops builders over the verified state: each says what an action changes, as operations.
