@@ -24,7 +24,7 @@ func inviteScreen(e env) screen {
 	return screen{
 		obj: container.NewVBox(inv, container.NewHBox(copyBtn), guide, qr),
 		refresh: func() {
-			i := e.a.Invite()
+			i := e.a.TechInvite()
 			s := e.a.Snapshot()
 			inv.SetText(i.String())
 			guide.SetText(fmt.Sprintf("Send this invite to each technician of %s. In the TechClient they paste it, choose the username you tell them "+

@@ -114,6 +114,13 @@ func TestTurnOnAuthorityCoversTheHubsState(t *testing.T) {
 	if !strings.HasSuffix(en.Command, " --authority "+g.Hash.String()) {
 		t.Fatalf("command %q", en.Command)
 	}
+	// The techs' invite carries the anchor their devices pin; the hub's invite does not.
+	if inv := a.TechInvite(); inv.Authority != g.Hash.String() || a.Invite().Authority != "" {
+		t.Fatalf("tech invite anchor %q, hub invite %q", inv.Authority, a.Invite().Authority)
+	}
+	if _, err := wire.ParseInvite(a.TechInvite().String()); err != nil {
+		t.Fatalf("the tech invite does not parse: %v", err)
+	}
 }
 
 func TestApprovalSignsExactlyTheKeyTheAdminSaw(t *testing.T) {

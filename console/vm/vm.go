@@ -284,11 +284,22 @@ func (a *App) Connected() bool {
 	return a.api != nil
 }
 
-// Invite is the invite string TechClients paste to register with this tenant.
+// Invite is the invite of this tenant's hub, as the agents' enrolment command carries it.
 func (a *App) Invite() wire.Invite {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.invite
+}
+
+// TechInvite is the invite TechClients paste to register. Once this Console verifies the tenant's signed
+// authority it carries the genesis hash, the anchor a device pins: it comes from the admin's Console, never
+// from the hub, so a device opens only envelopes signed by agents the admins enrolled.
+func (a *App) TechInvite() wire.Invite {
+	inv := a.Invite()
+	if c := a.Chain(); c != nil {
+		inv.Authority = c.Anchor().Genesis.String()
+	}
+	return inv
 }
 
 // OnChange registers fn to run after every Refresh, on the goroutine that refreshed.
