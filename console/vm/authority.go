@@ -293,7 +293,11 @@ func (a *App) PrepareAuthority(ctx context.Context) (*Genesis, error) {
 	if !bytesEqual(signer.Public().(ed25519.PublicKey), api.PublicKey().AuthKey()) {
 		return nil, errors.New("turn on the signed authority: the signing key is not this Console's")
 	}
-	ops, cov := genesisOps(s, signer)
+	admins, err := api.Admins(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("turn on the signed authority: %w", err)
+	}
+	ops, cov := genesisOps(s, signer, admins)
 	return signGenesis(s.Tenant.ClientGUID, ops, cov, signer, a.clock())
 }
 
@@ -301,7 +305,7 @@ func bytesEqual(x, y []byte) bool { return string(x) == string(y) }
 
 // genesisOps are the operations of the first signed state, in an order every later one may rely on: admins, the
 // recovery recipient and naming (all in the genesis proper), techs and agents, then groups, rights and triplets.
-func genesisOps(s *Snapshot, signer ed25519.PrivateKey) ([]authority.Op, Coverage) {
+func genesisOps(s *Snapshot, signer ed25519.PrivateKey, admins []wire.Admin) ([]authority.Op, Coverage) {
 	cov := Coverage{Admins: 1, Naming: s.Tenant.Policy.NamingFormat, Abbrev: s.Tenant.Abbrev}
 	name := s.Me.Name
 	if name == "" {
@@ -311,6 +315,20 @@ func genesisOps(s *Snapshot, signer ed25519.PrivateKey) ([]authority.Op, Coverag
 		authority.SetAdmin(signer.Public().(ed25519.PublicKey), wire.RoleOwner, name, ""),
 		authority.SetRecovery(s.Tenant.Recovery),
 		authority.SetNaming(s.Tenant.Policy.NamingFormat, s.Tenant.Abbrev),
+	}
+	// The other active admins, with the keys the hub holds for them: like the techs' keys, trusted as the hub
+	// holds them at this moment.
+	for _, ad := range admins {
+		if ad.Status != wire.AdminActive || ad.KeyID == seal.KeyID(signer.Public().(ed25519.PublicKey)) {
+			continue
+		}
+		op, err := adminOp(ad)
+		if err != nil {
+			cov.Left = append(cov.Left, err.Error())
+			continue
+		}
+		ops = append(ops, op)
+		cov.Admins++
 	}
 	for _, t := range s.Techs {
 		if t.Status != wire.TechActive {
@@ -362,6 +380,18 @@ func approveOp(t wire.Tech, org, pub string) (authority.Op, error) {
 		return authority.Op{}, fmt.Errorf("tech %q: device key: %w", t.Username, err)
 	}
 	return authority.ApproveTech(t.ID, t.Username, org, key), nil
+}
+
+// adminOp trusts admin ad's key (as the hub lists it) to sign in its role.
+func adminOp(ad wire.Admin) (authority.Op, error) {
+	key, err := seal.ParsePublicKey(ad.PublicKey)
+	if err != nil {
+		return authority.Op{}, fmt.Errorf("admin %q: key: %w", ad.Name, err)
+	}
+	if key.ID() != ad.KeyID {
+		return authority.Op{}, fmt.Errorf("admin %q: the key is not the one the hub names", ad.Name)
+	}
+	return authority.SetAdmin(key.AuthKey(), ad.Role, ad.Name, ad.Organization), nil
 }
 
 func enrollOp(ag wire.Agent) (authority.Op, error) {

@@ -464,3 +464,43 @@ func TestApproveManySignsOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminApprovalIsSigned: an admin active when the authority is turned on is in its genesis, and one the owner
+// approves later is signed in with the key whose fingerprint the owner compared; that admin's own signature is
+// then accepted for what the role may do.
+func TestAdminApprovalIsSigned(t *testing.T) {
+	ctx := testCtx(t)
+	a, h, _ := world(t)
+	_, early := invited(t, ctx, h, wire.RoleAdmin, "", true)
+	a.UseAuthority(h.OwnerID.Signer(), nil, (&kept{}).save)
+	g, err := a.PrepareAuthority(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Covers.Admins != 2 {
+		t.Fatalf("genesis covers %d admins, want the owner and the early admin", g.Covers.Admins)
+	}
+	if err := a.TurnOnAuthority(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	if ad, ok := a.Chain().State().Admins[early.Public().ID()]; !ok || ad.Role != wire.RoleAdmin {
+		t.Fatalf("the early admin in the genesis: %+v, %v", ad, ok)
+	}
+	_, late := invited(t, ctx, h, wire.RoleAuditor, "", false)
+	as, err := h.Owner.Admins(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	for _, x := range as {
+		if x.KeyID == late.Public().ID() {
+			id = x.ID
+		}
+	}
+	if err := a.ApproveAdmin(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if ad, ok := a.Chain().State().Admins[late.Public().ID()]; !ok || ad.Role != wire.RoleAuditor {
+		t.Fatalf("the approved auditor in the signed state: %+v, %v", ad, ok)
+	}
+}

@@ -115,15 +115,37 @@ func (a *App) InviteAdmin(ctx context.Context, role wire.Role, org string) (*wir
 	return tok, err
 }
 
-// ApproveAdmin activates an invited admin whose fingerprint matched. The signed authority cannot add the admin:
-// the hub hands out admins' key IDs and fingerprints, not their keys (see AdminNotSigned).
+// ApproveAdmin activates an invited admin whose fingerprint matched and, with the signed authority on, signs the
+// admin's key into it: the key whose fingerprint the owner compared, read before the change.
 func (a *App) ApproveAdmin(ctx context.Context, id int64) error {
-	return a.do(ctx, fmt.Sprintf("approve admin %d", id), func(api *hubclient.Client) error { _, err := api.ApproveAdmin(ctx, id); return err })
+	var ad *wire.Admin
+	return a.signed(ctx, fmt.Sprintf("approve admin %d", id), func(api *hubclient.Client) (err error) {
+		if a.Chain() != nil {
+			as, err := api.Admins(ctx)
+			if err != nil {
+				return err
+			}
+			if ad = find(as, func(x wire.Admin) bool { return x.ID == id }); ad == nil {
+				return fmt.Errorf("admin %d not found", id)
+			}
+		}
+		_, err = api.ApproveAdmin(ctx, id)
+		return err
+	}, func(state *authority.State) ([]authority.Op, error) {
+		if ad == nil {
+			return nil, nil
+		}
+		op, err := adminOp(*ad)
+		if err != nil {
+			return nil, err
+		}
+		return []authority.Op{op}, nil
+	})
 }
 
 // AdminNotSigned is what the admins screen says while the signed authority is on: who it trusts to sign.
-const AdminNotSigned = "The signed authority trusts the admins its genesis named (the owner who turned it on). The hub does not hand out " +
-	"other admins' keys, so approving an admin here does not let their Console sign; removing one or changing their role is signed."
+const AdminNotSigned = "The signed authority trusts the admins the owner approved (and those active when it was turned on): " +
+	"approving, removing an admin or changing their role is signed by the owner's Console."
 
 // adminKeyID finds an admin's key ID in the hub's admin list, read before the change.
 func adminKeyID(ctx context.Context, api *hubclient.Client, id int64) (string, error) {

@@ -281,6 +281,9 @@ type Admin struct {
 	Organization string      `json:"organization,omitempty"`
 	Status       AdminStatus `json:"status,omitempty"`
 	Fingerprint  string      `json:"fingerprint,omitempty"`
+	// PublicKey is the admin's public key (seal.PublicKey's form): an owner's Console signs it into the tenant's
+	// signed authority after comparing its fingerprint.
+	PublicKey string `json:"publicKey,omitempty"`
 }
 
 // Error is the body of every non-2xx answer.

@@ -23,7 +23,7 @@ import (
 
 func adminWire(a *store.Admin) *wire.Admin {
 	return &wire.Admin{ID: a.ID, Name: a.Name, Role: a.Role, KeyID: a.KeyID, CreatedAt: a.CreatedAt, Organization: a.Organization,
-		Status: a.Status, Fingerprint: adminFingerprint(a)}
+		Status: a.Status, Fingerprint: adminFingerprint(a), PublicKey: a.PublicKey}
 }
 
 func (h *Hub) adminClaim(r *request) (any, error) {
