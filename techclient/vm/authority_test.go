@@ -21,64 +21,18 @@ import (
 
 // signedTenant is the harness's tenant whose owner signed its authority: the genesis from what the hub holds.
 type signedTenant struct {
-	t     *testing.T
-	ctx   context.Context
-	h     *hubtest.Harness
-	state *authority.State
+	t    *testing.T
+	ctx  context.Context
+	h    *hubtest.Harness
+	auth *hubtest.Authority
 }
 
 func newSignedTenant(t *testing.T, ctx context.Context, h *hubtest.Harness) *signedTenant {
-	st := &signedTenant{t: t, ctx: ctx, h: h, state: &authority.State{}}
-	allTechs, allDomains := h.AllGroups()
-	rights, err := h.Owner.Rights(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	triplets, err := h.Owner.Triplets(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ops := []authority.Op{
-		authority.SetAdmin(h.OwnerID.Public().AuthKey(), wire.RoleOwner, "Owner", ""),
-		authority.SetRecovery(h.Recovery.Public().Recipient().String()),
-		authority.SetNaming(wire.DefaultPolicy().NamingFormat, "tm"),
-		authority.SetGroup(authority.TechGroup, allTechs, wire.AllTechs, true, nil),
-		authority.SetGroup(authority.AgentGroup, allDomains, wire.AllDomains, true, nil),
-	}
-	for _, r := range rights {
-		ops = append(ops, authority.SetRight(r.ID, r.Name, r.Targets))
-	}
-	for _, tr := range triplets {
-		ops = append(ops, authority.SetTriplet(tr.ID, tr.TechGroupID, tr.AgentGroupID, tr.RightID))
-	}
-	st.publish(ops...)
-	return st
+	return &signedTenant{t: t, ctx: ctx, h: h, auth: h.SignAuthority(ctx)}
 }
 
 // publish signs an update of ops with the owner's key and publishes it at the hub.
-func (st *signedTenant) publish(ops ...authority.Op) {
-	st.t.Helper()
-	s := st.state
-	u := authority.New(st.h.GUID, 0, authority.Hash{}, authority.Hash{}, time.Unix(1e9, 0), ops...)
-	if s.Started() {
-		u = authority.New(st.h.GUID, s.Seq+1, s.Head, s.Genesis, time.Unix(1e9, 0), ops...)
-	}
-	if err := u.Sign(st.h.OwnerID.Signer()); err != nil {
-		st.t.Fatal(err)
-	}
-	next, err := s.Apply(u)
-	if err != nil {
-		st.t.Fatal(err)
-	}
-	b, err := u.Encode()
-	if err != nil {
-		st.t.Fatal(err)
-	}
-	if _, err := st.h.Owner.PublishAuthority(st.ctx, b); err != nil {
-		st.t.Fatalf("publish update %d: %v", u.Seq, err)
-	}
-	st.state = next
-}
+func (st *signedTenant) publish(ops ...authority.Op) { st.t.Helper(); st.auth.Publish(ops...) }
 
 // approve signs the approval of a pending tech's device (its key as the hub shows it to the admin).
 func (st *signedTenant) approve(tech wire.Tech) {
@@ -142,7 +96,7 @@ func TestSignedEnvelopes(t *testing.T) {
 	a := e.app
 	reg := registration(h, "alice")
 	inv := h.Invite
-	inv.Authority = st.state.Genesis.String()
+	inv.Authority = st.auth.State.Genesis.String()
 	reg.Invite = inv.String()
 	if err := a.Register(ctx, reg); err != nil {
 		t.Fatal(err)
@@ -253,7 +207,7 @@ func TestSignedEnvelopes(t *testing.T) {
 	refused(t, e2, account, 5, "written into the store")
 
 	// The hub rolls its signed authority back: the device keeps what it verified and says so.
-	if _, err := db.ExecContext(ctx, "DELETE FROM authority_updates WHERE seq = ?", st.state.Seq); err != nil {
+	if _, err := db.ExecContext(ctx, "DELETE FROM authority_updates WHERE seq = ?", st.auth.State.Seq); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.Owner.RotateNow(ctx, wire.RotateRequest{TechID: pending[0].ID}); err != nil {

@@ -30,42 +30,19 @@ type compromise struct {
 	runner *Runner
 	d      *fakeDriver
 	db     *sql.DB
-	state  *authority.State
+	auth   *hubtest.Authority
 	pokes  int
 }
 
 func newCompromise(t *testing.T, ctx context.Context) *compromise {
 	h := hubtest.New(t)
-	c := &compromise{t: t, ctx: ctx, h: h, alice: h.ActiveTech("alice"), agent: h.NewAgent("contoso.local", wire.DriverAD),
-		state: &authority.State{}}
-	allTechs, allDomains := h.AllGroups()
-	rights, err := h.Owner.Rights(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	triplets, err := h.Owner.Triplets(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The owner signs what the hub holds: the genesis with the tenant's recovery recipient, naming, groups, rights
-	// and triplets; then alice's device and the agent.
-	ops := []authority.Op{
-		authority.SetAdmin(h.OwnerID.Public().AuthKey(), wire.RoleOwner, "Owner", ""),
-		authority.SetRecovery(h.Recovery.Public().Recipient().String()),
-		authority.SetNaming(wire.DefaultPolicy().NamingFormat, "tm"),
-		authority.SetGroup(authority.TechGroup, allTechs, wire.AllTechs, true, nil),
-		authority.SetGroup(authority.AgentGroup, allDomains, wire.AllDomains, true, nil),
-	}
-	for _, r := range rights {
-		ops = append(ops, authority.SetRight(r.ID, r.Name, r.Targets))
-	}
-	for _, tr := range triplets {
-		ops = append(ops, authority.SetTriplet(tr.ID, tr.TechGroupID, tr.AgentGroupID, tr.RightID))
-	}
-	c.publish(ops...)
+	c := &compromise{t: t, ctx: ctx, h: h, alice: h.ActiveTech("alice"), agent: h.NewAgent("contoso.local", wire.DriverAD)}
+	// The owner signs what the hub holds, then alice's device and the agent.
+	c.auth = h.SignAuthority(ctx)
 	c.publish(authority.ApproveTech(c.alice.ID, "alice", "", c.alice.Identity.Public()),
 		authority.EnrollAgent(c.agent.ID, "contoso.local", wire.DriverAD, c.agent.Identity.Public().AuthKey()))
 
+	var err error
 	if c.db, err = sql.Open("sqlite", "file:"+h.DBPath); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +53,7 @@ func newCompromise(t *testing.T, ctx context.Context) *compromise {
 	r, err := New(Config{Hub: c.agent.Client, NewDriver: func() (driver.Driver, error) { return c.d, nil },
 		PollWait: 2 * time.Second, Pace: 100 * time.Millisecond, Retry: 200 * time.Millisecond,
 		Backoff: Backoff{Min: 10 * time.Millisecond, Max: 200 * time.Millisecond},
-		Authority: &AuthorityPin{Anchor: authority.Anchor{Tenant: h.GUID, Genesis: c.state.Genesis},
+		Authority: &AuthorityPin{Anchor: authority.Anchor{Tenant: h.GUID, Genesis: c.auth.State.Genesis},
 			File: filepath.Join(t.TempDir(), "authority.cbor"), Hub: c.agent.Client},
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
 	if err != nil {
@@ -104,14 +81,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // publish signs an update of ops with the owner's key and publishes it.
-func (c *compromise) publish(ops ...authority.Op) {
-	c.t.Helper()
-	next, b := signNext(c.t, c.state, c.h.GUID, c.h.OwnerID, ops...)
-	if _, err := c.h.Owner.PublishAuthority(c.ctx, b); err != nil {
-		c.t.Fatalf("publish update %d: %v", next.Seq, err)
-	}
-	c.state = next
-}
+func (c *compromise) publish(ops ...authority.Op) { c.t.Helper(); c.auth.Publish(ops...) }
 
 // exec writes the hub's database as the attacker does, behind the hub's back.
 func (c *compromise) exec(query string, args ...any) {
@@ -372,8 +342,8 @@ func TestPinnedAgentRefusesACompromisedHub(t *testing.T) {
 		row = after
 		t.Logf("%s: refused (%q), resumed", a.name, rec.AuthorityRefusal)
 	}
-	if seq, h := c.runner.pin.chain.Head(); seq != c.state.Seq || h != c.state.Head {
-		t.Errorf("the agent's head is %d, the owner signed %d", seq, c.state.Seq)
+	if seq, h := c.runner.pin.chain.Head(); seq != c.auth.State.Seq || h != c.auth.State.Head {
+		t.Errorf("the agent's head is %d, the owner signed %d", seq, c.auth.State.Seq)
 	}
 	t.Logf("pinned agent: %d attacks on the hub's database, %d refused, 0 passwords sealed to an attacker", len(attacks), detected)
 }
