@@ -316,43 +316,34 @@ func genesisOps(s *Snapshot, signer ed25519.PrivateKey, admins []wire.Admin) ([]
 		authority.SetRecovery(s.Tenant.Recovery),
 		authority.SetNaming(s.Tenant.Policy.NamingFormat, s.Tenant.Abbrev),
 	}
+	// keep adds a key's op (1 to count), or records why the key cannot be signed (0).
+	keep := func(op authority.Op, err error) int {
+		if err != nil {
+			cov.Left = append(cov.Left, err.Error())
+			return 0
+		}
+		ops = append(ops, op)
+		return 1
+	}
 	// The other active admins, with the keys the hub holds for them: like the techs' keys, trusted as the hub
 	// holds them at this moment.
 	for _, ad := range admins {
 		if ad.Status != wire.AdminActive || ad.KeyID == seal.KeyID(signer.Public().(ed25519.PublicKey)) {
 			continue
 		}
-		op, err := adminOp(ad)
-		if err != nil {
-			cov.Left = append(cov.Left, err.Error())
-			continue
-		}
-		ops = append(ops, op)
-		cov.Admins++
+		cov.Admins += keep(adminOp(ad))
 	}
 	for _, t := range s.Techs {
 		if t.Status != wire.TechActive {
 			continue
 		}
-		op, err := approveOp(t, t.Organization, t.PublicKey)
-		if err != nil {
-			cov.Left = append(cov.Left, err.Error())
-			continue
-		}
-		ops = append(ops, op)
-		cov.Techs++
+		cov.Techs += keep(approveOp(t, t.Organization, t.PublicKey))
 	}
 	for _, ag := range s.Agents {
 		if ag.Status != wire.AgentActive {
 			continue
 		}
-		op, err := enrollOp(ag)
-		if err != nil {
-			cov.Left = append(cov.Left, err.Error())
-			continue
-		}
-		ops = append(ops, op)
-		cov.Agents++
+		cov.Agents += keep(enrollOp(ag))
 	}
 	for _, g := range s.TechGroups {
 		ops = append(ops, authority.SetGroup(authority.TechGroup, g.ID, g.Name, isAllTechs(g), g.Members))
