@@ -21,11 +21,14 @@
 //   - [State.CheckPlan] is the agent's check of the hub's plan: every recipient an approved device of an entitled
 //     tech or the signed recovery recipient, every group one a signed right names for the agent's driver, every
 //     account name the signed naming format's.
+//   - [AuditCheckpoint] is an admin's signed statement that the tenant's audit event with a given sequence number has
+//     a given hash: since each event's hash covers its predecessor's, it pins every earlier event, and the newest
+//     one ([State].Audit) is the audit log's signed backbone. A checkpoint never moves back.
 //   - [State.VerifyEnvelope] is the TechClient's check of an envelope: the agent that staged it signed an
 //     [EnvelopeStatement] (tenant, agent, account, version, the envelope's hash) with the key the admins enrolled.
 //
 // Files: update.go (the wire form, hashing, signing, strict decoding), op.go (the operations and who may make
-// them), state.go (the state and Apply), chain.go (a verifier's position), plan.go (the agent's check of a plan),
-// envelope.go (the agent's signature over a staged envelope and its check), testdata/ (vectors read by
-// vectors_test.go, which also seed the fuzz tests).
+// them, the audit checkpoint among them), state.go (the state and Apply), chain.go (a verifier's position),
+// plan.go (the agent's check of a plan), envelope.go (the agent's signature over a staged envelope and its check),
+// testdata/ (vectors read by vectors_test.go, which also seed the fuzz tests).
 package authority

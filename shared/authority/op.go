@@ -28,6 +28,9 @@ const (
 	OpRightRemove   OpKind = 12 // ID
 	OpTripletSet    OpKind = 13 // ID, TechGroup, AgentGroup, Right
 	OpTripletRemove OpKind = 14 // ID
+	// OpAuditCheckpoint: the event with sequence number ID of the tenant's audit chain has hash Hash (the 32
+	// bytes of its hex hash). Each event's hash covers its predecessor's, so this pins every event up to ID.
+	OpAuditCheckpoint OpKind = 15
 )
 
 // Group kinds of OpGroupSet and OpGroupRemove.
@@ -56,6 +59,7 @@ type Op struct {
 	TechGroup  int64               `cbor:"15,keyasint,omitempty"`
 	AgentGroup int64               `cbor:"16,keyasint,omitempty"`
 	Right      int64               `cbor:"17,keyasint,omitempty"`
+	Hash       []byte              `cbor:"18,keyasint,omitempty"`
 }
 
 // RecipientHash is how the log names an age recipient: a hybrid recipient is about 2,000 characters, its hash 32
@@ -131,6 +135,13 @@ func SetTriplet(id, techGroup, agentGroup, right int64) Op {
 // RemoveTriplet removes a triplet.
 func RemoveTriplet(id int64) Op { return Op{Kind: OpTripletRemove, ID: id} }
 
+// AuditCheckpoint attests that the audit event with sequence number seq of the tenant's chain has hash hash (the
+// 32 bytes of the event's hex hash, as the hub's audit answer carries it). An admin signs one after verifying the
+// chain: from then on a rewrite of any event up to seq changes the event at seq and shows against the signature.
+func AuditCheckpoint(seq int64, hash []byte) Op {
+	return Op{Kind: OpAuditCheckpoint, ID: seq, Hash: slices.Clone(hash)}
+}
+
 // permission is what a signer's role must allow for the op; a Co-managed Manager may approve and remove only its
 // own organization's techs (checked in apply).
 func (o Op) permission() (wire.Permission, error) {
@@ -142,6 +153,9 @@ func (o Op) permission() (wire.Permission, error) {
 	case OpNamingSet, OpAgentEnroll, OpAgentRemove, OpGroupSet, OpGroupRemove, OpRightSet, OpRightRemove,
 		OpTripletSet, OpTripletRemove:
 		return wire.PermChange, nil
+	case OpAuditCheckpoint:
+		// Whoever may read and verify the audit log may attest what it read; a checkpoint widens no access.
+		return wire.PermReadAll, nil
 	}
 	return 0, fmt.Errorf("%w: unknown kind %d (a newer Watchword wrote it: upgrade this one)", ErrInvalidOp, o.Kind)
 }
@@ -176,6 +190,8 @@ func (o Op) String() string {
 		return fmt.Sprintf("triplet %d: tech group %d × agent group %d × right %d", o.ID, o.TechGroup, o.AgentGroup, o.Right)
 	case OpTripletRemove:
 		return fmt.Sprintf("remove triplet %d", o.ID)
+	case OpAuditCheckpoint:
+		return fmt.Sprintf("audit checkpoint: event %d is %s", o.ID, shortHex(o.Hash))
 	}
 	return fmt.Sprintf("operation of kind %d", o.Kind)
 }

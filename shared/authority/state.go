@@ -3,6 +3,7 @@ package authority
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"maps"
@@ -53,6 +54,14 @@ type Right struct {
 // Triplet grants Right to the techs of TechGroup on the agents of AgentGroup.
 type Triplet struct{ TechGroup, AgentGroup, Right int64 }
 
+// Checkpoint is the newest point of the tenant's audit chain the admins signed (OpAuditCheckpoint): the event
+// with sequence number Seq has hash Hash. Update is the authority update that signed it. The zero value: none yet.
+type Checkpoint struct {
+	Seq    int64
+	Hash   []byte
+	Update uint64
+}
+
 // State is what a tenant's log says after its last update. The zero State is before the genesis.
 type State struct {
 	Tenant   string
@@ -70,6 +79,8 @@ type State struct {
 	AgentGroups map[int64]Group
 	Rights      map[int64]Right
 	Triplets    map[int64]Triplet
+
+	Audit Checkpoint // the newest signed point of the audit chain
 }
 
 // Started reports whether the state has a genesis.
@@ -85,6 +96,7 @@ func (s *State) clone() *State {
 	c.AgentGroups = maps.Clone(s.AgentGroups)
 	c.Rights = maps.Clone(s.Rights)
 	c.Triplets = maps.Clone(s.Triplets)
+	c.Audit.Hash = slices.Clone(s.Audit.Hash)
 	if c.Admins == nil {
 		c.Admins, c.Techs, c.Agents = map[string]Admin{}, map[int64]Tech{}, map[int64]Agent{}
 		c.TechGroups, c.AgentGroups = map[int64]Group{}, map[int64]Group{}
@@ -159,6 +171,9 @@ func (s *State) Apply(u *Update) (*State, error) {
 		if err := next.checkAdmins(); err != nil {
 			return nil, fmt.Errorf("update %d: %w", u.Seq, err)
 		}
+	}
+	if next.Audit.Seq != s.Audit.Seq {
+		next.Audit.Update = u.Seq
 	}
 	next.Seq, next.Head = u.Seq, hashOf(enc)
 	if genesis {
@@ -334,6 +349,18 @@ func (s *State) apply(op Op) error {
 		s.Triplets[op.ID] = Triplet{TechGroup: op.TechGroup, AgentGroup: op.AgentGroup, Right: op.Right}
 	case OpTripletRemove:
 		delete(s.Triplets, op.ID)
+	case OpAuditCheckpoint:
+		// The audit chain only grows: a checkpoint behind the newest one, or another hash at the same event, would
+		// let a rewritten history be signed over the honest one.
+		switch {
+		case op.ID <= 0 || len(op.Hash) != sha256.Size:
+			return fmt.Errorf("%w: an audit checkpoint needs an event number and a 32-byte hash", ErrInvalidOp)
+		case op.ID < s.Audit.Seq:
+			return fmt.Errorf("%w: audit checkpoint at event %d is behind the one at event %d", ErrInvalidOp, op.ID, s.Audit.Seq)
+		case op.ID == s.Audit.Seq && !bytes.Equal(op.Hash, s.Audit.Hash):
+			return fmt.Errorf("%w: audit event %d was signed with another hash", ErrInvalidOp, op.ID)
+		}
+		s.Audit = Checkpoint{Seq: op.ID, Hash: slices.Clone(op.Hash), Update: s.Audit.Update}
 	default:
 		_, err := op.permission()
 		return err

@@ -24,7 +24,13 @@ type vector struct {
 // readVectors reads testdata/vectors.txt; the fuzz tests start from the same encodings.
 func readVectors(t testing.TB) []vector {
 	t.Helper()
-	f, err := os.Open("testdata/vectors.txt")
+	return readVectorFile(t, "testdata/vectors.txt")
+}
+
+// readVectorFile reads a file of vectors in the format of testdata/vectors.txt.
+func readVectorFile(t testing.TB, name string) []vector {
+	t.Helper()
+	f, err := os.Open(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +67,7 @@ func vectorChain(t testing.TB) []vector {
 	add("genesis", l.enc[0])
 	add("naming", l.add([]authority.Op{authority.SetNaming("{username:8}-{abbrev}", "ctso")}, admin))
 	add("triplet-removed", l.add([]authority.Op{authority.RemoveTriplet(4)}, admin))
+	add("audit-checkpoint", l.add([]authority.Op{authority.AuditCheckpoint(12, eventHash(12))}, auditor))
 	bad := l.next([]authority.Op{authority.SetTriplet(5, 1, 2, 3)}, attacker)
 	b, _ := bad.Encode()
 	out = append(out, vector{name: "stranger-signed", want: "refused", hash: "-", enc: b})
