@@ -26,9 +26,13 @@
 //     one ([State].Audit) is the audit log's signed backbone. A checkpoint never moves back.
 //   - [State.VerifyEnvelope] is the TechClient's check of an envelope: the agent that staged it signed an
 //     [EnvelopeStatement] (tenant, agent, account, version, the envelope's hash) with the key the admins enrolled.
+//   - [SignTechEvent] is a tech's device signing what its tech did (a reveal, a copy, a JIT request) as a
+//     [TechEventStatement]; the hub keeps the signature in the audit event, and [State.VerifyTechEvent] checks it
+//     against the device key the admins approved, so a hub cannot invent an event about a tech.
 //
 // Files: update.go (the wire form, hashing, signing, strict decoding), op.go (the operations and who may make
 // them, the audit checkpoint among them), state.go (the state and Apply), chain.go (a verifier's position),
 // plan.go (the agent's check of a plan), envelope.go (the agent's signature over a staged envelope and its check),
-// testdata/ (vectors read by vectors_test.go, which also seed the fuzz tests).
+// techevent.go (a device's signature over its tech's events and its check), testdata/ (vectors read by
+// vectors_test.go, which also seed the fuzz tests; techevents.txt by techevent_test.go).
 package authority
