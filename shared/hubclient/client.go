@@ -308,6 +308,9 @@ func (c *Client) WaitChanges(ctx context.Context, since int64, wait time.Duratio
 
 // ReportEvent reports a reveal or copy of a credential version.
 func (c *Client) ReportEvent(ctx context.Context, ev wire.EventRequest) error {
+	if !c.Supports(wire.CapTechEventSignature) { // an older hub refuses the fields it does not know
+		ev.Signature, ev.SignedAt = nil, time.Time{}
+	}
 	return c.post(ctx, wire.PathTechEvents, ev, nil)
 }
 

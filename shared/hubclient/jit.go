@@ -15,6 +15,9 @@ import (
 // RequestJIT asks for a window on one of this tech's JIT accounts: the grant comes back approved (the agent
 // enables the account within seconds) or pending when the account's triplet requires an approver.
 func (c *Client) RequestJIT(ctx context.Context, req wire.JITRequest) (*wire.JITGrant, error) {
+	if !c.Supports(wire.CapTechEventSignature) { // an older hub refuses the fields it does not know
+		req.Signature, req.SignedAt = nil, time.Time{}
+	}
 	var out wire.JITGrant
 	return &out, c.post(ctx, wire.PathTechJIT, req, &out)
 }

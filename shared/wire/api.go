@@ -131,6 +131,10 @@ type EventRequest struct {
 	Kind      string `json:"kind"`
 	AccountID int64  `json:"accountId"`
 	Version   int64  `json:"version"`
+	// Signature is the device's signature over the event's statement (authority.SignTechEvent), made at SignedAt by
+	// the device's clock. Sent only to a hub of CapTechEventSignature: an older one refuses unknown fields.
+	Signature []byte    `json:"signature,omitempty"`
+	SignedAt  time.Time `json:"signedAt,omitzero"`
 }
 
 // ---- agent ----

@@ -106,6 +106,9 @@ type JITRequest struct {
 	AccountID       int64  `json:"accountId"`
 	DurationSeconds int64  `json:"durationSeconds"` // MinJITDuration up to the account's JITMaxSeconds
 	Reason          string `json:"reason"`
+	// Signature and SignedAt are the device's signature over the request, as EventRequest's.
+	Signature []byte    `json:"signature,omitempty"`
+	SignedAt  time.Time `json:"signedAt,omitzero"`
 }
 
 // JITDecision approves or refuses a pending grant; Note is optional (the refusal's reason, shown to the tech).

@@ -39,7 +39,8 @@ const ProtocolVersion = 1
 //	8: failed accounts, retry and adoption; halted plans; agent enrolment approval
 //	9: the signed authority: admins publish signed updates, every principal reads them, plans name the head
 //	10: agents sign each staged version's envelope statement; the hub keeps the signature and hands it out
-const CapabilityVersion = 10
+//	11: devices sign their tech's events (reveal, copy, JIT request); the hub checks and audits the signature
+const CapabilityVersion = 11
 
 // MinCapabilityVersion is the oldest client the hub serves: the features every current route assumes.
 const MinCapabilityVersion = 1
@@ -55,6 +56,8 @@ const (
 	CapAdoption     = 8
 	// CapEnvelopeSignature: a hub that takes StageRequest.Signature (an older one refuses the unknown field).
 	CapEnvelopeSignature = 10
+	// CapTechEventSignature: a hub that takes EventRequest's and JITRequest's Signature and SignedAt.
+	CapTechEventSignature = 11
 )
 
 // HTTP headers of the protocol.

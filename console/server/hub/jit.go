@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -231,6 +232,10 @@ func (h *Hub) techJITRequest(r *request) (any, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	devsig, err := deviceSignature(r.who.tech, authority.JITRequestOf(r.tenant.GUID, r.who.id, req), req.Signature, req.SignedAt)
+	if err != nil {
+		return nil, err
+	}
 	v, err := h.view(r.Context(), r.tenant)
 	if err != nil {
 		return nil, err
@@ -265,7 +270,7 @@ func (h *Hub) techJITRequest(r *request) (any, error) {
 		c.touched(acc)
 		target := fmt.Sprintf("jit %d", g.ID)
 		if err := c.audit("jit.request", target, fmt.Sprintf("account=%d name=%q duration=%d approval=%t reason=%q",
-			acc.ID, acc.Name, g.DurationSeconds, g.ApprovalRequired, g.Reason)); err != nil {
+			acc.ID, acc.Name, g.DurationSeconds, g.ApprovalRequired, g.Reason)+devsig); err != nil {
 			return err
 		}
 		out = h.jitWire(c.tx, g, v)

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/entitle"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
@@ -202,7 +203,11 @@ func (h *Hub) techEvent(r *request) (any, error) {
 	if req.Kind != wire.EventReveal && req.Kind != wire.EventCopy {
 		return nil, wire.Invalid("kind", "must be %q or %q", wire.EventReveal, wire.EventCopy)
 	}
-	err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+	devsig, err := deviceSignature(r.who.tech, authority.TechEventOf(r.tenant.GUID, r.who.id, req), req.Signature, req.SignedAt)
+	if err != nil {
+		return nil, err
+	}
+	err = h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
 		c.bump = false
 		c.concerns() // an earlier rotation concerns the agent; the tech's list changes when it stages
 		acc, err := c.tx.Account(r.tenant.ID, req.AccountID)
@@ -220,7 +225,7 @@ func (h *Hub) techEvent(r *request) (any, error) {
 		if !found {
 			return wire.Invalid("version", "no such version of account %d", acc.ID)
 		}
-		if err := c.audit("credential."+req.Kind, fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q", req.Version, acc.Name)); err != nil {
+		if err := c.audit("credential."+req.Kind, fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q", req.Version, acc.Name)+devsig); err != nil {
 			return err
 		}
 		// Rotate after use (history.go): a reveal or a copy makes the account due once the grace has passed.
