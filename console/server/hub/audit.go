@@ -1,12 +1,22 @@
 package hub
 
 // The tenant's audit log as its admins read it, filtered and paged, and the check of its hash chain.
+//
+// The chain alone is unkeyed: whoever writes the database can delete events and compute every later hash again,
+// and the walk still holds. Its signed backbone is the newest audit checkpoint of the tenant's signed authority
+// (authority.OpAuditCheckpoint), which an admin's Console signs after verifying the chain: the event at the
+// checkpoint must still carry the hash the admins signed. The hub holds no key that could sign a new one over a
+// rewritten history.
 
 import (
+	"context"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -53,5 +63,85 @@ func (h *Hub) adminAuditVerify(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	err = h.st.Read(r.Context(), func(tx store.Tx) error {
+		return checkAuditCheckpoint(tx, r.tenant.ID, func(head *store.AuthorityUpdate) (*authority.State, error) {
+			return h.authorityState(tx, r.tenant.ID, head)
+		})
+	})
+	if errors.Is(err, store.ErrAuditBroken) {
+		return &wire.VerifyResponse{OK: false, Events: n, Error: err.Error()}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
 	return &wire.VerifyResponse{OK: true, Events: n}, nil
+}
+
+// checkAuditCheckpoint compares tenant's audit chain with the newest checkpoint its signed authority holds (state
+// replays the stored chain to its head): the event at the checkpoint must be there with the hash the admins
+// signed. A tenant without a signed authority, or without a checkpoint in it, has nothing to compare. A rewrite,
+// or a stored authority that does not verify (so that nothing can be compared), is store.ErrAuditBroken.
+func checkAuditCheckpoint(tx store.Tx, tenant int64, state func(*store.AuthorityUpdate) (*authority.State, error)) error {
+	head, err := tx.AuthorityHead(tenant)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s, err := state(head)
+	if err != nil {
+		return fmt.Errorf("%w: the signed checkpoints of the audit log cannot be checked: %v", store.ErrAuditBroken, err)
+	}
+	cp := s.Audit
+	if cp.Seq == 0 {
+		return nil
+	}
+	evs, err := tx.AuditEvents(tenant, wire.AuditQuery{AfterSeq: cp.Seq - 1, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(evs) == 0 || evs[0].Seq != cp.Seq {
+		return fmt.Errorf("%w: the audit history was rewritten: event %d, which the admins signed in authority update %d, is missing",
+			store.ErrAuditBroken, cp.Seq, cp.Update)
+	}
+	if got, err := hex.DecodeString(evs[0].Hash); err != nil || string(got) != string(cp.Hash) {
+		return fmt.Errorf("%w: the audit history was rewritten: event %d is not the one the admins signed in authority update %d",
+			store.ErrAuditBroken, cp.Seq, cp.Update)
+	}
+	return nil
+}
+
+// VerifyAuditCheckpoints checks every tenant's audit chain against the newest checkpoint of its signed authority,
+// replaying each stored chain from its genesis (the operator's verify-audit, beside the store's walk of the hash
+// chains). It returns how many tenants' chains a checkpoint pins; the failures of every tenant are joined, each a
+// store.ErrAuditBroken that names the tenant.
+func VerifyAuditCheckpoints(ctx context.Context, st store.Store) (pinned int, err error) {
+	err = st.Read(ctx, func(tx store.Tx) error {
+		ts, err := tx.Tenants()
+		if err != nil {
+			return err
+		}
+		var errs []error
+		for _, t := range ts {
+			var cp int64
+			err := checkAuditCheckpoint(tx, t.ID, func(head *store.AuthorityUpdate) (*authority.State, error) {
+				s, err := replayAuthority(tx, t.ID, head)
+				if s != nil {
+					cp = s.Audit.Seq
+				}
+				return s, err
+			})
+			switch {
+			case errors.Is(err, store.ErrAuditBroken):
+				errs = append(errs, fmt.Errorf("tenant %d (%s): %w", t.ID, t.Name, err))
+			case err != nil:
+				return err
+			case cp > 0:
+				pinned++
+			}
+		}
+		return errors.Join(errs...)
+	})
+	return pinned, err
 }

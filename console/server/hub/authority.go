@@ -76,6 +76,16 @@ func (h *Hub) authorityState(tx store.Tx, tenant int64, head *store.AuthorityUpd
 	if s := h.authorities.get(tenant, head); s != nil {
 		return s, nil
 	}
+	s, err := replayAuthority(tx, tenant, head)
+	if err != nil {
+		return nil, err
+	}
+	h.authorities.put(tenant, s)
+	return s, nil
+}
+
+// replayAuthority verifies tenant's stored chain from its genesis to head, as any verifier does.
+func replayAuthority(tx store.Tx, tenant int64, head *store.AuthorityUpdate) (*authority.State, error) {
 	s := &authority.State{}
 	for since := int64(-1); ; {
 		page, err := tx.AuthorityUpdates(tenant, since, wire.MaxAuthorityBatch)
@@ -102,7 +112,6 @@ func (h *Hub) authorityState(tx store.Tx, tenant int64, head *store.AuthorityUpd
 	if s.Seq != head.Seq || s.Head.String() != head.Hash {
 		return nil, fmt.Errorf("the stored signed authority of tenant %d replays to update %d, its head is %d", tenant, s.Seq, head.Seq)
 	}
-	h.authorities.put(tenant, s)
 	return s, nil
 }
 

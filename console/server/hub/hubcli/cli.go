@@ -10,7 +10,9 @@
 // init creates the database and the hub's key file if needed (both owner-only), adds a tenant and prints its
 // invite and the single-use owner claim token; serve runs the API (package hubserve) until ctx ends; invite prints
 // an existing tenant's invite again; backup writes an online copy of the database; verify-audit checks the audit
-// log's hash chain. Every flag can also be set by its environment variable (WATCHWORD_HUB_<FLAG>).
+// log's hash chain and, for each tenant whose signed authority holds an audit checkpoint, that the event it
+// names still has the hash the admins signed (a rewrite with every hash computed again passes the walk alone).
+// Every flag can also be set by its environment variable (WATCHWORD_HUB_<FLAG>).
 //
 // cli.go holds all of it; the testscript files in testdata run the built command line by hand, as an operator
 // would.
@@ -44,7 +46,7 @@ commands:
   serve         serve the API over TLS until interrupted
   invite        print the invite of an existing tenant
   backup        write an online copy of the database
-  verify-audit  check the audit log's hash chain
+  verify-audit  check the audit log's hash chain and the admins' signed checkpoints of it
 
 Every flag can also be set by its environment variable (WATCHWORD_HUB_<FLAG>, e.g. WATCHWORD_HUB_DB).
 Run "watchword-hub <command> -h" for its flags.
@@ -256,11 +258,14 @@ func cmdVerify(ctx context.Context, out io.Writer, db string) error {
 		return err
 	}
 	defer st.Close()
+	// The walk cannot see a rewrite whose every hash was computed again; the admins' signed checkpoints can.
 	n, err := st.VerifyAudit(ctx)
-	if err != nil {
+	pinned, cerr := hub.VerifyAuditCheckpoints(ctx, st)
+	if err := errors.Join(err, cerr); err != nil {
 		return fmt.Errorf("verify-audit: %d events read: %w", n, err)
 	}
 	fmt.Fprintf(out, "audit chain intact: %d events\n", n)
+	fmt.Fprintf(out, "signed audit checkpoints hold: %d tenant(s) pinned by their admins' signatures\n", pinned)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package hubcli_test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +19,9 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/watchword/watchword/console/server/hub/hubcli"
+	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
@@ -58,9 +63,10 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"mode":       cmdMode,
-			"invitevars": cmdInviteVars,
-			"client":     cmdClient,
+			"mode":         cmdMode,
+			"invitevars":   cmdInviteVars,
+			"client":       cmdClient,
+			"rewriteaudit": cmdRewriteAudit,
 		},
 	})
 }
@@ -77,6 +83,25 @@ func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s: mode %s, want %s%s", f, got, map[bool]string{true: "not "}[neg], args[0])
 		}
 	}
+}
+
+// rewriteaudit DB GUID SEQ... is the attacker who writes the stopped hub's database: it deletes the tenant's audit
+// events SEQ and computes the rest of the chain again, as the hub would (hubtest.RewriteAudit).
+func cmdRewriteAudit(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 3 || neg {
+		ts.Fatalf("usage: rewriteaudit DB GUID SEQ...")
+	}
+	var drop []int64
+	for _, a := range args[2:] {
+		n, err := strconv.ParseInt(a, 10, 64)
+		ts.Check(err)
+		drop = append(drop, n)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer st.Close()
+	ts.Check(hubtest.RewriteAudit(ctx, st, ts.MkAbs(args[0]), args[1], drop...))
 }
 
 // invitevars reads the output of init (the last command's stdout) and sets $GUID, $INVITE and $OWNER_TOKEN from it.
@@ -100,6 +125,7 @@ func cmdInviteVars(ts *testscript.TestScript, neg bool, args []string) {
 //	claim TOKEN       claim the tenant as its owner ("owner") with an owner claim token
 //	pending           as the owner, print each pending tech as "USERNAME FINGERPRINT"
 //	fingerprint NAME  print "NAME FINGERPRINT" of the identity NAME.id, as pending would
+//	checkpoint        as the owner, publish a signed genesis with a checkpoint of the newest audit event
 //	wrongpin NAME     ask for NAME's status with the invite's hub pin replaced by another key's
 func cmdClient(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
@@ -164,6 +190,31 @@ func cmdClient(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	case "fingerprint":
 		out = arg(2) + " " + identity(arg(2)).Public().Fingerprint().String() + "\n"
+	case "checkpoint":
+		// The owner turns the signed authority on with a checkpoint of the newest audit event in its genesis.
+		c := client(inv, "owner")
+		var evs []wire.AuditEvent
+		if evs, err = c.Audit(ctx, wire.AuditQuery{}); err == nil && len(evs) == 0 {
+			err = errors.New("no audit event")
+		}
+		if err != nil {
+			break
+		}
+		last := evs[len(evs)-1]
+		hash, herr := hex.DecodeString(last.Hash)
+		ts.Check(herr)
+		owner := identity("owner")
+		u := authority.New(inv.ClientGUID, 0, authority.Hash{}, authority.Hash{}, time.Unix(1e9, 0),
+			authority.SetAdmin(owner.Public().AuthKey(), wire.RoleOwner, "Owner", ""),
+			authority.SetRecovery(ts.Getenv("RECOVERY")),
+			authority.SetNaming(wire.DefaultPolicy().NamingFormat, "acme"),
+			authority.AuditCheckpoint(last.Seq, hash))
+		ts.Check(u.Sign(owner.Signer()))
+		b, eerr := u.Encode()
+		ts.Check(eerr)
+		if _, err = c.PublishAuthority(ctx, b); err == nil {
+			out = fmt.Sprintf("checkpoint: event %d\n", last.Seq)
+		}
 	case "wrongpin":
 		bad := inv
 		other, gerr := seal.GenerateIdentity()
