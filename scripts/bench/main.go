@@ -368,11 +368,12 @@ const notesFile = "scripts/bench/notes.md"
 
 const method = `How to read it: *median* and *p99* are over the samples each benchmark collects — single operations where the
 row measures latency (rotation cycles, push, offboarding, fetches, wake-ups), and the mean of one ` + "`-count`" + ` run where
-the row says so (entitlement, TechClient: ` + "`go test -count`" + ` repeats the benchmark, each run a few operations).
-p99 is the nearest-rank percentile: with fewer than 100 samples it is the slowest one. Rows of run means are judged
-on their median (a run mean's p99 is the noisiest run on a shared machine), latency rows on their p99. Throughput
-reports the median and the worst pass instead. The goal column lists every limit of the row, and the verdict checks
-each one: *missed* names every figure over its limit (or not measured); a row without a goal is *reported*.`
+the row says so (entitlement, TechClient, signed authority: ` + "`go test -count`" + ` repeats the benchmark, each run a
+few operations). p99 is the nearest-rank percentile: with fewer than 100 samples it is the slowest one. Rows of run
+means are judged on their median (a run mean's p99 is the noisiest run on a shared machine), latency rows on their
+p99. Throughput reports the median and the worst pass instead. The goal column lists every limit of the row, and the
+verdict checks each one: *missed* names every figure over its limit (or not measured); a row without a goal is
+*reported*.`
 
 func scale(v []float64, f float64) []float64 {
 	out := make([]float64, len(v))

@@ -86,6 +86,12 @@ var canned = map[string]string{
 	"cold":   "BenchmarkColdStartToList-2 3 1 ns/op 68.0 ms/start",
 	"filter": "BenchmarkFilter5000-2 50 1 ns/op 4.4 ms/keystroke",
 	"jit":    "BenchmarkJITEnable-2 1 1 ns/op 107 p50-ms 148 p99-ms 50 enables",
+	"authority-approve": "BenchmarkApproval/techs=1-2 10 560000 ns/op\nBenchmarkApproval/techs=200-2 10 52000000 ns/op\n" +
+		"BenchmarkApproval/verify-techs=200-2 10 2700000 ns/op\nBenchmarkApproval/techs=1-2 10 610000 ns/op\n" +
+		"BenchmarkApproval/techs=200-2 10 61000000 ns/op\nBenchmarkApproval/verify-techs=200-2 10 2900000 ns/op",
+	"authority-plan": "BenchmarkCheckPlan5000-2 20 2600000 ns/op\nBenchmarkCheckPlan5000-2 20 3400000 ns/op",
+	"authority-open": "BenchmarkSignedOpen/open-2 200 160000 ns/op\nBenchmarkSignedOpen/verified-2 200 196000 ns/op\n" +
+		"BenchmarkSignedOpen/open-2 200 170000 ns/op\nBenchmarkSignedOpen/verified-2 200 205000 ns/op",
 	"seal": "BenchmarkSealVsAge-2 400 1 ns/op 3387 age-bytes 0.165 age-open-ms 0.4 age-open-p99-ms 0.275 age-recovery-ms 0.5 age-recovery-p99-ms " +
 		"0.279 age-seal-ms 0.5 age-seal-p99-ms 3387 cli-bytes 21 cli-open-ms 22 cli-seal-ms 1.0 open-ratio 0.79 recovery-ratio 400 rounds 1.05 seal-ratio " +
 		"3387 ww-bytes 0.165 ww-open-ms 0.4 ww-open-p99-ms 0.217 ww-recovery-ms 0.5 ww-recovery-p99-ms 0.29 ww-seal-ms 0.7 ww-seal-open-ms 0.6 ww-seal-p99-ms",
@@ -159,5 +165,24 @@ func TestParseSubBenchmarks(t *testing.T) {
 	}
 	if len(res.notes) != 1 || res.iterations["BenchmarkRotationScale/accounts=100"] != 1 {
 		t.Fatalf("notes %q, iterations %v", res.notes, res.iterations)
+	}
+}
+
+// TestSignedAuthorityRowJudgesEachFigure: the signed authority row reads three runs and judges a ratio it computes
+// itself; a verified open at twice the open misses naming the ratio, a plan check over 5 ms misses naming it, and a
+// sub-benchmark the run no longer prints misses rather than passing on no figure.
+func TestSignedAuthorityRowJudgesEachFigure(t *testing.T) {
+	s := spec("signed authority")
+	slow := strings.ReplaceAll(canned["authority-open"], "196000", "340000")
+	slow = strings.ReplaceAll(slow, "205000", "350000")
+	if _, _, v := build(s, cannedResults(t, map[string]string{"authority-open": slow})); v != "**missed** (verified open ÷ open (medians))" {
+		t.Fatalf("verified open at twice the open: %q", v)
+	}
+	if _, _, v := build(s, cannedResults(t, map[string]string{"authority-plan": "BenchmarkCheckPlan5000-2 20 5200000 ns/op"})); v != "**missed** (plan check (median))" {
+		t.Fatalf("plan check at 5.2 ms: %q", v)
+	}
+	gone := strings.ReplaceAll(canned["authority-approve"], "techs=200-2", "batch-2")
+	if r, _, v := build(s, cannedResults(t, map[string]string{"authority-approve": gone})); v != "**missed** (200 approvals (median))" {
+		t.Fatalf("no 200-tech approval in the run: %q (figures %v)", v, r.figures)
 	}
 }
