@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -172,7 +173,12 @@ func (a *App) RequestAccess(ctx context.Context, accountID int64, d time.Duratio
 	}
 	if err == nil {
 		var g *wire.JITGrant
-		g, err = h.RequestJIT(ctx, wire.JITRequest{AccountID: accountID, DurationSeconds: int64(d / time.Second), Reason: reason})
+		req := wire.JITRequest{AccountID: accountID, DurationSeconds: int64(d / time.Second), Reason: reason}
+		req.Signature, req.SignedAt = a.signEvent(func(tenant string, tech int64, at time.Time) authority.TechEventStatement {
+			req.SignedAt = at
+			return authority.JITRequestOf(tenant, tech, req)
+		})
+		g, err = h.RequestJIT(ctx, req)
 		if err == nil {
 			a.setGrant(accountID, g)
 			_ = a.Error.Set("")

@@ -1,11 +1,13 @@
 package vm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
@@ -129,8 +131,13 @@ func (a *App) CopyUsername(accountID int64) error {
 func (a *App) ClearClipboard() { a.clip.Clear() }
 
 // report queues a reveal or copy for the hub's audit log and sends the queue now if the hub is reachable.
-// Events made offline are kept (in the cache too) and sent after the next successful fetch.
+// Events made offline are kept (in the cache too) and sent after the next successful fetch. Each is signed when
+// made, at the device's time, whenever it is sent.
 func (a *App) report(ev wire.EventRequest) {
+	ev.Signature, ev.SignedAt = a.signEvent(func(tenant string, tech int64, at time.Time) authority.TechEventStatement {
+		ev.SignedAt = at
+		return authority.TechEventOf(tenant, tech, ev)
+	})
 	a.mu.Lock()
 	a.events = append(a.events, ev)
 	h := a.hub
@@ -168,11 +175,32 @@ func (a *App) flushEvents(ctx context.Context, h Hub) {
 		}
 		// Sent, or refused for good (a version the hub no longer knows): either way it leaves the queue.
 		a.mu.Lock()
-		if len(a.events) > 0 && a.events[0] == ev {
+		if len(a.events) > 0 && sameEvent(a.events[0], ev) {
 			a.events = a.events[1:]
 		}
 		a.mu.Unlock()
 	}
+}
+
+// sameEvent reports whether x and y are the same queued event.
+func sameEvent(x, y wire.EventRequest) bool {
+	return x.Kind == y.Kind && x.AccountID == y.AccountID && x.Version == y.Version && x.SignedAt.Equal(y.SignedAt) &&
+		bytes.Equal(x.Signature, y.Signature)
+}
+
+// signEvent signs what the tech did with this device's key (authority.SignTechEvent), at the device's time to
+// the second: the hub keeps the signature in its audit log, where the admins' Console checks that this device,
+// not whoever writes the hub's database, made the event. statement builds what is signed from the tenant, the
+// tech and that time. Nothing is signed before the device has an identity and a registration.
+func (a *App) signEvent(statement func(tenant string, tech int64, at time.Time) authority.TechEventStatement) ([]byte, time.Time) {
+	a.mu.Lock()
+	id, dev := a.id, a.dev
+	a.mu.Unlock()
+	if id == nil || dev == nil || dev.TechID == 0 {
+		return nil, time.Time{}
+	}
+	at := a.o.Now().UTC().Truncate(time.Second)
+	return authority.SignTechEvent(id.Signer(), statement(dev.Invite.ClientGUID, dev.TechID, at)), at
 }
 
 // saveEvents writes unsent events into the offline cache.

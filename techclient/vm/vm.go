@@ -41,7 +41,8 @@
 //   - sync.go: the loop that follows the hub (status, changes, delta fetches and their merge), the offline
 //     banner, and applying a credential list to the rows with its notifications.
 //   - rows.go: Row, the filter and the selection, and the words for times and counts (Until, Countdown, Plural).
-//   - secrets.go: Reveal, Hide, CopyPassword and CopyUsername, and the events they report to the hub.
+//   - secrets.go: Reveal, Hide, CopyPassword and CopyUsername, and the events they report to the hub, each signed
+//     by the device's key (signEvent, which signs JIT requests too) so the hub cannot invent one.
 //   - jit.go: just-in-time access: a row's window state and its words, RequestAccess and EndAccess.
 //   - history.go: a password's previous versions (History, OpenVersion).
 //   - authority.go: the tenant's signed authority, pinned by the invite: the verified chain kept on disk, and the
