@@ -30,6 +30,8 @@
 //   - authority.go: the signed authority — the verified chain pinned to its anchor, turning it on (the genesis),
 //     signing each action's operations in one update, rollback and fork alerts, and each agent's receipt.
 //   - audit.go: the audit log's filters and the hash chain's verification.
+//   - techevents.go: whether each reveal, copy and JIT request by a tech carries its device's signature, and the
+//     forged ones as alerts (TechEventAlerts).
 //   - demo/: the demo data set the tests, the -demo mode and the screenshots share.
 //
 // Features an older hub may not have (just-in-time access, 2FA, device replacements) are read only when the hub's

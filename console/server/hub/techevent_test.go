@@ -38,7 +38,7 @@ func TestTechEventSigned(t *testing.T) {
 	noErr(t, alice.ReportEvent(ctx, ev))
 	e := lastAudit(t, h, "credential.reveal")
 	want := "devsig=" + base64.StdEncoding.EncodeToString(ev.Signature)
-	if e.ActorID != alice.ID || !strings.Contains(e.Detail, want) || !strings.Contains(e.Detail, "devkey="+alice.Identity.Public().ID()) ||
+	if e.ActorID != alice.ID || !strings.Contains(e.Detail, want) || !strings.Contains(e.Detail, "devkey="+base64.StdEncoding.EncodeToString(alice.Identity.Public().AuthKey())) ||
 		!strings.Contains(e.Detail, "signedat=2026-12-07T12:01:30Z") {
 		t.Fatalf("audited reveal %q, want %s", e.Detail, want)
 	}

@@ -1,0 +1,134 @@
+package vm_test
+
+import (
+	"database/sql"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/shared/authority"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// TestTechEventSignatures: with the signed authority on, a reveal alice's device signed shows as device-signed,
+// an unsigned copy (an older TechClient) as unsigned, and events an attacker writes into the hub's SQLite file —
+// a copy of the signed reveal with another version, and a reveal signed by a key the attacker put in place of
+// alice's — as FORGED, listed by TechEventAlerts.
+func TestTechEventSignatures(t *testing.T) {
+	ctx := testCtx(t)
+	test.NewTempApp(t)
+	h := hubtest.New(t)
+	alice := h.ActiveTech("alice")
+	agent := h.NewAgent("contoso.local", wire.DriverAD)
+	plan, err := agent.Plan(ctx, 0)
+	if err != nil || len(plan.Accounts) != 1 {
+		t.Fatalf("plan: %v %+v", err, plan)
+	}
+	pa := plan.Accounts[0]
+	env := hubtest.Seal(t, plan, pa, 1, "pw-1")
+	if err := agent.StageSigned(ctx, pa.AccountID, 1, env, agent.SignEnvelope(plan, pa, 1, env)); err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.Confirm(ctx, pa.AccountID, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	a := vm.New()
+	a.Connect(h.Owner, h.Invite, "test hub")
+	a.UseAuthority(h.OwnerID.Signer(), nil, (&kept{}).save)
+	if err := a.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g, err := a.PrepareAuthority(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.TurnOnAuthority(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.Chain().State().Techs[alice.ID]; !ok {
+		t.Fatal("the genesis does not approve alice's device")
+	}
+
+	at := time.Date(2026, 12, 7, 12, 1, 30, 0, time.UTC) // alice's device's clock
+	ev := wire.EventRequest{Kind: wire.EventReveal, AccountID: pa.AccountID, Version: 1, SignedAt: at}
+	ev.Signature = authority.SignTechEvent(alice.Identity.Signer(), authority.TechEventOf(h.GUID, alice.ID, ev))
+	if err := alice.ReportEvent(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.ReportEvent(ctx, wire.EventRequest{Kind: wire.EventCopy, AccountID: pa.AccountID, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	status := func() map[string]string {
+		t.Helper()
+		evs, err := a.Audit(ctx, vm.AuditFilter{ActorKind: "tech"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, c := range a.CheckTechEvents(evs) {
+			key := c.Event.Action
+			if strings.Contains(c.Event.Detail, "version=2 ") {
+				key += " v2"
+			}
+			if strings.Contains(c.Event.Detail, "signedat=2026-12-07T13:00:00Z") {
+				key += " attacker's key"
+			}
+			out[key] = c.Status
+		}
+		return out
+	}
+	if got := status(); len(got) != 2 || got["credential.reveal"] != vm.TechEventSigned || got["credential.copy"] != vm.TechEventUnsigned {
+		t.Fatalf("honest events: %v", got)
+	}
+	if alerts, err := a.TechEventAlerts(ctx); err != nil || len(alerts) != 0 {
+		t.Fatalf("alerts before the attack: %v %v", alerts, err)
+	}
+
+	// The attacker writes the hub's database: a reveal of version 2 carrying the signature of alice's reveal of
+	// version 1, appended after the newest event.
+	db, err := sql.Open("sqlite", "file:"+h.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `INSERT INTO audit SELECT r.tenant_id, (SELECT max(seq) FROM audit) + 1, r.at, r.actor_kind,
+		r.actor_id, r.action, r.target, replace(r.detail, 'version=1 ', 'version=2 '), r.hash, r.hash
+		FROM audit r WHERE r.action = 'credential.reveal'`); err != nil {
+		t.Fatal(err)
+	}
+	// Then it puts a key of its own in place of alice's and writes a reveal it signed with it.
+	mallory := h.NewIdentity()
+	if _, err := db.ExecContext(ctx, `UPDATE techs SET public_key = ?, key_id = ? WHERE id = ?`,
+		mallory.Public().String(), mallory.Public().ID(), alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	fake := wire.EventRequest{Kind: wire.EventReveal, AccountID: pa.AccountID, Version: 1, SignedAt: at.Add(58*time.Minute + 30*time.Second)}
+	sig := authority.SignTechEvent(mallory.Signer(), authority.TechEventOf(h.GUID, alice.ID, fake))
+	detail := `version=1 name="` + pa.AccountName + `" devkey=` + base64.StdEncoding.EncodeToString(mallory.Public().AuthKey()) + ` signedat=2026-12-07T13:00:00Z devsig=` + base64.StdEncoding.EncodeToString(sig)
+	if _, err := db.ExecContext(ctx, `INSERT INTO audit SELECT tenant_id, seq + 1, at, actor_kind, actor_id, 'credential.reveal', target,
+		?, hash, hash FROM audit WHERE seq = (SELECT max(seq) FROM audit)`, detail); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := status()
+	if got["credential.reveal"] != vm.TechEventSigned || got["credential.copy"] != vm.TechEventUnsigned ||
+		got["credential.reveal v2"] != vm.TechEventForged || got["credential.reveal attacker's key"] != vm.TechEventForged {
+		t.Fatalf("after the attack: %v", got)
+	}
+	alerts, err := a.TechEventAlerts(ctx)
+	if err != nil || len(alerts) != 2 || !strings.Contains(alerts[0], "FORGED") || !strings.Contains(alerts[1], "FORGED") {
+		t.Fatalf("alerts: %q %v", alerts, err)
+	}
+	t.Logf("alerts: %q", alerts)
+}
