@@ -44,6 +44,9 @@ type AuthorityStatus struct {
 	// Alert says why this Console refused what the hub served (rollback, fork, an update that does not verify);
 	// "" when all is well.
 	Alert string
+	// AuditAlert says that the audit history the admins signed a checkpoint of was rewritten (VerifyAudit). It
+	// stays until a verification of the audit log succeeds again: a refresh does not clear it.
+	AuditAlert string
 }
 
 // On reports whether this Console verifies a started chain.
@@ -58,7 +61,7 @@ func Fingerprint(h authority.Hash) string {
 // Describe is the status bar's line on the authority: "" while it is off and the hub has none.
 func (s AuthorityStatus) Describe() string {
 	switch {
-	case s.Alert != "":
+	case s.Alert != "" || s.AuditAlert != "":
 		return "Signed authority: ALERT"
 	case s.On():
 		return fmt.Sprintf("Signed authority %d · %s", s.Seq, Fingerprint(s.Head))
@@ -75,6 +78,8 @@ type authorityPin struct {
 	save   func(*authority.Chain) error
 	alert  string
 	hub    *wire.AuthorityHead
+	// auditAlert is VerifyAudit's finding of a rewritten audit history; syncAuthority never touches it.
+	auditAlert string
 }
 
 // UseAuthority gives the view-model the admin's signing key (the Console identity's Signer, which never leaves
@@ -99,7 +104,8 @@ func (a *App) Chain() *authority.Chain {
 func (a *App) authorityStatus(api *hubclient.Client) AuthorityStatus {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	st := AuthorityStatus{Supported: api.Supports(wire.CapAuthority), Pinned: a.auth.chain != nil, Alert: a.auth.alert, HubHead: a.auth.hub}
+	st := AuthorityStatus{Supported: api.Supports(wire.CapAuthority), Pinned: a.auth.chain != nil, Alert: a.auth.alert,
+		AuditAlert: a.auth.auditAlert, HubHead: a.auth.hub}
 	if c := a.auth.chain; c != nil {
 		st.Genesis = c.Anchor().Genesis
 		if c.State() != nil {
@@ -620,12 +626,31 @@ func shortHash(h string) string {
 	return "malformed"
 }
 
-// AuthorityAlerts lists what the admin must look at: this Console's own alert, then every agent that refuses the
-// hub's plan or reports a head this Console did not verify.
+// showAuthority publishes the snapshot on screen again with the authority's status as it is now (an audit alert
+// set or cleared, a checkpoint signed), without reading everything else again.
+func (a *App) showAuthority(api *hubclient.Client) {
+	st := a.authorityStatus(api)
+	a.mu.Lock()
+	if a.snap == nil {
+		a.mu.Unlock()
+		return
+	}
+	s := *a.snap
+	seq := a.published
+	a.mu.Unlock()
+	s.Authority = st
+	a.publish(&s, seq)
+}
+
+// AuthorityAlerts lists what the admin must look at: this Console's own alert, a rewritten audit history, then
+// every agent that refuses the hub's plan or reports a head this Console did not verify.
 func (s *Snapshot) AuthorityAlerts() []string {
 	var out []string
 	if s.Authority.Alert != "" {
 		out = append(out, "This Console refuses the hub's signed authority: "+s.Authority.Alert)
+	}
+	if s.Authority.AuditAlert != "" {
+		out = append(out, s.Authority.AuditAlert)
 	}
 	for _, ag := range s.Agents {
 		if r := s.Receipt(ag); r.Alert {

@@ -91,7 +91,7 @@ func checkAuditCheckpoint(tx store.Tx, tenant int64, state func(*store.Authority
 	}
 	s, err := state(head)
 	if err != nil {
-		return fmt.Errorf("%w: the signed checkpoints of the audit log cannot be checked: %v", store.ErrAuditBroken, err)
+		return brokenAudit("the signed checkpoints of the audit log cannot be checked: " + err.Error())
 	}
 	cp := s.Audit
 	if cp.Seq == 0 {
@@ -102,15 +102,22 @@ func checkAuditCheckpoint(tx store.Tx, tenant int64, state func(*store.Authority
 		return err
 	}
 	if len(evs) == 0 || evs[0].Seq != cp.Seq {
-		return fmt.Errorf("%w: the audit history was rewritten: event %d, which the admins signed in authority update %d, is missing",
-			store.ErrAuditBroken, cp.Seq, cp.Update)
+		return brokenAudit(fmt.Sprintf("the audit history was rewritten: event %d, which the admins signed in authority update %d, is missing",
+			cp.Seq, cp.Update))
 	}
 	if got, err := hex.DecodeString(evs[0].Hash); err != nil || string(got) != string(cp.Hash) {
-		return fmt.Errorf("%w: the audit history was rewritten: event %d is not the one the admins signed in authority update %d",
-			store.ErrAuditBroken, cp.Seq, cp.Update)
+		return brokenAudit(fmt.Sprintf("the audit history was rewritten: event %d is not the one the admins signed in authority update %d",
+			cp.Seq, cp.Update))
 	}
 	return nil
 }
+
+// brokenAudit is a failure of the checkpoint check: a store.ErrAuditBroken that says what broke without repeating
+// that the chain is broken.
+type brokenAudit string
+
+func (e brokenAudit) Error() string { return string(e) }
+func (e brokenAudit) Unwrap() error { return store.ErrAuditBroken }
 
 // VerifyAuditCheckpoints checks every tenant's audit chain against the newest checkpoint of its signed authority,
 // replaying each stored chain from its genesis (the operator's verify-audit, beside the store's walk of the hash
