@@ -29,7 +29,8 @@
 //   - policy.go: the policy form and its live naming preview.
 //   - authority.go: the signed authority — the verified chain pinned to its anchor, turning it on (the genesis),
 //     signing each action's operations in one update, rollback and fork alerts, and each agent's receipt.
-//   - audit.go: the audit log's filters and the hash chain's verification.
+//   - audit.go: the audit log's filters and the hash chain's verification, compared with the newest audit checkpoint
+//     of the signed authority and extended by a new one.
 //   - techevents.go: whether each reveal, copy and JIT request by a tech carries its device's signature, and the
 //     forged ones as alerts (TechEventAlerts).
 //   - demo/: the demo data set the tests, the -demo mode and the screenshots share.

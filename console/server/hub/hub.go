@@ -33,7 +33,8 @@
 //   - accounts.go: accounts by tech or agent, rotation requests, failed accounts, retry and adoption, plan
 //     problems.
 //   - entitlements.go: tech and agent groups, rights, triplets and the effective access they grant.
-//   - audit.go: the audit log and the check of its chain.
+//   - audit.go: the audit log, the check of its chain and of the admins' signed audit checkpoints (the route, and
+//     VerifyAuditCheckpoints for the operator's verify-audit).
 //   - history.go: rotate after use and password history.
 //   - jit.go: just-in-time access.
 //   - totp.go: two-factor sessions, lockout, authenticator reset, TOTP secrets sealed at rest.
