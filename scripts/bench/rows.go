@@ -41,6 +41,7 @@ func runs(quick bool) map[string]run {
 		"jit": {pkg: "./console/server/agent/", bench: "^BenchmarkJITEnable$", benchtime: "1x", timeout: 5 * time.Minute,
 			env: []string{"WATCHWORD_BENCH_JIT=" + sz("50", "10")}},
 		"authority-approve": {pkg: "./shared/authority/", bench: "^BenchmarkApproval$", benchtime: "10x", count: n(15, 3), timeout: 5 * time.Minute},
+		"authority-console": {pkg: "./console/vm/", bench: "^BenchmarkApproveRoundTrip$", benchtime: "20x", count: n(5, 2), timeout: 5 * time.Minute},
 		"authority-plan":    {pkg: "./shared/authority/", bench: "^BenchmarkCheckPlan5000$", benchtime: "20x", count: n(15, 3), timeout: 5 * time.Minute},
 		"authority-open":    {pkg: "./shared/authority/", bench: "^BenchmarkSignedOpen$", benchtime: "200x", count: n(15, 3), timeout: 5 * time.Minute},
 
@@ -83,7 +84,7 @@ func hubSizes(quick bool) []int {
 // order is the order the runs go in: the product's own rows, then the peers, then the scaling section.
 func order(quick bool) []string {
 	o := []string{"recompute", "plan", "overhead", "push", "offboard", "load", "cold", "filter", "jit",
-		"authority-approve", "authority-plan", "authority-open", "seal", "ondemand", "access", "vault-throughput", "scale-rotation"}
+		"authority-approve", "authority-console", "authority-plan", "authority-open", "seal", "ondemand", "access", "vault-throughput", "scale-rotation"}
 	for _, c := range hubSizes(quick) {
 		o = append(o, fmt.Sprintf("scale-hub-%d", c))
 	}
@@ -206,27 +207,33 @@ func specs() []rowSpec {
 				return row{how: fmt.Sprintf("a tech asks for a just-in-time window on the Samba DC → an LDAP bind with the password its device opens works (long poll wake-up, enable, groups, full rotation cycle, fetch), then Done closes it again; %.0f enables", res.first(n, "enables")),
 					median: ms(res.first(n, "p50-ms")), p99: ms(p99), ratio: "—", figures: map[string]float64{"p99": p99}}
 			}},
-		{name: "signed authority", runs: []string{"authority-approve", "authority-plan", "authority-open"},
+		{name: "signed authority", runs: []string{"authority-approve", "authority-console", "authority-plan", "authority-open"},
 			limits: []limit{{"one approval (median)", 100, "ms"}, {"200 approvals (median)", 1000, "ms"}, {"plan check (median)", 5, "ms"},
 				{"verified open ÷ open (median)", 1.5, "×"}},
+			note: "(the Console's round trip: report)",
 			build: func(get func(string) *result) row {
 				ap := get("authority-approve")
 				one := scale(ap.values("BenchmarkApproval/techs=1", "ns/op"), 1e-6)
 				many := scale(ap.values("BenchmarkApproval/techs=200", "ns/op"), 1e-6)
 				verify := scale(ap.values("BenchmarkApproval/verify-techs=200", "ns/op"), 1e-6)
+				cs, csn := get("authority-console"), "BenchmarkApproveRoundTrip"
 				pl := scale(get("authority-plan").values("BenchmarkCheckPlan5000", "ns/op"), 1e-6)
 				op := get("authority-open")
 				open, verified := op.values("BenchmarkSignedOpen", "open-ms"), op.values("BenchmarkSignedOpen", "verified-ms")
 				ratio := pct(op.values("BenchmarkSignedOpen", "verified/open"), 50)
 				at := func(p float64) string {
-					return fmt.Sprintf("approve 1 %s, 200 %s (an agent verifies it in %s); plan %s; open %s, verified %s",
-						ms(pct(one, p)), ms(pct(many, p)), ms(pct(verify, p)), ms(pct(pl, p)), ms(pct(open, p)), ms(pct(verified, p)))
+					return fmt.Sprintf("approve 1 %s, 200 %s (an agent verifies it in %s); Console round trip off %s, on %s; plan %s; open %s, verified %s",
+						ms(pct(one, p)), ms(pct(many, p)), ms(pct(verify, p)), ms(pct(cs.values(csn, "off-ms"), p)), ms(pct(cs.values(csn, "on-ms"), p)),
+						ms(pct(pl, p)), ms(pct(open, p)), ms(pct(verified, p)))
 				}
 				return row{how: "a tenant of 1,000 approved techs, 100 agents, 50 groups and 20 triplets: an admin's approval of one tech, and of 200 in one update " +
 					"(the device keys parsed, the ops built, one update signed with Ed25519, encoded, verified and applied to a copy of the state), and an agent's " +
-					"verification of that update; an agent's check of a 5,000-account plan against the signed state; a TechClient's open of one password, " +
+					"verification of that update; the Console view-model's whole Approve against an in-process hub with the demo data, authority off and on, " +
+					"alternating call by call; an agent's check of a 5,000-account plan against the signed state; a TechClient's open of one password, " +
 					"alone and after its agent's signature is verified, alternating call by call (mean of one `-count` run each)",
-					median: at(50), p99: at(99), ratio: fmt.Sprintf("%.2f× (verified/open, median of the runs; +%s)", ratio, ms(pct(verified, 50)-pct(open, 50))),
+					median: at(50), p99: at(99),
+					ratio: fmt.Sprintf("Console on/off %.2f×; verified/open %.2f× (+%s) (medians of the runs)",
+						pct(cs.values(csn, "on/off"), 50), ratio, ms(pct(verified, 50)-pct(open, 50))),
 					figures: map[string]float64{"one approval (median)": pct(one, 50), "200 approvals (median)": pct(many, 50),
 						"plan check (median)": pct(pl, 50), "verified open ÷ open (median)": ratio}}
 			}},

@@ -89,6 +89,8 @@ var canned = map[string]string{
 	"authority-approve": "BenchmarkApproval/techs=1-2 10 560000 ns/op\nBenchmarkApproval/techs=200-2 10 52000000 ns/op\n" +
 		"BenchmarkApproval/verify-techs=200-2 10 2700000 ns/op\nBenchmarkApproval/techs=1-2 10 610000 ns/op\n" +
 		"BenchmarkApproval/techs=200-2 10 61000000 ns/op\nBenchmarkApproval/verify-techs=200-2 10 2900000 ns/op",
+	"authority-console": "BenchmarkApproveRoundTrip-2 20 46000000 ns/op 22 off-ms 24.5 on-ms 1.11 on/off\n" +
+		"BenchmarkApproveRoundTrip-2 20 50000000 ns/op 24 off-ms 26 on-ms 1.08 on/off",
 	"authority-plan": "BenchmarkCheckPlan5000-2 20 2600000 ns/op\nBenchmarkCheckPlan5000-2 20 3400000 ns/op",
 	"authority-open": "BenchmarkSignedOpen-2 200 360000 ns/op 0.16 open-ms 0.196 verified-ms 1.22 verified/open\n" +
 		"BenchmarkSignedOpen-2 200 380000 ns/op 0.17 open-ms 0.21 verified-ms 1.24 verified/open",
