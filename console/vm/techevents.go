@@ -129,22 +129,19 @@ func checkTechEvent(state *authority.State, tenant string, tech *wire.Tech, e wi
 			current = k.ID()
 		}
 	}
-	if state == nil {
+	verify, checked := authority.VerifyTechEvent, "checked with the device key the hub holds; no signed authority pins it"
+	var approved authority.Tech
+	ok := false
+	if state != nil {
+		approved, ok = state.Techs[e.ActorID]
+	}
+	switch {
+	case state == nil && devID != current:
 		// Nothing pins the tech's key but the hub's word: an event of an earlier device cannot be told from one
 		// the hub made up, and is not counted as the device's.
-		if devID != current {
-			c.Status, c.Why = TechEventUnchecked, fmt.Sprintf("signed by device %s, not the tech's current device", devID)
-			return c
-		}
-		if err := authority.VerifyTechEvent(dev, st, raw); err != nil {
-			c.Status, c.Why = TechEventForged, err.Error()
-			return c
-		}
-		c.Status, c.Why = TechEventSigned, "checked with the device key the hub holds; no signed authority pins it"
+		c.Status, c.Why = TechEventUnchecked, fmt.Sprintf("signed by device %s, not the tech's current device", devID)
 		return c
-	}
-	approved, ok := state.Techs[e.ActorID]
-	switch {
+	case state == nil:
 	case !ok:
 		c.Status, c.Why = TechEventUnchecked, fmt.Sprintf("tech %d is not approved in the signed authority (deactivated or removed)", e.ActorID)
 		return c
@@ -152,14 +149,16 @@ func checkTechEvent(state *authority.State, tenant string, tech *wire.Tech, e wi
 		// A device replaced since (its approval is gone from the state): the signature cannot be tied to the tech.
 		c.Status, c.Why = TechEventUnchecked, fmt.Sprintf("signed by device %s, which the signed authority does not approve now", devID)
 		return c
+	default:
+		// The key is the approved one (the state checks it), or one the hub names as the tech's device that the
+		// admins never approved: the key swap a writer of the hub's database would make, refused as forged.
+		verify, checked = state.VerifyTechEvent, "checked with the device key the signed authority approved"
 	}
-	// The key is the approved one (checked below by the state), or one the hub names as the tech's device that
-	// the admins never approved: the key-swap a writer of the hub's database would make, refused as forged.
-	if err := state.VerifyTechEvent(dev, st, raw); err != nil {
+	if err := verify(dev, st, raw); err != nil {
 		c.Status, c.Why = TechEventForged, err.Error()
 		return c
 	}
-	c.Status, c.Why = TechEventSigned, "checked with the device key the signed authority approved"
+	c.Status, c.Why = TechEventSigned, checked
 	return c
 }
 

@@ -15,10 +15,11 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// TestTechEventSignatures: with the signed authority on, a reveal alice's device signed shows as device-signed,
-// an unsigned copy (an older TechClient) as unsigned, and events an attacker writes into the hub's SQLite file —
-// a copy of the signed reveal with another version, and a reveal signed by a key the attacker put in place of
-// alice's — as FORGED, listed by TechEventAlerts.
+// TestTechEventSignatures: before and after the signed authority is on, a reveal alice's device signed shows as
+// device-signed and an unsigned copy (an older TechClient) as unsigned; events an attacker writes into the hub's
+// SQLite file — a copy of the signed reveal with another version, and a reveal signed by a key the attacker put in
+// place of alice's — show as FORGED and are listed by TechEventAlerts, while alice's own reveal stays
+// device-signed.
 func TestTechEventSignatures(t *testing.T) {
 	ctx := testCtx(t)
 	test.NewTempApp(t)
@@ -40,21 +41,6 @@ func TestTechEventSignatures(t *testing.T) {
 
 	a := vm.New()
 	a.Connect(h.Owner, h.Invite, "test hub")
-	a.UseAuthority(h.OwnerID.Signer(), nil, (&kept{}).save)
-	if err := a.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	g, err := a.PrepareAuthority(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.TurnOnAuthority(ctx, g); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := a.Chain().State().Techs[alice.ID]; !ok {
-		t.Fatal("the genesis does not approve alice's device")
-	}
-
 	at := time.Date(2026, 12, 7, 12, 1, 30, 0, time.UTC) // alice's device's clock
 	ev := wire.EventRequest{Kind: wire.EventReveal, AccountID: pa.AccountID, Version: 1, SignedAt: at}
 	ev.Signature = authority.SignTechEvent(alice.Identity.Signer(), authority.TechEventOf(h.GUID, alice.ID, ev))
@@ -85,6 +71,24 @@ func TestTechEventSignatures(t *testing.T) {
 			out[key] = c.Status
 		}
 		return out
+	}
+	// Without a signed authority the key the hub holds for alice is the reference.
+	if got := status(); len(got) != 2 || got["credential.reveal"] != vm.TechEventSigned || got["credential.copy"] != vm.TechEventUnsigned {
+		t.Fatalf("honest events without the signed authority: %v", got)
+	}
+	a.UseAuthority(h.OwnerID.Signer(), nil, (&kept{}).save)
+	if err := a.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g, err := a.PrepareAuthority(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.TurnOnAuthority(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.Chain().State().Techs[alice.ID]; !ok {
+		t.Fatal("the genesis does not approve alice's device")
 	}
 	if got := status(); len(got) != 2 || got["credential.reveal"] != vm.TechEventSigned || got["credential.copy"] != vm.TechEventUnsigned {
 		t.Fatalf("honest events: %v", got)
