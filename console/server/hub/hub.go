@@ -37,6 +37,8 @@
 //     VerifyAuditCheckpoints for the operator's verify-audit).
 //   - history.go: rotate after use and password history.
 //   - jit.go: just-in-time access.
+//   - techevent.go: the device's signature over a tech's reveal, copy or JIT request, checked and kept in the audit
+//     event.
 //   - totp.go: two-factor sessions, lockout, authenticator reset, TOTP secrets sealed at rest.
 //   - rekey.go: device replacement.
 //   - authority.go: the signed authority the hub relays (updates admins sign, agents' receipts) and cannot make.

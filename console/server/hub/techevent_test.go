@@ -26,7 +26,7 @@ func lastAudit(t *testing.T, h *hubtest.Harness, action string) wire.AuditEvent 
 }
 
 // TestTechEventSigned: a reveal signed by the tech's device is accepted and audited with the signature, the
-// device's key ID and its time; one signed by another key, or signed over another version, is refused with a 400
+// device's public key and its time; one signed by another key, or signed over another version, is refused with a 400
 // naming the signature and writes nothing; an unsigned one (an older TechClient) is accepted and marked unsigned.
 func TestTechEventSigned(t *testing.T) {
 	ctx := testCtx(t)
