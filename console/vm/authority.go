@@ -619,6 +619,16 @@ func (s *Snapshot) Receipt(ag wire.Agent) AgentReceipt {
 	return AgentReceipt{Text: fmt.Sprintf("reports update %d (%s), not what this Console verified", h.Seq, shortHash(h.Hash)), Alert: true}
 }
 
+// versionOf is "version N" from an event's detail ("version=N name=…").
+func versionOf(detail string) string {
+	for _, f := range strings.Fields(detail) {
+		if v, ok := strings.CutPrefix(f, "version="); ok {
+			return "version " + v
+		}
+	}
+	return "a version"
+}
+
 func shortHash(h string) string {
 	if p, err := authority.ParseHash(h); err == nil {
 		return Fingerprint(p)
@@ -642,8 +652,25 @@ func (a *App) showAuthority(api *hubclient.Client) {
 	a.publish(&s, seq)
 }
 
-// AuthorityAlerts lists what the admin must look at: this Console's own alert, a rewritten audit history, then
-// every agent that refuses the hub's plan or reports a head this Console did not verify.
+// refusedAction is the audit action of a TechClient's report that it refused to open a version.
+const refusedAction = "credential." + wire.EventUnsigned
+
+// refusedWindow is how far back the Console looks for refused versions: long enough to be seen after a weekend.
+const refusedWindow = 7 * 24 * time.Hour
+
+// refusedEnvelopes reads the TechClients' reports of versions they refused to open, of the last refusedWindow.
+func (a *App) refusedEnvelopes(ctx context.Context, api *hubclient.Client) ([]wire.AuditEvent, error) {
+	evs, err := api.Audit(ctx, wire.AuditQuery{Action: refusedAction, Since: a.clock()().Add(-refusedWindow), Limit: 100})
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(evs)
+	return evs, nil
+}
+
+// AuthorityAlerts lists what the admin must look at: this Console's own alert, a rewritten audit history, every
+// agent that refuses the hub's plan or reports a head this Console did not verify, then every version a
+// TechClient refused to open.
 func (s *Snapshot) AuthorityAlerts() []string {
 	var out []string
 	if s.Authority.Alert != "" {
@@ -656,6 +683,10 @@ func (s *Snapshot) AuthorityAlerts() []string {
 		if r := s.Receipt(ag); r.Alert {
 			out = append(out, ag.Name+" "+r.Text)
 		}
+	}
+	for _, e := range s.Refused {
+		out = append(out, fmt.Sprintf("%s's TechClient refused %s, %s (%s): not signed by an enrolled agent, so someone else made it",
+			s.Actor(e), e.Target, versionOf(e.Detail), e.At.Local().Format("2006-01-02 15:04")))
 	}
 	return out
 }

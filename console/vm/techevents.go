@@ -35,6 +35,7 @@ const (
 var techEventKinds = map[string]string{
 	"credential." + wire.EventReveal: wire.EventReveal,
 	"credential." + wire.EventCopy:   wire.EventCopy,
+	refusedAction:                    wire.EventUnsigned,
 	"jit.request":                    authority.TechEventJIT,
 }
 

@@ -136,3 +136,65 @@ func TestTechEventSignatures(t *testing.T) {
 	}
 	t.Logf("alerts: %q", alerts)
 }
+
+// TestRefusedEnvelopeAlert: a TechClient's report that it refused to open a version (no enrolled agent signed it)
+// is an authority alert in every Console that verifies the signed authority, naming the tech, the account and the
+// version; a Console without the authority shows nothing of it.
+func TestRefusedEnvelopeAlert(t *testing.T) {
+	ctx := testCtx(t)
+	test.NewTempApp(t)
+	h := hubtest.New(t)
+	alice := h.ActiveTech("alice")
+	agent := h.NewAgent("contoso.local", wire.DriverAD)
+	plan, err := agent.Plan(ctx, 0)
+	if err != nil || len(plan.Accounts) != 1 {
+		t.Fatalf("plan: %v %+v", err, plan)
+	}
+	pa := plan.Accounts[0]
+	env := hubtest.Seal(t, plan, pa, 1, "pw-from-someone-else")
+	if err := agent.Stage(ctx, pa.AccountID, 1, env); err != nil { // no signature
+		t.Fatal(err)
+	}
+	if err := agent.Confirm(ctx, pa.AccountID, 1); err != nil {
+		t.Fatal(err)
+	}
+	off := vm.New()
+	off.Connect(h.Owner, h.Invite, "test hub")
+	on := vm.New()
+	on.Connect(h.Owner, h.Invite, "test hub")
+	on.UseAuthority(h.OwnerID.Signer(), nil, nil)
+	if err := on.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g, err := on.PrepareAuthority(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := on.TurnOnAuthority(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	if al := on.Snapshot().AuthorityAlerts(); len(al) != 0 {
+		t.Fatalf("alerts before the report: %q", al)
+	}
+	ev := wire.EventRequest{Kind: wire.EventUnsigned, AccountID: pa.AccountID, Version: 1, SignedAt: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)}
+	ev.Signature = authority.SignTechEvent(alice.Identity.Signer(), authority.TechEventOf(h.GUID, alice.ID, ev))
+	if err := alice.ReportEvent(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*vm.App{on, off} {
+		if err := c.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	al := on.Snapshot().AuthorityAlerts()
+	if len(al) != 1 || !strings.Contains(al[0], "tech alice's TechClient refused account ") || !strings.Contains(al[0], "version 1") ||
+		!strings.Contains(al[0], "not signed by an enrolled agent") {
+		t.Fatalf("alerts after the report: %q", al)
+	}
+	if line, alert := on.Snapshot().AuthorityLine(); !alert || !strings.Contains(line, "1 alert") {
+		t.Fatalf("status line %q, alert %v", line, alert)
+	}
+	if al := off.Snapshot().AuthorityAlerts(); len(al) != 0 {
+		t.Fatalf("a Console without the authority shows %q", al)
+	}
+}

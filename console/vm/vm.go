@@ -110,8 +110,10 @@ type Snapshot struct {
 	Registrations *wire.Registrations
 	// Me is who this Console is signed in as: what it may read and do.
 	Me Me
-	// Authority is the signed authority as this Console verified it, and any alert (authority.go).
+	// Authority is the signed authority as this Console verified it, and any alert (authority.go); Refused the
+	// recent reports of TechClients that refused to open a version no enrolled agent signed, newest first.
 	Authority AuthorityStatus
+	Refused   []wire.AuditEvent
 	At        time.Time
 }
 
@@ -380,6 +382,9 @@ func (a *App) Refresh(ctx context.Context) error {
 	loadRegistrations(ctx, api, s, load)
 	loadJIT(ctx, api, s, load)
 	load("signed authority", func() error { return a.syncAuthority(ctx, api) })
+	if s.Me.CanReadAll() && a.Chain() != nil {
+		load("refused envelopes", func() (err error) { s.Refused, err = a.refusedEnvelopes(ctx, api); return })
+	}
 	if err := errors.Join(errs...); err != nil {
 		if isForbidden(err) {
 			a.forget() // the owner may have changed this Console's role: ask again next time

@@ -124,9 +124,12 @@ type ChangesResponse struct {
 const (
 	EventReveal = "reveal"
 	EventCopy   = "copy"
+	// EventUnsigned: the device pins the tenant's signed authority and refused to open the version, which no
+	// agent the admins enrolled signed. The admins' Consoles raise it as an alert.
+	EventUnsigned = "unsigned"
 )
 
-// EventRequest reports a reveal or copy of a credential version on the tech's device.
+// EventRequest reports a reveal or copy of a credential version on the tech's device, or its refusal to open one.
 type EventRequest struct {
 	Kind      string `json:"kind"`
 	AccountID int64  `json:"accountId"`

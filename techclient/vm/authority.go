@@ -163,6 +163,28 @@ func (a *App) checkRows(rows []*Row) {
 	}
 }
 
+// reportRefused tells the admins, once per version, of every row whose version this device refused to open: a
+// signature that does not verify means someone other than an enrolled agent made the envelope, most likely a
+// breached hub, and the Consoles show each report as an alert. The report is signed by the device like a reveal.
+func (a *App) reportRefused(rows []*Row) {
+	for _, r := range rows {
+		if r.Alert != UnsignedAlert {
+			continue
+		}
+		k := [2]int64{r.AccountID, r.Version}
+		a.mu.Lock()
+		if a.refused == nil {
+			a.refused = map[[2]int64]bool{}
+		}
+		seen := a.refused[k]
+		a.refused[k] = true
+		a.mu.Unlock()
+		if !seen {
+			a.report(wire.EventRequest{Kind: wire.EventUnsigned, AccountID: r.AccountID, Version: r.Version})
+		}
+	}
+}
+
 // verify checks the row's shown version.
 func (r *Row) verify(t *trust) error {
 	return t.verify(r.guid, r.AgentID, r.AccountID, r.Account, &wire.CredentialVersion{Version: r.Version,

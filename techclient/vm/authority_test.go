@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,8 +67,9 @@ func deviceIdentity(t *testing.T, e *env) *seal.Identity {
 }
 
 // refused checks that the row of account shows the alert and that neither Reveal nor CopyPassword opens it.
-func refused(t *testing.T, e *env, account int64, version int64, what string) {
+func refused(t *testing.T, h *hubtest.Harness, e *env, account int64, version int64, what string) {
 	t.Helper()
+	defer reportedOnce(t, h, account, version, what)
 	eventually(t, 3*time.Second, what+": version shown with the alert", func() bool {
 		r := e.app.Row(account)
 		return r != nil && r.Version == version && r.Alert == vm.UnsignedAlert
@@ -80,6 +83,30 @@ func refused(t *testing.T, e *env, account int64, version int64, what string) {
 	}
 	if msg, _ := e.app.Error.Get(); msg == "" || !contains(msg, "not signed by an agent the admins enrolled") {
 		t.Fatalf("%s: error line %q", what, msg)
+	}
+}
+
+// reportedOnce checks that the device told the admins, once, that it refused version of account, in an event
+// its own key signed.
+func reportedOnce(t *testing.T, h *hubtest.Harness, account, version int64, what string) {
+	t.Helper()
+	reports := func() []wire.AuditEvent {
+		evs, err := h.Owner.Audit(context.Background(), wire.AuditQuery{Action: "credential." + wire.EventUnsigned})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []wire.AuditEvent
+		for _, ev := range evs {
+			if ev.Target == fmt.Sprintf("account %d", account) && strings.HasPrefix(ev.Detail, fmt.Sprintf("version=%d ", version)) {
+				out = append(out, ev)
+			}
+		}
+		return out
+	}
+	eventually(t, 3*time.Second, what+": the refusal reported", func() bool { return len(reports()) > 0 })
+	time.Sleep(100 * time.Millisecond) // a second report would be on its way by now
+	if got := reports(); len(got) != 1 || got[0].ActorKind != "tech" || !strings.Contains(got[0].Detail, "devsig=") || strings.Contains(got[0].Detail, "devsig=none") {
+		t.Fatalf("%s: reports of the refusal: %+v, want one signed by the device", what, got)
 	}
 }
 
@@ -168,13 +195,13 @@ func TestSignedEnvelopes(t *testing.T) {
 	}
 
 	forge(2, "stripped-by-the-hub", func(*wire.Plan, wire.PlanAccount, []byte) []byte { return nil })
-	refused(t, e, account, 2, "unsigned")
+	refused(t, h, e, account, 2, "unsigned")
 	honest(3, "honest-Pa55word-3")
 
 	forge(4, "signed-by-another-agent", func(plan *wire.Plan, pa wire.PlanAccount, env []byte) []byte {
 		return other.SignEnvelope(plan, pa, 4, env)
 	})
-	refused(t, e, account, 4, "another agent's key")
+	refused(t, h, e, account, 4, "another agent's key")
 	honest(5, "honest-Pa55word-5")
 
 	// The hub's database, written behind its back: version 5's envelope replaced, its honest signature kept.
@@ -204,7 +231,7 @@ func TestSignedEnvelopes(t *testing.T) {
 	}
 	e2 := newEnv(t, h, e.dir, e.ring, vm.DefaultSettings())
 	e2.app.Start()
-	refused(t, e2, account, 5, "written into the store")
+	refused(t, h, e2, account, 5, "written into the store")
 
 	// The hub rolls its signed authority back: the device keeps what it verified and says so.
 	if _, err := db.ExecContext(ctx, "DELETE FROM authority_updates WHERE seq = ?", st.auth.State.Seq); err != nil {

@@ -300,6 +300,9 @@ func (a *App) apply(resp *wire.CredentialsResponse, at time.Time, live bool) {
 		}
 	}
 	a.mu.Unlock()
+	if live {
+		a.reportRefused(rows) // authority.go
+	}
 	_ = a.Synced.Set(Plural(len(rows), "account") + " · synced " + timeOfDay(at))
 	a.bumpRows()
 	if live {

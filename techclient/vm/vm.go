@@ -251,23 +251,25 @@ type App struct {
 	o    Options
 	clip secretclip.Guard
 
-	flushMu    sync.Mutex
-	mu         sync.Mutex
-	dev        *Device
-	id         *seal.Identity
-	backend    keystore.Backend
-	hub        Hub
-	stop       context.CancelFunc // ends the current follow loop
-	all        []*Row
-	byID       map[int64]*Row
-	visible    []*Row
-	filter     string
-	rev        int64
-	list       *wire.CredentialsResponse       // the whole list behind the rows: what the next delta applies to
-	history    map[int64]*wire.HistoryResponse // fetched password histories, sealed (history.go)
-	syncedAt   time.Time
-	offline    time.Time // zero when online
-	events     []wire.EventRequest
+	flushMu  sync.Mutex
+	mu       sync.Mutex
+	dev      *Device
+	id       *seal.Identity
+	backend  keystore.Backend
+	hub      Hub
+	stop     context.CancelFunc // ends the current follow loop
+	all      []*Row
+	byID     map[int64]*Row
+	visible  []*Row
+	filter   string
+	rev      int64
+	list     *wire.CredentialsResponse       // the whole list behind the rows: what the next delta applies to
+	history  map[int64]*wire.HistoryResponse // fetched password histories, sealed (history.go)
+	syncedAt time.Time
+	offline  time.Time // zero when online
+	events   []wire.EventRequest
+	// refused are the versions (account, version) whose refusal this device reported to the admins (authority.go).
+	refused    map[[2]int64]bool
 	lastActive time.Time
 	revealGen  int
 	closed     bool

@@ -200,8 +200,8 @@ func (h *Hub) techEvent(r *request) (any, error) {
 	if err := r.decode(&req); err != nil {
 		return nil, err
 	}
-	if req.Kind != wire.EventReveal && req.Kind != wire.EventCopy {
-		return nil, wire.Invalid("kind", "must be %q or %q", wire.EventReveal, wire.EventCopy)
+	if req.Kind != wire.EventReveal && req.Kind != wire.EventCopy && req.Kind != wire.EventUnsigned {
+		return nil, wire.Invalid("kind", "must be %q, %q or %q", wire.EventReveal, wire.EventCopy, wire.EventUnsigned)
 	}
 	devsig, err := deviceSignature(r.who.tech, authority.TechEventOf(r.tenant.GUID, r.who.id, req), req.Signature, req.SignedAt)
 	if err != nil {
@@ -227,6 +227,9 @@ func (h *Hub) techEvent(r *request) (any, error) {
 		}
 		if err := c.audit("credential."+req.Kind, fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("version=%d name=%q", req.Version, acc.Name)+devsig); err != nil {
 			return err
+		}
+		if req.Kind == wire.EventUnsigned {
+			return nil // the device opened nothing
 		}
 		// Rotate after use (history.go): a reveal or a copy makes the account due once the grace has passed.
 		return markUsed(c, acc, req.Kind)
