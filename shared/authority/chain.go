@@ -23,7 +23,7 @@ type Chain struct {
 	state    *State
 	hashes   []Hash   // hashes[seq]
 	encoded  [][]byte // the verified updates, to persist and replay
-	memoHash map[string][]byte
+	memoHash map[int64]memo
 }
 
 // NewChain starts a verifier pinned to anchor, before any update.

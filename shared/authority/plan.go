@@ -35,7 +35,7 @@ func (c *Chain) CheckPlan(p *wire.Plan) error {
 		return fmt.Errorf("%w: agent %d is not enrolled in the signed authority", ErrNotAuthorized, p.AgentID)
 	}
 	var fails []error
-	if !bytes.Equal(c.recipientHash(p.Recovery), s.Recovery) {
+	if !bytes.Equal(c.recipientHash(0, p.Recovery), s.Recovery) { // no tech has ID 0
 		fails = append(fails, fmt.Errorf("%w: the plan's recovery recipient is not the signed one", ErrNotAuthorized))
 	}
 	naming := entitle.Naming{Format: s.Naming, Abbrev: s.Abbrev}
@@ -67,23 +67,30 @@ func (c *Chain) checkAccount(s *State, agent Agent, agentID int64, naming entitl
 		}
 	}
 	for _, r := range a.Recipients {
-		if !bytes.Equal(c.recipientHash(r), t.Recipient) {
+		if !bytes.Equal(c.recipientHash(a.TechID, r), t.Recipient) {
 			return fmt.Errorf("%w: a recipient is not tech %d's approved device", ErrNotAuthorized, a.TechID)
 		}
 	}
 	return nil
 }
 
-// recipientHash hashes a recipient, remembering the hashes of recipients it has seen: a plan for 5,000 accounts
-// repeats the same recipients on every poll, and a hybrid recipient is 2,000 characters to hash.
-func (c *Chain) recipientHash(r string) []byte {
-	if h, ok := c.memoHash[r]; ok {
-		return h
+// recipientHash hashes tech's recipient r, remembering the last one of each tech: a plan for 5,000 accounts repeats
+// the same recipients on every poll, and a hybrid recipient is 2,000 characters to hash. The memo is keyed by tech
+// rather than by recipient, so that a hit costs one comparison of r instead of hashing it for a map lookup too.
+func (c *Chain) recipientHash(tech int64, r string) []byte {
+	if m, ok := c.memoHash[tech]; ok && m.recipient == r {
+		return m.hash
 	}
 	h := RecipientHash(r)
 	if c.memoHash == nil || len(c.memoHash) >= memoMax {
-		c.memoHash = map[string][]byte{}
+		c.memoHash = map[int64]memo{}
 	}
-	c.memoHash[r] = h
+	c.memoHash[tech] = memo{recipient: r, hash: h}
 	return h
+}
+
+// memo is a tech's last recipient and its hash.
+type memo struct {
+	recipient string
+	hash      []byte
 }
