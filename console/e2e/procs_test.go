@@ -115,20 +115,22 @@ func start(t *testing.T, name string, env []string, bin string, args ...string) 
 	return p
 }
 
-// stop asks for a clean exit (SIGTERM: an agent finishes the rotations in flight) and kills after 10 s.
+// stop asks for a clean exit (SIGTERM: an agent finishes the rotations in flight) and kills after 10 s. It may be
+// called again (a restarted hub's cleanup): the exit status goes back into done for the next caller.
 func (p *proc) stop() {
+	var err error
 	select {
-	case <-p.done:
-		return
+	case err = <-p.done:
 	default:
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err = <-p.done:
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Kill()
+			err = <-p.done
+		}
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	p.done <- err
 }
 
 // alive fails when the process has exited.
