@@ -40,7 +40,9 @@ const ProtocolVersion = 1
 //	9: the signed authority: admins publish signed updates, every principal reads them, plans name the head
 //	10: agents sign each staged version's envelope statement; the hub keeps the signature and hands it out
 //	11: devices sign their tech's events (reveal, copy, JIT request); the hub checks and audits the signature
-const CapabilityVersion = 11
+//	12: an approval carries the TechGroups the tech joins and the admin's override of the triplets that give
+//	    AllTechs every domain (without it the hub refuses a co-managed approval); onboarding again extends
+const CapabilityVersion = 12
 
 // MinCapabilityVersion is the oldest client the hub serves: the features every current route assumes.
 const MinCapabilityVersion = 1
@@ -58,6 +60,8 @@ const (
 	CapEnvelopeSignature = 10
 	// CapTechEventSignature: a hub that takes EventRequest's and JITRequest's Signature and SignedAt.
 	CapTechEventSignature = 11
+	// CapApproveInto: a hub that takes ApproveRequest's Groups and OverrideTriplets (an older one refuses them).
+	CapApproveInto = 12
 )
 
 // HTTP headers of the protocol.
