@@ -31,6 +31,9 @@ const (
 	// OpAuditCheckpoint: the event with sequence number ID of the tenant's audit chain has hash Hash (the 32
 	// bytes of its hex hash). Each event's hash covers its predecessor's, so this pins every event up to ID.
 	OpAuditCheckpoint OpKind = 15
+	// OpTechShortName: ID (an approved tech), Name: the short name that stands for the tech's username in its
+	// account names (entitle.Base); empty takes it away.
+	OpTechShortName OpKind = 16
 )
 
 // Group kinds of OpGroupSet and OpGroupRemove.
@@ -92,6 +95,10 @@ func ApproveTech(id int64, username, org string, key *seal.PublicKey) Op {
 		Recipient: RecipientHash(key.Recipient().String())}
 }
 
+// SetTechShortName sets (or, with "", takes away) the short name tech id's account names are rendered from
+// instead of its username.
+func SetTechShortName(id int64, short string) Op { return Op{Kind: OpTechShortName, ID: id, Name: short} }
+
 // RemoveTech withdraws a tech's approval (deactivated, rejected or deleted).
 func RemoveTech(id int64) Op { return Op{Kind: OpTechRemove, ID: id} }
 
@@ -150,7 +157,7 @@ func (o Op) permission() (wire.Permission, error) {
 		return wire.PermManageAdmins, nil
 	case OpTechApprove, OpTechRemove:
 		return wire.PermManageTechs, nil
-	case OpNamingSet, OpAgentEnroll, OpAgentRemove, OpGroupSet, OpGroupRemove, OpRightSet, OpRightRemove,
+	case OpNamingSet, OpTechShortName, OpAgentEnroll, OpAgentRemove, OpGroupSet, OpGroupRemove, OpRightSet, OpRightRemove,
 		OpTripletSet, OpTripletRemove:
 		return wire.PermChange, nil
 	case OpAuditCheckpoint:
@@ -174,6 +181,11 @@ func (o Op) String() string {
 		return fmt.Sprintf("approve tech %d %q key %s", o.ID, o.Name, seal.KeyID(o.Key))
 	case OpTechRemove:
 		return fmt.Sprintf("remove tech %d", o.ID)
+	case OpTechShortName:
+		if o.Name == "" {
+			return fmt.Sprintf("tech %d: no short name", o.ID)
+		}
+		return fmt.Sprintf("tech %d: short name %q", o.ID, o.Name)
 	case OpAgentEnroll:
 		return fmt.Sprintf("enroll agent %d %q (%s) key %s", o.ID, o.Name, o.Driver, seal.KeyID(o.Key))
 	case OpAgentRemove:

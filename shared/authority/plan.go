@@ -54,8 +54,8 @@ func (c *Chain) checkAccount(s *State, agent Agent, agentID int64, naming entitl
 		return fmt.Errorf("%w: tech %d has no signed approval", ErrNotAuthorized, a.TechID)
 	case t.Username != a.Username:
 		return fmt.Errorf("%w: tech %d is %q in the signed authority, not %q", ErrNotAuthorized, a.TechID, t.Username, a.Username)
-	case a.AccountName != naming.Name(t.Username):
-		return fmt.Errorf("%w: the signed naming format gives %q", ErrNotAuthorized, naming.Name(t.Username))
+	case !signedName(naming, t, a.AccountName):
+		return fmt.Errorf("%w: the signed naming format gives %q", ErrNotAuthorized, naming.Name(entitle.Base(t.Username, t.ShortName)))
 	}
 	rights := s.Granted(a.TechID, agentID)
 	if len(rights) == 0 {
@@ -72,6 +72,13 @@ func (c *Chain) checkAccount(s *State, agent Agent, agentID int64, naming entitl
 		}
 	}
 	return nil
+}
+
+// signedName reports whether name is what the signed naming renders from the tech's signed short name or, for an
+// account created before the short name was set (accounts keep their names), from its username. Both are the
+// tech's alone: no tech's short name may be another's username or short name (OpTechShortName).
+func signedName(naming entitle.Naming, t Tech, name string) bool {
+	return name == naming.Name(t.Username) || t.ShortName != "" && name == naming.Name(t.ShortName)
 }
 
 // recipientHash hashes tech's recipient r, remembering the last one of each tech: a plan for 5,000 accounts repeats

@@ -148,3 +148,48 @@ func BenchmarkCheckPlan5000(b *testing.B) {
 		}
 	}
 }
+
+// TestCheckPlanShortName: an account named from the tech's signed short name passes; one named from a short name
+// the admins never signed is refused; the account created under the username keeps passing; a short name that is
+// another tech's username, or a bad one, is never signed in.
+func TestCheckPlanShortName(t *testing.T) {
+	f := newPlanFixture(t)
+	short := f.plan
+	short.Accounts = []wire.PlanAccount{f.plan.Accounts[0]}
+	short.Accounts[0].AccountName = "al-ctso"
+	if err := f.chain.CheckPlan(&short); !errors.Is(err, authority.ErrNotAuthorized) {
+		t.Fatalf("unsigned short name: %v, want refused", err)
+	}
+	f.l.add([]authority.Op{authority.SetTechShortName(8, "al")}, admin)
+	if _, err := f.chain.Advance(f.l.enc[len(f.l.enc)-1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.chain.CheckPlan(&short); err != nil {
+		t.Fatalf("signed short name: %v", err)
+	}
+	if err := f.chain.CheckPlan(&f.plan); err != nil {
+		t.Fatalf("the account named before the short name: %v", err)
+	}
+	other := short
+	other.Accounts = []wire.PlanAccount{short.Accounts[0]}
+	other.Accounts[0].AccountName = "bo-ctso"
+	if err := f.chain.CheckPlan(&other); !errors.Is(err, authority.ErrNotAuthorized) {
+		t.Fatalf("another short name: %v, want refused", err)
+	}
+	// A device replacement keeps the short name.
+	f.l.add([]authority.Op{authority.ApproveTech(8, "alice", "", identity(t).Public())}, admin)
+	if f.l.state.Techs[8].ShortName != "al" {
+		t.Fatalf("short name after a new device: %q", f.l.state.Techs[8].ShortName)
+	}
+	f.l.add([]authority.Op{authority.ApproveTech(9, "bob", "", identity(t).Public())}, admin)
+	f.l.refused(authority.ErrInvalidOp, []authority.Op{authority.SetTechShortName(9, "alice")}, admin)
+	f.l.refused(authority.ErrInvalidOp, []authority.Op{authority.SetTechShortName(9, "al")}, admin)
+	f.l.refused(authority.ErrInvalidOp, []authority.Op{authority.ApproveTech(10, "al", "", identity(t).Public())}, admin)
+	f.l.refused(authority.ErrInvalidOp, []authority.Op{authority.SetTechShortName(9, "Root")}, admin)
+	f.l.refused(authority.ErrInvalidOp, []authority.Op{authority.SetTechShortName(11, "carol")}, admin)
+	f.l.refused(authority.ErrBadSignature, []authority.Op{authority.SetTechShortName(9, "bo")}, auditor)
+	f.l.add([]authority.Op{authority.SetTechShortName(8, "")}, admin)
+	if f.l.state.Techs[8].ShortName != "" {
+		t.Fatal("the short name was not taken away")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/watchword/watchword/shared/entitle"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
@@ -24,7 +25,9 @@ type Admin struct {
 
 // Tech is an approved tech device.
 type Tech struct {
-	Username  string
+	Username string
+	// ShortName, when set (OpTechShortName), stands for the username in the tech's account names.
+	ShortName string
 	Org       string
 	KeyID     string
 	Recipient []byte // RecipientHash of the device's age recipient
@@ -288,12 +291,29 @@ func (s *State) apply(op Op) error {
 		if op.ID <= 0 || op.Name == "" || len(op.Key) != ed25519.PublicKeySize || len(op.Recipient) != 32 {
 			return fmt.Errorf("%w: a tech approval needs an ID, a username, a key and a recipient hash", ErrInvalidOp)
 		}
-		for id, t := range s.Techs {
-			if id != op.ID && t.Username == op.Name {
-				return fmt.Errorf("%w: username %q is tech %d's", ErrInvalidOp, op.Name, id)
+		if id, ok := s.nameHolder(op.ID, op.Name); ok {
+			return fmt.Errorf("%w: username %q is tech %d's", ErrInvalidOp, op.Name, id)
+		}
+		// A replacement device keeps the tech's short name: it is the tech's, not the device's.
+		s.Techs[op.ID] = Tech{Username: op.Name, ShortName: s.Techs[op.ID].ShortName, Org: op.Org, KeyID: seal.KeyID(op.Key),
+			Recipient: slices.Clone(op.Recipient)}
+	case OpTechShortName:
+		t, ok := s.Techs[op.ID]
+		if !ok {
+			return fmt.Errorf("%w: tech %d has no signed approval", ErrInvalidOp, op.ID)
+		}
+		if op.Name != "" {
+			if err := entitle.CheckShortName(op.Name); err != nil {
+				return fmt.Errorf("%w: %v", ErrInvalidOp, err)
+			}
+			// Two techs whose names render from the same text would share an account on a target: one could be
+			// handed the other's password.
+			if id, ok := s.nameHolder(op.ID, op.Name); ok {
+				return fmt.Errorf("%w: %q is tech %d's username or short name", ErrInvalidOp, op.Name, id)
 			}
 		}
-		s.Techs[op.ID] = Tech{Username: op.Name, Org: op.Org, KeyID: seal.KeyID(op.Key), Recipient: slices.Clone(op.Recipient)}
+		t.ShortName = op.Name
+		s.Techs[op.ID] = t
 	case OpTechRemove:
 		delete(s.Techs, op.ID)
 	case OpAgentEnroll:
@@ -366,6 +386,16 @@ func (s *State) apply(op Op) error {
 		return err
 	}
 	return nil
+}
+
+// nameHolder returns a tech other than self whose username or short name is name.
+func (s *State) nameHolder(self int64, name string) (int64, bool) {
+	for id, t := range s.Techs {
+		if id != self && (t.Username == name || t.ShortName == name) {
+			return id, true
+		}
+	}
+	return 0, false
 }
 
 func (s *State) groups(kind string) (map[int64]Group, error) {

@@ -71,8 +71,15 @@ func vectorChain(t testing.TB) []vector {
 	bad := l.next([]authority.Op{authority.SetTriplet(5, 1, 2, 3)}, attacker)
 	b, _ := bad.Encode()
 	out = append(out, vector{name: "stranger-signed", want: "refused", hash: "-", enc: b})
+	add("tech-approved", l.add([]authority.Op{vectorApproval}, admin))
+	add("tech-short-name", l.add([]authority.Op{authority.SetTechShortName(8, "maxo")}, admin))
 	return out
 }
+
+// vectorApproval approves a device whose keys never change (ApproveTech with a fixed auth key and recipient),
+// which a generated age identity would not give.
+var vectorApproval = authority.Op{Kind: authority.OpTechApprove, ID: 8, Name: "maximilian.oz", Key: pub(key("device-8")),
+	Recipient: authority.RecipientHash("age1pq1device-of-maximilian")}
 
 // TestVectors: the encodings and hashes of testdata/vectors.txt are what this build produces and accepts.
 func TestVectors(t *testing.T) {

@@ -21,6 +21,8 @@ type Tech struct {
 	ID       int64
 	Active   bool
 	Username string
+	// ShortName, when an admin set one, stands for the username in the tech's account names (Base).
+	ShortName string
 }
 
 // Agent is an agent as the entitlement rule sees it.

@@ -380,3 +380,46 @@ func BenchmarkTechCredentials(b *testing.B) {
 	}
 	b.ReportMetric(float64(agents), "agents")
 }
+
+// TestShortName: a tech's short name stands for the username in its account names, which resolves a name too long
+// for AD and a collision; a bad or reserved short name is refused.
+func TestShortName(t *testing.T) {
+	g := &Graph{
+		Techs: []Tech{
+			{ID: 1, Active: true, Username: "maximilian.oz"}, {ID: 2, Active: true, Username: "jonathan1"},
+			{ID: 3, Active: true, Username: "jonathan2"},
+		},
+		Agents:      []Agent{{ID: 10, Active: true, Driver: "ad"}},
+		TechGroups:  []Group{{ID: 100, All: true}},
+		AgentGroups: []Group{{ID: 200, Members: []int64{10}}},
+		Triplets:    []Triplet{{TechGroup: 100, AgentGroup: 200, Right: 5}},
+	}
+	n := Naming{Format: DefaultFormat, Abbrev: "contoso"}
+	taken := map[string]int64{"jonathan2-contoso": 99} // a former tech's account
+	if _, problems := Compute(g).Plan(10, n, taken); len(problems) != 2 {
+		t.Fatalf("without short names: %d problems, want 2 (one too long, one colliding)", len(problems))
+	}
+	g.Techs[0].ShortName, g.Techs[2].ShortName = "maxo", "jon2"
+	planned, problems := Compute(g).Plan(10, n, taken)
+	var names []string
+	for _, p := range planned {
+		names = append(names, p.AccountName)
+	}
+	if len(problems) != 0 || !slices.Equal(names, []string{"maxo-contoso", "jonathan1-contoso", "jon2-contoso"}) {
+		t.Fatalf("with short names: planned %v, problems %v", names, problems)
+	}
+	if Base("maximilian.o", "") != "maximilian.o" || Base("maximilian.o", "maxo") != "maxo" {
+		t.Error("Base")
+	}
+	for _, bad := range []string{"", "Max", "-max", "max o", "max@o", "a23456789012345678901234567890123"} {
+		if err := CheckShortName(bad); !errors.Is(err, ErrBadName) {
+			t.Errorf("short name %q: %v, want ErrBadName", bad, err)
+		}
+	}
+	if err := CheckShortName("root"); !errors.Is(err, ErrReserved) {
+		t.Errorf("short name root: %v, want ErrReserved", err)
+	}
+	if err := CheckShortName("max.o_2-x"); err != nil {
+		t.Errorf("short name max.o_2-x: %v", err)
+	}
+}

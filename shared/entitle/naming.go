@@ -119,6 +119,32 @@ func CheckFormat(format string) error {
 	return err
 }
 
+// maxShortName bounds a short name: a username's bound.
+const maxShortName = 32
+
+var shortName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// Base is what a tech's account names are rendered from: the short name an admin set for a tech whose username
+// renders too long or collides with another tech's, else the username.
+func Base(username, shortName string) string {
+	if shortName != "" {
+		return shortName
+	}
+	return username
+}
+
+// CheckShortName refuses a short name no target could hold as part of an account name: it has 1 to 32 lowercase
+// letters, digits, '.', '_' or '-', starts with a letter or digit, and is not a reserved name (Reserved).
+func CheckShortName(name string) error {
+	if len(name) == 0 || len(name) > maxShortName || !shortName.MatchString(name) {
+		return fmt.Errorf("%w: short name %q: 1 to %d lowercase letters, digits, '.', '_' or '-', starting with a letter or digit", ErrBadName, name, maxShortName)
+	}
+	if Reserved(name) {
+		return fmt.Errorf("%w: short name %q is a built-in or privileged account name on the targets", ErrReserved, name)
+	}
+	return nil
+}
+
 // Name renders the account name of username. The common default format takes a fast path.
 func (n Naming) Name(username string) string {
 	if n.Format == DefaultFormat || n.Format == "" {
@@ -219,7 +245,7 @@ func (x *Index) Plan(agent int64, n Naming, taken map[string]int64) ([]Planned, 
 	var problems []Problem
 	byName := make(map[string]int, len(grants)) // name → index into planned, -1 once it collided
 	for _, g := range grants {
-		name := n.Name(g.Tech.Username)
+		name := n.Name(Base(g.Tech.Username, g.Tech.ShortName))
 		if err := CheckName(driver, name); err != nil {
 			problems = append(problems, Problem{Grant: g, AccountName: name, Err: err})
 			continue
