@@ -97,7 +97,9 @@ func ApproveTech(id int64, username, org string, key *seal.PublicKey) Op {
 
 // SetTechShortName sets (or, with "", takes away) the short name tech id's account names are rendered from
 // instead of its username.
-func SetTechShortName(id int64, short string) Op { return Op{Kind: OpTechShortName, ID: id, Name: short} }
+func SetTechShortName(id int64, short string) Op {
+	return Op{Kind: OpTechShortName, ID: id, Name: short}
+}
 
 // RemoveTech withdraws a tech's approval (deactivated, rejected or deleted).
 func RemoveTech(id int64) Op { return Op{Kind: OpTechRemove, ID: id} }
