@@ -351,13 +351,13 @@ func (x *tx) BumpRevision(tenant int64) (int64, error) {
 
 // ---- techs ----
 
-const techCols = "id, tenant_id, username, display_name, email, organization, co_managed, status, public_key, key_id, fingerprint, created_at, updated_at"
+const techCols = "id, tenant_id, username, display_name, email, organization, co_managed, status, public_key, key_id, fingerprint, created_at, updated_at, short_name"
 
 func scanTech(sc scanner) (*Tech, error) {
 	var t Tech
 	var created, updated int64
 	if err := sc.Scan(&t.ID, &t.TenantID, &t.Username, &t.DisplayName, &t.Email, &t.Organization, &t.CoManaged,
-		&t.Status, &t.PublicKey, &t.KeyID, &t.Fingerprint, &created, &updated); err != nil {
+		&t.Status, &t.PublicKey, &t.KeyID, &t.Fingerprint, &created, &updated, &t.ShortName); err != nil {
 		return nil, err
 	}
 	t.CreatedAt, t.UpdatedAt = tm(created), tm(updated)
@@ -397,6 +397,12 @@ func (x *tx) Techs(tenant int64, status wire.TechStatus) ([]Tech, error) {
 func (x *tx) UpdateTech(t *Tech) error {
 	return x.one(fmt.Sprintf("update tech %d", t.ID), "UPDATE techs SET display_name = ?, email = ?, organization = ?, co_managed = ?, status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
 		t.DisplayName, t.Email, t.Organization, b2i(t.CoManaged), t.Status, ns(t.UpdatedAt), t.TenantID, t.ID)
+}
+
+// SetTechShortName implements Tx.
+func (x *tx) SetTechShortName(tenant, tech int64, short string, at time.Time) error {
+	return x.one(fmt.Sprintf("set the short name of tech %d", tech), "UPDATE techs SET short_name = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+		short, ns(at), tenant, tech)
 }
 
 // ---- admins ----

@@ -109,6 +109,8 @@ type TechStore interface {
 	UpdateTech(t *Tech) error
 	// SetTechKey replaces the tech's device key (an approved re-key).
 	SetTechKey(tenant, tech int64, publicKey, keyID, fingerprint string, at time.Time) error
+	// SetTechShortName sets the short name that stands for the tech's username in its account names ("": none).
+	SetTechShortName(tenant, tech int64, short string, at time.Time) error
 }
 
 // AdminStore holds the console admins, their roles and seats of organization.
@@ -319,6 +321,8 @@ type Tech struct {
 	Fingerprint  string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// ShortName, when set, stands for the username in the tech's account names (entitle.Base).
+	ShortName string
 }
 
 // Admin is a console admin of a tenant.

@@ -355,3 +355,30 @@ func testRekeys(t *testing.T, s store.Store) {
 		return nil
 	})
 }
+
+// testTechShortName: a tech's short name is stored, listed, taken away, and never set through another tenant.
+func testTechShortName(t *testing.T, s store.Store) {
+	a, b := twoTenants(t, s)
+	tm := newTech(t, s, a.ID, "maximilian.oz", wire.TechActive)
+	write(t, s, func(tx store.Tx) error { return tx.SetTechShortName(a.ID, tm.ID, "maxo", now.Add(time.Minute)) })
+	read(t, s, func(tx store.Tx) error {
+		got, err := tx.Tech(a.ID, tm.ID)
+		if err != nil || got.ShortName != "maxo" || !got.UpdatedAt.Equal(now.Add(time.Minute)) || got.Username != "maximilian.oz" {
+			t.Fatalf("after a short name: %+v, %v", got, err)
+		}
+		if list, err := tx.Techs(a.ID, wire.TechActive); err != nil || len(list) != 1 || list[0].ShortName != "maxo" {
+			t.Fatalf("listed: %+v, %v", list, err)
+		}
+		return nil
+	})
+	isNotFound(t, "set a short name through tenant B", writeErr(s, func(tx store.Tx) error {
+		return tx.SetTechShortName(b.ID, tm.ID, "evil", now)
+	}))
+	write(t, s, func(tx store.Tx) error { return tx.SetTechShortName(a.ID, tm.ID, "", now.Add(time.Hour)) })
+	read(t, s, func(tx store.Tx) error {
+		if got, err := tx.TechByUsername(a.ID, "maximilian.oz"); err != nil || got.ShortName != "" {
+			t.Fatalf("after taking the short name away: %+v, %v", got, err)
+		}
+		return nil
+	})
+}

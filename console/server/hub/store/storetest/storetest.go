@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"tenants", testTenants},
 		{"techs", testTechs},
+		{"tech short names", testTechShortName},
 		{"admins", testAdmins},
 		{"tokens", testTokens},
 		{"security", testSecurity},
