@@ -6,16 +6,19 @@
 //	watchword-hub invite --client GUID --url https://hub.acme.example:8443
 //	watchword-hub backup --out /backup/hub-copy.db
 //	watchword-hub verify-audit
+//	watchword-hub recovery export --account alice-acme --out /tmp/bg
 //
 // init creates the database and the hub's key file if needed (both owner-only), adds a tenant and prints its
 // invite and the single-use owner claim token; serve runs the API (package hubserve) until ctx ends; invite prints
 // an existing tenant's invite again; backup writes an online copy of the database; verify-audit checks the audit
 // log's hash chain and, for each tenant whose signed authority holds an audit checkpoint, that the event it
 // names still has the hash the admins signed (a rewrite with every hash computed again passes the walk alone).
-// Every flag can also be set by its environment variable (WATCHWORD_HUB_<FLAG>).
+// recovery export writes the stored envelopes of an account, a tech or every account as .age files that the
+// holder of the tenant's recovery identity opens with the plain age command (recovery.go). Every flag can also
+// be set by its environment variable (WATCHWORD_HUB_<FLAG>).
 //
-// cli.go holds all of it; the testscript files in testdata run the built command line by hand, as an operator
-// would.
+// cli.go holds the commands and recovery.go the break-glass export; the testscript files in testdata run the
+// built command line by hand, as an operator would.
 package hubcli
 
 import (
@@ -47,6 +50,7 @@ commands:
   invite        print the invite of an existing tenant
   backup        write an online copy of the database
   verify-audit  check the audit log's hash chain and the admins' signed checkpoints of it
+  recovery export  write stored envelopes as .age files for break-glass (age -d -i RECOVERY-IDENTITY FILE)
 
 Every flag can also be set by its environment variable (WATCHWORD_HUB_<FLAG>, e.g. WATCHWORD_HUB_DB).
 Run "watchword-hub <command> -h" for its flags.
@@ -60,6 +64,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("no command")
 	}
 	cmd, args := args[0], args[1:]
+	if cmd == "recovery" {
+		if len(args) == 0 || args[0] != "export" {
+			fmt.Fprint(stderr, usage)
+			return errors.New("recovery: the only subcommand is export")
+		}
+		cmd, args = "recovery export", args[1:]
+	}
 	fs := flag.NewFlagSet("watchword-hub "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	str := func(name, def, help string) *string {
@@ -120,6 +131,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		run = func() error { return cmdBackup(ctx, stdout, *db, *out) }
 	case "verify-audit":
 		run = func() error { return cmdVerify(ctx, stdout, *db) }
+	case "recovery export":
+		out := str("out", "", "`directory` to write the .age files into (created owner-only if missing)")
+		var q recoveryQuery
+		fs.StringVar(&q.account, "account", "", "the account `name` on its target (every host's account of that name)")
+		fs.StringVar(&q.tech, "tech", "", "every account of the tech with this `username`")
+		fs.BoolVar(&q.all, "all", false, "every account")
+		fs.StringVar(&q.host, "host", "", "only the accounts on the agent of this `name`")
+		fs.StringVar(&q.tenant, "tenant", "", "only the tenant of this client `GUID`, name or abbreviation")
+		fs.BoolVar(&q.history, "history", false, "every stored version, not only the current one")
+		run = func() error { return cmdRecoveryExport(ctx, stdout, *db, *out, q) }
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

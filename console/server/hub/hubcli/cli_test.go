@@ -6,9 +6,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/watchword/watchword/console/server/hub/hubcli"
@@ -44,7 +47,7 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs testdata/*.txtar. Each script gets $ADDR, a free loopback address to serve on, and $RECOVERY,
-// a tenant recovery recipient; the commands below act as the hub's clients and as the operator's eyes.
+// a tenant recovery recipient whose age identity is recovery.txt in the work directory; the commands below act as the hub's clients and as the operator's eyes.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata",
@@ -60,13 +63,15 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("RECOVERY", rec.Public().Recipient().String())
-			return nil
+			return os.WriteFile(filepath.Join(env.WorkDir, "recovery.txt"), []byte(rec.AgeIdentity().String()+"\n"), 0o600)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"mode":         cmdMode,
 			"invitevars":   cmdInviteVars,
 			"client":       cmdClient,
 			"rewriteaudit": cmdRewriteAudit,
+			"stage":        cmdStage,
+			"ageopen":      cmdAgeOpen,
 		},
 	})
 }
@@ -102,6 +107,85 @@ func cmdRewriteAudit(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	defer st.Close()
 	ts.Check(hubtest.RewriteAudit(ctx, st, ts.MkAbs(args[0]), args[1], drop...))
+}
+
+// stage DB GUID USERNAME HOST ACCOUNT N [staged] gives the tech USERNAME an account named ACCOUNT on the agent
+// HOST (enrolled here if new) with N versions sealed to $RECOVERY, as an agent would stage them; each is confirmed
+// unless "staged" is given, which leaves the last one staged. Version v's password is "password-v".
+func cmdStage(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 6 || neg {
+		ts.Fatalf("usage: stage DB GUID USERNAME HOST ACCOUNT N [staged]")
+	}
+	n, err := strconv.ParseInt(args[5], 10, 64)
+	ts.Check(err)
+	rcpt, err := seal.ParseRecipient(ts.Getenv("RECOVERY"))
+	ts.Check(err)
+	ctx := context.Background()
+	st, err := store.Open(ctx, ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer st.Close()
+	now := time.Unix(1.9e9, 0)
+	ts.Check(st.Write(ctx, func(tx store.Tx) error {
+		t, err := tx.Tenant(args[1])
+		if err != nil {
+			return err
+		}
+		tech, err := tx.TechByUsername(t.ID, args[2])
+		if err != nil {
+			return err
+		}
+		ag, err := tx.AgentByKey(t.ID, "key-"+args[3])
+		if errors.Is(err, store.ErrNotFound) {
+			ag = &store.Agent{TenantID: t.ID, Name: args[3], Driver: "ad", Status: wire.AgentActive, PublicKey: "p",
+				KeyID: "key-" + args[3], CreatedAt: now}
+			err = tx.CreateAgent(ag)
+		}
+		if err != nil {
+			return err
+		}
+		acc, err := tx.EnsureAccount(t.ID, tech.ID, ag.ID, args[4], now)
+		if err != nil {
+			return err
+		}
+		for v := acc.CurrentVersion + 1; v <= n; v++ {
+			env, err := seal.Seal([]byte(fmt.Sprintf("password-%d", v)),
+				seal.Context{Tenant: t.GUID, Agent: strconv.FormatInt(ag.ID, 10), Account: acc.Name, Version: v}, rcpt)
+			if err != nil {
+				return err
+			}
+			if err := tx.StageVersion(t.ID, &store.Version{AccountID: acc.ID, Version: v, Envelope: env, StagedAt: now}); err != nil {
+				return err
+			}
+			if v < n || len(args) < 7 || args[6] != "staged" {
+				if err := tx.ConfirmVersion(t.ID, acc.ID, v, now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}))
+}
+
+// ageopen IDENTITY FILE decrypts the age file FILE with the identity in IDENTITY and prints the plaintext.
+func cmdAgeOpen(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: ageopen IDENTITY FILE")
+	}
+	ids, err := age.ParseIdentities(strings.NewReader(ts.ReadFile(args[0])))
+	ts.Check(err)
+	f, err := os.Open(ts.MkAbs(args[1]))
+	ts.Check(err)
+	defer f.Close()
+	r, err := age.Decrypt(f, ids...)
+	if err == nil {
+		var b []byte
+		if b, err = io.ReadAll(r); err == nil {
+			ts.Stdout().Write(b)
+		}
+	}
+	if neg != (err != nil) {
+		ts.Fatalf("ageopen %s: %v", args[1], err)
+	}
 }
 
 // invitevars reads the output of init (the last command's stdout) and sets $GUID, $INVITE and $OWNER_TOKEN from it.
