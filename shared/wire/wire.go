@@ -42,7 +42,8 @@ const ProtocolVersion = 1
 //	11: devices sign their tech's events (reveal, copy, JIT request); the hub checks and audits the signature
 //	12: an approval carries the TechGroups the tech joins and the admin's override of the triplets that give
 //	    AllTechs every domain (without it the hub refuses a co-managed approval); onboarding again extends
-const CapabilityVersion = 12
+//	13: a tech's short name (PUT PathAdminTechs/{id}/short-name), which stands for its username in account names
+const CapabilityVersion = 13
 
 // MinCapabilityVersion is the oldest client the hub serves: the features every current route assumes.
 const MinCapabilityVersion = 1
@@ -62,6 +63,8 @@ const (
 	CapTechEventSignature = 11
 	// CapApproveInto: a hub that takes ApproveRequest's Groups and OverrideTriplets (an older one refuses them).
 	CapApproveInto = 12
+	// CapShortName: a hub that sets a tech's short name (TechShortNameRequest).
+	CapShortName = 13
 )
 
 // HTTP headers of the protocol.
