@@ -318,6 +318,13 @@ const (
 	ActionEnable  = "enable"
 )
 
+// TechShortNameRequest is the body of PUT PathAdminTechs/{id}/short-name (CapShortName): the short name that
+// stands for the tech's username in the naming format, for a username that renders too long for a target or to
+// another tech's account name. Empty takes it away. Accounts already created keep their names.
+type TechShortNameRequest struct {
+	ShortName string `json:"shortName"`
+}
+
 // GroupRequest creates or updates a group. Members replaces the member list when not nil.
 type GroupRequest struct {
 	Name            string  `json:"name"`

@@ -220,6 +220,8 @@ type Tech struct {
 	Fingerprint  string     `json:"fingerprint"`
 	CreatedAt    time.Time  `json:"createdAt"`
 	UpdatedAt    time.Time  `json:"updatedAt"`
+	// ShortName, when an admin set one, stands for the username in the tech's account names (TechShortNameRequest).
+	ShortName string `json:"shortName,omitempty"`
 	// Problems lists, for an active tech, the entitlements that cannot become an account: a name too long or
 	// invalid on a target kind, a reserved name, a name another tech's account would share. Each says where.
 	Problems []string `json:"problems,omitempty"`
