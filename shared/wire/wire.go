@@ -43,7 +43,9 @@ const ProtocolVersion = 1
 //	12: an approval carries the TechGroups the tech joins and the admin's override of the triplets that give
 //	    AllTechs every domain (without it the hub refuses a co-managed approval); onboarding again extends
 //	13: a tech's short name (PUT PathAdminTechs/{id}/short-name), which stands for its username in account names
-const CapabilityVersion = 13
+//	14: the audit log is filtered by action prefix and by the principal an event is about, read newest first a
+//	    page at a time, and each event carries its tenant and previous hash (an export verifies offline)
+const CapabilityVersion = 14
 
 // MinCapabilityVersion is the oldest client the hub serves: the features every current route assumes.
 const MinCapabilityVersion = 1
@@ -65,6 +67,9 @@ const (
 	CapApproveInto = 12
 	// CapShortName: a hub that sets a tech's short name (TechShortNameRequest).
 	CapShortName = 13
+	// CapAuditQuery: a hub that takes AuditQuery's ActionPrefix, About, BeforeSeq and Newest (an older one ignores
+	// them and would answer unfiltered) and fills AuditEvent's Tenant and PrevHash.
+	CapAuditQuery = 14
 )
 
 // HTTP headers of the protocol.
