@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -421,5 +422,13 @@ func TestShortName(t *testing.T) {
 	}
 	if err := CheckShortName("max.o_2-x"); err != nil {
 		t.Errorf("short name max.o_2-x: %v", err)
+	}
+}
+
+// TestTooLongSaysHowLong: a name too long for AD says its length, so the admin sees by how much.
+func TestTooLongSaysHowLong(t *testing.T) {
+	err := ValidName("ad", "maximilian.oz-contoso")
+	if !errors.Is(err, ErrBadName) || !strings.Contains(err.Error(), `"maximilian.oz-contoso" is 21 characters`) {
+		t.Fatalf("too long: %v", err)
 	}
 }

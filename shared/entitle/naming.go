@@ -174,6 +174,9 @@ func ValidName(driver, name string) error {
 	switch driver {
 	case "ad":
 		// sAMAccountName: at most 20 characters, none of "/\[]:;|=,+*?<> and not only dots and spaces.
+		if utf8.ValidString(name) && utf8.RuneCountInString(name) > 20 {
+			return fmt.Errorf("%w: %q is %d characters: an AD sAMAccountName has 1 to 20 characters of valid text", ErrBadName, name, utf8.RuneCountInString(name))
+		}
 		if name == "" || len(name) > 20 || !utf8.ValidString(name) {
 			return fmt.Errorf("%w: %q: an AD sAMAccountName has 1 to 20 characters of valid text", ErrBadName, name)
 		}
