@@ -151,6 +151,17 @@ func (d *fakeDriver) Disable(_ context.Context, name string) (driver.Report, err
 	return driver.Report{Disabled: true}, nil
 }
 
+func (d *fakeDriver) Delete(_ context.Context, name string) (driver.Report, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, had := d.pw[name]
+	rep := driver.Report{Deleted: had, Removed: d.groups[name]}
+	delete(d.pw, name)
+	delete(d.groups, name)
+	delete(d.disabled, name)
+	return rep, nil
+}
+
 func testPlan(t *testing.T) *wire.Plan {
 	t.Helper()
 	tech, err := seal.GenerateIdentity()

@@ -10,7 +10,10 @@
 //     gives it one and enables it. An account that already has a password is (re-)enabled by Ensure: its password
 //     is one whose envelope the hub holds.
 //   - Verify binds or logs in ONCE. It never retries: on Active Directory a failed bind counts toward lockout.
-//   - Disable strips every membership Ensure would manage and disables the account. Nothing is ever deleted.
+//   - Disable strips every membership Ensure would manage and disables the account. Nothing is deleted but by
+//     Delete, which the runner calls only for the accounts of a tech an admin deleted with their accounts.
+//   - Delete removes an account Watchword created (MarkManaged) after stripping its memberships. An adopted
+//     account existed before Watchword and is never deleted (ErrNotManaged); a missing one is already gone.
 //   - Names are validated per target (ValidateName) and every value that reaches an LDAP filter or DN is escaped;
 //     a name like `*)(uid=*` is refused, never executed.
 //   - No error, log line or panic holds a password.
@@ -87,6 +90,7 @@ type Report struct {
 	Missing       []string // planned groups that do not exist on the target: skipped, never created
 	Adopted       bool     // the call marked an existing account as adopted (Account.Adopt)
 	Held          bool     // the account is disabled and was left so (Account.HoldDisabled)
+	Deleted       bool     // the call removed the account from the target (Delete)
 }
 
 // Driver is one rotation target. Implementations are safe for use by one goroutine at a time unless they say
@@ -107,6 +111,10 @@ type Driver interface {
 	// Verify authenticates once as the account: nil, ErrBadPassword, ErrDisabled, ErrLockedOut or another error.
 	Verify(ctx context.Context, name, password string) error
 	Disable(ctx context.Context, name string) (Report, error)
+	// Delete strips the memberships of an account Watchword created and removes it from the target. An account
+	// Watchword did not create, adopted ones included, is refused with ErrNotManaged, a built-in or privileged one
+	// with ErrProtected; a missing account is no error (Report.Deleted false).
+	Delete(ctx context.Context, name string) (Report, error)
 
 	// EnsureDisabled creates the account when missing, strips every membership Ensure would manage and disables
 	// it. It never enables the account, not even for a moment.

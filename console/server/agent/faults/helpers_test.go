@@ -263,6 +263,12 @@ func (d *memDriver) Verify(_ context.Context, name, pw string) error {
 func (d *memDriver) Disable(context.Context, string) (driver.Report, error) {
 	return driver.Report{}, nil
 }
+func (d *memDriver) Delete(_ context.Context, name string) (driver.Report, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.pw, name)
+	return driver.Report{Deleted: true}, nil
+}
 
 // The just-in-time side: the scenarios here plan no just-in-time account, so a closed account is only created.
 func (d *memDriver) EnsureDisabled(ctx context.Context, a driver.Account) (driver.Report, error) {

@@ -443,6 +443,11 @@ func (d *Driver) Disable(ctx context.Context, name string) (driver.Report, error
 	return d.acc.Disable(ctx, name)
 }
 
+// Delete (driver.Driver): memberships stripped, then the entry removed; only what Watchword created.
+func (d *Driver) Delete(ctx context.Context, name string) (driver.Report, error) {
+	return d.acc.Delete(ctx, name)
+}
+
 // EnsureDisabled (driver.Driver): create when missing (AD creates it disabled), no memberships, disabled.
 func (d *Driver) EnsureDisabled(ctx context.Context, a driver.Account) (driver.Report, error) {
 	return d.acc.EnsureDisabled(ctx, a)

@@ -15,6 +15,9 @@
 //   - not-managed: an account Watchword did not create is refused with ErrNotManaged until adopted, adopting marks
 //     it, and what the driver creates carries its mark;
 //   - protected: built-in and privileged accounts are refused with ErrProtected, adopt or not;
+//   - delete: an account Watchword created is deleted with its memberships, a second delete finds it gone, an
+//     adopted account is refused with ErrNotManaged and stays (every call of not-managed and protected includes
+//     Delete too);
 //   - dead-target: a driver whose target does not answer fails with an error that names the account.
 package drivertest
 
@@ -41,6 +44,7 @@ const (
 	Enable     Case = "enable"
 	NotManaged Case = "not-managed"
 	Protected  Case = "protected"
+	Delete     Case = "delete"
 	DeadTarget Case = "dead-target"
 )
 
@@ -57,7 +61,7 @@ const (
 // cases that use it are in Cannot.
 type Config struct {
 	// NewName returns a fresh account name the driver accepts, and removes the account from the target when the
-	// test ends (the driver never deletes).
+	// test ends (the delete case aside, the driver never deletes).
 	NewName func(t *testing.T) string
 	// Groups are the memberships of name as the target holds them, read around the driver, sorted.
 	Groups func(t *testing.T, name string) []string
@@ -108,7 +112,7 @@ func Run(t *testing.T, d driver.Driver, cfg Config) {
 		run func(*testing.T, driver.Driver, Config)
 	}{
 		{Lifecycle, lifecycle}, {Hostile, hostile}, {JIT, jit}, {Enable, enable},
-		{NotManaged, notManaged}, {Protected, protected}, {DeadTarget, deadTarget},
+		{NotManaged, notManaged}, {Protected, protected}, {Delete, deleteCase}, {DeadTarget, deadTarget},
 	}
 	for _, c := range cases {
 		t.Run(string(c.c), func(t *testing.T) {
@@ -415,7 +419,51 @@ func everyCall(ctx context.Context, d driver.Driver, name string, adopt bool) ma
 	out["SetPassword"] = d.SetPassword(ctx, name, "Zz9!never-"+name)
 	out["SetDisabledPassword"] = d.SetDisabledPassword(ctx, name, "Zz9!never-"+name)
 	out["Enable"] = d.Enable(ctx, name)
+	_, out["Delete"] = d.Delete(ctx, name)
 	return out
+}
+
+// deleteCase: an account Watchword created, with a password and a membership, is deleted with its memberships and
+// is gone (a verification finds no account, a second delete nothing to do); an adopted account existed before
+// Watchword and is refused with ErrNotManaged, and keeps its mark.
+func deleteCase(t *testing.T, d driver.Driver, cfg Config) {
+	ctx := timeout(t)
+	name := cfg.NewName(t)
+	if _, err := d.Ensure(ctx, driver.Account{Name: name, DisplayName: "Deleted Tech", Groups: []string{cfg.Ops}}); err != nil {
+		t.Fatalf("ensure: %v", err)
+	}
+	password := Rotate(ctx, t, d, name, 1)
+	if _, err := d.Disable(ctx, name); err != nil { // a deleted tech was deactivated first
+		t.Fatalf("disable: %v", err)
+	}
+	if _, err := d.Ensure(ctx, driver.Account{Name: name, Groups: []string{cfg.Ops}}); err != nil {
+		t.Fatalf("ensure again: %v", err)
+	}
+	rep, err := d.Delete(ctx, name)
+	if err != nil || !rep.Deleted || !slices.Equal(rep.Removed, []string{cfg.Ops}) {
+		t.Fatalf("delete: %+v %v, want deleted and removed from [%s]", rep, err, cfg.Ops)
+	}
+	if err := d.Verify(ctx, name, password); !errors.Is(err, driver.ErrNoAccount) {
+		t.Fatalf("verify a deleted account: %v, want ErrNoAccount", err)
+	}
+	if err := d.Enable(ctx, name); !errors.Is(err, driver.ErrNoAccount) {
+		t.Fatalf("enable a deleted account: %v, want ErrNoAccount", err)
+	}
+	if rep, err := d.Delete(ctx, name); err != nil || rep.Deleted || len(rep.Removed) != 0 {
+		t.Fatalf("delete a deleted account again: %+v %v, want nothing to do", rep, err)
+	}
+
+	adopted := cfg.NewName(t)
+	cfg.Foreign(t, adopted)
+	if rep, err := d.Ensure(ctx, driver.Account{Name: adopted, Groups: []string{cfg.Ops}, Adopt: true}); err != nil || !rep.Adopted {
+		t.Fatalf("adopt: %+v %v", rep, err)
+	}
+	if _, err := d.Delete(ctx, adopted); !errors.Is(err, driver.ErrNotManaged) {
+		t.Fatalf("delete an adopted account: %v, want ErrNotManaged", err)
+	}
+	if m := cfg.Mark(t, adopted); !strings.Contains(m, driver.MarkAdopted) {
+		t.Fatalf("an adopted account's mark field is %q after a refused delete, want %q", m, driver.MarkAdopted)
+	}
 }
 
 // protected: built-in and privileged accounts are refused with ErrProtected by every call, adopt or not, and

@@ -6,6 +6,7 @@
 //   - groups: usermod -aG to join, gpasswd -d to leave; a group that does not exist is reported, never created
 //   - disable: strip the memberships, then usermod -L -e 1 (lock the password AND expire the account: a lock
 //     alone does not stop key logins); re-enable: usermod -U -e ”
+//   - delete: strip the memberships, then userdel -r (with the home directory useradd -m made)
 //
 // Verification: over SSH, a password login to the host (the host key pinned); locally, the account's shadow
 // entry checked with the system's own crypt(3) (through perl, which Debian always has), the password on stdin.
@@ -488,6 +489,30 @@ func (d *Driver) Disable(ctx context.Context, name string) (driver.Report, error
 		return rep, fmt.Errorf("disable %q: %w", name, err)
 	}
 	return rep, d.lock(ctx, name, sh, &rep)
+}
+
+// Delete (driver.Driver): memberships stripped, then userdel -r, the home directory useradd -m made with it. An
+// adopted account was the host's before Watchword took it over and is refused.
+func (d *Driver) Delete(ctx context.Context, name string) (driver.Report, error) {
+	var rep driver.Report
+	if err := d.ValidateName(name); err != nil {
+		return rep, err
+	}
+	sh, err := d.managedShadow(ctx, name)
+	if err != nil || sh == nil {
+		return rep, err
+	}
+	if _, adopted := sh.marked(); adopted {
+		return rep, fmt.Errorf("delete %q: %w: adopted, it existed before Watchword and is never deleted", name, driver.ErrNotManaged)
+	}
+	if err := d.syncGroups(ctx, name, nil, &rep); err != nil {
+		return rep, fmt.Errorf("delete %q: %w", name, err)
+	}
+	if _, err := d.run.Run(ctx, "", "userdel", "-r", name); err != nil {
+		return rep, fmt.Errorf("delete %q: %w", name, err)
+	}
+	rep.Deleted = true
+	return rep, nil
 }
 
 // Enable unlocks and unexpires the account (driver.Driver).

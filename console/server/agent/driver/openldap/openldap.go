@@ -387,5 +387,10 @@ func (d *Driver) Disable(ctx context.Context, name string) (driver.Report, error
 	return d.acc.Disable(ctx, name)
 }
 
+// Delete (driver.Driver): memberships stripped, then the entry removed; only what Watchword created.
+func (d *Driver) Delete(ctx context.Context, name string) (driver.Report, error) {
+	return d.acc.Delete(ctx, name)
+}
+
 // Enable removes the ppolicy lock (driver.Driver).
 func (d *Driver) Enable(ctx context.Context, name string) error { return d.acc.Enable(ctx, name) }

@@ -190,6 +190,39 @@ func (l *Accounts[U]) Disable(ctx context.Context, name string) (driver.Report, 
 	return rep, l.lock(ctx, name, u, &rep)
 }
 
+// Delete strips the memberships of an account Watchword created, then removes its entry. An adopted account was
+// the client's before Watchword took it over: it is refused, and stays as Disable left it. A missing account is
+// already gone.
+func (l *Accounts[U]) Delete(ctx context.Context, name string) (driver.Report, error) {
+	var rep driver.Report
+	if err := l.Dir.ValidateName(name); err != nil {
+		return rep, err
+	}
+	u, found, err := l.Managed(ctx, name)
+	if err != nil || !found {
+		return rep, err
+	}
+	e := u.Base()
+	if e.Adopted {
+		return rep, fmt.Errorf("delete %q: %w: adopted, it existed before Watchword and is never deleted", name, driver.ErrNotManaged)
+	}
+	if err := l.Dir.SyncGroups(ctx, name, u, nil, &rep); err != nil {
+		return rep, fmt.Errorf("delete %q: %w", name, err)
+	}
+	err = l.Admin.Do(ctx, func(c *ldap.Conn) error {
+		err := c.Del(ldap.NewDelRequest(e.DN, nil))
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return rep, fmt.Errorf("delete %q: %w", name, err)
+	}
+	rep.Deleted = true
+	return rep, nil
+}
+
 // lock disables an enabled account and says so in rep.
 func (l *Accounts[U]) lock(ctx context.Context, name string, u U, rep *driver.Report) error {
 	if u.Base().Disabled {
