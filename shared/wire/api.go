@@ -177,6 +177,9 @@ type Plan struct {
 	// Authority is the tenant's signed authority head when it has one: an agent pinned to the tenant's anchor
 	// fetches the updates up to it and checks the plan against the state they sign before acting on it.
 	Authority *AuthorityHead `json:"authority,omitempty"`
+	// Delete lists the accounts of techs an admin deleted with their accounts (techlife.go): the agent deletes
+	// each from the target, if Watchword created it, and reports it AccountDeleted.
+	Delete []PlanDisable `json:"delete,omitempty"`
 }
 
 // PlanAccount is one account the agent must hold.

@@ -45,7 +45,10 @@ const ProtocolVersion = 1
 //	13: a tech's short name (PUT PathAdminTechs/{id}/short-name), which stands for its username in account names
 //	14: the audit log is filtered by action prefix and by the principal an event is about, read newest first a
 //	    page at a time, and each event carries its tenant and previous hash (an export verifies offline)
-const CapabilityVersion = 14
+//	15: a tech edited (name, email) and moved between organizations with its TechGroups, deleted with or without
+//	    its accounts on the targets (plans list the accounts to delete), and its device (last seen, release,
+//	    replacements)
+const CapabilityVersion = 15
 
 // MinCapabilityVersion is the oldest client the hub serves: the features every current route assumes.
 const MinCapabilityVersion = 1
@@ -70,6 +73,8 @@ const (
 	// CapAuditQuery: a hub that takes AuditQuery's ActionPrefix, About, BeforeSeq and Newest (an older one ignores
 	// them and would answer unfiltered) and fills AuditEvent's Tenant and PrevHash.
 	CapAuditQuery = 14
+	// CapTechLife: a hub that edits, moves and deletes techs and shows their device (techlife.go).
+	CapTechLife = 15
 )
 
 // HTTP headers of the protocol.
