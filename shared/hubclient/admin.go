@@ -255,6 +255,14 @@ func (c *Client) Audit(ctx context.Context, q wire.AuditQuery) ([]wire.AuditEven
 	if !q.Until.IsZero() {
 		v.Set("until", q.Until.Format(time.RFC3339Nano))
 	}
+	set("actionPrefix", q.ActionPrefix)
+	set("about", q.About)
+	if q.BeforeSeq != 0 {
+		v.Set("before", strconv.FormatInt(q.BeforeSeq, 10))
+	}
+	if q.Newest {
+		v.Set("order", "newest")
+	}
 	var out wire.AuditResponse
 	return out.Events, c.get(ctx, wire.PathAdminAudit, v, &out)
 }
@@ -269,4 +277,11 @@ func (c *Client) VerifyAudit(ctx context.Context) (*wire.VerifyResponse, error) 
 func (c *Client) Access(ctx context.Context, techID, agentID int64) ([]wire.Access, error) {
 	var out wire.AccessResponse
 	return out.Access, c.get(ctx, wire.PathAdminAccess, ofWhom(techID, agentID), &out)
+}
+
+// SetTechShortName sets the short name that stands for a tech's username in its account names ("" takes it away);
+// the answer carries the tech's naming problems that remain (wire.CapShortName).
+func (c *Client) SetTechShortName(ctx context.Context, id int64, short string) (*wire.Tech, error) {
+	var out wire.Tech
+	return &out, c.do(ctx, http.MethodPut, idPath(wire.PathAdminTechs, id)+"/short-name", nil, wire.TechShortNameRequest{ShortName: short}, &out, 0)
 }

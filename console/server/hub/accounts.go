@@ -235,7 +235,7 @@ func techProblems(v *view, tenant *store.Tenant, ids []int64, scope *problemScop
 		if t == nil || t.Status != wire.TechActive {
 			continue
 		}
-		name := naming.Name(t.Username)
+		name := naming.Name(entitle.Base(t.Username, t.ShortName))
 		bad := map[string]error{}
 		for _, d := range []string{wire.DriverAD, wire.DriverLinux, wire.DriverLDAP} {
 			if err := entitle.CheckName(d, name); err != nil {
@@ -246,7 +246,7 @@ func techProblems(v *view, tenant *store.Tenant, ids []int64, scope *problemScop
 			byName = map[string][]int64{}
 			for _, o := range v.techs {
 				if o.Status == wire.TechActive {
-					n := naming.Name(o.Username)
+					n := naming.Name(entitle.Base(o.Username, o.ShortName))
 					byName[n] = append(byName[n], o.ID)
 				}
 			}

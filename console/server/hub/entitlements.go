@@ -490,7 +490,7 @@ func (h *Hub) adminAccess(r *request) (any, error) {
 		a := v.agents[g.Agent.ID]
 		names, _ := v.rightNames(g.Rights, a.Driver)
 		out.Access = append(out.Access, wire.Access{TechID: g.Tech.ID, Username: g.Tech.Username, AgentID: a.ID, AgentName: a.Name,
-			AccountName: naming.Name(g.Tech.Username), Rights: names})
+			AccountName: naming.Name(entitle.Base(g.Tech.Username, g.Tech.ShortName)), Rights: names})
 	}
 	return out, nil
 }

@@ -94,6 +94,7 @@ func routes() []route {
 		{"POST", wire.PathAdminClaimTokens, ownerOnly, (*Hub).adminClaimToken},
 		{"GET", wire.PathAdminTechs, orgRead, (*Hub).adminTechs},
 		{"POST", wire.PathAdminTechs + "/{id}/{action}", orgManage, (*Hub).adminTechAction},
+		{"PUT", wire.PathAdminTechs + "/{id}/short-name", adminAny, (*Hub).adminTechShortName},
 		{"GET", wire.PathAdminTechGroups, adminRead, groupHandler(store.KindTech, (*Hub).adminGroups)},
 		{"POST", wire.PathAdminTechGroups, adminAny, groupHandler(store.KindTech, (*Hub).adminGroupCreate)},
 		{"PUT", wire.PathAdminTechGroups + "/{id}", adminAny, groupHandler(store.KindTech, (*Hub).adminGroupUpdate)},

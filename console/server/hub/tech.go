@@ -286,7 +286,8 @@ func (h *Hub) techStatusWait(r *request) (any, error) {
 
 func techWire(t *store.Tech) wire.Tech {
 	return wire.Tech{ID: t.ID, Username: t.Username, DisplayName: t.DisplayName, Email: t.Email, Organization: t.Organization,
-		CoManaged: t.CoManaged, Status: t.Status, PublicKey: t.PublicKey, Fingerprint: t.Fingerprint, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+		CoManaged: t.CoManaged, Status: t.Status, PublicKey: t.PublicKey, Fingerprint: t.Fingerprint, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+		ShortName: t.ShortName}
 }
 
 func (h *Hub) adminTechs(r *request) (any, error) {

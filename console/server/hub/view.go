@@ -130,7 +130,7 @@ func (h *Hub) readView(tx store.Tx, tenant *store.Tenant, prev *view) (*view, er
 		for i := range techs {
 			t := &techs[i]
 			v.techs[t.ID] = t
-			g.Techs = append(g.Techs, entitle.Tech{ID: t.ID, Active: t.Status == wire.TechActive, Username: t.Username})
+			g.Techs = append(g.Techs, entitle.Tech{ID: t.ID, Active: t.Status == wire.TechActive, Username: t.Username, ShortName: t.ShortName})
 			if rcpt, err := h.views.recips.PublicKeyRecipientString(t.PublicKey); err == nil {
 				v.recipients[t.ID] = []string{rcpt}
 			}
