@@ -351,16 +351,17 @@ func (x *tx) BumpRevision(tenant int64) (int64, error) {
 
 // ---- techs ----
 
-const techCols = "id, tenant_id, username, display_name, email, organization, co_managed, status, public_key, key_id, fingerprint, created_at, updated_at, short_name"
+const techCols = "id, tenant_id, username, display_name, email, organization, co_managed, status, public_key, key_id, fingerprint, created_at, updated_at, short_name, last_seen_at, client_version, deleted_at, delete_accounts"
 
 func scanTech(sc scanner) (*Tech, error) {
 	var t Tech
-	var created, updated int64
+	var created, updated, seen, deleted int64
 	if err := sc.Scan(&t.ID, &t.TenantID, &t.Username, &t.DisplayName, &t.Email, &t.Organization, &t.CoManaged,
-		&t.Status, &t.PublicKey, &t.KeyID, &t.Fingerprint, &created, &updated, &t.ShortName); err != nil {
+		&t.Status, &t.PublicKey, &t.KeyID, &t.Fingerprint, &created, &updated, &t.ShortName,
+		&seen, &t.ClientVersion, &deleted, &t.DeleteAccounts); err != nil {
 		return nil, err
 	}
-	t.CreatedAt, t.UpdatedAt = tm(created), tm(updated)
+	t.CreatedAt, t.UpdatedAt, t.LastSeen, t.DeletedAt = tm(created), tm(updated), tm(seen), tm(deleted)
 	return &t, nil
 }
 

@@ -23,6 +23,7 @@
 //   - sqlite_import.go: CSV imports and the usernames they reserve.
 //   - sqlite_orgs.go: organizations, the co-management switch, admins by ID and seats.
 //   - sqlite_authority.go: the signed authority's updates and the agents' receipts.
+//   - sqlite_techlife.go: a tech's device as last seen, and a deleted tech's tombstone.
 //   - migrations/*.sql: the schema, one numbered step per file, each applied once in order (PRAGMA user_version
 //     records how far a database has come).
 //   - sqlite_test.go runs storetest against SQLite with the SQL that tampers with the audit log; store_test.go
@@ -111,6 +112,11 @@ type TechStore interface {
 	SetTechKey(tenant, tech int64, publicKey, keyID, fingerprint string, at time.Time) error
 	// SetTechShortName sets the short name that stands for the tech's username in its account names ("": none).
 	SetTechShortName(tenant, tech int64, short string, at time.Time) error
+	// TouchTech records when the tech's device was last seen and the TechClient release it runs, and nothing else.
+	TouchTech(tenant, tech int64, at time.Time, version string) error
+	// DeleteTech makes a disabled tech a tombstone (Tech.DeletedAt): its row stays for the audit log and its
+	// accounts. A tech that is not disabled, or already deleted, is ErrConflict.
+	DeleteTech(tenant, tech int64, deleteAccounts bool, at time.Time) error
 }
 
 // AdminStore holds the console admins, their roles and seats of organization.
@@ -323,6 +329,12 @@ type Tech struct {
 	UpdatedAt    time.Time
 	// ShortName, when set, stands for the username in the tech's account names (entitle.Base).
 	ShortName string
+	// LastSeen and ClientVersion are the device's last request and TechClient release (TouchTech); DeletedAt is
+	// set when an admin deleted the tech, DeleteAccounts when its accounts are deleted from the targets too.
+	LastSeen       time.Time
+	ClientVersion  string
+	DeletedAt      time.Time
+	DeleteAccounts bool
 }
 
 // Admin is a console admin of a tenant.

@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"tenants", testTenants},
 		{"techs", testTechs},
 		{"tech short names", testTechShortName},
+		{"tech device and tombstone", testTechLife},
 		{"admins", testAdmins},
 		{"tokens", testTokens},
 		{"security", testSecurity},
