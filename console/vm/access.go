@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/watchword/watchword/shared/entitle"
+	"github.com/watchword/watchword/shared/reltime"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -14,6 +17,46 @@ type Grant struct {
 	Agent  wire.Agent
 	Rights []string // right names, sorted
 	Via    []string // the triplets granting it, as "TechGroup × AgentGroup × Right"
+	// Groups are the target groups the rights name for the agent's driver kind (Domain Admins, sudo), sorted: what
+	// the account is really a member of.
+	Groups []string
+	// Standing and JIT say how the triplets grant it: a standing triplet keeps the account open; a just-in-time one
+	// opens it for a window the tech requests. Both can hold.
+	Standing, JIT bool
+	// Account is the account as its agent last reported it (nil: none yet), and Problem, when no account can be
+	// made, why ("no account on contoso.local: …"). Filled by AccessForTech and AccessForAgent.
+	Account *wire.Account
+	Problem string
+}
+
+// ModeText says how the access is granted: "standing", "just-in-time" or both.
+func (g Grant) ModeText() string {
+	switch {
+	case g.Standing && g.JIT:
+		return "standing + just-in-time"
+	case g.JIT:
+		return "just-in-time"
+	}
+	return "standing"
+}
+
+// AccountText is the account's real state as the agent last reported it: its name and state, its last
+// rotation, its last error; or why there is none.
+func (g Grant) AccountText(now time.Time) string {
+	if g.Problem != "" {
+		return "⚠ " + g.Problem
+	}
+	acc := g.Account
+	if acc == nil {
+		return "not created yet (at the agent's next sync)"
+	}
+	s := acc.Name + ": " + AccountStateText(*acc)
+	if !acc.RotatedAt.IsZero() {
+		s += ", rotated " + reltime.Ago(now, acc.RotatedAt)
+	} else if acc.State != "planned" {
+		s += ", never rotated"
+	}
+	return s
 }
 
 // ComputeAccess applies the hub's rule to the snapshot: tech T gets rights R on agent A where R is the union of
@@ -46,6 +89,16 @@ func ComputeAccess(s *Snapshot) []Grant {
 				if !slices.Contains(g.Rights, r.Name) {
 					g.Rights = append(g.Rights, r.Name)
 				}
+				for _, grp := range r.Targets[agent.Driver] {
+					if !slices.Contains(g.Groups, grp) {
+						g.Groups = append(g.Groups, grp)
+					}
+				}
+				if tr.Mode == wire.TripletJIT {
+					g.JIT = true
+				} else {
+					g.Standing = true
+				}
 				g.Via = append(g.Via, via)
 			}
 		}
@@ -54,6 +107,7 @@ func ComputeAccess(s *Snapshot) []Grant {
 	for _, g := range grants {
 		slices.Sort(g.Rights)
 		slices.Sort(g.Via)
+		slices.Sort(g.Groups)
 		out = append(out, *g)
 	}
 	slices.SortFunc(out, func(x, y Grant) int {
@@ -65,14 +119,64 @@ func ComputeAccess(s *Snapshot) []Grant {
 	return out
 }
 
-// AccessForTech lists every domain and right a tech gets, and through which triplet.
+// AccessForTech lists every domain and right a tech gets, through which triplet, and the account it has there.
 func (a *App) AccessForTech(id int64) []Grant {
-	return filterGrants(ComputeAccess(a.Snapshot()), func(g Grant) bool { return g.Tech.ID == id })
+	s := a.Snapshot()
+	return s.withAccounts(filterGrants(ComputeAccess(s), func(g Grant) bool { return g.Tech.ID == id }))
 }
 
-// AccessForAgent lists every tech who reaches an agent.
+// AccessForAgent lists every tech who reaches an agent, and the account each has there.
 func (a *App) AccessForAgent(id int64) []Grant {
-	return filterGrants(ComputeAccess(a.Snapshot()), func(g Grant) bool { return g.Agent.ID == id })
+	s := a.Snapshot()
+	return s.withAccounts(filterGrants(ComputeAccess(s), func(g Grant) bool { return g.Agent.ID == id }))
+}
+
+// withAccounts fills each grant's account as the agent reported it or, without one, the naming problem that keeps
+// it from being made: the hub's rule (entitle.Plan) applied to the snapshot, so the admin sees the reason beside
+// the domain, not only in the tech's list of problems.
+func (s *Snapshot) withAccounts(gs []Grant) []Grant {
+	naming := entitle.Naming{Format: s.Tenant.Policy.NamingFormat, Abbrev: s.Tenant.Abbrev}
+	for i := range gs {
+		g := &gs[i]
+		for j, acc := range s.Accounts[g.Agent.ID] {
+			if acc.TechID == g.Tech.ID {
+				g.Account = &s.Accounts[g.Agent.ID][j]
+				break
+			}
+		}
+		if g.Account != nil {
+			continue // an account keeps the name it was made with
+		}
+		name := naming.Name(entitle.Base(g.Tech.Username, g.Tech.ShortName))
+		if err := entitle.CheckName(g.Agent.Driver, name); err != nil {
+			g.Problem = fmt.Sprintf("no account on %s: %v", g.Agent.Name, err)
+			continue
+		}
+		for _, acc := range s.Accounts[g.Agent.ID] {
+			if acc.Name == name && acc.TechID != g.Tech.ID {
+				g.Problem = fmt.Sprintf("no account on %s: account name %q is %s's", g.Agent.Name, name, s.techName(acc.TechID))
+				break
+			}
+		}
+		if g.Problem != "" {
+			continue
+		}
+		for _, o := range s.Techs {
+			if o.ID != g.Tech.ID && o.Status == wire.TechActive && naming.Name(entitle.Base(o.Username, o.ShortName)) == name &&
+				len(g.Tech.Problems) > 0 {
+				g.Problem = fmt.Sprintf("no account on %s: account name %q would also be %s's, and two techs never share an account", g.Agent.Name, name, o.Username)
+				break
+			}
+		}
+	}
+	return gs
+}
+
+func (s *Snapshot) techName(id int64) string {
+	if t := s.Tech(id); t != nil {
+		return t.Username
+	}
+	return fmt.Sprintf("tech %d", id)
 }
 
 func filterGrants(gs []Grant, ok func(Grant) bool) []Grant {

@@ -343,7 +343,10 @@ func genesisOps(s *Snapshot, signer ed25519.PrivateKey, admins []wire.Admin) ([]
 		if t.Status != wire.TechActive {
 			continue
 		}
-		cov.Techs += keep(approveOp(t, t.Organization, t.PublicKey))
+		if keep(approveOp(t, t.Organization, t.PublicKey)) == 1 {
+			cov.Techs++
+			ops = append(ops, shortNameOps(t)...)
+		}
 	}
 	for _, ag := range s.Agents {
 		if ag.Status != wire.AgentActive {
