@@ -27,16 +27,17 @@ func TestNoSecretsAtRest(t *testing.T) {
 	activate(t, ctx, h, e.app, "dana")
 	passwords := []string{"AtRest-First-Pa55!", "AtRest-Second-Pa55!"}
 	agent := h.NewAgent("contoso.local", wire.DriverAD)
-	for _, pw := range passwords {
+	for i, pw := range passwords {
 		vmtest.Rotate(t, ctx, agent, func(wire.PlanAccount) string { return pw })
-		eventually(t, 5*time.Second, "the new version", func() bool {
+		// Waiting on the row rather than revealing until the password changes: every reveal is an audited,
+		// signed event, and thousands of them would only slow a loaded machine down.
+		eventually(t, 10*time.Second, "the new version", func() bool {
 			rows := e.app.Visible()
-			if len(rows) != 1 {
-				return false
-			}
-			got, err := e.app.Reveal(rows[0].AccountID)
-			return err == nil && got == pw
+			return len(rows) == 1 && rows[0].Version == int64(i+1) && rows[0].Confirmed
 		})
+		if got, err := e.app.Reveal(e.app.Visible()[0].AccountID); err != nil || got != pw {
+			t.Fatalf("reveal of version %d: %v", i+1, err)
+		}
 		if err := e.app.CopyPassword(e.app.Visible()[0].AccountID); err != nil {
 			t.Fatal(err)
 		}
