@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Screenshots of every Console screen with the demo data set (3 client organizations, 12 techs, 8 domains, a locked
 # tech, a pending device replacement, an import history), taken from the real app under Xvfb:
-# docs/screenshots/console-<section>.png, console.png (the onboarding), console-2fa.png (the Techs screen's 2FA and
-# lockout), console-rekey.png (Pending, a device replacement selected) and console-jit-requests.png (just-in-time
-# requests waiting for approval, an open window), and console-first-run.png (a new Console that just created its
+# docs/screenshots/console-<section>.png (console-techs.png shows the 2FA and lockout column, console-pending.png the
+# device replacement, console-jit.png the just-in-time requests waiting and an open window), and console-first-run.png (a new Console that just created its
 # local hub: Pending techs with the built-in All triplet's warning; section "first-run", which types into the setup
 # dialog with xdotool and keeps the admin key in a private Secret Service, scripts/with-secret-service.sh), and
 # console-authority-turn-on.png and console-authority-on.png (section "authority-on": the owner turns the signed
@@ -101,8 +100,3 @@ for section in ${SECTIONS:-$all}; do
 	wait "$pid" 2>/dev/null || true
 	echo "$out/console-$section.png"
 done
-copy() { [[ -f "$out/console-$1.png" ]] && cp "$out/console-$1.png" "$out/$2" && echo "$out/$2" || true; }
-copy onboarding console.png
-copy techs console-2fa.png
-copy pending console-rekey.png
-copy jit console-jit-requests.png
