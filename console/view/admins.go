@@ -26,13 +26,27 @@ func adminsScreen(e env) screen {
 			return [...]string{a.Name, vm.RoleTitle(a.Role), orDash(a.Organization), string(a.Status), when(a.CreatedAt), shortFingerprint(a.Fingerprint)}[c]
 		}, nil)
 	detail := heading("")
+	why := notice(widget.WarningImportance)
+	why.Hide()
+	var approve, setRole, remove *widget.Button
+	// The buttons follow what the hub allows (vm.AdminActions): the sole owner is neither removed nor demoted.
 	showSel := func() {
 		if sel < 0 || sel >= len(state.Admins) {
 			detail.SetText("Select an admin.")
+			approve.Disable()
+			setRole.Disable()
+			remove.Disable()
+			showIf(why, false)
 			return
 		}
 		a := state.Admins[sel]
 		detail.SetText(fmt.Sprintf("%s: %s, %s", a.Name, vm.RoleTitle(a.Role), a.Status))
+		ok, role, rm, text := vm.AdminActions(state.Admins, a.ID)
+		setEnabled(approve, ok)
+		setEnabled(setRole, role)
+		setEnabled(remove, rm)
+		why.SetText(text)
+		showIf(why, text != "")
 	}
 	table.OnSelected = func(id widget.TableCellID) { sel = id.Row; showSel() }
 	var titles []string
@@ -61,7 +75,7 @@ func adminsScreen(e env) screen {
 		var tok *wire.TokenResponse
 		e.run(func(ctx context.Context) (err error) { tok, err = e.a.InviteAdmin(ctx, r, o); return err }, func() { token.SetText(tok.Token) })
 	})
-	approve := widget.NewButtonWithIcon("Approve…", theme.ConfirmIcon(), func() {
+	approve = widget.NewButtonWithIcon("Approve…", theme.ConfirmIcon(), func() {
 		a := selected()
 		if a == nil {
 			return
@@ -74,7 +88,7 @@ func adminsScreen(e env) screen {
 				}
 			}, e.win)
 	})
-	setRole := widget.NewButton("Set role", func() {
+	setRole = widget.NewButton("Set role", func() {
 		a := selected()
 		if a == nil {
 			return
@@ -86,7 +100,7 @@ func adminsScreen(e env) screen {
 		}
 		e.run(func(ctx context.Context) error { return e.a.SetAdminRole(ctx, a.ID, r, o) }, nil)
 	})
-	remove := widget.NewButtonWithIcon("Remove…", theme.DeleteIcon(), func() {
+	remove = widget.NewButtonWithIcon("Remove…", theme.DeleteIcon(), func() {
 		a := selected()
 		if a == nil {
 			return
@@ -123,7 +137,7 @@ func adminsScreen(e env) screen {
 		authority.SetText(signed)
 		showIf(authority, signed != "")
 	})
-	bottom := container.NewVBox(widget.NewSeparator(), detail, container.NewHBox(approve, setRole, remove),
+	bottom := container.NewVBox(widget.NewSeparator(), detail, why, container.NewHBox(approve, setRole, remove),
 		container.NewHBox(widget.NewLabel("Role"), container.NewGridWrap(fyne.NewSize(200, role.MinSize().Height), role), org, invite), token)
 	return screen{obj: container.NewBorder(help, bottom, nil, nil, table), refresh: refresh}
 }

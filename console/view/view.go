@@ -20,8 +20,9 @@
 //   - notify.go: desktop notifications of new JIT requests and newly failed accounts.
 //   - start.go: Start (the session, the passphrase dialog); setup.go: the first start's dialog, a local hub or one
 //     elsewhere; recovery.go: the recovery identity shown once, saved or copied and cleared from the clipboard.
-//   - widgets.go: the shared builders — tables with headers, the searchable checklist, paragraphs and headings —
-//     and how times and fingerprints read.
+//   - widgets.go: the shared builders — tables with headers whose cut cells show their whole text in a tooltip
+//     (internal/readable; Root's content is its tooltip layer), the searchable checklist, paragraphs and headings —
+//     and how times and fingerprints read. readable_test.go checks every screen's tables with the demo data.
 //   - uitest/: a Fyne test app that serializes UI work as the real one does.
 package view
 
@@ -40,6 +41,7 @@ import (
 
 	"github.com/watchword/watchword/assets"
 	"github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/internal/readable"
 )
 
 // Title is the Console's window title.
@@ -211,7 +213,9 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 	status := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabelWithData(a.Hub), role, authority), reload, outcome)
 
 	content := container.NewBorder(container.NewVBox(title, about, warning, widget.NewSeparator()), nil, nil, nil, body)
-	split := container.NewHSplit(container.NewBorder(header, nil, nil, nil, nav), container.NewPadded(content))
-	split.Offset = 0.2
-	return container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), status), nil, nil, split)
+	// The navigation is as wide as its longest title and the screen takes the rest: a split between them only drew a
+	// stray handle beside the list.
+	navBox := container.NewHBox(container.NewBorder(header, nil, nil, nil, nav), widget.NewSeparator())
+	main := container.NewBorder(nil, nil, navBox, nil, container.NewPadded(content))
+	return readable.Layer(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), status), nil, nil, main))
 }

@@ -6,9 +6,11 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/internal/readable"
 	"github.com/watchword/watchword/shared/reltime"
 	"github.com/watchword/watchword/shared/seal"
 )
@@ -19,18 +21,16 @@ type column struct {
 	width float32
 }
 
-// newTable is a read-only table with a header row; cell returns the text of row r, column c.
+// newTable is a read-only table with a header row; cell returns the text of row r, column c. A cell narrower than
+// its text ends in an ellipsis and shows the whole text in a tooltip (readable.Label; Root draws the tooltips).
 func newTable(cols []column, rows func() int, cell func(r, c int) string, onSelect func(r int)) *widget.Table {
-	t := widget.NewTableWithHeaders(
+	var t *widget.Table
+	t = widget.NewTableWithHeaders(
 		func() (int, int) { return rows(), len(cols) },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateEllipsis
-			return l
-		},
+		func() fyne.CanvasObject { return readable.NewLabel("").ForTable(t) },
 		func(id widget.TableCellID, o fyne.CanvasObject) {
 			if id.Row < rows() {
-				o.(*widget.Label).SetText(cell(id.Row, id.Col))
+				o.(*readable.Label).SetText(cell(id.Row, id.Col))
 			}
 		},
 	)
@@ -43,8 +43,10 @@ func newTable(cols []column, rows func() int, cell func(r, c int) string, onSele
 			o.(*widget.Label).SetText(cols[id.Col].title)
 		}
 	}
+	// A column is never narrower than its header, which has no tooltip: the header names what the tooltip shows.
+	pad := 2 * theme.InnerPadding()
 	for i, c := range cols {
-		t.SetColumnWidth(i, c.width)
+		t.SetColumnWidth(i, max(c.width, readable.TextWidth(c.title, "", fyne.TextStyle{Bold: true})+pad))
 	}
 	if onSelect != nil {
 		t.OnSelected = func(id widget.TableCellID) {

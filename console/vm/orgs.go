@@ -253,3 +253,23 @@ func SeatTitle(kind string) string {
 	}
 	return kind
 }
+
+// AdminActions says which of the admins screen's actions apply to admin id of admins, as the hub decides them:
+// approve only a pending admin; the tenant's last active owner can be neither removed nor demoted (setRole is then
+// false: a change of role would demote them), with why in a sentence ("" when every action applies).
+func AdminActions(admins []wire.Admin, id int64) (approve, setRole, remove bool, why string) {
+	ad := find(admins, func(x wire.Admin) bool { return x.ID == id })
+	if ad == nil {
+		return false, false, false, ""
+	}
+	owners := 0
+	for _, x := range admins {
+		if x.Role == wire.RoleOwner && x.Status == wire.AdminActive {
+			owners++
+		}
+	}
+	if ad.Role == wire.RoleOwner && ad.Status == wire.AdminActive && owners == 1 {
+		return false, false, false, ad.Name + " is the tenant's only owner: make another owner before changing their role or removing them."
+	}
+	return ad.Status == wire.AdminPending, true, true, ""
+}
