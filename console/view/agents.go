@@ -132,7 +132,7 @@ func agentsScreen(e env) screen {
 	driver.SetSelected(wire.DriverAD)
 	approveOnUse := widget.NewCheck("Approve on use", nil)
 	cmd := widget.NewMultiLineEntry()
-	cmd.Wrapping = fyne.TextWrapBreak
+	cmd.Wrapping = fyne.TextWrapWord // the placeholder breaks between words; a long token still breaks where it must
 	cmd.TextStyle = fyne.TextStyle{Monospace: true}
 	cmd.SetPlaceHolder("The enroll command appears here: run it on the agent's machine, adding the target's settings (watchword-agent help enroll); it asks for the token. The new agent waits for your approval unless \"Approve on use\" was ticked.")
 	cmd.SetMinRowsVisible(3)
