@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/watchword/watchword/console/vm"
 	"github.com/watchword/watchword/internal/testsupport/readtest"
@@ -24,5 +25,28 @@ func TestEveryTableReadable(t *testing.T) {
 				t.Errorf("%.0f×%.0f, %s: %s", size.Width, size.Height, s.ID, c)
 			}
 		}
+	}
+}
+
+// The onboarding's checklists show at least checklistRows rows each at 1280×800: an MSP picks among hundreds of
+// domains, not three at a time.
+func TestChecklistsShowRows(t *testing.T) {
+	a, w, _ := connected(t)
+	fyne.DoAndWait(func() { w.Resize(fyne.NewSize(1280, 800)) })
+	a.Select("onboarding")
+	row := widget.NewCheck("Ag", nil).MinSize().Height
+	n := 0
+	find(w.Canvas().Content(), func(o fyne.CanvasObject) {
+		if l, ok := o.(*widget.List); ok && l.Visible() && l.Length() > 0 {
+			if _, isCheck := l.CreateItem().(*widget.Check); isCheck {
+				n++
+				if h := l.Size().Height; h < checklistRows*row-1 {
+					t.Errorf("a checklist is %.0f px high: %.1f rows", h, h/row)
+				}
+			}
+		}
+	})
+	if n != 3 {
+		t.Fatalf("%d checklists on the onboarding screen, want 3", n)
 	}
 }

@@ -1,10 +1,12 @@
 package view
 
 import (
+	"image/color"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -97,9 +99,15 @@ func newChecklist(placeholder string) *checklist {
 			}
 		},
 	)
-	c.obj = container.NewBorder(search, nil, nil, nil, c.list)
+	// An MSP picks among hundreds of domains and techs: the list keeps room for checklistRows rows at least.
+	room := canvas.NewRectangle(color.Transparent)
+	room.SetMinSize(fyne.NewSize(0, checklistRows*widget.NewCheck("Ag", nil).MinSize().Height))
+	c.obj = container.NewBorder(search, nil, nil, nil, container.NewStack(room, c.list))
 	return c
 }
+
+// checklistRows is how many rows a checklist shows at least.
+const checklistRows = 8
 
 func (c *checklist) filter() {
 	c.shown = c.shown[:0]
