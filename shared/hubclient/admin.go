@@ -255,6 +255,14 @@ func (c *Client) Audit(ctx context.Context, q wire.AuditQuery) ([]wire.AuditEven
 	if !q.Until.IsZero() {
 		v.Set("until", q.Until.Format(time.RFC3339Nano))
 	}
+	set("actionPrefix", q.ActionPrefix)
+	set("about", q.About)
+	if q.BeforeSeq != 0 {
+		v.Set("before", strconv.FormatInt(q.BeforeSeq, 10))
+	}
+	if q.Newest {
+		v.Set("order", "newest")
+	}
 	var out wire.AuditResponse
 	return out.Events, c.get(ctx, wire.PathAdminAudit, v, &out)
 }

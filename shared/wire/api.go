@@ -1,6 +1,10 @@
 package wire
 
-import "time"
+import (
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Paths of the API. Every path except Healthz and Metrics requires a TLS client certificate; the tenant is named
 // by HeaderClient.
@@ -384,6 +388,11 @@ type AuditEvent struct {
 	Target    string    `json:"target"`
 	Detail    string    `json:"detail,omitempty"`
 	Hash      string    `json:"hash"`
+	// PrevHash is the hash of the event before (Seq-1) and Tenant the hub's number of the tenant: with them an
+	// event's Hash can be computed again away from the hub (watchword-hub verify-audit --file). Empty from a hub
+	// before CapAuditQuery.
+	PrevHash string `json:"prevHash,omitempty"`
+	Tenant   int64  `json:"tenant,omitempty"`
 }
 
 // AuditQuery filters the audit log; zero values do not filter.
@@ -395,9 +404,28 @@ type AuditQuery struct {
 	Until     time.Time
 	AfterSeq  int64
 	Limit     int
+	// ActionPrefix keeps the events whose action starts with it ("tech." or "triplet.delete"); About ("tech 8",
+	// "agent 3") the events done by that principal or about it (the target names it, as "tech 8" or a
+	// "tech=8" field). BeforeSeq keeps the events before it; Newest lists newest first, so that the newest page
+	// of a long log is one query (CapAuditQuery).
+	ActionPrefix string
+	About        string
+	BeforeSeq    int64
+	Newest       bool
 }
 
-// AuditResponse is one page of audit events, oldest first.
+// AboutPrincipal reads About, "KIND ID" with a kind of lowercase letters and an ID above 0; ok is false for
+// anything else.
+func (q AuditQuery) AboutPrincipal() (kind string, id int64, ok bool) {
+	kind, num, ok := strings.Cut(q.About, " ")
+	id, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || id < 1 || kind == "" || strings.Trim(kind, "abcdefghijklmnopqrstuvwxyz") != "" {
+		return "", 0, false
+	}
+	return kind, id, true
+}
+
+// AuditResponse is one page of audit events, oldest first (newest first when the query asked for Newest).
 type AuditResponse struct {
 	Events []AuditEvent `json:"events"`
 }

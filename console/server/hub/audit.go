@@ -1,6 +1,8 @@
 package hub
 
-// The tenant's audit log as its admins read it, filtered and paged, and the check of its hash chain.
+// The tenant's audit log as its admins read it, filtered (actor, action or its prefix, the principal an event is
+// about, time) and paged either way (after a seq oldest first, or before one newest first), each event with its
+// tenant and previous hash so that an export verifies away from the hub; and the check of its hash chain.
 //
 // The chain alone is unkeyed: whoever writes the database can delete events and compute every later hash again,
 // and the walk still holds. Its signed backbone is the newest audit checkpoint of the tenant's signed authority
@@ -22,13 +24,27 @@ import (
 
 func (h *Hub) adminAudit(r *request) (any, error) {
 	q := r.URL.Query()
-	aq := wire.AuditQuery{Action: q.Get("action"), ActorKind: q.Get("actorKind")}
+	aq := wire.AuditQuery{Action: q.Get("action"), ActorKind: q.Get("actorKind"), ActionPrefix: q.Get("actionPrefix"),
+		About: q.Get("about")}
 	var err error
 	if aq.ActorID, err = r.queryInt("actorId"); err != nil {
 		return nil, err
 	}
 	if aq.AfterSeq, err = r.queryInt("after"); err != nil {
 		return nil, err
+	}
+	if aq.BeforeSeq, err = r.queryInt("before"); err != nil {
+		return nil, err
+	}
+	if _, _, ok := aq.AboutPrincipal(); aq.About != "" && !ok {
+		return nil, wire.Invalid("about", "must be a kind and an ID, e.g. \"tech 8\"")
+	}
+	switch o := q.Get("order"); o {
+	case "", "oldest":
+	case "newest":
+		aq.Newest = true
+	default:
+		return nil, wire.Invalid("order", "must be oldest or newest")
 	}
 	limit, err := r.queryInt("limit")
 	if err != nil {
@@ -47,7 +63,7 @@ func (h *Hub) adminAudit(r *request) (any, error) {
 		out := &wire.AuditResponse{Events: []wire.AuditEvent{}}
 		for _, e := range es {
 			out.Events = append(out.Events, wire.AuditEvent{Seq: e.Seq, At: e.At, ActorKind: e.ActorKind, ActorID: e.ActorID,
-				Action: e.Action, Target: e.Target, Detail: e.Detail, Hash: e.Hash})
+				Action: e.Action, Target: e.Target, Detail: e.Detail, Hash: e.Hash, PrevHash: e.PrevHash, Tenant: e.TenantID})
 		}
 		return out, err
 	})

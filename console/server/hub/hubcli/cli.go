@@ -6,13 +6,15 @@
 //	watchword-hub invite --client GUID --url https://hub.acme.example:8443
 //	watchword-hub backup --out /backup/hub-copy.db
 //	watchword-hub verify-audit
+//	watchword-hub verify-audit --file audit-export.csv
 //	watchword-hub recovery export --account alice-acme --out /tmp/bg
 //
 // init creates the database and the hub's key file if needed (both owner-only), adds a tenant and prints its
 // invite and the single-use owner claim token; serve runs the API (package hubserve) until ctx ends; invite prints
 // an existing tenant's invite again; backup writes an online copy of the database; verify-audit checks the audit
 // log's hash chain and, for each tenant whose signed authority holds an audit checkpoint, that the event it
-// names still has the hash the admins signed (a rewrite with every hash computed again passes the walk alone).
+// names still has the hash the admins signed (a rewrite with every hash computed again passes the walk alone);
+// with --file it checks an audit export of the Console instead, away from the hub (package auditexport).
 // recovery export writes the stored envelopes of an account, a tech or every account as .age files that the
 // holder of the tenant's recovery identity opens with the plain age command (recovery.go). Every flag can also
 // be set by its environment variable (WATCHWORD_HUB_<FLAG>).
@@ -38,6 +40,7 @@ import (
 	"github.com/watchword/watchword/console/server/hub/hubserve"
 	"github.com/watchword/watchword/console/server/hub/metrics"
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/shared/auditexport"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
@@ -130,7 +133,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		out := str("out", "", "backup file `path` (must not exist)")
 		run = func() error { return cmdBackup(ctx, stdout, *db, *out) }
 	case "verify-audit":
-		run = func() error { return cmdVerify(ctx, stdout, *db) }
+		file := str("file", "", "verify this audit `export` (CSV or JSON lines from the Console) instead of the database")
+		run = func() error {
+			if *file != "" {
+				return cmdVerifyFile(stdout, *file)
+			}
+			return cmdVerify(ctx, stdout, *db)
+		}
 	case "recovery export":
 		out := str("out", "", "`directory` to write the .age files into (created owner-only if missing)")
 		var q recoveryQuery
@@ -287,6 +296,26 @@ func cmdVerify(ctx context.Context, out io.Writer, db string) error {
 	}
 	fmt.Fprintf(out, "audit chain intact: %d events\n", n)
 	fmt.Fprintf(out, "signed audit checkpoints hold: %d tenant(s) pinned by their admins' signatures\n", pinned)
+	return nil
+}
+
+// cmdVerifyFile checks an audit export away from the hub: every event's hash computed again from its fields, and
+// the link of each event whose predecessor the export holds (auditexport.Verify).
+func cmdVerifyFile(out io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("verify-audit: %w", err)
+	}
+	defer f.Close()
+	evs, err := auditexport.Read(f)
+	if err != nil {
+		return fmt.Errorf("verify-audit: %s: %w", path, err)
+	}
+	r := auditexport.Verify(evs)
+	if len(r.Problems) > 0 {
+		return fmt.Errorf("verify-audit: %s: %s", path, r)
+	}
+	fmt.Fprintln(out, r)
 	return nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/watchword/watchword/console/server/hub/hubcli"
 	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/shared/auditexport"
 	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
@@ -72,6 +73,7 @@ func TestScripts(t *testing.T) {
 			"rewriteaudit": cmdRewriteAudit,
 			"stage":        cmdStage,
 			"ageopen":      cmdAgeOpen,
+			"replace":      cmdReplace,
 		},
 	})
 }
@@ -166,6 +168,18 @@ func cmdStage(ts *testscript.TestScript, neg bool, args []string) {
 	}))
 }
 
+// replace FILE OLD NEW replaces the first OLD in FILE by NEW (an edit of an exported file).
+func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 || neg {
+		ts.Fatalf("usage: replace FILE OLD NEW")
+	}
+	b := ts.ReadFile(args[0])
+	if !strings.Contains(b, args[1]) {
+		ts.Fatalf("%s holds no %q", args[0], args[1])
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Replace(b, args[1], args[2], 1)), 0o600))
+}
+
 // ageopen IDENTITY FILE decrypts the age file FILE with the identity in IDENTITY and prints the plaintext.
 func cmdAgeOpen(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
@@ -211,6 +225,7 @@ func cmdInviteVars(ts *testscript.TestScript, neg bool, args []string) {
 //	fingerprint NAME  print "NAME FINGERPRINT" of the identity NAME.id, as pending would
 //	checkpoint        as the owner, publish a signed genesis with a checkpoint of the newest audit event
 //	wrongpin NAME     ask for NAME's status with the invite's hub pin replaced by another key's
+//	export FILE csv|jsonl  as the owner, write every audit event to FILE as the Console exports it
 func cmdClient(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
 		ts.Fatalf("usage: client INVITE ACTION [ARGS]")
@@ -272,6 +287,20 @@ func cmdClient(ts *testscript.TestScript, neg bool, args []string) {
 		for _, t := range techs {
 			out += t.Username + " " + t.Fingerprint + "\n"
 		}
+	case "export":
+		var evs []wire.AuditEvent
+		if evs, err = client(inv, "owner").Audit(ctx, wire.AuditQuery{}); err != nil {
+			break
+		}
+		var buf strings.Builder
+		w, werr := auditexport.NewWriter(&buf, auditexport.Format(arg(3)))
+		ts.Check(werr)
+		for _, e := range evs {
+			ts.Check(w.Write(auditexport.Row{AuditEvent: e, Actor: "=cmd|' /C calc'!A0", Summary: "@SUM(1)"}))
+		}
+		ts.Check(w.Flush())
+		ts.Check(os.WriteFile(ts.MkAbs(arg(2)), []byte(buf.String()), 0o600))
+		out = fmt.Sprintf("exported %d events\n", len(evs))
 	case "fingerprint":
 		out = arg(2) + " " + identity(arg(2)).Public().Fingerprint().String() + "\n"
 	case "checkpoint":

@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"embed"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +18,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/watchword/watchword/shared/auditexport"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -987,14 +986,9 @@ func (x *tx) FailVersion(tenant, account, version int64, reason string) error {
 
 // ---- audit ----
 
-// auditHash links an event to its predecessor. The encoding is fixed: changing it breaks every existing chain.
+// auditHash links an event to its predecessor, with the formula an exported log is verified by away from the hub.
 func auditHash(e *AuditEvent) string {
-	canon, _ := json.Marshal([]any{e.Seq, e.TenantID, e.At.UnixNano(), e.ActorKind, e.ActorID, e.Action, e.Target, e.Detail})
-	h := sha256.New()
-	h.Write([]byte(e.PrevHash))
-	h.Write([]byte{'\n'})
-	h.Write(canon)
-	return hex.EncodeToString(h.Sum(nil))
+	return auditexport.Hash(e.PrevHash, e.TenantID, e.Seq, e.At, e.ActorKind, e.ActorID, e.Action, e.Target, e.Detail)
 }
 
 func (x *tx) Audit(e *AuditEvent) error {
@@ -1054,11 +1048,31 @@ func (x *tx) AuditEvents(tenant int64, q wire.AuditQuery) ([]AuditEvent, error) 
 	if q.AfterSeq != 0 {
 		add("seq > ?", q.AfterSeq)
 	}
+	if q.BeforeSeq != 0 {
+		add("seq < ?", q.BeforeSeq)
+	}
+	if q.ActionPrefix != "" {
+		where = append(where, "substr(action, 1, ?) = ?")
+		args = append(args, len(q.ActionPrefix), q.ActionPrefix)
+	}
+	if q.About != "" {
+		kind, id, ok := q.AboutPrincipal()
+		if !ok {
+			return nil, fmt.Errorf("list audit: about %q is not KIND ID", q.About)
+		}
+		// The target names a principal as "tech 8", or as a "tech=8" field among others ("tech=8 agent=3").
+		where = append(where, "((actor_kind = ? AND actor_id = ?) OR target = ? OR instr(' ' || target || ' ', ?) > 0)")
+		args = append(args, kind, id, q.About, fmt.Sprintf(" %s=%d ", kind, id))
+	}
 	limit := q.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	return queryAll(x, "list audit", scanAudit, "SELECT "+auditCols+" FROM audit WHERE "+strings.Join(where, " AND ")+" ORDER BY seq LIMIT "+strconv.Itoa(limit), args...)
+	order := " ORDER BY seq"
+	if q.Newest {
+		order += " DESC"
+	}
+	return queryAll(x, "list audit", scanAudit, "SELECT "+auditCols+" FROM audit WHERE "+strings.Join(where, " AND ")+order+" LIMIT "+strconv.Itoa(limit), args...)
 }
 
 // auditHead is a tenant's last event: a deleted tail shows against it.

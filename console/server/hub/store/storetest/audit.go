@@ -61,6 +61,16 @@ func testAuditQuery(t *testing.T, s store.Store) {
 			{wire.AuditQuery{AfterSeq: 1}, []int64{2, 3}},
 			{wire.AuditQuery{Limit: 2}, []int64{1, 2}},
 			{wire.AuditQuery{ActorID: 9}, nil},
+			{wire.AuditQuery{ActionPrefix: "tech."}, []int64{1}},
+			{wire.AuditQuery{ActionPrefix: "v"}, []int64{2}},
+			{wire.AuditQuery{ActionPrefix: "%"}, nil}, // not a LIKE pattern
+			{wire.AuditQuery{About: "tech 1"}, []int64{1}},
+			{wire.AuditQuery{About: "agent 2"}, []int64{2}},
+			{wire.AuditQuery{About: "admin 1"}, []int64{1, 3}},
+			{wire.AuditQuery{About: "right 4", ActionPrefix: "right."}, []int64{3}},
+			{wire.AuditQuery{Newest: true}, []int64{3, 2, 1}},
+			{wire.AuditQuery{Newest: true, BeforeSeq: 3, Limit: 1}, []int64{2}},
+			{wire.AuditQuery{BeforeSeq: 3, AfterSeq: 1}, []int64{2}},
 		}
 		for _, c := range checks {
 			got, err := tx.AuditEvents(a.ID, c.q)
@@ -92,6 +102,33 @@ func testAuditQuery(t *testing.T, s store.Store) {
 	}
 	_, err := s.VerifyAuditOf(ctx, 0)
 	isNotFound(t, "verify no tenant", err)
+
+	// About matches a "tech=ID" field of the target as a whole field: tech 1 is not tech 11.
+	c := newTenant(t, s, "dddddddd-0000-4000-8000-000000000004")
+	write(t, s, func(tx store.Tx) error {
+		for _, target := range []string{"tech=11 agent=2", "tech=1 agent=2", "agent=2 tech=1", "tech 11"} {
+			if err := tx.Audit(&store.AuditEvent{TenantID: c.ID, At: now, ActorKind: "system", Action: "account.problem", Target: target}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	read(t, s, func(tx store.Tx) error {
+		for about, want := range map[string][]int64{"tech 1": {2, 3}, "tech 11": {1, 4}, "agent 2": {1, 2, 3}, "agent 1": nil} {
+			got, err := tx.AuditEvents(c.ID, wire.AuditQuery{About: about})
+			var seqs []int64
+			for _, e := range got {
+				seqs = append(seqs, e.Seq)
+			}
+			if err != nil || !slices.Equal(seqs, want) {
+				t.Fatalf("about %q: %v, %v; want %v", about, seqs, err, want)
+			}
+		}
+		if _, err := tx.AuditEvents(c.ID, wire.AuditQuery{About: "tech"}); err == nil {
+			t.Fatal("about without an ID is accepted")
+		}
+		return nil
+	})
 }
 
 // A failing Write leaves nothing behind.
