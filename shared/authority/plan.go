@@ -16,7 +16,8 @@ const memoMax = 1 << 16
 // or changes anything on its target. Every account must be an approved tech's, entitled on this agent by signed
 // triplets, named by the signed naming format, in groups that a right granting it names for the agent's driver,
 // and sealed only to that tech's approved device; the plan's recovery recipient must be the signed one. Accounts
-// to disable need nothing: taking access away is never a breach.
+// to disable need nothing: taking access away is never a breach. An account to delete must not be a tech's the
+// state still approves (a deleted tech's approval was withdrawn when it was deactivated).
 //
 // The error joins one failure per offending account (errors.Is(err, ErrNotAuthorized)); the agent acts on none of
 // the plan then. Before the genesis the chain has nothing to check against and refuses every plan.
@@ -42,6 +43,12 @@ func (c *Chain) CheckPlan(p *wire.Plan) error {
 	for _, a := range p.Accounts {
 		if err := c.checkAccount(s, agent, p.AgentID, naming, a); err != nil {
 			fails = append(fails, fmt.Errorf("account %q: %w", a.AccountName, err))
+		}
+	}
+	for _, d := range p.Delete {
+		// Deleting is taking access away too, but for good: never an account of a tech the admins still approve.
+		if _, ok := s.Techs[d.TechID]; ok {
+			fails = append(fails, fmt.Errorf("account %q: %w: delete an account of tech %d, who has a signed approval", d.AccountName, ErrNotAuthorized, d.TechID))
 		}
 	}
 	return errs(fails)

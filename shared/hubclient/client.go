@@ -54,6 +54,7 @@ import (
 	"time"
 
 	"github.com/watchword/watchword/shared/seal"
+	"github.com/watchword/watchword/shared/version"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -202,6 +203,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	req.Header.Set(wire.HeaderProtocol, strconv.Itoa(wire.ProtocolVersion))
 	req.Header.Set(wire.HeaderCapability, strconv.Itoa(wire.CapabilityVersion))
 	req.Header.Set(wire.HeaderClient, c.guid)
+	req.Header.Set("User-Agent", "watchword/"+version.Version) // the hub shows a tech device's release
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

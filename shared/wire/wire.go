@@ -232,6 +232,11 @@ type Tech struct {
 	UpdatedAt    time.Time  `json:"updatedAt"`
 	// ShortName, when an admin set one, stands for the username in the tech's account names (TechShortNameRequest).
 	ShortName string `json:"shortName,omitempty"`
+	// LastSeen is the device's last request; DeletedAt is set on a deleted tech (listed with the status
+	// TechsDeleted only), DeleteAccounts when its accounts are deleted from the targets too (techlife.go).
+	LastSeen       time.Time `json:"lastSeen,omitzero"`
+	DeletedAt      time.Time `json:"deletedAt,omitzero"`
+	DeleteAccounts bool      `json:"deleteAccounts,omitempty"`
 	// Problems lists, for an active tech, the entitlements that cannot become an account: a name too long or
 	// invalid on a target kind, a reserved name, a name another tech's account would share. Each says where.
 	Problems []string `json:"problems,omitempty"`

@@ -11,7 +11,8 @@
 //     rotated through rotation.Rotator: generate, seal to the tech's recipients and the tenant's recovery
 //     recipient, stage at the hub (signed with the agent's key, Config.Key), set, verify, confirm. The hub validates
 //     the version (CurrentVersion+1);
-//   - every account in plan.Disable is disabled (memberships stripped), and reported disabled.
+//   - every account in plan.Disable is disabled (memberships stripped), and reported disabled;
+//   - every account in plan.Delete (a deleted tech's) is deleted, if Watchword created it, and reported deleted.
 //
 // Accounts are worked on in parallel, at most Config.Parallelism at once, each worker with its own driver (a
 // driver serves one goroutine at a time). An account whose settings are unchanged since its last successful pass
@@ -318,6 +319,7 @@ type Summary struct {
 type task struct {
 	acc     *wire.PlanAccount
 	disable *wire.PlanDisable
+	delete  bool // disable is a deleted tech's account to delete (plan.Delete)
 	key     string
 	halt    string // the account is halted here: only report it failed with this reason
 	// closeHalted disables a halted just-in-time account outside its window, and reports it still failed with
@@ -420,6 +422,14 @@ func (r *Runner) pass(ctx context.Context, plan *wire.Plan) Summary {
 			continue
 		}
 		tasks = append(tasks, task{disable: d})
+	}
+	for i := range plan.Delete {
+		d := &plan.Delete[i]
+		if at, ok := r.retryAt[d.AccountID]; ok && now.Before(at) {
+			deferUntil(at)
+			continue
+		}
+		tasks = append(tasks, task{disable: d, delete: true})
 	}
 	r.mu.Unlock()
 	if len(tasks) == 0 {
@@ -582,7 +592,9 @@ func (r *Runner) run(stop, ctx context.Context, plan *wire.Plan, t task, hubDown
 		return o
 	}
 	defer r.release(d)
-	if t.disable != nil {
+	if t.delete {
+		r.delete(ctx, d, t.disable, o)
+	} else if t.disable != nil {
 		r.disable(ctx, d, t.disable, o)
 		if t.closeHalted != "" && o.disabled {
 			o.report.State, o.report.Error = wire.AccountFailed, t.closeHalted
@@ -610,6 +622,26 @@ func (r *Runner) disable(ctx context.Context, d driver.Driver, pd *wire.PlanDisa
 	o.disabled = true
 	r.stats.disabled.Add(1)
 	r.log.Info("account disabled", "account", pd.AccountName, "was_enabled", rep.Disabled, "removed_groups", rep.Removed)
+}
+
+// delete deletes a deleted tech's account from the target (driver.Delete: only what Watchword created) and
+// reports it deleted; an account the driver refuses is reported failed, and stays as it is.
+func (r *Runner) delete(ctx context.Context, d driver.Driver, pd *wire.PlanDisable, o *outcome) {
+	ctx, cancel := context.WithTimeout(ctx, r.stepTimeout())
+	defer cancel()
+	o.report.State = wire.AccountDeleted
+	rep, err := d.Delete(ctx, pd.AccountName)
+	if err != nil {
+		r.stats.errors.Add(1)
+		r.log.Warn("delete failed", "account", pd.AccountName, "err", err)
+		o.report.State, o.report.Error = wire.AccountError, clip(fmt.Sprintf("delete: %v", err))
+		if final(err) {
+			o.report.State = wire.AccountFailed
+		}
+		return
+	}
+	o.disabled = true
+	r.log.Info("account deleted", "account", pd.AccountName, "existed", rep.Deleted, "removed_groups", rep.Removed)
 }
 
 func (r *Runner) sync(stop, ctx context.Context, d driver.Driver, plan *wire.Plan, a *wire.PlanAccount, hubDown *atomic.Bool, o *outcome) {

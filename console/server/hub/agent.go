@@ -298,7 +298,8 @@ func (h *Hub) agentFail(r *request) (any, error) {
 	return struct{}{}, nil
 }
 
-var accountStates = map[string]bool{wire.AccountPresent: true, wire.AccountDisabled: true, wire.AccountError: true, wire.AccountFailed: true}
+var accountStates = map[string]bool{wire.AccountPresent: true, wire.AccountDisabled: true, wire.AccountError: true, wire.AccountFailed: true,
+	wire.AccountDeleted: true}
 
 func (h *Hub) agentAccounts(r *request) (any, error) {
 	var req wire.AccountsReport
@@ -329,6 +330,9 @@ func (h *Hub) agentAccounts(r *request) (any, error) {
 				return wire.Invalid(fmt.Sprintf("accounts[%d].accountId", i), "no such account on this agent")
 			}
 			if acc.State == rep.State && acc.LastError == rep.Error {
+				continue
+			}
+			if !deletionReport(acc, rep) { // a deleted tech's accounts (techlife.go)
 				continue
 			}
 			// A failed account stays failed until an admin retries or adopts it (accounts.go): only another failure

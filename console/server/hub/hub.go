@@ -39,6 +39,8 @@
 //   - jit.go: just-in-time access.
 //   - techevent.go: the device's signature over a tech's reveal, copy or JIT request, checked and kept in the audit
 //     event.
+//   - techlife.go: an admin edits a tech (a move between organizations with its TechGroups), deletes a
+//     deactivated one (a tombstone; its accounts deleted by the agents or left disabled), and reads its device.
 //   - totp.go: two-factor sessions, lockout, authenticator reset, TOTP secrets sealed at rest.
 //   - rekey.go: device replacement.
 //   - authority.go: the signed authority the hub relays (updates admins sign, agents' receipts) and cannot make.

@@ -218,6 +218,12 @@ func (h *Hub) plan(ctx context.Context, tenant *store.Tenant, agent *store.Agent
 		}
 	}
 	for _, acc := range accounts {
+		if acc.State == wire.AccountDeleting || acc.State == wire.AccountDeleted { // a deleted tech's (techlife.go)
+			if acc.State == wire.AccountDeleting {
+				plan.Delete = append(plan.Delete, wire.PlanDisable{AccountID: acc.ID, TechID: acc.TechID, AccountName: acc.Name})
+			}
+			continue
+		}
 		if !entitled[acc.TechID] && acc.State != wire.AccountDisabled && !entitle.Reserved(acc.Name) {
 			plan.Disable = append(plan.Disable, wire.PlanDisable{AccountID: acc.ID, TechID: acc.TechID, AccountName: acc.Name})
 		}

@@ -151,6 +151,9 @@ func (h *Hub) serve(rt route, r *request) (int, any, error) {
 		return 0, nil, err
 	}
 	defer release()
+	if r.who.tech != nil {
+		h.touchTech(r) // the device's last sighting (techlife.go)
+	}
 	resp, err := rt.handle(h, r)
 	return http.StatusOK, resp, err
 }

@@ -287,19 +287,24 @@ func (h *Hub) techStatusWait(r *request) (any, error) {
 func techWire(t *store.Tech) wire.Tech {
 	return wire.Tech{ID: t.ID, Username: t.Username, DisplayName: t.DisplayName, Email: t.Email, Organization: t.Organization,
 		CoManaged: t.CoManaged, Status: t.Status, PublicKey: t.PublicKey, Fingerprint: t.Fingerprint, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
-		ShortName: t.ShortName}
+		ShortName: t.ShortName, LastSeen: t.LastSeen, DeletedAt: t.DeletedAt, DeleteAccounts: t.DeleteAccounts}
 }
 
 func (h *Hub) adminTechs(r *request) (any, error) {
 	status := wire.TechStatus(r.URL.Query().Get("status"))
+	deleted := status == wire.TechsDeleted // the tombstones instead (techlife.go)
+	if deleted {
+		status = wire.TechDisabled
+	}
 	switch status {
 	case "", wire.TechPending, wire.TechActive, wire.TechDisabled, wire.TechRejected:
 	default:
-		return nil, wire.Invalid("status", "must be pending, active, disabled or rejected")
+		return nil, wire.Invalid("status", "must be pending, active, disabled, rejected or deleted")
 	}
 	var scope *problemScope
 	out, err := read(h, r, func(tx store.Tx) (*wire.TechsResponse, error) {
 		ts, err := tx.Techs(r.tenant.ID, status)
+		ts = tombstones(ts, deleted)
 		ts = r.visibleTechs(ts) // a Co-managed Manager sees its organization's techs only
 		out := &wire.TechsResponse{Techs: []wire.Tech{}}
 		for i := range ts {
@@ -371,6 +376,9 @@ func (h *Hub) adminTechAction(r *request) (any, error) {
 		var err error
 		if t, err = c.tx.Tech(r.tenant.ID, id); err != nil {
 			return err
+		}
+		if !t.DeletedAt.IsZero() {
+			return &wire.Error{Code: wire.CodeConflict, Message: fmt.Sprintf("tech %d was deleted", t.ID)}
 		}
 		if action == wire.ActionApprove {
 			if err := placeTech(c, r, t, place); err != nil {
