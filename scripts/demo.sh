@@ -7,14 +7,17 @@
 #   - an agent (watchword-agent enroll + run) managing that directory;
 #   - the Console, connected to the hub as an admin;
 #   - two TechClients: alice, an MSP tech (approved at once), and bob, a co-managed tech of Contoso Ltd, pending.
-# Then it prints what to click: approve bob in the Console, and a working password appears in his TechClient.
+# Then it prints what to click: onboard Contoso Ltd in the Console (a co-managed tech is onboarded, never approved
+# while a triplet grants every tech every domain), bob sets up two-factor authentication with the code the demo
+# prints (demo only: it reads the throwaway hub's database, in place of a phone), and a working password appears
+# in his TechClient.
 #
 # Each app runs in its own D-Bus session with its own Secret Service (scripts/with-secret-service.sh) and its own
 # XDG directories under one temporary directory, so the demo never touches a real installation's keys or settings.
 # Without a display it starts a private Xvfb. Ctrl+C (or the end of DEMO_SECONDS) tears everything down.
 #
-#   DEMO_SECONDS=N       unattended: after the first screenshots, approve bob as the Console's button would, take
-#                        the last screenshots, and stop N seconds later
+#   DEMO_SECONDS=N       unattended: after the first screenshots, onboard Contoso Ltd as the Console's onboarding
+#                        would, type bob's code into his TechClient, take the last screenshots, stop N seconds later
 #   DEMO_SCREENSHOTS=DIR save demo-*.png of the windows there (docs/screenshots for the README)
 #   DEMO_KEEP=1          keep the demo's directory (logs of the hub, the agent and each app) after it stops
 set -euo pipefail
@@ -237,6 +240,10 @@ bob_win=$(wait_window "Watchword TechClient" "$alice_win") || die "bob's TechCli
 place "$bob_win" 1200 740
 log "bob (co-managed tech of Contoso Ltd) registered: pending"
 
+# Bob's authenticator, demo only: the codes of his enrolment, printed here as they change until he has enrolled.
+setsid bash -c "$(q "$bin/demo") totp --db $(q "$H/hub.db") --username bob | tee $(q "$S/totp.log")" &
+groups+=($!)
+
 # The Console last, so that its first look at the hub already shows bob waiting.
 app console "$(q "$bin/demo") console --invite $(q "$invite") --token-file $(q "$S/console.token") && $(q "$bin/demo") admins --state $(q "$S") --invite $(q "$invite")" "$(q "$bin/console") -section pending"
 console_win=$(wait_window "Watchword Console" "") || die "the Console's window did not open (see $demo_home/console.log)"
@@ -253,9 +260,13 @@ cat <<EOF
 
   What to click:
     1. In the Console, "Pending techs": compare bob's fingerprint with the one his TechClient shows.
-    2. Click Approve. Within seconds the agent creates bob-demo in the directory and sets its password;
-       bob's TechClient lists it: click the eye to reveal it, or copy it.
-    3. In the Console, "Techs": deactivate bob, and watch his TechClient empty as the account is locked.
+    2. In the Console, "Co-managed onboarding": organization Contoso Ltd (bob is proposed as its co-managed
+       tech, contoso.test as its domain), then Apply. Bob goes active with access to contoso.test only, and the
+       triplet that gave every tech every domain is gone.
+    3. Bob's TechClient asks for two-factor authentication: type the 6-digit code this terminal prints
+       ("bob's authenticator code", demo only, in place of a phone). Within seconds the agent creates
+       bob-demo in the directory and sets its password; bob's TechClient lists it: reveal it, or copy it.
+    4. In the Console, "Techs": deactivate bob, and watch his TechClient empty as the account is locked.
 
   Ctrl+C stops everything.
 
@@ -268,9 +279,16 @@ shoot "$alice_win" demo-techclient-msp.png
 shoot "$bob_win" demo-techclient-pending.png
 
 if [ -n "${DEMO_SECONDS:-}" ]; then
-	log "unattended: approving bob as the Console's Approve button does"
-	"$bin/demo" approve --state "$S" --invite "$invite" --username bob
+	log "unattended: onboarding Contoso Ltd as the Console's onboarding does"
+	"$bin/demo" onboard --state "$S" --invite "$invite" --org "Contoso Ltd"
 	sleep 4
+	shoot "$bob_win" demo-techclient-enrol.png
+	code=$(awk '/authenticator code/ {c = $NF} END {print c}' "$S/totp.log")
+	[ -n "$code" ] || die "no authenticator code for bob (see $S/totp.log)"
+	xdotool windowfocus --sync "$bob_win" 2>/dev/null || true # no window manager here to activate it
+	xdotool type --delay 50 "$code"
+	xdotool key Return
+	sleep 5
 	shoot "$bob_win" demo-techclient-approved.png
 	shoot "$console_win" demo-console-approved.png
 	sleep "$DEMO_SECONDS"

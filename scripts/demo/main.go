@@ -9,6 +9,10 @@
 //	demo admins   --state DIR --invite INV                        approve every pending Console admin (the Console's own key)
 //	demo register --invite INV --username U [--org O]             register this TechClient, as its first-run form does
 //	demo approve  --state DIR --invite INV --username U           approve a pending tech, as the Console's button does
+//	demo onboard  --state DIR --invite INV --org O                onboard organization O as the Console's onboarding does
+//	                                                              (its co-managed techs, its domains): they go active
+//	demo totp     --db HUB.DB --username U                        print U's authenticator codes until U enrols (demo
+//	                                                              only: it reads the hub's database and key file)
 //
 // The owner key of `demo owner` is kept in DIR (mode 0600) for the life of the demo: a throwaway hub's throwaway
 // admin. The Console's and the TechClients' keys go to the OS keyring of the session they run in (demo.sh gives
@@ -21,8 +25,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2/test"
@@ -54,11 +60,17 @@ func run(args []string) error {
 	ownerTokenFile := fs.String("owner-token-file", "", "owner claim token `file` printed by watchword-hub init")
 	username := fs.String("username", "", "tech `username`")
 	org := fs.String("org", "", "client `organization` of a co-managed tech")
+	db := fs.String("db", "", "the demo hub's database `file`")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if args[0] == "recovery" {
+	switch args[0] {
+	case "recovery":
 		return recovery(*state)
+	case "totp":
+		ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer cancel()
+		return totpCodes(ctx, os.Stdout, *db, *username, time.Now)
 	}
 	inv, err := wire.ParseInvite(*invite)
 	if err != nil {
@@ -77,6 +89,8 @@ func run(args []string) error {
 		return approve(ctx, *state, inv, *username)
 	case "admins":
 		return admins(ctx, *state, inv)
+	case "onboard":
+		return onboard(ctx, *state, inv, *org)
 	}
 	return fmt.Errorf("unknown command %q", args[0])
 }
@@ -232,4 +246,25 @@ func approve(ctx context.Context, state string, inv wire.Invite, username string
 		}
 	}
 	return fmt.Errorf("%s is not pending", username)
+}
+
+// onboard applies the Console's proposed onboarding of org: its co-managed techs in their own TechGroup, granted on
+// the domains named after it, the MSP techs on every domain, and the All triplet gone; then it activates them.
+func onboard(ctx context.Context, state string, inv wire.Invite, org string) error {
+	c, err := ownerClient(state, inv)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	m := cvm.New()
+	m.Connect(c, inv, "demo")
+	if err := m.Refresh(ctx); err != nil {
+		return err
+	}
+	o := m.NewOnboarding(org)
+	if p := m.Preview(o); len(p.Problems) > 0 {
+		return fmt.Errorf("onboard %s: %s", org, strings.Join(p.Problems, "; "))
+	}
+	_, err = m.ApplyOnboarding(ctx, o)
+	return err
 }
