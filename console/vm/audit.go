@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,14 +23,47 @@ type AuditFilter struct {
 	Action    string // prefix, e.g. "tech." or "triplet.delete"
 	Since     time.Time
 	Until     time.Time
+	// Before keeps the events before this seq (the next page of a newest-first list); Limit is the page's size
+	// (0: 1000, the most the hub answers at once).
+	Before int64
+	Limit  int
 }
 
-// Audit reads the newest events (up to 1000) matching f, newest first. The hub filters by actor and time; the
-// rest (action prefix, the tech or agent an event is about) is filtered here.
+// query is f as the hub filters it (CapAuditQuery): every field but Tech and Agent together, which the hub's
+// About takes one at a time (a tech's events on an agent are rare enough to narrow here).
+func (f AuditFilter) query() (q wire.AuditQuery, local func(wire.AuditEvent) bool) {
+	q = wire.AuditQuery{ActorKind: f.ActorKind, ActorID: f.ActorID, ActionPrefix: f.Action, Since: f.Since, Until: f.Until,
+		BeforeSeq: f.Before, Limit: f.Limit}
+	local = func(wire.AuditEvent) bool { return true }
+	switch {
+	case f.Tech != 0 && f.Agent != 0:
+		q.About = fmt.Sprintf("tech %d", f.Tech)
+		local = func(e wire.AuditEvent) bool { return about(e, "agent", f.Agent) }
+	case f.Tech != 0:
+		q.About = fmt.Sprintf("tech %d", f.Tech)
+	case f.Agent != 0:
+		q.About = fmt.Sprintf("agent %d", f.Agent)
+	}
+	return q, local
+}
+
+// Audit reads the newest events (up to 1000, or f.Limit) matching f, newest first. A hub with CapAuditQuery
+// filters and pages them all, so that the newest page of a log of 100,000 events is one query; an older one
+// filters by actor and time only, answers its oldest events first, and the rest (action prefix, the tech or agent
+// an event is about) is filtered here.
 func (a *App) Audit(ctx context.Context, f AuditFilter) ([]wire.AuditEvent, error) {
 	api, err := a.client()
 	if err != nil {
 		return nil, err
+	}
+	if api.Supports(wire.CapAuditQuery) {
+		q, local := f.query()
+		q.Newest = true
+		evs, err := api.Audit(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("read audit log: %w", err)
+		}
+		return slices.DeleteFunc(evs, func(e wire.AuditEvent) bool { return !local(e) }), nil
 	}
 	evs, err := api.Audit(ctx, wire.AuditQuery{ActorKind: f.ActorKind, ActorID: f.ActorID, Since: f.Since, Until: f.Until, Limit: 1000})
 	if err != nil {
@@ -42,6 +76,7 @@ func (a *App) Audit(ctx context.Context, f AuditFilter) ([]wire.AuditEvent, erro
 		case f.Action != "" && !strings.HasPrefix(e.Action, f.Action):
 		case f.Tech != 0 && !about(e, "tech", f.Tech):
 		case f.Agent != 0 && !about(e, "agent", f.Agent):
+		case f.Before != 0 && e.Seq >= f.Before:
 		default:
 			out = append(out, e)
 		}
@@ -49,12 +84,12 @@ func (a *App) Audit(ctx context.Context, f AuditFilter) ([]wire.AuditEvent, erro
 	return out, nil
 }
 
-// about reports whether e was done by or to the principal kind id.
+// about reports whether e was done by or to the principal kind id (the hub's About, for a hub without it).
 func about(e wire.AuditEvent, kind string, id int64) bool {
 	if e.ActorKind == kind && e.ActorID == id {
 		return true
 	}
-	return e.Target == fmt.Sprintf("%s %d", kind, id) || strings.Contains(e.Target, fmt.Sprintf("%s=%d", kind, id))
+	return e.Target == fmt.Sprintf("%s %d", kind, id) || slices.Contains(strings.Fields(e.Target), fmt.Sprintf("%s=%d", kind, id))
 }
 
 // VerifyAudit asks the hub to walk its hash chain and says the outcome in a sentence.

@@ -673,7 +673,7 @@ func (a *App) refusedEnvelopes(ctx context.Context, api *hubclient.Client) ([]wi
 
 // AuthorityAlerts lists what the admin must look at: this Console's own alert, a rewritten audit history, every
 // agent that refuses the hub's plan or reports a head this Console did not verify, then every version a
-// TechClient refused to open.
+// TechClient refused to open, then every tech event whose device signature is FORGED.
 func (s *Snapshot) AuthorityAlerts() []string {
 	var out []string
 	if s.Authority.Alert != "" {
@@ -691,7 +691,7 @@ func (s *Snapshot) AuthorityAlerts() []string {
 		out = append(out, fmt.Sprintf("%s's TechClient refused %s, %s (%s): not signed by an enrolled agent, so someone else made it",
 			s.Actor(e), e.Target, versionOf(e.Detail), e.At.Local().Format("2006-01-02 15:04")))
 	}
-	return out
+	return append(out, s.Forged...)
 }
 
 // UnsignedAgents lists the active agents the verified state has not enrolled (approved on use, or before the

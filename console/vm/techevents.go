@@ -13,11 +13,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/watchword/watchword/shared/authority"
+	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
@@ -62,11 +64,15 @@ func (c TechEventCheck) String() string {
 // order given; other events are left out. It uses the techs of the last Refresh and the signed authority this
 // Console verified.
 func (a *App) CheckTechEvents(evs []wire.AuditEvent) []TechEventCheck {
+	return a.checkTechEvents(a.Snapshot(), evs)
+}
+
+// checkTechEvents is CheckTechEvents with the techs of s.
+func (a *App) checkTechEvents(s *Snapshot, evs []wire.AuditEvent) []TechEventCheck {
 	var state *authority.State
 	if c := a.Chain(); c != nil {
 		state = c.State()
 	}
-	s := a.Snapshot()
 	tenant := a.Invite().ClientGUID
 	var out []TechEventCheck
 	for _, e := range evs {
@@ -86,6 +92,26 @@ func (a *App) TechEventAlerts(ctx context.Context) ([]string, error) {
 	}
 	var out []string
 	for _, c := range a.CheckTechEvents(evs) {
+		if c.Forged() {
+			out = append(out, c.String())
+		}
+	}
+	return out, nil
+}
+
+// forgedTechEvents reads the tech events of the last refusedWindow (up to 1000, newest first) and lists the forged
+// ones in words, checked against the techs of s, the snapshot Refresh is filling.
+func (a *App) forgedTechEvents(ctx context.Context, api *hubclient.Client, s *Snapshot) ([]string, error) {
+	q := wire.AuditQuery{ActorKind: "tech", Since: a.clock()().Add(-refusedWindow), Limit: 1000, Newest: true}
+	evs, err := api.Audit(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if !api.Supports(wire.CapAuditQuery) { // an older hub answers its oldest events first
+		slices.Reverse(evs)
+	}
+	var out []string
+	for _, c := range a.checkTechEvents(s, evs) {
 		if c.Forged() {
 			out = append(out, c.String())
 		}

@@ -135,6 +135,30 @@ func TestTechEventSignatures(t *testing.T) {
 		t.Fatalf("alerts: %q %v", alerts, err)
 	}
 	t.Logf("alerts: %q", alerts)
+	// Refresh lists the forged events among the authority alerts, and the audit screen's rows carry the verdicts.
+	var forged int
+	for _, al := range a.Snapshot().AuthorityAlerts() {
+		if strings.Contains(al, "FORGED") {
+			forged++
+		}
+	}
+	if forged != 2 {
+		t.Fatalf("authority alerts: %q", a.Snapshot().AuthorityAlerts())
+	}
+	page, err := a.AuditPage(ctx, vm.AuditFilter{ActorKind: "tech"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := map[string]int{}
+	for _, r := range page.Rows {
+		words[r.Device]++
+		if r.Device == "FORGED" && r.DeviceWhy == "" {
+			t.Fatalf("a forged row says not why: %+v", r)
+		}
+	}
+	if words["FORGED"] != 2 || words["device-signed"] != 1 || words["unsigned"] != 1 {
+		t.Fatalf("device verdicts on the audit rows: %v", words)
+	}
 }
 
 // TestRefusedEnvelopeAlert: a TechClient's report that it refused to open a version (no enrolled agent signed it)

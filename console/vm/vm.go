@@ -31,6 +31,8 @@
 //     signing each action's operations in one update, rollback and fork alerts, and each agent's receipt.
 //   - audit.go: the audit log's filters and the hash chain's verification, compared with the newest audit checkpoint
 //     of the signed authority and extended by a new one.
+//   - auditlog.go: the audit log as people read it (actors and objects by name, a sentence per event, the device
+//     verdict of tech events), a page at a time newest first, and its export as CSV or JSON lines with the hashes.
 //   - techevents.go: whether each reveal, copy and JIT request by a tech carries its device's signature, and the
 //     forged ones as alerts (TechEventAlerts).
 //   - demo/: the demo data set the tests, the -demo mode and the screenshots share.
@@ -114,7 +116,10 @@ type Snapshot struct {
 	// recent reports of TechClients that refused to open a version no enrolled agent signed, newest first.
 	Authority AuthorityStatus
 	Refused   []wire.AuditEvent
-	At        time.Time
+	// Forged lists, in words, the tech events of the last week whose device signature does not verify
+	// (techevents.go), newest first: loaded like Refused, while this Console verifies the signed authority.
+	Forged []string
+	At     time.Time
 }
 
 // Tech returns the tech with id, or nil.
@@ -384,6 +389,7 @@ func (a *App) Refresh(ctx context.Context) error {
 	load("signed authority", func() error { return a.syncAuthority(ctx, api) })
 	if s.Me.CanReadAll() && a.Chain() != nil {
 		load("refused envelopes", func() (err error) { s.Refused, err = a.refusedEnvelopes(ctx, api); return })
+		load("tech events", func() (err error) { s.Forged, err = a.forgedTechEvents(ctx, api, s); return })
 	}
 	if err := errors.Join(errs...); err != nil {
 		if isForbidden(err) {
