@@ -1,6 +1,7 @@
 package view
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -10,22 +11,35 @@ import (
 	"github.com/watchword/watchword/console/vm"
 )
 
-// accessScreen is the auditor's view: pick a tech to see every domain and right they get and through which
-// triplet, or a domain to see every tech who can reach it.
+// accessScreen is the auditor's view: pick a tech to see every domain they reach, the target groups behind each
+// right, whether it is standing or just-in-time, through which triplet, and the account as its agent last
+// reported it (or the naming problem that keeps it from being made, with the short name that fixes it); or a
+// domain to see every tech who can reach it.
 func accessScreen(e env) screen {
 	var grants []vm.Grant
+	var shown int64 // the tech whose short name the entry holds
 	byTech := true
 	mode := widget.NewRadioGroup([]string{"By tech", "By domain"}, nil)
 	mode.Horizontal = true
 	pick := widget.NewSelect(nil, nil)
 	pick.PlaceHolder = "Pick a tech"
 	summary := widget.NewLabel("")
-	table := newTable([]column{{"Tech", 120}, {"Domain or host", 150}, {"Account", 140}, {"Rights", 160}, {"Through triplet", 340}},
+	table := newTable([]column{{"Tech", 120}, {"Domain or host", 130}, {"Account as the agent reported it", 260}, {"Target groups", 150},
+		{"Mode", 150}, {"Rights", 100}, {"Through triplet", 300}},
 		func() int { return len(grants) },
 		func(r, c int) string {
 			g := grants[r]
-			return [...]string{g.Tech.Username, g.Agent.Name, accountName(e.a, g), strings.Join(g.Rights, ", "), strings.Join(g.Via, "; ")}[c]
+			return [...]string{vm.TechRowName(g.Tech), g.Agent.Name, g.AccountText(e.a.Now()), joinOrDash(g.Groups), g.ModeText(),
+				strings.Join(g.Rights, ", "), strings.Join(g.Via, "; ")}[c]
 		}, nil)
+	// The selected tech's naming problems, and the short name that fixes them (signed: pinned agents check it).
+	problems := notice(widget.DangerImportance)
+	naming := widget.NewLabel("")
+	short := widget.NewEntry()
+	short.SetPlaceHolder("Short name, e.g. maxo")
+	setShort := widget.NewButton("Set short name", nil)
+	e.only(vm.Me.CanChange, setShort, short)
+	shortRow := container.NewBorder(nil, nil, nil, setShort, container.NewBorder(nil, nil, naming, nil, short))
 	options := func() {
 		s := e.a.Snapshot()
 		pick.Options = nil
@@ -43,6 +57,8 @@ func accessScreen(e env) screen {
 	compute := func() {
 		s := e.a.Snapshot()
 		grants = nil
+		problems.SetText("")
+		shortRow.Hide()
 		i := pick.SelectedIndex()
 		switch {
 		case i < 0:
@@ -51,12 +67,31 @@ func accessScreen(e env) screen {
 			t := s.Techs[i]
 			grants = e.a.AccessForTech(t.ID)
 			summary.SetText(fmt.Sprintf("%s (%s) reaches %d of %d domains and hosts.", t.DisplayName, t.Status, len(grants), len(s.Agents)))
+			problems.SetText(e.a.TechProblemsText(t.ID))
+			naming.SetText(s.ShortNameText(t))
+			if shown != t.ID {
+				shown = t.ID
+				short.SetText(t.ShortName)
+			}
+			shortRow.Show()
 		case !byTech && i < len(s.Agents):
 			a := s.Agents[i]
 			grants = e.a.AccessForAgent(a.ID)
 			summary.SetText(fmt.Sprintf("%d techs can reach %s (%s).", len(grants), a.Name, a.Driver))
 		}
+		if problems.Text == "" {
+			problems.Hide()
+		} else {
+			problems.Show()
+		}
 		table.Refresh()
+	}
+	setShort.OnTapped = func() {
+		s := e.a.Snapshot()
+		if i := pick.SelectedIndex(); byTech && i >= 0 && i < len(s.Techs) {
+			id, name := s.Techs[i].ID, short.Text
+			e.run(func(ctx context.Context) error { return e.a.SetShortName(ctx, id, name) }, compute)
+		}
 	}
 	mode.OnChanged = func(s string) {
 		byTech = s != "By domain"
@@ -67,7 +102,7 @@ func accessScreen(e env) screen {
 	}
 	pick.OnChanged = func(string) { compute() }
 	mode.SetSelected("By tech")
-	top := container.NewVBox(container.NewBorder(nil, nil, mode, nil, pick), summary)
+	top := container.NewVBox(container.NewBorder(nil, nil, mode, nil, pick), summary, problems, shortRow)
 	return screen{
 		obj: container.NewBorder(top, nil, nil, nil, table),
 		refresh: func() {

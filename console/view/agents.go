@@ -18,17 +18,19 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// agentsScreen lists enrolled agents with their health and their receipt of the signed authority, approves or rejects the pending ones, rotates on demand
-// and creates enrollment commands.
+// agentsScreen lists enrolled agents with their health (offline ones marked and explained above the list) and their
+// receipt of the signed authority, approves or rejects the pending ones, retires and restores agents, rotates on
+// demand and creates enrollment commands.
 func agentsScreen(e env) screen {
 	var rows []wire.Agent
 	var sel int64
-	table := newTable([]column{{"Name", 150}, {"Driver", 60}, {"Status", 80}, {"Last seen", 110}, {"Accounts", 75}, {"Signed authority", 170}, {"Errors", 260}},
+	table := newTable([]column{{"Name", 150}, {"Driver", 60}, {"Status", 120}, {"Last seen", 110}, {"Accounts", 75}, {"Signed authority", 170}, {"Errors", 260}},
 		func() int { return len(rows) },
 		func(r, c int) string {
 			s := e.a.Snapshot()
 			a := rows[r]
-			return [...]string{a.Name, a.Driver, string(a.Status), ago(time.Now(), a.LastSeen), strconv.Itoa(len(s.Accounts[a.ID])),
+			now := e.a.Now()
+			return [...]string{a.Name, a.Driver, vm.AgentStatusText(a, now), ago(now, a.LastSeen), strconv.Itoa(len(s.Accounts[a.ID])),
 				s.Receipt(a).Text, joinOrDash(s.AgentErrors(a.ID))}[c]
 		}, nil)
 	accounts := widget.NewSelect(nil, nil)
@@ -46,6 +48,34 @@ func agentsScreen(e env) screen {
 		e.run(func(ctx context.Context) error { _, err := e.a.RotateAgent(ctx, a.ID, account); return err }, nil)
 	})
 	e.only(vm.Me.CanChange, rotate)
+	// Retire an active agent (its accounts stay on the target: the confirmation says so), restore a retired one.
+	retire := widget.NewButtonWithIcon("Retire…", theme.DeleteIcon(), nil)
+	retire.Importance = widget.DangerImportance
+	restore := widget.NewButtonWithIcon("Restore", theme.ContentUndoIcon(), nil)
+	e.only(vm.Me.CanChange, retire, restore)
+	showLife := func() {
+		a := e.a.Snapshot().Agent(sel)
+		setEnabled(retire, a != nil && a.Status == wire.AgentActive)
+		setEnabled(restore, a != nil && a.Status == wire.AgentDisabled)
+	}
+	retire.OnTapped = func() {
+		a := e.a.Snapshot().Agent(sel)
+		if a == nil || a.Status != wire.AgentActive {
+			return
+		}
+		d := dialog.NewCustomConfirm("Retire agent "+a.Name+"?", "Retire", "Cancel", paragraph(e.a.Snapshot().RetireText(a.ID)), func(ok bool) {
+			if ok {
+				e.run(func(ctx context.Context) error { return e.a.RetireAgent(ctx, a.ID) }, showLife)
+			}
+		}, e.win)
+		d.Resize(fyne.NewSize(560, 320))
+		d.Show()
+	}
+	restore.OnTapped = func() {
+		if a := e.a.Snapshot().Agent(sel); a != nil && a.Status == wire.AgentDisabled {
+			e.run(func(ctx context.Context) error { return e.a.RestoreAgent(ctx, a.ID) }, showLife)
+		}
+	}
 
 	// A pending agent: its key fingerprint, to compare with the one its enroll printed, and Approve…/Reject…. The two
 	// lines keep their place whatever is selected, so nothing below moves.
@@ -113,6 +143,7 @@ func agentsScreen(e env) screen {
 		}
 		sel = rows[id.Row].ID
 		showPending()
+		showLife()
 		accounts.ClearSelected()
 		accounts.Options = nil
 		s := e.a.Snapshot()
@@ -128,7 +159,7 @@ func agentsScreen(e env) screen {
 
 	name := widget.NewEntry()
 	name.SetPlaceHolder("Domain or host name, e.g. litware.local")
-	driver := widget.NewSelect([]string{wire.DriverAD, wire.DriverLinux, wire.DriverLDAP}, nil)
+	driver := widget.NewSelect(vm.EnrollDrivers, nil)
 	driver.SetSelected(wire.DriverAD)
 	approveOnUse := widget.NewCheck("Approve on use", nil)
 	cmd := widget.NewMultiLineEntry()
@@ -166,14 +197,18 @@ func agentsScreen(e env) screen {
 		container.NewBorder(nil, nil, nil, container.NewHBox(driver, approveOnUse, create), name),
 		container.NewBorder(nil, nil, nil, copyBtn, cmd),
 		container.NewBorder(nil, nil, widget.NewLabel("Token"), copyToken, token))
-	ops := container.NewBorder(nil, nil, nil, rotate, accounts)
+	ops := container.NewBorder(nil, nil, nil, container.NewHBox(rotate, retire, restore), accounts)
 	// Agents that refuse the hub's plan (or report a head this Console did not verify) show above the list.
 	alerts := notice(widget.DangerImportance)
 	return screen{
 		obj: container.NewBorder(alerts, container.NewVBox(pendingBox, ops, widget.NewSeparator(), enroll), nil, nil, table),
 		refresh: func() {
 			rows = e.a.Snapshot().Agents
-			alerts.SetText(strings.Join(e.a.Snapshot().AuthorityAlerts(), "\n"))
+			lines := e.a.Snapshot().AuthorityAlerts()
+			for _, g := range e.a.Snapshot().OfflineAgents(e.a.Now()) {
+				lines = append(lines, "⚠ "+vm.OfflineText(g, e.a.Now()))
+			}
+			alerts.SetText(strings.Join(lines, "\n"))
 			if alerts.Text == "" {
 				alerts.Hide() // no room taken from the list when all is well
 			} else {
@@ -181,6 +216,7 @@ func agentsScreen(e env) screen {
 			}
 			table.Refresh()
 			showPending()
+			showLife()
 		},
 	}
 }

@@ -22,6 +22,14 @@ func notifyJIT(a *vm.App) {
 	})
 }
 
+// notifyAgentOffline shows a desktop notification for every agent a refresh finds newly offline.
+func notifyAgentOffline(a *vm.App) {
+	a.OnAgentOffline(func(g wire.Agent) {
+		n := fyne.NewNotification("Agent offline: "+g.Name, vm.OfflineText(g, a.Now()))
+		fyne.Do(func() { sendNotification(n) })
+	})
+}
+
 // notifyFailedAccounts shows a desktop notification for every account a refresh finds newly failed.
 func notifyFailedAccounts(a *vm.App) {
 	a.OnAccountFailed(func(acc vm.TechAccount) {

@@ -117,6 +117,7 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 	built := map[string]screen{}
 	notifyJIT(a)
 	notifyFailedAccounts(a)
+	notifyAgentOffline(a)
 
 	// The navigation lists the sections this Console's role may use (vm.VisibleSections).
 	visible := a.VisibleSections()

@@ -23,6 +23,9 @@ type Grant struct {
 	// Standing and JIT say how the triplets grant it: a standing triplet keeps the account open; a just-in-time one
 	// opens it for a window the tech requests. Both can hold.
 	Standing, JIT bool
+	// JITMaxSeconds is the longest window a just-in-time triplet allows; JITApproval, whether one needs an approver.
+	JITMaxSeconds int64
+	JITApproval   bool
 	// Account is the account as its agent last reported it (nil: none yet), and Problem, when no account can be
 	// made, why ("no account on contoso.local: …"). Filled by AccessForTech and AccessForAgent.
 	Account *wire.Account
@@ -31,13 +34,20 @@ type Grant struct {
 
 // ModeText says how the access is granted: "standing", "just-in-time" or both.
 func (g Grant) ModeText() string {
-	switch {
-	case g.Standing && g.JIT:
-		return "standing + just-in-time"
-	case g.JIT:
-		return "just-in-time"
+	if !g.JIT {
+		return "standing"
 	}
-	return "standing"
+	jit := "just-in-time"
+	if g.JITMaxSeconds > 0 {
+		jit += ", up to " + FormatDuration(g.JITMaxSeconds)
+	}
+	if g.JITApproval {
+		jit += ", approved"
+	}
+	if g.Standing {
+		return "standing + " + jit
+	}
+	return jit
 }
 
 // AccountText is the account's real state as the agent last reported it: its name and state, its last
@@ -96,6 +106,8 @@ func ComputeAccess(s *Snapshot) []Grant {
 				}
 				if tr.Mode == wire.TripletJIT {
 					g.JIT = true
+					g.JITMaxSeconds = max(g.JITMaxSeconds, tr.MaxDurationSeconds)
+					g.JITApproval = g.JITApproval || tr.ApprovalRequired
 				} else {
 					g.Standing = true
 				}
