@@ -68,12 +68,15 @@ type TechStatusResponse struct {
 // Credential is one account of the calling tech and the sealed versions it can open. Open each envelope with the
 // context (ClientGUID, AgentID, AccountName, Version).
 type Credential struct {
-	AccountID      int64               `json:"accountId"`
-	AgentID        int64               `json:"agentId"`
-	AgentName      string              `json:"agentName"`
-	Driver         string              `json:"driver"`
-	AccountName    string              `json:"accountName"`
-	Rights         []string            `json:"rights"`
+	AccountID   int64    `json:"accountId"`
+	AgentID     int64    `json:"agentId"`
+	AgentName   string   `json:"agentName"`
+	Driver      string   `json:"driver"`
+	AccountName string   `json:"accountName"`
+	Rights      []string `json:"rights"`
+	// Groups are the target groups the rights make the account a member of on this target (Domain Admins, sudo):
+	// what the tech really gets. Empty from a hub that does not send them.
+	Groups         []string            `json:"groups,omitempty"`
 	Versions       []CredentialVersion `json:"versions"` // newest first: the confirmed one and any newer staged ones
 	NextRotationAt time.Time           `json:"nextRotationAt,omitzero"`
 	// RotatesAfterUseAt is when a reveal or copy made the account due for rotation ("rotates at … after use"); zero

@@ -2,7 +2,6 @@ package view
 
 import (
 	"image/color"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -159,7 +158,7 @@ func renderRow(c *fyne.Container, r *vm.Row, t time.Time) {
 	text, icon, right := c.Objects[0].(*fyne.Container), c.Objects[1].(*widget.Icon), c.Objects[2].(*fyne.Container)
 	icon.SetResource(driverIcon(r.Driver))
 	text.Objects[0].(*widget.Label).SetText(r.Host)
-	text.Objects[1].(*widget.Label).SetText(r.Account + " · " + strings.Join(r.Rights, ", "))
+	text.Objects[1].(*widget.Label).SetText(r.Account + " · " + r.AccessText())
 	next, badge := right.Objects[0].(*widget.Label), right.Objects[1].(*widget.Label)
 	next.SetText(vm.Until(t, r.NextRotation))
 	switch {
@@ -276,7 +275,7 @@ func newDetail(u *ui) *detail {
 	grid := container.New(layout.NewFormLayout(),
 		field("Username"), container.NewBorder(nil, nil, nil, d.copyUser, d.account),
 		field("Password"), container.NewBorder(nil, nil, nil, d.reveal, d.password),
-		field("Rights"), d.rights,
+		field("Groups"), d.rights,
 		field("Last rotated"), d.rotated,
 		field("Next rotation"), container.NewVBox(d.next, d.afterUse),
 		field("Version"), d.version,
@@ -312,7 +311,7 @@ func (d *detail) show(r *vm.Row) {
 	d.host.SetText(r.Host)
 	d.kind.SetText(vm.DriverName(r.Driver))
 	d.account.SetText(r.Account)
-	d.rights.SetText(strings.Join(r.Rights, ", "))
+	d.rights.SetText(r.AccessText())
 	d.version.SetText(versionText(r))
 	d.alert.SetText(r.Alert)
 	if r.Alert == "" {

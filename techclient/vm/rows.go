@@ -17,6 +17,7 @@ type Row struct {
 	Driver       string // ad, linux, ldap
 	Account      string // the account name on the target
 	Rights       []string
+	Groups       []string  // the target groups the account is a member of (Domain Admins, sudo)
 	Version      int64     // the version shown: the confirmed one, or the newest staged when none is confirmed
 	Confirmed    bool      // false while the first password is staged but not yet confirmed by the target
 	Rotating     bool      // a newer version is staged: the target is being rotated right now
@@ -47,6 +48,15 @@ func (r *Row) String() string {
 	return fmt.Sprintf("account %d %q on %q v%d confirmed=%v rotating=%v", r.AccountID, r.Account, r.Host, r.Version, r.Confirmed, r.Rotating)
 }
 
+// AccessText is what the account is on its target, as a tech reads it: its target groups ("Domain Admins"), not
+// the right's name an admin chose; the right names from a hub that does not send the groups.
+func (r *Row) AccessText() string {
+	if len(r.Groups) > 0 {
+		return strings.Join(r.Groups, ", ")
+	}
+	return strings.Join(r.Rights, ", ")
+}
+
 // DriverName names a driver kind for people.
 func DriverName(d string) string {
 	switch d {
@@ -67,13 +77,14 @@ func newRow(guid string, c *wire.Credential) *Row {
 		return nil
 	}
 	r := &Row{AccountID: c.AccountID, AgentID: c.AgentID, Host: c.AgentName, Driver: c.Driver, Account: c.AccountName,
-		Rights: slices.Clone(c.Rights), NextRotation: c.NextRotationAt, RotatesAfterUse: c.RotatesAfterUseAt, guid: guid,
+		Rights: slices.Clone(c.Rights), Groups: slices.Clone(c.Groups), NextRotation: c.NextRotationAt, RotatesAfterUse: c.RotatesAfterUseAt, guid: guid,
 		JIT: c.JIT, JITMax: time.Duration(c.JITMaxSeconds) * time.Second, JITApproval: c.JITApproval}
 	if c.JITGrant != nil {
 		g := *c.JITGrant
 		r.Grant = &g
 	}
-	r.key = strings.ToLower(r.Host + "\x00" + r.Account + "\x00" + strings.Join(r.Rights, "\x00") + "\x00" + DriverName(r.Driver))
+	r.key = strings.ToLower(r.Host + "\x00" + r.Account + "\x00" + strings.Join(r.Rights, "\x00") + "\x00" + strings.Join(r.Groups, "\x00") +
+		"\x00" + DriverName(r.Driver))
 	if r.JIT {
 		r.key += "\x00just-in-time jit"
 	}

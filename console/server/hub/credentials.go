@@ -127,9 +127,9 @@ func (h *Hub) delta(ctx context.Context, tenant *store.Tenant, v *view, tech *st
 // credential renders one account of a grant with its live versions (newest first).
 func (v *view) credential(tenant *store.Tenant, g entitle.Grant, acc *store.Account, versions []store.Version) wire.Credential {
 	agent := v.agents[g.Agent.ID]
-	names, _ := v.rightNames(g.Rights, agent.Driver)
+	names, groups := v.rightNames(g.Rights, agent.Driver)
 	c := wire.Credential{AccountID: acc.ID, AgentID: agent.ID, AgentName: agent.Name, Driver: agent.Driver,
-		AccountName: acc.Name, Rights: names, Versions: []wire.CredentialVersion{},
+		AccountName: acc.Name, Rights: names, Groups: groups, Versions: []wire.CredentialVersion{},
 		NextRotationAt: schedule(tenant, acc, v.intervalFor(tenant, agent.ID)), RotatesAfterUseAt: rotatesAfterUseAt(acc)}
 	// Every staged version above the confirmed one (the target may hold any of them), then the confirmed one.
 	// Failed and superseded versions are not handed out.
