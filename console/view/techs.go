@@ -82,6 +82,7 @@ func techsScreen(e env) screen {
 	pause24 := widget.NewButton("Pause 2FA: 24 h…", nil)
 	resetTOTP := widget.NewButton("Reset authenticator…", nil)
 	e.only(vm.Me.CanManageTechs, deact, unlock, resetTOTP)
+	life, showLife := techLife(e, func() int64 { return sel }) // edit, delete, device (techlife.go)
 	e.only(vm.Me.CanChange, react, rotate, pauseNext, pause24)
 
 	show := func() {
@@ -111,6 +112,7 @@ func techsScreen(e env) screen {
 			pauseNext.Disable()
 			pause24.Disable()
 			resetTOTP.Disable()
+			showLife(nil)
 			return
 		}
 		sec, known := e.a.TechSecurity(t.ID)
@@ -124,6 +126,7 @@ func techsScreen(e env) screen {
 		accTable.Refresh()
 		setEnabled(deact, t.Status == wire.TechActive || t.Status == wire.TechPending)
 		setEnabled(react, t.Status == wire.TechDisabled)
+		showLife(t)
 		setEnabled(rotate, t.Status == wire.TechActive)
 	}
 	reload := func() {
@@ -232,7 +235,7 @@ func techsScreen(e env) screen {
 	filters := container.NewBorder(nil, nil, container.NewHBox(status, org), nil, search)
 	accountsBox := container.NewBorder(container.NewBorder(nil, nil, heading("Accounts"),
 		container.NewHBox(retry, adopt)), nil, nil, nil, accountsTable)
-	detail := container.NewBorder(container.NewVBox(who, container.NewHBox(deact, react, rotate),
+	detail := container.NewBorder(container.NewVBox(who, container.NewHBox(append([]fyne.CanvasObject{deact, react, rotate}, life...)...),
 		security, container.NewHBox(unlock, pauseNext, pause24, resetTOTP), problems), nil, nil, nil,
 		container.NewGridWithRows(2, accTable, accountsBox))
 	split := container.NewVSplit(table, detail)

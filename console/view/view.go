@@ -17,6 +17,8 @@
 //   - placement.go: the approve dialog of a pending tech (where the tech belongs) and what the approval could not
 //     grant.
 //   - alltriplet.go: the banner while the built-in All triplet is in force.
+//   - techlife.go: the Techs screen's Edit… (a move previewed), Delete… (accounts deleted or kept disabled) and
+//     Device… dialogs.
 //   - notify.go: desktop notifications of new JIT requests and newly failed accounts.
 //   - start.go: Start (the session, the passphrase dialog); setup.go: the first start's dialog, a local hub or one
 //     elsewhere; recovery.go: the recovery identity shown once, saved or copied and cleared from the clipboard.

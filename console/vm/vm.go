@@ -20,6 +20,8 @@
 //   - registrations.go: the tenant's queue of pending registrations, full or nearly.
 //   - security.go, totpreset.go: each tech's 2FA and lockout, pausing and resetting 2FA, device replacements, and
 //     the CSV import of techs.
+//   - techlife.go: editing a tech (a move between organizations previewed and signed), deleting a deactivated
+//     one with or without its accounts (signed), and its device.
 //   - accounts.go: a tech's accounts, failed ones with Retry and Adopt, the failure notifications, and the naming
 //     format without a fixed part.
 //   - agents.go: agents waiting for approval.
