@@ -11,8 +11,10 @@
 //   - role.go: who this Console is signed in as (Me), what its role may read and do, and which sections it sees.
 //   - actions.go: what the admin changes — approve, reject, deactivate, groups, rights, triplets, enrolment,
 //     rotation — and do, which runs each change and refreshes.
-//   - access.go: effective access computed from the snapshot with the triplet each grant comes through, and what
-//     deleting a triplet would take away.
+//   - access.go: effective access computed from the snapshot with the triplet each grant comes through, the target
+//     groups behind it, standing or just-in-time, the account as its agent reported it or the naming problem that
+//     keeps one from being made, and what deleting a triplet would take away.
+//   - naming.go: a tech's naming problems on its row and the short name that fixes them, set and signed.
 //   - onboard.go: the co-managed onboarding of a client organization as a plan, its preview and its atomic
 //     application.
 //   - placement.go: where an approved tech belongs (an organization, which makes it co-managed, or MSP staff).
@@ -24,7 +26,8 @@
 //     one with or without its accounts (signed), and its device.
 //   - accounts.go: a tech's accounts, failed ones with Retry and Adopt, the failure notifications, and the naming
 //     format without a fixed part.
-//   - agents.go: agents waiting for approval.
+//   - agents.go: agents waiting for approval, offline agents (against the Console's clock) and their
+//     notifications, retiring and restoring an agent, the enrolment drivers.
 //   - jit.go: a triplet's mode (standing or just-in-time), the queue of requests, the open windows, and WatchJIT,
 //     the long poll that shows a new request at once.
 //   - orgs.go: organizations and co-management, console admins and their roles, seats.

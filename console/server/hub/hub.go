@@ -28,6 +28,7 @@
 //   - tokens.go: claim and enrollment tokens.
 //   - tech.go: a tech device's registration, status (and its long poll), credentials, changes and events; an
 //     admin's list of techs, approve (and where an approved tech belongs), reject, disable and enable.
+//   - shortname.go: a tech's short name, which stands for its username in its account names.
 //   - agent.go: an agent's enrolment, plan, staging, confirmation, failures and account reports; an admin's list
 //     of agents and its actions on them.
 //   - accounts.go: accounts by tech or agent, rotation requests, failed accounts, retry and adoption, plan
