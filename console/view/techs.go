@@ -37,7 +37,7 @@ func techsScreen(e env) screen {
 			if sec, ok := e.a.TechSecurity(t.ID); ok {
 				twoFA, lock = vm.TwoFactorText(sec, time.Now()), vm.LockText(sec)
 			}
-			return [...]string{t.Username, t.DisplayName, orDash(t.Organization), string(t.Status), twoFA, lock, joinOrDash(e.a.Snapshot().GroupsOf(t.ID))}[c]
+			return [...]string{vm.TechRowName(t), t.DisplayName, orDash(t.Organization), string(t.Status), twoFA, lock, joinOrDash(e.a.Snapshot().GroupsOf(t.ID))}[c]
 		}, nil)
 	who := heading("")
 	var access []vm.Grant
