@@ -7,9 +7,9 @@
 //
 // # Reading guide
 //
-//   - readable.go: Label, the cell that shows its text whole on hover; Layer, which wraps a window's content;
-//     Cut, whether a text is wider than the room a label has (the test check in internal/testsupport/readtest
-//     uses it too).
+//   - readable.go: Label, the cell that shows its text whole on hover; Tipped, an object (a row's icon) with a
+//     tooltip that says what it means; Layer, which wraps a window's content; Cut, whether a text is wider than the
+//     room a label has (the test check in internal/testsupport/readtest uses it too).
 package readable
 
 import (
@@ -234,4 +234,60 @@ func find(o fyne.CanvasObject) *layer {
 		level = next
 	}
 	return nil
+}
+
+// Tipped is an object (an icon) with a tooltip that shows while the pointer rests on it.
+type Tipped struct {
+	widget.BaseWidget
+	Object fyne.CanvasObject
+	text   string
+	tip    *tip
+}
+
+var _ desktop.Hoverable = (*Tipped)(nil)
+
+// WithTip returns o with the tooltip text.
+func WithTip(o fyne.CanvasObject, text string) *Tipped {
+	t := &Tipped{Object: o, text: text}
+	t.ExtendBaseWidget(t)
+	return t
+}
+
+// SetTip changes the tooltip's text.
+func (t *Tipped) SetTip(text string) {
+	t.text = text
+	t.MouseOut()
+}
+
+// Tip is the text of the tooltip on screen, "" when none shows.
+func (t *Tipped) Tip() string {
+	if t.tip == nil || !t.tip.Visible() {
+		return ""
+	}
+	return t.tip.text.Text
+}
+
+// CreateRenderer draws the object.
+func (t *Tipped) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(t.Object) }
+
+// MouseIn shows the tooltip.
+func (t *Tipped) MouseIn(*desktop.MouseEvent) {
+	c := fyne.CurrentApp().Driver().CanvasForObject(t)
+	if c == nil || t.text == "" {
+		return
+	}
+	if layer := find(c.Content()); layer != nil {
+		t.tip = layer.show(t.text, fyne.CurrentApp().Driver().AbsolutePositionForObject(t), t.Size(), fyne.TextStyle{})
+	}
+}
+
+// MouseMoved does nothing: the tooltip stays where it showed.
+func (t *Tipped) MouseMoved(*desktop.MouseEvent) {}
+
+// MouseOut hides the tooltip.
+func (t *Tipped) MouseOut() {
+	if t.tip != nil {
+		t.tip.Hide()
+		t.tip = nil
+	}
 }

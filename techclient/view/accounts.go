@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/watchword/watchword/internal/readable"
 	"github.com/watchword/watchword/shared/reltime"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
@@ -20,6 +21,9 @@ import (
 
 // hidden is what a password looks like until it is revealed.
 const hidden = "••••••••••••••••"
+
+// NoPassword is what the password field says while the device has no password of the account.
+const NoPassword = "none on this device yet"
 
 // accountList is the active screen's widgets, named for tests and shortcuts.
 type accountList struct {
@@ -135,14 +139,14 @@ func itoa(n int) string {
 	return string(b)
 }
 
-// newRowTemplate is one list row: kind icon, host and account, time to the next rotation.
+// newRowTemplate is one list row: kind icon (its tooltip names the kind), host and account (cut ones show whole in
+// a tooltip), time to the next rotation.
 func newRowTemplate() fyne.CanvasObject {
-	icon := widget.NewIcon(theme.ComputerIcon())
-	host := widget.NewLabelWithStyle("contoso.local", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	host.Truncation = fyne.TextTruncateEllipsis
-	acct := widget.NewLabel("alice-tm · Domain Admins")
-	acct.Truncation = fyne.TextTruncateEllipsis
-	acct.SizeName = theme.SizeNameCaptionText
+	icon := readable.WithTip(widget.NewIcon(theme.ComputerIcon()), "")
+	host := readable.NewLabel("contoso.local")
+	host.Text.TextStyle = fyne.TextStyle{Bold: true}
+	acct := readable.NewLabel("alice-tm · Domain Admins")
+	acct.Text.SizeName = theme.SizeNameCaptionText
 	next := widget.NewLabelWithStyle("in 23 h 59 min", fyne.TextAlignTrailing, fyne.TextStyle{})
 	next.SizeName = theme.SizeNameCaptionText
 	badge := widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{Italic: true})
@@ -153,14 +157,19 @@ func newRowTemplate() fyne.CanvasObject {
 	return container.NewBorder(nil, nil, icon, right, text)
 }
 
-// renderRow fills a row template: objects are center, icon, right as NewBorder orders them.
+// renderRow fills a row template: objects are center, icon, right as NewBorder orders them. A just-in-time row has
+// one clock, its badge's: its password changes when a window opens and ends, not on the schedule.
 func renderRow(c *fyne.Container, r *vm.Row, t time.Time) {
-	text, icon, right := c.Objects[0].(*fyne.Container), c.Objects[1].(*widget.Icon), c.Objects[2].(*fyne.Container)
-	icon.SetResource(driverIcon(r.Driver))
-	text.Objects[0].(*widget.Label).SetText(r.Host)
-	text.Objects[1].(*widget.Label).SetText(r.Account + " · " + r.AccessText())
+	text, icon, right := c.Objects[0].(*fyne.Container), c.Objects[1].(*readable.Tipped), c.Objects[2].(*fyne.Container)
+	icon.Object.(*widget.Icon).SetResource(driverIcon(r.Driver))
+	icon.SetTip(vm.DriverName(r.Driver))
+	text.Objects[0].(*readable.Label).SetText(r.Host)
+	text.Objects[1].(*readable.Label).SetText(r.Account + " · " + r.AccessText())
 	next, badge := right.Objects[0].(*widget.Label), right.Objects[1].(*widget.Label)
 	next.SetText(vm.Until(t, r.NextRotation))
+	if r.JIT {
+		next.SetText("")
+	}
 	switch {
 	case r.Alert != "":
 		badge.SetText("not signed by an enrolled agent")
@@ -286,7 +295,8 @@ func newDetail(u *ui) *detail {
 		fyne.TextAlignCenter)
 	emptyText.Importance = widget.LowImportance
 	d.empty = container.NewCenter(container.New(&fixedWidth{w: 300}, emptyText))
-	d.box = container.NewPadded(container.NewStack(d.empty, container.NewVScroll(d.card)))
+	// The card is inset inside its scroll: the buttons at its right edge are not clipped by it or under its bar.
+	d.box = container.NewPadded(container.NewStack(d.empty, container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, 2*theme.Padding()), d.card))))
 	d.show(nil)
 	a.Revealed.AddListener(binding.NewDataListener(func() {
 		if v, _ := a.Revealed.Get(); d.row == nil || int64(v) != d.row.AccountID {
@@ -351,11 +361,22 @@ func (d *detail) tick() {
 		d.rotated.SetText(reltime.Ago(now, d.row.RotatedAt) + " · " + d.row.RotatedAt.Local().Format("Mon 2 Jan 15:04"))
 	}
 	d.next.SetText(vm.Countdown(now, d.row.NextRotation))
+	d.next.TextStyle = fyne.TextStyle{Monospace: true}
+	if d.row.JIT {
+		// One clock for a just-in-time account, the window's (the panel below): its password changes when a window
+		// opens and when it ends.
+		d.next.SetText(vm.JITRotationText)
+		d.next.TextStyle = fyne.TextStyle{}
+	}
+	d.next.Refresh()
 	d.jit.tick(d.row, now)
 	usable := d.row.Usable(now)
 	setEnabled(d.reveal, usable)
 	setEnabled(d.copyPass, usable)
-	if s := vm.AfterUse(now, d.row.RotatesAfterUse); s != "" {
+	if d.password.Text == hidden || d.password.Text == NoPassword {
+		d.conceal() // bullets only for a password the device has
+	}
+	if s := vm.AfterUse(now, d.row.RotatesAfterUse); s != "" && !d.row.JIT {
 		d.afterUse.SetText(s + " (" + vm.Countdown(now, d.row.RotatesAfterUse) + ")")
 		d.afterUse.Show()
 	} else {
@@ -375,8 +396,15 @@ func seconds(d time.Duration) string {
 }
 
 func (d *detail) conceal() {
-	d.password.SetText(hidden)
 	d.password.Importance = widget.MediumImportance
+	d.password.TextStyle = fyne.TextStyle{Monospace: true}
+	if d.row != nil && d.row.Version == 0 {
+		d.password.Importance = widget.LowImportance
+		d.password.TextStyle = fyne.TextStyle{}
+		d.password.SetText(NoPassword)
+	} else {
+		d.password.SetText(hidden)
+	}
 	d.reveal.SetText("Reveal")
 	d.reveal.SetIcon(theme.VisibilityIcon())
 }

@@ -22,6 +22,7 @@ import (
 type jitPanel struct {
 	d         *detail
 	box       *fyne.Container
+	title     *widget.Label // hidden while the status says it already
 	status    *widget.Label
 	duration  *widget.Select
 	durations []time.Duration
@@ -43,12 +44,12 @@ func newJITPanel(d *detail) *jitPanel {
 	p.enable = widget.NewButtonWithIcon("Enable access", theme.LoginIcon(), p.request)
 	p.enable.Importance = widget.HighImportance
 	p.done = widget.NewButtonWithIcon("Done", theme.CancelIcon(), p.end)
-	title := widget.NewLabelWithStyle("Just-in-time access", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	p.title = widget.NewLabelWithStyle("Just-in-time access", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	// The reason keeps its label once typed into: its placeholder goes with the first letter.
 	p.form = container.NewVBox(
-		container.NewBorder(nil, nil, widget.NewLabel("For"), nil, p.duration),
-		p.reason,
+		container.New(layout.NewFormLayout(), widget.NewLabel("For"), p.duration, widget.NewLabel("Reason"), p.reason),
 		container.NewHBox(layout.NewSpacer(), p.enable))
-	p.box = container.NewVBox(widget.NewSeparator(), title, p.status, p.form, container.NewHBox(layout.NewSpacer(), p.done))
+	p.box = container.NewVBox(widget.NewSeparator(), p.title, p.status, p.form, container.NewHBox(layout.NewSpacer(), p.done))
 	p.box.Hide()
 	return p
 }
@@ -81,6 +82,11 @@ func (p *jitPanel) tick(r *vm.Row, now time.Time) {
 	}
 	state := r.JITState(now)
 	p.status.SetText(r.JITStatusText(now))
+	if strings.HasPrefix(p.status.Text, p.title.Text) {
+		p.title.Hide()
+	} else {
+		p.title.Show()
+	}
 	switch state {
 	case vm.JITActive:
 		p.status.Importance = widget.SuccessImportance

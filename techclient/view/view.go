@@ -22,16 +22,19 @@
 //   - view.go: Root and the screen of each state, the parts every centred screen is made of (page, heading,
 //     paragraph, errorLabel, spinner, fingerprintLabel, startOver), and the starting and ended screens.
 //   - setup.go: the first-run form, the pending and locked screens, and Start over.
-//   - accounts.go: the active screen: the list of accounts, its rows, the detail pane with reveal and copy, and
-//     the offline banner the other screens show too.
-//   - jit.go: the detail pane's just-in-time panel: request a window with a reason, end it, its badge in the list.
+//   - accounts.go: the active screen: the list of accounts, its rows (a cut host or account shows whole in a
+//     tooltip, the icon's tooltip names the target's kind; Root's content is the tooltip layer, internal/readable),
+//     the detail pane with reveal and copy, and the offline banner the other screens show too.
+//   - jit.go: the detail pane's just-in-time panel: request a window with a reason, end it, its badge in the list —
+//     a just-in-time account's one clock (no scheduled countdown beside it).
 //   - history.go: the previous passwords dialog, each version opened only while shown.
 //   - twofactor.go: the enrol, code, locked-out and replacing screens, and the QR code.
 //   - desktop.go: what the application adds around the window: Options and Settings from fyne's preferences, the
 //     Preferences dialog, keyboard shortcuts, toasts and the search field's keys.
 //
 // The tests drive these screens with fyne's test driver against the real in-process hub; testdata holds the widget
-// trees of the first-run, pending and accounts screens they compare with (and, under failed, what differed).
+// trees of the first-run, pending and accounts screens they compare with (and, under failed, what differed);
+// readable_test.go checks that no text of the account list is cut without a way to read it.
 package view
 
 import (
@@ -44,6 +47,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/watchword/watchword/assets"
+	"github.com/watchword/watchword/internal/readable"
 	"github.com/watchword/watchword/techclient/vm"
 )
 
@@ -69,7 +73,8 @@ func build(a *vm.App, w fyne.Window) (*ui, fyne.CanvasObject) {
 	// The activity layer under everything counts pointer movement as use, for the idle lock.
 	act := &activity{a: a}
 	act.ExtendBaseWidget(act)
-	return u, container.NewStack(act, stack)
+	// The tooltip layer over everything draws the tooltips of cut row texts and row icons (internal/readable).
+	return u, readable.Layer(container.NewStack(act, stack))
 }
 
 // ui is the window's widgets; it keeps no state a technician could see that the view-model does not hold.

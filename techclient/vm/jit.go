@@ -77,6 +77,10 @@ func (r *Row) Usable(now time.Time) bool {
 	return !r.JIT || r.JITState(now) == JITActive
 }
 
+// JITRotationText is when a just-in-time account's password changes, in place of a scheduled rotation's countdown:
+// the window's countdown is the account's one clock.
+const JITRotationText = "when access is enabled and when it ends"
+
 // JITStatusText says in one sentence where the row's access stands, for the detail pane.
 func (r *Row) JITStatusText(now time.Time) string {
 	g := r.Grant
