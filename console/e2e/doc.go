@@ -14,7 +14,8 @@
 //  7. a new MSP tech gets accounts on both domains;
 //  8. a newly enrolled domain joins AllDomains: MSP techs get accounts there, co-managed techs do not;
 //  9. the hub's database and logs hold none of the run's passwords;
-//  10. the recovery identity opens an envelope with the plain age command;
+//  10. watchword-hub recovery export writes the account's envelopes as .age files, and the recovery identity opens
+//     one with the plain age command;
 //  11. the audit log verifies and holds every approval, onboarding change, rotation, reveal and deactivation.
 //
 // Each step prints one line with its measured latency, and the run ends with "e2e: 11 passed, 0 failed", shown by

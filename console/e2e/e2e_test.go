@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -606,26 +605,34 @@ func TestE2E(t *testing.T) {
 		return fmt.Sprintf("%d passwords × %d files (%d KiB): 0 found", len(secrets), len(blobs), size/1024), nil
 	})
 
-	s.step(10, "recovery identity opens an envelope with the plain age command", func() (string, error) {
+	s.step(10, "recovery export, then the recovery identity opens the envelope with the plain age command", func() (string, error) {
 		pw, r, err := c1.reveal(adHost)
 		if err != nil {
 			return "", err
 		}
-		conn, err := sql.Open("sqlite", "file:"+db+"?mode=ro")
+		// The documented break-glass: export the account's envelopes with the hub's command line, then age -d.
+		dir := t.TempDir()
+		out, err := exec.CommandContext(ctx, bin.hub, "recovery", "export", "--db", db, "--account", r.Account,
+			"--host", r.Host, "--history", "--out", dir).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("watchword-hub recovery export: %v: %s", err, out)
+		}
+		envFile := ""
+		for _, line := range strings.Split(string(out), "\n") {
+			if base := filepath.Base(line); strings.HasSuffix(base, fmt.Sprintf("_v%d.age", r.Version)) ||
+				strings.Contains(base, fmt.Sprintf("_v%d-", r.Version)) {
+				envFile = line
+			}
+		}
+		if envFile == "" {
+			return "", fmt.Errorf("watchword-hub recovery export wrote no file of %s v%d: %s", r.Account, r.Version, out)
+		}
+		envelope, err := os.ReadFile(envFile)
 		if err != nil {
 			return "", err
 		}
-		defer conn.Close()
-		var envelope []byte
-		if err := conn.QueryRowContext(ctx, "SELECT envelope FROM versions WHERE account_id = ? AND version = ?", r.AccountID, r.Version).Scan(&envelope); err != nil {
-			return "", fmt.Errorf("read the envelope of %s v%d from the database: %w", r.Account, r.Version, err)
-		}
-		dir := t.TempDir()
-		keyFile, envFile := filepath.Join(dir, "recovery-identity.txt"), filepath.Join(dir, "envelope.age")
+		keyFile := filepath.Join(dir, "recovery-identity.txt")
 		if err := os.WriteFile(keyFile, []byte(recovery.AgeIdentity().String()+"\n"), 0o600); err != nil {
-			return "", err
-		}
-		if err := os.WriteFile(envFile, envelope, 0o600); err != nil {
 			return "", err
 		}
 		st := time.Now()
@@ -640,7 +647,8 @@ func TestE2E(t *testing.T) {
 		if !strings.HasSuffix(string(plain), pw) || !strings.Contains(string(plain), r.Account) {
 			return "", errors.New("age -d printed something else than the account's context and password")
 		}
-		return fmt.Sprintf("age -d -i recovery-identity.txt envelope.age: %s, %d-byte envelope, shows %s v%d", ms(el), len(envelope), r.Account, r.Version), nil
+		return fmt.Sprintf("watchword-hub recovery export, then age -d -i recovery-identity.txt %s: %s, %d-byte envelope, shows %s v%d",
+			filepath.Base(envFile), ms(el), len(envelope), r.Account, r.Version), nil
 	})
 
 	s.step(11, "audit log verifies and holds the run's changes", func() (string, error) {
