@@ -29,7 +29,7 @@ func inviteScreen(e env) screen {
 			inv.SetText(i.String())
 			guide.SetText(fmt.Sprintf("Send this invite to each technician of %s. In the TechClient they paste it, choose the username you tell them "+
 				"(co-managed client staff also give their organization), and register. They then show up under Pending techs: "+
-				"approve them after they read out the fingerprint their TechClient shows.\n\nClient GUID: %s\nHub: %s\nHub key pin: %s",
+				"approve them after they read out the fingerprint their TechClient shows.\n\nClient GUID: %s\nHub: %s\nHub fingerprint: %s",
 				orDash(s.Tenant.Name), i.ClientGUID, i.HubURL, i.HubPin))
 			qr.Objects = inviteQR(i.String())
 			qr.Refresh()

@@ -1,7 +1,7 @@
 // Package hubclient is the typed client of the hub's API, the one way the agent, the TechClient and the Console
 // talk to a hub.
 //
-// A Client is built from an invite (hub URL, client GUID, hub pin) and the caller's seal.Identity. It presents the
+// A Client is built from an invite (hub URL, client GUID, hub fingerprint) and the caller's seal.Identity. It presents the
 // identity's self-signed certificate as its TLS client certificate and accepts the hub only if the hub's key
 // matches the pin: no certificate authority is involved, and a hub that cannot prove the pinned key gets nothing.
 //

@@ -70,7 +70,7 @@ func (i Invite) Validate() error {
 		return fmt.Errorf("%w: client GUID %q", ErrBadInvite, i.ClientGUID)
 	}
 	if !validPin(i.HubPin) {
-		return fmt.Errorf("%w: hub pin %q", ErrBadInvite, i.HubPin)
+		return fmt.Errorf("%w: hub fingerprint %q", ErrBadInvite, i.HubPin)
 	}
 	if i.Authority != "" && !validHash(i.Authority) {
 		return fmt.Errorf("%w: signed authority %q is not a genesis hash of 64 lowercase hex digits", ErrBadInvite, i.Authority)

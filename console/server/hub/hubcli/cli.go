@@ -201,7 +201,7 @@ func cmdInit(ctx context.Context, out io.Writer, db, key, tenant, abbrev, recove
 	if err := inv.Validate(); err != nil {
 		return fmt.Errorf("invite for --url %q: %w", url, err)
 	}
-	fmt.Fprintf(out, "client GUID:  %s\nhub pin:      %s\ninvite:       %s\nowner token:  %s  (single use, expires %s)\n",
+	fmt.Fprintf(out, "client GUID:  %s\nhub fingerprint: %s\ninvite:       %s\nowner token:  %s  (single use, expires %s)\n",
 		nt.GUID, h.Pin(), inv, nt.OwnerToken, nt.ExpiresAt.Format(time.RFC3339))
 	return nil
 }
