@@ -6,6 +6,10 @@
 // with an identity kept in the OS keyring (or a passphrase-sealed file), and generates the tenant's recovery
 // identity once, for the owner to save offline: it is never written here. A larger MSP runs watchword-hub as a
 // service and the Console connects to it with the invite and the owner claim token `watchword-hub init` printed.
+//
+// local.go holds the config, the sessions (CreateLocal, Open, Connect, Demo) and the recovery file's writing;
+// service.go keeps a Console's hub running beyond its window (the systemd unit of the same hub, which Open then
+// connects to, and the start at login); recoveryfile.go the recovery identity's file.
 package local
 
 import (
@@ -105,7 +109,9 @@ type Session struct {
 	Backend  keystore.Backend
 	// Identity is the admin's identity: its Signer signs the tenant's authority, inside this process.
 	Identity *seal.Identity
-	close    []func()
+	// RunsHub: the hub runs in this process and stops when the session closes (service.go says how to keep it).
+	RunsHub bool
+	close   []func()
 }
 
 // Close stops the local hub, if any.
@@ -192,7 +198,8 @@ func CreateLocal(ctx context.Context, dir string, spec LocalSpec, ks *keystore.S
 		if err := cfg.save(dir); err != nil {
 			return nil, err
 		}
-		return &Session{Client: c, Invite: public, Backend: backend, Identity: owner, Describe: "Local hub on " + srv.Addr().String() + " · " + backend.Describe()}, nil
+		return &Session{Client: c, Invite: public, Backend: backend, Identity: owner, Describe: "Local hub on " + srv.Addr().String() + " · " + backend.Describe(),
+			RunsHub: true}, nil
 	}()
 	if err != nil {
 		stop()
@@ -223,6 +230,10 @@ func Open(ctx context.Context, dir string, ks *keystore.Store) (*Session, error)
 		}
 		return &Session{Client: c, Invite: inv, Backend: backend, Identity: owner, Describe: "Hub " + inv.HubURL + " · " + backend.Describe(), close: []func(){c.Close}}, nil
 	}
+	// The same hub run as a service (service.go) answers already: use it rather than a second one on its database.
+	if c := runningService(ctx, cfg.Listen, inv, owner); c != nil {
+		return &Session{Client: c, Invite: inv, Backend: backend, Identity: owner, Describe: "Local hub service on " + cfg.Listen + " · " + backend.Describe(), close: []func(){c.Close}}, nil
+	}
 	h, srv, stop, err := serve(ctx, dir, cfg.Listen, hub.Config{})
 	if err != nil {
 		return nil, fmt.Errorf("start local hub: %w", err)
@@ -232,7 +243,8 @@ func Open(ctx context.Context, dir string, ks *keystore.Store) (*Session, error)
 		stop()
 		return nil, err
 	}
-	return &Session{Client: c, Invite: inv, Backend: backend, Identity: owner, Describe: "Local hub on " + srv.Addr().String() + " · " + backend.Describe(), close: []func(){stop, c.Close}}, nil
+	return &Session{Client: c, Invite: inv, Backend: backend, Identity: owner, Describe: "Local hub on " + srv.Addr().String() + " · " + backend.Describe(),
+		RunsHub: true, close: []func(){stop, c.Close}}, nil
 }
 
 // Connect makes this Console an admin of a hub elsewhere with a claim token.

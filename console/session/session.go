@@ -6,7 +6,8 @@
 //
 // # Reading guide
 //
-//   - session.go: Session (New, Open, CreateLocal, Join, Close) and the loops (keepFresh).
+//   - session.go: Session (New, Open, CreateLocal, Join, Close), whether it runs its hub and how to run that hub as
+//     a service instead (RunsHub, ServiceSetup), and the loops (keepFresh).
 //   - authority.go: the signed authority's anchor (console.json) and verified chain (authority.cbor) across starts.
 //   - session_test.go: closing a session ends its loops and the hub it runs; the first start reports
 //     local.ErrNotConfigured.
@@ -21,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -231,6 +234,45 @@ func (s *Session) refresh() error {
 	ctx, cancel := context.WithTimeout(s.ctx, s.o.Timeout)
 	defer cancel()
 	return s.app.Refresh(ctx)
+}
+
+// RunsHub reports whether this Console runs its hub in its own process, which then stops at Close: what the
+// window's close asks about (keep running in the tray) and the first start explains.
+func (s *Session) RunsHub() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ls := range s.hubs {
+		if ls.RunsHub {
+			return true
+		}
+	}
+	return false
+}
+
+// ServiceSetup is the systemd unit and commands that run this Console's hub as a service (local.ServiceSetup),
+// with watchword-hub looked up beside the Console's executable, else on PATH.
+func (s *Session) ServiceSetup() (unit, commands string, err error) {
+	dir, err := s.Dir()
+	if err != nil {
+		return "", "", err
+	}
+	bin := "/usr/local/bin/watchword-hub"
+	if p, err := exec.LookPath("watchword-hub"); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			bin = abs
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		if p := filepath.Join(filepath.Dir(exe), "watchword-hub"); fileExists(p) {
+			bin = p // the one released with this Console
+		}
+	}
+	return local.ServiceSetup(dir, bin)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // Close ends the loops, waits for them, then stops the hub this Console runs (if any), closes the hub client and

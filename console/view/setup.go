@@ -46,12 +46,13 @@ func showSetup(e env, s *session.Session) {
 		container.NewTabItem("Create a local hub", container.NewVBox(
 			widget.NewLabel("For a single admin: the hub runs inside this Console (SQLite in "+dir+")."),
 			widget.NewForm(widget.NewFormItem("MSP name", name), widget.NewFormItem("Abbreviation", abbrev),
-				widget.NewFormItem("Listen on", listen), widget.NewFormItem("TechClients reach it at", public)), create)),
+				widget.NewFormItem("Listen on", listen), widget.NewFormItem("TechClients reach it at", public)),
+			keepRunningForm(e, s), create)),
 		container.NewTabItem("Connect to a hub", container.NewVBox(
 			widget.NewLabel("For a hub run as a service: paste its invite and the owner claim token."),
 			widget.NewForm(widget.NewFormItem("Invite", invite), widget.NewFormItem("Claim token", token), widget.NewFormItem("Your name", admin)), join)),
 	)
 	d = dialog.NewCustomWithoutButtons("Set up the Watchword Console", tabs, e.win)
-	d.Resize(fyne.NewSize(640, 360))
+	d.Resize(fyne.NewSize(680, 520))
 	d.Show()
 }

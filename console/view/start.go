@@ -23,7 +23,8 @@ type Options struct {
 
 // Start opens the window's session (package session) off the UI goroutine: the hub this Console remembers, a demo
 // one, or, on first start, the setup dialog. It returns at once. Closing the window closes the session, which
-// ends its refresh loops and stops the hub it runs.
+// ends its refresh loops and stops the hub it runs — unless the Console runs its hub and the admin keeps it
+// running, when closing hides the window in the system tray (keeprunning.go).
 func Start(a *vm.App, win fyne.Window, o Options) *session.Session {
 	if o.Section != "" {
 		a.Select(o.Section)
@@ -31,6 +32,7 @@ func Start(a *vm.App, win fyne.Window, o Options) *session.Session {
 	s := session.New(a, session.Options{Demo: o.Demo, Dir: o.Dir, Passphrase: askPassphrase(win),
 		OnError: func(err error) { fyne.Do(func() { dialog.ShowError(err, win) }) }})
 	win.SetOnClosed(s.Close)
+	keepHubRunning(win, s)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
