@@ -80,6 +80,7 @@ var declaredRoutes = []string{
 	"PUT /v1/admin/techs/{id} org",
 	"DELETE /v1/admin/techs/{id} org",
 	"GET /v1/admin/techs/{id}/device org-read",
+	"PUT /v1/admin/techs/{id}/short-name admin",
 	"GET /v1/admin/techgroups read",
 	"POST /v1/admin/techgroups admin",
 	"PUT /v1/admin/techgroups/{id} admin",
