@@ -103,7 +103,7 @@ func showServiceSetup(e env, s *session.Session) {
 	text := widget.NewMultiLineEntry()
 	text.SetText(cmds)
 	text.Wrapping = fyne.TextWrapOff
-	copyBtn := widget.NewButton("Copy", func() { e.win.Clipboard().SetContent(cmds) })
+	copyBtn := widget.NewButton("Copy", func() { fyne.CurrentApp().Clipboard().SetContent(cmds) })
 	body := container.NewBorder(widget.NewLabel("Run these as yourself (not root) on this machine; the Console then connects to the service."),
 		copyBtn, nil, nil, text)
 	d := dialog.NewCustom("Run the hub as a service", "Close", body, e.win)
