@@ -284,7 +284,7 @@ func newDetail(u *ui) *detail {
 	grid := container.New(layout.NewFormLayout(),
 		field("Username"), container.NewBorder(nil, nil, nil, d.copyUser, d.account),
 		field("Password"), container.NewBorder(nil, nil, nil, d.reveal, d.password),
-		field("Groups"), d.rights,
+		field("Rights"), d.rights,
 		field("Last rotated"), d.rotated,
 		field("Next rotation"), container.NewVBox(d.next, d.afterUse),
 		field("Version"), d.version,
