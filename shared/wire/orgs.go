@@ -123,7 +123,17 @@ type SeatsResponse struct {
 // one the tech typed): the tech is co-managed. MSPStaff makes the tech the MSP's own: no organization. With
 // neither (or no body) the tech is placed as the pending list shows it: in the suggested organization, MSP staff
 // when it names none. A Co-managed Manager places techs in its own organization only.
+//
+// Groups are TechGroups the tech joins in the same transaction, before it is active (a new MSP tech joins the MSP
+// techs' group, so it never holds an active state without the access the Console signs for it).
+//
+// A co-managed tech approved while a triplet gives AllTechs every domain (the All triplet, or any triplet of
+// AllTechs on AllDomains) would reach every other client's domains: the hub refuses it, naming the triplets, unless
+// OverrideTriplets lists each of them, the admin's explicit and audited decision to approve anyway. The co-managed
+// onboarding is the way that needs no override (OnboardRequest).
 type ApproveRequest struct {
-	Organization string `json:"organization,omitempty"`
-	MSPStaff     bool   `json:"mspStaff,omitempty"`
+	Organization     string  `json:"organization,omitempty"`
+	MSPStaff         bool    `json:"mspStaff,omitempty"`
+	Groups           []int64 `json:"groups,omitempty"`
+	OverrideTriplets []int64 `json:"overrideTriplets,omitempty"`
 }

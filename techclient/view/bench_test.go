@@ -35,7 +35,7 @@ func BenchmarkColdStartToList(b *testing.B) {
 		b.Fatal(err)
 	}
 	techs, _ := hub.Owner.Techs(ctx, wire.TechPending)
-	if _, err := hub.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
+	if _, err := hub.ApproveCoManaged(ctx, techs[0].ID); err != nil {
 		b.Fatal(err)
 	}
 	for i := range 50 {

@@ -45,7 +45,7 @@ func registerOnHub(t *testing.T, ctx context.Context, h *harness, hub *hubtest.H
 	if err != nil || len(techs) != 1 {
 		t.Fatalf("pending: %v %v", techs, err)
 	}
-	if _, err := hub.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
+	if _, err := hub.ApproveCoManaged(ctx, techs[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "approved", func() bool { c := h.a.Current(); return c == vm.StateActive || c == vm.StateEnrol })

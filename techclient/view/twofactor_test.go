@@ -33,7 +33,7 @@ func TestEnrolScreenAgainstHub(t *testing.T) {
 	if err != nil || len(techs) != 1 {
 		t.Fatalf("pending: %+v %v", techs, err)
 	}
-	if _, err := hb.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
+	if _, err := hb.ApproveCoManaged(ctx, techs[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	vmtest.Rotate(t, ctx, hb.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "Enrol-Pa55word!" })

@@ -165,7 +165,7 @@ func TestFirstRunToRevealAgainstHub(t *testing.T) {
 	eventually(t, time.Second, "the fingerprint on the pending screen", func() bool {
 		return strings.Contains(test.RenderToMarkup(h.w.Canvas()), strings.Fields(techs[0].Fingerprint)[15])
 	})
-	if _, err := hub.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
+	if _, err := hub.ApproveCoManaged(ctx, techs[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	enrolOnScreen(t, h, hub) // a co-managed tech

@@ -71,7 +71,7 @@ func TestOlderHub(t *testing.T) {
 		}})
 	t.Cleanup(a.Close)
 	firstRun(t, a)
-	if _, err := h.Owner.ApproveTech(ctx, registerAs(t, ctx, h, a, "olga")[0].ID); err != nil {
+	if _, err := h.ApproveCoManaged(ctx, registerAs(t, ctx, h, a, "olga")[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	agent := h.NewAgent("contoso.local", wire.DriverAD)

@@ -47,7 +47,7 @@ func BenchmarkPushLatency(b *testing.B) {
 	if len(techs) != 1 {
 		b.Fatalf("pending techs: %+v", techs)
 	}
-	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
+	if _, err := h.ApproveCoManaged(ctx, techs[0].ID); err != nil {
 		b.Fatal(err)
 	}
 	ag := h.NewAgent("contoso.local", wire.DriverAD)

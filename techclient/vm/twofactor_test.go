@@ -75,7 +75,7 @@ func enrol(t *testing.T, ctx context.Context, h *hubtest.Harness, a *vm.App) str
 // approveEnrol approves tech id and enrols a's authenticator (a co-managed tech must). It returns the secret.
 func approveEnrol(t *testing.T, ctx context.Context, h *hubtest.Harness, a *vm.App, id int64) string {
 	t.Helper()
-	if _, err := h.Owner.ApproveTech(ctx, id); err != nil {
+	if _, err := h.ApproveCoManaged(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	return enrol(t, ctx, h, a)
@@ -119,7 +119,7 @@ func TestTwoFactor(t *testing.T) {
 	if len(techs) != 1 || !techs[0].CoManaged {
 		t.Fatalf("pending techs %+v", techs)
 	}
-	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
+	if _, err := h.ApproveCoManaged(ctx, techs[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	vmtest.Rotate(t, ctx, h.NewAgent("contoso.local", wire.DriverAD), func(wire.PlanAccount) string { return "TwoFactor-Pa55!" })
@@ -223,7 +223,7 @@ func TestUnlockFailuresReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
+	if _, err := h.ApproveCoManaged(ctx, techs[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	enrol(t, ctx, h, a)
@@ -306,7 +306,7 @@ func TestReplaceDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	techs, _ := h.Owner.Techs(ctx, wire.TechPending)
-	if _, err := h.Owner.ApproveTech(ctx, techs[0].ID); err != nil {
+	if _, err := h.ApproveCoManaged(ctx, techs[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	secret := enrol(t, ctx, h, old.app)

@@ -112,7 +112,7 @@ func TestCSVImport(t *testing.T) {
 	if len(techs) != 1 || techs[0].Organization != "Client Ltd" || !techs[0].CoManaged || techs[0].Email != "alex@client.example" || techs[0].DisplayName != "Alex Smith" {
 		t.Fatalf("matched tech: %+v", techs)
 	}
-	_, err = h.Owner.ApproveTech(ctx, st.TechID)
+	_, err = h.ApproveCoManaged(ctx, st.TechID)
 	noErr(t, err)
 	groups, err := h.Owner.TechGroups(ctx)
 	noErr(t, err)

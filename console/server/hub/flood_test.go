@@ -242,7 +242,7 @@ func TestRegistrationChangesNoEntitlement(t *testing.T) {
 		noErr(t, err)
 		if i == 1 {
 			defer func(id int64) { // approving records the organization
-				_, err := h.Owner.ApproveTech(ctx, id)
+				_, err := h.ApproveCoManaged(ctx, id)
 				noErr(t, err)
 				orgs, err := h.Owner.Orgs(ctx)
 				noErr(t, err)

@@ -299,7 +299,7 @@ func TestJITApproval(t *testing.T) {
 	st, err := erin.Register(ctx, wire.RegisterRequest{Username: "erin", DisplayName: "Erin", Email: "erin@example.com", Organization: "Contoso"})
 	noErr(t, err)
 	erin.ID = st.TechID
-	_, err = h.Owner.ApproveTech(ctx, erin.ID)
+	_, err = h.ApproveCoManaged(ctx, erin.ID)
 	noErr(t, err)
 	agent := h.NewAgent("contoso.local", wire.DriverAD)
 	jitAll(t, h, 600, true)

@@ -77,9 +77,21 @@ func (h *Hub) adminOnboard(r *request) (any, error) {
 			return err
 		}
 
-		// Step 4: the co-managed techs' TechGroup.
+		triplets, err := c.tx.Triplets(tenant)
+		if err != nil {
+			return err
+		}
+		// Step 4: the co-managed techs' TechGroup, or the one an earlier onboarding of the organization made.
 		cmg := &store.Group{TenantID: tenant, Kind: store.KindTech, Name: req.CoManagedGroup, Members: req.CoManagedTechs}
-		if err := createGroup(c, cmg, "coManagedGroup"); err != nil {
+		if i := slices.IndexFunc(techGroups, func(g store.Group) bool { return g.Name == req.CoManagedGroup }); i >= 0 {
+			if cmg, err = extendable(c.tx, &techGroups[i], req.Organization, triplets, agentGroups[allDomains].ID); err != nil {
+				return err
+			}
+			out.Extended = true
+			if cmg, err = addMembers(c, cmg, req.CoManagedTechs, "coManagedTechs", req.Organization); err != nil {
+				return err
+			}
+		} else if err := createGroup(c, cmg, "coManagedGroup"); err != nil {
 			return err
 		}
 		// Step 5: the MSP techs' TechGroup, made by the first onboarding and reused by the next ones.
@@ -89,13 +101,7 @@ func (h *Hub) adminOnboard(r *request) (any, error) {
 			if mspg.Builtin {
 				return wire.Invalid("mspGroup", "%q is a built-in group", req.MSPGroup)
 			}
-			if err := c.tx.AddMembers(tenant, mspg.ID, req.MSPTechs); err != nil {
-				return memberError("mspTechs", err)
-			}
-			if mspg, err = c.tx.Group(tenant, mspg.ID); err != nil {
-				return err
-			}
-			if err := c.audit("techgroup.members", fmt.Sprintf("group %d", mspg.ID), fmt.Sprintf("name=%q add=%v remove=[] onboarding=%q", mspg.Name, req.MSPTechs, req.Organization)); err != nil {
+			if mspg, err = addMembers(c, mspg, req.MSPTechs, "mspTechs", req.Organization); err != nil {
 				return err
 			}
 		} else {
@@ -104,16 +110,19 @@ func (h *Hub) adminOnboard(r *request) (any, error) {
 				return err
 			}
 		}
-		// Steps 6 and 7: the client's domains' AgentGroup.
+		// Steps 6 and 7: the client's domains' AgentGroup; extending, the one the co-managed group is granted.
 		dg := &store.Group{TenantID: tenant, Kind: store.KindAgent, Name: req.DomainGroup, Members: req.Domains}
-		if err := createGroup(c, dg, "domainGroup"); err != nil {
+		i := slices.IndexFunc(agentGroups, func(g store.Group) bool { return g.Name == req.DomainGroup })
+		if i >= 0 && out.Extended && slices.ContainsFunc(triplets, func(t store.Triplet) bool {
+			return t.TechGroupID == cmg.ID && t.AgentGroupID == agentGroups[i].ID
+		}) {
+			if dg, err = addMembers(c, &agentGroups[i], req.Domains, "domains", req.Organization); err != nil {
+				return err
+			}
+		} else if err := createGroup(c, dg, "domainGroup"); err != nil {
 			return err
 		}
-		// Steps 8 and 9: the two triplets; the MSP one may exist from an earlier onboarding.
-		triplets, err := c.tx.Triplets(tenant)
-		if err != nil {
-			return err
-		}
+		// Steps 8 and 9: the two triplets; the MSP one may exist from an earlier onboarding, both when extending.
 		for _, t := range []store.Triplet{
 			{TenantID: tenant, TechGroupID: cmg.ID, AgentGroupID: dg.ID, RightID: right.ID},
 			{TenantID: tenant, TechGroupID: mspg.ID, AgentGroupID: agentGroups[allDomains].ID, RightID: right.ID},
@@ -150,6 +159,10 @@ func (h *Hub) adminOnboard(r *request) (any, error) {
 			if t.Status != wire.TechPending {
 				continue
 			}
+			// A triplet like the All one, kept beside it, would still hand them every domain (approve.go).
+			if err := checkCoManagedApproval(c, r, t, nil, "onboarding"); err != nil {
+				return err
+			}
 			t.Status, t.UpdatedAt = wire.TechActive, c.at
 			if rec != nil {
 				t.Organization = rec.Name // the recorded spelling, as an approval gives it
@@ -167,8 +180,8 @@ func (h *Hub) adminOnboard(r *request) (any, error) {
 		}
 		out.CoManagedGroup, out.MSPGroup, out.DomainGroup = groupWire(cmg), groupWire(mspg), groupWire(dg)
 		c.graph = true
-		return c.audit("onboard.comanaged", "organization "+req.Organization, fmt.Sprintf("coManagedGroup=%d mspGroup=%d domainGroup=%d right=%d techs=%v domains=%v activated=%d",
-			cmg.ID, mspg.ID, dg.ID, right.ID, req.CoManagedTechs, req.Domains, len(out.Activated)))
+		return c.audit("onboard.comanaged", "organization "+req.Organization, fmt.Sprintf("coManagedGroup=%d mspGroup=%d domainGroup=%d right=%d techs=%v domains=%v activated=%d extended=%t",
+			cmg.ID, mspg.ID, dg.ID, right.ID, req.CoManagedTechs, req.Domains, len(out.Activated), out.Extended))
 	})
 	if err != nil {
 		return nil, err
@@ -257,4 +270,40 @@ func createGroup(c *change, g *store.Group, field string) error {
 		return memberError(field, err)
 	}
 	return c.audit(g.Kind+"group.create", fmt.Sprintf("group %d", g.ID), fmt.Sprintf("name=%q members=%v interval=0", g.Name, g.Members))
+}
+
+// extendable checks that g, the TechGroup a new onboarding of org names, is that organization's co-managed group
+// from an earlier onboarding, so that extending it hands nobody else anything: not built in, holding only org's
+// co-managed techs, and granted nothing on AllDomains.
+func extendable(tx store.Tx, g *store.Group, org string, triplets []store.Triplet, allDomains int64) (*store.Group, error) {
+	if g.Builtin {
+		return nil, wire.Invalid("coManagedGroup", "%q is a built-in group", g.Name)
+	}
+	for _, id := range g.Members {
+		t, err := tx.Tech(g.TenantID, id)
+		if err != nil {
+			return nil, err
+		}
+		if !t.CoManaged || !strings.EqualFold(t.Organization, org) {
+			return nil, &wire.Error{Code: wire.CodeConflict, Field: "coManagedGroup", Message: fmt.Sprintf(
+				"a group named %q exists and holds %q, who is not a co-managed tech of %s: it is not %s's to extend", g.Name, t.Username, org, org)}
+		}
+	}
+	if slices.ContainsFunc(triplets, func(t store.Triplet) bool { return t.TechGroupID == g.ID && t.AgentGroupID == allDomains }) {
+		return nil, &wire.Error{Code: wire.CodeConflict, Field: "coManagedGroup", Message: fmt.Sprintf(
+			"the group %q is granted rights on %s: co-managed techs added to it would reach every domain", g.Name, wire.AllDomains)}
+	}
+	return g, nil
+}
+
+// addMembers adds members to g, audited as the group endpoints do, and returns the group as it now is.
+func addMembers(c *change, g *store.Group, members []int64, field, org string) (*store.Group, error) {
+	if err := c.tx.AddMembers(g.TenantID, g.ID, members); err != nil {
+		return nil, memberError(field, err)
+	}
+	out, err := c.tx.Group(g.TenantID, g.ID)
+	if err != nil {
+		return nil, err
+	}
+	return out, c.audit(g.Kind+"group.members", fmt.Sprintf("group %d", g.ID), fmt.Sprintf("name=%q add=%v remove=[] onboarding=%q", g.Name, members, org))
 }

@@ -408,7 +408,7 @@ func TestSeats(t *testing.T) {
 	gone := h.ActiveTech("gone")
 	h.Clock.Advance(48 * time.Hour)
 	approved := h.Clock.Now()
-	if _, err := h.Owner.ApproveTech(ctx, bob); err != nil {
+	if _, err := h.ApproveCoManaged(ctx, bob); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.Owner.DisableTech(ctx, gone.ID); err != nil {

@@ -16,6 +16,7 @@ import (
 func TestApprovalDecidesCoManaged(t *testing.T) {
 	ctx := testCtx(t)
 	h := hubtest.New(t, enforceTOTP)
+	deleteAllTriplet(t, h) // placement, not access, is this test's subject: no override needed (approve.go)
 	_, err := h.Owner.CreateOrg(ctx, "Client Ltd")
 	noErr(t, err)
 	_, err = h.Owner.CreateOrg(ctx, "Other Co")

@@ -90,7 +90,7 @@ func TestReservationSquatting(t *testing.T) {
 		t.Fatal("a pending registration is already in the reservation's groups")
 	}
 
-	_, err = h.Owner.ApproveTech(ctx, st.TechID)
+	_, err = h.ApproveCoManaged(ctx, st.TechID)
 	noErr(t, err)
 	if !member("Helpdesk") || !member("Night shift") {
 		t.Fatal("the approved tech did not join the reservation's groups")

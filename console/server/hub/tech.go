@@ -400,6 +400,12 @@ func (h *Hub) adminTechAction(r *request) (any, error) {
 			if err := applyReservation(c, t); err != nil { // its groups, joined only now (csvimport.go)
 				return err
 			}
+			if err := joinGroups(c, r, t, place.Groups); err != nil { // the groups the admin named (approve.go)
+				return err
+			}
+			if err := checkCoManagedApproval(c, r, t, place.OverrideTriplets, "approval"); err != nil { // approve.go
+				return err
+			}
 		}
 		c.graph = true
 		return c.audit("tech."+action, fmt.Sprintf("tech %d", t.ID),

@@ -22,7 +22,7 @@ func coManagedTech(t *testing.T, h *hubtest.Harness, username, org string) *hubt
 	c := h.Client(id)
 	st, err := c.Register(ctx, wire.RegisterRequest{Username: username, Email: username + "@client.example", Organization: org})
 	noErr(t, err)
-	_, err = h.Owner.ApproveTech(ctx, st.TechID)
+	_, err = h.ApproveCoManaged(ctx, st.TechID) // under the All triplet: the explicit override (approve.go)
 	noErr(t, err)
 	return &hubtest.Tech{Client: c, ID: st.TechID, Identity: id}
 }

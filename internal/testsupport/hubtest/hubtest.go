@@ -222,6 +222,34 @@ func (h *Harness) ActiveTech(username string) *Tech {
 	return t
 }
 
+// ApproveCoManaged approves tech id with the override the hub asks for while the All triplet (or one like it)
+// gives AllTechs every domain: for tests of a co-managed tech whose subject is not the onboarding's order. A tech
+// that needs no override is approved plainly.
+func (h *Harness) ApproveCoManaged(ctx context.Context, id int64) (*wire.Tech, error) {
+	h.T.Helper()
+	allTechs, allDomains := h.AllGroups()
+	trips, err := h.Owner.Triplets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	techs, err := h.Owner.Techs(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var place wire.ApproveRequest
+	for _, t := range techs {
+		if t.ID != id || !t.CoManaged {
+			continue
+		}
+		for _, tr := range trips {
+			if tr.TechGroupID == allTechs && tr.AgentGroupID == allDomains {
+				place.OverrideTriplets = append(place.OverrideTriplets, tr.ID)
+			}
+		}
+	}
+	return h.Owner.ApproveTechAs(ctx, id, place)
+}
+
 // AddTechs writes an active tech for each of users straight into the store (registration is rate limited and
 // not what a benchmark measures); one device key serves them all, only the key IDs differ.
 func (h *Harness) AddTechs(users ...string) {
