@@ -16,6 +16,7 @@ import (
 )
 
 // onboardingScreen is the co-managed onboarding of a client organization in one step: pick, preview, apply atomically.
+// An organization onboarded before opens with its groups, and applying extends them (vm.Snapshot.OnboardedGroups).
 func onboardingScreen(e env) screen {
 	var o vm.Onboarding
 	org := widget.NewSelect(nil, nil)
@@ -25,6 +26,7 @@ func onboardingScreen(e env) screen {
 	msp := newChecklist("Search MSP techs")
 	doms := newChecklist("Search domains")
 	preview := monospace("")
+	state := paragraph("") // whether the organization was onboarded before, so this run extends it
 	apply := widget.NewButtonWithIcon("Apply atomically…", theme.ConfirmIcon(), nil)
 	apply.Importance = widget.HighImportance
 	e.only(vm.Me.CanChange, apply)
@@ -36,8 +38,15 @@ func onboardingScreen(e env) screen {
 		}
 		if o.Organization == "" {
 			preview.SetText("Pick the client organization whose own IT staff should reach only their domains.")
+			state.SetText("")
 			apply.Disable()
 			return
+		}
+		if cm, dg := e.a.Snapshot().OnboardedGroups(o.Organization); cm != nil {
+			state.SetText(fmt.Sprintf("%s is onboarded (%s on %s). Running it again extends it: the techs you tick join %s, "+
+				"the domains you tick join %s, and the pending ones are activated last.", o.Organization, cm.Name, dg.Name, cm.Name, dg.Name))
+		} else {
+			state.SetText("")
 		}
 		o.CoManagedGroup, o.MSPGroup, o.DomainGroup = cmName.Text, mspName.Text, dgName.Text
 		o.CoManagedTechs, o.MSPTechs, o.Domains = cm.ids(), msp.ids(), doms.ids()
@@ -105,7 +114,8 @@ func onboardingScreen(e env) screen {
 			if ok {
 				e.run(func(ctx context.Context) error { _, err := e.a.ApplyOnboarding(ctx, plan); return err },
 					func() {
-						dialog.ShowInformation("Onboarding applied", plan.Organization+" is onboarded. New MSP techs you approve join "+plan.MSPGroup+"; new domains still join AllDomains.", e.win)
+						dialog.ShowInformation("Onboarding applied", plan.Organization+" is onboarded. New MSP techs you approve join "+plan.MSPGroup+
+							"; new domains still join AllDomains. To add co-managed techs later, run the onboarding of "+plan.Organization+" again.", e.win)
 					})
 			}
 		}, e.win)
@@ -121,14 +131,14 @@ func onboardingScreen(e env) screen {
 	split := container.NewVSplit(picks, bottom)
 	split.Offset = 0.45
 	return screen{
-		obj: container.NewBorder(org, nil, nil, nil, split),
+		obj: container.NewBorder(container.NewVBox(org, state), nil, nil, nil, split),
 		refresh: func() {
 			org.Options = e.a.Snapshot().Organizations()
 			org.Refresh()
 			if o.Organization == "" {
 				// Open on the first organization not onboarded yet.
 				for _, name := range org.Options {
-					if e.a.Snapshot().Group(false, byName(e.a.Snapshot().TechGroups, name+" co-managed techs")) == nil {
+					if cm, _ := e.a.Snapshot().OnboardedGroups(name); cm == nil {
 						org.SetSelected(name)
 						return
 					}

@@ -15,7 +15,8 @@ import (
 
 // approveDialog asks to compare the fingerprint and to decide where the tech belongs: the organization they typed
 // (the default), another recorded organization, or MSP staff. Being co-managed requires 2FA, so this is the
-// admin's decision rather than the form's; the note under the choice says what each one means. The dialog opens
+// admin's decision rather than the form's; the note under the choice says what each one means, and a co-managed
+// placement the hub would refuse (vm.App.Override) asks for the override and confirms it again. The dialog opens
 // with the suggestion and MSP staff, and gains the recorded organizations once the hub has listed them.
 func approveDialog(e env, t wire.Tech) {
 	places := e.a.Placements(t.ID, nil)
@@ -30,25 +31,60 @@ func approveDialog(e env, t wire.Tech) {
 		return out
 	}
 	note := paragraph("")
+	// A co-managed placement while a triplet gives every tech every domain: the hub refuses it unless the admin
+	// overrides, which this check (and a second confirmation) stands for.
+	danger := notice(widget.DangerImportance)
+	override := widget.NewCheck("Override: approve anyway, reaching every client's domains (written to the audit log)", nil)
+	danger.Hide()
+	override.Hide()
 	choice := widget.NewSelect(labels(), nil)
 	choice.OnChanged = func(string) {
 		if i := choice.SelectedIndex(); i >= 0 && i < len(places) {
 			note.SetText(e.a.PlacementNote(places[i]))
+			if ids, warn := e.a.Override(t.ID, places[i]); len(ids) > 0 {
+				danger.SetText(warn)
+				danger.Show()
+				override.Show()
+			} else {
+				danger.Hide()
+				override.SetChecked(false)
+				override.Hide()
+			}
 		}
 	}
 	choice.SetSelectedIndex(0)
 	msg := widget.NewLabel(fmt.Sprintf("Ask %s to read out the fingerprint their TechClient shows.\nApprove only if every group matches:", t.DisplayName))
 	form := widget.NewForm(widget.NewFormItem("Belongs to", choice))
 	d := dialog.NewCustomConfirm("Approve "+t.Username+"?", "Fingerprint matches: approve", "Cancel",
-		container.NewVBox(msg, monospace(fingerprintLines(t.Fingerprint)), form, note), func(ok bool) {
+		container.NewVBox(msg, monospace(fingerprintLines(t.Fingerprint)), form, note, danger, override), func(ok bool) {
 			i := choice.SelectedIndex()
 			if !ok || i < 0 || i >= len(places) {
 				return
 			}
 			place := places[i].Req
-			e.run(func(ctx context.Context) error { return e.a.ApproveAs(ctx, t.ID, place) }, func() { approvalProblems(e, t.ID) })
+			approve := func() {
+				e.run(func(ctx context.Context) error { return e.a.ApproveAs(ctx, t.ID, place) }, func() { approvalProblems(e, t.ID) })
+			}
+			ids, warn := e.a.Override(t.ID, places[i])
+			switch {
+			case len(ids) == 0:
+				approve()
+			case !override.Checked:
+				dialog.ShowInformation("Not approved", t.Username+" is still pending.\n\n"+warn, e.win)
+			default:
+				place.OverrideTriplets = ids
+				c := dialog.NewConfirm("Override and approve "+t.Username+"?", warn, func(yes bool) {
+					if yes {
+						approve()
+					}
+				}, e.win)
+				c.SetConfirmText("Override and approve")
+				c.SetConfirmImportance(widget.DangerImportance)
+				c.Resize(fyne.NewSize(560, 300))
+				c.Show()
+			}
 		}, e.win)
-	d.Resize(fyne.NewSize(640, 380))
+	d.Resize(fyne.NewSize(640, 460))
 	d.Show()
 	var recorded []string
 	e.run(func(ctx context.Context) (err error) { recorded, err = e.a.RecordedOrganizations(ctx); return err }, func() {
@@ -56,7 +92,7 @@ func approveDialog(e env, t wire.Tech) {
 		places = e.a.Placements(t.ID, recorded)
 		choice.SetOptions(labels())
 		for i, p := range places {
-			if p.Req == sel {
+			if p.Req.Organization == sel.Organization && p.Req.MSPStaff == sel.MSPStaff {
 				choice.SetSelectedIndex(i)
 			}
 		}

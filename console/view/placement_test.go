@@ -22,7 +22,8 @@ func TestApproveDialogPlacesTech(t *testing.T) {
 	if _, err := h.Owner.CreateOrg(ctx, "Northwind Clients"); err != nil {
 		t.Fatal(err)
 	}
-	nora := h.NewTech("nora") // typed no organization
+	nora := h.NewTech("nora")   // typed no organization
+	deleteAllTriplet(t, ctx, h) // placement is this test's subject; the override is comanaged_test.go's
 	if err := a.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}

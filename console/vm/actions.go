@@ -51,9 +51,10 @@ func (a *App) Approve(ctx context.Context, id int64) error {
 }
 
 // ApproveAs activates a pending tech and decides where it belongs (placement.go): in a client organization, which
-// makes it co-managed and requires 2FA, or MSP staff. An MSP tech first joins the MSP TechGroups, so that after a
-// co-managed onboarding a new MSP tech still reaches every domain; activation comes last so the
-// tech never holds access it should not.
+// makes it co-managed and requires 2FA, or MSP staff. An MSP tech joins the MSP TechGroups in the same hub request,
+// so that after a co-managed onboarding a new MSP tech still reaches every domain and is never active without
+// them; one signed update holds both. place.OverrideTriplets carries the admin's explicit override of the
+// triplets that would give a co-managed tech every domain (BroadTriplets); without it the hub refuses.
 func (a *App) ApproveAs(ctx context.Context, id int64, place wire.ApproveRequest) error {
 	s := a.Snapshot()
 	t := s.Tech(id)
@@ -62,18 +63,11 @@ func (a *App) ApproveAs(ctx context.Context, id int64, place wire.ApproveRequest
 	}
 	seen := *t
 	mspStaff := place.MSPStaff || place.Organization == "" && t.Organization == ""
+	if mspStaff {
+		place.Groups = s.mspGroupsToJoin(id)
+	}
 	err := a.signed(ctx, fmt.Sprintf("approve %q", t.Username), func(api *hubclient.Client) error {
-		if mspStaff {
-			for _, g := range s.MSPGroups() {
-				if !slices.Contains(g.Members, id) {
-					if _, err := api.EditMembers(ctx, false, g.ID, []int64{id}, nil); err != nil {
-						return fmt.Errorf("add to %q: %w", g.Name, err)
-					}
-				}
-			}
-		}
-		_, err := api.ApproveTechAs(ctx, id, place)
-		return err
+		return approveAt(ctx, api, s, id, place)
 	}, func(state *authority.State) ([]authority.Op, error) {
 		return approvalOps(state, s, seen, place, mspStaff)
 	})
@@ -85,6 +79,32 @@ func (a *App) ApproveAs(ctx context.Context, id int64, place wire.ApproveRequest
 		_ = a.Notice.Set(fmt.Sprintf("approve %q: done, but %s", t.Username, strings.Join(nt.Problems, "; ")))
 	}
 	return nil
+}
+
+// mspGroupsToJoin lists the MSP TechGroups tech id is not in yet.
+func (s *Snapshot) mspGroupsToJoin(id int64) []int64 {
+	var out []int64
+	for _, g := range s.MSPGroups() {
+		if !slices.Contains(g.Members, id) {
+			out = append(out, g.ID)
+		}
+	}
+	return out
+}
+
+// approveAt sends one approval: with its groups in the same request, or, to a hub older than wire.CapApproveInto,
+// the groups' members first and the approval after, as such a hub takes them.
+func approveAt(ctx context.Context, api *hubclient.Client, s *Snapshot, id int64, place wire.ApproveRequest) error {
+	if !api.Supports(wire.CapApproveInto) && api.HubCapability() != 0 {
+		for _, g := range place.Groups {
+			if _, err := api.EditMembers(ctx, false, g, []int64{id}, nil); err != nil {
+				return fmt.Errorf("add to %q: %w", s.GroupName(false, g), err)
+			}
+		}
+		place.Groups, place.OverrideTriplets = nil, nil
+	}
+	_, err := api.ApproveTechAs(ctx, id, place)
+	return err
 }
 
 // approvalOps are the signed operations of approving tech t (as the admin saw it, key included) with place: its
@@ -102,8 +122,8 @@ func approvalOps(state *authority.State, s *Snapshot, t wire.Tech, place wire.Ap
 	if err != nil {
 		return nil, err
 	}
-	ops := append([]authority.Op{op}, shortNameOps(t)...)
-	var groups []int64
+	ops := []authority.Op{op}
+	groups := slices.Clone(place.Groups)
 	if mspStaff {
 		for _, g := range s.MSPGroups() {
 			groups = append(groups, g.ID)
@@ -165,7 +185,7 @@ func (a *App) Reactivate(ctx context.Context, id int64) error {
 	return a.techAction(ctx, "reactivate", id, func(api *hubclient.Client) (*wire.Tech, error) { return api.EnableTech(ctx, id) },
 		func(*authority.State) ([]authority.Op, error) {
 			op, err := approveOp(seen, seen.Organization, seen.PublicKey)
-			return append([]authority.Op{op}, shortNameOps(seen)...), err
+			return []authority.Op{op}, err
 		})
 }
 
@@ -459,25 +479,29 @@ func (s *Snapshot) agentName(id int64) string {
 func (a *App) ApproveMany(ctx context.Context, ids []int64) error {
 	s := a.Snapshot()
 	var seen []wire.Tech
+	var broad []string
 	for _, id := range ids {
 		t := s.Tech(id)
 		if t == nil || t.Status != wire.TechPending {
 			return fmt.Errorf("approve tech %d: not pending", id)
 		}
 		seen = append(seen, *t)
+		if bt := s.BroadTriplets(id); t.CoManaged && len(bt) > 0 {
+			broad = append(broad, fmt.Sprintf("%s (%s, through %s)", t.Username, t.Organization, s.TripletLabel(bt[0])))
+		}
+	}
+	// Refused before the first request: the hub would approve the others and refuse these, half a batch unsigned.
+	if len(broad) > 0 {
+		return fmt.Errorf("approve %d techs: co-managed techs would reach every domain: %s; approve them through their "+
+			"organization's co-managed onboarding, or one by one with the override", len(ids), strings.Join(broad, ", "))
 	}
 	return a.signed(ctx, fmt.Sprintf("approve %d techs", len(seen)), func(api *hubclient.Client) error {
 		for _, t := range seen {
+			var place wire.ApproveRequest
 			if t.Organization == "" {
-				for _, g := range s.MSPGroups() {
-					if !slices.Contains(g.Members, t.ID) {
-						if _, err := api.EditMembers(ctx, false, g.ID, []int64{t.ID}, nil); err != nil {
-							return fmt.Errorf("add %q to %q: %w", t.Username, g.Name, err)
-						}
-					}
-				}
+				place.Groups = s.mspGroupsToJoin(t.ID)
 			}
-			if _, err := api.ApproveTechAs(ctx, t.ID, wire.ApproveRequest{}); err != nil {
+			if err := approveAt(ctx, api, s, t.ID, place); err != nil {
 				return fmt.Errorf("%q: %w", t.Username, err)
 			}
 		}

@@ -40,6 +40,11 @@ func (a *App) NewOnboarding(org string) Onboarding {
 			o.CoManagedTechs = append(o.CoManagedTechs, t.ID)
 		}
 	}
+	if cm, dg := s.OnboardedGroups(org); cm != nil {
+		// Onboarded before: extend its groups, keeping the domains it has.
+		o.CoManagedGroup, o.DomainGroup, o.Domains = cm.Name, dg.Name, slices.Clone(dg.Members)
+		return o
+	}
 	for _, ag := range s.Agents {
 		// A domain named after the organization is a good first guess.
 		if first, _, _ := strings.Cut(strings.ToLower(org), " "); first != "" && strings.HasPrefix(strings.ToLower(ag.Name), first) {
@@ -47,6 +52,39 @@ func (a *App) NewOnboarding(org string) Onboarding {
 		}
 	}
 	return o
+}
+
+// OnboardedGroups finds what an earlier onboarding of org made: a TechGroup holding only org's co-managed techs,
+// granted on an AgentGroup other than AllDomains, and that AgentGroup. Nil when org was not onboarded; onboarding
+// it again extends these two groups (the hub checks the same).
+func (s *Snapshot) OnboardedGroups(org string) (coManaged, domains *wire.Group) {
+	for i := range s.TechGroups {
+		g := &s.TechGroups[i]
+		if g.Builtin || len(g.Members) == 0 || slices.ContainsFunc(g.Members, func(id int64) bool {
+			t := s.Tech(id)
+			return t == nil || !t.CoManaged || !strings.EqualFold(t.Organization, org)
+		}) {
+			continue
+		}
+		var dg *wire.Group
+		for _, t := range s.Triplets {
+			if t.TechGroupID != g.ID {
+				continue
+			}
+			ag := s.Group(true, t.AgentGroupID)
+			if ag == nil || isAllDomains(*ag) {
+				dg = nil
+				break
+			}
+			if dg == nil {
+				dg = ag
+			}
+		}
+		if dg != nil {
+			return g, dg
+		}
+	}
+	return nil, nil
 }
 
 // Request is the onboarding as the hub endpoint takes it.
@@ -61,6 +99,18 @@ type Preview struct {
 	Changes []Change
 	// Problems block the onboarding (nothing picked, a name in use); the hub would refuse it too.
 	Problems []string
+}
+
+// newMembers adds ids to g and returns the ones it did not hold.
+func newMembers(g *wire.Group, ids []int64) []int64 {
+	var added []int64
+	for _, id := range ids {
+		if !slices.Contains(g.Members, id) {
+			g.Members = append(g.Members, id)
+			added = append(added, id)
+		}
+	}
+	return added
 }
 
 // Preview simulates the onboarding on the current snapshot.
@@ -92,17 +142,32 @@ func (a *App) Preview(o Onboarding) Preview {
 	if len(o.Domains) == 0 {
 		p.Problems = append(p.Problems, "Pick at least one of the client's domains.")
 	}
-	if find(s.TechGroups, func(g wire.Group) bool { return g.Name == o.CoManagedGroup }) != nil {
+	// Onboarded before: the same names extend its two groups rather than clash with them.
+	oldCM, oldDG := s.OnboardedGroups(o.Organization)
+	extendCM := oldCM != nil && oldCM.Name == o.CoManagedGroup
+	extendDG := extendCM && oldDG.Name == o.DomainGroup
+	if !extendCM && find(s.TechGroups, func(g wire.Group) bool { return g.Name == o.CoManagedGroup }) != nil {
 		p.Problems = append(p.Problems, fmt.Sprintf("A TechGroup named %q exists already.", o.CoManagedGroup))
 	}
-	if find(s.AgentGroups, func(g wire.Group) bool { return g.Name == o.DomainGroup }) != nil {
+	if !extendDG && find(s.AgentGroups, func(g wire.Group) bool { return g.Name == o.DomainGroup }) != nil {
 		p.Problems = append(p.Problems, fmt.Sprintf("An AgentGroup named %q exists already.", o.DomainGroup))
 	}
 
 	after := s.clone()
-	const cmID, mspNewID, dgID = -1, -2, -3
-	after.TechGroups = append(after.TechGroups, wire.Group{ID: cmID, Name: o.CoManagedGroup, Members: o.CoManagedTechs})
-	p.Steps = append(p.Steps, fmt.Sprintf("Create TechGroup %q with the co-managed techs: %s", o.CoManagedGroup, names(o.CoManagedTechs, techName)))
+	const mspNewID = -2
+	cmID, dgID := int64(-1), int64(-3)
+	if extendCM {
+		cmID = oldCM.ID
+		g := after.Group(false, cmID)
+		added := names(newMembers(g, o.CoManagedTechs), techName)
+		if added == "nobody" {
+			added = "none new"
+		}
+		p.Steps = append(p.Steps, fmt.Sprintf("%s is onboarded: add to its TechGroup %q the co-managed techs: %s", o.Organization, o.CoManagedGroup, added))
+	} else {
+		after.TechGroups = append(after.TechGroups, wire.Group{ID: cmID, Name: o.CoManagedGroup, Members: o.CoManagedTechs})
+		p.Steps = append(p.Steps, fmt.Sprintf("Create TechGroup %q with the co-managed techs: %s", o.CoManagedGroup, names(o.CoManagedTechs, techName)))
+	}
 	mspID := int64(mspNewID)
 	if g := find(after.TechGroups, func(g wire.Group) bool { return g.Name == o.MSPGroup && g.ID > 0 }); g != nil {
 		mspID = g.ID
@@ -116,8 +181,17 @@ func (a *App) Preview(o Onboarding) Preview {
 		after.TechGroups = append(after.TechGroups, wire.Group{ID: mspNewID, Name: o.MSPGroup, Members: o.MSPTechs})
 		p.Steps = append(p.Steps, fmt.Sprintf("Create TechGroup %q with the MSP techs: %s", o.MSPGroup, names(o.MSPTechs, techName)))
 	}
-	after.AgentGroups = append(after.AgentGroups, wire.Group{ID: dgID, Name: o.DomainGroup, Members: o.Domains})
-	p.Steps = append(p.Steps, fmt.Sprintf("Create AgentGroup %q with the client's domains: %s", o.DomainGroup, names(o.Domains, s.agentName)))
+	if extendDG {
+		dgID = oldDG.ID
+		added := names(newMembers(after.Group(true, dgID), o.Domains), s.agentName)
+		if added == "nobody" {
+			added = "none new"
+		}
+		p.Steps = append(p.Steps, fmt.Sprintf("Add to its AgentGroup %q the client's domains: %s", o.DomainGroup, added))
+	} else {
+		after.AgentGroups = append(after.AgentGroups, wire.Group{ID: dgID, Name: o.DomainGroup, Members: o.Domains})
+		p.Steps = append(p.Steps, fmt.Sprintf("Create AgentGroup %q with the client's domains: %s", o.DomainGroup, names(o.Domains, s.agentName)))
+	}
 	allRights := find(s.Rights, func(r wire.Right) bool { return r.Builtin && r.Name == wire.AllRights })
 	allDomains := find(s.AgentGroups, func(g wire.Group) bool { return isAllDomains(g) })
 	if allRights != nil && allDomains != nil {
@@ -145,6 +219,10 @@ func (a *App) Preview(o Onboarding) Preview {
 	}
 	if len(activate) > 0 {
 		p.Steps = append(p.Steps, "Last, activate the pending co-managed techs: "+names(activate, techName))
+		// The hub refuses to activate them while another triplet still gives them every domain (approve.go there).
+		for _, t := range after.BroadTriplets(activate[0]) {
+			p.Problems = append(p.Problems, fmt.Sprintf("Triplet %s would still give the co-managed techs every domain: delete or narrow it under Triplets first.", after.TripletLabel(t)))
+		}
 	}
 	p.Changes = DiffAccess(s, after)
 	return p
@@ -179,15 +257,21 @@ func onboardOps(state *authority.State, s *Snapshot, o Onboarding, out *wire.Onb
 		}
 		ops = append(ops, op)
 	}
-	ops = append(ops, authority.SetGroup(authority.TechGroup, out.CoManagedGroup.ID, o.CoManagedGroup, false, o.CoManagedTechs))
-	msp := slices.Clone(o.MSPTechs)
-	if g, ok := state.TechGroups[out.MSPGroup.ID]; ok {
-		for m := range g.Members {
-			msp = append(msp, m)
+	// A group an earlier onboarding made (the MSP one, and both of an extended organization) keeps its signed members.
+	withSigned := func(groups map[int64]authority.Group, id int64, picked []int64) []int64 {
+		out := slices.Clone(picked)
+		if g, ok := groups[id]; ok {
+			for m := range g.Members {
+				if !slices.Contains(out, m) {
+					out = append(out, m)
+				}
+			}
 		}
+		return out
 	}
-	ops = append(ops, authority.SetGroup(authority.TechGroup, out.MSPGroup.ID, o.MSPGroup, false, msp),
-		authority.SetGroup(authority.AgentGroup, out.DomainGroup.ID, o.DomainGroup, false, o.Domains))
+	ops = append(ops, authority.SetGroup(authority.TechGroup, out.CoManagedGroup.ID, o.CoManagedGroup, false, withSigned(state.TechGroups, out.CoManagedGroup.ID, o.CoManagedTechs)),
+		authority.SetGroup(authority.TechGroup, out.MSPGroup.ID, o.MSPGroup, false, withSigned(state.TechGroups, out.MSPGroup.ID, o.MSPTechs)),
+		authority.SetGroup(authority.AgentGroup, out.DomainGroup.ID, o.DomainGroup, false, withSigned(state.AgentGroups, out.DomainGroup.ID, o.Domains)))
 	var allRights, allDomains int64
 	for id, r := range state.Rights {
 		if r.Name == wire.AllRights {

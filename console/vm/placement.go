@@ -88,12 +88,56 @@ func (a *App) RecordedOrganizations(ctx context.Context) ([]string, error) {
 // PlacementNote says what approving with p means for the tech, for the approve dialog.
 func (a *App) PlacementNote(p Placement) string {
 	if p.CoManaged() {
-		return fmt.Sprintf("Co-managed by %s: they must enrol an authenticator (2FA) before they get any password. "+
-			"Consider the co-managed onboarding first, so this tech only reaches their own domains.", p.Req.Organization)
+		note := fmt.Sprintf("Co-managed by %s: they must enrol an authenticator (2FA) before they get any password.", p.Req.Organization)
+		if cm, _ := a.Snapshot().OnboardedGroups(p.Req.Organization); cm != nil {
+			return note + fmt.Sprintf(" %s is onboarded: run its onboarding again to add this tech to %s, which approves them "+
+				"too; approved here, they reach nothing until they join a group.", p.Req.Organization, cm.Name)
+		}
+		return note + fmt.Sprintf(" Approve them through the co-managed onboarding of %s, so they only ever reach its domains.", p.Req.Organization)
 	}
 	note := "MSP staff: no client organization; 2FA only if the security policy asks it of MSP techs."
 	if gs := a.Snapshot().MSPGroups(); len(gs) > 0 {
 		note += " They also join the TechGroup " + gs[0].Name + "."
 	}
 	return note
+}
+
+// BroadTriplets lists the triplets that give tech id every domain: on AllDomains, through AllTechs or a TechGroup
+// holding the tech or among joining. The hub refuses to approve a co-managed tech while one exists, unless the
+// approval names each of them as an override (wire.ApproveRequest.OverrideTriplets).
+func (s *Snapshot) BroadTriplets(id int64, joining ...int64) []wire.Triplet {
+	var out []wire.Triplet
+	for _, t := range s.Triplets {
+		ag, tg := s.Group(true, t.AgentGroupID), s.Group(false, t.TechGroupID)
+		if ag != nil && tg != nil && isAllDomains(*ag) && (isAllTechs(*tg) || slices.Contains(tg.Members, id) || slices.Contains(joining, tg.ID)) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Override is what approving tech id with p needs the admin to confirm: the triplets that would give the
+// co-managed tech every domain, and the warning the confirmation shows. Nothing for MSP staff, or once the
+// onboarding has left no such triplet.
+func (a *App) Override(id int64, p Placement) (ids []int64, warning string) {
+	if !p.CoManaged() {
+		return nil, ""
+	}
+	s := a.Snapshot()
+	var labels []string
+	for _, t := range s.BroadTriplets(id, p.Req.Groups...) {
+		ids = append(ids, t.ID)
+		labels = append(labels, s.TripletLabel(t))
+	}
+	if len(ids) == 0 {
+		return nil, ""
+	}
+	name := fmt.Sprintf("tech %d", id)
+	if t := s.Tech(id); t != nil {
+		name = t.Username
+	}
+	return ids, fmt.Sprintf("The triplet %s gives %s every domain and host of every client, not only %s's. The hub refuses this "+
+		"approval: run the co-managed onboarding of %s instead, which removes the All triplet and activates %s last.\n\n"+
+		"Approve anyway only if %s may reach every client: the override is written to the audit log.",
+		strings.Join(labels, " and "), name, p.Req.Organization, p.Req.Organization, name, name)
 }

@@ -48,7 +48,9 @@ func TestApprovalPlacement(t *testing.T) {
 	}
 
 	// Frank typed nothing; the admin places him with a client: co-managed, 2FA required.
-	if err := a.ApproveAs(ctx, frank, wire.ApproveRequest{Organization: "Northwind Clients"}); err != nil {
+	northwind := wire.ApproveRequest{Organization: "Northwind Clients"}
+	northwind.OverrideTriplets, _ = a.Override(frank, vm.Placement{Req: northwind}) // under the All triplet (comanaged_test.go)
+	if err := a.ApproveAs(ctx, frank, northwind); err != nil {
 		t.Fatal(err)
 	}
 	if tech := a.Snapshot().Tech(frank); tech.Status != wire.TechActive || tech.Organization != "Northwind Clients" || !tech.CoManaged {
