@@ -37,3 +37,12 @@ func notifyFailedAccounts(a *vm.App) {
 		fyne.Do(func() { sendNotification(n) })
 	})
 }
+
+// notifyPending shows a desktop notification for every new tech registration and device replacement waiting for
+// approval.
+func notifyPending(a *vm.App) {
+	a.OnPendingRequest(func(title, text string) {
+		n := fyne.NewNotification(title, text)
+		fyne.Do(func() { sendNotification(n) })
+	})
+}

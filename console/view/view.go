@@ -19,7 +19,8 @@
 //   - alltriplet.go: the banner while the built-in All triplet is in force.
 //   - techlife.go: the Techs screen's Edit… (a move previewed), Delete… (accounts deleted or kept disabled) and
 //     Device… dialogs.
-//   - notify.go: desktop notifications of new JIT requests and newly failed accounts.
+//   - notify.go: desktop notifications of new JIT requests, newly failed accounts, agents gone offline, new pending
+//     techs and device replacements.
 //   - start.go: Start (the session, the passphrase dialog); setup.go: the first start's dialog, a local hub or one
 //     elsewhere; recovery.go: the recovery identity shown once, saved or copied and cleared from the clipboard.
 //   - widgets.go: the shared builders — tables with headers whose cut cells show their whole text in a tooltip
@@ -120,6 +121,7 @@ func Root(a *vm.App, win fyne.Window) fyne.CanvasObject {
 	notifyJIT(a)
 	notifyFailedAccounts(a)
 	notifyAgentOffline(a)
+	notifyPending(a)
 
 	// The navigation lists the sections this Console's role may use (vm.VisibleSections).
 	visible := a.VisibleSections()

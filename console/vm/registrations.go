@@ -3,8 +3,12 @@ package vm
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/watchword/watchword/shared/hubclient"
+	"github.com/watchword/watchword/shared/reltime"
+	"github.com/watchword/watchword/shared/wire"
 )
 
 // loadRegistrations fills the snapshot's registration queue when this Console manages techs.
@@ -38,4 +42,61 @@ func (s *Snapshot) RegistrationNotice() string {
 			r.PendingLimit, refused)
 	}
 	return ""
+}
+
+// OnPendingRequest registers fn to run, with a desktop notification's title and text, for every tech registration
+// and device replacement waiting for approval that a refresh finds and the previous refresh did not — not for those
+// already waiting when the Console connected (the navigation's count shows them), and only on a Console that may
+// approve them. How long ago each was made is read on the Console's clock (Now).
+func (a *App) OnPendingRequest(fn func(title, text string)) {
+	var mu sync.Mutex
+	var seen map[string]bool // "tech 12", "rekey 3"; nil until the first refresh
+	a.OnChange(func() {
+		s := a.Snapshot()
+		if s.At.IsZero() || !s.Me.CanManageTechs() {
+			return // not connected yet, or nothing this Console may approve
+		}
+		now := a.Now()
+		type note struct{ title, text string }
+		var fresh []note
+		mu.Lock()
+		first := seen == nil
+		if first {
+			seen = map[string]bool{}
+		}
+		for _, t := range a.Pending() {
+			k := fmt.Sprintf("tech %d", t.ID)
+			if !seen[k] && !first {
+				fresh = append(fresh, note{"New tech waiting for approval: " + t.Username, PendingTechText(t, now)})
+			}
+			seen[k] = true
+		}
+		for _, r := range a.PendingRekeys() {
+			k := fmt.Sprintf("rekey %d", r.ID)
+			if !seen[k] && !first {
+				fresh = append(fresh, note{"Device replacement requested: " + r.Username, RekeyRequestText(r, now)})
+			}
+			seen[k] = true
+		}
+		mu.Unlock()
+		for _, n := range fresh {
+			fn(n.title, n.text)
+		}
+	})
+}
+
+// PendingTechText is a new registration in a sentence, for its notification.
+func PendingTechText(t wire.Tech, now time.Time) string {
+	org := "the MSP"
+	if t.Organization != "" {
+		org = t.Organization
+	}
+	return fmt.Sprintf("%s (%s, %s) registered %s. Compare their device's fingerprint before approving.",
+		t.DisplayName, t.Username, org, reltime.Ago(now, t.CreatedAt))
+}
+
+// RekeyRequestText is a device replacement request in a sentence, for its notification.
+func RekeyRequestText(r wire.Rekey, now time.Time) string {
+	return fmt.Sprintf("%s asked %s to replace their device. Compare both fingerprints before approving: the old device is revoked.",
+		r.Username, reltime.Ago(now, r.CreatedAt))
 }
