@@ -46,7 +46,9 @@
 //   - rekey.go: device replacement.
 //   - authority.go: the signed authority the hub relays (updates admins sign, agents' receipts) and cannot make.
 //   - orgs.go: client organizations, co-management, seats.
-//   - onboard.go: the co-managed onboarding in one transaction.
+//   - onboard.go: the co-managed onboarding in one transaction, and its extension when run again.
+//   - approve.go: what an approval may hand out: a co-managed tech refused while a triplet gives it every domain
+//     (unless overridden, audited), and the TechGroups an approval joins.
 //   - csvimport.go: CSV import of techs and reservations.
 //
 // The packages beside it:
