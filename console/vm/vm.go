@@ -24,6 +24,7 @@
 //     the CSV import of techs.
 //   - techlife.go: editing a tech (a move between organizations previewed and signed), deleting a deactivated
 //     one with or without its accounts (signed), and its device.
+//   - tombstones.go: the deleted techs, each with how far the deletion of its accounts has come.
 //   - accounts.go: a tech's accounts, failed ones with Retry and Adopt, the failure notifications, and the naming
 //     format without a fixed part.
 //   - agents.go: agents waiting for approval, offline agents (against the Console's clock) and their
@@ -503,16 +504,24 @@ type TechFilter struct {
 // Techs lists the techs matching f.
 func (a *App) Techs(f TechFilter) []wire.Tech {
 	var out []wire.Tech
-	q := strings.ToLower(strings.TrimSpace(f.Query))
 	for _, t := range a.Snapshot().Techs {
-		switch {
-		case f.Status != "" && t.Status != f.Status:
-		case f.Organization == "MSP" && t.Organization != "":
-		case f.Organization != "" && f.Organization != "MSP" && !strings.EqualFold(f.Organization, t.Organization):
-		case q != "" && !strings.Contains(strings.ToLower(t.Username+" "+t.DisplayName+" "+t.Email), q):
-		default:
+		if f.Matches(t) {
 			out = append(out, t)
 		}
 	}
 	return out
+}
+
+// Matches says whether t passes the filter.
+func (f TechFilter) Matches(t wire.Tech) bool {
+	q := strings.ToLower(strings.TrimSpace(f.Query))
+	switch {
+	case f.Status != "" && t.Status != f.Status:
+	case f.Organization == "MSP" && t.Organization != "":
+	case f.Organization != "" && f.Organization != "MSP" && !strings.EqualFold(f.Organization, t.Organization):
+	case q != "" && !strings.Contains(strings.ToLower(t.Username+" "+t.DisplayName+" "+t.Email), q):
+	default:
+		return true
+	}
+	return false
 }
