@@ -122,7 +122,7 @@ func approvalOps(state *authority.State, s *Snapshot, t wire.Tech, place wire.Ap
 	if err != nil {
 		return nil, err
 	}
-	ops := []authority.Op{op}
+	ops := append([]authority.Op{op}, shortNameOps(t)...)
 	groups := slices.Clone(place.Groups)
 	if mspStaff {
 		for _, g := range s.MSPGroups() {
@@ -185,7 +185,7 @@ func (a *App) Reactivate(ctx context.Context, id int64) error {
 	return a.techAction(ctx, "reactivate", id, func(api *hubclient.Client) (*wire.Tech, error) { return api.EnableTech(ctx, id) },
 		func(*authority.State) ([]authority.Op, error) {
 			op, err := approveOp(seen, seen.Organization, seen.PublicKey)
-			return []authority.Op{op}, err
+			return append([]authority.Op{op}, shortNameOps(seen)...), err
 		})
 }
 
