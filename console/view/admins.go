@@ -26,6 +26,7 @@ func adminsScreen(e env) screen {
 			return [...]string{a.Name, vm.RoleTitle(a.Role), orDash(a.Organization), string(a.Status), when(a.CreatedAt), shortFingerprint(a.Fingerprint)}[c]
 		}, nil)
 	detail := heading("")
+	fp := monospace("") // the whole fingerprint: the table shows its first groups
 	why := notice(widget.WarningImportance)
 	why.Hide()
 	var approve, setRole, remove *widget.Button
@@ -33,6 +34,7 @@ func adminsScreen(e env) screen {
 	showSel := func() {
 		if sel < 0 || sel >= len(state.Admins) {
 			detail.SetText("Select an admin.")
+			fp.SetText("")
 			approve.Disable()
 			setRole.Disable()
 			remove.Disable()
@@ -41,6 +43,7 @@ func adminsScreen(e env) screen {
 		}
 		a := state.Admins[sel]
 		detail.SetText(fmt.Sprintf("%s: %s, %s", a.Name, vm.RoleTitle(a.Role), a.Status))
+		fp.SetText(fingerprintLines(a.Fingerprint))
 		ok, role, rm, text := vm.AdminActions(state.Admins, a.ID)
 		setEnabled(approve, ok)
 		setEnabled(setRole, role)
@@ -137,7 +140,7 @@ func adminsScreen(e env) screen {
 		authority.SetText(signed)
 		showIf(authority, signed != "")
 	})
-	bottom := container.NewVBox(widget.NewSeparator(), detail, why, container.NewHBox(approve, setRole, remove),
+	bottom := container.NewVBox(widget.NewSeparator(), detail, fp, why, container.NewHBox(approve, setRole, remove),
 		container.NewHBox(widget.NewLabel("Role"), container.NewGridWrap(fyne.NewSize(200, role.MinSize().Height), role), org, invite), token)
 	return screen{obj: container.NewBorder(help, bottom, nil, nil, table), refresh: refresh}
 }
