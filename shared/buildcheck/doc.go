@@ -12,6 +12,7 @@
 //   - link_test.go: the headless binaries link no GUI libraries.
 //   - desktopapps_test.go: the TechClient and the Console open their windows on an X display (Xvfb).
 //   - zones_test.go: the tests that format and schedule times pass in zones far from the machine's.
+//   - naming_test.go: the hub's key ID has one name, the hub fingerprint, in code, docs and scripts.
 //   - licenses_test.go: every module the four programs link, on each platform, has a license compatible with
 //     Apache-2.0, and docs/install.md's dependency section lists it with that license.
 package buildcheck
