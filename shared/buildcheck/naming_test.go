@@ -11,7 +11,8 @@ import (
 
 // otherHubNames are names the hub's key ID went by before "hub fingerprint" became its one name (the invite's JSON
 // field, "p", and the Go field HubPin are wire names and stay).
-var otherHubNames = regexp.MustCompile(`(?i)\bhub (key )?pin\b|\bhub key's fingerprint\b`)
+// No \b before "hub": in a Go string it may follow an escaped newline ("\nHub key pin").
+var otherHubNames = regexp.MustCompile(`(?i)hub (key )?pin\b|hub key's fingerprint`)
 
 // TestOneNameForTheHubFingerprint: what users read — the apps' code (their strings and comments), the CLI, the
 // docs and the scripts — calls the hub's key ID the hub fingerprint, as the TechClient's form asks for it.
