@@ -75,6 +75,8 @@ const (
 	CapAuditQuery = 14
 	// CapTechLife: a hub that edits, moves and deletes techs and shows their device (techlife.go).
 	CapTechLife = 15
+	// CapAPIIdentity: a hub that takes InviteRequest's API fields and shows an admin's expiry and sources.
+	CapAPIIdentity = 16
 )
 
 // HTTP headers of the protocol.
