@@ -8,7 +8,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
-	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/watchword/watchword/internal/readable"
@@ -52,7 +51,7 @@ func TestAccountsReadable(t *testing.T) {
 	})
 	fyne.DoAndWait(func() {
 		var labels, tips []string
-		walk(h.w.Canvas().Content(), func(o fyne.CanvasObject) {
+		readtest.Walk(h.w.Canvas().Content(), func(o fyne.CanvasObject) {
 			switch x := o.(type) {
 			case *widget.Label:
 				if x.Visible() {
@@ -84,19 +83,4 @@ func TestAccountsReadable(t *testing.T) {
 		})
 	}
 
-}
-
-// walk calls fn for o and everything it renders.
-func walk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
-	fn(o)
-	switch x := o.(type) {
-	case *fyne.Container:
-		for _, c := range x.Objects {
-			walk(c, fn)
-		}
-	case fyne.Widget:
-		for _, c := range test.WidgetRenderer(x).Objects() {
-			walk(c, fn)
-		}
-	}
 }

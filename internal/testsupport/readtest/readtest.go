@@ -7,7 +7,7 @@
 //
 // # Reading guide
 //
-//   - readtest.go: Unreadable and what it reports (Cut).
+//   - readtest.go: Unreadable and what it reports (Cut); Walk, the visible objects of a screen.
 package readtest
 
 import (
@@ -123,8 +123,10 @@ func tipShows(l *readable.Label) bool {
 	return l.Tip() == l.Text.Text
 }
 
-// walk calls fn for o and every visible object it renders; a readable.Label is one text, its inner label not
-// visited again.
+// Walk calls fn for o and every visible object it renders, as a test reads a screen; a readable.Label is one text,
+// its inner label not visited again. Call it on the UI goroutine.
+func Walk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) { walk(o, fn) }
+
 func walk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
 	if o == nil || !o.Visible() {
 		return
