@@ -407,15 +407,16 @@ func (x *tx) SetTechShortName(tenant, tech int64, short string, at time.Time) er
 
 // ---- admins ----
 
-const adminCols = "id, tenant_id, name, role, public_key, key_id, created_at, organization, status"
+const adminCols = "id, tenant_id, name, role, public_key, key_id, created_at, organization, status, api, api_expires_at, api_sources"
 
 func scanAdmin(sc scanner) (*Admin, error) {
 	var a Admin
-	var created int64
-	if err := sc.Scan(&a.ID, &a.TenantID, &a.Name, &a.Role, &a.PublicKey, &a.KeyID, &created, &a.Organization, &a.Status); err != nil {
+	var created, apiExp int64
+	var api int
+	if err := sc.Scan(&a.ID, &a.TenantID, &a.Name, &a.Role, &a.PublicKey, &a.KeyID, &created, &a.Organization, &a.Status, &api, &apiExp, &a.APISources); err != nil {
 		return nil, err
 	}
-	a.CreatedAt = tm(created)
+	a.CreatedAt, a.API, a.APIExpiresAt = tm(created), api != 0, tm(apiExp)
 	return &a, nil
 }
 
@@ -423,8 +424,8 @@ func (x *tx) CreateAdmin(a *Admin) error {
 	if a.Status == "" {
 		a.Status = wire.AdminActive
 	}
-	return x.create(&a.ID, "create admin "+a.Name, "INSERT INTO admins (tenant_id, name, role, public_key, key_id, created_at, organization, status) VALUES (?,?,?,?,?,?,?,?)",
-		a.TenantID, a.Name, a.Role, a.PublicKey, a.KeyID, ns(a.CreatedAt), a.Organization, a.Status)
+	return x.create(&a.ID, "create admin "+a.Name, "INSERT INTO admins (tenant_id, name, role, public_key, key_id, created_at, organization, status, api, api_expires_at, api_sources) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+		a.TenantID, a.Name, a.Role, a.PublicKey, a.KeyID, ns(a.CreatedAt), a.Organization, a.Status, b2i(a.API), ns(a.APIExpiresAt), a.APISources)
 }
 
 func (x *tx) AdminByKey(tenant int64, keyID string) (*Admin, error) {
@@ -438,17 +439,17 @@ func (x *tx) Admins(tenant int64) ([]Admin, error) {
 // ---- tokens ----
 
 func (x *tx) CreateToken(t *Token) error {
-	return x.create(&t.ID, "create "+t.Kind+" token", "INSERT INTO tokens (tenant_id, kind, role, hash, expires_at, created_at, organization, approve_on_use) VALUES (?,?,?,?,?,?,?,?)",
-		t.TenantID, t.Kind, t.Role, t.Hash, ns(t.ExpiresAt), ns(t.CreatedAt), t.Organization, b2i(t.ApproveOnUse))
+	return x.create(&t.ID, "create "+t.Kind+" token", "INSERT INTO tokens (tenant_id, kind, role, hash, expires_at, created_at, organization, approve_on_use, api, api_expires_at, api_sources) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+		t.TenantID, t.Kind, t.Role, t.Hash, ns(t.ExpiresAt), ns(t.CreatedAt), t.Organization, b2i(t.ApproveOnUse), b2i(t.API), ns(t.APIExpiresAt), t.APISources)
 }
 
 func (x *tx) UseToken(tenant int64, kind, hash string, now time.Time) (*Token, error) {
 	var t Token
-	var exp, used, created int64
-	var approve int
-	err := x.t.QueryRowContext(x.ctx, "SELECT id, tenant_id, kind, role, hash, expires_at, used_at, created_at, organization, approve_on_use FROM tokens WHERE tenant_id = ? AND kind = ? AND hash = ?",
-		tenant, kind, hash).Scan(&t.ID, &t.TenantID, &t.Kind, &t.Role, &t.Hash, &exp, &used, &created, &t.Organization, &approve)
-	t.ApproveOnUse = approve != 0
+	var exp, used, created, apiExp int64
+	var approve, api int
+	err := x.t.QueryRowContext(x.ctx, "SELECT id, tenant_id, kind, role, hash, expires_at, used_at, created_at, organization, approve_on_use, api, api_expires_at, api_sources FROM tokens WHERE tenant_id = ? AND kind = ? AND hash = ?",
+		tenant, kind, hash).Scan(&t.ID, &t.TenantID, &t.Kind, &t.Role, &t.Hash, &exp, &used, &created, &t.Organization, &approve, &api, &apiExp, &t.APISources)
+	t.ApproveOnUse, t.API, t.APIExpiresAt = approve != 0, api != 0, tm(apiExp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("use %s token: %w", kind, ErrTokenInvalid)
 	}

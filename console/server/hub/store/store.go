@@ -24,6 +24,7 @@
 //   - sqlite_orgs.go: organizations, the co-management switch, admins by ID and seats.
 //   - sqlite_authority.go: the signed authority's updates and the agents' receipts.
 //   - sqlite_techlife.go: a tech's device as last seen, and a deleted tech's tombstone.
+//   - sqlite_collectors.go: the audit stream's syslog collectors and their cursors.
 //   - migrations/*.sql: the schema, one numbered step per file, each applied once in order (PRAGMA user_version
 //     records how far a database has come).
 //   - sqlite_test.go runs storetest against SQLite with the SQL that tampers with the audit log; store_test.go
@@ -86,6 +87,7 @@ type Tx interface {
 	ImportStore
 	OrgStore
 	AuthorityStore
+	CollectorStore
 }
 
 // TenantStore holds the MSPs.
@@ -300,6 +302,36 @@ type AuthorityStore interface {
 	SetAgentAuthority(tenant, agent int64, r AgentAuthority) error
 }
 
+// CollectorStore holds the syslog collectors a tenant's audit log is streamed to (package auditstream), each with
+// its cursor: the newest sequence number of the tenant's chain the collector has taken.
+type CollectorStore interface {
+	// CreateCollector stores a collector with its cursor at 0; a second of the same name in the tenant is
+	// ErrConflict, an unknown tenant ErrNotFound.
+	CreateCollector(c *Collector) error
+	Collector(tenant, id int64) (*Collector, error)
+	Collectors(tenant int64) ([]Collector, error) // by name
+	DeleteCollector(tenant, id int64) error
+	// SetCollectorSent moves the cursor forward to seq at time at; a seq at or below the cursor leaves it (a
+	// stream that resent older events never moves it back).
+	SetCollectorSent(tenant, id, seq int64, at time.Time) error
+	// SetCollectorHead records when the newest signed chain head went to the collector.
+	SetCollectorHead(tenant, id int64, at time.Time) error
+}
+
+// Collector is one syslog collector of a tenant's audit stream.
+type Collector struct {
+	ID        int64
+	TenantID  int64
+	Name      string
+	Address   string // host:port of its syslog-over-TLS listener
+	CAPEM     string // the CA certificate its TLS certificate must chain to
+	Format    string // wire.CollectorJSON or wire.CollectorCEF
+	CreatedAt time.Time
+	SentSeq   int64     // the cursor: the newest audit sequence number it has taken, 0 for none
+	SentAt    time.Time // when the cursor last moved
+	HeadAt    time.Time // when the last signed chain head went out
+}
+
 // Tenant is one MSP.
 type Tenant struct {
 	ID        int64
@@ -350,6 +382,11 @@ type Admin struct {
 	// admin's key.
 	Organization string
 	Status       wire.AdminStatus
+	// API marks an API identity: an admin a script uses. It is refused from APIExpiresAt on (zero: never) and
+	// from an address outside APISources (CIDRs, space-separated; empty: anywhere).
+	API          bool
+	APIExpiresAt time.Time
+	APISources   string
 }
 
 // Token kinds.
@@ -372,6 +409,11 @@ type Token struct {
 	ExpiresAt    time.Time
 	UsedAt       time.Time
 	CreatedAt    time.Time
+	// API, APIExpiresAt, APISources (claim tokens): the admin claiming it is an API identity with that expiry and
+	// those sources (Admin).
+	API          bool
+	APIExpiresAt time.Time
+	APISources   string
 }
 
 // Agent is an enrolled agent.

@@ -382,3 +382,54 @@ func testTechShortName(t *testing.T, s store.Store) {
 		return nil
 	})
 }
+
+// testAPIIdentities: a claim token's API fields reach the claim that uses it, and an admin's API fields round-trip
+// through create, read and update while an interactive admin's stay zero.
+func testAPIIdentities(t *testing.T, s store.Store) {
+	a, _ := twoTenants(t, s)
+	exp := now.Add(90 * 24 * time.Hour)
+	write(t, s, func(tx store.Tx) error {
+		if err := tx.CreateToken(&store.Token{TenantID: a.ID, Kind: store.TokenClaim, Role: wire.RoleAuditor, Hash: "api1", ExpiresAt: now.Add(time.Hour), CreatedAt: now,
+			API: true, APIExpiresAt: exp, APISources: "192.0.2.0/24 2001:db8::/32"}); err != nil {
+			return err
+		}
+		return tx.CreateToken(&store.Token{TenantID: a.ID, Kind: store.TokenClaim, Role: wire.RoleAdmin, Hash: "plain", ExpiresAt: now.Add(time.Hour), CreatedAt: now})
+	})
+	write(t, s, func(tx store.Tx) error {
+		tok, err := tx.UseToken(a.ID, store.TokenClaim, "api1", now)
+		if err != nil || !tok.API || !tok.APIExpiresAt.Equal(exp) || tok.APISources != "192.0.2.0/24 2001:db8::/32" {
+			t.Fatalf("API claim token: %+v, %v", tok, err)
+		}
+		tok, err = tx.UseToken(a.ID, store.TokenClaim, "plain", now)
+		if err != nil || tok.API || !tok.APIExpiresAt.IsZero() || tok.APISources != "" {
+			t.Fatalf("interactive claim token: %+v, %v", tok, err)
+		}
+		return nil
+	})
+	api := &store.Admin{TenantID: a.ID, Name: "rmm-sync", Role: wire.RoleAuditor, PublicKey: "k", KeyID: "api", CreatedAt: now,
+		Status: wire.AdminPending, API: true, APIExpiresAt: exp, APISources: "192.0.2.0/24"}
+	human := &store.Admin{TenantID: a.ID, Name: "human", Role: wire.RoleOwner, PublicKey: "h", KeyID: "human", CreatedAt: now}
+	write(t, s, func(tx store.Tx) error {
+		if err := tx.CreateAdmin(api); err != nil {
+			return err
+		}
+		return tx.CreateAdmin(human)
+	})
+	read(t, s, func(tx store.Tx) error {
+		if got, err := tx.AdminByKey(a.ID, "api"); err != nil || *got != *api {
+			t.Fatalf("API identity: %+v, %v, want %+v", got, err, api)
+		}
+		if got, err := tx.Admin(a.ID, human.ID); err != nil || got.API || !got.APIExpiresAt.IsZero() || got.APISources != "" {
+			t.Fatalf("interactive admin: %+v, %v", got, err)
+		}
+		return nil
+	})
+	api.Status = wire.AdminActive
+	write(t, s, func(tx store.Tx) error { return tx.UpdateAdmin(api) })
+	read(t, s, func(tx store.Tx) error {
+		if got, err := tx.Admin(a.ID, api.ID); err != nil || *got != *api {
+			t.Fatalf("approved API identity: %+v, %v", got, err)
+		}
+		return nil
+	})
+}

@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 		{"tech device and tombstone", testTechLife},
 		{"admins", testAdmins},
 		{"tokens", testTokens},
+		{"api identities", testAPIIdentities},
 		{"security", testSecurity},
 		{"rekeys", testRekeys},
 		{"agents", testAgents},
