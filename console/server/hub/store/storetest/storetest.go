@@ -29,6 +29,7 @@
 //   - audit.go: the audit chain, rollback of a failed Write, backup and close.
 //   - orgs.go: organizations, co-management, seats, CSV imports and reservations.
 //   - authority.go: the signed authority's updates and the agents' receipts.
+//   - collectors.go: the audit stream's collectors and their cursors.
 //   - coverage_test.go: fails when a method of store.Store or store.Tx is called by no case, so the suite stays
 //     complete as methods are added.
 package storetest
@@ -81,6 +82,7 @@ func Run(t *testing.T, open Opener) {
 		{"imports", testImports},
 		{"authority", testAuthority},
 		{"agent authority", testAgentAuthority},
+		{"audit collectors", testCollectors},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
