@@ -48,6 +48,8 @@ const ProtocolVersion = 1
 //	15: a tech edited (name, email) and moved between organizations with its TechGroups, deleted with or without
 //	    its accounts on the targets (plans list the accounts to delete), and its device (last seen, release,
 //	    replacements)
+//	17: the audit log streamed to syslog collectors over TLS (PathAdminAuditCollectors: an owner configures them,
+//	    every admin reads their state)
 const CapabilityVersion = 15
 
 // MinCapabilityVersion is the oldest client the hub serves: the features every current route assumes.
@@ -77,6 +79,8 @@ const (
 	CapTechLife = 15
 	// CapAPIIdentity: a hub that takes InviteRequest's API fields and shows an admin's expiry and sources.
 	CapAPIIdentity = 16
+	// CapAuditStream: a hub that streams the audit log to the collectors of PathAdminAuditCollectors.
+	CapAuditStream = 17
 )
 
 // HTTP headers of the protocol.
@@ -313,6 +317,10 @@ type Admin struct {
 	// PublicKey is the admin's public key (seal.PublicKey's form): an owner's Console signs it into the tenant's
 	// signed authority after comparing its fingerprint.
 	PublicKey string `json:"publicKey,omitempty"`
+	// API marks an API identity (InviteRequest.API), with its expiry (zero: none) and source CIDRs (none: any).
+	API       bool      `json:"api,omitempty"`
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+	Sources   []string  `json:"sources,omitempty"`
 }
 
 // Error is the body of every non-2xx answer.
