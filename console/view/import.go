@@ -82,7 +82,7 @@ func importScreen(e env) screen {
 			x := shown[r]
 			return [...]string{strconv.Itoa(x.Row), orDash(x.Username), orDash(x.Field), x.Reason}[c]
 		}, nil)
-	histTable := newTable([]column{{"When", 125}, {"Mode", 65}, {"Rows", 45}, {"Reserved", 65}, {"Exceptions", 75}},
+	histTable := newTable([]column{{"When", 140}, {"Mode", 80}, {"Rows", 45}, {"Reserved", 65}, {"Exceptions", 75}},
 		func() int { return len(state.History) },
 		func(r, c int) string {
 			im := state.History[r]
@@ -196,7 +196,7 @@ func importScreen(e env) screen {
 	history := container.NewBorder(heading("Import history (newest first)"), nil, nil, nil, histTable)
 	exceptions := container.NewBorder(excTitle, nil, nil, nil, excTable)
 	lower := container.NewHSplit(history, exceptions)
-	lower.Offset = 0.43
+	lower.Offset = 0.5 // the history's columns whole: its date and mode are short, the exceptions' reasons have tooltips
 	split := container.NewVSplit(container.NewBorder(heading("Preview"), nil, nil, nil, previewTable), lower)
 	split.Offset = 0.35
 	return screen{obj: container.NewBorder(controls, nil, nil, nil, split), refresh: reload}

@@ -40,15 +40,36 @@ func newTable(cols []column, rows func() int, cell func(r, c int) string, onSele
 	t.CreateHeader = func() fyne.CanvasObject {
 		return heading("")
 	}
+	// A column is never narrower than its header, which has no tooltip: the header names what the tooltip shows.
+	pad := 2 * theme.InnerPadding()
+	widths := make([]float32, len(cols))
+	for i, c := range cols {
+		widths[i] = max(c.width, readable.TextWidth(c.title, "", fyne.TextStyle{Bold: true})+pad)
+		t.SetColumnWidth(i, widths[i])
+	}
+	// The last column takes the room the others leave, down to its header's width: a long last value then ends in
+	// an ellipsis inside the table, not past its edge where nothing shows that it is cut. The table's width is
+	// known when it lays out its headers; the column changes after that layout, not inside it.
+	fitted := float32(-1)
+	fit := func() {
+		w := t.Size().Width
+		if w <= 0 || w == fitted || len(cols) == 0 {
+			return
+		}
+		fitted = w
+		used := float32(len(cols)) * theme.SeparatorThicknessSize()
+		for _, x := range widths[:len(cols)-1] {
+			used += x
+		}
+		last := len(cols) - 1
+		width := max(readable.TextWidth(cols[last].title, "", fyne.TextStyle{Bold: true})+pad, w-used)
+		go fyne.Do(func() { t.SetColumnWidth(last, width) })
+	}
 	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
 		if id.Row < 0 && id.Col >= 0 && id.Col < len(cols) {
 			o.(*widget.Label).SetText(cols[id.Col].title)
 		}
-	}
-	// A column is never narrower than its header, which has no tooltip: the header names what the tooltip shows.
-	pad := 2 * theme.InnerPadding()
-	for i, c := range cols {
-		t.SetColumnWidth(i, max(c.width, readable.TextWidth(c.title, "", fyne.TextStyle{Bold: true})+pad))
+		fit()
 	}
 	if onSelect != nil {
 		t.OnSelected = func(id widget.TableCellID) {
