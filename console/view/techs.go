@@ -17,7 +17,7 @@ import (
 )
 
 // techsScreen lists every tech with filters; the selected one shows their groups and effective access, with
-// deactivate, reactivate and rotate now.
+// deactivate, reactivate and rotate now. "Show deleted" lists the deleted techs instead (tombstones.go).
 func techsScreen(e env) screen {
 	var rows []wire.Tech
 	var sel int64
@@ -28,6 +28,8 @@ func techsScreen(e env) screen {
 	org.SetSelected("All organizations")
 	search := widget.NewEntry()
 	search.SetPlaceHolder("Search name, username, email")
+	showDeleted := widget.NewCheck("Show deleted", nil)
+	var loadDeleted func(vm.TechFilter) // while the deleted techs show
 
 	table := newTable([]column{{"Username", 100}, {"Name", 130}, {"Organization", 110}, {"Status", 75}, {"2FA", 200}, {"Lockout", 150}, {"TechGroups", 200}},
 		func() int { return len(rows) },
@@ -130,6 +132,10 @@ func techsScreen(e env) screen {
 		setEnabled(rotate, t.Status == wire.TechActive)
 	}
 	reload := func() {
+		if loadDeleted != nil {
+			loadDeleted(f)
+			return
+		}
 		rows = e.a.Techs(f)
 		table.Refresh()
 		show()
@@ -232,7 +238,7 @@ func techsScreen(e env) screen {
 		d.Show()
 	}
 	pause24.OnTapped = func() { pause(wire.Pause24h) }
-	filters := container.NewBorder(nil, nil, container.NewHBox(status, org), nil, search)
+	filters := container.NewBorder(nil, nil, container.NewHBox(status, org), showDeleted, search)
 	accountsBox := container.NewBorder(container.NewBorder(nil, nil, heading("Accounts"),
 		container.NewHBox(retry, adopt)), nil, nil, nil, accountsTable)
 	detail := container.NewBorder(container.NewVBox(who, container.NewHBox(append([]fyne.CanvasObject{deact, react, rotate}, life...)...),
@@ -240,8 +246,25 @@ func techsScreen(e env) screen {
 		container.NewGridWithRows(2, accTable, accountsBox))
 	split := container.NewVSplit(table, detail)
 	split.Offset = 0.5
+	body := container.NewStack(split)
+	showDeleted.OnChanged = func(on bool) {
+		// A deleted tech has no status to filter by: the list is the tombstones, filtered by organization and search.
+		// Built each time it is shown, it is not there to read while the techs show.
+		if on {
+			var deleted fyne.CanvasObject
+			deleted, loadDeleted = deletedTechs(e)
+			body.Objects = []fyne.CanvasObject{deleted}
+			status.Disable()
+		} else {
+			loadDeleted = nil
+			body.Objects = []fyne.CanvasObject{split}
+			status.Enable()
+		}
+		body.Refresh()
+		reload()
+	}
 	return screen{
-		obj: container.NewBorder(filters, nil, nil, nil, split),
+		obj: container.NewBorder(filters, nil, nil, nil, body),
 		refresh: func() {
 			org.Options = append([]string{"All organizations", "MSP"}, e.a.Snapshot().Organizations()...)
 			reload()

@@ -19,6 +19,8 @@
 //   - alltriplet.go: the banner while the built-in All triplet is in force.
 //   - techlife.go: the Techs screen's Edit… (a move previewed), Delete… (accounts deleted or kept disabled) and
 //     Device… dialogs.
+//   - tombstones.go: the Techs screen's "Show deleted" list, each deleted tech with how far the deletion of its
+//     accounts has come.
 //   - notify.go: desktop notifications of new JIT requests, newly failed accounts, agents gone offline, new pending
 //     techs and device replacements.
 //   - start.go: Start (the session, the passphrase dialog); setup.go: the first start's dialog, a local hub or one
