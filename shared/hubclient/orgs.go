@@ -55,6 +55,13 @@ func (c *Client) InviteAdmin(ctx context.Context, role wire.Role, org string, tt
 	return &out, c.post(ctx, wire.PathAdminInvites, wire.InviteRequest{Role: role, Organization: org, TTLSeconds: int64(ttl / time.Second)}, &out)
 }
 
+// Invite creates a single-use invite as InviteAdmin does, from a whole request: an API identity's invite
+// (CapAPIIdentity) carries its expiry and source addresses.
+func (c *Client) Invite(ctx context.Context, req wire.InviteRequest) (*wire.TokenResponse, error) {
+	var out wire.TokenResponse
+	return &out, c.post(ctx, wire.PathAdminInvites, req, &out)
+}
+
 // ApproveAdmin activates an invited admin after its fingerprint was compared (owner only).
 func (c *Client) ApproveAdmin(ctx context.Context, id int64) (*wire.Admin, error) {
 	return act[wire.Admin](ctx, c, wire.PathAdminAdmins, id, wire.ActionApprove)

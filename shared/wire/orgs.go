@@ -87,6 +87,12 @@ type InviteRequest struct {
 	Role         Role   `json:"role"`
 	Organization string `json:"organization,omitempty"`
 	TTLSeconds   int64  `json:"ttlSeconds,omitempty"`
+	// API (CapAPIIdentity) invites an API identity: a script's admin, whose key is generated where the script runs
+	// and which an owner approves by fingerprint like any admin. The hub refuses it from APIExpiresAt on (zero:
+	// never) and from an address outside APISources (CIDRs; none: anywhere).
+	API          bool      `json:"api,omitempty"`
+	APIExpiresAt time.Time `json:"apiExpiresAt,omitzero"`
+	APISources   []string  `json:"apiSources,omitempty"`
 }
 
 // AdminRoleRequest changes an admin's role (owner only). The last owner cannot be demoted.

@@ -23,7 +23,8 @@ import (
 
 func adminWire(a *store.Admin) *wire.Admin {
 	return &wire.Admin{ID: a.ID, Name: a.Name, Role: a.Role, KeyID: a.KeyID, CreatedAt: a.CreatedAt, Organization: a.Organization,
-		Status: a.Status, Fingerprint: adminFingerprint(a), PublicKey: a.PublicKey}
+		Status: a.Status, Fingerprint: adminFingerprint(a), PublicKey: a.PublicKey,
+		API: a.API, ExpiresAt: a.APIExpiresAt, Sources: sourceList(a.APISources)}
 }
 
 func (h *Hub) adminClaim(r *request) (any, error) {
@@ -52,8 +53,11 @@ func (h *Hub) adminClaim(r *request) (any, error) {
 		if err != nil {
 			return err
 		}
+		if tok.API { // an API identity always waits for an owner's approval of its fingerprint
+			status = wire.AdminPending
+		}
 		a = &store.Admin{TenantID: r.tenant.ID, Name: name, Role: tok.Role, PublicKey: pk.String(), KeyID: pk.ID(), CreatedAt: c.at,
-			Organization: tok.Organization, Status: status}
+			Organization: tok.Organization, Status: status, API: tok.API, APIExpiresAt: tok.APIExpiresAt, APISources: tok.APISources}
 		if err := c.tx.CreateAdmin(a); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return &wire.Error{Code: wire.CodeConflict, Field: "publicKey", Message: "this key is already an admin"}
@@ -62,7 +66,7 @@ func (h *Hub) adminClaim(r *request) (any, error) {
 		}
 		c.actor.id = a.ID
 		c.bump = false
-		return c.audit("admin.claim", fmt.Sprintf("admin %d", a.ID), fmt.Sprintf("name=%q role=%s organization=%q status=%s key=%s", a.Name, a.Role, a.Organization, a.Status, a.KeyID))
+		return c.audit("admin.claim", fmt.Sprintf("admin %d", a.ID), fmt.Sprintf("name=%q role=%s organization=%q status=%s key=%s%s", a.Name, a.Role, a.Organization, a.Status, a.KeyID, apiDetail(a.API, a.APIExpiresAt, a.APISources)))
 	})
 	if err != nil {
 		return nil, err
@@ -115,20 +119,31 @@ func (h *Hub) adminInvite(r *request) (any, error) {
 		}
 		ttl = time.Duration(req.TTLSeconds) * time.Second
 	}
+	sources, err := apiSources(req.APISources)
+	if err != nil {
+		return nil, err
+	}
+	if !req.API && (sources != "" || !req.APIExpiresAt.IsZero()) {
+		return nil, wire.Invalid("api", "an expiry or source addresses are for an API identity")
+	}
 	token := newToken()
 	var exp time.Time
-	err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+	err = h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
 		org, err := roleOrg(c.tx, r.tenant.ID, req.Role, req.Organization)
 		if err != nil {
 			return err
 		}
+		if req.API && !req.APIExpiresAt.IsZero() && !req.APIExpiresAt.After(c.at) {
+			return wire.Invalid("apiExpiresAt", "must be in the future")
+		}
 		c.bump = false
 		exp = c.at.Add(ttl)
-		t := &store.Token{TenantID: r.tenant.ID, Kind: store.TokenClaim, Role: req.Role, Organization: org, Hash: hashToken(token), ExpiresAt: exp, CreatedAt: c.at}
+		t := &store.Token{TenantID: r.tenant.ID, Kind: store.TokenClaim, Role: req.Role, Organization: org, Hash: hashToken(token), ExpiresAt: exp, CreatedAt: c.at,
+			API: req.API, APIExpiresAt: req.APIExpiresAt.UTC(), APISources: sources}
 		if err := c.tx.CreateToken(t); err != nil {
 			return err
 		}
-		return c.audit("admin.invite", fmt.Sprintf("token %d", t.ID), fmt.Sprintf("role=%s organization=%q expires=%s", req.Role, org, exp.Format(time.RFC3339)))
+		return c.audit("admin.invite", fmt.Sprintf("token %d", t.ID), fmt.Sprintf("role=%s organization=%q expires=%s%s", req.Role, org, exp.Format(time.RFC3339), apiDetail(t.API, t.APIExpiresAt, t.APISources)))
 	})
 	if err != nil {
 		return nil, err
@@ -173,7 +188,7 @@ func claimStatus(tx store.Tx, tenant int64) (wire.AdminStatus, error) {
 
 // lastOwner reports whether a is the tenant's only active owner.
 func lastOwner(tx store.Tx, a *store.Admin) (bool, error) {
-	if a.Role != wire.RoleOwner || a.Status != wire.AdminActive {
+	if a.Role != wire.RoleOwner || a.Status != wire.AdminActive || a.API {
 		return false, nil
 	}
 	as, err := tx.Admins(a.TenantID)
@@ -182,7 +197,7 @@ func lastOwner(tx store.Tx, a *store.Admin) (bool, error) {
 	}
 	n := 0
 	for _, x := range as {
-		if x.Role == wire.RoleOwner && x.Status == wire.AdminActive {
+		if x.Role == wire.RoleOwner && x.Status == wire.AdminActive && !x.API {
 			n++
 		}
 	}
@@ -216,7 +231,7 @@ func (h *Hub) adminAdminAction(r *request) (any, error) {
 			if err := c.tx.UpdateAdmin(a); err != nil {
 				return err
 			}
-			return c.audit("admin.approve", target, fmt.Sprintf("name=%q role=%s organization=%q key=%s fingerprint=%q", a.Name, a.Role, a.Organization, a.KeyID, adminFingerprint(a)))
+			return c.audit("admin.approve", target, fmt.Sprintf("name=%q role=%s organization=%q key=%s fingerprint=%q%s", a.Name, a.Role, a.Organization, a.KeyID, adminFingerprint(a), apiDetail(a.API, a.APIExpiresAt, a.APISources)))
 		}
 		if last, err := lastOwner(c.tx, a); err != nil {
 			return err

@@ -316,6 +316,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	w := newAuthzWorld(t)
 	moreStateCases(t, w)
 	runObjectCases(t, w)
+	apiIdentityCases(t) // API identities: each role, pending, expired, revoked, wrong source (apiidentity_test.go)
 }
 
 func outcome(o int) string {

@@ -145,6 +145,9 @@ func (h *Hub) serve(rt route, r *request) (int, any, error) {
 			return 0, nil, err
 		}
 	}
+	if err := checkAPI(r.who.admin, h.now(), clientAddr(hr)); err != nil { // apiidentity.go
+		return 0, nil, err
+	}
 	// One key's requests in flight, long polls included (flood.go).
 	release, err := h.requests.Acquire(r.keyID)
 	if err != nil {
@@ -153,6 +156,9 @@ func (h *Hub) serve(rt route, r *request) (int, any, error) {
 	defer release()
 	if r.who.tech != nil {
 		h.touchTech(r) // the device's last sighting (techlife.go)
+	}
+	if err := h.auditAPIRead(rt, r); err != nil {
+		return 0, nil, err
 	}
 	resp, err := rt.handle(h, r)
 	return http.StatusOK, resp, err

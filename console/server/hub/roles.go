@@ -145,5 +145,8 @@ func (h *Hub) reauthorize(r *request, a access) error {
 	if err != nil {
 		return err
 	}
-	return checkRole(a, r.who.admin)
+	if err := checkRole(a, r.who.admin); err != nil {
+		return err
+	}
+	return checkAPI(r.who.admin, h.now(), clientAddr(r.Request))
 }
