@@ -3,18 +3,20 @@
 # `make test` and `make demo` work on a brand-new machine and cost nothing on a warm one.
 #
 #   scripts/deps.sh build   Fyne's cgo build libraries
-#   scripts/deps.sh test    build + Xvfb, screenshots, input automation, a real Secret Service
+#   scripts/deps.sh test    build + Xvfb, screenshots, input automation, a real Secret Service, rsyslog with TLS
+#                           (the audit stream's collector, which its test starts on loopback itself)
 #   scripts/deps.sh demo    build + Xvfb for a screen-less machine
 set -euo pipefail
 
 build=(libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libgl1-mesa-dev pkg-config gcc)
 gui=(xvfb xauth xdotool imagemagick x11-utils)
 keyring=(gnome-keyring dbus-user-session dbus-x11 libsecret-tools)
+siem=(rsyslog rsyslog-gnutls)
 
 case "${1:-test}" in
 build) want=("${build[@]}") ;;
 demo) want=("${build[@]}" "${gui[@]}") ;;
-test) want=("${build[@]}" "${gui[@]}" "${keyring[@]}") ;;
+test) want=("${build[@]}" "${gui[@]}" "${keyring[@]}" "${siem[@]}") ;;
 *) echo "deps.sh: unknown set ${1}" >&2; exit 2 ;;
 esac
 
