@@ -285,3 +285,20 @@ func (c *Client) SetTechShortName(ctx context.Context, id int64, short string) (
 	var out wire.Tech
 	return &out, c.do(ctx, http.MethodPut, idPath(wire.PathAdminTechs, id)+"/short-name", nil, wire.TechShortNameRequest{ShortName: short}, &out, 0)
 }
+
+// Collectors lists the syslog collectors the tenant's audit log streams to, with their state (wire.CapAuditStream).
+func (c *Client) Collectors(ctx context.Context) ([]wire.Collector, error) {
+	var out []wire.Collector
+	return out, c.get(ctx, wire.PathAdminAuditCollectors, nil, &out)
+}
+
+// CreateCollector adds a syslog collector (the owner only); the stream starts at the first event of the chain.
+func (c *Client) CreateCollector(ctx context.Context, req wire.CollectorRequest) (*wire.Collector, error) {
+	var out wire.Collector
+	return &out, c.post(ctx, wire.PathAdminAuditCollectors, req, &out)
+}
+
+// DeleteCollector removes a syslog collector (the owner only).
+func (c *Client) DeleteCollector(ctx context.Context, id int64) error {
+	return c.do(ctx, http.MethodDelete, idPath(wire.PathAdminAuditCollectors, id), nil, nil, nil, 0)
+}

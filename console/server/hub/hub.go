@@ -50,10 +50,13 @@
 //   - approve.go: what an approval may hand out: a co-managed tech refused while a triplet gives it every domain
 //     (unless overridden, audited), and the TechGroups an approval joins.
 //   - csvimport.go: CSV import of techs and reservations.
+//   - collectors.go: the syslog collectors the audit log streams to (package auditstream), their state, and the
+//     signed chain heads the stream sends.
 //
 // The packages beside it:
 //
 //   - notify: tenant revisions, per-tech wake-ups, the delta log, long-poll waits.
+//   - auditstream: the audit log to syslog collectors over TLS, a cursor each, with signed chain heads.
 //   - hubserve: the key file, TLS, listening with a connection cap, shutdown.
 //   - hubcli: the watchword-hub command line.
 //   - store: the storage interface and its SQLite implementation; entitle: the entitlement index.
@@ -79,9 +82,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
+	"github.com/watchword/watchword/console/server/hub/auditstream"
 	"github.com/watchword/watchword/console/server/hub/limit"
 	"github.com/watchword/watchword/console/server/hub/metrics"
 	"github.com/watchword/watchword/console/server/hub/notify"
@@ -150,6 +155,8 @@ type Hub struct {
 
 	authorities authorityCache // the tenants' signed authority states (authority.go)
 
+	stream *auditstream.Streamer // the audit log to the tenants' syslog collectors (collectors.go)
+
 	mu sync.Mutex // guards problems
 	// problems holds the plan problems already audited (accounts.go).
 	problems map[problemKey]bool
@@ -197,6 +204,8 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 		h.scrapeKey = k
 	}
 	h.refusals = limit.NewBuckets(refusalBurst, refusalEvery, h.now)
+	host, _ := os.Hostname()
+	h.stream = auditstream.New(st, auditstream.Config{Logger: h.log, Now: h.now, Host: host, Head: h.signedHead})
 	return h
 }
 
@@ -285,6 +294,7 @@ func (h *Hub) mutate(ctx context.Context, tenant *store.Tenant, actor principal,
 	if err != nil {
 		return err
 	}
+	h.stream.Wake()
 	if rev > 0 {
 		h.publish(tenant.ID, rev, c.graph, c.scope, gv)
 	} else {

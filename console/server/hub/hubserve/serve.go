@@ -103,6 +103,7 @@ func Listen(h *hub.Hub, addr string, cfg Config) (*Server, error) {
 		ln:  ln,
 		err: make(chan error, 1),
 	}
+	go h.StreamAudit(base) // ends with base, at Shutdown
 	go func() {
 		err := s.srv.Serve(tls.NewListener(capConns(ln, maxConns), tcfg))
 		if errors.Is(err, http.ErrServerClosed) {
