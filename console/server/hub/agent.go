@@ -329,10 +329,8 @@ func (h *Hub) agentAccounts(r *request) (any, error) {
 			if err != nil {
 				return wire.Invalid(fmt.Sprintf("accounts[%d].accountId", i), "no such account on this agent")
 			}
-			if acc.State == rep.State && acc.LastError == rep.Error {
-				continue
-			}
-			if !deletionReport(acc, rep) { // a deleted tech's accounts (techlife.go)
+			rep, ok := deletionReport(acc, rep) // a deleted tech's accounts (techlife.go)
+			if !ok || acc.State == rep.State && acc.LastError == rep.Error {
 				continue
 			}
 			// A failed account stays failed until an admin retries or adopts it (accounts.go): only another failure

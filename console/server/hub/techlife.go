@@ -8,7 +8,8 @@ package hub
 // naming it, the tech list leaves it out (status TechsDeleted lists the tombstones), and nothing brings it back.
 // Its accounts either stay on the targets disabled, as deactivation left them, or are marked AccountDeleting: the
 // plan lists them in Delete, the agent deletes each (driver.Delete: only what Watchword created) and reports it
-// AccountDeleted, which is final.
+// AccountDeleted, which is final. An agent's error leaves the account AccountDeleting with the error, asked again;
+// its refusal (an adopted or foreign account) leaves it failed, on the target and disabled.
 
 import (
 	"errors"
@@ -58,16 +59,21 @@ func tombstones(ts []store.Tech, deleted bool) []store.Tech {
 	return slices.DeleteFunc(ts, func(t store.Tech) bool { return t.DeletedAt.IsZero() == deleted })
 }
 
-// deletionReport says whether an agent's report may change acc: a deleted account stays deleted, and one being
-// deleted takes only the deletion or an error about it.
-func deletionReport(acc *store.Account, rep wire.AccountReport) bool {
+// deletionReport says whether an agent's report may change acc, and as what: a deleted account stays deleted, and
+// one being deleted takes only the deletion or an error about it. An error is for now (the target did not answer):
+// the account stays being deleted, with the error, so that the plan asks again rather than leave it on the target;
+// a refusal (failed: adopted, foreign, protected) ends the deletion and waits for an admin.
+func deletionReport(acc *store.Account, rep wire.AccountReport) (wire.AccountReport, bool) {
 	switch acc.State {
 	case wire.AccountDeleted:
-		return false
+		return rep, false
 	case wire.AccountDeleting:
-		return rep.State == wire.AccountDeleted || rep.State == wire.AccountError || rep.State == wire.AccountFailed
+		if rep.State == wire.AccountError {
+			rep.State = wire.AccountDeleting
+		}
+		return rep, rep.State == wire.AccountDeleted || rep.State == wire.AccountDeleting || rep.State == wire.AccountFailed
 	}
-	return rep.State != wire.AccountDeleted // only an account the hub asked to delete is ever deleted
+	return rep, rep.State != wire.AccountDeleted // only an account the hub asked to delete is ever deleted
 }
 
 // adminTechDelete deletes a disabled tech: a tombstone, out of every TechGroup, and its accounts deleted from the

@@ -202,3 +202,56 @@ func TestTechDevice(t *testing.T) {
 		t.Fatalf("device after a replacement request: %+v, %v", d, err)
 	}
 }
+
+// TestDeleteErrorKeepsTheDeletion: an agent's error while deleting a deleted tech's account (the target did not
+// answer) leaves the account being deleted, with the error, and in the next plan's deletes, so that a passing
+// outage never leaves it on the target; the deletion's report then ends it. A refusal (failed: an adopted account)
+// ends the deletion instead, and the account is no longer planned for it.
+func TestDeleteErrorKeepsTheDeletion(t *testing.T) {
+	ctx := testCtx(t)
+	h, tech, agent, pa := oneAccount(t, "gus", "ad")
+	if _, err := h.Owner.DisableTech(ctx, tech.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Owner.DeleteTech(ctx, tech.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	const unreachable = "delete: dial tcp 10.0.0.4:636: connection refused"
+	if err := agent.ReportAccounts(ctx, []wire.AccountReport{{AccountID: pa.AccountID, State: wire.AccountError, Error: unreachable}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := account(t, h, tech.ID, pa.AccountID); got.State != wire.AccountDeleting || got.LastError != unreachable {
+		t.Fatalf("after the agent's error: %q %q, want still deleting with the error", got.State, got.LastError)
+	}
+	plan, err := agent.PlanWait(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Disable) != 0 || len(plan.Delete) != 1 || plan.Delete[0].AccountID != pa.AccountID {
+		t.Fatalf("plan after the error: disable %+v delete %+v, want the delete again", plan.Disable, plan.Delete)
+	}
+	if err := agent.ReportAccounts(ctx, []wire.AccountReport{{AccountID: pa.AccountID, State: wire.AccountDeleted}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := account(t, h, tech.ID, pa.AccountID); got.State != wire.AccountDeleted {
+		t.Fatalf("after the deletion's report: %q, want deleted", got.State)
+	}
+
+	h2, tech2, agent2, pa2 := oneAccount(t, "hal", "ad")
+	if _, err := h2.Owner.DisableTech(ctx, tech2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h2.Owner.DeleteTech(ctx, tech2.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	const refused = "delete \"hal-tm\": account not managed by watchword: adopted, it existed before Watchword and is never deleted"
+	if err := agent2.ReportAccounts(ctx, []wire.AccountReport{{AccountID: pa2.AccountID, State: wire.AccountFailed, Error: refused}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := account(t, h2, tech2.ID, pa2.AccountID); got.State != wire.AccountFailed || got.LastError != refused {
+		t.Fatalf("after the refusal: %q %q, want failed with the reason", got.State, got.LastError)
+	}
+	if plan, err := agent2.PlanWait(ctx, 0, 0); err != nil || len(plan.Delete) != 0 {
+		t.Fatalf("plan after the refusal: delete %+v, %v, want none", plan.Delete, err)
+	}
+}
