@@ -52,12 +52,7 @@ func techsScreen(e env) screen {
 	// The tech's accounts as the agents report them, with what an admin can do about a failed one.
 	var accounts []vm.TechAccount
 	accSel := -1
-	accountsTable := newTable([]column{{"Domain or host", 150}, {"Account", 150}, {"State and last error", 490}},
-		func() int { return len(accounts) },
-		func(r, c int) string {
-			acc := accounts[r]
-			return [...]string{acc.AgentName, acc.Name, vm.AccountStateText(acc.Account)}[c]
-		}, nil)
+	accountsTable := techAccountsTable(&accounts)
 	problems := notice(widget.DangerImportance)
 	retry := widget.NewButtonWithIcon("Retry", theme.ViewRefreshIcon(), nil)
 	adopt := widget.NewButtonWithIcon("Adopt…", theme.ConfirmIcon(), nil)
@@ -293,4 +288,14 @@ func securityText(s wire.TechSecurity, known bool) string {
 		out += ". Not locked."
 	}
 	return out
+}
+
+// techAccountsTable lists a tech's accounts as the agents report them; the caller sets *accounts and refreshes.
+func techAccountsTable(accounts *[]vm.TechAccount) *widget.Table {
+	return newTable([]column{{"Domain or host", 150}, {"Account", 150}, {"State and last error", 490}},
+		func() int { return len(*accounts) },
+		func(r, c int) string {
+			acc := (*accounts)[r]
+			return [...]string{acc.AgentName, acc.Name, vm.AccountStateText(acc.Account)}[c]
+		}, nil)
 }

@@ -22,12 +22,7 @@ func deletedTechs(e env) (obj fyne.CanvasObject, load func(vm.TechFilter)) {
 	failed := notice(widget.DangerImportance)
 	failed.Hide()
 	who := paragraph("")
-	accTable := newTable([]column{{"Domain or host", 150}, {"Account", 150}, {"State and last error", 490}},
-		func() int { return len(accounts) },
-		func(r, c int) string {
-			acc := accounts[r]
-			return [...]string{acc.AgentName, acc.Name, vm.AccountStateText(acc.Account)}[c]
-		}, nil)
+	accTable := techAccountsTable(&accounts) // techs.go
 	show := func() {
 		accounts = nil
 		who.SetText("Select a deleted tech to follow the deletion of their accounts.")
