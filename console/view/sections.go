@@ -30,6 +30,7 @@ var sections = table(map[string]func(env) screen{
 	"policy":      policyScreen,
 	"authority":   authorityScreen,
 	"audit":       auditScreen,
+	"auditstream": auditStreamScreen,
 	"invite":      inviteScreen,
 })
 

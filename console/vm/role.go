@@ -92,6 +92,7 @@ var sectionNeeds = map[string]func(Me) bool{
 	"seats":       Me.CanReadAll,
 	"policy":      Me.CanReadAll,
 	"audit":       Me.CanReadAll,
+	"auditstream": Me.CanReadAll,
 	"authority":   Me.CanReadAll,
 }
 

@@ -91,6 +91,7 @@ var Sections = []Section{
 	{"policy", "Policy", "Rotation interval, password rules and account naming."},
 	{"authority", "Signed authority", "What the admins signed: who may read a password, verified here; the head to compare, each agent's receipt."},
 	{"audit", "Audit log", "Every change, approval, rotation, reveal and copy, hash-chained."},
+	{"auditstream", "Audit streaming", "The syslog collectors (SIEMs) the hub streams the audit log to: connected or not, the last event sent, the backlog."},
 	{"invite", "Invite", "What technicians paste into their TechClient to register."},
 }
 
