@@ -13,7 +13,8 @@
 //   - sections.go: the table of sections.
 //   - One file per section, named after it: pending.go, jit.go, techs.go, import.go, groups.go (TechGroups and
 //     AgentGroups), rights.go, triplets.go, access.go, agents.go, onboarding.go, orgs.go, admins.go, seats.go,
-//     policy.go, authority.go (the signed authority), audit.go, invite.go (with qr.go, the invite's QR code).
+//     policy.go, authority.go (the signed authority), audit.go, auditstream.go (the audit log's syslog collectors),
+//     invite.go (with qr.go, the invite's QR code).
 //   - placement.go: the approve dialog of a pending tech (where the tech belongs) and what the approval could not
 //     grant.
 //   - alltriplet.go: the banner while the built-in All triplet is in force.

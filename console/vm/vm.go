@@ -39,6 +39,7 @@
 //     of the signed authority and extended by a new one.
 //   - auditlog.go: the audit log as people read it (actors and objects by name, a sentence per event, the device
 //     verdict of tech events), a page at a time newest first, and its export as CSV or JSON lines with the hashes.
+//   - auditstream.go: the syslog collectors the hub streams the audit log to, the state of each stream, alerts.
 //   - techevents.go: whether each reveal, copy and JIT request by a tech carries its device's signature, and the
 //     forged ones as alerts (TechEventAlerts).
 //   - demo/: the demo data set the tests, the -demo mode and the screenshots share.
