@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// Paths of the API. Every path except Healthz and Metrics requires a TLS client certificate; the tenant is named
-// by HeaderClient.
+// Paths of the API. Every path except Healthz, Metrics and OpenAPI requires a TLS client certificate; the tenant
+// is named by HeaderClient.
 const (
 	PathHealthz = "/healthz"
 	PathMetrics = "/metrics"
+	PathOpenAPI = "/v1/openapi.json" // the API's OpenAPI 3.1 description (docs/openapi.json)
 
 	PathTechRegister    = "/v1/tech/register"
 	PathTechStatus      = "/v1/tech/status"

@@ -10,6 +10,8 @@
 //   - hub.go: Config, the Hub and mutate, the transaction through which every mutation goes: it appends the audit
 //     events, bumps the tenant revision and publishes it (package notify).
 //   - routes.go: the one table of every endpoint (method, path, who may call it, handler) and Handler.
+//   - openapi.go: the types each route reads and answers, turned into the API's OpenAPI description (package
+//     apidoc; docs/openapi.json, served at wire.PathOpenAPI).
 //   - request.go: the way of every request: protocol and capability versions, authentication, limits, error
 //     mapping, the audit of refusals; the health and metrics routes.
 //   - roles.go: the access classes of admin routes and the Console roles behind them.

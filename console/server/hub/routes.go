@@ -57,6 +57,7 @@ func routes() []route {
 	return []route{
 		{"GET", wire.PathHealthz, public, (*Hub).healthz},
 		{"GET", wire.PathMetrics, scrape, (*Hub).metricsText},
+		{"GET", wire.PathOpenAPI, public, (*Hub).openAPI},
 
 		{"POST", wire.PathTechRegister, keyed, (*Hub).techRegister},
 		{"GET", wire.PathTechStatus, techAny, (*Hub).techStatus},

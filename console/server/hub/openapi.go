@@ -1,0 +1,249 @@
+package hub
+
+import (
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/watchword/watchword/console/server/hub/apidoc"
+	"github.com/watchword/watchword/shared/wire"
+)
+
+// The OpenAPI description is generated from the route table (routes.go) and the wire types: routeDocs names what
+// each row reads and answers, and package apidoc turns that into the document. docs/openapi.json is a copy the
+// golden test (openapi_test.go) keeps equal to OpenAPI(); regenerate it with
+//
+//	go test ./console/server/hub -run TestOpenAPIGolden -update
+//
+//go:generate go test . -run TestOpenAPIGolden -update
+
+// routeDoc is what one route of the table reads and answers.
+type routeDoc struct {
+	in       reflect.Type // the JSON body; nil: none
+	optional bool         // the body may be left out
+	out      reflect.Type // the JSON answer
+	query    []apidoc.Param
+}
+
+func typ[T any]() reflect.Type { return reflect.TypeFor[T]() }
+
+func qInt(name, desc string) apidoc.Param {
+	return apidoc.Param{Name: name, Type: "integer", Description: desc}
+}
+func qText(name, desc string) apidoc.Param {
+	return apidoc.Param{Name: name, Type: "string", Description: desc}
+}
+
+var (
+	qSince = qInt("since", "a revision or sequence number the caller has already seen")
+	qWait  = []apidoc.Param{qInt("wait", "long poll: seconds to wait for a change (capped by the hub)"),
+		qInt("waitms", "long poll in milliseconds, instead of wait")}
+)
+
+type none = struct{}
+
+// healthAnswer is the healthz answer (a map in the handler).
+type healthAnswer struct {
+	OK         bool `json:"ok"`
+	Protocol   int  `json:"protocol"`
+	Capability int  `json:"capability"`
+}
+
+// routeDocs maps each route of the table ("METHOD path", as routes() declares it) to the types its handler reads
+// (r.decode) and answers. A route missing here fails TestOpenAPIEveryRouteDescribed; a wrong answer type fails
+// TestOpenAPIReachesEveryHandler, which checks the hub's answers against the document.
+var routeDocs = map[string]routeDoc{
+	"GET " + wire.PathHealthz:       {out: typ[healthAnswer]()},
+	"GET " + wire.PathMetrics:       {},
+	"GET " + wire.PathOpenAPI:       {out: typ[map[string]any]()},
+	"POST " + wire.PathTechRegister: {in: typ[wire.RegisterRequest](), out: typ[wire.TechStatusResponse]()},
+	"GET " + wire.PathTechStatus:    {out: typ[wire.TechStatusResponse]()},
+	"GET " + wire.PathTechCredentials: {out: typ[wire.CredentialsResponse](),
+		query: []apidoc.Param{qSince, qText("grants", "the caller's grants digest: unchanged grants answer only what changed")}},
+	"GET " + wire.PathTechChanges:                    {out: typ[wire.ChangesResponse](), query: append([]apidoc.Param{qSince}, qWait...)},
+	"POST " + wire.PathTechEvents:                    {in: typ[wire.EventRequest](), out: typ[none]()},
+	"GET " + wire.PathTechAccounts + "/{id}/history": {out: typ[wire.HistoryResponse]()},
+	"GET " + wire.PathTechStatusWait: {out: typ[wire.TechStatusResponse](),
+		query: append([]apidoc.Param{qText("status", "the status the caller knows: answers when it differs")}, qWait...)},
+	"GET " + wire.PathTechJIT:                     {out: typ[wire.JITGrantsResponse]()},
+	"POST " + wire.PathTechJIT:                    {in: typ[wire.JITRequest](), out: typ[wire.JITGrant]()},
+	"POST " + wire.PathTechJIT + "/{id}/{action}": {out: typ[wire.JITGrant]()},
+	"POST " + wire.PathTechTOTPEnroll:             {in: typ[none](), out: typ[wire.TOTPEnrollment]()},
+	"POST " + wire.PathTechTOTPConfirm:            {in: typ[wire.CodeRequest](), out: typ[wire.TechSecurity]()},
+	"POST " + wire.PathTechSession:                {in: typ[wire.CodeRequest](), out: typ[wire.TechSecurity]()},
+	"GET " + wire.PathTechSecurity:                {out: typ[wire.TechSecurity]()},
+	"POST " + wire.PathTechUnlockReport:           {in: typ[wire.UnlockReport](), out: typ[wire.TechSecurity]()},
+	"POST " + wire.PathTechRekey:                  {in: typ[wire.RekeyRequest](), out: typ[wire.Rekey]()},
+	"GET " + wire.PathTechRekey:                   {out: typ[wire.Rekey]()},
+
+	"POST " + wire.PathAgentEnroll:    {in: typ[wire.EnrollRequest](), out: typ[wire.EnrollResponse]()},
+	"GET " + wire.PathAgentPlan:       {out: typ[wire.Plan](), query: append([]apidoc.Param{qSince}, qWait...)},
+	"POST " + wire.PathAgentStage:     {in: typ[wire.StageRequest](), out: typ[none]()},
+	"POST " + wire.PathAgentConfirm:   {in: typ[wire.ConfirmRequest](), out: typ[none]()},
+	"POST " + wire.PathAgentFail:      {in: typ[wire.FailRequest](), out: typ[none]()},
+	"POST " + wire.PathAgentAccounts:  {in: typ[wire.AccountsReport](), out: typ[none]()},
+	"POST " + wire.PathAgentAuthority: {in: typ[wire.AgentAuthorityReport](), out: typ[none]()},
+
+	"GET " + wire.PathAuthority:       {out: typ[wire.AuthorityResponse](), query: []apidoc.Param{qSince}},
+	"POST " + wire.PathAdminAuthority: {in: typ[wire.AuthorityPublish](), out: typ[wire.AuthorityHead]()},
+
+	"POST " + wire.PathAdminClaim:                                     {in: typ[wire.ClaimRequest](), out: typ[wire.ClaimResponse]()},
+	"GET " + wire.PathAdminTenant:                                     {out: typ[wire.Tenant]()},
+	"PUT " + wire.PathAdminPolicy:                                     {in: typ[wire.PolicyRequest](), out: typ[wire.Tenant]()},
+	"GET " + wire.PathAdminAdmins:                                     {out: typ[wire.AdminsResponse]()},
+	"POST " + wire.PathAdminClaimTokens:                               {in: typ[wire.TokenRequest](), out: typ[wire.TokenResponse]()},
+	"GET " + wire.PathAdminTechs:                                      {out: typ[wire.TechsResponse](), query: []apidoc.Param{qText("status", "only techs of this status")}},
+	"POST " + wire.PathAdminTechs + "/{id}/{action}":                  {in: typ[wire.ApproveRequest](), optional: true, out: typ[wire.Tech]()},
+	"PUT " + wire.PathAdminTechs + "/{id}":                            {in: typ[wire.TechEditRequest](), out: typ[wire.Tech]()},
+	"DELETE " + wire.PathAdminTechs + "/{id}":                         {in: typ[wire.TechDeleteRequest](), optional: true, out: typ[wire.Tech]()},
+	"GET " + wire.PathAdminTechs + "/{id}" + wire.PathAdminTechDevice: {out: typ[wire.TechDevice]()},
+	"PUT " + wire.PathAdminTechs + "/{id}/short-name":                 {in: typ[wire.TechShortNameRequest](), out: typ[wire.Tech]()},
+	"GET " + wire.PathAdminTechGroups:                                 {out: typ[wire.GroupsResponse]()},
+	"POST " + wire.PathAdminTechGroups:                                {in: typ[wire.GroupRequest](), out: typ[wire.Group]()},
+	"PUT " + wire.PathAdminTechGroups + "/{id}":                       {in: typ[wire.GroupRequest](), out: typ[wire.Group]()},
+	"DELETE " + wire.PathAdminTechGroups + "/{id}":                    {out: typ[none]()},
+	"POST " + wire.PathAdminTechGroups + "/{id}/members":              {in: typ[wire.MembersRequest](), out: typ[wire.Group]()},
+	"GET " + wire.PathAdminAgentGroups:                                {out: typ[wire.GroupsResponse]()},
+	"POST " + wire.PathAdminAgentGroups:                               {in: typ[wire.GroupRequest](), out: typ[wire.Group]()},
+	"PUT " + wire.PathAdminAgentGroups + "/{id}":                      {in: typ[wire.GroupRequest](), out: typ[wire.Group]()},
+	"DELETE " + wire.PathAdminAgentGroups + "/{id}":                   {out: typ[none]()},
+	"POST " + wire.PathAdminAgentGroups + "/{id}/members":             {in: typ[wire.MembersRequest](), out: typ[wire.Group]()},
+	"GET " + wire.PathAdminRights:                                     {out: typ[wire.RightsResponse]()},
+	"POST " + wire.PathAdminRights:                                    {in: typ[wire.RightRequest](), out: typ[wire.Right]()},
+	"PUT " + wire.PathAdminRights + "/{id}":                           {in: typ[wire.RightRequest](), out: typ[wire.Right]()},
+	"DELETE " + wire.PathAdminRights + "/{id}":                        {out: typ[none]()},
+	"GET " + wire.PathAdminTriplets:                                   {out: typ[wire.TripletsResponse]()},
+	"POST " + wire.PathAdminTriplets:                                  {in: typ[wire.TripletRequest](), out: typ[wire.Triplet]()},
+	"PUT " + wire.PathAdminTriplets + "/{id}":                         {in: typ[wire.TripletRequest](), out: typ[wire.Triplet]()},
+	"DELETE " + wire.PathAdminTriplets + "/{id}":                      {out: typ[none]()},
+	"POST " + wire.PathAdminTokens:                                    {in: typ[wire.TokenRequest](), out: typ[wire.TokenResponse]()},
+	"GET " + wire.PathAdminAgents:                                     {out: typ[wire.AgentsResponse]()},
+	"POST " + wire.PathAdminAgents + "/{id}/{action}":                 {out: typ[wire.Agent]()},
+	"GET " + wire.PathAdminAccounts: {out: typ[wire.AccountsResponse](),
+		query: []apidoc.Param{qInt("tech", "only this tech's accounts"), qInt("agent", "only this agent's accounts")}},
+	"POST " + wire.PathAdminAccounts + "/{id}/{action}": {in: typ[wire.AdoptRequest](), optional: true, out: typ[wire.Account]()},
+	"POST " + wire.PathAdminRotate:                      {in: typ[wire.RotateRequest](), out: typ[wire.RotateResponse]()},
+	"GET " + wire.PathAdminAudit: {out: typ[wire.AuditResponse](), query: []apidoc.Param{
+		qText("action", "only this action"), qText("actionPrefix", "only actions starting so"),
+		qText("actorKind", "only this kind of actor"), qInt("actorId", "only this actor"),
+		qText("about", "only events about a principal, e.g. \"tech 8\""),
+		qInt("after", "only events after this sequence number"), qInt("before", "only events before this sequence number"),
+		{Name: "since", Type: "date-time", Description: "only events at or after"},
+		{Name: "until", Type: "date-time", Description: "only events before"},
+		{Name: "order", Type: "string", Enum: []string{"oldest", "newest"}},
+		qInt("limit", "at most this many events (at most 1000)")}},
+	"GET " + wire.PathAdminAuditVerify:                  {out: typ[wire.VerifyResponse]()},
+	"GET " + wire.PathAdminAuditCollectors:              {out: typ[[]wire.Collector]()},
+	"POST " + wire.PathAdminAuditCollectors:             {in: typ[wire.CollectorRequest](), out: typ[wire.Collector]()},
+	"DELETE " + wire.PathAdminAuditCollectors + "/{id}": {out: typ[*none]()}, // null
+	"GET " + wire.PathAdminAccess: {out: typ[wire.AccessResponse](),
+		query: []apidoc.Param{qInt("tech", "only this tech's access"), qInt("agent", "only access to this agent")}},
+	"POST " + wire.PathAdminOnboard:                       {in: typ[wire.OnboardRequest](), out: typ[wire.OnboardResponse]()},
+	"GET " + wire.PathAdminSecurityPolicy:                 {out: typ[wire.SecurityPolicy]()},
+	"PUT " + wire.PathAdminSecurityPolicy:                 {in: typ[wire.SecurityPolicy](), out: typ[wire.SecurityPolicy]()},
+	"GET " + wire.PathAdminTechSecurity:                   {out: typ[wire.TechSecurityResponse]()},
+	"POST " + wire.PathAdminTechSecurity + "/{id}/pause":  {in: typ[wire.TOTPPauseRequest](), out: typ[wire.TechSecurity]()},
+	"POST " + wire.PathAdminTechSecurity + "/{id}/unlock": {in: typ[none](), out: typ[wire.TechSecurity]()},
+	"POST " + wire.PathAdminTechSecurity + "/{id}/reset":  {in: typ[none](), out: typ[wire.TechSecurity]()},
+	"GET " + wire.PathAdminRekeys:                         {out: typ[wire.RekeysResponse](), query: []apidoc.Param{qText("status", "only re-keys of this status")}},
+	"POST " + wire.PathAdminRekeys + "/{id}/{action}":     {out: typ[wire.Rekey]()},
+	"GET " + wire.PathAdminTechImports:                    {out: typ[wire.ImportsResponse]()},
+	"POST " + wire.PathAdminTechImports:                   {in: typ[wire.ImportRequest](), out: typ[wire.Import]()},
+	"GET " + wire.PathAdminTechImportTemplate:             {out: typ[wire.ImportTemplate]()},
+	"GET " + wire.PathAdminTechReservations:               {out: typ[wire.ReservationsResponse]()},
+	"GET " + wire.PathAdminOrgs:                           {out: typ[wire.OrgsResponse]()},
+	"POST " + wire.PathAdminOrgs:                          {in: typ[wire.OrgRequest](), out: typ[wire.Org]()},
+	"PUT " + wire.PathAdminOrgs + "/{id}/comanagement":    {in: typ[wire.CoManagementRequest](), out: typ[wire.CoManagementPlan]()},
+	"PUT " + wire.PathAdminCoManagement:                   {in: typ[wire.CoManagementRequest](), out: typ[wire.CoManagementPlan]()},
+	"GET " + wire.PathAdminSeats:                          {out: typ[wire.SeatsResponse]()},
+	"POST " + wire.PathAdminInvites:                       {in: typ[wire.InviteRequest](), out: typ[wire.TokenResponse]()},
+	"POST " + wire.PathAdminAdmins + "/{id}/{action}":     {out: typ[wire.Admin]()},
+	"PUT " + wire.PathAdminAdmins + "/{id}/role":          {in: typ[wire.AdminRoleRequest](), out: typ[wire.Admin]()},
+	"GET " + wire.PathAdminJIT: {out: typ[wire.JITGrantsResponse](),
+		query: append([]apidoc.Param{qText("status", "only requests of this status (open: pending, approved or active)"), qSince}, qWait...)},
+	"POST " + wire.PathAdminJIT + "/{id}/{action}": {in: typ[wire.JITDecision](), out: typ[wire.JITGrant]()},
+}
+
+// accessText says who may call a route, for the description.
+var accessText = map[access]string{
+	public:      "anyone, without a client certificate",
+	keyed:       "any client key, naming a known tenant (rate limited)",
+	techAny:     "a registered tech in any state",
+	techActive:  "an active tech",
+	agentActive: "an active agent",
+	anyActive:   "an active tech, an active agent or an admin of any role",
+	adminAny:    "an admin whose role allows the change (roles.go)",
+	ownerOnly:   "the tenant's owner",
+	scrape:      "the operator's scrape key as a bearer token",
+	adminRead:   "an admin of any role",
+	orgManage:   "an admin who manages the tech's organization",
+	orgRead:     "an admin, a Co-managed Manager seeing its own organization only",
+}
+
+// endpoints describes the route table for package apidoc. A route routeDocs does not describe is still listed,
+// without its bodies, and named in undescribed (TestOpenAPIEveryRouteDescribed fails on it).
+func endpoints() (out []apidoc.Endpoint, undescribed []string) {
+	for _, rt := range routes() {
+		key := rt.method + " " + rt.path
+		d, ok := routeDocs[key]
+		if !ok {
+			undescribed = append(undescribed, key)
+		}
+		ep := apidoc.Endpoint{Method: rt.method, Path: rt.path, Access: accessNames[rt.who],
+			Summary: "Who may call: " + accessText[rt.who] + ".",
+			In:      d.in, InOptional: d.optional, Out: d.out, Query: d.query,
+			PathVars: []apidoc.Param{{Name: "id", Type: "integer", Description: "the object's ID"}}}
+		switch rt.who {
+		case public:
+		case scrape:
+			ep.Security, ep.Out, ep.OutType = "scrapeKey", nil, "text/plain"
+		default:
+			ep.Security = "clientKey"
+			ep.Headers = []apidoc.Param{{Name: wire.HeaderClient, Type: "string", Description: "the tenant's client GUID"}}
+		}
+		if part, ok := strings.CutPrefix(rt.path, "/v1/"); ok {
+			ep.Tags = []string{strings.SplitN(part, "/", 2)[0]}
+		} else {
+			ep.Tags = []string{"hub"}
+		}
+		out = append(out, ep)
+	}
+	return out, undescribed
+}
+
+// OpenAPI returns the hub API's OpenAPI 3.1 description, as docs/openapi.json holds it.
+func OpenAPI() ([]byte, error) {
+	eps, _ := endpoints()
+	return apidoc.Build(apidoc.Info{
+		Title:   "Watchword hub API",
+		Version: strconv.Itoa(wire.ProtocolVersion) + "." + strconv.Itoa(wire.CapabilityVersion),
+		Description: "Generated from the hub's route table and the wire types (package shared/wire); do not edit. " +
+			"Every request but the public ones authenticates with a TLS client certificate carrying an Ed25519 key " +
+			"and names the tenant in the " + wire.HeaderClient + " header. Bodies are read strictly: one JSON value, " +
+			"no unknown field; a field left out reads as its zero value. The version is the protocol version and " +
+			"the hub's capability version (" + wire.HeaderCapability + ").",
+		Security: map[string]any{
+			"clientKey": map[string]any{"type": "mutualTLS",
+				"description": "a self-signed client certificate with an Ed25519 key; the principal is the key's ID"},
+			"scrapeKey": map[string]any{"type": "http", "scheme": "bearer", "description": "the operator's scrape key"},
+		},
+		Error: typ[wire.Error](),
+	}, eps)
+}
+
+// openAPIDoc is the description, built on the first request (the route table and types do not change at run time).
+var openAPIDoc struct {
+	once sync.Once
+	body []byte
+	err  error
+}
+
+// openAPI serves the description: public, as healthz, since it holds nothing a hub's own build does not.
+func (h *Hub) openAPI(r *request) (any, error) {
+	openAPIDoc.once.Do(func() { openAPIDoc.body, openAPIDoc.err = OpenAPI() })
+	if openAPIDoc.err != nil {
+		return nil, openAPIDoc.err
+	}
+	return rawResponse{contentType: "application/json", body: openAPIDoc.body}, nil
+}
