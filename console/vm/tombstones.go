@@ -22,9 +22,9 @@ type DeletedTech struct {
 
 // deletion counts a deleted tech's accounts by how far their deletion has come.
 type deletion struct {
-	deleted         int
-	waiting, failed []string // agent names
-	kept            int      // left on the target, disabled
+	deleted                   int
+	waiting, retrying, failed []string // agent names
+	kept                      int      // left on the target, disabled
 }
 
 func (d DeletedTech) count() deletion {
@@ -33,10 +33,12 @@ func (d DeletedTech) count() deletion {
 		switch {
 		case acc.State == wire.AccountDeleted:
 			c.deleted++
-		case acc.State == wire.AccountError || acc.State == wire.AccountFailed || acc.State == wire.AccountDeleting && acc.LastError != "":
-			c.failed = append(c.failed, acc.AgentName)
+		case acc.State == wire.AccountDeleting && acc.LastError != "": // the hub asks again
+			c.retrying = append(c.retrying, acc.AgentName)
 		case acc.State == wire.AccountDeleting:
 			c.waiting = append(c.waiting, acc.AgentName)
+		case acc.State == wire.AccountError || acc.State == wire.AccountFailed:
+			c.failed = append(c.failed, acc.AgentName)
 		default:
 			c.kept++
 		}
@@ -47,11 +49,12 @@ func (d DeletedTech) count() deletion {
 // Done says whether nothing is left for an agent to do about the tech's accounts: each deleted, or kept.
 func (d DeletedTech) Done() bool {
 	c := d.count()
-	return len(c.waiting) == 0 && (len(c.failed) == 0 || !d.DeleteAccounts)
+	return len(c.waiting)+len(c.retrying) == 0 && (len(c.failed) == 0 || !d.DeleteAccounts)
 }
 
-// Progress says in a line how far the deletion of the tech's accounts has come: deleted, waiting for an agent,
-// failed (the account's state says why), or left on the targets disabled as the admin chose.
+// Progress says in a line how far the deletion of the tech's accounts has come: deleted, waiting for an agent, to
+// be tried again after an agent's error, refused by the target's driver (the account's state says why), or left on
+// the targets disabled as the admin chose.
 func (d DeletedTech) Progress() string {
 	if len(d.Accounts) == 0 {
 		return "no accounts"
@@ -66,6 +69,9 @@ func (d DeletedTech) Progress() string {
 	}
 	if len(c.waiting) > 0 {
 		parts = append(parts, fmt.Sprintf("%d waiting for their agent (%s)", len(c.waiting), strings.Join(c.waiting, ", ")))
+	}
+	if len(c.retrying) > 0 {
+		parts = append(parts, fmt.Sprintf("%d to try again after an error (%s)", len(c.retrying), strings.Join(c.retrying, ", ")))
 	}
 	if len(c.failed) > 0 {
 		what := "not deleted, see the error"

@@ -88,7 +88,7 @@ func TestDeletedTechsFollowTheDeletion(t *testing.T) {
 		t.Fatalf("Contoso's deleted techs: %+v", got)
 	}
 
-	// Each agent's plan asks for the deletion: one reports it done, the other an error.
+	// Each agent's plan asks for the deletion: one reports it done, the other an error (tried again).
 	for name, ag := range map[string]*hubtest.Agent{"extra1.local": ag1, "extra2.local": ag2} {
 		p, err := ag.Plan(ctx, 0)
 		if err != nil {
@@ -106,8 +106,15 @@ func TestDeletedTechsFollowTheDeletion(t *testing.T) {
 	}
 	b = list(vm.TechFilter{})[0]
 	want := fmt.Sprintf("1 of %d deleted; %d waiting for their agent (", n, n-2)
-	if b.Done() || !strings.HasPrefix(b.Progress(), want) || !strings.HasSuffix(b.Progress(), "; 1 not deleted, see the error (extra2.local)") ||
+	if b.Done() || !strings.HasPrefix(b.Progress(), want) || !strings.HasSuffix(b.Progress(), "; 1 to try again after an error (extra2.local)") ||
 		strings.Contains(b.Progress(), "extra1.local") {
 		t.Fatalf("after the agents' reports: %q, want %q… and extra2.local's error", b.Progress(), want)
+	}
+	// The driver refuses it (an adopted account): the deletion ends there, the account says why.
+	if err := ag2.ReportAccounts(ctx, []wire.AccountReport{{AccountID: benAcc["extra2.local"], State: wire.AccountFailed, Error: "delete: adopted"}}); err != nil {
+		t.Fatal(err)
+	}
+	if b := list(vm.TechFilter{})[0]; !strings.HasSuffix(b.Progress(), "; 1 not deleted, see the error (extra2.local)") {
+		t.Fatalf("after the driver's refusal: %q", b.Progress())
 	}
 }
