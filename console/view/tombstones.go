@@ -34,7 +34,7 @@ func deletedTechs(e env) (obj fyne.CanvasObject, load func(vm.TechFilter)) {
 		}
 		accTable.Refresh()
 	}
-	table := newTable([]column{{"Username", 100}, {"Name", 130}, {"Organization", 110}, {"Deleted", 120}, {"Accounts", 420}},
+	table := newTable([]column{{"Username", 100}, {"Name", 130}, {"Organization", 110}, {"Deleted", 140}, {"Accounts", 420}},
 		func() int { return len(rows) },
 		func(r, c int) string {
 			d := rows[r]

@@ -68,17 +68,17 @@ func (d DeletedTech) Progress() string {
 		parts = append(parts, fmt.Sprintf("%d of %d deleted", c.deleted, len(d.Accounts)))
 	}
 	if len(c.waiting) > 0 {
-		parts = append(parts, fmt.Sprintf("%d waiting for their agent (%s)", len(c.waiting), strings.Join(c.waiting, ", ")))
+		parts = append(parts, fmt.Sprintf("%d waiting for their agent (%s)", len(c.waiting), someOf(c.waiting)))
 	}
 	if len(c.retrying) > 0 {
-		parts = append(parts, fmt.Sprintf("%d to try again after an error (%s)", len(c.retrying), strings.Join(c.retrying, ", ")))
+		parts = append(parts, fmt.Sprintf("%d to try again after an error (%s)", len(c.retrying), someOf(c.retrying)))
 	}
 	if len(c.failed) > 0 {
 		what := "not deleted, see the error"
 		if !d.DeleteAccounts { // kept: the error is the agent's last word on the account, not about a deletion
 			what = "with an error"
 		}
-		parts = append(parts, fmt.Sprintf("%d %s (%s)", len(c.failed), what, strings.Join(c.failed, ", ")))
+		parts = append(parts, fmt.Sprintf("%d %s (%s)", len(c.failed), what, someOf(c.failed)))
 	}
 	if c.kept > 0 {
 		parts = append(parts, fmt.Sprintf("%d left on the targets, disabled", c.kept))
@@ -117,4 +117,14 @@ func (a *App) DeletedTechs(ctx context.Context, f TechFilter) ([]DeletedTech, er
 		return cmp.Or(y.DeletedAt.Compare(x.DeletedAt), cmp.Compare(x.Username, y.Username))
 	})
 	return out, nil
+}
+
+// someOf names up to three agents and counts the rest: an MSP's tech can have accounts on hundreds of domains, and
+// the account list below says each.
+func someOf(agents []string) string {
+	const most = 3
+	if len(agents) <= most {
+		return strings.Join(agents, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(agents[:most], ", "), len(agents)-most)
 }
