@@ -24,6 +24,7 @@ type routeDoc struct {
 	optional bool         // the body may be left out
 	out      reflect.Type // the JSON answer
 	query    []apidoc.Param
+	actions  []string // the values of an {action} wildcard
 }
 
 func typ[T any]() reflect.Type { return reflect.TypeFor[T]() }
@@ -36,6 +37,9 @@ func qText(name, desc string) apidoc.Param {
 }
 
 var (
+	techActions  = []string{wire.ActionApprove, wire.ActionReject, wire.ActionDisable, wire.ActionEnable}
+	agentActions = techActions
+
 	qSince = qInt("since", "a revision or sequence number the caller has already seen")
 	qWait  = []apidoc.Param{qInt("wait", "long poll: seconds to wait for a change (capped by the hub)"),
 		qInt("waitms", "long poll in milliseconds, instead of wait")}
@@ -68,7 +72,7 @@ var routeDocs = map[string]routeDoc{
 		query: append([]apidoc.Param{qText("status", "the status the caller knows: answers when it differs")}, qWait...)},
 	"GET " + wire.PathTechJIT:                     {out: typ[wire.JITGrantsResponse]()},
 	"POST " + wire.PathTechJIT:                    {in: typ[wire.JITRequest](), out: typ[wire.JITGrant]()},
-	"POST " + wire.PathTechJIT + "/{id}/{action}": {out: typ[wire.JITGrant]()},
+	"POST " + wire.PathTechJIT + "/{id}/{action}": {out: typ[wire.JITGrant](), actions: []string{wire.ActionJITDone}},
 	"POST " + wire.PathTechTOTPEnroll:             {in: typ[none](), out: typ[wire.TOTPEnrollment]()},
 	"POST " + wire.PathTechTOTPConfirm:            {in: typ[wire.CodeRequest](), out: typ[wire.TechSecurity]()},
 	"POST " + wire.PathTechSession:                {in: typ[wire.CodeRequest](), out: typ[wire.TechSecurity]()},
@@ -94,7 +98,7 @@ var routeDocs = map[string]routeDoc{
 	"GET " + wire.PathAdminAdmins:                                     {out: typ[wire.AdminsResponse]()},
 	"POST " + wire.PathAdminClaimTokens:                               {in: typ[wire.TokenRequest](), out: typ[wire.TokenResponse]()},
 	"GET " + wire.PathAdminTechs:                                      {out: typ[wire.TechsResponse](), query: []apidoc.Param{qText("status", "only techs of this status")}},
-	"POST " + wire.PathAdminTechs + "/{id}/{action}":                  {in: typ[wire.ApproveRequest](), optional: true, out: typ[wire.Tech]()},
+	"POST " + wire.PathAdminTechs + "/{id}/{action}":                  {in: typ[wire.ApproveRequest](), optional: true, out: typ[wire.Tech](), actions: techActions},
 	"PUT " + wire.PathAdminTechs + "/{id}":                            {in: typ[wire.TechEditRequest](), out: typ[wire.Tech]()},
 	"DELETE " + wire.PathAdminTechs + "/{id}":                         {in: typ[wire.TechDeleteRequest](), optional: true, out: typ[wire.Tech]()},
 	"GET " + wire.PathAdminTechs + "/{id}" + wire.PathAdminTechDevice: {out: typ[wire.TechDevice]()},
@@ -119,10 +123,10 @@ var routeDocs = map[string]routeDoc{
 	"DELETE " + wire.PathAdminTriplets + "/{id}":                      {out: typ[none]()},
 	"POST " + wire.PathAdminTokens:                                    {in: typ[wire.TokenRequest](), out: typ[wire.TokenResponse]()},
 	"GET " + wire.PathAdminAgents:                                     {out: typ[wire.AgentsResponse]()},
-	"POST " + wire.PathAdminAgents + "/{id}/{action}":                 {out: typ[wire.Agent]()},
+	"POST " + wire.PathAdminAgents + "/{id}/{action}":                 {out: typ[wire.Agent](), actions: agentActions},
 	"GET " + wire.PathAdminAccounts: {out: typ[wire.AccountsResponse](),
 		query: []apidoc.Param{qInt("tech", "only this tech's accounts"), qInt("agent", "only this agent's accounts")}},
-	"POST " + wire.PathAdminAccounts + "/{id}/{action}": {in: typ[wire.AdoptRequest](), optional: true, out: typ[wire.Account]()},
+	"POST " + wire.PathAdminAccounts + "/{id}/{action}": {in: typ[wire.AdoptRequest](), optional: true, out: typ[wire.Account](), actions: []string{wire.AccountRetry, wire.AccountAdopt}},
 	"POST " + wire.PathAdminRotate:                      {in: typ[wire.RotateRequest](), out: typ[wire.RotateResponse]()},
 	"GET " + wire.PathAdminAudit: {out: typ[wire.AuditResponse](), query: []apidoc.Param{
 		qText("action", "only this action"), qText("actionPrefix", "only actions starting so"),
@@ -147,7 +151,7 @@ var routeDocs = map[string]routeDoc{
 	"POST " + wire.PathAdminTechSecurity + "/{id}/unlock": {in: typ[none](), out: typ[wire.TechSecurity]()},
 	"POST " + wire.PathAdminTechSecurity + "/{id}/reset":  {in: typ[none](), out: typ[wire.TechSecurity]()},
 	"GET " + wire.PathAdminRekeys:                         {out: typ[wire.RekeysResponse](), query: []apidoc.Param{qText("status", "only re-keys of this status")}},
-	"POST " + wire.PathAdminRekeys + "/{id}/{action}":     {out: typ[wire.Rekey]()},
+	"POST " + wire.PathAdminRekeys + "/{id}/{action}":     {out: typ[wire.Rekey](), actions: []string{wire.ActionApprove, wire.ActionReject}},
 	"GET " + wire.PathAdminTechImports:                    {out: typ[wire.ImportsResponse]()},
 	"POST " + wire.PathAdminTechImports:                   {in: typ[wire.ImportRequest](), out: typ[wire.Import]()},
 	"GET " + wire.PathAdminTechImportTemplate:             {out: typ[wire.ImportTemplate]()},
@@ -158,11 +162,11 @@ var routeDocs = map[string]routeDoc{
 	"PUT " + wire.PathAdminCoManagement:                   {in: typ[wire.CoManagementRequest](), out: typ[wire.CoManagementPlan]()},
 	"GET " + wire.PathAdminSeats:                          {out: typ[wire.SeatsResponse]()},
 	"POST " + wire.PathAdminInvites:                       {in: typ[wire.InviteRequest](), out: typ[wire.TokenResponse]()},
-	"POST " + wire.PathAdminAdmins + "/{id}/{action}":     {out: typ[wire.Admin]()},
+	"POST " + wire.PathAdminAdmins + "/{id}/{action}":     {out: typ[wire.Admin](), actions: []string{wire.ActionApprove, wire.ActionRemove}},
 	"PUT " + wire.PathAdminAdmins + "/{id}/role":          {in: typ[wire.AdminRoleRequest](), out: typ[wire.Admin]()},
 	"GET " + wire.PathAdminJIT: {out: typ[wire.JITGrantsResponse](),
 		query: append([]apidoc.Param{qText("status", "only requests of this status (open: pending, approved or active)"), qSince}, qWait...)},
-	"POST " + wire.PathAdminJIT + "/{id}/{action}": {in: typ[wire.JITDecision](), out: typ[wire.JITGrant]()},
+	"POST " + wire.PathAdminJIT + "/{id}/{action}": {in: typ[wire.JITDecision](), out: typ[wire.JITGrant](), actions: []string{wire.ActionJITApprove, wire.ActionJITRefuse, wire.ActionJITEnd}},
 }
 
 // accessText says who may call a route, for the description.
@@ -193,7 +197,8 @@ func endpoints() (out []apidoc.Endpoint, undescribed []string) {
 		ep := apidoc.Endpoint{Method: rt.method, Path: rt.path, Access: accessNames[rt.who],
 			Summary: "Who may call: " + accessText[rt.who] + ".",
 			In:      d.in, InOptional: d.optional, Out: d.out, Query: d.query,
-			PathVars: []apidoc.Param{{Name: "id", Type: "integer", Description: "the object's ID"}}}
+			PathVars: []apidoc.Param{{Name: "id", Type: "integer", Description: "the object's ID"},
+				{Name: "action", Type: "string", Enum: d.actions}}}
 		switch rt.who {
 		case public:
 		case scrape:

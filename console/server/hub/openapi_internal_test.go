@@ -14,7 +14,11 @@ func TestOpenAPIEveryRouteDescribed(t *testing.T) {
 	}
 	inTable := map[string]bool{}
 	for _, rt := range routes() {
-		inTable[rt.method+" "+rt.path] = true
+		key := rt.method + " " + rt.path
+		inTable[key] = true
+		if d, ok := routeDocs[key]; ok && strings.Contains(rt.path, "{action}") != (len(d.actions) > 0) {
+			t.Errorf("%s: an {action} wildcard needs the actions its handler takes, and only it has them", key)
+		}
 	}
 	for key := range routeDocs {
 		if !inTable[key] {

@@ -85,14 +85,21 @@ func countOps(doc *openapi3.T) int {
 	return n
 }
 
-// TestOpenAPIReachesEveryHandler sends a request built from the document for each operation to a real hub —
-// path parameters filled in, the owner's client certificate and the tenant header when the operation is
-// secured — and checks that the route table, not the catch-all, answered: the hub's catch-all says "no such
-// endpoint" and the mux answers 405 for a method it does not route.
+// TestOpenAPIReachesEveryHandler sends a request built from the document for each operation (and each value of
+// an {action}) to a real hub — path parameters filled in, the client certificate of a principal its x-access
+// admits (an active tech, an active agent, else the owner) and the tenant header when the operation is secured,
+// nothing for a public one — and checks that the route's handler answered: not the hub's catch-all ("no such
+// endpoint"), not the mux's 405, not a refusal of the action. A 200 JSON answer must match the operation's schema.
 func TestOpenAPIReachesEveryHandler(t *testing.T) {
 	h := hubtest.New(t)
 	doc := loadOpenAPI(t)
-	owner := ownerHTTP(t, h)
+	tech := h.ActiveTech("alice")
+	agent := h.NewAgent("contoso.local", "ad")
+	clients := map[string]*http.Client{
+		"tech": keyHTTP(t, h, tech.Identity), "active-tech": keyHTTP(t, h, tech.Identity),
+		"active-any": keyHTTP(t, h, tech.Identity), "active-agent": keyHTTP(t, h, agent.Identity),
+	}
+	owner := keyHTTP(t, h, h.OwnerID)
 	anon := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	t.Cleanup(anon.CloseIdleConnections)
 
@@ -101,52 +108,61 @@ func TestOpenAPIReachesEveryHandler(t *testing.T) {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
-	n, checked := 0, 0
+	n, sent, checked := 0, 0, 0
 	for _, p := range paths {
 		for method, op := range doc.Paths.Map()[p].Operations() {
 			n++
-			url := h.URL + fill(p, op)
-			if strings.Contains(p, "wait") || op.Parameters.GetByInAndName("query", "wait") != nil {
-				url += "?waitms=1"
-			}
-			var body io.Reader
-			if op.RequestBody != nil {
-				body = strings.NewReader("{}")
-			}
-			req, err := http.NewRequest(method, url, body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := anon
-			if op.Security == nil || len(*op.Security) > 0 {
-				c = owner
-				req.Header.Set(wire.HeaderClient, h.GUID)
-			}
-			resp, err := c.Do(req)
-			if err != nil {
-				t.Fatalf("%s %s: %v", method, p, err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusMethodNotAllowed || bytes.Contains(b, []byte("no such endpoint")) {
-				t.Errorf("%s %s: %d %s: no route answered", method, p, resp.StatusCode, b)
-			}
-			if resp.StatusCode >= 500 {
-				t.Errorf("%s %s: %d %s", method, p, resp.StatusCode, b)
-			}
-			if resp.StatusCode == http.StatusOK && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-				checkAnswer(t, method, p, op, b)
-				checked++
+			for _, path := range fill(p, op) {
+				sent++
+				url := h.URL + path
+				if op.Parameters.GetByInAndName("query", "wait") != nil {
+					url += "?waitms=1"
+				}
+				var body io.Reader
+				if op.RequestBody != nil {
+					body = strings.NewReader("{}")
+				}
+				req, err := http.NewRequest(method, url, body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := anon
+				if op.Security == nil || len(*op.Security) > 0 {
+					access, _ := op.Extensions["x-access"].(string)
+					if c = clients[access]; c == nil {
+						c = owner
+					}
+					req.Header.Set(wire.HeaderClient, h.GUID)
+				}
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatalf("%s %s: %v", method, path, err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				var refusal wire.Error
+				_ = json.Unmarshal(b, &refusal)
+				switch {
+				case resp.StatusCode == http.StatusMethodNotAllowed || bytes.Contains(b, []byte("no such endpoint")):
+					t.Errorf("%s %s: %d %s: no route answered", method, path, resp.StatusCode, b)
+				case resp.StatusCode >= 500:
+					t.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+				case refusal.Field == "action":
+					t.Errorf("%s %s: the handler refuses the action the document lists: %s", method, path, b)
+				case resp.StatusCode == http.StatusOK && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json"):
+					checkAnswer(t, method, path, op, b)
+					checked++
+				}
 			}
 		}
 	}
 	if n != len(hub.Routes()) {
-		t.Fatalf("sent %d requests, the route table has %d routes", n, len(hub.Routes()))
+		t.Fatalf("%d operations, the route table has %d routes", n, len(hub.Routes()))
 	}
-	if checked < 20 {
+	if checked < 40 {
 		t.Fatalf("only %d answers were checked against their schemas", checked)
 	}
-	t.Logf("%d requests, %d answers checked against their schemas", n, checked)
+	t.Logf("%d requests, %d answers checked against their schemas", sent, checked)
 }
 
 // checkAnswer validates a 200 answer against the operation's response schema: the types the table names for a
@@ -169,24 +185,37 @@ func checkAnswer(t *testing.T, method, path string, op *openapi3.Operation, body
 	}
 }
 
-// fill substitutes every path parameter: 1 for an integer, approve for an action.
-func fill(path string, op *openapi3.Operation) string {
+// fill substitutes every path parameter: 1 for an integer, each value of an enum in turn, x for another string.
+func fill(path string, op *openapi3.Operation) []string {
+	out := []string{path}
 	for _, p := range op.Parameters {
 		if p.Value.In != "path" {
 			continue
 		}
-		v := "approve"
-		if p.Value.Schema.Value.Type.Is("integer") {
-			v = "1"
+		values := []string{"x"}
+		switch sch := p.Value.Schema.Value; {
+		case sch.Type.Is("integer"):
+			values = []string{"1"}
+		case len(sch.Enum) > 0:
+			values = nil
+			for _, v := range sch.Enum {
+				values = append(values, v.(string))
+			}
 		}
-		path = strings.ReplaceAll(path, "{"+p.Value.Name+"}", v)
+		var next []string
+		for _, o := range out {
+			for _, v := range values {
+				next = append(next, strings.ReplaceAll(o, "{"+p.Value.Name+"}", v))
+			}
+		}
+		out = next
 	}
-	return path
+	return out
 }
 
-// ownerHTTP is a plain HTTP client presenting the owner's key, pinning the hub as hubclient does.
-func ownerHTTP(t *testing.T, h *hubtest.Harness) *http.Client {
-	cert, err := h.OwnerID.TLSCertificate()
+// keyHTTP is a plain HTTP client presenting id's key, pinning the hub as hubclient does.
+func keyHTTP(t *testing.T, h *hubtest.Harness, id *seal.Identity) *http.Client {
+	cert, err := id.TLSCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
