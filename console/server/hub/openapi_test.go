@@ -49,6 +49,26 @@ func TestOpenAPIGolden(t *testing.T) {
 	}
 }
 
+// TestOpenAPIServed: the hub serves the document without a client certificate.
+func TestOpenAPIServed(t *testing.T) {
+	h := hubtest.New(t)
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	t.Cleanup(c.CloseIdleConnections)
+	resp, err := c.Get(h.URL + wire.PathOpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	want, err := hub.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" || !bytes.Equal(got, want) {
+		t.Fatalf("%d %s: %d bytes, want the %d of hub.OpenAPI", resp.StatusCode, resp.Header.Get("Content-Type"), len(got), len(want))
+	}
+}
+
 // TestOpenAPIValid checks the document with an OpenAPI library: it loads as 3.1, every $ref resolves, and every
 // schema and operation is well formed.
 func TestOpenAPIValid(t *testing.T) {

@@ -20,11 +20,12 @@ import (
 
 // Endpoint is one operation: a method on a path with {name} wildcards.
 type Endpoint struct {
-	Method  string
-	Path    string
-	Summary string
-	Access  string   // who may call it, as the route table names it (x-access)
-	Tags    []string // groups in a viewer
+	Method      string
+	Path        string
+	Summary     string
+	Description string
+	Access      string   // who may call it, as the route table names it (x-access)
+	Tags        []string // groups in a viewer
 	// Security names a scheme of Info.Security that authenticates the caller; empty for a public endpoint.
 	Security string
 	Headers  []Param      // required request headers
@@ -107,6 +108,9 @@ func operation(s *schemas, info Info, ep Endpoint) (map[string]any, error) {
 	}
 	if ep.Summary != "" {
 		op["summary"] = ep.Summary
+	}
+	if ep.Description != "" {
+		op["description"] = ep.Description
 	}
 	if len(ep.Tags) > 0 {
 		op["tags"] = ep.Tags
