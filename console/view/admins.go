@@ -14,8 +14,9 @@ import (
 	"github.com/watchword/watchword/shared/wire"
 )
 
-// adminsScreen lists console admins with their role; the owner invites, approves after comparing fingerprints,
-// changes roles and removes.
+// adminsScreen lists console admins and API identities with their role; the owner invites either (an API identity
+// with an expiry and the addresses it may call from), approves after comparing fingerprints, changes roles and
+// removes (revokes an API identity).
 func adminsScreen(e env) screen {
 	var state vm.Orgs
 	sel := -1
@@ -42,7 +43,11 @@ func adminsScreen(e env) screen {
 			return
 		}
 		a := state.Admins[sel]
-		detail.SetText(fmt.Sprintf("%s: %s, %s", a.Name, vm.RoleTitle(a.Role), a.Status))
+		text := fmt.Sprintf("%s: %s, %s", a.Name, vm.RoleTitle(a.Role), a.Status)
+		if line := vm.APIIdentityLine(a, e.a.Now()); line != "" {
+			text += " · " + line
+		}
+		detail.SetText(text)
 		fp.SetText(fingerprintLines(a.Fingerprint))
 		ok, role, rm, text := vm.AdminActions(state.Admins, a.ID)
 		setEnabled(approve, ok)
@@ -60,6 +65,11 @@ func adminsScreen(e env) screen {
 	role.SetSelected(vm.RoleTitle(wire.RoleAdmin))
 	org := widget.NewSelect(nil, nil)
 	org.PlaceHolder = "Organization (Co-managed Manager)"
+	api := widget.NewCheck("API identity (for a script)", nil)
+	expires := widget.NewEntry()
+	expires.SetPlaceHolder("Expires YYYY-MM-DD (empty: never)")
+	sources := widget.NewEntry()
+	sources.SetPlaceHolder("From CIDRs, e.g. 10.0.0.0/8 (empty: any)")
 	token := widget.NewEntry()
 	token.SetPlaceHolder("The single-use invite appears here: the new admin claims it from their Console, then you approve them.")
 	selected := func() *wire.Admin {
@@ -76,6 +86,20 @@ func adminsScreen(e env) screen {
 			o = org.Selected
 		}
 		var tok *wire.TokenResponse
+		if api.Checked {
+			// The script's machine makes its own key: watchword init --hub … --token-file - --name …
+			exp, srcs, err := vm.ParseAPILimits(expires.Text, sources.Text)
+			if err != nil {
+				dialog.ShowError(err, e.win)
+				return
+			}
+			e.run(func(ctx context.Context) (err error) {
+				tok, err = e.a.InviteAPIIdentity(ctx, r, o, exp, srcs)
+				return err
+			},
+				func() { token.SetText(tok.Token) })
+			return
+		}
 		e.run(func(ctx context.Context) (err error) { tok, err = e.a.InviteAdmin(ctx, r, o); return err }, func() { token.SetText(tok.Token) })
 	})
 	approve = widget.NewButtonWithIcon("Approve…", theme.ConfirmIcon(), func() {
@@ -108,13 +132,17 @@ func adminsScreen(e env) screen {
 		if a == nil {
 			return
 		}
-		dialog.ShowConfirm("Remove "+a.Name+"?", "Their key stops working at once. The last owner cannot be removed.", func(ok bool) {
+		title, msg := "Remove "+a.Name+"?", "Their key stops working at once. The last owner cannot be removed."
+		if a.API {
+			title, msg = "Revoke the API identity "+a.Name+"?", "The script's key stops working at once; its audit events keep its name."
+		}
+		dialog.ShowConfirm(title, msg, func(ok bool) {
 			if ok {
 				e.run(func(ctx context.Context) error { return e.a.RemoveAdmin(ctx, a.ID) }, nil)
 			}
 		}, e.win)
 	})
-	e.only(vm.Me.IsOwner, invite, approve, setRole, remove, role, org, token)
+	e.only(vm.Me.IsOwner, invite, approve, setRole, remove, role, org, token, api, expires, sources)
 	var help fyne.CanvasObject = paragraph("Owner: everything, including admins. Administrator: everything else. Auditor: reads the audit log and effective access, changes nothing. " +
 		"Co-managed Manager: approves, deactivates and unlocks only their organization's techs and sees only its domains.")
 	authority := notice(widget.WarningImportance)
@@ -141,6 +169,8 @@ func adminsScreen(e env) screen {
 		showIf(authority, signed != "")
 	})
 	bottom := container.NewVBox(widget.NewSeparator(), detail, fp, why, container.NewHBox(approve, setRole, remove),
-		container.NewHBox(widget.NewLabel("Role"), container.NewGridWrap(fyne.NewSize(200, role.MinSize().Height), role), org, invite), token)
+		container.NewHBox(widget.NewLabel("Role"), container.NewGridWrap(fyne.NewSize(200, role.MinSize().Height), role), org, invite),
+		container.NewHBox(api, container.NewGridWrap(fyne.NewSize(260, expires.MinSize().Height), expires),
+			container.NewGridWrap(fyne.NewSize(300, sources.MinSize().Height), sources)), token)
 	return screen{obj: container.NewBorder(help, bottom, nil, nil, table), refresh: refresh}
 }
