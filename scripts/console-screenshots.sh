@@ -20,7 +20,7 @@ if [[ -z "${WATCHWORD_IN_XVFB:-}" ]]; then
 	exec env WATCHWORD_IN_XVFB=1 xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- "$0" "$@"
 fi
 export LANG=en_US.UTF-8 XDG_CONFIG_HOME="$bin/config" XDG_DATA_HOME="$bin/data"
-all="pending jit techs import techgroups agentgroups rights triplets access agents onboarding orgs admins seats policy authority authority-on audit invite first-run"
+all="pending jit techs import techgroups agentgroups rights triplets access agents onboarding orgs admins seats policy authority authority-on audit auditstream invite first-run"
 
 # first_run: a fresh Console creates a local hub for "Northwind IT" on loopback through its setup dialog, the
 # recovery identity dialog is dismissed, and the screen a new admin starts on is captured. Coordinates are the
