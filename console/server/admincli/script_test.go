@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -147,4 +148,23 @@ func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s: no match for %s", args[1], args[2])
 	}
 	ts.Setenv(args[0], m[1])
+}
+
+// TestInstallScriptMatchesTheDocs: the RMM script rmmscript.txtar runs is the one docs/install.md shows.
+func TestInstallScriptMatchesTheDocs(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/install.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```sh\n(#!/bin/sh\n# new-tech\\.sh.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/install.md shows no new-tech.sh")
+	}
+	ar, err := os.ReadFile("testdata/rmmscript.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(ar), "-- new-tech.sh --\n"+string(m[1])) {
+		t.Fatal("testdata/rmmscript.txtar's new-tech.sh differs from docs/install.md's")
+	}
 }
