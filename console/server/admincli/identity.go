@@ -95,6 +95,11 @@ func initIdentity(e *env, fs *flag.FlagSet, args []string) error {
 	}
 	defer c.Close()
 	resp, err := c.Claim(e.ctx, token, name)
+	var refused *hubclient.Error
+	if errors.As(err, &refused) {
+		// The hub answered no: the key was never claimed, so a second try with another token starts afresh.
+		os.Remove(e.identityPath())
+	}
 	if err != nil {
 		return err
 	}
