@@ -29,8 +29,7 @@ func auditStreamScreen(e env) screen {
 			co := state.List[r]
 			return [...]string{co.Name, co.Address, strings.ToUpper(co.Format), vm.CollectorState(co), vm.CollectorSent(co, state.At), vm.CollectorBacklog(co)}[c]
 		}, func(r int) { sel = r })
-	var refresh func()
-	refresh = func() {
+	refresh := func() {
 		if !e.a.Connected() {
 			return
 		}
