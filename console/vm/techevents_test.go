@@ -1,6 +1,7 @@
 package vm_test
 
 import (
+	"context"
 	"database/sql"
 	"encoding/base64"
 	"strings"
@@ -23,21 +24,7 @@ import (
 func TestTechEventSignatures(t *testing.T) {
 	ctx := testCtx(t)
 	test.NewTempApp(t)
-	h := hubtest.New(t)
-	alice := h.ActiveTech("alice")
-	agent := h.NewAgent("contoso.local", wire.DriverAD)
-	plan, err := agent.Plan(ctx, 0)
-	if err != nil || len(plan.Accounts) != 1 {
-		t.Fatalf("plan: %v %+v", err, plan)
-	}
-	pa := plan.Accounts[0]
-	env := hubtest.Seal(t, plan, pa, 1, "pw-1")
-	if err := agent.StageSigned(ctx, pa.AccountID, 1, env, agent.SignEnvelope(plan, pa, 1, env)); err != nil {
-		t.Fatal(err)
-	}
-	if err := agent.Confirm(ctx, pa.AccountID, 1); err != nil {
-		t.Fatal(err)
-	}
+	h, alice, pa := aliceVersion(t, ctx, true)
 
 	a := vm.New()
 	a.Connect(h.Owner, h.Invite, "test hub")
@@ -167,21 +154,7 @@ func TestTechEventSignatures(t *testing.T) {
 func TestRefusedEnvelopeAlert(t *testing.T) {
 	ctx := testCtx(t)
 	test.NewTempApp(t)
-	h := hubtest.New(t)
-	alice := h.ActiveTech("alice")
-	agent := h.NewAgent("contoso.local", wire.DriverAD)
-	plan, err := agent.Plan(ctx, 0)
-	if err != nil || len(plan.Accounts) != 1 {
-		t.Fatalf("plan: %v %+v", err, plan)
-	}
-	pa := plan.Accounts[0]
-	env := hubtest.Seal(t, plan, pa, 1, "pw-from-someone-else")
-	if err := agent.Stage(ctx, pa.AccountID, 1, env); err != nil { // no signature
-		t.Fatal(err)
-	}
-	if err := agent.Confirm(ctx, pa.AccountID, 1); err != nil {
-		t.Fatal(err)
-	}
+	h, alice, pa := aliceVersion(t, ctx, false)
 	off := vm.New()
 	off.Connect(h.Owner, h.Invite, "test hub")
 	on := vm.New()
@@ -221,4 +194,30 @@ func TestRefusedEnvelopeAlert(t *testing.T) {
 	if al := off.Snapshot().AuthorityAlerts(); len(al) != 0 {
 		t.Fatalf("a Console without the authority shows %q", al)
 	}
+}
+
+// aliceVersion is a hub where alice's account on contoso.local has a confirmed version 1, staged with the agent's
+// signature or, when signed is false, without one (as a breached hub could stage it).
+func aliceVersion(t *testing.T, ctx context.Context, signed bool) (*hubtest.Harness, *hubtest.Tech, wire.PlanAccount) {
+	t.Helper()
+	h := hubtest.New(t)
+	alice := h.ActiveTech("alice")
+	agent := h.NewAgent("contoso.local", wire.DriverAD)
+	plan, err := agent.Plan(ctx, 0)
+	if err != nil || len(plan.Accounts) != 1 {
+		t.Fatalf("plan: %v %+v", err, plan)
+	}
+	pa := plan.Accounts[0]
+	env := hubtest.Seal(t, plan, pa, 1, "pw-1")
+	var sig []byte
+	if signed {
+		sig = agent.SignEnvelope(plan, pa, 1, env)
+	}
+	if err := agent.StageSigned(ctx, pa.AccountID, 1, env, sig); err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.Confirm(ctx, pa.AccountID, 1); err != nil {
+		t.Fatal(err)
+	}
+	return h, alice, pa
 }
