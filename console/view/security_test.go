@@ -69,8 +69,11 @@ func TestImportScreenShowsHistoryAndExceptions(t *testing.T) {
 // consoleWindow is a Console window of the size the Console opens at, drawing a.
 func consoleWindow(t *testing.T, a *vm.App) fyne.Window {
 	w := test.NewTempWindow(t, nil)
-	w.SetContent(Root(a, w))
-	w.Resize(fyne.NewSize(1180, 760))
+	// Under the UI lock: a goroutine an earlier window or the view-model started may be laying widgets out.
+	fyne.DoAndWait(func() {
+		w.SetContent(Root(a, w))
+		w.Resize(fyne.NewSize(1180, 760))
+	})
 	return w
 }
 
