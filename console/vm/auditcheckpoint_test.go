@@ -14,7 +14,7 @@ import (
 // auditDB is the attacker's (and later the restorer's) handle on the hub's database.
 func auditDB(t *testing.T, h *hubtest.Harness) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+h.DBPath)
+	db, err := sql.Open("sqlite", "file:"+h.DBPath+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

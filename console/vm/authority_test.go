@@ -333,7 +333,7 @@ func TestOlderHeadIsAnAlertNotApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	seq, head := a.Chain().Head()
-	db, err := sql.Open("sqlite", "file:"+h.DBPath)
+	db, err := sql.Open("sqlite", "file:"+h.DBPath+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

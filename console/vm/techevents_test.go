@@ -86,7 +86,7 @@ func TestTechEventSignatures(t *testing.T) {
 
 	// The attacker writes the hub's database: a reveal of version 2 carrying the signature of alice's reveal of
 	// version 1, appended after the newest event.
-	db, err := sql.Open("sqlite", "file:"+h.DBPath)
+	db, err := sql.Open("sqlite", "file:"+h.DBPath+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -354,7 +354,7 @@ func TestAgentsPolicyAudit(t *testing.T) {
 		t.Fatalf("verify: %v %q %v", ok, msg, err)
 	}
 	// Break the chain in the database: the Console says so.
-	db, err := sql.Open("sqlite", "file:"+h.DBPath)
+	db, err := sql.Open("sqlite", "file:"+h.DBPath+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -211,7 +211,7 @@ func TestSignedEnvelopes(t *testing.T) {
 	}
 	forged := hubtest.Seal(t, plan, plan.Accounts[0], 5, "written-into-the-store")
 	e.app.Close()
-	db, err := sql.Open("sqlite", h.DBPath)
+	db, err := sql.Open("sqlite", "file:"+h.DBPath+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func newCompromise(t *testing.T, ctx context.Context) *compromise {
 		authority.EnrollAgent(c.agent.ID, "contoso.local", wire.DriverAD, c.agent.Identity.Public().AuthKey()))
 
 	var err error
-	if c.db, err = sql.Open("sqlite", "file:"+h.DBPath); err != nil {
+	if c.db, err = sql.Open("sqlite", "file:"+h.DBPath+"?_pragma=busy_timeout(10000)"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.db.Close() })

@@ -755,7 +755,7 @@ func TestAuditThroughAPI(t *testing.T) {
 	if v, err := h.Owner.VerifyAudit(ctx); err != nil || !v.OK {
 		t.Fatalf("verify: %+v, %v", v, err)
 	}
-	db, _ := sql.Open("sqlite", "file:"+h.DBPath)
+	db, _ := sql.Open("sqlite", "file:"+h.DBPath+"?_pragma=busy_timeout(10000)")
 	defer db.Close()
 	if _, err := db.Exec("UPDATE audit SET detail = 'approved by nobody' WHERE action = 'tech.approve'"); err != nil {
 		t.Fatal(err)

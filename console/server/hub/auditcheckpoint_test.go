@@ -81,7 +81,7 @@ func TestAuditRewriteDropsCheckpointedEvent(t *testing.T) {
 func TestAuditCheckpointNeedsAVerifyingAuthority(t *testing.T) {
 	ctx := testCtx(t)
 	h, _, _ := checkpointed(t)
-	db, err := sql.Open("sqlite", "file:"+h.DBPath)
+	db, err := sql.Open("sqlite", "file:"+h.DBPath+"?_pragma=busy_timeout(10000)")
 	noErr(t, err)
 	defer db.Close()
 	if _, err := db.ExecContext(ctx, "UPDATE authority_updates SET body = x'a0' WHERE seq = 0"); err != nil {

@@ -44,7 +44,7 @@ func TestAuditVerifyScopedToTenant(t *testing.T) {
 		}
 	}
 
-	db, err := sql.Open("sqlite", "file:"+h.DBPath)
+	db, err := sql.Open("sqlite", "file:"+h.DBPath+"?_pragma=busy_timeout(10000)")
 	noErr(t, err)
 	defer db.Close()
 	res, err := db.ExecContext(ctx, "UPDATE audit SET detail = 'approved by nobody' WHERE action = 'tech.approve' AND tenant_id = (SELECT id FROM tenants WHERE guid = ?)", h.GUID)

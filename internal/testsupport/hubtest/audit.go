@@ -19,7 +19,7 @@ func RewriteAudit(ctx context.Context, st store.Store, path, guid string, drop .
 	if len(drop) == 0 {
 		return errors.New("rewrite audit: no event to drop")
 	}
-	db, err := sql.Open("sqlite", "file:"+path)
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return fmt.Errorf("rewrite audit: %w", err)
 	}
