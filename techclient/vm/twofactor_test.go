@@ -84,26 +84,39 @@ func approveEnrol(t *testing.T, ctx context.Context, h *hubtest.Harness, a *vm.A
 // noneHolds fails when any file under dir holds one of secrets.
 func noneHolds(t *testing.T, dir string, secrets ...string) {
 	t.Helper()
-	n := 0
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		raw, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		n++
-		for _, s := range secrets {
-			if bytes.Contains(raw, []byte(s)) {
-				t.Errorf("%s holds a secret", p)
+	// The device may be writing its cache meanwhile (a temporary file renamed into place): a file that vanishes
+	// between the listing and the read means another look, at the files as they are then.
+	for range 5 {
+		n, vanished := 0, false
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
 			}
+			raw, err := os.ReadFile(p)
+			if errors.Is(err, fs.ErrNotExist) {
+				vanished = true
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			n++
+			for _, s := range secrets {
+				if bytes.Contains(raw, []byte(s)) {
+					t.Errorf("%s holds a secret", p)
+				}
+			}
+			return nil
+		})
+		if vanished {
+			continue
 		}
-		return nil
-	})
-	if err != nil || n == 0 {
-		t.Fatalf("walk %s: %d files, %v", dir, n, err)
+		if err != nil || n == 0 {
+			t.Fatalf("walk %s: %d files, %v", dir, n, err)
+		}
+		return
 	}
+	t.Fatalf("walk %s: files kept vanishing", dir)
 }
 
 // TestTwoFactor: with enforcement on, a co-managed tech enrols after approval (QR link and secret on screen,
