@@ -66,17 +66,24 @@ func (h *Hub) adminTechShortName(r *request) (any, error) {
 	if err != nil && !errors.Is(err, errNoChange) {
 		return nil, err
 	}
+	return h.techWithProblems(r, t)
+}
+
+// techWithProblems is t as the wire says it, with, when it is active, the naming problems that keep its
+// entitlements from all becoming accounts (accounts.go), as the caller may see them.
+func (h *Hub) techWithProblems(r *request, t *store.Tech) (*wire.Tech, error) {
 	out := techWire(t)
-	if t.Status == wire.TechActive {
-		v, err := h.view(r.Context(), r.tenant)
-		if err != nil {
-			return nil, err
-		}
-		scope, err := read(h, r, func(tx store.Tx) (*problemScope, error) { return problemScopeOf(r, tx) })
-		if err != nil {
-			return nil, err
-		}
-		out.Problems = techProblems(v, r.tenant, []int64{t.ID}, scope)[t.ID]
+	if t.Status != wire.TechActive {
+		return &out, nil
 	}
-	return out, nil
+	v, err := h.view(r.Context(), r.tenant)
+	if err != nil {
+		return nil, err
+	}
+	scope, err := read(h, r, func(tx store.Tx) (*problemScope, error) { return problemScopeOf(r, tx) })
+	if err != nil {
+		return nil, err
+	}
+	out.Problems = techProblems(v, r.tenant, []int64{t.ID}, scope)[t.ID]
+	return &out, nil
 }

@@ -414,27 +414,19 @@ func (h *Hub) adminTechAction(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := techWire(t)
-	if t.Status == wire.TechActive {
-		// Said at once, and audited: an approved tech whose entitlements cannot all become accounts (accounts.go).
-		v, err := h.view(r.Context(), r.tenant)
+	// Said at once, and audited: an approved tech whose entitlements cannot all become accounts (accounts.go).
+	out, err := h.techWithProblems(r, t)
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Problems) > 0 { // only an active tech has any
+		err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+			c.bump = false
+			return c.audit("account.problem", fmt.Sprintf("tech %d", t.ID),
+				fmt.Sprintf("username=%q on=%s problems=%q", t.Username, action, strings.Join(out.Problems, "; ")))
+		})
 		if err != nil {
 			return nil, err
-		}
-		scope, err := read(h, r, func(tx store.Tx) (*problemScope, error) { return problemScopeOf(r, tx) })
-		if err != nil {
-			return nil, err
-		}
-		out.Problems = techProblems(v, r.tenant, []int64{t.ID}, scope)[t.ID]
-		if len(out.Problems) > 0 {
-			err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
-				c.bump = false
-				return c.audit("account.problem", fmt.Sprintf("tech %d", t.ID),
-					fmt.Sprintf("username=%q on=%s problems=%q", t.Username, action, strings.Join(out.Problems, "; ")))
-			})
-			if err != nil {
-				return nil, err
-			}
 		}
 	}
 	return out, nil
