@@ -610,18 +610,23 @@ func (r *Runner) disable(ctx context.Context, d driver.Driver, pd *wire.PlanDisa
 	defer cancel()
 	rep, err := d.Disable(ctx, pd.AccountName)
 	if err != nil {
-		r.stats.errors.Add(1)
-		r.log.Warn("disable failed", "account", pd.AccountName, "err", err)
-		o.report.State, o.report.Error = wire.AccountError, clip(fmt.Sprintf("disable: %v", err))
-		if final(err) {
-			// Not Watchword's to disable: say so, and do not try again until the plan changes.
-			o.report.State = wire.AccountFailed
-		}
+		r.refused(o, "disable", pd.AccountName, err)
 		return
 	}
 	o.disabled = true
 	r.stats.disabled.Add(1)
 	r.log.Info("account disabled", "account", pd.AccountName, "was_enabled", rep.Disabled, "removed_groups", rep.Removed)
+}
+
+// refused reports a disable or a delete of account that failed: an error to try again at the next pass, or, when the
+// account is not Watchword's to change (final), failed, not tried again until the plan changes.
+func (r *Runner) refused(o *outcome, step, account string, err error) {
+	r.stats.errors.Add(1)
+	r.log.Warn(step+" failed", "account", account, "err", err)
+	o.report.State, o.report.Error = wire.AccountError, clip(fmt.Sprintf("%s: %v", step, err))
+	if final(err) {
+		o.report.State = wire.AccountFailed
+	}
 }
 
 // delete deletes a deleted tech's account from the target (driver.Delete: only what Watchword created) and
@@ -632,12 +637,7 @@ func (r *Runner) delete(ctx context.Context, d driver.Driver, pd *wire.PlanDisab
 	o.report.State = wire.AccountDeleted
 	rep, err := d.Delete(ctx, pd.AccountName)
 	if err != nil {
-		r.stats.errors.Add(1)
-		r.log.Warn("delete failed", "account", pd.AccountName, "err", err)
-		o.report.State, o.report.Error = wire.AccountError, clip(fmt.Sprintf("delete: %v", err))
-		if final(err) {
-			o.report.State = wire.AccountFailed
-		}
+		r.refused(o, "delete", pd.AccountName, err)
 		return
 	}
 	o.disabled = true
