@@ -48,9 +48,11 @@ const ProtocolVersion = 1
 //	15: a tech edited (name, email) and moved between organizations with its TechGroups, deleted with or without
 //	    its accounts on the targets (plans list the accounts to delete), and its device (last seen, release,
 //	    replacements)
+//	16: API identities: an admin invite for a script's own key, with a role, an expiry and the source addresses
+//	    it may call from
 //	17: the audit log streamed to syslog collectors over TLS (PathAdminAuditCollectors: an owner configures them,
 //	    every admin reads their state)
-const CapabilityVersion = 15
+const CapabilityVersion = 17
 
 // MinCapabilityVersion is the oldest client the hub serves: the features every current route assumes.
 const MinCapabilityVersion = 1
