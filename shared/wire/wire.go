@@ -52,7 +52,9 @@ const ProtocolVersion = 1
 //	    it may call from
 //	17: the audit log streamed to syslog collectors over TLS (PathAdminAuditCollectors: an owner configures them,
 //	    every admin reads their state)
-const CapabilityVersion = 17
+//	18: just-in-time windows carry a Temporary Access Pass the agent sealed to the tech's device and signed
+//	    (PathAgentJITTAP; Credential.JITGrant.TAP), for targets whose sign-in needs a second factor (Entra ID)
+const CapabilityVersion = 18
 
 // MinCapabilityVersion is the oldest client the hub serves: the features every current route assumes.
 const MinCapabilityVersion = 1
@@ -83,6 +85,8 @@ const (
 	CapAPIIdentity = 16
 	// CapAuditStream: a hub that streams the audit log to the collectors of PathAdminAuditCollectors.
 	CapAuditStream = 17
+	// CapJITTAP: a hub that stores a window's sealed Temporary Access Pass (PathAgentJITTAP) and hands it to the tech.
+	CapJITTAP = 18
 )
 
 // HTTP headers of the protocol.
