@@ -54,7 +54,9 @@ const ProtocolVersion = 1
 //	    every admin reads their state)
 //	18: just-in-time windows carry a Temporary Access Pass the agent sealed to the tech's device and signed
 //	    (PathAgentJITTAP; Credential.JITGrant.TAP), for targets whose sign-in needs a second factor (Entra ID)
-const CapabilityVersion = 18
+//	19: the health answer names the hub's public URLs (serve --public-url) and the database it is connected to
+//	    (engine, role, synchronous standbys); invites carry several URLs of the same hub
+const CapabilityVersion = 19
 
 // MinCapabilityVersion is the oldest client the hub serves: the features every current route assumes.
 const MinCapabilityVersion = 1
@@ -87,6 +89,8 @@ const (
 	CapAuditStream = 17
 	// CapJITTAP: a hub that stores a window's sealed Temporary Access Pass (PathAgentJITTAP) and hands it to the tech.
 	CapJITTAP = 18
+	// CapHubURLs: a hub whose health answer (Health) names its public URLs and its database.
+	CapHubURLs = 19
 )
 
 // HTTP headers of the protocol.
