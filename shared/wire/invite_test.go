@@ -2,6 +2,7 @@ package wire
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -48,6 +49,8 @@ func FuzzParseInvite(f *testing.F) {
 	f.Add(InvitePrefix + "e30")
 	f.Add(Invite{HubURL: "https://h:1", ClientGUID: "0b5e6a3c-1f2d-4e5f-8a9b-0c1d2e3f4a5b", HubPin: testPin,
 		Authority: strings.Repeat("ab", 32)}.String())
+	f.Add(Invite{HubURL: "https://a:1", ClientGUID: "0b5e6a3c-1f2d-4e5f-8a9b-0c1d2e3f4a5b", HubPin: testPin,
+		OtherURLs: "https://b:1 https://[::1]:8443/hub"}.String())
 	f.Add("garbage")
 	f.Fuzz(func(t *testing.T, s string) {
 		inv, err := ParseInvite(s)
@@ -88,6 +91,53 @@ func TestInviteAuthority(t *testing.T) {
 		in.Authority = bad
 		if _, err := ParseInvite(in.String()); !errors.Is(err, ErrBadInvite) {
 			t.Errorf("authority %q: %v, want ErrBadInvite", bad, err)
+		}
+	}
+}
+
+// TestInviteSeveralURLs: an invite carries more addresses of the same hub, in order, and round-trips; an invite
+// without them renders as before (TestInviteAuthority holds the string); every address is checked as HubURL is,
+// and a list with a repeat, an empty entry or more than MaxHubURLs is refused.
+func TestInviteSeveralURLs(t *testing.T) {
+	base := Invite{ClientGUID: "0b5e6a3c-1f2d-4e5f-8a9b-0c1d2e3f4a5b", HubPin: testPin}
+	in := base.WithURLs(" https://hub-a.example:8443/ ", "https://hub-b.example:8443", "", "https://hub-a.example:8443", "https://10.0.0.7:8443")
+	want := []string{"https://hub-a.example:8443", "https://hub-b.example:8443", "https://10.0.0.7:8443"}
+	if strings.Join(in.URLs(), ",") != strings.Join(want, ",") || in.HubURL != want[0] {
+		t.Fatalf("WithURLs: %+v, URLs %q", in, in.URLs())
+	}
+	got, err := ParseInvite(in.String())
+	if err != nil || got != in {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	if one := base.WithURLs("https://h:1"); one.OtherURLs != "" || len(one.URLs()) != 1 {
+		t.Fatalf("one URL: %+v", one)
+	}
+	if same := in.WithURLs(); same != in {
+		t.Fatalf("WithURLs() changed the invite: %+v", same)
+	}
+	if got := SplitURLs("https://a:1, https://b:1\nhttps://c:1,,\r\n"); strings.Join(got, "|") != "https://a:1|https://b:1|https://c:1" {
+		t.Fatalf("SplitURLs: %q", got)
+	}
+	many := make([]string, MaxHubURLs+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("https://h%d:8443", i)
+	}
+	if _, err := ParseInvite(base.WithURLs(many[:MaxHubURLs]...).String()); err != nil {
+		t.Fatalf("%d URLs: %v", MaxHubURLs, err)
+	}
+	for name, other := range map[string]string{
+		"http":           "http://b:1",
+		"credentials":    "https://u:p@b:1",
+		"query":          "https://b:1/?x=1",
+		"repeat":         "https://a:1",
+		"double space":   "https://b:1  https://c:1",
+		"trailing space": "https://b:1 ",
+		"too many":       strings.Join(many[1:], " "),
+	} {
+		inv := base
+		inv.HubURL, inv.OtherURLs = "https://a:1", other
+		if _, err := ParseInvite(inv.String()); !errors.Is(err, ErrBadInvite) {
+			t.Errorf("%s: %q: %v, want ErrBadInvite", name, other, err)
 		}
 	}
 }
