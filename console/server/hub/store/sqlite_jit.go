@@ -9,16 +9,21 @@ import (
 // Just-in-time access: grants of windows on JIT accounts (migration 0007).
 
 const jitCols = `g.id, g.tenant_id, g.tech_id, g.account_id, a.agent_id, g.status, g.reason, g.duration_seconds,
-	g.approval_required, g.requested_at, g.decided_by, g.decided_at, g.note, g.enabled_at, g.expires_at, g.ended_at`
+	g.approval_required, g.requested_at, g.decided_by, g.decided_at, g.note, g.enabled_at, g.expires_at, g.ended_at,
+	g.tap_envelope, g.tap_signature, g.tap_issued_at, g.tap_expires_at`
 
 func scanJIT(sc scanner) (*JITGrant, error) {
 	var g JITGrant
-	var req, dec, en, exp, end int64
+	var req, dec, en, exp, end, tapIssued, tapExp int64
+	var tapEnv, tapSig []byte
 	if err := sc.Scan(&g.ID, &g.TenantID, &g.TechID, &g.AccountID, &g.AgentID, &g.Status, &g.Reason, &g.DurationSeconds,
-		&g.ApprovalRequired, &req, &g.DecidedBy, &dec, &g.Note, &en, &exp, &end); err != nil {
+		&g.ApprovalRequired, &req, &g.DecidedBy, &dec, &g.Note, &en, &exp, &end, &tapEnv, &tapSig, &tapIssued, &tapExp); err != nil {
 		return nil, err
 	}
 	g.RequestedAt, g.DecidedAt, g.EnabledAt, g.ExpiresAt, g.EndedAt = tm(req), tm(dec), tm(en), tm(exp), tm(end)
+	if len(tapEnv) > 0 {
+		g.TAP = &JITTAP{Envelope: tapEnv, Signature: tapSig, IssuedAt: tm(tapIssued), ExpiresAt: tm(tapExp)}
+	}
 	return &g, nil
 }
 
@@ -63,11 +68,32 @@ func (x *tx) JITGrants(tenant int64, q JITQuery) ([]JITGrant, error) {
 	return queryAll(x, "jit grants", scanJIT, s, args...)
 }
 
-// UpdateJITGrant implements Tx: the mutable fields (status, decision, note, window).
+// UpdateJITGrant implements Tx: the mutable fields (status, decision, note, window); closing a grant drops its
+// Temporary Access Pass.
 func (x *tx) UpdateJITGrant(g *JITGrant) error {
-	return x.one(fmt.Sprintf("update jit grant %d", g.ID), `UPDATE jit_grants SET status = ?, decided_by = ?, decided_at = ?,
+	err := x.one(fmt.Sprintf("update jit grant %d", g.ID), `UPDATE jit_grants SET status = ?, decided_by = ?, decided_at = ?,
 		note = ?, enabled_at = ?, expires_at = ?, ended_at = ? WHERE tenant_id = ? AND id = ?`,
 		g.Status, g.DecidedBy, ns(g.DecidedAt), g.Note, ns(g.EnabledAt), ns(g.ExpiresAt), ns(g.EndedAt), g.TenantID, g.ID)
+	if err != nil || g.Status.Open() {
+		return err
+	}
+	g.TAP = nil
+	return x.one(fmt.Sprintf("drop the temporary access pass of jit grant %d", g.ID), `UPDATE jit_grants SET tap_envelope = NULL,
+		tap_signature = NULL, tap_issued_at = 0, tap_expires_at = 0 WHERE tenant_id = ? AND id = ?`, g.TenantID, g.ID)
+}
+
+// SetJITTAP implements Tx.
+func (x *tx) SetJITTAP(tenant, id int64, tap *JITTAP) error {
+	g, err := x.JITGrant(tenant, id)
+	if err != nil {
+		return err
+	}
+	if !g.Status.Open() {
+		return fmt.Errorf("temporary access pass of jit grant %d: the grant is %s: %w", id, g.Status, ErrConflict)
+	}
+	return x.one(fmt.Sprintf("set the temporary access pass of jit grant %d", id), `UPDATE jit_grants SET tap_envelope = ?,
+		tap_signature = ?, tap_issued_at = ?, tap_expires_at = ? WHERE tenant_id = ? AND id = ?`,
+		tap.Envelope, tap.Signature, ns(tap.IssuedAt), ns(tap.ExpiresAt), tenant, id)
 }
 
 // UpdateTriplet implements Tx: the mode fields only.

@@ -186,7 +186,12 @@ type JITStore interface {
 	CreateJITGrant(g *JITGrant) error
 	JITGrant(tenant, id int64) (*JITGrant, error)
 	JITGrants(tenant int64, q JITQuery) ([]JITGrant, error) // newest first
+	// UpdateJITGrant writes the mutable fields (status, decision, note, window). A grant it closes (ended, refused,
+	// expired) drops its Temporary Access Pass: the pass is of no use past the window.
 	UpdateJITGrant(g *JITGrant) error
+	// SetJITTAP keeps the sealed Temporary Access Pass the agent issued for an open window (replacing an earlier one:
+	// a target keeps one pass per account). A closed grant is ErrConflict, a missing one ErrNotFound.
+	SetJITTAP(tenant, id int64, tap *JITTAP) error
 }
 
 // AccountStore holds the techs' accounts on the agents' targets.
@@ -601,6 +606,17 @@ type JITGrant struct {
 	EnabledAt        time.Time
 	ExpiresAt        time.Time
 	EndedAt          time.Time
+	TAP              *JITTAP // the window's sealed Temporary Access Pass; nil when none (SetJITTAP)
+}
+
+// JITTAP is a window's Temporary Access Pass as the hub keeps it: the age file the agent sealed to the tech's
+// device and the recovery recipient, the agent's signature over its statement, and when it was issued and stops
+// working on the target. The hub never holds the code itself.
+type JITTAP struct {
+	Envelope  []byte
+	Signature []byte
+	IssuedAt  time.Time
+	ExpiresAt time.Time
 }
 
 // JITQuery filters grants; zero values do not filter. Open selects pending, approved and active grants.

@@ -336,9 +336,33 @@ func testJITGrants(t *testing.T, s store.Store) {
 		return nil
 	})
 	isNotFound(t, "update a grant through another tenant", writeErr(s, func(tx store.Tx) error { return tx.UpdateJITGrant(moved(g, b.ID)) }))
+	// An open window keeps its sealed Temporary Access Pass (a newer one replaces it); closing the grant drops it.
+	first := &store.JITTAP{Envelope: []byte("age 1"), Signature: []byte("sig 1"), IssuedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+	write(t, s, func(tx store.Tx) error { return tx.SetJITTAP(a.ID, g.ID, first) })
+	tap := &store.JITTAP{Envelope: []byte("age 2"), Signature: []byte("sig 2"), IssuedAt: now.Add(time.Second), ExpiresAt: now.Add(9 * time.Minute)}
+	write(t, s, func(tx store.Tx) error { return tx.SetJITTAP(a.ID, g.ID, tap) })
+	isNotFound(t, "a pass set through another tenant", writeErr(s, func(tx store.Tx) error { return tx.SetJITTAP(b.ID, g.ID, tap) }))
+	read(t, s, func(tx store.Tx) error {
+		got, err := tx.JITGrant(a.ID, g.ID)
+		if err != nil || got.TAP == nil || string(got.TAP.Envelope) != "age 2" || string(got.TAP.Signature) != "sig 2" ||
+			!got.TAP.IssuedAt.Equal(tap.IssuedAt) || !got.TAP.ExpiresAt.Equal(tap.ExpiresAt) {
+			t.Fatalf("read back the pass %+v %v", got, err)
+		}
+		if gs, err := tx.JITGrants(a.ID, store.JITQuery{TechID: tc.ID}); err != nil || len(gs) != 1 || gs[0].TAP == nil {
+			t.Fatalf("the grant list without the pass: %+v %v", gs, err)
+		}
+		return nil
+	})
 	// Once ended, a new grant may open; grants list newest first.
 	g.Status, g.EndedAt = wire.JITEnded, now
 	write(t, s, func(tx store.Tx) error { return tx.UpdateJITGrant(g) })
+	read(t, s, func(tx store.Tx) error {
+		if got, err := tx.JITGrant(a.ID, g.ID); err != nil || got.TAP != nil {
+			t.Fatalf("a closed grant keeps its pass: %+v %v", got, err)
+		}
+		return nil
+	})
+	isConflict(t, "a pass on a closed grant", writeErr(s, func(tx store.Tx) error { return tx.SetJITTAP(a.ID, g.ID, tap) }))
 	write(t, s, func(tx store.Tx) error { return tx.CreateJITGrant(second) })
 	read(t, s, func(tx store.Tx) error {
 		gs, err := tx.JITGrants(a.ID, store.JITQuery{})
