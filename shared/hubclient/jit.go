@@ -101,3 +101,10 @@ func (c *Client) StageRecoveryOnlySigned(ctx context.Context, accountID, version
 	return c.post(ctx, wire.PathAgentStage, wire.StageRequest{AccountID: accountID, Version: version, Envelope: envelope,
 		RecoveryOnly: true, Signature: c.signatureFor(signature)}, nil)
 }
+
+// StoreJITTAP hands the hub the sealed Temporary Access Pass the agent issued for an open window (capability
+// wire.CapJITTAP; an older hub answers not found).
+func (c *Client) StoreJITTAP(ctx context.Context, req wire.JITTAPRequest) error {
+	req.Signature = c.signatureFor(req.Signature)
+	return c.post(ctx, wire.PathAgentJITTAP, req, nil)
+}

@@ -137,6 +137,42 @@ type JITGrant struct {
 	EnabledAt        time.Time `json:"enabledAt,omitzero"` // the agent confirmed the tech's password
 	ExpiresAt        time.Time `json:"expiresAt,omitzero"` // set when the window opens
 	EndedAt          time.Time `json:"endedAt,omitzero"`   // ended, expired or refused
+	// TAP is the window's Temporary Access Pass, sealed to the tech's device: set only in the tech's own lists
+	// while the window is open and the agent has issued one.
+	TAP *JITTAP `json:"tap,omitempty"`
+}
+
+// Temporary Access Pass (Entra ID): where the target's sign-in needs a second factor the tech does not have on the
+// client's tenant, the agent issues a time-limited pass for the window (driver.TemporaryAccess), seals it to the
+// tech's device and the recovery recipient exactly like a password, signs its statement, and hands it to the hub
+// (POST PathAgentJITTAP, a JITTAPRequest); the hub keeps the age file and serves it with the grant. At the window's
+// end the agent revokes the pass on the target.
+//
+// The envelope is bound to TAPAccount(account name) and the grant's ID as the version (seal.Context, and the
+// authority.EnvelopeStatement the agent signs), so a pass can never be served, opened or verified as one of the
+// account's passwords.
+const PathAgentJITTAP = "/v1/agent/jit/tap"
+
+// TAPAccount is the account name a Temporary Access Pass's envelope and statement are bound to: no target's
+// account name holds a colon, so it is never a password's.
+func TAPAccount(account string) string { return "tap:" + account }
+
+// JITTAPRequest stores the sealed Temporary Access Pass of an open window of one of the agent's accounts.
+type JITTAPRequest struct {
+	GrantID   int64     `json:"grantId"`
+	AccountID int64     `json:"accountId"`
+	Envelope  []byte    `json:"envelope"`            // age binary, sealed to the tech's device(s) and the recovery recipient
+	Signature []byte    `json:"signature,omitempty"` // the agent's signature over the envelope statement
+	ExpiresAt time.Time `json:"expiresAt"`           // when the pass stops working on the target
+}
+
+// JITTAP is a window's sealed Temporary Access Pass as the tech's device receives it. Open it with the context
+// (ClientGUID, AgentID, TAPAccount(AccountName), grant ID) and verify Signature as a version's.
+type JITTAP struct {
+	Envelope  []byte    `json:"envelope"`
+	Signature []byte    `json:"signature,omitempty"`
+	IssuedAt  time.Time `json:"issuedAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // JITGrantsResponse lists grants, newest first. Revision is the tenant revision it was read at (send it back as

@@ -69,6 +69,7 @@ var declaredRoutes = []string{
 	"POST /v1/agent/fail active-agent",
 	"POST /v1/agent/accounts active-agent",
 	"POST /v1/agent/authority active-agent",
+	"POST /v1/agent/jit/tap active-agent",
 	"GET /v1/authority active-any",
 	"POST /v1/admin/authority org",
 	"POST /v1/admin/claim keyed",

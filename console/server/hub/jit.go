@@ -21,7 +21,9 @@ package hub
 // returns then.
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"slices"
@@ -296,8 +298,11 @@ func (h *Hub) techJITList(r *request) (any, error) {
 		gs, err := tx.JITGrants(r.tenant.ID, store.JITQuery{TechID: r.who.id, Limit: 500})
 		rev, _ := h.notify.Current(r.tenant)
 		out := &wire.JITGrantsResponse{Revision: rev, Grants: []wire.JITGrant{}}
+		now := h.now()
 		for i := range gs {
-			out.Grants = append(out.Grants, h.jitWire(tx, &gs[i], v))
+			w := h.jitWire(tx, &gs[i], v)
+			w.TAP = tapWire(&gs[i], now)
+			out.Grants = append(out.Grants, w)
 		}
 		return out, err
 	})
@@ -682,9 +687,71 @@ func (h *Hub) jitDecorate(ctx context.Context, tenant *store.Tenant, v *view, te
 			c.JIT, c.JITMaxSeconds, c.JITApproval = true, int64(rule.max/time.Second), rule.approval
 			if g := latest[c.AccountID]; g != nil {
 				w := h.jitWire(tx, g, v)
+				w.TAP = tapWire(g, h.now())
 				c.JITGrant = &w
 			}
 		}
 		return nil
 	})
+}
+
+// agentJITTAP keeps the sealed Temporary Access Pass the agent issued for an open window of one of its accounts
+// (wire.PathAgentJITTAP). The hub checks only that the window is open and the envelope looks like an age file; it
+// cannot open it, and the tech's device checks the agent's signature. The tech's list wakes, as for a new version.
+func (h *Hub) agentJITTAP(r *request) (any, error) {
+	var req wire.JITTAPRequest
+	if err := r.decode(&req); err != nil {
+		return nil, err
+	}
+	switch {
+	case req.GrantID <= 0:
+		return nil, wire.Invalid("grantId", "must be positive")
+	case len(req.Envelope) == 0 || len(req.Envelope) > maxEnvelope:
+		return nil, wire.Invalid("envelope", "must hold 1 to %d bytes", maxEnvelope)
+	case !bytes.HasPrefix(req.Envelope, ageHeader):
+		return nil, wire.Invalid("envelope", "must be a binary age file")
+	case len(req.Signature) != 0 && len(req.Signature) != ed25519.SignatureSize:
+		return nil, wire.Invalid("signature", "must be an Ed25519 signature of %d bytes", ed25519.SignatureSize)
+	case req.ExpiresAt.IsZero():
+		return nil, wire.Invalid("expiresAt", "is required")
+	}
+	err := h.mutate(r.Context(), r.tenant, r.who, func(c *change) error {
+		acc, err := c.agentAccount(r, req.AccountID)
+		if err != nil {
+			return err
+		}
+		g, err := c.tx.JITGrant(r.tenant.ID, req.GrantID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && g.AccountID != acc.ID) {
+			return wire.Invalid("grantId", "no such just-in-time window of account %d", acc.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if !windowOpen(g, c.at) {
+			return &wire.Error{Code: wire.CodeConflict, Field: "grantId",
+				Message: fmt.Sprintf("the just-in-time window %d of account %q is not open", g.ID, acc.Name)}
+		}
+		if !req.ExpiresAt.After(c.at) {
+			return wire.Invalid("expiresAt", "must be after now")
+		}
+		tap := &store.JITTAP{Envelope: req.Envelope, Signature: req.Signature, IssuedAt: c.at, ExpiresAt: req.ExpiresAt}
+		if err := c.tx.SetJITTAP(r.tenant.ID, g.ID, tap); err != nil {
+			return err
+		}
+		c.touched(acc)
+		return c.audit("jit.tap", fmt.Sprintf("jit %d", g.ID), fmt.Sprintf("account=%d name=%q expires=%s signed=%t",
+			acc.ID, acc.Name, req.ExpiresAt.UTC().Format(time.RFC3339), len(req.Signature) > 0))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+// tapWire is the window's sealed pass as the tech's device receives it: only while the window is open.
+func tapWire(g *store.JITGrant, now time.Time) *wire.JITTAP {
+	if g.TAP == nil || !windowOpen(g, now) {
+		return nil
+	}
+	return &wire.JITTAP{Envelope: g.TAP.Envelope, Signature: g.TAP.Signature, IssuedAt: g.TAP.IssuedAt, ExpiresAt: g.TAP.ExpiresAt}
 }

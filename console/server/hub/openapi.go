@@ -115,6 +115,8 @@ var routeDocs = map[string]routeDoc{
 		in: typ[wire.AccountsReport](), out: typ[none]()},
 	"POST " + wire.PathAgentAuthority: {summary: "Report the authority head the agent verified, or why it refuses",
 		in: typ[wire.AgentAuthorityReport](), out: typ[none]()},
+	"POST " + wire.PathAgentJITTAP: {summary: "Store the sealed Temporary Access Pass the agent issued for an open just-in-time window",
+		in: typ[wire.JITTAPRequest](), out: typ[none]()},
 
 	"GET " + wire.PathAuthority: {summary: "The tenant's signed authority updates after a sequence number, and the head",
 		out: typ[wire.AuthorityResponse](), query: []apidoc.Param{qSince}},

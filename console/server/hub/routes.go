@@ -84,6 +84,7 @@ func routes() []route {
 		{"POST", wire.PathAgentFail, agentActive, (*Hub).agentFail},
 		{"POST", wire.PathAgentAccounts, agentActive, (*Hub).agentAccounts},
 		{"POST", wire.PathAgentAuthority, agentActive, (*Hub).agentAuthority},
+		{"POST", wire.PathAgentJITTAP, agentActive, (*Hub).agentJITTAP},
 
 		{"GET", wire.PathAuthority, anyActive, (*Hub).authority},
 		{"POST", wire.PathAdminAuthority, orgManage, (*Hub).adminAuthority},
