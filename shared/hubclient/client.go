@@ -12,13 +12,23 @@
 // Errors from the hub are *wire.Error values; errors.Is matches them against the sentinels below, so callers can
 // branch on ErrPending or ErrUnauthenticated without parsing messages.
 //
+// An invite may name several addresses of the same hub (wire.Invite.URLs: its replicas, or more than one load
+// balancer). The client uses one at a time and stays on it while it answers; when it cannot be reached (a refused
+// or dropped connection, a timeout) or a proxy in front of it answers 502, 503 or 504, the client moves to the
+// next address and stays there. A request is sent again on the next address only when that cannot do anything
+// twice: it is a GET (long polls included), or it never left (no connection, no TLS), or a proxy answered 503
+// (it forwarded nothing); a POST that may have reached a hub fails with its error, and the caller's next request
+// goes to the next address. An answer of the hub itself (a 4xx refusal, a 500) is the hub speaking: the client
+// never fails over on it. Every address is held to the one pinned key: one that presents another key is refused
+// as a single-address client refuses it, and never becomes the address in use.
+//
 // Every request carries this build's wire.CapabilityVersion, and the client keeps the one the hub answers
 // (HubCapability, Supports): a caller asks it whether the hub has a feature before offering it.
 //
 // # Reading guide
 //
-//   - client.go: Client, New and its options, the one request path (do) with the pin, the protocol and capability
-//     headers and the error mapping; the tech's core calls (register, status, credentials, changes, events) and
+//   - client.go: Client, New and its options, the one request path (do) with the pin, the failover between the
+//     hub's addresses, the protocol and capability headers and the error mapping; the tech's core calls (register, status, credentials, changes, events) and
 //     the agent's (enroll, plan, stage, confirm, fail, report), and SealContext, which binds an envelope to its
 //     account version.
 //   - techwait.go: the long poll of a pending device's own status.
@@ -36,7 +46,8 @@
 //   - identity.go: the public key the client authenticates with.
 //
 // client_test.go and capability_test.go run the client against fake hubs (the pin, the error mapping, a hub older
-// than this build); hub_test.go against the real in-process hub.
+// than this build); failover_test.go against two hubs on the same key, the first dying in the middle of a long poll,
+// and an address with another key; hub_test.go against the real in-process hub.
 package hubclient
 
 import (
@@ -47,7 +58,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"sync/atomic"
@@ -97,7 +110,8 @@ func (e *Error) Unwrap() error { return &e.Wire }
 
 // Client talks to one tenant on one hub as one identity. It is safe for concurrent use.
 type Client struct {
-	base    string
+	urls    []string     // the hub's addresses, in the invite's order
+	cur     atomic.Int32 // index in urls of the address in use: the last one that answered
 	guid    string
 	id      *seal.Identity
 	http    *http.Client
@@ -139,6 +153,9 @@ func New(inv wire.Invite, id *seal.Identity, opts ...Option) (*Client, error) {
 	}
 	tr := &http.Transport{
 		TLSClientConfig: tlsCfg,
+		// A bounded connect, so an address whose host is gone (no refusal, no answer) hands over to the next one
+		// well before the request's own timeout.
+		DialContext: (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		// HTTP/1.1: clients make one call at a time (a long poll, then a fetch), and under HTTP/2 each of 2,000
 		// idle TechClients cost the hub a third goroutine, a framer and HPACK tables: 270 MiB against 200 MiB
 		// with HTTP/1.1 in the hub-under-load benchmark, and slower full lists (flow control).
@@ -147,12 +164,15 @@ func New(inv wire.Invite, id *seal.Identity, opts ...Option) (*Client, error) {
 		MaxIdleConnsPerHost: 16, // HTTP/1.1: an agent rotating 4 accounts at once holds its long poll and 4 calls
 		IdleConnTimeout:     90 * time.Second,
 	}
-	c := &Client{base: inv.HubURL, guid: inv.ClientGUID, id: id, http: &http.Client{Transport: tr}, public: id.Public(), timeout: 30 * time.Second}
+	c := &Client{urls: inv.URLs(), guid: inv.ClientGUID, id: id, http: &http.Client{Transport: tr}, public: id.Public(), timeout: 30 * time.Second}
 	for _, o := range opts {
 		o(c)
 	}
 	return c, nil
 }
+
+// URL is the hub address the client uses now: the last one that answered, or the invite's first.
+func (c *Client) URL() string { return c.urls[c.cur.Load()] }
 
 // ClientGUID is the tenant this client talks to.
 func (c *Client) ClientGUID() string { return c.guid }
@@ -180,57 +200,102 @@ func (c *Client) noteCapability(h http.Header) {
 // Close releases idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
 
-// do sends one request; in and out may be nil. wait extends the timeout for long polls.
+// do sends one request; in and out may be nil. wait extends the timeout for long polls. It starts on the address
+// in use and moves on along the hub's addresses as the package comment says.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any, wait time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout+wait)
-	defer cancel()
-	var body io.Reader
+	var body []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", method, path, err)
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	u := c.base + path
+	target := path
 	if len(query) > 0 {
-		u += "?" + query.Encode()
+		target += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	n := int32(len(c.urls))
+	start := c.cur.Load()
+	var pinErr error
+	for i := int32(0); ; i++ {
+		idx := (start + i) % n
+		raw, status, err, resend := c.once(ctx, idx, method, path, target, body, wait)
+		if err == nil || status != 0 && !failoverStatus(status) {
+			c.cur.Store(idx) // this address answered: the next request starts here
+			if err != nil {
+				return err
+			}
+			if out == nil {
+				return nil
+			}
+			if err := json.Unmarshal(raw, out); err != nil {
+				return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+			}
+			return nil
+		}
+		if errors.Is(err, seal.ErrUnexpectedPeer) && pinErr == nil {
+			pinErr = err
+		}
+		next := (idx + 1) % n
+		if ctx.Err() != nil || n == 1 || !resend || i == n-1 {
+			if n > 1 && ctx.Err() == nil {
+				c.cur.CompareAndSwap(idx, next) // the caller's next request tries the next address
+			}
+			if pinErr != nil && !errors.Is(err, seal.ErrUnexpectedPeer) && i == n-1 {
+				return pinErr // another key on the way matters more than a later address being down
+			}
+			return err
+		}
+	}
+}
+
+// failoverStatus is an answer of a proxy in front of a hub that cannot reach it: the hub itself never sends these.
+func failoverStatus(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
+}
+
+// once sends one request to the address urls[idx]. It returns the answer's body and status (0 when none came),
+// the request's error, and whether sending the request again elsewhere cannot do anything twice.
+func (c *Client) once(ctx context.Context, idx int32, method, path, target string, body []byte, wait time.Duration) (raw []byte, status int, err error, resend bool) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout+wait)
+	defer cancel()
+	var sent atomic.Bool // request headers written: a hub may have acted on it
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { sent.Store(true) }})
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.urls[idx]+target, rd)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, 0, fmt.Errorf("%s %s: %w", method, path, err), false
 	}
 	req.Header.Set(wire.HeaderProtocol, strconv.Itoa(wire.ProtocolVersion))
 	req.Header.Set(wire.HeaderCapability, strconv.Itoa(wire.CapabilityVersion))
 	req.Header.Set(wire.HeaderClient, c.guid)
 	req.Header.Set("User-Agent", "watchword/"+version.Version) // the hub shows a tech device's release
-	if in != nil {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	idempotent := method == http.MethodGet || method == http.MethodHead
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, 0, fmt.Errorf("%s %s: %w", method, path, err), idempotent || !sent.Load()
 	}
 	defer resp.Body.Close()
 	c.noteCapability(resp.Header)
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	raw, err = io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
+		return nil, 0, fmt.Errorf("%s %s: read answer: %w", method, path, err), idempotent
 	}
 	if resp.StatusCode/100 != 2 {
 		e := &Error{Status: resp.StatusCode}
 		if json.Unmarshal(raw, &e.Wire) != nil || e.Wire.Code == "" {
 			e.Wire = wire.Error{Code: wire.CodeInternal, Message: fmt.Sprintf("HTTP %d", resp.StatusCode)}
 		}
-		return e
+		return nil, resp.StatusCode, e, idempotent || resp.StatusCode == http.StatusServiceUnavailable
 	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
-	}
-	return nil
+	return raw, resp.StatusCode, nil, false
 }
 
 func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {

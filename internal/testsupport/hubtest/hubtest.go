@@ -42,9 +42,47 @@ type Harness struct {
 	Owner    *hubclient.Client // the tenant's owner admin
 	OwnerID  *seal.Identity
 	Recovery *seal.Identity // its Public().Recipient() is the tenant's recovery recipient
+	HubKey   *seal.Identity // the hub's own key, which the invite pins (Replica serves another hub with it)
 	Clock    *Clock
 	Logs     *SyncBuffer // the hub's JSON logs
 	ctx      context.Context
+	cfg      hub.Config
+}
+
+// Replica is a second hub over the harness's store with the same key, on its own address: what another
+// watchword-hub process on the same database is to a client that holds both URLs.
+type Replica struct {
+	Hub *hub.Hub
+	URL string
+	srv *httptest.Server
+}
+
+// Replica starts one; it stops when the test ends, or earlier with Kill.
+func (h *Harness) Replica() *Replica {
+	h.T.Helper()
+	r := &Replica{Hub: hub.New(h.Store, h.HubKey, h.cfg)}
+	tlsCfg, err := hubserve.TLSConfig(r.Hub)
+	if err != nil {
+		h.T.Fatalf("hubtest: replica: %v", err)
+	}
+	r.srv = httptest.NewUnstartedServer(r.Hub.Handler())
+	r.srv.TLS = tlsCfg
+	base, cancel := context.WithCancel(context.Background())
+	r.srv.Config.BaseContext = func(net.Listener) context.Context { return base }
+	r.srv.StartTLS()
+	r.URL = r.srv.URL
+	h.T.Cleanup(func() {
+		cancel()
+		r.srv.Close()
+	})
+	return r
+}
+
+// Kill stops the replica as a killed process stops: every connection dropped at once, long polls included, and
+// nothing listening on its address any more.
+func (r *Replica) Kill() {
+	r.srv.Listener.Close()
+	r.srv.CloseClientConnections()
 }
 
 // Clock is the hub's clock: real time plus an offset tests can advance.
@@ -104,6 +142,7 @@ func New(t testing.TB, opts ...Option) *Harness {
 	}
 	h.Store = st
 	hubID := mustIdentity(t)
+	h.HubKey = hubID
 	cfg := hub.Config{
 		Logger:    slog.New(slog.NewJSONHandler(h.Logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:       h.Clock.Now,
@@ -113,6 +152,7 @@ func New(t testing.TB, opts ...Option) *Harness {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	h.cfg = cfg
 	h.Hub = hub.New(st, hubID, cfg)
 	tlsCfg, err := hubserve.TLSConfig(h.Hub)
 	if err != nil {
