@@ -12,6 +12,15 @@ package agent
 // expiry by the agent's own clock — while the hub is unreachable, and after a crash or restart (the file is read
 // by New, and a window that ran out while the agent was down is closed before the first plan poll). A window is
 // forgotten only once the account is disabled on the target.
+//
+// Temporary Access Pass. On an agent configured for it (Config.TemporaryAccess) whose driver can
+// (driver.TemporaryAccess), an open window also gets a pass lasting the window: issued once the account is enabled
+// with its groups and the tech's password, sealed to the tech's device and the recovery recipient under its own
+// context (wire.TAPAccount, the grant's ID as the version), signed like a staged version, and handed to the hub
+// (StoreJITTAP). The window's record says a pass may exist on the target (TAPGrant, written before the pass is
+// issued, so a crash in between still revokes it) and that the hub holds it (TAPStored). Closing the window —
+// at expiry, or when the plan closes it — revokes the pass before the account is disabled; a failed revoke is
+// retried and never keeps the account enabled. The code is never logged, reported or kept.
 
 import (
 	"context"
@@ -19,13 +28,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"sync/atomic"
 	"time"
 
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/shared/atomicfile"
+	"github.com/watchword/watchword/shared/authority"
+	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/rotation"
+	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -34,6 +47,10 @@ type jitWindow struct {
 	AccountID   int64     `json:"accountId"`
 	AccountName string    `json:"accountName"`
 	ExpiresAt   time.Time `json:"expiresAt"`
+	// TAPGrant is the grant whose Temporary Access Pass may exist on the target (set before it is issued);
+	// TAPStored says the hub holds it sealed, so the pass is not issued again for that grant.
+	TAPGrant  int64 `json:"tapGrant,omitempty"`
+	TAPStored bool  `json:"tapStored,omitempty"`
 }
 
 type jitFile struct {
@@ -102,7 +119,9 @@ func (r *Runner) noteJIT(plan *wire.Plan) {
 			continue // a closed window stays recorded until its account is disabled
 		}
 		w := jitWindow{AccountID: a.AccountID, AccountName: a.AccountName, ExpiresAt: a.JIT.ExpiresAt}
-		if old, ok := r.windows[a.AccountID]; !ok || old != w {
+		old, ok := r.windows[a.AccountID]
+		w.TAPGrant, w.TAPStored = old.TAPGrant, old.TAPStored // a pass outlives a change of the window's end
+		if !ok || old != w {
 			r.windows[a.AccountID] = w
 			changed = true
 		}
@@ -182,9 +201,14 @@ func (r *Runner) expireJIT(ctx context.Context, w jitWindow) error {
 	defer r.release(d)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.stepTimeout())
 	defer cancel()
+	revokeErr := r.revokeTAP(sctx, d, w, false)
 	rep, err := d.EnsureDisabled(sctx, driver.Account{Name: w.AccountName})
 	if err != nil {
 		return err
+	}
+	if revokeErr != nil {
+		// Disabled, so the pass signs in no one; the window stays recorded and the revoke is tried again.
+		return revokeErr
 	}
 	r.closedJIT(w.AccountID)
 	r.mu.Lock()
@@ -206,8 +230,19 @@ func (r *Runner) expireJIT(ctx context.Context, w jitWindow) error {
 func (r *Runner) syncClosed(stop, ctx context.Context, d driver.Driver, plan *wire.Plan, a *wire.PlanAccount, hubDown *atomic.Bool, o *outcome) {
 	o.report.State = wire.AccountDisabled
 	ectx, cancel := context.WithTimeout(ctx, r.stepTimeout())
+	r.jitMu.Lock()
+	w, recorded := r.windows[a.AccountID]
+	r.jitMu.Unlock()
+	revokeErr := r.revokeTAP(ectx, d, w, false)
 	rep, err := d.EnsureDisabled(ectx, driver.Account{Name: a.AccountName, DisplayName: a.DisplayName})
+	if err == nil && rep.Disabled && !recorded {
+		// It was enabled without a window this agent remembers (its state file lost): a pass may be there too.
+		revokeErr = r.revokeTAP(ectx, d, jitWindow{AccountID: a.AccountID, AccountName: a.AccountName}, true)
+	}
 	cancel()
+	if err == nil && revokeErr != nil {
+		err = revokeErr
+	}
 	if err != nil {
 		r.stats.errors.Add(1)
 		r.log.Warn("keep jit account disabled", "account", a.AccountName, "err", err)
@@ -296,4 +331,112 @@ func (t closedTarget) Verify(ctx context.Context, account, password string) erro
 		return err
 	}
 	return t.jd.VerifyDisabled(ctx, account, password)
+}
+
+// tapStorer hands the hub a window's sealed Temporary Access Pass; hubclient.Client is one. Apart from HubClient,
+// as recoveryStager is: a hub client without it makes every pass fail, never a pass left unsealed.
+type tapStorer interface {
+	StoreJITTAP(ctx context.Context, req wire.JITTAPRequest) error
+}
+
+var _ tapStorer = (*hubclient.Client)(nil)
+
+// issueTAP gives an open window its Temporary Access Pass when the agent is configured to and the driver can, once
+// per grant: recorded first (a pass on the target is revoked at the close even after a crash), then issued for
+// the rest of the window, sealed to the tech's recipients and the recovery recipient, signed, and stored at the hub.
+func (r *Runner) issueTAP(ctx context.Context, d driver.Driver, plan *wire.Plan, a *wire.PlanAccount) error {
+	ta, ok := d.(driver.TemporaryAccess)
+	now := r.cfg.Now()
+	if !r.cfg.TemporaryAccess || !ok || !a.JIT.Active(now) || a.JIT.GrantID == 0 {
+		return nil
+	}
+	store, ok := r.cfg.Hub.(tapStorer)
+	if !ok {
+		return errors.New("this hub client cannot store a temporary access pass")
+	}
+	r.jitMu.Lock()
+	w, open := r.windows[a.AccountID]
+	if !open {
+		w = jitWindow{AccountID: a.AccountID, AccountName: a.AccountName, ExpiresAt: a.JIT.ExpiresAt}
+	}
+	if w.TAPGrant == a.JIT.GrantID && w.TAPStored {
+		r.jitMu.Unlock()
+		return nil
+	}
+	w.TAPGrant, w.TAPStored = a.JIT.GrantID, false
+	r.windows[a.AccountID] = w
+	err := saveJIT(r.cfg.JITStateFile, r.windows)
+	r.jitMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("record the pass before issuing it: %w", err)
+	}
+	job, err := buildJob(plan, a, d.PasswordRules(), &r.recipients)
+	if err != nil {
+		return err
+	}
+	if len(job.Recipients) == 0 || job.Recovery == nil {
+		return errors.New("no device of the tech and the recovery recipient to seal the pass to")
+	}
+	start := now
+	ictx, cancel := context.WithTimeout(ctx, r.stepTimeout())
+	code, expires, err := ta.IssueTemporaryAccess(ictx, a.AccountName, a.JIT.ExpiresAt.Sub(now))
+	cancel()
+	if err != nil {
+		return fmt.Errorf("issue for %q: %w", a.AccountName, err)
+	}
+	if expires.IsZero() || expires.After(a.JIT.ExpiresAt) {
+		expires = a.JIT.ExpiresAt // revoked when the window closes, whatever the target's minimum lifetime
+	}
+	sctx := hubclient.SealContext(plan.ClientGUID, plan.AgentID, wire.TAPAccount(a.AccountName), a.JIT.GrantID)
+	env, err := seal.Seal([]byte(code), sctx, append(slices.Clone(job.Recipients), job.Recovery)...)
+	code = ""
+	if err != nil {
+		return fmt.Errorf("seal the pass of %q: %w", a.AccountName, err)
+	}
+	var sig []byte
+	if r.cfg.Key != nil {
+		sig = authority.SignEnvelope(r.cfg.Key, authority.NewEnvelopeStatement(plan.ClientGUID, plan.AgentID, a.AccountID,
+			wire.TAPAccount(a.AccountName), a.JIT.GrantID, env))
+	}
+	hctx, hcancel := context.WithTimeout(ctx, r.stepTimeout())
+	err = store.StoreJITTAP(hctx, wire.JITTAPRequest{GrantID: a.JIT.GrantID, AccountID: a.AccountID, Envelope: env,
+		Signature: sig, ExpiresAt: expires})
+	hcancel()
+	if err != nil {
+		// Nobody can read it: take it away again rather than leave a working pass no one holds.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), r.stepTimeout())
+		if rerr := ta.RevokeTemporaryAccess(rctx, a.AccountName); rerr != nil {
+			r.log.Warn("revoke a temporary access pass the hub did not store", "account", a.AccountName, "err", rerr)
+		}
+		rcancel()
+		return fmt.Errorf("store the sealed pass of %q at the hub: %w", a.AccountName, err)
+	}
+	r.jitMu.Lock()
+	if cur, ok := r.windows[a.AccountID]; ok && cur.TAPGrant == a.JIT.GrantID {
+		cur.TAPStored = true
+		r.windows[a.AccountID] = cur
+		err = saveJIT(r.cfg.JITStateFile, r.windows)
+	}
+	r.jitMu.Unlock()
+	if err != nil {
+		r.log.Error("keep jit windows on disk", "err", err)
+	}
+	r.log.Info("temporary access pass issued and sealed to the tech", "account", a.AccountName, "grant", a.JIT.GrantID,
+		"expires", expires, "elapsed", r.cfg.Now().Sub(start).Round(time.Millisecond), "signed", sig != nil)
+	return nil
+}
+
+// revokeTAP removes the pass of window w from the target: when one may exist there (w.TAPGrant), or always with
+// force. Nothing to do on an agent that issues none.
+func (r *Runner) revokeTAP(ctx context.Context, d driver.Driver, w jitWindow, force bool) error {
+	ta, ok := d.(driver.TemporaryAccess)
+	if !ok || !r.cfg.TemporaryAccess || (w.TAPGrant == 0 && !force) {
+		return nil
+	}
+	if err := ta.RevokeTemporaryAccess(ctx, w.AccountName); err != nil {
+		r.log.Warn("revoke the temporary access pass; retrying", "account", w.AccountName, "err", err)
+		return fmt.Errorf("revoke the temporary access pass of %q: %w", w.AccountName, err)
+	}
+	r.log.Info("temporary access pass revoked", "account", w.AccountName, "grant", w.TAPGrant)
+	return nil
 }

@@ -39,7 +39,8 @@
 //     and lockout policy, accounts that are not Watchword's);
 //   - authority.go: the signed authority a pinned agent checks every plan against before it acts on it;
 //   - jit.go: just-in-time accounts, closed outside their window and disabled at expiry by the agent's own
-//     clock, the open windows kept in Config.JITStateFile;
+//     clock, the open windows kept in Config.JITStateFile, and a window's Temporary Access Pass (issued, sealed,
+//     signed, handed to the hub, revoked at the close);
 //   - backoff.go: exponential backoff with full jitter for hub failures;
 //   - lock.go, lock_unix.go, lock_windows.go: the state directory's lock, so two agents never work one target.
 //
@@ -109,6 +110,10 @@ type Config struct {
 	StepTimeout time.Duration
 	// JITStateFile keeps the open just-in-time windows across restarts (jit.go); empty keeps them in memory only.
 	JITStateFile string
+	// TemporaryAccess makes a just-in-time window also issue a Temporary Access Pass on a driver that can
+	// (driver.TemporaryAccess: Entra ID, for a tenant that requires a second factor), sealed to the tech's device
+	// like a password and revoked when the window closes (jit.go). The hub client must store it (StoreJITTAP).
+	TemporaryAccess bool
 	// Authority pins the runner to its tenant's signed authority (authority.go): every plan is checked against
 	// what the admins signed before the runner acts on it. Nil trusts the hub's plan.
 	Authority *AuthorityPin
@@ -711,6 +716,14 @@ func (r *Runner) sync(stop, ctx context.Context, d driver.Driver, plan *wire.Pla
 			problems = append(problems, fmt.Sprintf("enable after the rotation: %v", err))
 		} else {
 			r.log.Info("account enabled after its rotation", "account", a.AccountName)
+		}
+	}
+	if a.JIT != nil && !o.rotFail && !o.deferred && o.halted == "" {
+		// The window's Temporary Access Pass, once the account is enabled with its groups and the tech's password (jit.go).
+		if err := r.issueTAP(ctx, d, plan, a); err != nil {
+			r.stats.errors.Add(1)
+			o.rotFail = true // try again at the next pass, as a failed rotation is
+			problems = append(problems, "temporary access pass: "+err.Error())
 		}
 	}
 	if o.halted != "" {

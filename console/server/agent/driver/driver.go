@@ -29,7 +29,8 @@
 //
 // # Reading guide
 //
-//   - driver.go (this file): the contract, Driver, Account, Report, the marks, TargetPolicy and the sentinels;
+//   - driver.go (this file): the contract, Driver, Account, Report, the marks, TargetPolicy, the optional
+//     PolicyReader and TemporaryAccess, and the sentinels;
 //   - drivertest: the contract as a conformance suite, drivertest.Run, which every implementation's test calls
 //     against its real target;
 //   - ad, openldap: the LDAP drivers; internal/ldapconn holds what they share (the verified LDAPS connection,
@@ -43,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/watchword/watchword/shared/rotation"
 )
@@ -159,6 +161,21 @@ func (p TargetPolicy) VerifySafe(name string) error {
 // OpenLDAP ppolicy or a Linux host has nothing the runner could guard a verification with.
 type PolicyReader interface {
 	TargetPolicy(ctx context.Context, name string) (TargetPolicy, error)
+}
+
+// TemporaryAccess is a driver whose target can issue a time-limited sign-in code for an account: a Temporary
+// Access Pass on Entra ID, where a tenant that requires a second factor would otherwise stop a tech whose own
+// authenticator is not registered there. It stays optional: a directory or host signs in with the password alone.
+//
+// The runner issues a pass when a just-in-time window opens on an agent configured to (Config.TemporaryAccess),
+// seals it to the tech's device like a password, and revokes it when the window closes. The code is a secret: no
+// error, log line or report holds it.
+type TemporaryAccess interface {
+	// IssueTemporaryAccess creates a pass for the account lasting about lifetime (the target may round it to its
+	// own bounds; expires says when it stops working), replacing any earlier one.
+	IssueTemporaryAccess(ctx context.Context, name string, lifetime time.Duration) (code string, expires time.Time, err error)
+	// RevokeTemporaryAccess removes the account's pass; an account without one, or a missing account, is no error.
+	RevokeTemporaryAccess(ctx context.Context, name string) error
 }
 
 // Sentinel errors for errors.Is.
