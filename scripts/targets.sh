@@ -12,6 +12,9 @@
 #   - an OpenLDAP slapd with the ppolicy overlay, LDAPS on 127.0.0.1:$WW_LDAP_PORT (default 10636)
 #   - an OpenSSH server on 127.0.0.1:$WW_SSH_PORT (default 10022), its own ed25519 host key; the agent logs in by
 #     key as $SSH_ADMIN, an administrator with password-less sudo (as a real Linux host is run), shell /bin/sh
+#   - a single-node PostgreSQL 15 on 127.0.0.1:$WW_PG_PORT (default 15400) for the hub's PostgreSQL store, run as the
+#     postgres user (PostgreSQL refuses root), trust authentication on loopback only; PG_DSN in targets.env is its
+#     superuser. Test data only: fsync is off. Tests make a schema each and drop it.
 #
 # Everything lives under one directory (default /tmp/watchword-targets, or $WATCHWORD_TARGETS_DIR). Tests read
 # $DIR/targets.env (point WATCHWORD_TARGETS_ENV at it). Each readiness wait is bounded; nothing here waits forever.
@@ -22,6 +25,8 @@ set -euo pipefail
 DIR=${WATCHWORD_TARGETS_DIR:-/tmp/watchword-targets}
 LDAP_PORT=${WW_LDAP_PORT:-10636}
 SSH_PORT=${WW_SSH_PORT:-10022}
+PG_PORT=${WW_PG_PORT:-15400}
+PG_BIN=/usr/lib/postgresql/15/bin
 # Not root: a login as root runs root's ~/.bashrc (Debian's bash reads it under sshd), which on a developer's
 # machine can cost half a second per account command. Not wwt-*: that prefix is the managed accounts'.
 SSH_ADMIN=wwadmin
@@ -44,7 +49,7 @@ need_root() { [ "$(id -u)" = 0 ] || die "must run as root (Samba AD needs the fi
 # packages
 
 # krb5-user (kinit) and smbclient: the tests log in as a user would, over Kerberos and NTLM, not only by LDAP bind.
-PKGS=(samba-ad-dc samba-ad-provision slapd ldap-utils openssh-server openssl sudo krb5-user smbclient)
+PKGS=(samba-ad-dc samba-ad-provision slapd ldap-utils openssh-server openssl sudo krb5-user smbclient postgresql-15)
 
 missing_pkgs() {
 	local p out=()
@@ -454,6 +459,74 @@ start_sshd() {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
+# PostgreSQL (single node; the replicated cluster is scripts/pgcluster.sh)
+
+pg_pid_file() { echo "$DIR/postgres/data/postmaster.pid"; }
+
+# pg_alive: the postmaster named by its pid file runs (its first line is the PID; comm guards a recycled PID).
+pg_alive() {
+	local f pid
+	f=$(pg_pid_file)
+	[ -s "$f" ] || return 1
+	pid=$(head -n 1 "$f")
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q '^postgres' "/proc/$pid/comm" 2>/dev/null
+}
+
+provision_postgres() {
+	local d="$DIR/postgres"
+	[ -f "$d/.provisioned" ] && return 0
+	rm -rf "$d"
+	mkdir -p "$d"
+	chown postgres:postgres "$d"
+	chmod 700 "$d"
+	# --no-sync: a test cluster, rebuilt from nothing when lost.
+	runuser -u postgres -- "$PG_BIN/initdb" -D "$d/data" -U postgres --auth=trust --no-sync -E UTF8 --locale=C.UTF-8 \
+		>"$d/initdb.log" 2>&1 || { cat "$d/initdb.log" >&2; die "postgres: initdb failed"; }
+	# Loopback only, sockets in our directory (not /var/run/postgresql); enough connections for parallel test
+	# binaries (each store keeps a small pool); fsync off because nothing here outlives the tests.
+	cat >>"$d/data/postgresql.conf" <<-EOF
+
+		# written by scripts/targets.sh
+		listen_addresses = '127.0.0.1'
+		port = $PG_PORT
+		unix_socket_directories = '$d'
+		max_connections = 400
+		fsync = off
+		full_page_writes = off
+		synchronous_commit = off
+		log_min_messages = warning
+	EOF
+	printf 'local all all trust\nhost all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n' >"$d/data/pg_hba.conf"
+	chown postgres:postgres "$d/data/pg_hba.conf"
+	touch "$d/.provisioned"
+}
+
+start_postgres() {
+	local d="$DIR/postgres"
+	if pg_alive; then return 0; fi
+	provision_postgres
+	log "starting postgresql on 127.0.0.1:$PG_PORT"
+	# pg_ctl -w returns once the server accepts connections (bounded by -t); the postmaster detaches, and its PID
+	# is the first line of postmaster.pid, which is how it is stopped.
+	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$d/data" -l "$d/postgres.log" -w -t "$READY_TIMEOUT" start >/dev/null ||
+		{ tail -n 30 "$d/postgres.log" >&2; die "postgres not ready within ${READY_TIMEOUT}s"; }
+}
+
+# stop_postgres: fast shutdown (SIGINT: clients are disconnected, unlike SIGTERM's wait for them), then SIGQUIT.
+stop_postgres() {
+	local pid i
+	pg_alive || return 0
+	pid=$(head -n 1 "$(pg_pid_file)")
+	kill -INT "$pid" 2>/dev/null || true
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	log "postgres ($pid) still running after SIGINT; SIGQUIT"
+	kill -QUIT "$pid" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------------------------------------------------------
 # local groups shared by the SSH and local-Linux targets (this machine is both)
 
 ensure_local_groups() {
@@ -532,6 +605,7 @@ write_env() {
 		WW_SSH_USER='$SSH_ADMIN'
 		WW_SSH_SUDO='1'
 		WW_SSH_KEY_FILE='$DIR/ssh/admin_ed25519'
+		PG_DSN='postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable'
 	EOF
 	mv "$f.tmp" "$f"
 }
@@ -548,6 +622,7 @@ cmd_start() {
 	seed_samba
 	start_slapd
 	start_sshd
+	start_postgres
 	write_krb5_conf
 	check_ad_logins
 	write_env
@@ -556,6 +631,7 @@ cmd_start() {
 
 cmd_stop() {
 	[ -d "$DIR" ] || return 0
+	stop_postgres
 	stop_pid "$DIR/sshd.pid" sshd
 	stop_pid "$DIR/slapd.pid" slapd
 	stop_pid "$DIR/samba.pid" samba
@@ -573,6 +649,12 @@ cmd_status() {
 			ok=1
 		fi
 	done
+	if pg_alive; then
+		echo "postgres: running (pid $(head -n 1 "$(pg_pid_file)"))"
+	else
+		echo "postgres: stopped"
+		ok=1
+	fi
 	[ "$ok" = 0 ] && echo "env: $DIR/targets.env"
 	return "$ok"
 }

@@ -1,12 +1,15 @@
 // Package targets reads the environment file that scripts/targets.sh writes for the real test targets (Samba AD
-// DC, OpenLDAP, OpenSSH on loopback), so integration tests and benchmarks anywhere in the module find them the
-// same way:
+// DC, OpenLDAP, OpenSSH, PostgreSQL on loopback), so integration tests and benchmarks anywhere in the module find
+// them the same way:
 //
 //	scripts/targets.sh start
 //	WATCHWORD_TARGETS_ENV=/tmp/watchword-targets/targets.env go test ./console/server/agent/...
 //
 // Without WATCHWORD_TARGETS_ENV an integration test skips — except under CI=true, where it fails: CI must never
 // pass by skipping the real targets.
+//
+// Files: targets.go (the env file), login.go (Kerberos and SMB logins as a user), lock.go (account-churning
+// tests one at a time), postgres.go (the PostgreSQL server's DSN and a fresh schema per test).
 package targets
 
 import (

@@ -8,27 +8,39 @@
 // their audit event go in one Write transaction: either both land or neither does.
 //
 // What any implementation must do is the conformance suite in storetest: its Run covers every method of Store and
-// Tx, and its own test fails when a method is called by no case. The implementation here is SQLite
-// (modernc.org/sqlite, pure Go, WAL), with versioned migrations embedded in the binary and applied on Open.
+// Tx, and its own test fails when a method is called by no case. Two engines implement it with one transaction
+// code: SQLite (modernc.org/sqlite, pure Go, WAL), the default and the embedded choice, and PostgreSQL (pgx through
+// database/sql) for several hub replicas in front of a replicated server. OpenURL picks one by its URL. The
+// migrations are embedded in the binary, written once and translated for PostgreSQL by fixed rules.
 //
 // Files:
 //   - store.go: the contract — Store, Tx and the aggregate interfaces, the sentinel errors and the row types.
-//   - sqlite.go: the SQLite store — Open and migrations, transactions, backup, the query helpers (queryAll,
-//     queryOne, row, create) and tenants, techs, admins, tokens, agents, groups, rights, triplets, accounts,
-//     versions and the audit chain with its verification.
-//   - sqlite_history.go: password history — History and PruneVersions (staged versions are never deleted).
-//   - sqlite_jit.go: just-in-time grants and the triplets' modes.
-//   - sqlite_totp.go: two-factor and lockout state, the security policy, and the WAL checkpoint after a re-seal.
-//   - sqlite_rekey.go: device replacement — re-keys, a tech's new key and the retirement of its versions.
-//   - sqlite_import.go: CSV imports and the usernames they reserve.
-//   - sqlite_orgs.go: organizations, the co-management switch, admins by ID and seats.
-//   - sqlite_authority.go: the signed authority's updates and the agents' receipts.
-//   - sqlite_techlife.go: a tech's device as last seen, and a deleted tech's tombstone.
-//   - sqlite_collectors.go: the audit stream's syslog collectors and their cursors.
-//   - migrations/*.sql: the schema, one numbered step per file, each applied once in order (PRAGMA user_version
-//     records how far a database has come).
-//   - sqlite_test.go runs storetest against SQLite with the SQL that tampers with the audit log; store_test.go
-//     holds what only SQLite has (migrations from empty and from version 1, the journal mode, a backup reopened).
+//   - open.go: OpenURL, Options, Migrate, Health and the opening errors (ErrAsyncReplication, ErrSchemaBehind).
+//   - sql.go: what both engines share — the small dialect (placeholders, the savepoint a failing statement runs in
+//     on PostgreSQL), Read and Write, audit verification, and the query helpers (queryAll, queryOne, row, create).
+//   - sqlite.go: the SQLite store — Open and its migrations (PRAGMA user_version), backup by VACUUM INTO, and the
+//     WAL checkpoint after a re-seal.
+//   - postgres.go: the PostgreSQL store — one writer at a time by advisory lock, migrations under another
+//     (several replicas starting at once apply each step once), the schema version check, Health from
+//     pg_is_in_recovery and pg_stat_replication, and the durability check at open; Backup says to use pg_dump.
+//   - migrations.go: the migrations' single source and the rewrite rules for PostgreSQL (documented there).
+//   - tx.go: tenants, techs, admins, tokens, agents, groups, rights, triplets, accounts, versions and the audit
+//     chain with its verification.
+//   - tx_history.go: password history — History and PruneVersions (staged versions are never deleted).
+//   - tx_jit.go: just-in-time grants, their Temporary Access Passes and the triplets' modes.
+//   - tx_totp.go: two-factor and lockout state, and the security policy.
+//   - tx_rekey.go: device replacement — re-keys, a tech's new key and the retirement of its versions.
+//   - tx_import.go: CSV imports and the usernames they reserve.
+//   - tx_orgs.go: organizations, the co-management switch, admins by ID and seats.
+//   - tx_authority.go: the signed authority's updates and the agents' receipts.
+//   - tx_techlife.go: a tech's device as last seen, and a deleted tech's tombstone.
+//   - tx_collectors.go: the audit stream's syslog collectors and their cursors.
+//   - migrations/*.sql: the schema, one numbered step per file, each applied once in order.
+//   - sqlite_test.go and postgres_test.go run storetest against each engine with the SQL that tampers with the
+//     audit log (postgres_test.go on a fresh schema of the test server, WATCHWORD_TEST_PG or targets.env's
+//     PG_DSN); store_test.go holds what only SQLite has (migrations from empty and from version 1, the journal
+//     mode, a backup reopened); migrations_test.go applies every step on both engines and compares the columns,
+//     and opens one schema from many goroutines at once.
 package store
 
 import (
@@ -63,6 +75,9 @@ type Store interface {
 	// Backup writes a consistent copy of the database to path while the store stays online; an existing file at
 	// path is ErrConflict.
 	Backup(ctx context.Context, path string) error
+	// Health says which engine serves the store, whether the database it reaches is a primary or a standby, and
+	// whether a commit waits for a synchronous standby.
+	Health(ctx context.Context) (Health, error)
 	// Close ends the store: a later Read or Write fails.
 	Close() error
 }

@@ -34,6 +34,10 @@ CREATE TABLE admins_new (
 );
 INSERT INTO admins_new (id, tenant_id, name, role, public_key, key_id, created_at)
 	SELECT id, tenant_id, name, role, public_key, key_id, created_at FROM admins;
+-- engine: postgres
+-- The copied IDs were given explicitly: the identity's sequence continues after them.
+SELECT setval(pg_get_serial_sequence('admins_new', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM admins_new;
+-- engine: both
 DROP TABLE admins;
 ALTER TABLE admins_new RENAME TO admins;
 
@@ -47,6 +51,7 @@ ALTER TABLE agents ADD COLUMN seat_since INTEGER NOT NULL DEFAULT 0;
 UPDATE techs SET seat_since = updated_at WHERE status = 'active';
 UPDATE agents SET seat_since = created_at WHERE status = 'active';
 
+-- engine: sqlite
 CREATE TRIGGER techs_seat_insert AFTER INSERT ON techs WHEN NEW.status = 'active'
 BEGIN
 	UPDATE techs SET seat_since = NEW.updated_at WHERE id = NEW.id;
@@ -65,3 +70,27 @@ BEGIN
 	UPDATE agents SET seat_since = CASE WHEN NEW.status = 'active'
 		THEN CAST((julianday('now') - 2440587.5) * 86400000000000 AS INTEGER) ELSE 0 END WHERE id = NEW.id;
 END;
+-- engine: postgres
+-- The same four triggers as row triggers that set seat_since before the row is written.
+CREATE FUNCTION techs_seat() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		IF NEW.status = 'active' THEN NEW.seat_since := NEW.updated_at; END IF;
+	ELSIF NEW.status != OLD.status THEN
+		NEW.seat_since := CASE WHEN NEW.status = 'active' THEN NEW.updated_at ELSE 0 END;
+	END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER techs_seat BEFORE INSERT OR UPDATE OF status ON techs FOR EACH ROW EXECUTE FUNCTION techs_seat();
+CREATE FUNCTION agents_seat() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		IF NEW.status = 'active' THEN NEW.seat_since := NEW.created_at; END IF;
+	ELSIF NEW.status != OLD.status THEN
+		NEW.seat_since := CASE WHEN NEW.status = 'active'
+			THEN (extract(epoch FROM clock_timestamp()) * 1000000000)::bigint ELSE 0 END;
+	END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER agents_seat BEFORE INSERT OR UPDATE OF status ON agents FOR EACH ROW EXECUTE FUNCTION agents_seat();
+-- engine: both

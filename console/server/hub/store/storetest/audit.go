@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,11 +173,22 @@ func testRollback(t *testing.T, s store.Store) {
 	})
 }
 
-// testBackup: a backup is written to a new file, never over an existing one.
+// testBackup: a backup is written to a new file, never over an existing one. An engine without a file copy
+// (PostgreSQL: pg_dump) says so with ErrNoBackup, naming the tool, and writes nothing.
 func testBackup(t *testing.T, s store.Store) {
 	newTenant(t, s, guidA)
 	dst := filepath.Join(t.TempDir(), "copy.db")
-	if err := s.Backup(ctx, dst); err != nil {
+	err := s.Backup(ctx, dst)
+	if errors.Is(err, store.ErrNoBackup) {
+		if !strings.Contains(err.Error(), "pg_dump") {
+			t.Errorf("backup refused without naming the tool to use: %v", err)
+		}
+		if _, serr := os.Stat(dst); serr == nil {
+			t.Errorf("a refused backup left %s behind", dst)
+		}
+		return
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(dst); err != nil || fi.Size() == 0 {
@@ -196,5 +208,22 @@ func testClose(t *testing.T, s store.Store) {
 	}
 	if err := s.Write(ctx, func(store.Tx) error { return nil }); err == nil {
 		t.Fatal("a write after close")
+	}
+}
+
+// testHealth: the store names its engine, and the database it writes to is a primary.
+func testHealth(t *testing.T, s store.Store) {
+	h, err := s.Health(ctx)
+	if err != nil {
+		t.Fatalf("health: %v", err)
+	}
+	if h.Engine != "sqlite" && h.Engine != "postgres" {
+		t.Errorf("health engine %q", h.Engine)
+	}
+	if h.Role != store.RolePrimary {
+		t.Errorf("health role %q of a store written to, want %q", h.Role, store.RolePrimary)
+	}
+	if h.Synchronous && len(h.SyncStandbys) == 0 {
+		t.Errorf("synchronous with no synchronous standby: %+v", h)
 	}
 }

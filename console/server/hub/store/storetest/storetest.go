@@ -26,7 +26,7 @@
 //   - people.go: tenants, techs, admins, tokens, two-factor state and the security policy, re-keys.
 //   - access.go: agents, groups, rights, triplets and just-in-time grants.
 //   - accounts.go: accounts, sealed versions and their agents' signatures, unresolved versions, history and pruning.
-//   - audit.go: the audit chain, rollback of a failed Write, backup and close.
+//   - audit.go: the audit chain, rollback of a failed Write, backup, health and close.
 //   - orgs.go: organizations, co-management, seats, CSV imports and reservations.
 //   - authority.go: the signed authority's updates and the agents' receipts.
 //   - collectors.go: the audit stream's collectors and their cursors.
@@ -76,6 +76,7 @@ func Run(t *testing.T, open Opener) {
 		{"audit", testAuditQuery},
 		{"rollback", testRollback},
 		{"backup", testBackup},
+		{"health", testHealth},
 		{"close", testClose},
 		{"orgs", testOrgs},
 		{"seats", testSeats},

@@ -42,7 +42,7 @@ func (x *tx) UpdateOrg(o *Org) error {
 
 func (x *tx) CoManagement(tenant int64) (bool, error) {
 	var on bool
-	err := x.t.QueryRowContext(x.ctx, "SELECT co_management FROM tenants WHERE id = ?", tenant).Scan(&on)
+	err := x.queryRow("SELECT co_management FROM tenants WHERE id = ?", tenant).Scan(&on)
 	return on, wrap(fmt.Sprintf("co-management of tenant %d", tenant), err)
 }
 

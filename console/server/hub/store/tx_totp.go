@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -29,7 +28,7 @@ func (x *tx) TechSecurity(tenant, tech int64) (*TechSecurity, error) {
 	if _, err := x.Tech(tenant, tech); err != nil {
 		return nil, err
 	}
-	s, err := scanSecurity(x.t.QueryRowContext(x.ctx, "SELECT "+securityCols+" FROM tech_security WHERE tenant_id = ? AND tech_id = ?", tenant, tech))
+	s, err := scanSecurity(x.queryRow("SELECT "+securityCols+" FROM tech_security WHERE tenant_id = ? AND tech_id = ?", tenant, tech))
 	if errors.Is(err, sql.ErrNoRows) {
 		return &TechSecurity{TechID: tech, TenantID: tenant}, nil
 	}
@@ -57,7 +56,7 @@ func (x *tx) PutTechSecurity(s *TechSecurity) error {
 
 func (x *tx) SecurityPolicy(tenant int64) (wire.SecurityPolicy, error) {
 	var raw string
-	err := x.t.QueryRowContext(x.ctx, "SELECT policy FROM security_policy WHERE tenant_id = ?", tenant).Scan(&raw)
+	err := x.queryRow("SELECT policy FROM security_policy WHERE tenant_id = ?", tenant).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return wire.DefaultSecurityPolicy(), nil
 	}
@@ -79,17 +78,4 @@ func (x *tx) SetSecurityPolicy(tenant int64, p wire.SecurityPolicy) error {
 	_, err = x.exec("set security policy", `INSERT INTO security_policy (tenant_id, policy) VALUES (?, ?)
 		ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy`, tenant, string(raw))
 	return err
-}
-
-// Checkpoint copies the WAL into the database file and truncates it, so values just overwritten (a secret re-sealed
-// in place) do not linger in old WAL frames; secure_delete has already zeroed them in the file's free space.
-func (s *SQLite) Checkpoint(ctx context.Context) error {
-	var busy, logFrames, done int
-	if err := s.w.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
-		return fmt.Errorf("checkpoint %q: %w", s.path, err)
-	}
-	if busy != 0 {
-		return fmt.Errorf("checkpoint %q: a reader kept %d of %d WAL frames", s.path, logFrames-done, logFrames)
-	}
-	return nil
 }

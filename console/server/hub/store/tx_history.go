@@ -25,7 +25,7 @@ func (x *tx) PruneVersions(tenant, account int64, keep int) (int, error) {
 	// what precedes the oldest of them (failed attempts before the first confirmation) goes.
 	res, err := x.exec("prune versions", `DELETE FROM versions WHERE account_id = ? AND state != ? AND version < (
 		SELECT MIN(version) FROM (SELECT version FROM versions WHERE account_id = ? AND confirmed_at != 0
-			ORDER BY version DESC LIMIT ?))`, account, wire.VersionStaged, account, keep)
+			ORDER BY version DESC LIMIT ?) AS kept)`, account, wire.VersionStaged, account, keep)
 	if err != nil {
 		return 0, err
 	}

@@ -19,7 +19,7 @@ func scanAuthority(sc scanner) (*AuthorityUpdate, error) {
 
 func (x *tx) AppendAuthority(u *AuthorityUpdate) error {
 	op := fmt.Sprintf("append authority update %d", u.Seq)
-	if u.Seq > math.MaxInt64 { // SQLite's integers are signed
+	if u.Seq > math.MaxInt64 { // both engines' integers are signed
 		return fmt.Errorf("%s: sequence number out of range", op)
 	}
 	if u.Body == nil {
@@ -31,16 +31,16 @@ func (x *tx) AppendAuthority(u *AuthorityUpdate) error {
 }
 
 func (x *tx) AuthorityUpdates(tenant, since int64, limit int) ([]AuthorityUpdate, error) {
-	if limit < 1 {
-		limit = -1 // SQLite's "no limit"
+	q, args := "SELECT "+authorityCols+" FROM authority_updates WHERE tenant_id = ? AND seq > ? ORDER BY seq", []any{tenant, since}
+	if limit > 0 {
+		q, args = q+" LIMIT ?", append(args, limit)
 	}
-	return queryAll(x, "list authority updates", scanAuthority,
-		"SELECT "+authorityCols+" FROM authority_updates WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?", tenant, since, limit)
+	return queryAll(x, "list authority updates", scanAuthority, q, args...)
 }
 
 func (x *tx) AuthorityHead(tenant int64) (*AuthorityUpdate, error) {
 	u, err := queryOne(x, fmt.Sprintf("authority head of tenant %d", tenant), scanAuthority,
-		"SELECT tenant_id, seq, hash, x'', created_at FROM authority_updates WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1", tenant)
+		"SELECT tenant_id, seq, hash, substr(body, 1, 0), created_at FROM authority_updates WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1", tenant)
 	if u != nil {
 		u.Body = nil
 	}
