@@ -241,7 +241,14 @@ type detail struct {
 	jit      *jitPanel
 	hint     *widget.Label
 	alert    *widget.Label // the row's vm.Row.Alert: its password is never opened; hidden when it has none
-	row      *vm.Row
+	// The window's Temporary Access Pass (Entra ID): its label and line, hidden when the row has none.
+	tapName, tapText *widget.Label
+	tapLine          *fyne.Container
+	tapBox           *fyne.Container // the pass's form row, under the account's fields; hidden without a pass
+	tapReveal        *widget.Button
+	tapCopy          *widget.Button
+	tapShown         bool
+	row              *vm.Row
 }
 
 func newDetail(u *ui) *detail {
@@ -275,12 +282,17 @@ func newDetail(u *ui) *detail {
 	d.alert.Importance = widget.DangerImportance
 	d.alert.Hide()
 	d.jit = newJITPanel(d)
+	d.tapText = widget.NewLabelWithStyle(hidden, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	d.tapReveal = widget.NewButtonWithIcon("Reveal", theme.VisibilityIcon(), d.toggleTAP)
+	d.tapCopy = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), d.copyTAP)
+	d.tapLine = container.NewBorder(nil, nil, nil, container.NewHBox(d.tapReveal, d.tapCopy), d.tapText)
 
 	field := func(name string) *widget.Label {
 		l := widget.NewLabelWithStyle(name, fyne.TextAlignTrailing, fyne.TextStyle{})
 		l.Importance = widget.LowImportance
 		return l
 	}
+	d.tapName = field("Access pass")
 	grid := container.New(layout.NewFormLayout(),
 		field("Username"), container.NewBorder(nil, nil, nil, d.copyUser, d.account),
 		field("Password"), container.NewBorder(nil, nil, nil, d.reveal, d.password),
@@ -289,8 +301,10 @@ func newDetail(u *ui) *detail {
 		field("Next rotation"), container.NewVBox(d.next, d.afterUse),
 		field("Version"), d.version,
 	)
+	d.tapBox = container.New(layout.NewFormLayout(), d.tapName, d.tapLine)
+	d.tapBox.Hide()
 	d.card = container.NewVBox(container.NewBorder(nil, nil, nil, nil, container.NewVBox(d.host, d.kind)), d.alert, widget.NewSeparator(), grid,
-		d.jit.box, container.NewHBox(layout.NewSpacer(), d.history, d.copyPass), d.hint)
+		d.tapBox, d.jit.box, container.NewHBox(layout.NewSpacer(), d.history, d.copyPass), d.hint)
 	emptyText := paragraph("Select an account to see its password.\n\nCtrl+F search · ↑↓ choose · Ctrl+R reveal · Ctrl+C copy password · Ctrl+U copy username · Ctrl+H previous passwords · Ctrl+E enable access · Ctrl+L lock",
 		fyne.TextAlignCenter)
 	emptyText.Importance = widget.LowImportance
@@ -307,6 +321,9 @@ func newDetail(u *ui) *detail {
 }
 
 func (d *detail) show(r *vm.Row) {
+	if d.row == nil || r == nil || d.row.AccountID != r.AccountID {
+		d.tapShown = false // a revealed pass stays on its own account only
+	}
 	d.row = r
 	scroll := d.box.(*fyne.Container).Objects[0].(*fyne.Container).Objects[1]
 	if r == nil {
@@ -370,6 +387,7 @@ func (d *detail) tick() {
 	}
 	d.next.Refresh()
 	d.jit.tick(d.row, now)
+	d.tickTAP(now)
 	usable := d.row.Usable(now)
 	setEnabled(d.reveal, usable)
 	setEnabled(d.copyPass, usable)
@@ -431,6 +449,64 @@ func (d *detail) toggleReveal() {
 func (d *detail) copyPassword() {
 	if d.row != nil && d.u.a.CopyPassword(d.row.AccountID) == nil {
 		d.u.toast("Password of " + d.row.Account + " copied: it leaves the clipboard in " + seconds(d.u.a.Settings().ClipboardClear) + ".")
+	}
+}
+
+// tickTAP shows the row's Temporary Access Pass line while it has one: "Temporary Access Pass, valid until 15:04"
+// until revealed.
+func (d *detail) tickTAP(now time.Time) {
+	text := d.row.TAPText(now)
+	if text == "" {
+		d.tapShown = false
+		d.tapBox.Hide()
+		return
+	}
+	d.tapBox.Show()
+	if !d.tapShown {
+		d.tapText.TextStyle = fyne.TextStyle{}
+		d.tapText.Importance = widget.MediumImportance
+		d.tapText.SetText(text)
+		d.tapReveal.SetText("Reveal")
+		d.tapReveal.SetIcon(theme.VisibilityIcon())
+	}
+}
+
+// toggleTAP reveals the pass, or hides it again; it hides by itself after the RevealFor setting.
+func (d *detail) toggleTAP() {
+	if d.row == nil {
+		return
+	}
+	if d.tapShown {
+		d.tapShown = false
+		d.tickTAP(d.u.a.Now())
+		return
+	}
+	code, err := d.u.a.RevealTAP(d.row.AccountID)
+	if err != nil {
+		return
+	}
+	d.tapShown = true
+	d.tapText.TextStyle = fyne.TextStyle{Monospace: true}
+	d.tapText.Importance = widget.HighImportance
+	d.tapText.SetText(code)
+	d.tapReveal.SetText("Hide")
+	d.tapReveal.SetIcon(theme.VisibilityOffIcon())
+	row := d.row
+	if after := d.u.a.Settings().RevealFor; after > 0 {
+		time.AfterFunc(after, func() {
+			fyne.Do(func() {
+				if d.row == row && d.tapShown {
+					d.tapShown = false
+					d.tickTAP(d.u.a.Now())
+				}
+			})
+		})
+	}
+}
+
+func (d *detail) copyTAP() {
+	if d.row != nil && d.u.a.CopyTAP(d.row.AccountID) == nil {
+		d.u.toast("Temporary Access Pass of " + d.row.Account + " copied: it leaves the clipboard in " + seconds(d.u.a.Settings().ClipboardClear) + ".")
 	}
 }
 

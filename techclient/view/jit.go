@@ -179,6 +179,9 @@ func jitBadge(r *vm.Row, now time.Time) string {
 	case vm.JITOpening:
 		return "JIT · enabling…"
 	case vm.JITActive:
+		if r.HasTAP(now) {
+			return "JIT · " + vm.Countdown(now, r.Grant.ExpiresAt) + " left · access pass"
+		}
 		return "JIT · " + vm.Countdown(now, r.Grant.ExpiresAt) + " left"
 	}
 	return "JIT · disabled"

@@ -244,6 +244,7 @@ func (a *App) setGrant(accountID int64, g *wire.JITGrant) {
 	if r := a.byID[accountID]; r != nil {
 		c := *r
 		gc := *g
+		gc.TAP = nil // the row keeps the pass of the last credential list
 		c.Grant = &gc
 		a.replaceRowLocked(r, &c)
 	}

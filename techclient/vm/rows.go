@@ -36,7 +36,12 @@ type Row struct {
 	// Alert is set when the device pins the tenant's signed authority and no agent the admins enrolled signed the
 	// shown version (UnsignedAlert): the row shows it, and the password is never opened.
 	Alert string
+	// TAPExpires is when the window's Temporary Access Pass stops working (Entra ID, where the tenant requires a
+	// second factor): zero when the agent issued none. The pass is shown and copied like the password (tap.go).
+	TAPExpires time.Time
 
+	tap       *wire.JITTAP // the window's sealed pass, bound to the grant's ID
+	tapGrant  int64
 	guid      string
 	envelope  []byte
 	signature []byte // the staging agent's signature over the version's envelope statement
@@ -81,6 +86,10 @@ func newRow(guid string, c *wire.Credential) *Row {
 		JIT: c.JIT, JITMax: time.Duration(c.JITMaxSeconds) * time.Second, JITApproval: c.JITApproval}
 	if c.JITGrant != nil {
 		g := *c.JITGrant
+		if g.TAP != nil && len(g.TAP.Envelope) > 0 {
+			r.tap, r.tapGrant, r.TAPExpires = g.TAP, g.ID, g.TAP.ExpiresAt
+		}
+		g.TAP = nil // the row's own copy above; Grant is for the window's state
 		r.Grant = &g
 	}
 	r.key = strings.ToLower(r.Host + "\x00" + r.Account + "\x00" + strings.Join(r.Rights, "\x00") + "\x00" + strings.Join(r.Groups, "\x00") +
