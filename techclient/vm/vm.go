@@ -43,7 +43,8 @@
 //   - rows.go: Row, the filter and the selection, and the words for times and counts (Until, Countdown, Plural).
 //   - secrets.go: Reveal, Hide, CopyPassword and CopyUsername, and the events they report to the hub, each signed
 //     by the device's key (signEvent, which signs JIT requests too) so the hub cannot invent one.
-//   - jit.go: just-in-time access: a row's window state and its words, RequestAccess and EndAccess.
+//   - jit.go: just-in-time access: a row's window state and its words, RequestAccess and EndAccess;
+//   - tap.go: a window's Temporary Access Pass (Entra ID): HasTAP, TAPText, RevealTAP and CopyTAP.
 //   - history.go: a password's previous versions (History, OpenVersion).
 //   - authority.go: the tenant's signed authority, pinned by the invite: the verified chain kept on disk, and the
 //     check that an enrolled agent signed every envelope before it is opened (rows that fail show UnsignedAlert).
