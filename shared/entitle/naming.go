@@ -204,6 +204,20 @@ func ValidName(driver, name string) error {
 				return fmt.Errorf("%w: %q: an LDAP uid uses letters, digits, '.', '_' and '-'", ErrBadName, name)
 			}
 		}
+	case "entra":
+		// The user principal name's part before @ (the agent appends its verified domain): at most 64 of
+		// A–Z a–z 0–9 ' . - _ ! # ^ ~, no dot first, last or twice in a row.
+		if name == "" || len(name) > 64 {
+			return fmt.Errorf("%w: %q: an Entra user name has 1 to 64 characters before the @", ErrBadName, name)
+		}
+		for _, c := range name {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("'.-_!#^~", c)) {
+				return fmt.Errorf("%w: %q: an Entra user name uses letters, digits and ' . - _ ! # ^ ~", ErrBadName, name)
+			}
+		}
+		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
+			return fmt.Errorf("%w: %q: an Entra user name cannot start or end with a dot or hold two in a row", ErrBadName, name)
+		}
 	default:
 		return fmt.Errorf("%w: unknown driver kind %q", ErrBadName, driver)
 	}

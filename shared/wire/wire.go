@@ -141,6 +141,9 @@ const (
 	DriverAD    = "ad"
 	DriverLinux = "linux"
 	DriverLDAP  = "ldap"
+	// DriverEntra: Microsoft Entra ID (Microsoft 365) over Graph; a right's groups there are directory role names
+	// ("User Administrator") and role-assignable groups.
+	DriverEntra = "entra"
 )
 
 // Names of the built-ins every tenant starts with.

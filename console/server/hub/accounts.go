@@ -237,7 +237,7 @@ func techProblems(v *view, tenant *store.Tenant, ids []int64, scope *problemScop
 		}
 		name := naming.Name(entitle.Base(t.Username, t.ShortName))
 		bad := map[string]error{}
-		for _, d := range []string{wire.DriverAD, wire.DriverLinux, wire.DriverLDAP} {
+		for _, d := range []string{wire.DriverAD, wire.DriverLinux, wire.DriverLDAP, wire.DriverEntra} {
 			if err := entitle.CheckName(d, name); err != nil {
 				bad[d] = err
 			}
@@ -269,7 +269,7 @@ func techProblems(v *view, tenant *store.Tenant, ids []int64, scope *problemScop
 			}
 		}
 		var probs []string
-		for _, d := range []string{wire.DriverAD, wire.DriverLinux, wire.DriverLDAP} {
+		for _, d := range []string{wire.DriverAD, wire.DriverLinux, wire.DriverLDAP, wire.DriverEntra} {
 			if len(perDriver[d]) > 0 || hidden[d] > 0 {
 				probs = append(probs, fmt.Sprintf("no account on %s: %v", listNames(perDriver[d], hidden[d]), bad[d]))
 			}

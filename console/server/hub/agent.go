@@ -26,7 +26,7 @@ var ageHeader = []byte("age-encryption.org/v1\n")
 var errAgentPending = &wire.Error{Code: wire.CodePending,
 	Message: "agent is pending: an admin must approve it in the Console after comparing the key fingerprint watchword-agent enroll printed"}
 
-var drivers = map[string]bool{wire.DriverAD: true, wire.DriverLinux: true, wire.DriverLDAP: true}
+var drivers = map[string]bool{wire.DriverAD: true, wire.DriverLinux: true, wire.DriverLDAP: true, wire.DriverEntra: true}
 
 func (h *Hub) agentEnroll(r *request) (any, error) {
 	var req wire.EnrollRequest
