@@ -6,6 +6,7 @@
 //	    --bind-password-file /etc/watchword-agent/bind.pass --passphrase-file /etc/watchword-agent/passphrase
 //	watchword-agent run
 //	watchword-agent pin-authority [--replace] GENESIS-HASH
+//	watchword-agent check --driver entra --tenant-id … --client-id … --cert-file … --key-file … --upn-domain …
 //	watchword-agent service install|remove|start|stop   (Windows; Linux uses the systemd unit)
 //
 // enroll creates the agent's identity on this machine (keys never leave it) and keeps it in the state directory,
@@ -22,13 +23,17 @@
 // signed anything; changing a pin takes --replace, since a new genesis is a deliberate act on this machine, never
 // the hub's.
 //
+// check is the smoke test an MSP runs against a real Entra ID tenant, before or after enrolling: with --driver it
+// takes the target flags of enroll, without it the enrolled agent.json. It signs in, creates a marked test user,
+// sets and verifies a password, assigns and removes a harmless role and deletes the user, one line a step.
+//
 // run holds the state directory's lock (two agents never work one target), then polls the hub and keeps the
 // target in line until SIGTERM or SIGINT, finishing the rotations in flight before it exits. On Windows the
 // service commands (package winsvc) register run with the service control manager, whose Stop means the same.
 //
 // # Reading guide
 //
-//   - cli.go: Main and the commands (enroll, run, service, help), the secrets' sources and the logger;
+//   - cli.go: Main and the commands (enroll, run, check, service, help), the secrets' sources and the logger;
 //   - config.go: agent.json (what enroll and pin-authority write and run reads), the pinned anchor, and the
 //     driver each target kind opens;
 //   - fault_on.go, fault_off.go: the crash hook that only fault-injection builds (-tags faultinject) compile in;
@@ -54,6 +59,7 @@ import (
 	"time"
 
 	"github.com/watchword/watchword/console/server/agent"
+	"github.com/watchword/watchword/console/server/agent/driver/entra"
 	"github.com/watchword/watchword/console/server/agent/winsvc"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/keystore"
@@ -89,6 +95,7 @@ Usage:
   watchword-agent run [flags]      run until SIGTERM or SIGINT (the service)
   watchword-agent pin-authority [--replace] HASH
                                    pin an enrolled agent to its tenant's signed authority
+  watchword-agent check [flags]    smoke-test the target with a throwaway account (entra)
   watchword-agent service ACTION   Windows: install, remove, start or stop the service that runs "run"
   watchword-agent help [command]   show the flags of a command
   watchword-agent --version        print the version
@@ -111,6 +118,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return run(ctx, args[1:], stderr)
 	case "pin-authority":
 		return pinAuthority(args[1:], stdout, stderr)
+	case "check":
+		return check(ctx, args[1:], stdout, stderr)
 	case "service":
 		return service(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -118,7 +127,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprint(stdout, winsvc.Usage)
 			return nil
 		}
-		if len(args) > 1 && (args[1] == "enroll" || args[1] == "run" || args[1] == "pin-authority") {
+		if len(args) > 1 && (args[1] == "enroll" || args[1] == "run" || args[1] == "pin-authority" || args[1] == "check") {
 			if err := Main(ctx, []string{args[1], "-help"}, stdout, stdout); !errors.Is(err, flag.ErrHelp) {
 				return err
 			}
@@ -215,21 +224,7 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&tokenArg, "token", "", "refused: a token on the command line shows in ps and shell histories; use --token-file or --token-env")
 	secretFlags(fs, &tokenSrc, "token", "the enrollment token (--token-file -: standard input)")
 	fs.StringVar(&cfg.Name, "name", "", "the target's `name` as admins see it, e.g. contoso.local")
-	fs.StringVar(&cfg.Driver, "driver", "", "target `kind`: ad, ldap, linux (this host) or ssh (a Linux host over SSH)")
-	fs.StringVar(&cfg.LDAPURL, "ldap-url", "", "ad, ldap: directory `URL`, ldaps:// only")
-	fs.StringVar(&cfg.BaseDN, "base-dn", "", "ad: the domain's base `DN`, e.g. DC=contoso,DC=local")
-	fs.StringVar(&cfg.OU, "ou", "", "ad: the `DN` of the OU where accounts are created")
-	fs.StringVar(&cfg.PeopleDN, "people-dn", "", "ldap: the `DN` where accounts are created")
-	fs.StringVar(&cfg.GroupsDN, "groups-dn", "", "ldap: the `DN` where groups are looked up")
-	fs.StringVar(&cfg.BindDN, "bind-dn", "", "ad, ldap: the `DN` the agent binds as to manage accounts")
-	fs.StringVar(&cfg.CAFile, "ca-file", "", "ad, ldap: PEM `file` of the CA that signed the directory's certificate (default: system CAs)")
-	secretFlags(fs, &cfg.BindPassword, "bind-password", "the bind password")
-	fs.StringVar(&cfg.Prefix, "prefix", "", "linux, ssh: only manage account names starting with this `prefix`")
-	fs.StringVar(&cfg.SSHAddr, "ssh-addr", "", "ssh: `host:port` of the Linux host")
-	fs.StringVar(&cfg.SSHUser, "ssh-user", "root", "ssh: administrator `user` (root, or password-less sudo with --ssh-sudo)")
-	fs.StringVar(&cfg.SSHHostKey, "ssh-host-key", "", "ssh: the host's public `key` (authorized_keys form), pinned")
-	fs.StringVar(&cfg.SSHKeyFile, "ssh-key-file", "", "ssh: the agent's private key `file` for --ssh-user")
-	fs.BoolVar(&cfg.SSHSudo, "ssh-sudo", false, "ssh: run account commands through sudo -n")
+	verify := targetFlags(fs, &cfg)
 	fs.BoolVar(&cfg.Keyring, "keyring", false, "keep the identity in the OS keyring when one answers (default: the passphrase file only)")
 	secretFlags(fs, &cfg.Passphrase, "passphrase", "the keystore passphrase")
 	fs.IntVar(&cfg.Parallelism, "parallelism", 4, "accounts worked on at once")
@@ -241,6 +236,7 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("enroll: unexpected argument %q", fs.Arg(0))
 	}
+	verify()
 	var errs []error
 	inv, err := wire.ParseInvite(hub)
 	if err != nil {
@@ -324,6 +320,52 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			"fingerprint above; until then run gets no plan and keeps asking\n", resp.AgentID)
 	}
 	return nil
+}
+
+// targetFlags defines the flags that say how to reach the target (enroll and check share them); the function it
+// returns stores what only a parse knows, to be called after fs.Parse.
+func targetFlags(fs *flag.FlagSet, cfg *Config) (afterParse func()) {
+	fs.StringVar(&cfg.Driver, "driver", "", "target `kind`: ad, ldap, linux (this host), ssh (a Linux host over SSH) or entra (a Microsoft Entra ID tenant)")
+	fs.StringVar(&cfg.LDAPURL, "ldap-url", "", "ad, ldap: directory `URL`, ldaps:// only")
+	fs.StringVar(&cfg.BaseDN, "base-dn", "", "ad: the domain's base `DN`, e.g. DC=contoso,DC=local")
+	fs.StringVar(&cfg.OU, "ou", "", "ad: the `DN` of the OU where accounts are created")
+	fs.StringVar(&cfg.PeopleDN, "people-dn", "", "ldap: the `DN` where accounts are created")
+	fs.StringVar(&cfg.GroupsDN, "groups-dn", "", "ldap: the `DN` where groups are looked up")
+	fs.StringVar(&cfg.BindDN, "bind-dn", "", "ad, ldap: the `DN` the agent binds as to manage accounts")
+	fs.StringVar(&cfg.CAFile, "ca-file", "", "ad, ldap: PEM `file` of the CA that signed the directory's certificate (default: system CAs); entra: tests only")
+	secretFlags(fs, &cfg.BindPassword, "bind-password", "the bind password")
+	fs.StringVar(&cfg.Prefix, "prefix", "", "linux, ssh: only manage account names starting with this `prefix`")
+	fs.StringVar(&cfg.SSHAddr, "ssh-addr", "", "ssh: `host:port` of the Linux host")
+	fs.StringVar(&cfg.SSHUser, "ssh-user", "root", "ssh: administrator `user` (root, or password-less sudo with --ssh-sudo)")
+	fs.StringVar(&cfg.SSHHostKey, "ssh-host-key", "", "ssh: the host's public `key` (authorized_keys form), pinned")
+	fs.StringVar(&cfg.SSHKeyFile, "ssh-key-file", "", "ssh: the agent's private key `file` for --ssh-user")
+	fs.BoolVar(&cfg.SSHSudo, "ssh-sudo", false, "ssh: run account commands through sudo -n")
+	fs.StringVar(&cfg.TenantID, "tenant-id", "", "entra: the directory (tenant) `ID`")
+	fs.StringVar(&cfg.ClientID, "client-id", "", "entra: the app registration's application (client) `ID`")
+	fs.StringVar(&cfg.CertFile, "cert-file", "", "entra: PEM `file` of the app's certificate, as uploaded to the app registration")
+	fs.StringVar(&cfg.KeyFile, "key-file", "", "entra: PEM `file` of the certificate's private key (keep it 0600)")
+	fs.StringVar(&cfg.UPNDomain, "upn-domain", "", "entra: the verified `domain` accounts are created in, e.g. contoso.com")
+	fs.StringVar(&cfg.UsageLocation, "usage-location", "", "entra: two-letter `country` code set on new users, e.g. GB")
+	verify := fs.Bool("verify", true, "entra: verify each password by a password sign-in (off where the tenant blocks that flow)")
+	fs.StringVar(&cfg.VerifyClientID, "verify-client-id", "", "entra: the public client `ID` that signs in to verify (default --client-id)")
+	fs.Func("verify-answer", "entra: `CODE=ANSWER`: what an AADSTS code says about the password (right, wrong, locked, disabled, no-account, unknown); repeatable", func(v string) error {
+		code, answer, ok := strings.Cut(v, "=")
+		if !ok {
+			return fmt.Errorf("%q: want CODE=ANSWER, e.g. 50057=unknown", v)
+		}
+		if cfg.VerifyAnswers == nil {
+			cfg.VerifyAnswers = map[string]string{}
+		}
+		cfg.VerifyAnswers[strings.TrimSpace(code)] = strings.TrimSpace(answer)
+		return nil
+	})
+	fs.StringVar(&cfg.AuthorityURL, "authority-url", "", "entra: tests only: the login host instead of Microsoft's")
+	fs.StringVar(&cfg.GraphURL, "graph-url", "", "entra: tests only: the Graph base URL instead of Microsoft's")
+	return func() {
+		if cfg.Driver == DriverEntra {
+			cfg.Verify = verify
+		}
+	}
 }
 
 var errTokenArg = errors.New("--token: a token on the command line shows in ps and shell histories; give --token-file FILE, --token-file - (standard input) or --token-env NAME")
@@ -576,4 +618,56 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, o)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+const checkDoc = `check runs the target's smoke test with a throwaway account (Microsoft Entra ID only for now): sign in as
+the app and list its application permissions, create a marked, disabled test user, read it back, set and verify a
+password, assign and remove a harmless directory role, and delete the user. Give the target flags of enroll, or
+none to check the agent enrolled in --state-dir.
+
+  watchword-agent check --driver entra --tenant-id TENANT --client-id APP --cert-file app.pem --key-file app.key \
+    --upn-domain contoso.com --usage-location GB
+`
+
+func check(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("check", checkDoc, stderr)
+	var cfg Config
+	var stateDir, name, role string
+	fs.StringVar(&stateDir, "state-dir", defaultStateDir(), "state `directory` of an enrolled agent (when --driver is not given)")
+	fs.StringVar(&name, "name", "watchword-check", "account `name` of the test user (created and deleted)")
+	fs.StringVar(&role, "role", entra.CheckRole, "a harmless directory `role` to assign and remove")
+	verify := targetFlags(fs, &cfg)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("check: unexpected argument %q", fs.Arg(0))
+	}
+	verify()
+	c := &cfg
+	if cfg.Driver == "" {
+		var err error
+		if c, err = LoadConfig(stateDir); err != nil {
+			return fmt.Errorf("check: %w", err)
+		}
+	} else if err := cfg.Check(); err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	if c.Driver != DriverEntra {
+		return fmt.Errorf("check: driver %q has no smoke test yet (entra has)", c.Driver)
+	}
+	ec, err := c.EntraConfig()
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	d, err := entra.New(ec)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	defer d.Close()
+	if err := d.Check(ctx, stdout, name, role); err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	fmt.Fprintln(stdout, "check passed")
+	return nil
 }

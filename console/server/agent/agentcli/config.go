@@ -6,14 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/console/server/agent/driver/ad"
+	"github.com/watchword/watchword/console/server/agent/driver/entra"
 	"github.com/watchword/watchword/console/server/agent/driver/linux"
 	"github.com/watchword/watchword/console/server/agent/driver/openldap"
 	"github.com/watchword/watchword/shared/atomicfile"
@@ -30,6 +34,7 @@ const (
 	DriverLDAP  = "ldap"
 	DriverLinux = "linux"
 	DriverSSH   = "ssh"
+	DriverEntra = "entra"
 )
 
 // Secret names where a secret is read at run time: a file (e.g. a systemd credential) or an environment
@@ -94,6 +99,23 @@ type Config struct {
 	SSHKeyFile string `json:"sshKeyFile,omitempty"`
 	SSHSudo    bool   `json:"sshSudo,omitempty"`
 
+	// Microsoft Entra ID (entra): one client tenant. The key file is the app's private key (PEM, 0600); the
+	// certificate file its public certificate, as uploaded to the app registration. Verify (default on) verifies
+	// each password by a resource-owner password sign-in as VerifyClientID (default ClientID); VerifyAnswers
+	// overrides what an AADSTS code says ({"50057": "unknown"}). AuthorityURL and GraphURL replace Microsoft's
+	// hosts for tests only, with CAFile as the test CA.
+	TenantID       string            `json:"tenantId,omitempty"`
+	ClientID       string            `json:"clientId,omitempty"`
+	CertFile       string            `json:"certFile,omitempty"`
+	KeyFile        string            `json:"keyFile,omitempty"`
+	UPNDomain      string            `json:"upnDomain,omitempty"`
+	UsageLocation  string            `json:"usageLocation,omitempty"`
+	Verify         *bool             `json:"verify,omitempty"`
+	VerifyClientID string            `json:"verifyClientId,omitempty"`
+	VerifyAnswers  map[string]string `json:"verifyAnswers,omitempty"`
+	AuthorityURL   string            `json:"authorityUrl,omitempty"`
+	GraphURL       string            `json:"graphUrl,omitempty"`
+
 	// The agent identity's keystore.
 	Keyring    bool   `json:"keyring,omitempty"` // try the OS keyring before the passphrase file
 	Passphrase Secret `json:"passphrase,omitzero"`
@@ -131,6 +153,8 @@ func (c *Config) HubDriver() string {
 		return wire.DriverLinux
 	case DriverLDAP:
 		return wire.DriverLDAP
+	case DriverEntra:
+		return wire.DriverEntra
 	}
 	return wire.DriverAD
 }
@@ -160,8 +184,17 @@ func (c *Config) Check() error {
 		need("ssh-user", c.SSHUser)
 		need("ssh-host-key", c.SSHHostKey)
 		need("ssh-key-file", c.SSHKeyFile)
+	case DriverEntra:
+		need("tenant-id", c.TenantID)
+		need("client-id", c.ClientID)
+		need("cert-file", c.CertFile)
+		need("key-file", c.KeyFile)
+		need("upn-domain", c.UPNDomain)
+		if _, err := entra.ParseAnswers(c.VerifyAnswers); err != nil {
+			errs = append(errs, err)
+		}
 	default:
-		errs = append(errs, fmt.Errorf("--driver %q: want ad, ldap, linux or ssh", c.Driver))
+		errs = append(errs, fmt.Errorf("--driver %q: want ad, ldap, linux, ssh or entra", c.Driver))
 	}
 	if (c.Driver == DriverAD || c.Driver == DriverLDAP) && !c.BindPassword.IsSet() {
 		errs = append(errs, errors.New("the bind password: give --bind-password-file or --bind-password-env"))
@@ -262,6 +295,15 @@ func (c *Config) DriverFactory() (func() (driver.Driver, error), error) {
 			return nil, err
 		}
 		return func() (driver.Driver, error) { return openldap.New(cfg) }, nil
+	case DriverEntra:
+		cfg, err := c.EntraConfig()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := entra.New(cfg); err != nil {
+			return nil, err
+		}
+		return func() (driver.Driver, error) { return entra.New(cfg) }, nil
 	case DriverLinux:
 		return func() (driver.Driver, error) { return linux.NewLocal(linux.LocalConfig{Prefix: c.Prefix}), nil }, nil
 	case DriverSSH:
@@ -281,4 +323,34 @@ func (c *Config) DriverFactory() (func() (driver.Driver, error), error) {
 		return func() (driver.Driver, error) { return linux.NewSSH(cfg) }, nil
 	}
 	return nil, fmt.Errorf("driver %q: unknown", c.Driver)
+}
+
+// EntraConfig reads the app's certificate and key and returns the entra driver's configuration.
+func (c *Config) EntraConfig() (entra.Config, error) {
+	var cfg entra.Config
+	certPEM, err := os.ReadFile(c.CertFile)
+	if err != nil {
+		return cfg, fmt.Errorf("the app's certificate: %w", err)
+	}
+	keyPEM, err := os.ReadFile(c.KeyFile)
+	if err != nil {
+		return cfg, fmt.Errorf("the app's key: %w", err)
+	}
+	certs, key, err := confidential.CertFromPEM(append(append(certPEM, '\n'), keyPEM...), "")
+	if err != nil {
+		return cfg, fmt.Errorf("the app's certificate %q and key %q: %w", c.CertFile, c.KeyFile, err)
+	}
+	answers, err := entra.ParseAnswers(c.VerifyAnswers)
+	if err != nil {
+		return cfg, err
+	}
+	tlsCfg, err := c.tlsConfig()
+	if err != nil {
+		return cfg, err
+	}
+	cfg = entra.Config{TenantID: c.TenantID, ClientID: c.ClientID, Certs: certs, Key: key, UPNDomain: c.UPNDomain,
+		UsageLocation: c.UsageLocation, Verify: c.Verify == nil || *c.Verify, VerifyClientID: c.VerifyClientID,
+		Answers: answers, AuthorityURL: c.AuthorityURL, GraphURL: c.GraphURL,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg, Proxy: http.ProxyFromEnvironment}}}
+	return cfg, nil
 }

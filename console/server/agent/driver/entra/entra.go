@@ -110,7 +110,10 @@ type Driver struct {
 
 type roleInfo struct{ id, name string }
 
-var _ driver.Driver = (*Driver)(nil)
+var (
+	_ driver.Driver          = (*Driver)(nil)
+	_ driver.TemporaryAccess = (*Driver)(nil)
+)
 
 // New checks cfg; nothing is sent until the first call.
 func New(cfg Config) (*Driver, error) {
