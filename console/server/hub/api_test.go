@@ -638,6 +638,7 @@ func TestZeroKnowledge(t *testing.T) {
 			}
 		}
 	}
+	h.RequireSQLite("greps the database file, its WAL and a file backup for the passwords")
 	backup := filepath.Join(t.TempDir(), "backup.db")
 	if err := h.Store.Backup(ctx, backup); err != nil {
 		t.Fatal(err)
@@ -755,6 +756,7 @@ func TestAuditThroughAPI(t *testing.T) {
 	if v, err := h.Owner.VerifyAudit(ctx); err != nil || !v.OK {
 		t.Fatalf("verify: %+v, %v", v, err)
 	}
+	h.RequireSQLite("alters the audit log in the SQLite file")
 	db, _ := sql.Open("sqlite", "file:"+h.DBPath+"?_pragma=busy_timeout(10000)")
 	defer db.Close()
 	if _, err := db.Exec("UPDATE audit SET detail = 'approved by nobody' WHERE action = 'tech.approve'"); err != nil {

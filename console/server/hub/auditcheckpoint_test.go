@@ -81,6 +81,7 @@ func TestAuditRewriteDropsCheckpointedEvent(t *testing.T) {
 func TestAuditCheckpointNeedsAVerifyingAuthority(t *testing.T) {
 	ctx := testCtx(t)
 	h, _, _ := checkpointed(t)
+	h.RequireSQLite("edits a stored authority update in the SQLite file")
 	db, err := sql.Open("sqlite", "file:"+h.DBPath+"?_pragma=busy_timeout(10000)")
 	noErr(t, err)
 	defer db.Close()

@@ -44,6 +44,7 @@ func TestAuditVerifyScopedToTenant(t *testing.T) {
 		}
 	}
 
+	h.RequireSQLite("alters the audit log in the SQLite file")
 	db, err := sql.Open("sqlite", "file:"+h.DBPath+"?_pragma=busy_timeout(10000)")
 	noErr(t, err)
 	defer db.Close()

@@ -335,8 +335,7 @@ func TestAuthorityRelay(t *testing.T) {
 // restarted opens h's database again under a new hub, as after a restart, and returns a client maker for it.
 func restarted(t *testing.T, h *hubtest.Harness) func(*seal.Identity) *hubclient.Client {
 	t.Helper()
-	st, err := store.Open(context.Background(), h.DBPath)
-	noErr(t, err)
+	st := h.OpenStore()
 	id, err := seal.GenerateIdentity()
 	noErr(t, err)
 	hb := hub.New(st, id, hub.Config{Logger: slog.New(slog.DiscardHandler), Now: h.Clock.Now})

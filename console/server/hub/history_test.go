@@ -289,6 +289,7 @@ func TestPasswordHistory(t *testing.T) {
 	}
 
 	// Versions 1 to 3 are deleted: not in the database file, not in its WAL after a checkpoint.
+	h.RequireSQLite("reads the SQLite file and its WAL for the pruned envelopes")
 	db, err := sql.Open("sqlite", "file:"+h.DBPath+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)

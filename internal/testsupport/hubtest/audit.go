@@ -77,6 +77,7 @@ func RewriteAudit(ctx context.Context, st store.Store, path, guid string, drop .
 // (RewriteAudit).
 func (h *Harness) RewriteAudit(drop ...int64) {
 	h.T.Helper()
+	h.RequireSQLite("rewrites the audit log in the SQLite file behind the hub's back")
 	if err := RewriteAudit(h.ctx, h.Store, h.DBPath, h.GUID, drop...); err != nil {
 		h.T.Fatal(err)
 	}

@@ -1,7 +1,7 @@
-// Package hubtest runs a real hub in-process for tests: a temporary SQLite store, the real handler over
-// httptest TLS with the hub's own pinned certificate, and typed hubclient clients for an owner admin, techs and
-// agents. Other packages' tests (the agent, the TechClient and Console view-models) use it to talk to something
-// real:
+// Package hubtest runs a real hub in-process for tests: a temporary SQLite store (or a fresh PostgreSQL schema when
+// WATCHWORD_HUB_TEST_DB names a server), the real handler over httptest TLS with the hub's own pinned certificate,
+// and typed hubclient clients for an owner admin, techs and agents. Other packages' tests (the agent, the
+// TechClient and Console view-models) use it to talk to something real:
 //
 //	h := hubtest.New(t)
 //	tech, _ := h.ActiveTech("alice")
@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ import (
 	"github.com/watchword/watchword/console/server/hub"
 	"github.com/watchword/watchword/console/server/hub/hubserve"
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
@@ -34,8 +36,8 @@ import (
 type Harness struct {
 	T        testing.TB
 	Hub      *hub.Hub
-	Store    *store.SQLite
-	DBPath   string
+	Store    store.Store
+	DBPath   string // the SQLite file; "" when the store is PostgreSQL (DBEnvVar)
 	URL      string
 	GUID     string
 	Invite   wire.Invite
@@ -47,6 +49,35 @@ type Harness struct {
 	Logs     *SyncBuffer // the hub's JSON logs
 	ctx      context.Context
 	cfg      hub.Config
+	pgDSN    string // the PostgreSQL schema's DSN, when DBEnvVar is set
+}
+
+// DBEnvVar names the variable that, set to a PostgreSQL DSN, makes New open the hub's store in a fresh schema of
+// that server (dropped when the test ends) instead of a SQLite file: the hub's suite runs on both engines.
+const DBEnvVar = "WATCHWORD_HUB_TEST_DB"
+
+// RequireSQLite skips the test when the store is PostgreSQL: it reaches into the SQLite file itself (why says
+// what for), which has no PostgreSQL counterpart.
+func (h *Harness) RequireSQLite(why string) {
+	h.T.Helper()
+	if h.DBPath == "" {
+		h.T.Skipf("the store is PostgreSQL (%s): this test %s", DBEnvVar, why)
+	}
+}
+
+// OpenStore opens the harness's database again, as a restarted hub does; it is closed when the test ends.
+func (h *Harness) OpenStore() store.Store {
+	h.T.Helper()
+	dsn := h.pgDSN
+	if dsn == "" {
+		dsn = h.DBPath
+	}
+	st, err := store.OpenURL(h.ctx, dsn, store.Options{AllowAsyncReplication: true})
+	if err != nil {
+		h.T.Fatalf("hubtest: open the store again: %v", err)
+	}
+	h.T.Cleanup(func() { st.Close() })
+	return st
 }
 
 // Replica is a second hub over the harness's store with the same key, on its own address: what another
@@ -135,8 +166,16 @@ func New(t testing.TB, opts ...Option) *Harness {
 	t.Helper()
 	ctx := context.Background()
 	h := &Harness{T: t, Clock: &Clock{}, Logs: &SyncBuffer{}, ctx: ctx}
-	h.DBPath = filepath.Join(t.TempDir(), "hub.db")
-	st, err := store.Open(ctx, h.DBPath)
+	var st store.Store
+	var err error
+	if dsn := os.Getenv(DBEnvVar); dsn != "" {
+		// The test server is a single node: no standby can be synchronous, so the durability check is waived.
+		h.pgDSN = targets.PostgresSchema(t, dsn)
+		st, err = store.OpenURL(ctx, h.pgDSN, store.Options{Migrate: true, AllowAsyncReplication: true})
+	} else {
+		h.DBPath = filepath.Join(t.TempDir(), "hub.db")
+		st, err = store.Open(ctx, h.DBPath)
+	}
 	if err != nil {
 		t.Fatalf("hubtest: open store: %v", err)
 	}
