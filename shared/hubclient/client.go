@@ -334,6 +334,12 @@ func waitQuery(since int64, wait time.Duration) url.Values {
 // Healthz checks that the hub answers.
 func (c *Client) Healthz(ctx context.Context) error { return c.get(ctx, wire.PathHealthz, nil, nil) }
 
+// Health is the hub's health answer: since wire.CapHubURLs it names the hub's public URLs and its database.
+func (c *Client) Health(ctx context.Context) (*wire.Health, error) {
+	var out wire.Health
+	return &out, c.get(ctx, wire.PathHealthz, nil, &out)
+}
+
 // ---- tech ----
 
 // Register registers this device as a tech; PublicKey is filled in from the identity when empty.

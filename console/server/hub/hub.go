@@ -130,6 +130,10 @@ type Config struct {
 	// MetricsKey is the scrape key GET /metrics requires as a bearer token (at least metrics.MinScrapeKey
 	// characters; metrics.ReadScrapeKey reads one from a file). Empty: metrics are off.
 	MetricsKey string
+	// PublicURLs are the addresses clients reach this hub at, every replica's or load balancer's (serve
+	// --public-url), in the order clients should try them. The health answer names them and the Console puts them
+	// in the invites it shows, so TechClients and agents fail over between them (hubclient).
+	PublicURLs []string
 }
 
 // Hub serves one store. Create it with New.
@@ -159,6 +163,8 @@ type Hub struct {
 
 	stream *auditstream.Streamer // the audit log to the tenants' syslog collectors (collectors.go)
 
+	publicURLs []string // Config.PublicURLs
+
 	mu sync.Mutex // guards problems
 	// problems holds the plan problems already audited (accounts.go).
 	problems map[problemKey]bool
@@ -173,6 +179,7 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 		log:         cfg.Logger,
 		now:         cfg.Now,
 		maxWait:     cfg.MaxWait,
+		publicURLs:  cfg.PublicURLs,
 		enforceTOTP: !cfg.DisableTOTP,
 		metrics:     metrics.New(),
 		totp:        totpseal.New(id),
@@ -226,9 +233,9 @@ func (h *Hub) Logger() *slog.Logger { return h.log }
 // Store returns the hub's store.
 func (h *Hub) Store() store.Store { return h.st }
 
-// Invite builds the invite of tenant guid for a hub reachable at hubURL.
-func (h *Hub) Invite(hubURL, guid string) wire.Invite {
-	return wire.Invite{HubURL: hubURL, ClientGUID: guid, HubPin: h.pin}
+// Invite builds the invite of tenant guid for a hub reachable at hubURL, and at the other addresses given.
+func (h *Hub) Invite(hubURL, guid string, more ...string) wire.Invite {
+	return wire.Invite{HubURL: hubURL, ClientGUID: guid, HubPin: h.pin}.WithURLs(append([]string{hubURL}, more...)...)
 }
 
 // ---- mutations ----

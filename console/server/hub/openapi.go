@@ -48,19 +48,12 @@ var (
 
 type none = struct{}
 
-// healthAnswer is the healthz answer (a map in the handler).
-type healthAnswer struct {
-	OK         bool `json:"ok"`
-	Protocol   int  `json:"protocol"`
-	Capability int  `json:"capability"`
-}
-
 // routeDocs maps each route of the table ("METHOD path", as routes() declares it) to the types its handler reads
 // (r.decode) and answers. A route missing here fails TestOpenAPIEveryRouteDescribed; a wrong answer type fails
 // TestOpenAPIReachesEveryHandler, which checks the hub's answers against the document.
 var routeDocs = map[string]routeDoc{
-	"GET " + wire.PathHealthz: {summary: "The hub is up: its protocol and capability versions",
-		out: typ[healthAnswer]()},
+	"GET " + wire.PathHealthz: {summary: "The hub is up and its database a primary: its protocol and capability versions, public URLs and database",
+		out: typ[wire.Health]()},
 	"GET " + wire.PathMetrics: {summary: "Prometheus metrics of the hub"},
 	"GET " + wire.PathOpenAPI: {summary: "This OpenAPI description",
 		out: typ[map[string]any]()},

@@ -516,9 +516,20 @@ func (h *Hub) metricsText(r *request) (any, error) {
 	return rawResponse{contentType: "text/plain; version=0.0.4", body: []byte(h.metrics.Text())}, nil
 }
 
+// healthz answers a load balancer's check and a client's first look: it reads the store, names the hub's public
+// URLs and its database, and fails when that database is a standby (a hub there can stage nothing), so a check
+// takes a replica stuck on one out of rotation.
 func (h *Hub) healthz(r *request) (any, error) {
 	if err := h.st.Read(r.Context(), func(tx store.Tx) error { _, err := tx.Tenants(); return err }); err != nil {
 		return nil, err
 	}
-	return map[string]any{"ok": true, "protocol": wire.ProtocolVersion, "capability": wire.CapabilityVersion}, nil
+	db, err := h.st.Health(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	if db.Role != store.RolePrimary {
+		return nil, &wire.Error{Code: wire.CodeInternal, Message: fmt.Sprintf("the %s database this hub reaches is a %s", db.Engine, db.Role)}
+	}
+	return wire.Health{OK: true, Protocol: wire.ProtocolVersion, Capability: wire.CapabilityVersion, URLs: h.publicURLs,
+		DB: &wire.HealthDB{Engine: db.Engine, Role: db.Role, Synchronous: db.SyncStandbys}}, nil
 }

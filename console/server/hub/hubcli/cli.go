@@ -2,16 +2,19 @@
 //
 //	watchword-hub init --db /var/lib/watchword-hub/hub.db --tenant "Acme MSP" --abbrev acme \
 //	    --recovery age1pq1... --url https://hub.acme.example:8443
-//	watchword-hub serve --db /var/lib/watchword-hub/hub.db --listen :8443
-//	watchword-hub invite --client GUID --url https://hub.acme.example:8443
+//	watchword-hub serve --db /var/lib/watchword-hub/hub.db --listen :8443 \
+//	    --public-url https://hub1.acme.example:8443 --public-url https://hub2.acme.example:8443
+//	watchword-hub invite --client GUID --url https://hub1.acme.example:8443,https://hub2.acme.example:8443
 //	watchword-hub backup --out /backup/hub-copy.db
 //	watchword-hub verify-audit
 //	watchword-hub verify-audit --file audit-export.csv
 //	watchword-hub recovery export --account alice-acme --out /tmp/bg
 //
 // init creates the database and the hub's key file if needed (both owner-only), adds a tenant and prints its
-// invite and the single-use owner claim token; serve runs the API (package hubserve) until ctx ends; invite prints
-// an existing tenant's invite again; backup writes an online copy of the database; verify-audit checks the audit
+// invite and the single-use owner claim token; serve runs the API (package hubserve) until ctx ends, naming the
+// hub's public URLs (every replica's or load balancer's address) in its health answer, from which the Console
+// builds invites that carry them all; invite prints an existing tenant's invite again (--url takes the same list,
+// comma separated, and clients fail over between its addresses); backup writes an online copy of the database; verify-audit checks the audit
 // log's hash chain and, for each tenant whose signed authority holds an audit checkpoint, that the event it
 // names still has the hash the admins signed (a rewrite with every hash computed again passes the walk alone);
 // with --file it checks an audit export of the Console instead, away from the hub (package auditexport).
@@ -91,10 +94,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		tenant := str("tenant", "", "tenant (MSP) `name`")
 		abbrev := str("abbrev", "", "short tenant `abbreviation` used in account names (1-8 of a-z0-9)")
 		recovery := str("recovery", "", "tenant recovery `recipient` (age1pq1…: age-keygen -pq, age v1.3.0 or later)")
-		url := str("url", "https://localhost:8443", "hub `URL` as clients reach it, for the invite")
+		url := str("url", "https://localhost:8443", "hub `URLs` as clients reach it, for the invite: one, or several of the same hub comma separated")
 		run = func() error { return cmdInit(ctx, stdout, *db, keyPath(*db, *key), *tenant, *abbrev, *recovery, *url) }
 	case "serve":
 		listen := str("listen", ":8443", "`address` to listen on")
+		publicURLs := urlList{}
+		fs.Var(&publicURLs, "public-url", "a `URL` clients reach this hub at (repeat for each replica or load balancer; invites carry them all) ($WATCHWORD_HUB_PUBLIC_URL, comma separated)")
 		logJSON := str("log-json", "false", "log as JSON (true/false)")
 		logLevel := str("log-level", "info", "log `level`: debug, info, warn, error")
 		metricsKey := str("metrics-key-file", "", "`file` holding the scrape key GET /metrics requires as a bearer token (owner-only, one line of at least 32 characters); none: metrics are off")
@@ -106,6 +111,18 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		run = func() error {
 			cfg, scfg := hub.Config{}, hubserve.Config{}
+			if v, ok := os.LookupEnv("WATCHWORD_HUB_PUBLIC_URL"); ok && len(publicURLs) == 0 {
+				publicURLs = wire.SplitURLs(v)
+			}
+			for _, u := range publicURLs {
+				if wire.ValidHubURL(u) != nil {
+					return fmt.Errorf("--public-url %q: must be an https URL without credentials, query or fragment", u)
+				}
+			}
+			cfg.PublicURLs = wire.Invite{}.WithURLs(publicURLs...).URLs()
+			if len(publicURLs) == 0 {
+				cfg.PublicURLs = nil
+			}
 			for name, dst := range map[string]*int{"max-pending-techs": &cfg.MaxPendingTechs, "max-conns": &scfg.MaxConns,
 				"max-long-polls": &cfg.MaxLongPolls, "max-long-polls-per-key": &cfg.MaxLongPollsPerKey} {
 				if s := strings.TrimSpace(*limits[name]); s != "" {
@@ -127,7 +144,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	case "invite":
 		guid := str("client", "", "tenant client `GUID`")
-		url := str("url", "https://localhost:8443", "hub `URL` as clients reach it")
+		url := str("url", "https://localhost:8443", "hub `URLs` as clients reach it: one, or several of the same hub comma separated")
 		run = func() error { return cmdInvite(ctx, stdout, *db, keyPath(*db, *key), *guid, *url) }
 	case "backup":
 		out := str("out", "", "backup file `path` (must not exist)")
@@ -166,6 +183,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return run()
 }
 
+// urlList is a repeatable flag of URLs; each use may also hold several, comma separated.
+type urlList []string
+
+func (l *urlList) String() string { return strings.Join(*l, ",") }
+
+func (l *urlList) Set(v string) error {
+	*l = append(*l, wire.SplitURLs(v)...)
+	return nil
+}
+
 func keyPath(db, key string) string {
 	if key != "" {
 		return key
@@ -197,7 +224,11 @@ func cmdInit(ctx context.Context, out io.Writer, db, key, tenant, abbrev, recove
 	if err != nil {
 		return err
 	}
-	inv := h.Invite(url, nt.GUID)
+	urls := wire.SplitURLs(url)
+	if len(urls) == 0 {
+		urls = []string{""}
+	}
+	inv := h.Invite(urls[0], nt.GUID, urls[1:]...)
 	if err := inv.Validate(); err != nil {
 		return fmt.Errorf("invite for --url %q: %w", url, err)
 	}
@@ -215,7 +246,7 @@ func cmdInvite(ctx context.Context, out io.Writer, db, key, guid, url string) er
 	if err := st.Read(ctx, func(tx store.Tx) error { _, err := tx.Tenant(guid); return err }); err != nil {
 		return err
 	}
-	inv := wire.Invite{HubURL: url, ClientGUID: guid, HubPin: id.Public().ID()}
+	inv := wire.Invite{ClientGUID: guid, HubPin: id.Public().ID()}.WithURLs(wire.SplitURLs(url)...)
 	if err := inv.Validate(); err != nil {
 		return err
 	}
@@ -246,7 +277,7 @@ func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, log
 	if err != nil {
 		return err
 	}
-	log.Info("hub serving", "url", srv.URL, "pin", h.Pin(), "db", db)
+	log.Info("hub serving", "url", srv.URL, "pin", h.Pin(), "db", db, "public_urls", strings.Join(cfg.PublicURLs, ","))
 	select {
 	case <-ctx.Done():
 	case <-waitChan(srv):

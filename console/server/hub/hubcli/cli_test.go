@@ -226,6 +226,8 @@ func cmdInviteVars(ts *testscript.TestScript, neg bool, args []string) {
 //	checkpoint        as the owner, publish a signed genesis with a checkpoint of the newest audit event
 //	wrongpin NAME     ask for NAME's status with the invite's hub pin replaced by another key's
 //	export FILE csv|jsonl  as the owner, write every audit event to FILE as the Console exports it
+//	urls              print the invite's hub addresses, one a line, in the order clients try them
+//	health            print the hub's health answer: "urls: URL..." and "db: ENGINE ROLE [STANDBY...]"
 func cmdClient(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
 		ts.Fatalf("usage: client INVITE ACTION [ARGS]")
@@ -280,6 +282,14 @@ func cmdClient(ts *testscript.TestScript, neg bool, args []string) {
 			out = "claimed\n"
 		} else if errors.Is(err, hubclient.ErrForbidden) {
 			err = fmt.Errorf("forbidden: %w", err)
+		}
+	case "urls":
+		out = strings.Join(inv.URLs(), "\n") + "\n"
+	case "health":
+		var h *wire.Health
+		if h, err = client(inv, "anyone").Health(ctx); err == nil && h.DB != nil {
+			out = fmt.Sprintf("urls: %s\ndb: %s\n", strings.Join(h.URLs, " "),
+				strings.Join(append([]string{h.DB.Engine, h.DB.Role}, h.DB.Synchronous...), " "))
 		}
 	case "pending":
 		var techs []wire.Tech
