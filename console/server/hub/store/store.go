@@ -24,6 +24,8 @@
 //     (several replicas starting at once apply each step once), the schema version check, Health from
 //     pg_is_in_recovery and pg_stat_replication, and the durability check at open; Backup says to use pg_dump.
 //   - migrations.go: the migrations' single source and the rewrite rules for PostgreSQL (documented there).
+//   - copy.go: Copy, the move of a hub from its SQLite file to PostgreSQL (watchword-hub migrate-store): every
+//     table in one transaction with the same IDs, then row counts and the audit chains and heads checked on both.
 //   - tx.go: tenants, techs, admins, tokens, agents, groups, rights, triplets, accounts, versions and the audit
 //     chain with its verification.
 //   - tx_history.go: password history — History and PruneVersions (staged versions are never deleted).
@@ -40,7 +42,8 @@
 //     audit log (postgres_test.go on a fresh schema of the test server, WATCHWORD_TEST_PG or targets.env's
 //     PG_DSN); store_test.go holds what only SQLite has (migrations from empty and from version 1, the journal
 //     mode, a backup reopened); migrations_test.go applies every step on both engines and compares the columns,
-//     and opens one schema from many goroutines at once.
+//     and opens one schema from many goroutines at once; copy_test.go moves a hub with real content to PostgreSQL
+//     and compares every row.
 package store
 
 import (
