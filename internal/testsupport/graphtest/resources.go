@@ -538,7 +538,7 @@ func (s *Server) getTAP(q *req) {
 	if u == nil {
 		return
 	}
-	if len(q.seg) == 5 {
+	if len(q.seg) == 4 {
 		out := []map[string]any{}
 		if u.tap != nil {
 			out = append(out, s.tapProps(u.tap, false))
@@ -546,7 +546,7 @@ func (s *Server) getTAP(q *req) {
 		s.reply(q, http.StatusOK, map[string]any{"value": out})
 		return
 	}
-	if u.tap == nil || u.tap.id != q.seg[5] {
+	if u.tap == nil || u.tap.id != q.seg[4] {
 		s.fail(q, http.StatusNotFound, "itemNotFound", "The requested authentication method was not found.")
 		return
 	}
@@ -561,7 +561,7 @@ func (s *Server) deleteTAP(q *req) {
 	if u == nil {
 		return
 	}
-	if u.tap == nil || u.tap.id != q.seg[5] {
+	if u.tap == nil || u.tap.id != q.seg[4] {
 		s.fail(q, http.StatusNotFound, "itemNotFound", "The requested authentication method was not found.")
 		return
 	}
