@@ -6,6 +6,9 @@
 //     agent runner carry on by themselves);
 //   - the Samba DC of scripts/targets.sh becomes unreachable in the middle of a rotation, before and after the
 //     new password was set (the version fails or is rotated afresh; the confirmed password always binds);
+//   - Microsoft Graph (internal/testsupport/graphtest, through a relay) stops in the middle of an Entra ID
+//     rotation, before and after the new password was written, or throttles it (429 with Retry-After, 503, 504);
+//     the tenant's own smart lockout counts toward lockouts;
 //   - the hub's disk fills up (a small tmpfs; root only);
 //   - the agent's clock is ten minutes ahead of or behind the hub's (no rotation loop).
 //
