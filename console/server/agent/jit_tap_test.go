@@ -30,7 +30,9 @@ type tapDriver struct {
 	enabledAtRevoke []bool
 }
 
-func newTapDriver() *tapDriver { return &tapDriver{fakeDriver: newFakeDriver(), codes: map[string]string{}} }
+func newTapDriver() *tapDriver {
+	return &tapDriver{fakeDriver: newFakeDriver(), codes: map[string]string{}}
+}
 
 func (d *tapDriver) IssueTemporaryAccess(_ context.Context, name string, lifetime time.Duration) (string, time.Time, error) {
 	d.tmu.Lock()
