@@ -5,6 +5,7 @@
 //	watchword-hub serve --db /var/lib/watchword-hub/hub.db --listen :8443 \
 //	    --public-url https://hub1.acme.example:8443 --public-url https://hub2.acme.example:8443
 //	watchword-hub invite --client GUID --url https://hub1.acme.example:8443,https://hub2.acme.example:8443
+//	watchword-hub migrate-store --from sqlite:/var/lib/watchword-hub/hub.db --to 'postgres://watchword@db1,db2,db3/watchword?target_session_attrs=read-write'
 //	watchword-hub backup --out /backup/hub-copy.db
 //	watchword-hub verify-audit
 //	watchword-hub verify-audit --file audit-export.csv
@@ -18,12 +19,14 @@
 // log's hash chain and, for each tenant whose signed authority holds an audit checkpoint, that the event it
 // names still has the hash the admins signed (a rewrite with every hash computed again passes the walk alone);
 // with --file it checks an audit export of the Console instead, away from the hub (package auditexport).
-// recovery export writes the stored envelopes of an account, a tech or every account as .age files that the
+// migrate-store moves a hub from its SQLite file into an empty PostgreSQL database (store.Copy) and prints each
+// table's rows on both sides and the audit chains' check (migratestore.go). recovery export writes the stored envelopes of an account, a tech or every account as .age files that the
 // holder of the tenant's recovery identity opens with the plain age command (recovery.go). Every flag can also
 // be set by its environment variable (WATCHWORD_HUB_<FLAG>).
 //
-// cli.go holds the commands and recovery.go the break-glass export; the testscript files in testdata run the
-// built command line by hand, as an operator would.
+// cli.go holds the commands, migratestore.go the move to PostgreSQL and recovery.go the break-glass export; the
+// testscript files in testdata run the built command line by hand, as an operator would (testdata/pg on the test
+// PostgreSQL server, migratestore_test.go).
 package hubcli
 
 import (
@@ -54,6 +57,7 @@ commands:
   init          create the database and hub key if needed, add a tenant, print its invite and owner claim token
   serve         serve the API over TLS until interrupted
   invite        print the invite of an existing tenant
+  migrate-store copy the hub from its SQLite file into an empty PostgreSQL database, then check the copy
   backup        write an online copy of the database
   verify-audit  check the audit log's hash chain and the admins' signed checkpoints of it
   recovery export  write stored envelopes as .age files for break-glass (age -d -i RECOVERY-IDENTITY FILE)
@@ -146,6 +150,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		guid := str("client", "", "tenant client `GUID`")
 		url := str("url", "https://localhost:8443", "hub `URLs` as clients reach it: one, or several of the same hub comma separated")
 		run = func() error { return cmdInvite(ctx, stdout, *db, keyPath(*db, *key), *guid, *url) }
+	case "migrate-store":
+		run = migrateStore(ctx, stdout, fs, str)
 	case "backup":
 		out := str("out", "", "backup file `path` (must not exist)")
 		run = func() error { return cmdBackup(ctx, stdout, *db, *out) }
