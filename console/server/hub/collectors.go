@@ -17,8 +17,18 @@ import (
 )
 
 // StreamAudit streams every tenant's audit log to its collectors until ctx ends (package auditstream); the
-// server that runs the hub runs it beside the API.
-func (h *Hub) StreamAudit(ctx context.Context) { h.stream.Run(ctx) }
+// server that runs the hub runs it beside the API. With replicas, only the one holding Config.AuditStreamLock
+// streams, and another takes over when it stops (replicas.go).
+func (h *Hub) StreamAudit(ctx context.Context) {
+	if h.streamLock == nil {
+		h.stream.Run(ctx)
+		return
+	}
+	h.streamLock.Run(ctx, func(ctx context.Context) {
+		h.log.Info("audit stream: this replica streams")
+		h.stream.Run(ctx)
+	})
+}
 
 // signedHead is the tenant's chain head signed with the hub's key, with the newest audit checkpoint its admins
 // signed into the signed authority (auditstream.Head says what each proves). A tenant without events has none.

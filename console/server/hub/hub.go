@@ -130,6 +130,12 @@ type Config struct {
 	// MetricsKey is the scrape key GET /metrics requires as a bearer token (at least metrics.MinScrapeKey
 	// characters; metrics.ReadScrapeKey reads one from a file). Empty: metrics are off.
 	MetricsKey string
+	// Feed, for a hub that is one of several processes (replicas) on one database, carries each one's changes to
+	// the others (replicas.go; package pgshare for PostgreSQL). Nil: this hub is alone on its store.
+	Feed notify.Feed
+	// AuditStreamLock, with replicas, lets one of them at a time stream the audit log (replicas.go). Nil: this
+	// hub streams whenever StreamAudit runs.
+	AuditStreamLock Exclusive
 	// PublicURLs are the addresses clients reach this hub at, every replica's or load balancer's (serve
 	// --public-url), in the order clients should try them. The health answer names them and the Console puts them
 	// in the invites it shows, so TechClients and agents fail over between them (hubclient).
@@ -161,7 +167,8 @@ type Hub struct {
 
 	authorities authorityCache // the tenants' signed authority states (authority.go)
 
-	stream *auditstream.Streamer // the audit log to the tenants' syslog collectors (collectors.go)
+	stream     *auditstream.Streamer // the audit log to the tenants' syslog collectors (collectors.go)
+	streamLock Exclusive             // with replicas, held by the one that streams (replicas.go)
 
 	publicURLs []string // Config.PublicURLs
 
@@ -183,7 +190,7 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 		enforceTOTP: !cfg.DisableTOTP,
 		metrics:     metrics.New(),
 		totp:        totpseal.New(id),
-		views: viewCache{m: map[int64]*view{}, gens: map[int64]int64{}, building: map[viewKey]*viewBuild{},
+		views: viewCache{m: map[int64]*view{}, graphRev: map[int64]int64{}, building: map[viewKey]*viewBuild{},
 			recips: seal.RecipientCache{Max: recipientCacheMax}},
 	}
 	if h.log == nil {
@@ -193,6 +200,10 @@ func New(st store.Store, id *seal.Identity, cfg Config) *Hub {
 		h.now = time.Now
 	}
 	h.notify = notify.New(h.now)
+	if cfg.Feed != nil {
+		h.notify.Share(notify.Shared{Feed: cfg.Feed, Stored: h.storedRevision, Graph: h.views.noteGraph, Logger: h.log})
+	}
+	h.streamLock = cfg.AuditStreamLock
 	if h.maxWait <= 0 || h.maxWait > wire.MaxWait {
 		h.maxWait = wire.MaxWait
 	}
@@ -294,7 +305,7 @@ func (h *Hub) mutate(ctx context.Context, tenant *store.Tenant, actor principal,
 			// The view as this change leaves it, read before anyone else can change it: whom to wake is the
 			// techs whose signature it changes.
 			var err error
-			if gv, err = h.readGraph(tx, tenant, c.groupsOnly); err != nil {
+			if gv, err = h.readGraph(tx, tenant, rev, c.groupsOnly); err != nil {
 				return err
 			}
 		}
@@ -319,10 +330,9 @@ func (h *Hub) publish(tenant, rev int64, graph bool, sc *notify.Scope, gv *graph
 	var sigs notify.Sigs
 	if graph {
 		h.views.mu.Lock()
-		delete(h.views.m, tenant)
-		h.views.gens[tenant]++
+		h.views.noteGraphLocked(tenant, rev)
 		if gv != nil {
-			h.views.m[tenant] = gv.v
+			h.views.installLocked(tenant, gv.v)
 			sigs = gv.sigs
 		}
 		h.views.mu.Unlock()

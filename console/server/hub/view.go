@@ -17,6 +17,9 @@ import (
 
 // view is a tenant's entitlement index with what plans need to render it.
 type view struct {
+	// rev is the tenant revision the view was read at (its inputs may be newer, never older): it is cached only
+	// while no entitlement change came after it (viewCache.graphRev).
+	rev        int64
 	idx        *entitle.Index
 	techs      map[int64]*store.Tech
 	agents     map[int64]*store.Agent
@@ -35,10 +38,16 @@ type view struct {
 
 // viewCache holds each tenant's entitlement view, built once for concurrent readers and dropped (or replaced) by an
 // entitlement change.
+//
+// The key is the store's tenant revision, which every hub process sharing the store sees alike: graphRev is the
+// revision of the tenant's latest entitlement change this process knows of, its own or another process's (the
+// Notifier tells of those in revision order, notify.Shared.Graph), and a view read at an older revision is never
+// cached. A request first waits for the Notifier to reach the revision of the tenant row it read (notify.Await),
+// so no view it gets is older than a change committed before it started, whichever process committed it.
 type viewCache struct {
-	mu   sync.Mutex
-	m    map[int64]*view // tenant ID → entitlement view, dropped when the graph changes
-	gens map[int64]int64 // tenant ID → graph generation, so a view read before a change is not cached after it
+	mu       sync.Mutex
+	m        map[int64]*view // tenant ID → entitlement view, dropped when the graph changes
+	graphRev map[int64]int64 // tenant ID → revision of its latest entitlement change
 	// building holds the views being built, so that concurrent requests share one build.
 	building map[viewKey]*viewBuild
 	// recips keeps the age recipient of each tech key: building a view parsed every tech's public key and encoded
@@ -58,10 +67,39 @@ type viewBuild struct {
 
 type viewKey struct{ tenant, gen int64 }
 
+// noteGraph records an entitlement change of tenant at rev, or a change that cannot be attributed, and drops the
+// cached view read before it.
+func (c *viewCache) noteGraph(tenant, rev int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.noteGraphLocked(tenant, rev)
+}
+
+func (c *viewCache) noteGraphLocked(tenant, rev int64) {
+	if rev > c.graphRev[tenant] {
+		c.graphRev[tenant] = rev
+	}
+	if v := c.m[tenant]; v != nil && v.rev < c.graphRev[tenant] {
+		delete(c.m, tenant)
+	}
+}
+
+// installLocked caches v, the tenant's view read at v.rev, unless an entitlement change came after it or the
+// cached one is newer. c.mu is held.
+func (c *viewCache) installLocked(tenant int64, v *view) {
+	if v.rev < c.graphRev[tenant] {
+		return
+	}
+	if cur := c.m[tenant]; cur == nil || cur.rev < v.rev {
+		c.m[tenant] = v
+	}
+}
+
 func (h *Hub) view(ctx context.Context, tenant *store.Tenant) (*view, error) {
+	h.notify.Await(ctx, tenant)
 	h.views.mu.Lock()
 	v, ok := h.views.m[tenant.ID]
-	gen := h.views.gens[tenant.ID]
+	gen := h.views.graphRev[tenant.ID]
 	if ok {
 		h.views.mu.Unlock()
 		return v, nil
@@ -82,7 +120,7 @@ func (h *Hub) view(ctx context.Context, tenant *store.Tenant) (*view, error) {
 		}
 	}
 	// Others wait on this build: it must not end with this request.
-	b.v, b.err = h.buildView(context.WithoutCancel(ctx), tenant, gen)
+	b.v, b.err = h.buildView(context.WithoutCancel(ctx), tenant)
 	h.views.mu.Lock()
 	delete(h.views.building, key)
 	h.views.mu.Unlock()
@@ -90,20 +128,25 @@ func (h *Hub) view(ctx context.Context, tenant *store.Tenant) (*view, error) {
 	return b.v, b.err
 }
 
-func (h *Hub) buildView(ctx context.Context, tenant *store.Tenant, gen int64) (*view, error) {
+func (h *Hub) buildView(ctx context.Context, tenant *store.Tenant) (*view, error) {
 	var v *view
 	err := h.st.Read(ctx, func(tx store.Tx) error {
-		var err error
-		v, err = h.readView(tx, tenant, nil)
+		// The revision first: what is read after it is as new or newer, and a view may be newer than its rev,
+		// never older.
+		t, err := tx.TenantByID(tenant.ID)
+		if err != nil {
+			return err
+		}
+		if v, err = h.readView(tx, tenant, nil); err == nil {
+			v.rev = t.Revision
+		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	h.views.mu.Lock()
-	if h.views.gens[tenant.ID] == gen {
-		h.views.m[tenant.ID] = v
-	}
+	h.views.installLocked(tenant.ID, v)
 	h.views.mu.Unlock()
 	return v, nil
 }
@@ -232,17 +275,19 @@ type graphView struct {
 	sigs notify.Sigs
 }
 
-// readGraph reads the tenant's view as the change leaves it. The tenant row is read again: the change may be
-// the policy's. A change of groups, rights, triplets or the policy alone (groupsOnly) keeps the techs and agents
-// of the cached view, which only entitlement changes replace: reading all of them again (7,000 rows in the
-// hub-under-load benchmark, about 0.1 s) held the tenant's writes back at every such change.
-func (h *Hub) readGraph(tx store.Tx, tenant *store.Tenant, groupsOnly bool) (*graphView, error) {
+// readGraph reads the tenant's view as the change committing revision rev leaves it. The tenant row is read again:
+// the change may be the policy's. A change of groups, rights, triplets or the policy alone (groupsOnly) keeps the
+// techs and agents of the cached view, which only entitlement changes replace: reading all of them again (7,000
+// rows in the hub-under-load benchmark, about 0.1 s) held the tenant's writes back at every such change. The
+// cached view serves only when this process has applied every revision before this one: a change another process
+// committed just before may not have reached it yet.
+func (h *Hub) readGraph(tx store.Tx, tenant *store.Tenant, rev int64, groupsOnly bool) (*graphView, error) {
 	t, err := tx.Tenant(tenant.GUID)
 	if err != nil {
 		return nil, err
 	}
 	var prev *view
-	if groupsOnly {
+	if groupsOnly && h.notify.Applied(tenant.ID) == rev-1 {
 		h.views.mu.Lock()
 		prev = h.views.m[tenant.ID]
 		h.views.mu.Unlock()
@@ -251,6 +296,7 @@ func (h *Hub) readGraph(tx store.Tx, tenant *store.Tenant, groupsOnly bool) (*gr
 	if err != nil {
 		return nil, err
 	}
+	v.rev = rev
 	return &graphView{v: v, sigs: v.signatures(t)}, nil
 }
 

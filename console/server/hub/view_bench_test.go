@@ -56,13 +56,13 @@ func BenchmarkViewBuild(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			v, err := h.buildView(ctx, tenant, 0) // the first build parses every key
+			v, err := h.buildView(ctx, tenant) // the first build parses every key
 			if err != nil || len(v.recipients) != n {
 				b.Fatalf("view: %d recipients, %v", len(v.recipients), err)
 			}
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := h.buildView(ctx, tenant, 0); err != nil {
+				if _, err := h.buildView(ctx, tenant); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -7,6 +7,7 @@
 //   - serve.go: Config, TLSConfig, Listen and the running Server.
 //   - conns.go: the listener that holds at most Config.MaxConns connections.
 //   - identity.go: LoadOrCreateIdentity, the hub's key file.
+//   - replicas.go: Replicas, the PostgreSQL change feed and audit stream lock of a hub among replicas.
 //
 // The command line (package hubcli) and the Console's own embedded hub call Listen; tests that need no real
 // listener serve hub.Handler over httptest with TLSConfig.
@@ -103,7 +104,8 @@ func Listen(h *hub.Hub, addr string, cfg Config) (*Server, error) {
 		ln:  ln,
 		err: make(chan error, 1),
 	}
-	go h.StreamAudit(base) // ends with base, at Shutdown
+	go h.StreamAudit(base)   // ends with base, at Shutdown
+	go h.FollowChanges(base) // the other replicas' changes (Replicas); at once done for a hub alone on its store
 	go func() {
 		err := s.srv.Serve(tls.NewListener(capConns(ln, maxConns), tcfg))
 		if errors.Is(err, http.ErrServerClosed) {

@@ -10,12 +10,17 @@
 // # Reading guide
 //
 //   - notify.go: the Notifier, the tenant revision broadcaster, the mutation bracket (Begin), Publish and Wait.
+//
 //   - tech.go: per-tech revisions, the account log behind the delta list, Scope, and the wake-up signatures (Sigs)
 //     with which an entitlement change wakes only the techs whose view of it changed.
 //
-// Everything here is in memory and per process: a revision committed by another process (or before this one first
-// looked) is caught up with when a tenant is next read, and since it cannot be attributed, it wakes every tech and
-// restarts the account log.
+//   - feed.go: replicas — several hub processes on one database, whose Notifiers exchange their changes over a Feed
+//     (PostgreSQL's LISTEN/NOTIFY in package pgshare, Bus in one process) and apply them in revision order.
+//
+// Everything here is in memory and per process. Alone on its store, a Notifier catches up with a revision
+// committed by another process (or before it first looked) when a tenant is next read, and since it cannot be
+// attributed, it wakes every tech and restarts the account log. Sharing the store (Share), it learns the other
+// processes' changes from the feed and falls back to that catch-up only for a change the feed lost.
 package notify
 
 import (
@@ -36,6 +41,9 @@ type Notifier struct {
 	inflight map[int64]int
 	// tenantMu serializes each tenant's mutations from transaction to publish (see Begin).
 	tenantMu map[int64]*sync.Mutex
+
+	shared *Shared // nil: this process is alone on its store (feed.go)
+	origin string  // this Notifier on the feed
 }
 
 // New returns a Notifier whose waits measure their deadlines on now.
@@ -49,6 +57,7 @@ type revision struct {
 	rev int64
 	ch  chan struct{}
 	techRevs
+	sharedState
 }
 
 func newRevision(rev int64) *revision {
@@ -57,6 +66,7 @@ func newRevision(rev int64) *revision {
 
 // Current returns the tenant's revision and a channel closed at the next change.
 func (n *Notifier) Current(tenant *store.Tenant) (int64, <-chan struct{}) {
+	n.Await(context.Background(), tenant)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	r := n.revisionLocked(tenant)
@@ -69,6 +79,9 @@ func (n *Notifier) revisionLocked(tenant *store.Tenant) *revision {
 	if !ok {
 		r = newRevision(tenant.Revision)
 		n.revs[tenant.ID] = r
+	}
+	if n.shared != nil {
+		return r // revisions are applied in order (feed.go): never jumped to
 	}
 	// A change committed by another hub process or before we first looked: we cannot know whom it concerned. One
 	// of our own mutations between its commit and its publish looks the same, and must not be taken for one: it
@@ -112,6 +125,10 @@ func (n *Notifier) Begin(tenant int64) (end func()) {
 // signature in the view the change left (nil when unknown), and the techs whose signature differs from the last
 // published one are woken too.
 func (n *Notifier) Publish(tenant, rev int64, graph bool, sc *Scope, sigs Sigs) {
+	if n.shared != nil {
+		n.publishShared(tenant, rev, graph, sc, sigs)
+		return
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	r, ok := n.revs[tenant]
@@ -132,6 +149,7 @@ func (n *Notifier) Publish(tenant, rev int64, graph bool, sc *Scope, sigs Sigs) 
 // Wait blocks until the tenant's revision passes since, the deadline passes or ctx ends, and reports whether it
 // changed.
 func (n *Notifier) Wait(ctx context.Context, tenant *store.Tenant, since int64, until time.Time) (int64, bool) {
+	n.Await(ctx, tenant)
 	return n.wait(ctx, since, until, func() (int64, int64, <-chan struct{}, <-chan struct{}) {
 		rev, ch := n.Current(tenant)
 		return rev, rev, ch, nil

@@ -123,7 +123,9 @@ func (t *techRevs) logAccount(tech, account, rev int64) {
 // entitlement change (graph) keeps the log: the grants fingerprint, not the log, tells a device whether its list
 // is still the right shape. It wakes the techs of sc and those whose signature in sigs (the view the change left)
 // differs from the last published one; every tech when either is unknown.
-func (t *techRevs) publish(rev int64, sc *Scope, graph bool, sigs Sigs) {
+//
+// It reports whom it woke, as the feed tells the other hub processes (Change): every tech (all), or techs.
+func (t *techRevs) publish(rev int64, sc *Scope, graph bool, sigs Sigs) (all bool, techs []int64) {
 	// Accounts changed without a revision of their own become visible with this one: a list read at an earlier
 	// revision may have missed them, a list read at this one did not.
 	for tech, accs := range t.later {
@@ -142,28 +144,31 @@ func (t *techRevs) publish(rev int64, sc *Scope, graph bool, sigs Sigs) {
 		t.sigs = sigs
 		if old == nil || sigs == nil {
 			t.wideChange(rev, false)
-			return
+			return true, nil
 		}
-		for _, tech := range ChangedTechs(old, sigs) {
-			t.wakeTech(tech, rev)
-		}
+		techs = ChangedTechs(old, sigs)
 		if sc != nil {
 			for tech := range sc.techs {
-				t.wakeTech(tech, rev)
+				techs = append(techs, tech)
 			}
 		}
-		return
+		for _, tech := range techs {
+			t.wakeTech(tech, rev)
+		}
+		return false, techs
 	}
 	if sc == nil {
 		t.wideChange(rev, true)
-		return
+		return true, nil
 	}
 	for acc, tech := range sc.accounts {
 		t.logAccount(tech, acc, rev)
 	}
 	for tech := range sc.techs {
 		t.wakeTech(tech, rev)
+		techs = append(techs, tech)
 	}
+	return false, techs
 }
 
 // wakeTech records that revision rev concerns tech and wakes its polls.
@@ -195,6 +200,9 @@ func (n *Notifier) Pending(tenant int64, sc *Scope) {
 	if sc == nil || len(sc.accounts) == 0 {
 		return
 	}
+	if n.shared != nil {
+		n.send(Change{Origin: n.origin, Tenant: tenant, Accounts: sc.accountList()})
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	r, ok := n.revs[tenant]
@@ -214,6 +222,7 @@ func (n *Notifier) Pending(tenant int64, sc *Scope) {
 // TechWait blocks until a change concerning tech passes since, the deadline passes or ctx ends. It returns the
 // tenant's revision (the next since) and whether such a change happened.
 func (n *Notifier) TechWait(ctx context.Context, tenant *store.Tenant, tech, since int64, until time.Time) (int64, bool) {
+	n.Await(ctx, tenant)
 	return n.wait(ctx, since, until, func() (int64, int64, <-chan struct{}, <-chan struct{}) {
 		n.mu.Lock()
 		defer n.mu.Unlock()
@@ -232,6 +241,7 @@ func (n *Notifier) TechWait(ctx context.Context, tenant *store.Tenant, tech, sin
 
 // ChangedSince lists the accounts of tech changed after revision since, and whether the log covers since.
 func (n *Notifier) ChangedSince(tenant *store.Tenant, tech, since int64) ([]int64, bool) {
+	n.Await(context.Background(), tenant)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	r := n.revisionLocked(tenant)
