@@ -24,9 +24,10 @@
 // holder of the tenant's recovery identity opens with the plain age command (recovery.go). Every flag can also
 // be set by its environment variable (WATCHWORD_HUB_<FLAG>).
 //
-// cli.go holds the commands, migratestore.go the move to PostgreSQL and recovery.go the break-glass export; the
-// testscript files in testdata run the built command line by hand, as an operator would (testdata/pg on the test
-// PostgreSQL server, migratestore_test.go).
+// cli.go holds the commands, db.go the database they open (a SQLite file, or PostgreSQL by URL) and migrate,
+// migratestore.go the move to PostgreSQL and recovery.go the break-glass export; the testscript files in testdata
+// run the built command line by hand, as an operator would (testdata/pg on the test PostgreSQL server,
+// migratestore_test.go).
 package hubcli
 
 import (
@@ -47,7 +48,6 @@ import (
 	"github.com/watchword/watchword/console/server/hub/metrics"
 	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/shared/auditexport"
-	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -58,6 +58,7 @@ commands:
   serve         serve the API over TLS until interrupted
   invite        print the invite of an existing tenant
   migrate-store copy the hub from its SQLite file into an empty PostgreSQL database, then check the copy
+  migrate       bring the database's schema up to this binary's (explicit on PostgreSQL; prints before/after)
   backup        write an online copy of the database
   verify-audit  check the audit log's hash chain and the admins' signed checkpoints of it
   recovery export  write stored envelopes as .age files for break-glass (age -d -i RECOVERY-IDENTITY FILE)
@@ -90,7 +91,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return fs.String(name, def, help+" ($"+env+")")
 	}
-	db := str("db", "watchword-hub.db", "SQLite database `path`")
+	db := str("db", "watchword-hub.db", "the database: a SQLite file `path` (or sqlite:PATH), or a postgres:// URL (multi-host with target_session_attrs=read-write; needs --key)")
 	key := str("key", "", "hub identity `file` (default: the database path + \".key\")")
 	var run func() error
 	switch cmd {
@@ -106,6 +107,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.Var(&publicURLs, "public-url", "a `URL` clients reach this hub at (repeat for each replica or load balancer; invites carry them all) ($WATCHWORD_HUB_PUBLIC_URL, comma separated)")
 		logJSON := str("log-json", "false", "log as JSON (true/false)")
 		logLevel := str("log-level", "info", "log `level`: debug, info, warn, error")
+		allowAsync := fs.Bool("allow-async-replication", os.Getenv("WATCHWORD_HUB_ALLOW_ASYNC_REPLICATION") == "true",
+			"serve from a PostgreSQL whose commits do not wait for a synchronous standby: a failover may lose a staged envelope ($WATCHWORD_HUB_ALLOW_ASYNC_REPLICATION=true)")
 		metricsKey := str("metrics-key-file", "", "`file` holding the scrape key GET /metrics requires as a bearer token (owner-only, one line of at least 32 characters); none: metrics are off")
 		limits := map[string]*string{ // hub.Config and hubserve.Config; empty or 0: the default
 			"max-pending-techs":      str("max-pending-techs", "", "most pending techs a tenant may have; registrations beyond are refused (default 500)"),
@@ -144,7 +147,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				}
 				cfg.MetricsKey = k
 			}
-			return cmdServe(ctx, stderr, *db, keyPath(*db, *key), *listen, *logJSON == "true" || *logJSON == "1", *logLevel, cfg, scfg)
+			opts := store.Options{AllowAsyncReplication: *allowAsync}
+			return cmdServe(ctx, stderr, *db, keyPath(*db, *key), *listen, *logJSON == "true" || *logJSON == "1", *logLevel, cfg, scfg, opts)
 		}
 	case "invite":
 		guid := str("client", "", "tenant client `GUID`")
@@ -152,6 +156,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		run = func() error { return cmdInvite(ctx, stdout, *db, keyPath(*db, *key), *guid, *url) }
 	case "migrate-store":
 		run = migrateStore(ctx, stdout, fs, str)
+	case "migrate":
+		run = func() error { return cmdMigrate(ctx, stdout, *db) }
 	case "backup":
 		out := str("out", "", "backup file `path` (must not exist)")
 		run = func() error { return cmdBackup(ctx, stdout, *db, *out) }
@@ -199,28 +205,8 @@ func (l *urlList) Set(v string) error {
 	return nil
 }
 
-func keyPath(db, key string) string {
-	if key != "" {
-		return key
-	}
-	return db + ".key"
-}
-
-// open reads the hub's key, creating it when it does not exist yet, and opens its store; the caller closes the store.
-func open(ctx context.Context, db, key string) (*seal.Identity, *store.SQLite, error) {
-	id, err := hubserve.LoadOrCreateIdentity(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := store.Open(ctx, db)
-	if err != nil {
-		return nil, nil, err
-	}
-	return id, st, nil
-}
-
 func cmdInit(ctx context.Context, out io.Writer, db, key, tenant, abbrev, recovery, url string) error {
-	id, st, err := open(ctx, db, key)
+	id, st, err := open(ctx, db, key, initOptions)
 	if err != nil {
 		return err
 	}
@@ -244,7 +230,7 @@ func cmdInit(ctx context.Context, out io.Writer, db, key, tenant, abbrev, recove
 }
 
 func cmdInvite(ctx context.Context, out io.Writer, db, key, guid, url string) error {
-	id, st, err := open(ctx, db, key)
+	id, st, err := open(ctx, db, key, toolOptions)
 	if err != nil {
 		return err
 	}
@@ -260,7 +246,7 @@ func cmdInvite(ctx context.Context, out io.Writer, db, key, guid, url string) er
 	return nil
 }
 
-func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, logJSON bool, level string, cfg hub.Config, scfg hubserve.Config) error {
+func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, logJSON bool, level string, cfg hub.Config, scfg hubserve.Config, dbOpts store.Options) error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
 		return fmt.Errorf("log level %q: %w", level, err)
@@ -272,7 +258,7 @@ func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, log
 	}
 	log := slog.New(handler)
 	serveGC()
-	id, st, err := open(ctx, db, key)
+	id, st, err := open(ctx, db, key, dbOpts)
 	if err != nil {
 		return err
 	}
@@ -304,7 +290,7 @@ func cmdBackup(ctx context.Context, out io.Writer, db, dst string) error {
 	if dst == "" {
 		return errors.New("backup: --out is required")
 	}
-	st, err := store.Open(ctx, db)
+	st, err := store.OpenURL(ctx, db, toolOptions)
 	if err != nil {
 		return err
 	}
@@ -317,10 +303,10 @@ func cmdBackup(ctx context.Context, out io.Writer, db, dst string) error {
 }
 
 func cmdVerify(ctx context.Context, out io.Writer, db string) error {
-	if _, err := os.Stat(db); err != nil {
+	if _, err := os.Stat(db); err != nil && !store.IsPostgres(db) {
 		return fmt.Errorf("verify-audit: %w", err)
 	}
-	st, err := store.Open(ctx, db)
+	st, err := store.OpenURL(ctx, db, toolOptions)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/watchword/watchword/console/server/hub/hubcli"
 	"github.com/watchword/watchword/console/server/hub/store"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
+	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/auditexport"
 	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -49,10 +50,24 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs testdata/*.txtar. Each script gets $ADDR, a free loopback address to serve on, and $RECOVERY,
 // a tenant recovery recipient whose age identity is recovery.txt in the work directory; the commands below act as the hub's clients and as the operator's eyes.
+//
+// $PGDSN is a fresh schema of the test PostgreSQL server when there is one (WATCHWORD_TEST_PG, or PG_DSN of the
+// targets env), and the condition [pg] says so; a script's PostgreSQL part skips without.
 func TestScripts(t *testing.T) {
+	pg := ""
+	if os.Getenv(targets.PostgresEnvVar) != "" || os.Getenv(targets.EnvVar) != "" || os.Getenv("CI") == "true" {
+		pg = targets.PostgresSchema(t, targets.PostgresDSN(t))
+	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata",
+		Condition: func(cond string) (bool, error) {
+			if cond == "pg" {
+				return pg != "", nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(env *testscript.Env) error {
+			env.Setenv("PGDSN", pg)
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				return err

@@ -62,7 +62,7 @@ func cmdRecoveryExport(ctx context.Context, out io.Writer, db, dir string, q rec
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("recovery export: %w", err)
 	}
-	st, err := store.Open(ctx, db)
+	st, err := store.OpenURL(ctx, db, toolOptions)
 	if err != nil {
 		return err
 	}
