@@ -24,12 +24,12 @@ func accessScreen(e env) screen {
 	pick := widget.NewSelect(nil, nil)
 	pick.PlaceHolder = "Pick a tech"
 	summary := widget.NewLabel("")
-	table := newTable([]column{{"Tech", 120}, {"Domain or host", 130}, {"Account as the agent reported it", 260}, {"Target groups", 150},
+	table := newTable([]column{{"Tech", 120}, {"Domain or host", 130}, {"Account as the agent reported it", 260}, {"Target groups or Entra roles", 170},
 		{"Mode", 150}, {"Rights", 100}, {"Through triplet", 300}},
 		func() int { return len(grants) },
 		func(r, c int) string {
 			g := grants[r]
-			return [...]string{vm.TechRowName(g.Tech), g.Agent.Name, g.AccountText(e.a.Now()), joinOrDash(g.Groups), g.ModeText(),
+			return [...]string{vm.TechRowName(g.Tech), g.Agent.Name, g.AccountText(e.a.Now()), g.GroupsText(), g.ModeText(),
 				strings.Join(g.Rights, ", "), strings.Join(g.Via, "; ")}[c]
 		}, nil)
 	// The selected tech's naming problems, and the short name that fixes them (signed: pinned agents check it).

@@ -159,7 +159,14 @@ func agentsScreen(e env) screen {
 
 	name := widget.NewEntry()
 	name.SetPlaceHolder("Domain or host name, e.g. litware.local")
-	driver := widget.NewSelect(vm.EnrollDrivers, nil)
+	entra := newEntraForm()
+	driver := widget.NewSelect(vm.EnrollDrivers, func(d string) {
+		if d == wire.DriverEntra {
+			entra.box.Show()
+		} else {
+			entra.box.Hide()
+		}
+	})
 	driver.SetSelected(wire.DriverAD)
 	approveOnUse := widget.NewCheck("Approve on use", nil)
 	cmd := widget.NewMultiLineEntry()
@@ -179,7 +186,12 @@ func agentsScreen(e env) screen {
 	create := widget.NewButtonWithIcon("Create enrollment token", theme.ContentAddIcon(), func() {
 		n, d, approve := strings.TrimSpace(name.Text), driver.Selected, approveOnUse.Checked
 		var out *vm.Enrollment
+		settings := entra.settings()
 		e.run(func(ctx context.Context) (err error) {
+			if d == wire.DriverEntra {
+				out, err = e.a.NewEntraEnrollment(ctx, n, settings, 24*time.Hour, approve)
+				return err
+			}
 			out, err = e.a.NewEnrollment(ctx, n, d, 24*time.Hour, approve)
 			return err
 		},
@@ -195,6 +207,7 @@ func agentsScreen(e env) screen {
 	enroll := container.NewVBox(
 		heading("Enroll a new agent"),
 		container.NewBorder(nil, nil, nil, container.NewHBox(driver, approveOnUse, create), name),
+		entra.box,
 		container.NewBorder(nil, nil, nil, copyBtn, cmd),
 		container.NewBorder(nil, nil, widget.NewLabel("Token"), copyToken, token))
 	ops := container.NewBorder(nil, nil, nil, container.NewHBox(rotate, retire, restore), accounts)
@@ -219,4 +232,44 @@ func agentsScreen(e env) screen {
 			showLife()
 		},
 	}
+}
+
+// entraForm asks for an Entra ID agent's settings (vm.EntraSettings) under the enrolment's name and driver, shown
+// only while the picker says entra.
+type entraForm struct {
+	box                                         *fyne.Container
+	tenant, client, cert, key, domain, location *widget.Entry
+	verify, tap                                 *widget.Check
+}
+
+func newEntraForm() *entraForm {
+	def := vm.DefaultEntraSettings()
+	f := &entraForm{tenant: widget.NewEntry(), client: widget.NewEntry(), cert: widget.NewEntry(), key: widget.NewEntry(),
+		domain: widget.NewEntry(), location: widget.NewEntry(),
+		verify: widget.NewCheck("Verify each new password by a sign-in (stops before MFA; off where the tenant blocks it)", nil),
+		tap:    widget.NewCheck("Issue a Temporary Access Pass for each just-in-time window (the tenant requires MFA)", nil)}
+	f.tenant.SetPlaceHolder("Directory (tenant) ID, e.g. 72f988bf-86f1-41af-91ab-2d7cd011db47")
+	f.client.SetPlaceHolder("Application (client) ID of the app registration")
+	f.cert.SetPlaceHolder("Certificate PEM file on the agent's machine, e.g. /etc/watchword/entra.pem")
+	f.key.SetPlaceHolder("Its private key's PEM file, if not in the certificate's file")
+	f.domain.SetPlaceHolder("Verified domain for the techs' accounts, e.g. contoso.onmicrosoft.com")
+	f.location.SetText(def.UsageLocation)
+	f.verify.SetChecked(def.Verify)
+	f.tap.SetChecked(def.IssueTAP)
+	form := widget.NewForm(
+		widget.NewFormItem("Tenant ID", f.tenant),
+		widget.NewFormItem("Client ID", f.client),
+		widget.NewFormItem("Certificate", f.cert),
+		widget.NewFormItem("Key file", f.key),
+		widget.NewFormItem("UPN domain", f.domain),
+		widget.NewFormItem("Usage location", f.location),
+	)
+	f.box = container.NewVBox(form, f.verify, f.tap)
+	f.box.Hide()
+	return f
+}
+
+func (f *entraForm) settings() vm.EntraSettings {
+	return vm.EntraSettings{TenantID: f.tenant.Text, ClientID: f.client.Text, CertFile: f.cert.Text, KeyFile: f.key.Text,
+		UPNDomain: f.domain.Text, UsageLocation: f.location.Text, Verify: f.verify.Checked, IssueTAP: f.tap.Checked}
 }

@@ -32,9 +32,9 @@ func rightsScreen(e env) screen {
 	name := widget.NewEntry()
 	name.SetPlaceHolder("Right name")
 	targets := widget.NewMultiLineEntry()
-	targets.SetPlaceHolder("ad: Domain Admins\nlinux: sudo")
+	targets.SetPlaceHolder("ad: Domain Admins\nlinux: sudo\nentra: User Administrator, Exchange Administrator")
 	targets.SetMinRowsVisible(5)
-	help := paragraph("One line per kind of target (ad, linux, ldap): the groups the account joins there. A group missing on a target is skipped and reported, never created.")
+	help := paragraph("One line per kind of target (ad, linux, ldap, entra): the groups the account joins there; on entra (Microsoft Entra ID), the directory roles it is assigned by display name, or role-assignable groups. A group or role missing on a target is skipped and reported, never created.")
 	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), nil)
 	save.Importance = widget.HighImportance
 	del := widget.NewButtonWithIcon("Delete…", theme.DeleteIcon(), nil)
@@ -73,7 +73,7 @@ func rightsScreen(e env) screen {
 			}
 		}, e.win)
 	}
-	form := container.NewVBox(widget.NewLabel("Name"), name, widget.NewLabel("Target groups"), targets, help, container.NewHBox(save, del))
+	form := container.NewVBox(widget.NewLabel("Name"), name, widget.NewLabel("Target groups (AD, Linux, LDAP) and Entra roles"), targets, help, container.NewHBox(save, del))
 	split := container.NewHSplit(container.NewBorder(nil, newBtn, nil, nil, list), form)
 	split.Offset = 0.35
 	return screen{obj: split, refresh: func() { list.Refresh(); show() }}

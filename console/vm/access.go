@@ -32,6 +32,25 @@ type Grant struct {
 	Problem string
 }
 
+// GroupsText is what the account is a member of on its target, named as that target names it: on an Entra ID
+// agent the right's groups are directory roles ("Entra roles: User Administrator"), elsewhere groups.
+func (g Grant) GroupsText() string {
+	if len(g.Groups) == 0 {
+		return "—"
+	}
+	return GroupsLabel(g.Agent.Driver, g.Groups)
+}
+
+// GroupsLabel names a driver kind's target groups for people: Entra ID's are directory roles (and role-assignable
+// groups), prefixed so; other kinds' groups as they are.
+func GroupsLabel(driver string, groups []string) string {
+	s := strings.Join(groups, ", ")
+	if driver == wire.DriverEntra {
+		return "Entra roles: " + s
+	}
+	return s
+}
+
 // ModeText says how the access is granted: "standing", "just-in-time" or both.
 func (g Grant) ModeText() string {
 	if !g.JIT {

@@ -410,6 +410,19 @@ type Enrollment struct {
 // NewEnrollment creates a single-use enrollment token and the command that enrolls an agent with it. Unless
 // approveOnUse, the agent it enrolls is pending until an admin approves it (ApproveAgent).
 func (a *App) NewEnrollment(ctx context.Context, name, driver string, ttl time.Duration, approveOnUse bool) (*Enrollment, error) {
+	return a.newEnrollment(ctx, name, driver, nil, ttl, approveOnUse)
+}
+
+// NewEntraEnrollment is NewEnrollment for an Entra ID agent: its command carries the tenant's settings, checked
+// before any token is made.
+func (a *App) NewEntraEnrollment(ctx context.Context, name string, s EntraSettings, ttl time.Duration, approveOnUse bool) (*Enrollment, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
+	return a.newEnrollment(ctx, name, wire.DriverEntra, &s, ttl, approveOnUse)
+}
+
+func (a *App) newEnrollment(ctx context.Context, name, driver string, entra *EntraSettings, ttl time.Duration, approveOnUse bool) (*Enrollment, error) {
 	api, err := a.client()
 	if err != nil {
 		return nil, err
@@ -424,6 +437,9 @@ func (a *App) NewEnrollment(ctx context.Context, name, driver string, ttl time.D
 	}
 	_ = a.Notice.Set("enrollment token created, expires " + tok.ExpiresAt.Local().Format("2006-01-02 15:04") + note)
 	cmd := EnrollCommand(a.Invite(), name, driver)
+	if entra != nil {
+		cmd += entra.Flags()
+	}
 	if c := a.Chain(); c != nil {
 		cmd += " --authority " + c.Anchor().Genesis.String()
 	}

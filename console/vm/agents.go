@@ -62,7 +62,7 @@ func (a *App) RejectAgent(ctx context.Context, id int64) error {
 const DriverSSH = "ssh"
 
 // EnrollDrivers are the drivers an enrolment command may name, in the order the picker offers them.
-var EnrollDrivers = []string{wire.DriverAD, wire.DriverLinux, DriverSSH, wire.DriverLDAP}
+var EnrollDrivers = []string{wire.DriverAD, wire.DriverLinux, DriverSSH, wire.DriverLDAP, wire.DriverEntra}
 
 // AgentPollInterval is how often the hub records an active agent as seen: the agent's long poll returns at least
 // every wire.MaxWait, and the hub writes its last-seen time at most once a minute. An agent not seen for twice
