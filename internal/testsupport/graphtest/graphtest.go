@@ -173,7 +173,6 @@ type Server struct {
 	faults    []Fault
 	lag       Lag
 	tapPolicy TAPPolicy
-	serial    int
 	requests  []string // "METHOD path" of every Graph request, in order
 	statuses  map[int]int
 	// DisabledFirst makes the password grant answer 50057 to a disabled account whatever the password (the

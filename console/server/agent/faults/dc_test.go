@@ -2,6 +2,7 @@ package faults_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -15,8 +16,6 @@ import (
 	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/targets"
-	"github.com/watchword/watchword/shared/hubclient"
-	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -110,33 +109,7 @@ func dcStop(t *testing.T, env targets.Env, after bool) {
 	defer halt()
 
 	// Wait for a confirmed version; open every version the tech can see.
-	var confirmedV int64
-	var confirmedPW string
-	passwords := map[int64]string{}
-	states := map[int64]wire.VersionState{}
-	deadline := time.Now().Add(60 * time.Second)
-	for confirmedV == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no confirmed version within 60 s; runner %+v\n%s", runner.Stats(), tailBytes(agentLogs.Bytes()))
-		}
-		time.Sleep(100 * time.Millisecond)
-		cr, err := tech.Credentials(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range cr.Credentials {
-			for _, v := range c.Versions {
-				pw, err := seal.Open(v.Envelope, hubclient.SealContext(cr.ClientGUID, c.AgentID, c.AccountName, v.Version), tech.Identity)
-				if err != nil {
-					t.Fatalf("tech cannot open version %d: %v", v.Version, err)
-				}
-				passwords[v.Version], states[v.Version] = string(pw), v.State
-				if v.State == wire.VersionConfirmed {
-					confirmedV, confirmedPW = v.Version, string(pw)
-				}
-			}
-		}
-	}
+	confirmedV, confirmedPW, passwords := waitConfirmed(ctx, t, tech, func() string { return fmt.Sprintf("%+v", runner.Stats()) }, agentLogs)
 	scenarios.Add(1)
 	if err := direct.Verify(ctx, account, confirmedPW); err != nil {
 		lockouts.Add(1)

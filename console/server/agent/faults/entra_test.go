@@ -3,6 +3,7 @@ package faults_test
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -16,8 +17,6 @@ import (
 	"github.com/watchword/watchword/internal/testsupport/agenttest"
 	"github.com/watchword/watchword/internal/testsupport/graphtest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
-	"github.com/watchword/watchword/shared/hubclient"
-	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -89,32 +88,7 @@ func graphStop(t *testing.T, mode string) {
 	halt := func() { halted.Do(func() { stop(); <-done }) }
 	defer halt()
 
-	var confirmedV int64
-	var confirmedPW string
-	passwords := map[int64]string{}
-	deadline := time.Now().Add(60 * time.Second)
-	for confirmedV == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no confirmed version within 60 s; runner %+v\n%s", runner.Stats(), tailBytes(agentLogs.Bytes()))
-		}
-		time.Sleep(100 * time.Millisecond)
-		cr, err := tech.Credentials(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range cr.Credentials {
-			for _, v := range c.Versions {
-				pw, err := seal.Open(v.Envelope, hubclient.SealContext(cr.ClientGUID, c.AgentID, c.AccountName, v.Version), tech.Identity)
-				if err != nil {
-					t.Fatalf("tech cannot open version %d: %v", v.Version, err)
-				}
-				passwords[v.Version] = string(pw)
-				if v.State == wire.VersionConfirmed {
-					confirmedV, confirmedPW = v.Version, string(pw)
-				}
-			}
-		}
-	}
+	confirmedV, confirmedPW, passwords := waitConfirmed(ctx, t, tech, func() string { return fmt.Sprintf("%+v", runner.Stats()) }, agentLogs)
 	halt()
 	scenarios.Add(1)
 	if err := direct.Verify(ctx, account, confirmedPW); err != nil || srv.Lockouts() > 0 {

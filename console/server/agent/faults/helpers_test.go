@@ -23,7 +23,9 @@ import (
 	"github.com/watchword/watchword/console/server/agent/driver"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/summary"
+	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/rotation"
+	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
 )
 
@@ -286,4 +288,40 @@ func (d *memDriver) password(name string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.pw[name]
+}
+
+// waitConfirmed waits up to 60 s for a confirmed version of the tech's account, opening every version the tech can
+// see on the way, and returns the confirmed version, its password and every version's password. stats describes
+// the runner for the failure message.
+func waitConfirmed(ctx context.Context, t *testing.T, tech *hubtest.Tech, stats func() string, logs *hubtest.SyncBuffer) (int64, string, map[int64]string) {
+	t.Helper()
+	passwords := map[int64]string{}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("no confirmed version within 60 s; runner %s\n%s", stats(), tailBytes(logs.Bytes()))
+		}
+		time.Sleep(100 * time.Millisecond)
+		cr, err := tech.Credentials(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var confirmedV int64
+		var confirmedPW string
+		for _, c := range cr.Credentials {
+			for _, v := range c.Versions {
+				pw, err := seal.Open(v.Envelope, hubclient.SealContext(cr.ClientGUID, c.AgentID, c.AccountName, v.Version), tech.Identity)
+				if err != nil {
+					t.Fatalf("tech cannot open version %d: %v", v.Version, err)
+				}
+				passwords[v.Version] = string(pw)
+				if v.State == wire.VersionConfirmed {
+					confirmedV, confirmedPW = v.Version, string(pw)
+				}
+			}
+		}
+		if confirmedV != 0 {
+			return confirmedV, confirmedPW, passwords
+		}
+	}
 }
