@@ -160,11 +160,15 @@ func agentsScreen(e env) screen {
 	name := widget.NewEntry()
 	name.SetPlaceHolder("Domain or host name, e.g. litware.local")
 	entra := newEntraForm()
+	var relayout func() // the screen makes room for the entra settings, or takes it back
 	driver := widget.NewSelect(vm.EnrollDrivers, func(d string) {
 		if d == wire.DriverEntra {
 			entra.box.Show()
 		} else {
 			entra.box.Hide()
+		}
+		if relayout != nil {
+			relayout()
 		}
 	})
 	driver.SetSelected(wire.DriverAD)
@@ -213,8 +217,13 @@ func agentsScreen(e env) screen {
 	ops := container.NewBorder(nil, nil, nil, container.NewHBox(rotate, retire, restore), accounts)
 	// Agents that refuse the hub's plan (or report a head this Console did not verify) show above the list.
 	alerts := notice(widget.DangerImportance)
+	obj := container.NewBorder(alerts, container.NewVBox(pendingBox, ops, widget.NewSeparator(), enroll), nil, nil, table)
+	relayout = func() {
+		enroll.Refresh()
+		obj.Refresh()
+	}
 	return screen{
-		obj: container.NewBorder(alerts, container.NewVBox(pendingBox, ops, widget.NewSeparator(), enroll), nil, nil, table),
+		obj: obj,
 		refresh: func() {
 			rows = e.a.Snapshot().Agents
 			lines := e.a.Snapshot().AuthorityAlerts()
@@ -246,25 +255,22 @@ func newEntraForm() *entraForm {
 	def := vm.DefaultEntraSettings()
 	f := &entraForm{tenant: widget.NewEntry(), client: widget.NewEntry(), cert: widget.NewEntry(), key: widget.NewEntry(),
 		domain: widget.NewEntry(), location: widget.NewEntry(),
-		verify: widget.NewCheck("Verify each new password by a sign-in (stops before MFA; off where the tenant blocks it)", nil),
-		tap:    widget.NewCheck("Issue a Temporary Access Pass for each just-in-time window (the tenant requires MFA)", nil)}
-	f.tenant.SetPlaceHolder("Directory (tenant) ID, e.g. 72f988bf-86f1-41af-91ab-2d7cd011db47")
+		verify: widget.NewCheck("Verify passwords by a sign-in (off where the tenant blocks it)", nil),
+		tap:    widget.NewCheck("Temporary Access Pass per JIT window (tenant requires MFA)", nil)}
+	f.tenant.SetPlaceHolder("Directory (tenant) ID, a GUID")
 	f.client.SetPlaceHolder("Application (client) ID of the app registration")
-	f.cert.SetPlaceHolder("Certificate PEM file on the agent's machine, e.g. /etc/watchword/entra.pem")
+	f.cert.SetPlaceHolder("Certificate PEM file on the agent's machine")
 	f.key.SetPlaceHolder("Its private key's PEM file, if not in the certificate's file")
-	f.domain.SetPlaceHolder("Verified domain for the techs' accounts, e.g. contoso.onmicrosoft.com")
+	f.domain.SetPlaceHolder("Verified domain, e.g. contoso.com")
 	f.location.SetText(def.UsageLocation)
 	f.verify.SetChecked(def.Verify)
 	f.tap.SetChecked(def.IssueTAP)
-	form := widget.NewForm(
-		widget.NewFormItem("Tenant ID", f.tenant),
-		widget.NewFormItem("Client ID", f.client),
-		widget.NewFormItem("Certificate", f.cert),
-		widget.NewFormItem("Key file", f.key),
-		widget.NewFormItem("UPN domain", f.domain),
-		widget.NewFormItem("Usage location", f.location),
-	)
-	f.box = container.NewVBox(form, f.verify, f.tap)
+	// Two columns of three: the agents' list above keeps its room.
+	ids := widget.NewForm(widget.NewFormItem("Tenant ID", f.tenant), widget.NewFormItem("Client ID", f.client),
+		widget.NewFormItem("UPN domain", f.domain))
+	files := widget.NewForm(widget.NewFormItem("Certificate", f.cert), widget.NewFormItem("Key file", f.key),
+		widget.NewFormItem("Usage location", f.location))
+	f.box = container.NewVBox(container.NewGridWithColumns(2, ids, files), container.NewGridWithColumns(2, f.verify, f.tap))
 	f.box.Hide()
 	return f
 }

@@ -49,13 +49,13 @@ func TestEntraEnrolmentAndRights(t *testing.T) {
 		return nil
 	}
 	tenant := field("Directory (tenant) ID")
-	if checkShown(root, "Issue a Temporary Access Pass") {
+	if checkShown(root, "Temporary Access Pass per JIT window") {
 		t.Fatal("the entra settings show for an ad agent")
 	}
 	fyne.DoAndWait(func() { picker.SetSelected(wire.DriverEntra) })
 	eventually(t, "the entra settings", func() bool {
-		return checkShown(root, "Issue a Temporary Access Pass for each just-in-time window (the tenant requires MFA)") &&
-			checkShown(root, "Verify each new password by a sign-in")
+		return checkShown(root, "Temporary Access Pass per JIT window (tenant requires MFA)") &&
+			checkShown(root, "Verify passwords by a sign-in")
 	})
 	fyne.DoAndWait(func() {
 		test.Type(field("Domain or host name"), "contoso.onmicrosoft.com")
@@ -65,7 +65,7 @@ func TestEntraEnrolmentAndRights(t *testing.T) {
 		test.Type(field("Verified domain"), "contoso.onmicrosoft.com")
 	})
 	find(root, func(o fyne.CanvasObject) {
-		if c, ok := o.(*widget.Check); ok && strings.HasPrefix(c.Text, "Issue a Temporary Access Pass") {
+		if c, ok := o.(*widget.Check); ok && strings.HasPrefix(c.Text, "Temporary Access Pass per JIT window") {
 			c.SetChecked(true)
 		}
 	})
