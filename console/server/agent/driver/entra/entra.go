@@ -106,7 +106,11 @@ type Driver struct {
 	ids     map[string]string   // account name → object id of the users this driver created (replication)
 	written map[string]written  // account name → the password this driver last wrote, hashed, and when
 	roles   map[string]roleInfo // role display name (lower case) → definition; nil until read
+	rolesAt time.Time           // when roles was read
 }
+
+// rolesFor is how long the role definitions read are trusted: a custom role an admin adds is seen within it.
+const rolesFor = 10 * time.Minute
 
 type roleInfo struct{ id, name string }
 
@@ -534,12 +538,12 @@ type assignment struct {
 
 type heldRole struct{ assignmentID, roleID, name string }
 
-// roleDefs reads the tenant's role definitions once per driver.
+// roleDefs reads the tenant's role definitions, again after rolesFor.
 func (d *Driver) roleDefs(ctx context.Context) (map[string]roleInfo, error) {
 	d.mu.Lock()
-	r := d.roles
+	r, at := d.roles, d.rolesAt
 	d.mu.Unlock()
-	if r != nil {
+	if r != nil && d.cfg.Now().Sub(at) < rolesFor {
 		return r, nil
 	}
 	var out struct {
@@ -553,7 +557,7 @@ func (d *Driver) roleDefs(ctx context.Context) (map[string]roleInfo, error) {
 		r[strings.ToLower(v.DisplayName)] = roleInfo{id: v.ID, name: v.DisplayName}
 	}
 	d.mu.Lock()
-	d.roles = r
+	d.roles, d.rolesAt = r, d.cfg.Now()
 	d.mu.Unlock()
 	return r, nil
 }
