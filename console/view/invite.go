@@ -2,6 +2,7 @@ package view
 
 import (
 	"fmt"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -30,7 +31,7 @@ func inviteScreen(e env) screen {
 			guide.SetText(fmt.Sprintf("Send this invite to each technician of %s. In the TechClient they paste it, choose the username you tell them "+
 				"(co-managed client staff also give their organization), and register. They then show up under Pending techs: "+
 				"approve them after they read out the fingerprint their TechClient shows.\n\nClient GUID: %s\nHub: %s\nHub fingerprint: %s",
-				orDash(s.Tenant.Name), i.ClientGUID, i.HubURL, i.HubPin))
+				orDash(s.Tenant.Name), i.ClientGUID, strings.Join(i.URLs(), ", "), i.HubPin))
 			qr.Objects = inviteQR(i.String())
 			qr.Refresh()
 		},

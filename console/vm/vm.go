@@ -230,13 +230,16 @@ type App struct {
 	// Notice is the last outcome or error of an action, for the status line.
 	Notice binding.String
 
-	mu        sync.Mutex
-	api       *hubclient.Client
-	invite    wire.Invite
-	snap      *Snapshot
-	listeners []func()
-	me        Me // cached by whoami
-	meKnown   bool
+	mu     sync.Mutex
+	api    *hubclient.Client
+	invite wire.Invite
+	// hubURLs are the public URLs the hub's health answer names (serve --public-url); hubURLsKnown once read.
+	hubURLs      []string
+	hubURLsKnown bool
+	snap         *Snapshot
+	listeners    []func()
+	me           Me // cached by whoami
+	meKnown      bool
 	// jitSeen holds the pending JIT requests already announced; jitListeners hear of new ones (jit.go).
 	jitSeen      map[int64]bool
 	jitListeners []func(wire.JITGrant)
@@ -291,6 +294,7 @@ func (a *App) Connect(api *hubclient.Client, invite wire.Invite, describe string
 	a.mu.Lock()
 	a.api, a.invite = api, invite
 	a.meKnown = false
+	a.hubURLs, a.hubURLsKnown = nil, false
 	a.mu.Unlock()
 	_ = a.Hub.Set(describe)
 }
@@ -302,11 +306,33 @@ func (a *App) Connected() bool {
 	return a.api != nil
 }
 
-// Invite is the invite of this tenant's hub, as the agents' enrolment command carries it.
+// Invite is the invite of this tenant's hub, as the agents' enrolment command carries it. When the hub names its
+// public URLs (its replicas or load balancers: serve --public-url), the invite carries those, in the hub's order,
+// instead of the address this Console reaches it at (which may be an inside one), so TechClients and agents can
+// fail over between them; otherwise it is the Console's own.
 func (a *App) Invite() wire.Invite {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.invite
+	return a.invite.WithURLs(a.hubURLs...)
+}
+
+// learnHubURLs reads the hub's public URLs once per connection, from a hub that names them.
+func (a *App) learnHubURLs(ctx context.Context, api *hubclient.Client) {
+	a.mu.Lock()
+	known := a.hubURLsKnown
+	a.mu.Unlock()
+	if known || !api.Supports(wire.CapHubURLs) {
+		return
+	}
+	h, err := api.Health(ctx)
+	if err != nil {
+		return // the next refresh asks again; until then invites carry the Console's own address
+	}
+	a.mu.Lock()
+	if a.api == api {
+		a.hubURLs, a.hubURLsKnown = h.URLs, true
+	}
+	a.mu.Unlock()
 }
 
 // TechInvite is the invite TechClients paste to register. Once this Console verifies the tenant's signed
@@ -367,6 +393,7 @@ func (a *App) Refresh(ctx context.Context) error {
 		return fmt.Errorf("refresh tenant: %w", err)
 	}
 	s.Tenant = *tenant
+	a.learnHubURLs(ctx, api)
 	if s.Me, err = a.whoami(ctx, api); err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func firstRun(u *ui) fyne.CanvasObject {
 	// A pasted invite fills the three fields, so the technician sees what it points at.
 	f.invite.OnChanged = func(s string) {
 		if inv, err := vm.ParseInvite(s); err == nil {
-			f.hubURL.SetText(inv.HubURL)
+			f.hubURL.SetText(strings.Join(inv.URLs(), ", "))
 			f.guid.SetText(inv.ClientGUID)
 			f.pin.SetText(inv.HubPin)
 		}
@@ -61,8 +61,11 @@ func firstRun(u *ui) fyne.CanvasObject {
 			Username: strings.TrimSpace(f.username.Text), DisplayName: f.display.Text, Email: f.email.Text,
 			Organization: f.org.Text, Passphrase: f.pass.Text, Confirm: f.conf.Text}
 		if inv := strings.TrimSpace(f.invite.Text); inv != "" {
-			if _, err := vm.ParseInvite(inv); err != nil || f.hubURL.Text == "" {
+			parsed, err := vm.ParseInvite(inv)
+			if err != nil || f.hubURL.Text == "" {
 				r.Invite = inv // let the view-model explain what is wrong with it
+			} else if f.hubURL.Text == strings.Join(parsed.URLs(), ", ") && f.guid.Text == parsed.ClientGUID && f.pin.Text == parsed.HubPin {
+				r.Invite = inv // as pasted: with all it carries beyond the three fields (more addresses, the authority)
 			}
 		}
 		return r

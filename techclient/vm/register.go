@@ -23,7 +23,7 @@ import (
 // Registration is the first-run form: an invite, or its three fields, and who the technician is.
 type Registration struct {
 	Invite     string // the pasted invite string; when empty the three fields below are used
-	HubURL     string
+	HubURL     string // one address of the hub, or several of the same hub comma separated
 	ClientGUID string
 	HubPin     string
 
@@ -59,11 +59,15 @@ func (r Registration) invite() (wire.Invite, error) {
 		}
 		return inv, nil
 	}
-	inv := wire.Invite{HubURL: strings.TrimRight(strings.TrimSpace(r.HubURL), "/"), ClientGUID: strings.ToLower(strings.TrimSpace(r.ClientGUID)),
-		HubPin: strings.ToLower(strings.TrimSpace(r.HubPin))}
+	// The hub's address field may hold several addresses of the same hub (its replicas), comma separated.
+	inv := wire.Invite{ClientGUID: strings.ToLower(strings.TrimSpace(r.ClientGUID)),
+		HubPin: strings.ToLower(strings.TrimSpace(r.HubPin))}.WithURLs(wire.SplitURLs(r.HubURL)...)
 	var errs []error
-	if u, err := url.Parse(inv.HubURL); err != nil || u.Scheme != "https" || u.Host == "" {
-		errs = append(errs, &FieldError{"hubURL", "enter the hub's address, such as https://hub.example.com:8443"})
+	for _, a := range inv.URLs() {
+		if u, err := url.Parse(a); err != nil || u.Scheme != "https" || u.Host == "" {
+			errs = append(errs, &FieldError{"hubURL", "enter the hub's address, such as https://hub.example.com:8443 (several, comma separated)"})
+			break
+		}
 	}
 	if !wire.ValidGUID(inv.ClientGUID) {
 		errs = append(errs, &FieldError{"clientGUID", "a client GUID looks like 3f2a…-…: 32 hexadecimal digits in five groups"})
