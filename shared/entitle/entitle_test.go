@@ -168,13 +168,13 @@ func TestNaming(t *testing.T) {
 		"ad":    {"alice-ctso", "a.b_c-d", "12345678901234567890"},
 		"linux": {"alice-ctso", "_svc", "a"},
 		"ldap":  {"Alice.Smith-x"},
-		"entra": {"alice-ctso", "Alice.Smith_x", "o'brien-ctso", "a"},
+		"entra": {"alice-ctso", "Alice.Smith_x", "a"},
 	}
 	invalid := map[string][]string{
 		"ad":    {"", "123456789012345678901", "a/b", "a[b", "a*b", "a@b", "...", "ab."},
 		"linux": {"Alice", "1abc", "a.b", "a234567890123456789012345678901234", ""},
 		"ldap":  {"", "a b", "a,b"},
-		"entra": {"", "a b", "a@b", ".alice", "alice.", "a..b", "a:b", strings.Repeat("a", 65)},
+		"entra": {"", "a b", "a@b", "o'brien-ctso", "a~b", ".alice", "alice.", "a..b", "a:b", strings.Repeat("a", 65)},
 		"other": {"alice"},
 	}
 	for d, names := range valid {

@@ -205,14 +205,15 @@ func ValidName(driver, name string) error {
 			}
 		}
 	case "entra":
-		// The user principal name's part before @ (the agent appends its verified domain): at most 64 of
-		// A–Z a–z 0–9 ' . - _ ! # ^ ~, no dot first, last or twice in a row.
+		// The user principal name's part before @ (the agent appends its verified domain). Entra accepts
+		// ' ! # ^ ~ too, but such a name is awkward to type at a sign-in prompt and the agent's driver refuses it:
+		// the hub plans only names the agent will take.
 		if name == "" || len(name) > 64 {
 			return fmt.Errorf("%w: %q: an Entra user name has 1 to 64 characters before the @", ErrBadName, name)
 		}
 		for _, c := range name {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("'.-_!#^~", c)) {
-				return fmt.Errorf("%w: %q: an Entra user name uses letters, digits and ' . - _ ! # ^ ~", ErrBadName, name)
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+				return fmt.Errorf("%w: %q: an Entra user name uses letters, digits, '.', '_' and '-'", ErrBadName, name)
 			}
 		}
 		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
