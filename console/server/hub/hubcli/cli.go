@@ -264,6 +264,9 @@ func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, log
 	}
 	defer st.Close()
 	cfg.Logger = log
+	// With PostgreSQL, other replicas may share the database: their changes wake this one's long polls.
+	done := hubserve.Replicas(db, &cfg, log)
+	defer done()
 	h := hub.New(st, id, cfg)
 	srv, err := hubserve.Listen(h, listen, scfg)
 	if err != nil {
