@@ -361,6 +361,7 @@ func targetFlags(fs *flag.FlagSet, cfg *Config) (afterParse func()) {
 	})
 	fs.StringVar(&cfg.AuthorityURL, "authority-url", "", "entra: tests only: the login host instead of Microsoft's")
 	fs.StringVar(&cfg.GraphURL, "graph-url", "", "entra: tests only: the Graph base URL instead of Microsoft's")
+	fs.BoolVar(&cfg.IssueTAP, "issue-tap", false, "entra: give each just-in-time window a Temporary Access Pass sealed to the tech (for a tenant that requires MFA)")
 	return func() {
 		if cfg.Driver == DriverEntra {
 			cfg.Verify = verify
@@ -496,7 +497,7 @@ func runAgent(ctx context.Context, log *slog.Logger, o runOptions) error {
 		pin = &agent.AuthorityPin{Anchor: anchor, File: filepath.Join(o.stateDir, AuthorityStateName), Hub: c}
 	}
 	r, err := agent.New(agent.Config{Hub: c, NewDriver: newDriver, Parallelism: cfg.Parallelism, PollWait: o.pollWait,
-		JITStateFile: filepath.Join(o.stateDir, JITStateName), Authority: pin, Key: id.Signer(),
+		JITStateFile: filepath.Join(o.stateDir, JITStateName), Authority: pin, Key: id.Signer(), TemporaryAccess: cfg.IssueTAP,
 		Hook: hook, Logger: log.With("agent", cfg.AgentID, "target", cfg.Name, "driver", cfg.Driver)})
 	if err != nil {
 		return fmt.Errorf("run: %w", err)

@@ -115,6 +115,9 @@ type Config struct {
 	VerifyAnswers  map[string]string `json:"verifyAnswers,omitempty"`
 	AuthorityURL   string            `json:"authorityUrl,omitempty"`
 	GraphURL       string            `json:"graphUrl,omitempty"`
+	// IssueTAP gives each just-in-time window a Temporary Access Pass sealed to the tech's device, revoked when
+	// the window closes: for a tenant that requires a second factor at sign-in (agent.Config.TemporaryAccess).
+	IssueTAP bool `json:"issueTap,omitempty"`
 
 	// The agent identity's keystore.
 	Keyring    bool   `json:"keyring,omitempty"` // try the OS keyring before the passphrase file
