@@ -3,8 +3,8 @@ package agent_test
 import (
 	"bytes"
 	"context"
-	"os"
 	"crypto/x509"
+	"os"
 	"testing"
 	"time"
 
