@@ -65,6 +65,10 @@ func (h *Harness) RequireSQLite(why string) {
 	}
 }
 
+// PostgresDSN is the DSN of the harness's PostgreSQL schema ("" on SQLite): what the parts of another hub process on
+// the same database connect to, such as the replicas' change feed.
+func (h *Harness) PostgresDSN() string { return h.pgDSN }
+
 // OpenStore opens the harness's database again, as a restarted hub does; it is closed when the test ends.
 func (h *Harness) OpenStore() store.Store {
 	h.T.Helper()
