@@ -15,13 +15,14 @@
 // invite and the single-use owner claim token; serve runs the API (package hubserve) until ctx ends, naming the
 // hub's public URLs (every replica's or load balancer's address) in its health answer, from which the Console
 // builds invites that carry them all; invite prints an existing tenant's invite again (--url takes the same list,
-// comma separated, and clients fail over between its addresses); backup writes an online copy of the database; verify-audit checks the audit
-// log's hash chain and, for each tenant whose signed authority holds an audit checkpoint, that the event it
-// names still has the hash the admins signed (a rewrite with every hash computed again passes the walk alone);
-// with --file it checks an audit export of the Console instead, away from the hub (package auditexport).
-// migrate-store moves a hub from its SQLite file into an empty PostgreSQL database (store.Copy) and prints each
-// table's rows on both sides and the audit chains' check (migratestore.go). recovery export writes the stored envelopes of an account, a tech or every account as .age files that the
-// holder of the tenant's recovery identity opens with the plain age command (recovery.go). Every flag can also
+// comma separated, and clients fail over between its addresses); backup writes an online copy of the database;
+// verify-audit checks the audit log's hash chain and, for each tenant whose signed authority holds an audit
+// checkpoint, that the event it names still has the hash the admins signed (a rewrite with every hash computed
+// again passes the walk alone); with --file it checks an audit export of the Console instead, away from the hub
+// (package auditexport). migrate-store moves a hub from its SQLite file into an empty PostgreSQL database
+// (store.Copy) and prints each table's rows on both sides and the audit chains' check (migratestore.go). recovery
+// export writes the stored envelopes of an account, a tech or every account as .age files that the holder of the
+// tenant's recovery identity opens with the plain age command (recovery.go). Every flag can also
 // be set by its environment variable (WATCHWORD_HUB_<FLAG>).
 //
 // cli.go holds the commands, db.go the database they open (a SQLite file, or PostgreSQL by URL) and migrate,
