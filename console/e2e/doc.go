@@ -21,4 +21,16 @@
 // Each step prints one line with its measured latency, and the run ends with "e2e: 11 passed, 0 failed", shown by
 // `go test ./...` without -v. Without the targets (WATCHWORD_TARGETS_ENV unset) the test skips, except under
 // CI=true where it fails.
+//
+// TestReplicas (replicas_test.go) is the story of several hubs: two watchword-hub processes with one hub key on the
+// PostgreSQL cluster of scripts/pgcluster.sh (Patroni, a primary and a synchronous standby, started and stopped by
+// the test through internal/testsupport/pgcluster), an agent on the Samba DC and TechClients pinned to one replica
+// or the other. A rotation confirmed through one replica reaches a TechClient long-polling the other within 1 s; a
+// replica SIGKILLed under load, then the database primary's node, lose no confirmed version and lock nobody out
+// (every account logs in with a stored envelope's password). It ends with "replicas: N kills, 0 confirmed lost,
+// 0 lockouts". BenchmarkReplicas runs the same for make bench. It needs root for the cluster: without it the test
+// skips, and under CI=true fails.
+//
+// Files: e2e_test.go (the story), device_test.go (a TechClient view-model), procs_test.go (building and running the
+// binaries), targets_test.go (logins to the targets), compromise_test.go (TestHubCompromise), replicas_test.go.
 package e2e

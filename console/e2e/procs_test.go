@@ -20,7 +20,7 @@ import (
 )
 
 // moduleRoot is the repository root (where go.mod is).
-func moduleRoot(t *testing.T) string {
+func moduleRoot(t testing.TB) string {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		t.Fatalf("go env GOMOD: %v", err)
@@ -33,7 +33,7 @@ type binaries struct{ hub, agent, age string }
 
 // build builds watchword-hub and watchword-agent from this tree (pure Go, as released) and the age command
 // v1.3.2 (outside this module, as an MSP owner would install it), in parallel.
-func build(t *testing.T, dir string) binaries {
+func build(t testing.TB, dir string) binaries {
 	root := moduleRoot(t)
 	b := binaries{hub: filepath.Join(dir, "watchword-hub"), agent: filepath.Join(dir, "watchword-agent"), age: filepath.Join(dir, "age")}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -102,7 +102,7 @@ type proc struct {
 	done chan error
 }
 
-func start(t *testing.T, name string, env []string, bin string, args ...string) *proc {
+func start(t testing.TB, name string, env []string, bin string, args ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, cmd: exec.Command(bin, args...), logs: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
@@ -144,7 +144,7 @@ func (p *proc) alive() error {
 	}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +154,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // waitHealthy waits for the hub's /healthz (the pin is checked later by every typed client).
-func waitHealthy(t *testing.T, p *proc, addr string) {
+func waitHealthy(t testing.TB, p *proc, addr string) {
 	t.Helper()
 	c := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	defer c.CloseIdleConnections()

@@ -21,7 +21,7 @@ type directory struct {
 	tls                           *tls.Config
 }
 
-func adDirectory(t *testing.T, env targets.Env) directory {
+func adDirectory(t testing.TB, env targets.Env) directory {
 	return directory{url: env.Get(t, "WW_AD_URL"), baseDN: env.Get(t, "WW_AD_BASE_DN"), adminDN: env.Get(t, "WW_AD_ADMIN_DN"),
 		adminPW: env.Get(t, "WW_AD_ADMIN_PASSWORD"), tls: env.TLSConfig(t)}
 }
@@ -76,7 +76,7 @@ func (d directory) bind(name, password string) error {
 }
 
 // remove deletes test accounts the run created (the agent only disables); it refuses names without the test prefix.
-func (d directory) remove(t *testing.T, names []string) {
+func (d directory) remove(t testing.TB, names []string) {
 	for _, n := range names {
 		if !strings.HasPrefix(n, "wwt-") {
 			t.Errorf("cleanup: refusing to delete %q", n)

@@ -104,5 +104,16 @@ func (c *Cluster) Rejoin() error {
 	return nil
 }
 
+// Leader is the member whose Patroni answers as the writable leader ("n1" or "n2"), or "" when none does.
+func (c *Cluster) Leader() string {
+	out, _ := c.run("status")
+	for _, line := range strings.Split(out, "\n") {
+		if name, rest, ok := strings.Cut(line, ": "); ok && strings.HasPrefix(rest, "leader ") {
+			return name
+		}
+	}
+	return ""
+}
+
 // Healthy reports whether a leader and a synchronous standby exist.
 func (c *Cluster) Healthy() bool { _, err := c.run("status"); return err == nil }
