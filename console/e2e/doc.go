@@ -16,9 +16,13 @@
 //  9. the hub's database and logs hold none of the run's passwords;
 //  10. watchword-hub recovery export writes the account's envelopes as .age files, and the recovery identity opens
 //     one with the plain age command;
-//  11. the audit log verifies and holds every approval, onboarding change, rotation, reveal and deactivation.
+//  11. the audit log verifies and holds every approval, onboarding change, rotation, reveal and deactivation;
+//  12. the organization's Microsoft 365 tenant (Microsoft Graph's test server, internal/testsupport/graphtest) gets
+//     an entra agent and a directory role for its domains: a co-managed tech's cloud account appears on their
+//     TechClient with that role and the password it shows, and when the tech is deactivated it is disabled, its
+//     role removed, and it leaves the list.
 //
-// Each step prints one line with its measured latency, and the run ends with "e2e: 11 passed, 0 failed", shown by
+// Each step prints one line with its measured latency, and the run ends with "e2e: 12 passed, 0 failed", shown by
 // `go test ./...` without -v. Without the targets (WATCHWORD_TARGETS_ENV unset) the test skips, except under
 // CI=true where it fails.
 //

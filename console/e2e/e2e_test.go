@@ -20,6 +20,7 @@ import (
 
 	"github.com/watchword/watchword/console/server/agent/driver"
 	cvm "github.com/watchword/watchword/console/vm"
+	"github.com/watchword/watchword/internal/testsupport/graphtest"
 	"github.com/watchword/watchword/internal/testsupport/summary"
 	"github.com/watchword/watchword/internal/testsupport/targets"
 	"github.com/watchword/watchword/shared/hubclient"
@@ -694,6 +695,82 @@ func TestE2E(t *testing.T) {
 			return "", fmt.Errorf("watchword-hub verify-audit: %v: %s", err, out)
 		}
 		return fmt.Sprintf("%d events, %d reveals; Console: chain holds; CLI: %s", total, reveals.Load(), strings.TrimSpace(string(out))), nil
+	})
+
+	s.step(12, "co-managed tech's Entra account: on the TechClient, gone when deactivated", func() (string, error) {
+		// The organization's Microsoft 365 tenant, as Microsoft Graph's test server on loopback, and an entra agent
+		// for it enrolled as an admin does; the Console gives the organization's domains and the All rights an
+		// Entra directory role.
+		const entraHost = "testcorp.onmicrosoft.test"
+		srv := graphtest.New(t)
+		clientID, cert := srv.NewApp(t)
+		dir := filepath.Join(work, "entra")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", err
+		}
+		certFile, keyFile := cert.WriteFiles(t, dir)
+		st := time.Now()
+		if err := enroll(entraHost, wire.DriverEntra, nil, "--tenant-id", srv.TenantID, "--client-id", clientID,
+			"--cert-file", certFile, "--key-file", keyFile, "--upn-domain", srv.Domain, "--usage-location", "GB",
+			"--ca-file", srv.CAFile(t, dir), "--authority-url", srv.LoginURL, "--graph-url", srv.GraphURL); err != nil {
+			return "", err
+		}
+		snap := console.Snapshot()
+		var all *wire.Right
+		for i := range snap.Rights {
+			if snap.Rights[i].Name == wire.AllRights {
+				all = &snap.Rights[i]
+			}
+		}
+		var domains *wire.Group
+		for i := range snap.AgentGroups {
+			if snap.AgentGroups[i].Name == org+" domains" {
+				domains = &snap.AgentGroups[i]
+			}
+		}
+		if all == nil || domains == nil {
+			return "", fmt.Errorf("no %s right or %q AgentGroup", wire.AllRights, org+" domains")
+		}
+		targets := cvm.FormatTargets(all.Targets) + "\n" + wire.DriverEntra + ": User Administrator"
+		if err := console.SaveRight(ctx, all.ID, all.Name, targets); err != nil {
+			return "", err
+		}
+		if err := console.SaveGroup(ctx, true, domains.ID, domains.Name, append(slices.Clone(domains.Members), agentIDs[entraHost])); err != nil {
+			return "", err
+		}
+		upn := account(c1.username) + "@" + srv.Domain
+		listed, err := c1.hosts(30*time.Second, adHost, entraHost)
+		if err != nil {
+			return "", fmt.Errorf("%s's TechClient: %v (rows %v)", c1.username, err, c1.rows())
+		}
+		listed = time.Since(st)
+		if u, ok := srv.LookupUser(upn); !ok || !u.Enabled || !slices.Equal(srv.Rights(upn), []string{"User Administrator"}) {
+			return "", fmt.Errorf("%s in the tenant: present %v, enabled %v, roles %v", upn, ok, u.Enabled, srv.Rights(upn))
+		}
+		pw, err := revealTo(c1, entraHost)
+		if err != nil {
+			return "", err
+		}
+		if u, _ := srv.LookupUser(upn); u.Password != pw {
+			return "", fmt.Errorf("the password %s's TechClient shows is not %s's in the tenant", c1.username, upn)
+		}
+		dt := time.Now()
+		if err := console.Deactivate(ctx, c1.techID); err != nil {
+			return "", err
+		}
+		if _, err := waitFor(10*time.Second, func() bool {
+			u, _ := srv.LookupUser(upn)
+			return !u.Enabled && len(srv.Rights(upn)) == 0
+		}); err != nil {
+			u, _ := srv.LookupUser(upn)
+			return "", fmt.Errorf("%s after the deactivation: enabled %v, roles %v", upn, u.Enabled, srv.Rights(upn))
+		}
+		disabled := time.Since(dt)
+		if _, err := waitFor(5*time.Second, func() bool { return len(c1.rows()) == 0 }); err != nil {
+			return "", fmt.Errorf("%s's TechClient still shows %v", c1.username, c1.rows())
+		}
+		return fmt.Sprintf("enroll → Entra account with its role on the TechClient %s; deactivate → disabled, roles removed %s, TechClient empty %s",
+			ms(listed), ms(disabled), ms(time.Since(dt))), nil
 	})
 
 	for _, p := range append([]*proc{hubProc}, mapValues(agentLogs)...) {
