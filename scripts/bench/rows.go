@@ -36,6 +36,18 @@ func runs(quick bool) map[string]run {
 		"load": {pkg: "./console/server/hub/", bench: "^BenchmarkHubUnderLoad$", benchtime: "1x", timeout: 6 * time.Minute,
 			env: []string{"WATCHWORD_BENCH_LOAD_CLIENTS=" + sz("2000", "200"), "WATCHWORD_BENCH_LOAD_ACCOUNTS=" + sz("5000", "500"),
 				"WATCHWORD_BENCH_LOAD_SECONDS=" + sz("60", "10")}},
+		// The same load on the PostgreSQL cluster of scripts/pgcluster.sh (a primary and a synchronous standby under
+		// Patroni), with one hub process and with two; each run starts a fresh cluster and stops it.
+		"load-pg1": {pkg: "./console/server/hub/", bench: "^BenchmarkHubUnderLoad$", benchtime: "1x", timeout: 8 * time.Minute,
+			env: []string{"WATCHWORD_BENCH_LOAD_ENGINE=postgres", "WATCHWORD_BENCH_LOAD_REPLICAS=1", "WATCHWORD_BENCH_LOAD_CLIENTS=" + sz("2000", "200"),
+				"WATCHWORD_BENCH_LOAD_ACCOUNTS=" + sz("5000", "500"), "WATCHWORD_BENCH_LOAD_SECONDS=" + sz("60", "10")}},
+		"load-pg2": {pkg: "./console/server/hub/", bench: "^BenchmarkHubUnderLoad$", benchtime: "1x", timeout: 8 * time.Minute,
+			env: []string{"WATCHWORD_BENCH_LOAD_ENGINE=postgres", "WATCHWORD_BENCH_LOAD_REPLICAS=2", "WATCHWORD_BENCH_LOAD_CLIENTS=" + sz("2000", "200"),
+				"WATCHWORD_BENCH_LOAD_ACCOUNTS=" + sz("5000", "500"), "WATCHWORD_BENCH_LOAD_SECONDS=" + sz("60", "10")}},
+		// Two real hub binaries on the cluster, a real agent on the Samba DC: cross-replica push, a hub and a
+		// primary killed under load (TestReplicas's scenario).
+		"replicas": {pkg: "./console/e2e/", bench: "^BenchmarkReplicas$", benchtime: "1x", timeout: 10 * time.Minute,
+			env: []string{"WATCHWORD_BENCH_ROTATIONS=" + sz("200", "30")}},
 		"cold":   {pkg: "./techclient/view/", bench: "^BenchmarkColdStartToList$", benchtime: "3x", count: n(5, 2), timeout: time.Minute},
 		"filter": {pkg: "./techclient/view/", bench: "^BenchmarkFilter5000$", benchtime: "50x", count: n(5, 2), timeout: 2 * time.Minute},
 		"jit": {pkg: "./console/server/agent/", bench: "^BenchmarkJITEnable$", benchtime: "1x", timeout: 5 * time.Minute,
@@ -86,7 +98,7 @@ func hubSizes(quick bool) []int {
 
 // order is the order the runs go in: the product's own rows, then the peers, then the scaling section.
 func order(quick bool) []string {
-	o := []string{"recompute", "plan", "overhead", "push", "offboard", "load", "cold", "filter", "jit", "entra-jit",
+	o := []string{"recompute", "plan", "overhead", "push", "offboard", "load", "load-pg1", "load-pg2", "replicas", "cold", "filter", "jit", "entra-jit",
 		"authority-approve", "authority-console", "authority-plan", "authority-open", "seal", "ondemand", "access", "vault-throughput", "scale-rotation"}
 	for _, c := range hubSizes(quick) {
 		o = append(o, fmt.Sprintf("scale-hub-%d", c))
@@ -179,6 +191,42 @@ func specs() []rowSpec {
 						ms(fp99), ms(wp99), ms(res.first(n, "full-p99-ms")), errs, res.first(n, "spurious"), res.first(n, "storm-wakeups"), rss, res.first(n, "rss-idle-MiB")),
 					ratio:   "—",
 					figures: map[string]float64{"errors": errs, "delta fetch p99": fp99, "wake-up p99": wp99, "peak RSS": rss}}
+			}},
+		{name: "hub under load, PostgreSQL", runs: []string{"load", "load-pg1", "load-pg2"},
+			limits: []limit{{"errors", 0, ""}, {"wake-up p99, two replicas", 1000, "ms"}},
+			build: func(get func(string) *result) row {
+				n := "BenchmarkHubUnderLoad"
+				engines := []struct{ name, key string }{{"SQLite", "load"}, {"PostgreSQL, 1 hub", "load-pg1"}, {"PostgreSQL, 2 hubs", "load-pg2"}}
+				var med, p99 []string
+				var errs float64
+				for _, e := range engines {
+					res := get(e.key)
+					med = append(med, fmt.Sprintf("%s: delta fetch %s, wake-up %s", e.name, ms(res.first(n, "fetch-p50-ms")), ms(res.first(n, "wake-p50-ms"))))
+					p99 = append(p99, fmt.Sprintf("%s: delta fetch %s, wake-up %s, %.0f errors, RSS %.0f MiB", e.name, ms(res.first(n, "fetch-p99-ms")),
+						ms(res.first(n, "wake-p99-ms")), res.first(n, "errors"), res.first(n, "rss-peak-MiB")))
+					errs += res.first(n, "errors")
+				}
+				return row{how: fmt.Sprintf("the hub-under-load row's load (%.0f long-polling tech clients, a %.0f-account tech, a rotation every 0.1 s) on SQLite (that row's run), "+
+					"then on the PostgreSQL cluster of scripts/pgcluster.sh (a primary and a synchronous standby under Patroni, a fresh cluster each) with one hub process, "+
+					"and with two sharing the hub key: the pollers split between them, every rotation staged through the first, so half the wake-ups cross replicas; RSS is the first hub's",
+					get("load-pg2").first(n, "clients"), get("load-pg2").first(n, "accounts")),
+					median: strings.Join(med, "; "), p99: strings.Join(p99, "; "), ratio: fmt.Sprintf("wake-up p99 PostgreSQL 2 hubs ÷ SQLite %.1f×",
+						get("load-pg2").first(n, "wake-p99-ms")/get("load").first(n, "wake-p99-ms")),
+					figures: map[string]float64{"errors": errs, "wake-up p99, two replicas": get("load-pg2").first(n, "wake-p99-ms")}}
+			}},
+		{name: "replicas", runs: []string{"replicas"},
+			limits: []limit{{"cross-replica push p99", 1000, "ms"}, {"failover", 30000, "ms"}, {"confirmed lost", 0, ""}, {"lockouts", 0, ""}},
+			build: func(get func(string) *result) row {
+				res, n := get("replicas"), "BenchmarkReplicas"
+				p99, fo := res.first(n, "push-p99-ms"), res.first(n, "failover-ms")
+				return row{how: fmt.Sprintf("two watchword-hub processes (A, B) on the PostgreSQL cluster, a watchword-agent on the Samba DC enrolled through A, TechClient view-models long-polling B: "+
+					"%.0f rotations confirmed through A → shown on B; then under load (every account asked to rotate every 0.3 s) A is SIGKILLed, and the primary's node crashes "+
+					"(patroni and postmaster killed together); failover = the crash → the agent's first confirmed rotation (stage, set, verify, confirm); afterwards every version "+
+					"the agent was told was confirmed is looked up, and every account logs in on the DC (Kerberos, NTLM) with a stored envelope's password", res.first(n, "rotations")),
+					median: fmt.Sprintf("push %s", ms(res.first(n, "push-p50-ms"))),
+					p99: fmt.Sprintf("push %s; A killed → first confirmation through B %s; primary killed → first confirmed rotation %s; %.0f kills, %.0f confirmed lost, %.0f lockouts",
+						ms(p99), ms(res.first(n, "hub-failover-ms")), ms(fo), res.first(n, "kills"), res.first(n, "lost"), res.first(n, "lockouts")),
+					ratio: "—", figures: map[string]float64{"cross-replica push p99": p99, "failover": fo, "confirmed lost": res.first(n, "lost"), "lockouts": res.first(n, "lockouts")}}
 			}},
 		{name: "crypto", runs: []string{"seal"},
 			limits: []limit{{"seal ÷ age", 1.1, "×"}, {"device open ÷ age", 1.1, "×"}, {"recovery open ÷ age", 1.1, "×"}},

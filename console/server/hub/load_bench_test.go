@@ -27,6 +27,7 @@ import (
 	"github.com/watchword/watchword/console/server/hub/hubcli"
 	"github.com/watchword/watchword/console/server/hub/hubserve"
 	"github.com/watchword/watchword/console/server/hub/store"
+	"github.com/watchword/watchword/internal/testsupport/pgcluster"
 	"github.com/watchword/watchword/shared/hubclient"
 	"github.com/watchword/watchword/shared/seal"
 	"github.com/watchword/watchword/shared/wire"
@@ -39,6 +40,7 @@ const (
 	envChildDB     = "WATCHWORD_BENCH_HUB_DB"
 	envChildListen = "WATCHWORD_BENCH_HUB_LISTEN"
 	envChildLog    = "WATCHWORD_BENCH_HUB_LOG"
+	envChildKey    = "WATCHWORD_BENCH_HUB_KEY"
 )
 
 // TestBenchChildHub is the hub process of BenchmarkHubUnderLoad; it skips in an ordinary test run.
@@ -85,7 +87,11 @@ func TestBenchChildHub(t *testing.T) {
 			}
 		}()
 	}
-	if err := hubcli.Main(ctx, []string{"serve", "--db", db, "--listen", os.Getenv(envChildListen)}, logf, logf); err != nil {
+	args := []string{"serve", "--db", db, "--listen", os.Getenv(envChildListen)}
+	if key := os.Getenv(envChildKey); key != "" {
+		args = append(args, "--key", key)
+	}
+	if err := hubcli.Main(ctx, args, logf, logf); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -138,6 +144,9 @@ func (l *latencies) n() int {
 // staged → its poller has it) and of tenant-wide changes, spurious wake-ups, errors (a rotation its poller never
 // saw counts as one) and the hub process's idle and peak resident set (VmRSS, VmHWM).
 // Goal: 0 errors, p99 ≤ 50 ms, RSS ≤ 256 MiB. Sizes: WATCHWORD_BENCH_LOAD_CLIENTS, _ACCOUNTS, _SECONDS.
+// WATCHWORD_BENCH_LOAD_ENGINE=postgres runs it on a fresh PostgreSQL cluster (scripts/pgcluster.sh, root) instead of
+// a SQLite file, and WATCHWORD_BENCH_LOAD_REPLICAS=N on N hub processes sharing the hub key: poller i long-polls
+// replica i mod N, every rotation is staged through the first, and the RSS figures are the first's.
 // Run: go test -run '^$' -bench HubUnderLoad -benchtime 1x ./console/server/hub/
 func BenchmarkHubUnderLoad(b *testing.B) {
 	clients := envInt("WATCHWORD_BENCH_LOAD_CLIENTS", 2000)
@@ -159,26 +168,35 @@ func freePort(tb testing.TB) string {
 
 // loadHub is a populated hub database and the identities that can talk to it.
 type loadHub struct {
-	db, addr, ownerToken string
-	invite               wire.Invite
-	recovery             *seal.Identity
-	heavy                *seal.Identity   // the tech with many accounts
-	pollers              []*seal.Identity // techs with one account each, on the first agent
-	agent                *seal.Identity   // the first agent's key: the load generator rotates as it
-	agentID              int64
-	heavyAccount         int64   // an account of the heavy tech on the first agent
-	pollerAccounts       []int64 // the pollers' accounts, in the order of pollers
+	db, key, addr, ownerToken string
+	replicas                  []string // the listen addresses of every hub process, addr first
+	invite                    wire.Invite
+	recovery                  *seal.Identity
+	heavy                     *seal.Identity   // the tech with many accounts
+	pollers                   []*seal.Identity // techs with one account each, on the first agent
+	agent                     *seal.Identity   // the first agent's key: the load generator rotates as it
+	agentID                   int64
+	heavyAccount              int64   // an account of the heavy tech on the first agent
+	pollerAccounts            []int64 // the pollers' accounts, in the order of pollers
 }
 
 func populate(tb testing.TB, clients, accounts int) *loadHub {
 	ctx := context.Background()
 	dir := tb.TempDir()
 	lh := &loadHub{db: filepath.Join(dir, "hub.db"), addr: freePort(tb)}
-	id, err := hubserve.LoadOrCreateIdentity(lh.db + ".key")
+	lh.key = lh.db + ".key"
+	lh.replicas = []string{lh.addr}
+	for range envInt("WATCHWORD_BENCH_LOAD_REPLICAS", 1) - 1 {
+		lh.replicas = append(lh.replicas, freePort(tb))
+	}
+	if os.Getenv("WATCHWORD_BENCH_LOAD_ENGINE") == "postgres" {
+		lh.db = pgcluster.Start(tb).DSN()
+	}
+	id, err := hubserve.LoadOrCreateIdentity(lh.key)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	st, err := store.Open(ctx, lh.db)
+	st, err := store.OpenURL(ctx, lh.db, store.Options{Migrate: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -326,11 +344,11 @@ func populate(tb testing.TB, clients, accounts int) *loadHub {
 	return lh
 }
 
-// startHubProcess runs the hub in a child process and returns its PID; it is stopped when tb ends.
-func startHubProcess(tb testing.TB, lh *loadHub) int {
+// startHubProcess runs the hub listening on addr in a child process and returns its PID; it is stopped when tb ends.
+func startHubProcess(tb testing.TB, lh *loadHub, addr string) int {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchChildHub$", "-test.bench=^$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envChildDB+"="+lh.db, envChildListen+"="+lh.addr,
-		envChildLog+"="+filepath.Join(filepath.Dir(lh.db), "hub.log"))
+	cmd.Env = append(os.Environ(), envChildDB+"="+lh.db, envChildListen+"="+addr, envChildKey+"="+lh.key,
+		envChildLog+"="+filepath.Join(filepath.Dir(lh.key), "hub-"+strings.ReplaceAll(addr, ":", "_")+".log"))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		tb.Fatal(err)
@@ -375,26 +393,32 @@ func runLoad(b *testing.B, clients, accounts int, dur time.Duration) {
 	t0 := time.Now()
 	lh := populate(b, clients, accounts)
 	b.Logf("populated %d techs and %d accounts in %s", clients+1, accounts+clients, time.Since(t0).Round(time.Millisecond))
-	pid := startHubProcess(b, lh)
+	pid := startHubProcess(b, lh, lh.addr)
+	for _, addr := range lh.replicas[1:] {
+		startHubProcess(b, lh, addr)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), dur+2*time.Minute)
 	defer cancel()
 
-	client := func(id *seal.Identity) *hubclient.Client {
-		c, err := hubclient.New(lh.invite, id, hubclient.WithTimeout(20*time.Second))
+	clientOn := func(replica int, id *seal.Identity) *hubclient.Client {
+		c, err := hubclient.New(lh.invite.WithURLs("https://"+lh.replicas[replica]), id, hubclient.WithTimeout(20*time.Second))
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(c.Close)
 		return c
 	}
+	client := func(id *seal.Identity) *hubclient.Client { return clientOn(0, id) }
 	ownerID, _ := seal.GenerateIdentity()
 	owner := client(ownerID)
 	deadline := time.Now().Add(30 * time.Second)
-	for owner.Healthz(ctx) != nil {
-		if time.Now().After(deadline) {
-			b.Fatal("the hub process did not answer within 30 s")
+	for r := range lh.replicas {
+		for c := clientOn(r, ownerID); c.Healthz(ctx) != nil; {
+			if time.Now().After(deadline) {
+				b.Fatalf("the hub process on %s did not answer within 30 s", lh.replicas[r])
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	if _, err := owner.Claim(ctx, lh.ownerToken, "Owner"); err != nil {
 		b.Fatal(err)
@@ -466,7 +490,7 @@ func runLoad(b *testing.B, clients, accounts int, dur time.Duration) {
 	var wg sync.WaitGroup
 	ready.Add(len(lh.pollers))
 	for i, id := range lh.pollers {
-		c := client(id)
+		c := clientOn(i%len(lh.replicas), id)
 		wg.Go(func() {
 			// As the TechClient does: the full list once, then long polls, and after each wake-up the delta
 			// since the list it holds.
