@@ -33,6 +33,8 @@ build: gui headless
 
 # Every test: unit, real Secret Service, real targets, real windows under Xvfb. Ends with go test's summary lines.
 # Targets that were already running (a developer's own session) are left running; those it started, it stops.
+# TestReplicas starts and stops its own PostgreSQL cluster (scripts/pgcluster.sh); the stop after go test is for a
+# test binary that died (a timeout) before its cleanup ran.
 # The store's conformance suite runs on SQLite and on the targets' PostgreSQL within ./...; the hub's whole suite
 # then runs a second time with its store on PostgreSQL (hubtest's WATCHWORD_HUB_TEST_DB, a schema per test).
 test: deps build
@@ -40,6 +42,7 @@ test: deps build
 	scripts/targets.sh status >/dev/null 2>&1 || { scripts/targets.sh start && started=1; } || exit 1; \
 	xvfb-run -a -s '-screen 0 1280x800x24' scripts/with-secret-service.sh \
 		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./... || rc=$$?; \
+	scripts/pgcluster.sh stop >/dev/null 2>&1 || true; \
 	pg=$$(. $(WATCHWORD_TARGETS_ENV) && echo "$$PG_DSN"); \
 	echo "the hub's suite again, on PostgreSQL ($$pg)"; \
 	WATCHWORD_HUB_TEST_DB="$$pg" $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./console/server/hub/ || rc=$$?; \

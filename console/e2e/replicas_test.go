@@ -89,6 +89,14 @@ type replicaResult struct {
 }
 
 func replicas(t testing.TB, rotations int) (res replicaResult) {
+	// A test's lines show in go test's summary; a benchmark's go with its result, where make bench reads them.
+	say := func(line string) {
+		if _, ok := t.(*testing.B); ok {
+			t.Log(line)
+			return
+		}
+		summary.Print(line)
+	}
 	env := targets.Require(t)
 	cluster := pgcluster.Start(t)
 	res.clusterUp = cluster.Up
@@ -233,7 +241,7 @@ func replicas(t testing.TB, rotations int) (res replicaResult) {
 			t.Fatal(err)
 		}
 	}
-	summary.Print(fmt.Sprintf("replicas: set-up: cluster up %.1f s, 2 hubs, 1 agent, 3 TechClients (2 on B, 1 on A)", cluster.Up.Seconds()))
+	say(fmt.Sprintf("replicas: set-up: cluster up %.1f s, 2 hubs, 1 agent, 3 TechClients (2 on B, 1 on A)", cluster.Up.Seconds()))
 
 	// (a) Rotations confirmed through A, shown on the TechClient long-polling B.
 	onB := techs[0].d
@@ -258,7 +266,7 @@ func replicas(t testing.TB, rotations int) (res replicaResult) {
 	slices.Sort(pushes)
 	worst := pushes[len(pushes)-1]
 	res.push = pushes
-	summary.Print(fmt.Sprintf("replicas: (a) confirm through A → TechClient on B: median %s, max %s over %d rotations", ms(pushes[len(pushes)/2]), ms(worst), len(pushes)))
+	say(fmt.Sprintf("replicas: (a) confirm through A → TechClient on B: median %s, max %s over %d rotations", ms(pushes[len(pushes)/2]), ms(worst), len(pushes)))
 
 	// The load: the owner asks for a rotation of every account every 300 ms, through its client of the Console,
 	// which knows both replicas and moves to B when A dies.
@@ -319,7 +327,7 @@ func replicas(t testing.TB, rotations int) (res replicaResult) {
 	if err := techsCatchUp(ctx, ownerB, agentID, techs, 30*time.Second); err != nil {
 		t.Errorf("after A died: %v", err)
 	}
-	summary.Print(fmt.Sprintf("replicas: (b) SIGKILL A under load: first confirmation through B %s after the kill; Console and 3 TechClients current", ms(bResumed.Sub(killedA))))
+	say(fmt.Sprintf("replicas: (b) SIGKILL A under load: first confirmation through B %s after the kill; Console and 3 TechClients current", ms(bResumed.Sub(killedA))))
 	serve("A", addrA) // back for the rest of the run
 
 	// (c) The PostgreSQL primary's node crashes under load.
@@ -362,7 +370,7 @@ func replicas(t testing.TB, rotations int) (res replicaResult) {
 	if err := techsCatchUp(ctx, ownerB, agentID, techs, 30*time.Second); err != nil {
 		t.Errorf("after the primary died: %v", err)
 	}
-	summary.Print(fmt.Sprintf("replicas: (c) PostgreSQL primary %s crashed under load: the standby %s promoted %s after the kill, the hubs accepted a write %s after, the agent's first confirmed rotation %s after; 3 TechClients current",
+	say(fmt.Sprintf("replicas: (c) PostgreSQL primary %s crashed under load: the standby %s promoted %s after the kill, the hubs accepted a write %s after, the agent's first confirmed rotation %s after; 3 TechClients current",
 		member, cluster.Leader(), ms(res.promoted), ms(res.writable), ms(failover)))
 
 	// The end: no more load, every rotation in flight settles, then nothing confirmed is lost and nobody is locked out.
@@ -442,9 +450,9 @@ func replicas(t testing.TB, rotations int) (res replicaResult) {
 			t.Errorf("%s: the DC has %s's password, the hub says v%d is current", a.Name, works, a.CurrentVersion)
 		}
 	}
-	summary.Print(fmt.Sprintf("replicas: %d confirmed versions found (%d older beyond the history depth of %d), %d accounts log in with a stored envelope's password (Kerberos, NTLM); %d rotations asked",
+	say(fmt.Sprintf("replicas: %d confirmed versions found (%d older beyond the history depth of %d), %d accounts log in with a stored envelope's password (Kerberos, NTLM); %d rotations asked",
 		checked-lost, pruned, depth, len(accounts)-lockouts, marked.Load()))
-	summary.Print(fmt.Sprintf("replicas: %d kills, %d confirmed lost, %d lockouts", kills, lost, lockouts))
+	say(fmt.Sprintf("replicas: %d kills, %d confirmed lost, %d lockouts", kills, lost, lockouts))
 	res.kills, res.lost, res.lockouts = kills, lost, lockouts
 	if t.Failed() {
 		for name, p := range hubs {

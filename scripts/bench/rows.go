@@ -221,11 +221,12 @@ func specs() []rowSpec {
 				p99, fo := res.first(n, "push-p99-ms"), res.first(n, "failover-ms")
 				return row{how: fmt.Sprintf("two watchword-hub processes (A, B) on the PostgreSQL cluster, a watchword-agent on the Samba DC enrolled through A, TechClient view-models long-polling B: "+
 					"%.0f rotations confirmed through A → shown on B; then under load (every account asked to rotate every 0.3 s) A is SIGKILLed, and the primary's node crashes "+
-					"(patroni and postmaster killed together); failover = the crash → the agent's first confirmed rotation (stage, set, verify, confirm); afterwards every version "+
-					"the agent was told was confirmed is looked up, and every account logs in on the DC (Kerberos, NTLM) with a stored envelope's password", res.first(n, "rotations")),
+					"(patroni and postmaster killed together); failover = the crash → the agent's first confirmed rotation (stage, set, verify, confirm); afterwards the newest "+
+					"versions (the policy's history depth) of each account that the agent was told were confirmed are looked up, and every account logs in on the DC (Kerberos, NTLM) with a stored envelope's password", res.first(n, "rotations")),
 					median: fmt.Sprintf("push %s", ms(res.first(n, "push-p50-ms"))),
-					p99: fmt.Sprintf("push %s; A killed → first confirmation through B %s; primary killed → first confirmed rotation %s; %.0f kills, %.0f confirmed lost, %.0f lockouts",
-						ms(p99), ms(res.first(n, "hub-failover-ms")), ms(fo), res.first(n, "kills"), res.first(n, "lost"), res.first(n, "lockouts")),
+					p99: fmt.Sprintf("push %s; A killed → first confirmation through B %s; primary killed → standby promoted %s, hubs write again %s, first confirmed rotation %s; %.0f kills, %.0f confirmed lost, %.0f lockouts",
+						ms(p99), ms(res.first(n, "hub-failover-ms")), ms(res.first(n, "promoted-ms")), ms(res.first(n, "writable-ms")), ms(fo),
+						res.first(n, "kills"), res.first(n, "lost"), res.first(n, "lockouts")),
 					ratio: "—", figures: map[string]float64{"cross-replica push p99": p99, "failover": fo, "confirmed lost": res.first(n, "lost"), "lockouts": res.first(n, "lockouts")}}
 			}},
 		{name: "crypto", runs: []string{"seal"},

@@ -87,7 +87,7 @@ var canned = map[string]string{
 		"190 rss-idle-MiB 200 rss-peak-MiB 9 small-p99-ms 0 spurious 0 storm-p50-ms 0 storm-p99-ms 0 storm-wakeups 5 wake-p50-ms 30 wake-p99-ms",
 	"load-pg2": "BenchmarkHubUnderLoad-2 1 1 ns/op 100 accounts 2000 clients 0 errors 4.3 fetch-p50-ms 15 fetch-p99-ms 510 full-p50-ms 650 full-p99-ms " +
 		"120 rss-idle-MiB 130 rss-peak-MiB 9 small-p99-ms 0 spurious 0 storm-p50-ms 0 storm-p99-ms 0 storm-wakeups 8 wake-p50-ms 60 wake-p99-ms",
-	"replicas":  "BenchmarkReplicas-2 1 1 ns/op 200 rotations 12 push-p50-ms 40 push-p99-ms 900 hub-failover-ms 10500 failover-ms 2 kills 0 lost 0 lockouts 14 cluster-up-s",
+	"replicas":  "BenchmarkReplicas-2 1 1 ns/op 200 rotations 12 push-p50-ms 40 push-p99-ms 900 hub-failover-ms 10500 failover-ms 10100 promoted-ms 10300 writable-ms 2 kills 0 lost 0 lockouts 14 cluster-up-s",
 	"cold":      "BenchmarkColdStartToList-2 3 1 ns/op 68.0 ms/start",
 	"filter":    "BenchmarkFilter5000-2 50 1 ns/op 4.4 ms/keystroke",
 	"jit":       "BenchmarkJITEnable-2 1 1 ns/op 107 p50-ms 148 p99-ms 50 enables",

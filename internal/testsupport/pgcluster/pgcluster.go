@@ -26,6 +26,9 @@ type Cluster struct {
 
 // Start starts a fresh cluster and stops it when tb ends. It needs root (the servers run as the postgres user; the
 // packages may need installing): without root, or when the start fails, tb skips, and fails under CI=true.
+// The cluster's ports are fixed, so a machine-wide lock, held until tb ends, makes test binaries that want it
+// (go test runs packages side by side; engineers share machines) take turns; a cluster left by a run that died is
+// stopped first, so each holder gets a fresh one.
 func Start(tb testing.TB) *Cluster {
 	tb.Helper()
 	skip := func(format string, args ...any) {
@@ -46,6 +49,10 @@ func Start(tb testing.TB) *Cluster {
 	if c.dir == "" {
 		c.dir = "/tmp/watchword-pgcluster"
 	}
+	lock(tb, c.dir+".lock", 15*time.Minute)
+	if out, err := c.run("stop"); err != nil {
+		tb.Fatalf("scripts/pgcluster.sh stop (a cluster left running): %v\n%s", err, out)
+	}
 	st := time.Now()
 	if out, err := c.run("start"); err != nil {
 		_, _ = c.run("stop")
@@ -61,6 +68,24 @@ func Start(tb testing.TB) *Cluster {
 		tb.Fatalf("cluster env: %v", err)
 	}
 	return c
+}
+
+// lock holds the file lock at path until tb ends, waiting for it at most wait.
+func lock(tb testing.TB, path string, wait time.Duration) {
+	tb.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		tb.Fatalf("cluster lock: %v", err)
+	}
+	deadline := time.Now().Add(wait)
+	for tryLock(f) != nil {
+		if time.Now().After(deadline) {
+			f.Close()
+			tb.Fatalf("cluster lock %s: still held by another test after %v", path, wait)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	tb.Cleanup(func() { f.Close() }) // registered before the stop, so it runs after it
 }
 
 func moduleRoot() (string, error) {
