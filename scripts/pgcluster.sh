@@ -125,7 +125,7 @@ spawn() {
 	die "$name did not start"
 }
 
-# leader: the member number (1 or 2) whose REST API answers /primary with 200.
+# rest_member WHAT: the member number (1 or 2) whose REST API answers /WHAT (primary, sync) with 200.
 rest_member() {
 	local what=$1 i
 	for i in 0 1; do
@@ -281,7 +281,7 @@ cmd_start() {
 	log "up in $(since "$t0")s; env $DIR/pgcluster.env"
 }
 
-# signal_wait SIG PID...: send SIG to each PID, then wait (10 s at most) for them all to exit.
+# wait_gone PID...: wait (10 s at most) for every PID to exit, then SIGKILL what is left.
 wait_gone() {
 	local pid deadline=$((SECONDS + 10)) left
 	while :; do
@@ -341,7 +341,7 @@ cmd_stop() {
 		kill -TERM "$pid" 2>/dev/null || true
 		wait_gone "$pid"
 	fi
-	pids=($(strays))
+	mapfile -t pids < <(strays)
 	if [ "${#pids[@]}" -gt 0 ]; then
 		kill -KILL "${pids[@]}" 2>/dev/null || true
 		wait_gone "${pids[@]}"
