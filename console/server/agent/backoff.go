@@ -13,8 +13,11 @@ type Backoff struct {
 	n        int
 }
 
-// DefaultBackoff starts at half a second and caps at a minute.
-func DefaultBackoff() Backoff { return Backoff{Min: 500 * time.Millisecond, Max: time.Minute} }
+// DefaultBackoff starts at half a second and caps at 15 seconds. The cap bounds how long an agent keeps sleeping
+// after the hub is back: a replicated hub database fails over in about ten seconds, and rotations should resume
+// within seconds of that, not a minute later. Asking a failing hub every few seconds costs it little, and the
+// jitter still spreads a fleet (a thousand agents at the cap are under a hundred requests a second).
+func DefaultBackoff() Backoff { return Backoff{Min: 500 * time.Millisecond, Max: 15 * time.Second} }
 
 // Next returns the wait after one more failure.
 func (b *Backoff) Next() time.Duration {

@@ -319,6 +319,17 @@ func TestBackoffGrowsWithJitterAndCaps(t *testing.T) {
 	}
 }
 
+// TestDefaultBackoffResumesAfterAFailover: however long the hub or its database was away, an agent asks again
+// within 15 s, so rotations resume soon after a database failover (about ten seconds under Patroni).
+func TestDefaultBackoffResumesAfterAFailover(t *testing.T) {
+	b := DefaultBackoff()
+	for i := range 40 {
+		if d := b.Next(); d > 15*time.Second {
+			t.Fatalf("wait after %d failures = %s, want at most 15s", i+1, d)
+		}
+	}
+}
+
 func TestLockIsExclusiveAndReleased(t *testing.T) {
 	dir := t.TempDir()
 	l1, err := AcquireLock(dir)
