@@ -307,8 +307,8 @@ func cmdBackup(ctx context.Context, out io.Writer, db, dst string) error {
 }
 
 func cmdVerify(ctx context.Context, out io.Writer, db string) error {
-	if _, err := os.Stat(db); err != nil && !store.IsPostgres(db) {
-		return fmt.Errorf("verify-audit: %w", err)
+	if err := existing("verify-audit", db); err != nil {
+		return err
 	}
 	st, err := store.OpenURL(ctx, db, toolOptions)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/watchword/watchword/console/server/hub/hubserve"
 	"github.com/watchword/watchword/console/server/hub/store"
@@ -29,7 +30,18 @@ func keyPath(db, key string) string {
 	if key != "" || store.IsPostgres(db) {
 		return key
 	}
-	return db + ".key"
+	return store.SQLitePath(db) + ".key"
+}
+
+// existing refuses a SQLite database file that is not there (opening it would create an empty hub); a PostgreSQL
+// URL is checked when it is opened.
+func existing(cmd, db string) error {
+	if p := store.SQLitePath(db); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%s: %w", cmd, err)
+		}
+	}
+	return nil
 }
 
 // open reads the hub's key, creating it when it does not exist yet, and opens its store; the caller closes the store.

@@ -56,8 +56,8 @@ func cmdRecoveryExport(ctx context.Context, out io.Writer, db, dir string, q rec
 	if dir == "" {
 		return errors.New("recovery export: --out DIR is required")
 	}
-	if _, err := os.Stat(db); err != nil && !store.IsPostgres(db) {
-		return fmt.Errorf("recovery export: %w", err)
+	if err := existing("recovery export", db); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("recovery export: %w", err)

@@ -52,8 +52,11 @@ func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
-// sqlitePath is the file a SQLite dsn names: a plain path or sqlite:PATH.
-func sqlitePath(dsn string) string {
+// SQLitePath is the file a SQLite dsn names (a plain path or sqlite:PATH), "" for a PostgreSQL URL.
+func SQLitePath(dsn string) string {
+	if IsPostgres(dsn) {
+		return ""
+	}
 	return strings.TrimPrefix(dsn, "sqlite:")
 }
 
@@ -67,7 +70,7 @@ func OpenURL(ctx context.Context, dsn string, opts Options) (Store, error) {
 	if dsn == "" {
 		return nil, errors.New("open store: no database named")
 	}
-	return Open(ctx, sqlitePath(dsn))
+	return Open(ctx, SQLitePath(dsn))
 }
 
 // Migrate brings the database dsn names to SchemaVersion and returns the versions before and after: SQLite under
@@ -81,7 +84,7 @@ func Migrate(ctx context.Context, dsn string) (before, after int, err error) {
 		defer p.Close()
 		return p.migrate(ctx)
 	}
-	s, before, err := openSQLiteFile(ctx, sqlitePath(dsn))
+	s, before, err := openSQLiteFile(ctx, SQLitePath(dsn))
 	if err != nil {
 		return before, before, fmt.Errorf("migrate: %w", err)
 	}
