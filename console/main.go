@@ -20,7 +20,7 @@ func main() {
 		return
 	}
 	fs := flag.NewFlagSet("console", flag.ExitOnError)
-	demo := fs.Bool("demo", false, "run a throwaway hub filled with demo data (3 client organizations, 12 techs, 8 domains)")
+	demo := fs.Bool("demo", false, "run a throwaway hub filled with demo data (3 client organizations, 12 techs, 9 domains)")
 	section := fs.String("section", "", "open on this section (pending, techs, triplets, access, onboarding, audit, …)")
 	_ = fs.Parse(os.Args[1:])
 	if fs.NArg() > 0 {

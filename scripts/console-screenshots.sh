@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Screenshots of every Console screen with the demo data set (3 client organizations, 12 techs, 8 domains, a locked
+# Screenshots of every Console screen with the demo data set (3 client organizations, 12 techs, 9 domains, a locked
 # tech, a pending device replacement, an import history), taken from the real app under Xvfb:
 # docs/screenshots/console-<section>.png (console-techs.png shows the 2FA and lockout column, console-pending.png the
 # device replacement, console-jit.png the just-in-time requests waiting and an open window), and console-first-run.png (a new Console that just created its

@@ -130,7 +130,7 @@ func TestOnboardingScreenExtends(t *testing.T) {
 	tapButton(t, w, "Apply atomically…")
 	tapButton(t, w, "Yes")
 	eventually(t, "the extension", func() bool { t := a.Snapshot().Tech(st.TechID); return t != nil && t.Status == wire.TechActive })
-	if got := a.AccessForTech(st.TechID); len(got) != 2 || a.Snapshot().Tech(world.Techs["gkim"]).Status != wire.TechActive {
+	if got := a.AccessForTech(st.TechID); len(got) != 3 || a.Snapshot().Tech(world.Techs["gkim"]).Status != wire.TechActive {
 		t.Fatalf("mvega reaches %d domains after the extension", len(got))
 	}
 }

@@ -41,7 +41,7 @@ func TestAdminsAndSeatsScreens(t *testing.T) {
 	eventually(t, "the admins", func() bool { return shows(w.Canvas().Content(), "Owner: Owner, active") })
 	a.Select("seats")
 	eventually(t, "the seats", func() bool { return showsPrefix(w.Canvas().Content(), "MSP techs: 4, oldest since ") })
-	if !containsText(w.Canvas().Content(), "Co-managed techs: 0") || !containsText(w.Canvas().Content(), "Agents: 8, oldest since ") {
+	if !containsText(w.Canvas().Content(), "Co-managed techs: 0") || !containsText(w.Canvas().Content(), "Agents: 9, oldest since ") {
 		t.Fatal("seat summary incomplete")
 	}
 }

@@ -147,7 +147,7 @@ func TestOnboardingExtends(t *testing.T) {
 	if got := vm.DiffAccess(before, a.Snapshot()); !slices.EqualFunc(got, p.Changes, func(x, y vm.Change) bool { return x.String() == y.String() }) {
 		t.Fatalf("preview predicted\n%v\nthe hub did\n%v", p.Changes, got)
 	}
-	if got := agentsOf(a.AccessForTech(maria)); !slices.Equal(got, []string{"contoso-files01", "contoso.local"}) {
+	if got := agentsOf(a.AccessForTech(maria)); !slices.Equal(got, []string{"contoso-files01", "contoso.local", "contoso.onmicrosoft.com"}) {
 		t.Fatalf("maria reaches %v", got)
 	}
 	signed := a.Chain().State().TechGroups[cm.ID]

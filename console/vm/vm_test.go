@@ -54,7 +54,7 @@ func agentsOf(gs []vm.Grant) []string {
 func TestSnapshotAndPending(t *testing.T) {
 	a, _, w := world(t)
 	s := a.Snapshot()
-	if len(s.Techs) != 12 || len(s.Agents) != 8 || len(s.Organizations()) != 3 {
+	if len(s.Techs) != 12 || len(s.Agents) != len(demo.Agents) || len(s.Organizations()) != 3 {
 		t.Fatalf("snapshot: %d techs, %d agents, organizations %v", len(s.Techs), len(s.Agents), s.Organizations())
 	}
 	pending := a.Pending()
@@ -130,7 +130,7 @@ func TestOnboardingEndToEnd(t *testing.T) {
 	if len(o.MSPTechs) != 5 { // the MSP's active and pending techs, not the deactivated one
 		t.Fatalf("proposed MSP techs %v", o.MSPTechs)
 	}
-	if !slices.Equal(sortedIDs(o.Domains), sortedIDs([]int64{w.Agents["contoso.local"], w.Agents["contoso-files01"]})) {
+	if !slices.Equal(sortedIDs(o.Domains), sortedIDs([]int64{w.Agents["contoso.local"], w.Agents["contoso-files01"], w.Agents["contoso.onmicrosoft.com"]})) {
 		t.Fatalf("proposed domains %v", o.Domains)
 	}
 	p := a.Preview(o)
@@ -149,7 +149,7 @@ func TestOnboardingEndToEnd(t *testing.T) {
 		t.Fatalf("preview predicted\n%v\nthe hub did\n%v", p.Changes, got)
 	}
 	for _, u := range []string{"gkim", "hadams"} {
-		if got := agentsOf(a.AccessForTech(w.Techs[u])); !slices.Equal(got, []string{"contoso-files01", "contoso.local"}) {
+		if got := agentsOf(a.AccessForTech(w.Techs[u])); !slices.Equal(got, []string{"contoso-files01", "contoso.local", "contoso.onmicrosoft.com"}) {
 			t.Fatalf("after: co-managed %s reaches %v", u, got)
 		}
 	}
@@ -196,7 +196,7 @@ func TestTechsAndGroups(t *testing.T) {
 	a, _, w := world(t)
 	ctx := testCtx(t)
 	alice := w.Techs["amoreau"]
-	if warn := a.DeactivateWarning(alice); !strings.Contains(warn, "disabled everywhere") || !strings.Contains(warn, "all 8 domains") {
+	if warn := a.DeactivateWarning(alice); !strings.Contains(warn, "disabled everywhere") || !strings.Contains(warn, "all 9 domains") {
 		t.Fatalf("deactivation warning %q", warn)
 	}
 	if err := a.Deactivate(ctx, alice); err != nil {

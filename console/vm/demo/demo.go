@@ -1,5 +1,6 @@
 // Package demo fills a hub with a realistic MSP: three client organizations, twelve techs (MSP staff and
-// co-managed client staff, in every state) and eight domains and hosts, one of them reporting a missing group.
+// co-managed client staff, in every state) and nine domains, hosts and Microsoft 365 tenants, one of them
+// reporting a missing group.
 // The Console's tests, its -demo mode and its screenshots use it, so what the README shows is what the tests check.
 package demo
 
@@ -43,6 +44,7 @@ type Agent struct {
 var Agents = []Agent{
 	{"contoso.local", wire.DriverAD, "Contoso Ltd"},
 	{"contoso-files01", wire.DriverLinux, "Contoso Ltd"},
+	{"contoso.onmicrosoft.com", wire.DriverEntra, "Contoso Ltd"},
 	{"fabrikam.local", wire.DriverAD, "Fabrikam Inc"},
 	{"fabrikam-web01", wire.DriverLinux, "Fabrikam Inc"},
 	{"tailspin.local", wire.DriverAD, "Tailspin Toys"},
@@ -110,7 +112,8 @@ func Populate(ctx context.Context, inv wire.Invite, owner *hubclient.Client) (*W
 		w.Agents[a.Name] = id
 	}
 	helpdesk, err := owner.CreateRight(ctx, wire.RightRequest{Name: "Helpdesk", Targets: map[string][]string{
-		wire.DriverAD: {"Account Operators", "Print Operators"}, wire.DriverLinux: {"adm"}}})
+		wire.DriverAD: {"Account Operators", "Print Operators"}, wire.DriverLinux: {"adm"},
+		wire.DriverEntra: {"Helpdesk Administrator"}}})
 	if err != nil {
 		return nil, fmt.Errorf("demo right: %w", err)
 	}
