@@ -20,7 +20,7 @@ if [[ -z "${WATCHWORD_IN_XVFB:-}" ]]; then
 	exec env WATCHWORD_IN_XVFB=1 xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- "$0" "$@"
 fi
 export LANG=en_US.UTF-8 XDG_CONFIG_HOME="$bin/config" XDG_DATA_HOME="$bin/data"
-all="pending jit techs import techgroups agentgroups rights triplets access agents onboarding orgs admins seats policy authority authority-on audit auditstream invite first-run"
+all="pending jit techs import techgroups agentgroups rights triplets access agents agents-entra onboarding orgs admins seats policy authority authority-on audit auditstream invite first-run"
 
 # first_run: a fresh Console creates a local hub for "Northwind IT" on loopback through its setup dialog, the
 # recovery identity dialog is dismissed, and the screen a new admin starts on is captured. Coordinates are the
@@ -76,7 +76,36 @@ authority_on() {
 	echo "$out/console-authority-turn-on.png $out/console-authority-on.png"
 }
 
+# agents_entra: the agent enrolment form with entra picked (the fields a Microsoft 365 tenant's agent needs);
+# coordinates as laid out at 1180x760.
+agents_entra() {
+	local id pid
+	"$bin/console" -demo -section agents &
+	pid=$!
+	for _ in $(seq 1 100); do
+		id=$(xdotool search --name '^Watchword Console$' 2>/dev/null | head -1 || true)
+		[[ -n "$id" ]] && break
+		sleep 0.2
+	done
+	[[ -n "$id" ]] || { echo "no Console window for agents-entra" >&2; kill "$pid"; exit 1; }
+	sleep 4
+	xdotool mousemove --window "$id" 748 580 click 1 # the driver picker
+	sleep 1
+	xdotool mousemove --window "$id" 710 742 click 1 # entra
+	sleep 1
+	xdotool mousemove --window "$id" 450 424 click 1 # the name field, moved up by the entra fields
+	xdotool type --delay 20 "litware.onmicrosoft.com"
+	sleep 1
+	import -window "$id" "$out/console-agents-entra.png"
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	echo "$out/console-agents-entra.png"
+}
 for section in ${SECTIONS:-$all}; do
+	if [[ "$section" == agents-entra ]]; then
+		agents_entra
+		continue
+	fi
 	if [[ "$section" == first-run ]]; then
 		first_run
 		continue

@@ -260,7 +260,7 @@ func newEntraForm() *entraForm {
 	f.tenant.SetPlaceHolder("Directory (tenant) ID, a GUID")
 	f.client.SetPlaceHolder("Application (client) ID of the app registration")
 	f.cert.SetPlaceHolder("Certificate PEM file on the agent's machine")
-	f.key.SetPlaceHolder("Its private key's PEM file, if not in the certificate's file")
+	f.key.SetPlaceHolder("The private key's PEM file, if separate")
 	f.domain.SetPlaceHolder("Verified domain, e.g. contoso.com")
 	f.location.SetText(def.UsageLocation)
 	f.verify.SetChecked(def.Verify)
