@@ -28,6 +28,7 @@ var Drivers = []struct{ Kind, Label string }{
 	{wire.DriverAD, "Active Directory"},
 	{wire.DriverLinux, "Linux"},
 	{wire.DriverLDAP, "OpenLDAP"},
+	{wire.DriverEntra, "Entra ID"},
 }
 
 // PreviewNames renders format for the sample usernames (the current techs' shortest and longest, or examples)

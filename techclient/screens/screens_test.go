@@ -164,9 +164,13 @@ func TestRealWindow(t *testing.T) {
 	shoot(t, ctx, win, "techclient-history.png")
 	key("ctrl+f") // closes the history
 
-	// Just-in-time access: a jump host only a JIT triplet grants (windows of up to 4 hours, each approved), while
-	// the other hosts stay standing.
-	jump := h.NewAgent("jump01.contoso.local", wire.DriverAD)
+	// Just-in-time access: the client's Microsoft 365 tenant, which only a JIT triplet grants (windows of up to 4
+	// hours, each approved, a directory role for the window), while the other hosts stay standing.
+	jump := h.NewAgent("contoso.onmicrosoft.com", wire.DriverEntra)
+	tenantAdmin, err := h.Owner.CreateRight(ctx, wire.RightRequest{Name: "Tenant admin", Targets: map[string][]string{wire.DriverEntra: {"User Administrator"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var ids []int64
 	for _, a := range agents {
 		ids = append(ids, a.ID)
@@ -185,7 +189,7 @@ func TestRealWindow(t *testing.T) {
 	}
 	for _, tr := range []wire.TripletRequest{
 		{TechGroupID: trips[0].TechGroupID, AgentGroupID: standing.ID, RightID: trips[0].RightID},
-		{TechGroupID: trips[0].TechGroupID, AgentGroupID: jumpHosts.ID, RightID: trips[0].RightID, Mode: wire.TripletJIT, MaxDurationSeconds: 4 * 3600, ApprovalRequired: true},
+		{TechGroupID: trips[0].TechGroupID, AgentGroupID: jumpHosts.ID, RightID: tenantAdmin.ID, Mode: wire.TripletJIT, MaxDurationSeconds: 4 * 3600, ApprovalRequired: true},
 	} {
 		if _, err := h.Owner.CreateTriplet(ctx, tr); err != nil {
 			t.Fatal(err)
@@ -197,7 +201,7 @@ func TestRealWindow(t *testing.T) {
 	vmtest.Rotate(t, ctx, jump, func(wire.PlanAccount) string { return "recovery-only-Kp3!x" })
 	time.Sleep(1500 * time.Millisecond)
 	key("ctrl+f", "ctrl+a")
-	typeText("jump01")
+	typeText("onmicrosoft")
 	key("Down")
 	time.Sleep(500 * time.Millisecond)
 	key("ctrl+e")
@@ -216,7 +220,7 @@ func TestRealWindow(t *testing.T) {
 	if _, err := h.Owner.ApproveJIT(ctx, grant.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	vmtest.Rotate(t, ctx, jump, func(wire.PlanAccount) string { return "Jw6#pR2m-jump-Tq8!vB4n" })
+	jplan := vmtest.Rotate(t, ctx, jump, func(wire.PlanAccount) string { return "Jw6#pR2m-jump-Tq8!vB4n" })
 	time.Sleep(1500 * time.Millisecond)
 	key("ctrl+r")
 	waitFor(t, ctx, "the JIT password revealed", func() bool {
@@ -225,6 +229,18 @@ func TestRealWindow(t *testing.T) {
 	})
 	time.Sleep(2500 * time.Millisecond) // the countdown has ticked
 	shoot(t, ctx, win, "techclient-jit-active.png")
+
+	// The tenant requires MFA, so its agent also issued a Temporary Access Pass for the window: the row shows the
+	// pass beside the password, sealed to this device like it.
+	pa := jplan.Accounts[0]
+	tapAcc := wire.PlanAccount{AccountID: pa.AccountID, AccountName: wire.TAPAccount(pa.AccountName), Recipients: pa.Recipients}
+	env := hubtest.Seal(t, jplan, tapAcc, pa.JIT.GrantID, "Q7vR-2mKp-9xWd")
+	if err := jump.StoreJITTAP(ctx, wire.JITTAPRequest{GrantID: pa.JIT.GrantID, AccountID: pa.AccountID, Envelope: env,
+		Signature: jump.SignEnvelope(jplan, tapAcc, pa.JIT.GrantID, env), ExpiresAt: pa.JIT.ExpiresAt}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	shoot(t, ctx, win, "techclient-jit-tap.png")
 	if t.Failed() {
 		t.Logf("stderr: %s", stderr.String())
 	}

@@ -71,6 +71,8 @@ func DriverName(d string) string {
 		return "Linux host"
 	case wire.DriverLDAP:
 		return "LDAP directory"
+	case wire.DriverEntra:
+		return "Microsoft Entra ID"
 	}
 	return d
 }
