@@ -51,7 +51,7 @@ test: deps build
 
 # The co-managed tech guide's story end to end (console/e2e, also run by make test): the real watchword-hub and watchword-agent
 # binaries against the real Samba AD DC, SSH host and OpenLDAP, driving the TechClient and Console view-models.
-# One line per step with its latency, then "e2e: 11 passed, 0 failed". Starts the targets like test does.
+# One line per step with its latency, then "e2e: 12 passed, 0 failed". Starts the targets like test does.
 e2e: deps
 	@set -o pipefail; rc=0; started=; \
 	scripts/targets.sh status >/dev/null 2>&1 || { scripts/targets.sh start && started=1; } || exit 1; \
