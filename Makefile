@@ -50,7 +50,7 @@ test: deps build
 	exit $$rc
 
 # The co-managed tech guide's story end to end (console/e2e, also run by make test): the real watchword-hub and watchword-agent
-# binaries against the real Samba AD DC, SSH host and OpenLDAP, driving the TechClient and Console view-models.
+# binaries against the real Samba AD DC, SSH host and OpenLDAP and a Graph test server, driving the TechClient and Console view-models.
 # One line per step with its latency, then "e2e: 12 passed, 0 failed". Starts the targets like test does.
 e2e: deps
 	@set -o pipefail; rc=0; started=; \
