@@ -4,7 +4,8 @@
 #
 #   scripts/deps.sh build   Fyne's cgo build libraries
 #   scripts/deps.sh test    build + Xvfb, screenshots, input automation, a real Secret Service, rsyslog with TLS
-#                           (the audit stream's collector, which its test starts on loopback itself)
+#                           (the audit stream's collector, which its test starts on loopback itself), HAProxy
+#                           (the load balancer that speaks the PROXY protocol to the hub; its test runs its own)
 #   scripts/deps.sh demo    build + Xvfb for a screen-less machine
 set -euo pipefail
 
@@ -12,11 +13,12 @@ build=(libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf8
 gui=(xvfb xauth xdotool imagemagick x11-utils)
 keyring=(gnome-keyring dbus-user-session dbus-x11 libsecret-tools)
 siem=(rsyslog rsyslog-gnutls)
+lb=(haproxy)
 
 case "${1:-test}" in
 build) want=("${build[@]}") ;;
 demo) want=("${build[@]}" "${gui[@]}") ;;
-test) want=("${build[@]}" "${gui[@]}" "${keyring[@]}" "${siem[@]}") ;;
+test) want=("${build[@]}" "${gui[@]}" "${keyring[@]}" "${siem[@]}" "${lb[@]}") ;;
 *) echo "deps.sh: unknown set ${1}" >&2; exit 2 ;;
 esac
 
