@@ -14,7 +14,8 @@
 // init creates the database and the hub's key file if needed (both owner-only), adds a tenant and prints its
 // invite and the single-use owner claim token; serve runs the API (package hubserve) until ctx ends, naming the
 // hub's public URLs (every replica's or load balancer's address) in its health answer, from which the Console
-// builds invites that carry them all; invite prints an existing tenant's invite again (--url takes the same list,
+// builds invites that carry them all, and taking the clients' addresses from the PROXY protocol header of the load
+// balancers named by --proxy-protocol-from; invite prints an existing tenant's invite again (--url takes the same list,
 // comma separated, and clients fail over between its addresses); backup writes an online copy of the database;
 // verify-audit checks the audit log's hash chain and, for each tenant whose signed authority holds an audit
 // checkpoint, that the event it names still has the hash the admins signed (a rewrite with every hash computed
@@ -106,6 +107,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		listen := str("listen", ":8443", "`address` to listen on")
 		publicURLs := urlList{}
 		fs.Var(&publicURLs, "public-url", "a `URL` clients reach this hub at (repeat for each replica or load balancer; invites carry them all) ($WATCHWORD_HUB_PUBLIC_URL, comma separated)")
+		proxyFrom := cidrList{}
+		fs.Var(&proxyFrom, "proxy-protocol-from", "a load balancer's `CIDR` or address whose connections start with a PROXY protocol header (v2 or v1) naming the client; required from it, refused from anyone else (repeat for each; $WATCHWORD_HUB_PROXY_FROM or $WATCHWORD_HUB_PROXY_PROTOCOL_FROM, comma separated)")
 		logJSON := str("log-json", "false", "log as JSON (true/false)")
 		logLevel := str("log-level", "info", "log `level`: debug, info, warn, error")
 		allowAsync := fs.Bool("allow-async-replication", os.Getenv("WATCHWORD_HUB_ALLOW_ASYNC_REPLICATION") == "true",
@@ -127,6 +130,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					return fmt.Errorf("--public-url %q: must be an https URL without credentials, query or fragment", u)
 				}
 			}
+			// WATCHWORD_HUB_PROXY_FROM is the short name; the long one follows the rule of every other flag.
+			for _, env := range []string{"WATCHWORD_HUB_PROXY_FROM", "WATCHWORD_HUB_PROXY_PROTOCOL_FROM"} {
+				if v, ok := os.LookupEnv(env); ok && len(proxyFrom) == 0 {
+					proxyFrom.Set(v)
+				}
+			}
+			p, err := hubserve.ParseProxyFrom(proxyFrom)
+			if err != nil {
+				return fmt.Errorf("--proxy-protocol-from: %w", err)
+			}
+			scfg.ProxyFrom = p
 			cfg.PublicURLs = wire.Invite{}.WithURLs(publicURLs...).URLs()
 			if len(publicURLs) == 0 {
 				cfg.PublicURLs = nil
@@ -206,6 +220,20 @@ func (l *urlList) Set(v string) error {
 	return nil
 }
 
+// cidrList is a repeatable flag of networks; each use may also hold several, comma separated.
+type cidrList []string
+
+func (l *cidrList) String() string { return strings.Join(*l, ",") }
+
+func (l *cidrList) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
 func cmdInit(ctx context.Context, out io.Writer, db, key, tenant, abbrev, recovery, url string) error {
 	id, st, err := open(ctx, db, key, initOptions)
 	if err != nil {
@@ -273,7 +301,12 @@ func cmdServe(ctx context.Context, logOut io.Writer, db, key, listen string, log
 	if err != nil {
 		return err
 	}
-	log.Info("hub serving", "url", srv.URL, "pin", h.Pin(), "db", db, "public_urls", strings.Join(cfg.PublicURLs, ","))
+	var proxyFrom []string
+	for _, p := range scfg.ProxyFrom {
+		proxyFrom = append(proxyFrom, p.String())
+	}
+	log.Info("hub serving", "url", srv.URL, "pin", h.Pin(), "db", db, "public_urls", strings.Join(cfg.PublicURLs, ","),
+		"proxy_protocol_from", strings.Join(proxyFrom, ","))
 	select {
 	case <-ctx.Done():
 	case <-waitChan(srv):

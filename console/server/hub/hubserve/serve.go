@@ -1,11 +1,14 @@
 // Package hubserve puts a hub on the network: the hub's key file, its TLS (a self-signed certificate whose key
 // clients pin through the invite, TLS 1.3, client certificates requested and checked by the hub's handlers),
-// listening with a cap on the connections held, and graceful shutdown.
+// listening with a cap on the connections held, the PROXY protocol from the load balancers it is told of, and
+// graceful shutdown.
 //
 // # Reading guide
 //
 //   - serve.go: Config, TLSConfig, Listen and the running Server.
 //   - conns.go: the listener that holds at most Config.MaxConns connections.
+//   - proxy.go: the PROXY protocol header required from Config.ProxyFrom and refused from anyone else, whose
+//     client address becomes the connection's remote address (github.com/pires/go-proxyproto parses it).
 //   - identity.go: LoadOrCreateIdentity, the hub's key file.
 //   - replicas.go: Replicas, the PostgreSQL change feed and audit stream lock of a hub among replicas.
 //
@@ -21,6 +24,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/watchword/watchword/console/server/hub"
@@ -34,6 +38,11 @@ type Config struct {
 	// MaxConns caps the connections Listen holds at once (default DefaultMaxConns); beyond it a new connection
 	// waits to be accepted until one closes.
 	MaxConns int
+	// ProxyFrom lists the load balancers (HAProxy in TCP passthrough) whose connections open with a PROXY protocol
+	// header, version 2 or 1: the hub takes the client's address (flood limits, API identities' sources, logs)
+	// from it. A listed load balancer's connection without a valid header is closed; a header from any other
+	// address is refused. Empty: every connection's peer is its client, as without a load balancer.
+	ProxyFrom []netip.Prefix
 }
 
 // TLSConfig is the hub's server TLS: its own self-signed certificate (clients pin its key), TLS 1.3, and client
@@ -106,8 +115,12 @@ func Listen(h *hub.Hub, addr string, cfg Config) (*Server, error) {
 	}
 	go h.StreamAudit(base)   // ends with base, at Shutdown
 	go h.FollowChanges(base) // the other replicas' changes (Replicas); at once done for a hub alone on its store
+	held := capConns(ln, maxConns)
+	if len(cfg.ProxyFrom) > 0 {
+		held = proxyListener(held, cfg.ProxyFrom, log)
+	}
 	go func() {
-		err := s.srv.Serve(tls.NewListener(capConns(ln, maxConns), tcfg))
+		err := s.srv.Serve(tls.NewListener(held, tcfg))
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
