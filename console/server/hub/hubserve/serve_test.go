@@ -18,12 +18,10 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// TestConnectionCap: Listen holds at most MaxConns connections; a further client waits to be accepted and is
-// served as soon as one closes.
-func TestConnectionCap(t *testing.T) {
-	ctx := testCtx(t)
-	h := hubtest.New(t)
-	srv, err := hubserve.Listen(h.Hub, "127.0.0.1:0", hubserve.Config{MaxConns: 2})
+// listen serves h's hub on a loopback port with cfg until the test ends.
+func listen(t *testing.T, h *hubtest.Harness, cfg hubserve.Config) *hubserve.Server {
+	t.Helper()
+	srv, err := hubserve.Listen(h.Hub, "127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +30,15 @@ func TestConnectionCap(t *testing.T) {
 		defer cancel()
 		srv.Shutdown(sctx)
 	})
+	return srv
+}
+
+// TestConnectionCap: Listen holds at most MaxConns connections; a further client waits to be accepted and is
+// served as soon as one closes.
+func TestConnectionCap(t *testing.T) {
+	ctx := testCtx(t)
+	h := hubtest.New(t)
+	srv := listen(t, h, hubserve.Config{MaxConns: 2})
 	addr := srv.Addr().String()
 	handshake := func() (net.Conn, error) {
 		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 600 * time.Millisecond}, "tcp", addr, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
