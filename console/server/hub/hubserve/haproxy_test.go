@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -208,5 +209,28 @@ func TestHAProxy(t *testing.T) {
 	}
 	if bytes.Contains(lb.out.Bytes(), []byte("is DOWN")) {
 		t.Errorf("haproxy marked the hub down:\n%s", lb.out.Bytes())
+	}
+}
+
+// TestHAProxyDocs: docs/install.md's lb1 and replicas are set up as TestHAProxy's: HAProxy sends the header to the
+// hub and with its checks, and the replicas name lb1 as its sender.
+func TestHAProxyDocs(t *testing.T) {
+	doc, err := os.ReadFile("../../../../docs/install.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var defaults string
+	for _, line := range strings.Split(string(doc), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "default-server" {
+			defaults = line
+		}
+	}
+	for _, opt := range []string{"send-proxy-v2", "check-send-proxy", "check-ssl"} {
+		if !slices.Contains(strings.Fields(defaults), opt) {
+			t.Errorf("docs/install.md's haproxy.cfg default-server line lacks %s: %q", opt, defaults)
+		}
+	}
+	if !strings.Contains(string(doc), "Environment=WATCHWORD_HUB_PROXY_FROM=10.0.0.10\n") {
+		t.Error("docs/install.md's replica drop-in does not name lb1 (10.0.0.10) in WATCHWORD_HUB_PROXY_FROM")
 	}
 }
