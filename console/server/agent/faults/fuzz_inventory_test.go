@@ -23,8 +23,9 @@ var requiredFuzz = []string{
 	"console/server/hub/FuzzAPIBody",   // every request body through the hub's handler
 	"shared/entitle/FuzzNaming",        // naming formats
 	"console/server/agent/driver/FuzzDriverNames",
-	"console/server/hub/FuzzParseTechCSV", // CSV import of techs
-	"shared/authority/FuzzDecode",         // signed authority updates relayed by the hub
+	"console/server/hub/FuzzParseTechCSV",       // CSV import of techs
+	"shared/authority/FuzzDecode",               // signed authority updates relayed by the hub
+	"console/server/hub/hubserve/FuzzProxyConn", // PROXY protocol headers before the hub's TLS
 }
 
 // TestFuzzInventory finds every Fuzz target in the repository, checks that each decoder has its target, and prints

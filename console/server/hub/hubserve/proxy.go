@@ -92,48 +92,35 @@ func (l *proxiedListener) Accept() (net.Conn, error) {
 	return &proxiedConn{Conn: pc, listed: listed(l.from, pc.Raw().RemoteAddr()), log: l.log}, nil
 }
 
-// proxiedConn reads the PROXY header (or its absence) before the first byte of TLS, so that a refusal is logged
-// once, with the peer's own address and why, rather than as a TLS handshake error at debug level.
+// proxiedConn logs a connection refused for its PROXY header once, with the peer's own address and why, rather
+// than leaving it to a TLS handshake error at debug level. The header is read at the connection's first Read
+// (TLS reads the client's hello first), and a header error is what every Read returns from then on.
 type proxiedConn struct {
 	*proxyproto.Conn
 	listed bool
 	log    *slog.Logger
 	once   sync.Once
-	err    error
-}
-
-func (c *proxiedConn) header() error {
-	c.once.Do(func() {
-		// An empty read processes the header and returns its error, if any, without waiting for the data after it.
-		_, c.err = c.Conn.Read(nil)
-		if c.err == nil {
-			return
-		}
-		peer := c.Raw().RemoteAddr().String()
-		switch {
-		case !c.listed && errors.Is(c.err, proxyproto.ErrSuperfluousProxyHeader):
-			c.log.Warn("connection refused: a PROXY protocol header from an address not in --proxy-protocol-from", "peer", peer)
-		case c.listed && errors.Is(c.err, proxyproto.ErrNoProxyProtocol):
-			c.log.Warn("connection refused: a load balancer's connection without a PROXY protocol header", "peer", peer)
-		case c.listed:
-			c.log.Warn("connection refused: a load balancer's PROXY protocol header is invalid", "peer", peer, "err", c.err)
-		default:
-			c.log.Debug("connection closed before TLS", "peer", peer, "err", c.err)
-		}
-	})
-	return c.err
 }
 
 func (c *proxiedConn) Read(b []byte) (int, error) {
-	if err := c.header(); err != nil {
-		return 0, err
+	n, err := c.Conn.Read(b)
+	if err != nil {
+		c.once.Do(func() { c.refused(err) })
 	}
-	return c.Conn.Read(b)
+	return n, err
 }
 
-func (c *proxiedConn) Write(b []byte) (int, error) {
-	if err := c.header(); err != nil {
-		return 0, err
+// refused logs err if it is the header's: from a listed load balancer, any error before a header was accepted;
+// from anyone else, a header sent at all.
+func (c *proxiedConn) refused(err error) {
+	peer := c.Raw().RemoteAddr().String()
+	switch {
+	case c.listed && c.ProxyHeader() != nil: // the header was good; this is the connection's own end
+	case c.listed && errors.Is(err, proxyproto.ErrNoProxyProtocol):
+		c.log.Warn("connection refused: a load balancer's connection without a PROXY protocol header", "peer", peer)
+	case c.listed:
+		c.log.Warn("connection refused: a load balancer's PROXY protocol header is invalid", "peer", peer, "err", err)
+	case errors.Is(err, proxyproto.ErrSuperfluousProxyHeader):
+		c.log.Warn("connection refused: a PROXY protocol header from an address not in --proxy-protocol-from", "peer", peer)
 	}
-	return c.Conn.Write(b)
 }

@@ -2,6 +2,8 @@ package hubserve_test
 
 import (
 	"bufio"
+	"bytes"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -133,4 +135,95 @@ func TestParseProxyFrom(t *testing.T) {
 			t.Errorf("hubserve.ParseProxyFrom(%q) = %v, want an error naming it", bad, err)
 		}
 	}
+}
+
+// oneConn is a listener that hands out one connection, whose peer is the address given.
+type oneConn struct {
+	c    chan net.Conn
+	addr net.Addr
+}
+
+func (l *oneConn) Accept() (net.Conn, error) {
+	c, ok := <-l.c
+	if !ok {
+		return nil, net.ErrClosed
+	}
+	return c, nil
+}
+func (l *oneConn) Close() error   { return nil }
+func (l *oneConn) Addr() net.Addr { return l.addr }
+
+type peerConn struct {
+	net.Conn
+	peer net.Addr
+}
+
+func (c peerConn) RemoteAddr() net.Addr { return c.peer }
+
+// serveBytes sends b on a connection from peer to a listener that trusts headers from 127.0.0.1, and returns what
+// the server reads after the header and the remote address it sees, or served false when it refused the connection.
+func serveBytes(t *testing.T, peer string, b []byte) (got []byte, remote string, served bool) {
+	client, server := net.Pipe()
+	ls := &oneConn{c: make(chan net.Conn, 1), addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8443}}
+	ls.c <- peerConn{Conn: server, peer: &net.TCPAddr{IP: net.ParseIP(peer), Port: 50000}}
+	close(ls.c)
+	ln := hubserve.ProxyListener(ls, []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, slog.New(slog.DiscardHandler))
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go func() {
+		client.Write(b)
+		client.Close()
+	}()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	got, err = io.ReadAll(c)
+	if err != nil {
+		return nil, "", false
+	}
+	return got, c.RemoteAddr().String(), true
+}
+
+// FuzzProxyConn: whatever a peer sends first, a header is believed only from the listed load balancer, which must
+// send one; nothing the hub serves from anyone else is swallowed or readdressed; and plain TLS from anyone else is
+// never refused. Seeds: testdata/fuzz/FuzzProxyConn (headers v2 and v1, IPv6, a health check's LOCAL, truncated,
+// malformed, TLS and HTTP alone). Run longer with
+//
+//	go test ./console/server/hub/hubserve -run '^$' -fuzz FuzzProxyConn -fuzztime 30s
+func FuzzProxyConn(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		hdr, herr := proxyproto.Read(bufio.NewReader(bytes.NewReader(b)))
+		if herr != nil {
+			hdr = nil
+		}
+
+		got, remote, served := serveBytes(t, "127.0.0.2", b)
+		switch {
+		case served && (!bytes.Equal(got, b) || remote != "127.0.0.2:50000"):
+			t.Fatalf("unlisted peer served as %s with %q, sent %q", remote, got, b)
+		case served && hdr != nil:
+			t.Fatalf("unlisted peer's header %v was not refused", hdr)
+		case !served && len(b) > 0 && b[0] != 'P' && b[0] != '\r':
+			t.Fatalf("unlisted peer refused without a header signature: %q", b)
+		}
+
+		got, remote, served = serveBytes(t, "127.0.0.1", b)
+		if !served {
+			return
+		}
+		if hdr == nil {
+			t.Fatalf("listed peer served as %s without a header: %q", remote, b)
+		}
+		if !bytes.HasSuffix(b, got) {
+			t.Fatalf("listed peer served %q, not what followed the header in %q", got, b)
+		}
+		want := "127.0.0.1:50000"
+		if hdr.Command.IsProxy() && hdr.SourceAddr != nil {
+			want = hdr.SourceAddr.String()
+		}
+		if remote != want {
+			t.Fatalf("listed peer served as %s, want %s (header %v)", remote, want, hdr)
+		}
+	})
 }
