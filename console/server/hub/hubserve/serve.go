@@ -13,7 +13,8 @@
 //   - replicas.go: Replicas, the PostgreSQL change feed and audit stream lock of a hub among replicas.
 //
 // Tests: serve_test.go (the connection cap), proxy_test.go (the PROXY protocol's policy on a plain listener,
-// and FuzzProxyConn with its seeds in testdata/fuzz), haproxy_test.go (a real HAProxy in front of a hub, and install.md's configuration of it).
+// and FuzzProxyConn with its seeds in testdata/fuzz), haproxy_test.go (a real HAProxy in front of a hub, and
+// install.md's configuration of it).
 //
 // The command line (package hubcli) and the Console's own embedded hub call Listen; tests that need no real
 // listener serve hub.Handler over httptest with TLSConfig.
