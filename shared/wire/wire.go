@@ -56,7 +56,9 @@ const ProtocolVersion = 1
 //	    (PathAgentJITTAP; Credential.JITGrant.TAP), for targets whose sign-in needs a second factor (Entra ID)
 //	19: the health answer names the hub's public URLs (serve --public-url) and the database it is connected to
 //	    (engine, role, synchronous standbys); invites carry several URLs of the same hub
-const CapabilityVersion = 19
+//	20: a device reports the reveal and the copy of a just-in-time window's Temporary Access Pass
+//	    (EventRequest kinds EventTAPReveal and EventTAPCopy, the grant as the version), signed like a password's
+const CapabilityVersion = 20
 
 // MinCapabilityVersion is the oldest client the hub serves: the features every current route assumes.
 const MinCapabilityVersion = 1
@@ -91,6 +93,8 @@ const (
 	CapJITTAP = 18
 	// CapHubURLs: a hub whose health answer (Health) names its public URLs and its database.
 	CapHubURLs = 19
+	// CapTAPEvents: a hub that takes EventRequest's EventTAPReveal and EventTAPCopy (an older one refuses the kind).
+	CapTAPEvents = 20
 )
 
 // HTTP headers of the protocol.
