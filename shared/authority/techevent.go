@@ -15,7 +15,10 @@ import (
 const techEventTag = "watchword/authority/v1 tech event\n"
 
 // TechEventJIT is the kind of a tech's request for a just-in-time window; wire.EventReveal and wire.EventCopy are
-// the kinds of the events a device reports.
+// the kinds of the events a device reports about a password, wire.EventTAPReveal and wire.EventTAPCopy about a
+// window's Temporary Access Pass (the grant ID in Version). The kind is signed, so a pass's reveal can never be read
+// as a reveal of the password version whose number is the grant's ID, and an event of an older device, which knows
+// only the password kinds, signs the same bytes as it always has.
 const TechEventJIT = "jit-request"
 
 // ErrTechEventSignature: a tech event carries a signature that is not its tech's device's, or the device is not
@@ -31,9 +34,9 @@ var ErrTechEventSignature = errors.New("tech event not signed by the tech's appr
 type TechEventStatement struct {
 	Tenant   string `cbor:"1,keyasint"` // the tenant's client GUID
 	Tech     int64  `cbor:"2,keyasint"` // the tech's ID at the hub
-	Kind     string `cbor:"3,keyasint"` // wire.EventReveal, wire.EventCopy or TechEventJIT
+	Kind     string `cbor:"3,keyasint"` // wire.EventReveal, wire.EventCopy, wire.EventTAPReveal, wire.EventTAPCopy or TechEventJIT
 	Account  int64  `cbor:"4,keyasint"`
-	Version  int64  `cbor:"5,keyasint,omitempty"` // the version revealed or copied
+	Version  int64  `cbor:"5,keyasint,omitempty"` // the version revealed or copied; a pass's grant ID
 	Duration int64  `cbor:"6,keyasint,omitempty"` // a JIT request's window, in seconds
 	Reason   string `cbor:"7,keyasint,omitempty"` // a JIT request's reason
 	SignedAt int64  `cbor:"8,keyasint"`           // Unix seconds, as the device's clock said
@@ -74,6 +77,8 @@ func (st TechEventStatement) String() string {
 	switch st.Kind {
 	case TechEventJIT:
 		return fmt.Sprintf("tech %d's request for %d s on account %d", st.Tech, st.Duration, st.Account)
+	case wire.EventTAPReveal, wire.EventTAPCopy:
+		return fmt.Sprintf("tech %d's %s of the access pass of window %d of account %d", st.Tech, st.Kind, st.Version, st.Account)
 	default:
 		return fmt.Sprintf("tech %d's %s of version %d of account %d", st.Tech, st.Kind, st.Version, st.Account)
 	}

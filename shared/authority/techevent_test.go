@@ -31,6 +31,8 @@ func techEventVectors() []techEventVector {
 	reveal := authority.TechEventOf(tenant, 7, wire.EventRequest{Kind: wire.EventReveal, AccountID: 17, Version: 3, SignedAt: at})
 	cp := authority.TechEventOf(tenant, 7, wire.EventRequest{Kind: wire.EventCopy, AccountID: 17, Version: 3, SignedAt: at})
 	jit := authority.JITRequestOf(tenant, 7, wire.JITRequest{AccountID: 18, DurationSeconds: 3600, Reason: "ticket 4711: printer GPO", SignedAt: at})
+	tapReveal := authority.TechEventOf(tenant, 7, wire.EventRequest{Kind: wire.EventTAPReveal, AccountID: 18, Version: 5, SignedAt: at})
+	tapCopy := authority.TechEventOf(tenant, 7, wire.EventRequest{Kind: wire.EventTAPCopy, AccountID: 18, Version: 5, SignedAt: at})
 	v := func(name, want string, st authority.TechEventStatement, k []byte) techEventVector {
 		return techEventVector{vector{name: name, want: want, hash: hex.EncodeToString(authority.SignTechEvent(k, st)), enc: st.SignedBytes()}, st}
 	}
@@ -39,6 +41,8 @@ func techEventVectors() []techEventVector {
 		v("copy", "ok", cp, device),
 		v("jit-request", "ok", jit, device),
 		v("other-device", "refused", reveal, key("device-mallory")),
+		v("tap-reveal", "ok", tapReveal, device),
+		v("tap-copy", "ok", tapCopy, device),
 	}
 }
 
@@ -118,6 +122,27 @@ func TestTechEventTampered(t *testing.T) {
 	env := authority.NewEnvelopeStatement(tenant, 3, 18, "alice-ctso", 1, []byte("age"))
 	if err := authority.VerifyTechEvent(pub(device), st, authority.SignEnvelope(device, env)); !errors.Is(err, authority.ErrTechEventSignature) {
 		t.Errorf("an envelope signature: %v", err)
+	}
+}
+
+// TestTechEventTAPNotPassword: the reveal of a window's Temporary Access Pass, whose version is the grant's ID,
+// never verifies as the reveal or copy of the password version with the same number, nor as the pass's copy.
+func TestTechEventTAPNotPassword(t *testing.T) {
+	ev := wire.EventRequest{Kind: wire.EventTAPReveal, AccountID: 18, Version: 5, SignedAt: t0}
+	st := authority.TechEventOf(tenant, 7, ev)
+	sig := authority.SignTechEvent(device, st)
+	if err := authority.VerifyTechEvent(pub(device), st, sig); err != nil {
+		t.Fatalf("the pass's reveal: %v", err)
+	}
+	for _, kind := range []string{wire.EventReveal, wire.EventCopy, wire.EventTAPCopy} {
+		other := ev
+		other.Kind = kind
+		if err := authority.VerifyTechEvent(pub(device), authority.TechEventOf(tenant, 7, other), sig); !errors.Is(err, authority.ErrTechEventSignature) {
+			t.Errorf("the pass's reveal read as %s: %v, want ErrTechEventSignature", kind, err)
+		}
+	}
+	if got, want := st.String(), "tech 7's tap-reveal of the access pass of window 5 of account 18"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
 	}
 }
 

@@ -135,13 +135,22 @@ const (
 	// EventUnsigned: the device pins the tenant's signed authority and refused to open the version, which no
 	// agent the admins enrolled signed. The admins' Consoles raise it as an alert.
 	EventUnsigned = "unsigned"
+	// EventTAPReveal and EventTAPCopy: the reveal and the copy of a just-in-time window's Temporary Access Pass
+	// (JITTAP), whose EventRequest.Version is the window's grant ID. Sent only to a hub of CapTAPEvents: an older
+	// one refuses the kind.
+	EventTAPReveal = "tap-reveal"
+	EventTAPCopy   = "tap-copy"
 )
 
-// EventRequest reports a reveal or copy of a credential version on the tech's device, or its refusal to open one.
+// IsTAPEvent reports whether kind is the reveal or the copy of a Temporary Access Pass.
+func IsTAPEvent(kind string) bool { return kind == EventTAPReveal || kind == EventTAPCopy }
+
+// EventRequest reports a reveal or copy of a credential version on the tech's device, or its refusal to open one;
+// or the reveal or copy of a just-in-time window's Temporary Access Pass.
 type EventRequest struct {
 	Kind      string `json:"kind"`
 	AccountID int64  `json:"accountId"`
-	Version   int64  `json:"version"`
+	Version   int64  `json:"version"` // the password's version; a pass's grant ID (EventTAPReveal, EventTAPCopy)
 	// Signature is the device's signature over the event's statement (authority.SignTechEvent), made at SignedAt by
 	// the device's clock. Sent only to a hub of CapTechEventSignature: an older one refuses unknown fields.
 	Signature []byte    `json:"signature,omitempty"`

@@ -200,8 +200,10 @@ func (h *Hub) techEvent(r *request) (any, error) {
 	if err := r.decode(&req); err != nil {
 		return nil, err
 	}
-	if req.Kind != wire.EventReveal && req.Kind != wire.EventCopy && req.Kind != wire.EventUnsigned {
-		return nil, wire.Invalid("kind", "must be %q, %q or %q", wire.EventReveal, wire.EventCopy, wire.EventUnsigned)
+	tap := wire.IsTAPEvent(req.Kind)
+	if req.Kind != wire.EventReveal && req.Kind != wire.EventCopy && req.Kind != wire.EventUnsigned && !tap {
+		return nil, wire.Invalid("kind", "must be %q, %q, %q, %q or %q", wire.EventReveal, wire.EventCopy, wire.EventUnsigned,
+			wire.EventTAPReveal, wire.EventTAPCopy)
 	}
 	devsig, err := deviceSignature(r.who.tech, authority.TechEventOf(r.tenant.GUID, r.who.id, req), req.Signature, req.SignedAt)
 	if err != nil {
@@ -213,6 +215,9 @@ func (h *Hub) techEvent(r *request) (any, error) {
 		acc, err := c.tx.Account(r.tenant.ID, req.AccountID)
 		if err != nil || acc.TechID != r.who.id {
 			return wire.Invalid("accountId", "no such account of yours")
+		}
+		if tap {
+			return tapEvent(c, r.who.id, acc, req, devsig) // techevent.go
 		}
 		versions, err := c.tx.Versions(r.tenant.ID, acc.ID)
 		if err != nil {

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,6 +22,10 @@ import (
 // The signature goes into the audit event's detail, not a column of its own: the detail is covered by the audit
 // chain's hash (and so by the admins' signed checkpoints of it), every reader of the log already carries it, and
 // neither the store, its conformance suite nor wire.AuditEvent has to change for a value only the Console reads.
+
+// A reveal or a copy of a just-in-time window's Temporary Access Pass (wire.EventTAPReveal, wire.EventTAPCopy) is a
+// tech event like a password's: the device signs it with the grant's ID as the version, the hub checks the signature
+// and audits it as credential.tap-reveal or credential.tap-copy with grant= instead of version= (tapEvent).
 
 // Detail fields of a tech event's audit record; console/vm/techevents.go reads them.
 const (
@@ -50,4 +55,22 @@ func deviceSignature(tech *store.Tech, st authority.TechEventStatement, sig []by
 	}
 	return fmt.Sprintf(" %s=%s %s=%s %s=%s", detailDevKey, base64.StdEncoding.EncodeToString(key.AuthKey()), detailSignedAt, signedAt.UTC().Format(time.RFC3339),
 		detailDevSig, base64.StdEncoding.EncodeToString(sig)), nil
+}
+
+// tapEvent audits the reveal or copy of the Temporary Access Pass of acc's just-in-time window req.Version, after
+// deviceSignature checked the device's signature. The grant must be one of tech's windows on acc that opened; it
+// may have closed since, as a device reports what it did offline when it reaches the hub again. A pass is not the
+// account's password: its use makes no rotation due (the window's close revokes the pass).
+func tapEvent(c *change, tech int64, acc *store.Account, req wire.EventRequest, devsig string) error {
+	g, err := c.tx.JITGrant(c.tenant.ID, req.Version)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (g.AccountID != acc.ID || g.TechID != tech)) {
+		return wire.Invalid("version", "no just-in-time window %d of yours on account %d", req.Version, acc.ID)
+	}
+	if err != nil {
+		return err
+	}
+	if g.ExpiresAt.IsZero() {
+		return wire.Invalid("version", "the just-in-time window %d of account %d never opened", g.ID, acc.ID)
+	}
+	return c.audit("credential."+req.Kind, fmt.Sprintf("account %d", acc.ID), fmt.Sprintf("grant=%d name=%q", g.ID, acc.Name)+devsig)
 }

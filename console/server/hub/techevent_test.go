@@ -1,7 +1,9 @@
 package hub_test
 
 import (
+	"bytes"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +112,71 @@ func TestJITRequestSigned(t *testing.T) {
 	if e := lastAudit(t, h, "jit.request"); !strings.Contains(e.Detail, `reason="ticket 4711: printer GPO"`) ||
 		!strings.Contains(e.Detail, "devsig="+base64.StdEncoding.EncodeToString(signed)) {
 		t.Fatalf("audited request %q", e.Detail)
+	}
+}
+
+// TestTAPEventSigned: the reveal of a window's Temporary Access Pass, signed by the device with the grant as the
+// version, is audited as credential.tap-reveal naming the grant with the signature; a signature made over the
+// password reveal of the same number, or for another grant, is refused and writes nothing; an unsigned copy is
+// accepted after the window closed (a device reports what it did offline later). Neither makes the password due.
+func TestTAPEventSigned(t *testing.T) {
+	ctx := testCtx(t)
+	h := hubtest.New(t)
+	alice := h.ActiveTech("alice")
+	agent := h.NewAgent("contoso.onmicrosoft.com", wire.DriverAD)
+	jitAll(t, h, 3600, false)
+	p, a := onlyPlan(t, agent, alice.ID)
+	confirmRecovery(t, agent, p, a, "recovery-only-1")
+	g, err := alice.RequestJIT(ctx, wire.JITRequest{AccountID: a.AccountID, DurationSeconds: 1800, Reason: "ticket 9: licence"})
+	noErr(t, err)
+	p, a = onlyPlan(t, agent, alice.ID)
+	confirm(t, agent, p, a, "alice-jit-password")
+	env := hubtest.Seal(t, p, wire.PlanAccount{AccountName: wire.TAPAccount(a.AccountName), Recipients: a.Recipients}, g.ID, "Tap-Code-4711")
+	noErr(t, agent.StoreJITTAP(ctx, wire.JITTAPRequest{GrantID: g.ID, AccountID: a.AccountID, Envelope: env, ExpiresAt: g.ExpiresAt}))
+
+	ev := wire.EventRequest{Kind: wire.EventTAPReveal, AccountID: a.AccountID, Version: g.ID, SignedAt: deviceTime}
+	sign := func(e wire.EventRequest) []byte {
+		return authority.SignTechEvent(alice.Identity.Signer(), authority.TechEventOf(h.GUID, alice.ID, e))
+	}
+	before := auditCount(t, h)
+	asPassword := ev
+	asPassword.Kind = wire.EventReveal
+	otherGrant := ev
+	otherGrant.Version = g.ID + 100
+	for name, forged := range map[string]wire.EventRequest{
+		"signed as the password's reveal": {Kind: ev.Kind, AccountID: ev.AccountID, Version: ev.Version, SignedAt: ev.SignedAt, Signature: sign(asPassword)},
+		"signed for another grant":        {Kind: ev.Kind, AccountID: ev.AccountID, Version: ev.Version, SignedAt: ev.SignedAt, Signature: sign(otherGrant)},
+	} {
+		if err := alice.ReportEvent(ctx, forged); !isField(err, wire.CodeInvalid, "signature") {
+			t.Errorf("%s: %v, want refused for its signature", name, err)
+		}
+	}
+	otherGrant.Signature = sign(otherGrant)
+	if err := alice.ReportEvent(ctx, otherGrant); !isField(err, wire.CodeInvalid, "version") {
+		t.Errorf("a grant that is not the account's: %v, want refused naming the version", err)
+	}
+	if n := auditCount(t, h); n != before {
+		t.Fatalf("refused events wrote %d audit events", n-before)
+	}
+
+	ev.Signature = sign(ev)
+	noErr(t, alice.ReportEvent(ctx, ev))
+	e := lastAudit(t, h, "credential.tap-reveal")
+	if e.ActorID != alice.ID || e.Target != fmt.Sprintf("account %d", a.AccountID) ||
+		!strings.HasPrefix(e.Detail, fmt.Sprintf("grant=%d name=%q ", g.ID, a.AccountName)) ||
+		!strings.Contains(e.Detail, "devsig="+base64.StdEncoding.EncodeToString(ev.Signature)) {
+		t.Fatalf("audited pass reveal %+v", e)
+	}
+
+	h.Clock.Advance(31 * time.Minute) // the window closes and its pass is dropped
+	noErr(t, alice.ReportEvent(ctx, wire.EventRequest{Kind: wire.EventTAPCopy, AccountID: a.AccountID, Version: g.ID}))
+	if e := lastAudit(t, h, "credential.tap-copy"); !strings.HasSuffix(e.Detail, " devsig=none") {
+		t.Fatalf("unsigned pass copy audited as %q", e.Detail)
+	}
+	if c := onlyCred(t, alice); !c.RotatesAfterUseAt.IsZero() {
+		t.Fatalf("the pass's use made the password due at %v", c.RotatesAfterUseAt)
+	}
+	if bytes.Contains(h.Logs.Bytes(), []byte("Tap-Code-4711")) {
+		t.Fatal("the hub's log holds the pass")
 	}
 }
