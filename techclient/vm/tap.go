@@ -14,7 +14,9 @@ import (
 // it to this device and signed its statement like a password version's (wire.JITTAP). It is opened under its own
 // context (wire.TAPAccount of the account's name, the grant's ID as the version), so a pass can never pass for a
 // password; on a device pinned to the signed authority its signature is checked first, as a version's is. A pass
-// shows only while the window is open and until it expires.
+// shows only while the window is open and until it expires. Its reveal and its copy are reported and signed like a
+// password's (report), as wire.EventTAPReveal and wire.EventTAPCopy with the grant's ID as the version; a hub older
+// than wire.CapTAPEvents refuses the kind, and the event leaves the queue as any event refused for good does.
 
 // ErrNoTAP: the row has no Temporary Access Pass this device may use now.
 var ErrNoTAP = errors.New("no temporary access pass for this window")
@@ -64,33 +66,35 @@ func (a *App) openTAP(accountID int64) ([]byte, *Row, error) {
 	return code, r, nil
 }
 
-// RevealTAP opens the row's pass for the view to show; the view hides it again after the RevealFor setting and
-// keeps no copy.
+// RevealTAP opens the row's pass for the view to show and reports the reveal; the view hides it again after the
+// RevealFor setting and keeps no copy.
 func (a *App) RevealTAP(accountID int64) (string, error) {
 	a.Touch()
-	code, _, err := a.openTAP(accountID)
+	code, r, err := a.openTAP(accountID)
 	if err != nil {
 		a.setError(err)
 		return "", err
 	}
 	text := string(code)
 	wipe(code)
+	a.report(wire.EventRequest{Kind: wire.EventTAPReveal, AccountID: r.AccountID, Version: r.tapGrant})
 	return text, nil
 }
 
-// CopyTAP puts the row's pass on the clipboard, cleared after the ClipboardClear setting if it still holds it.
-// Call it on the UI goroutine.
+// CopyTAP puts the row's pass on the clipboard, cleared after the ClipboardClear setting if it still holds it,
+// and reports the copy. Call it on the UI goroutine.
 func (a *App) CopyTAP(accountID int64) error {
 	a.Touch()
 	if a.o.Clipboard == nil {
 		return ErrNoClipboard
 	}
-	code, _, err := a.openTAP(accountID)
+	code, r, err := a.openTAP(accountID)
 	if err != nil {
 		a.setError(err)
 		return err
 	}
 	a.clip.Copy(a.o.Clipboard, code, a.o.Settings().ClipboardClear, a.o.Do)
 	wipe(code)
+	a.report(wire.EventRequest{Kind: wire.EventTAPCopy, AccountID: r.AccountID, Version: r.tapGrant})
 	return nil
 }

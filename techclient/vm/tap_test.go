@@ -2,7 +2,9 @@ package vm_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"github.com/watchword/watchword/internal/testsupport/cliptest"
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/internal/testsupport/keyringtest"
+	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/wire"
 	"github.com/watchword/watchword/techclient/vm"
 	"github.com/watchword/watchword/techclient/vm/vmtest"
@@ -96,4 +99,80 @@ func TestJITTemporaryAccessPass(t *testing.T) {
 	if err := a.CopyTAP(row.AccountID); !errors.Is(err, vm.ErrNoTAP) {
 		t.Fatalf("copy after the window: %v", err)
 	}
+}
+
+// TestTAPEventsSignedByTheDevice: revealing and copying a window's Temporary Access Pass are reported like a
+// password's: kinds tap-reveal and tap-copy with the grant as the version, signed by the device over exactly that,
+// and audited by the hub with the signature; the code itself is in no event and no audit record.
+func TestTAPEventsSignedByTheDevice(t *testing.T) {
+	ctx := ctxT(t)
+	h := hubtest.New(t)
+	e, s, clock := notingEnv(t, h)
+	a := e.app
+	jitTriplet(t, h, 2*time.Hour, false)
+	firstRun(t, a)
+	activate(t, ctx, h, a, "alice")
+	agent := h.NewAgent("contoso.onmicrosoft.com", wire.DriverAD)
+	vmtest.Rotate(t, ctx, agent, func(wire.PlanAccount) string { return "recovery-only-1!" })
+	eventually(t, 3*time.Second, "the JIT row", func() bool { v := a.Visible(); return len(v) == 1 && v[0].JIT })
+	row := a.Visible()[0]
+	if err := a.RequestAccess(ctx, row.AccountID, time.Hour, "ticket 7: licences"); err != nil {
+		t.Fatal(err)
+	}
+	plan := vmtest.Rotate(t, ctx, agent, func(wire.PlanAccount) string { return "jit-Pa55word!" })
+	eventually(t, 3*time.Second, "active", func() bool { return a.Row(row.AccountID).JITState(a.Now()) == vm.JITActive })
+	const code = "TAP-Code-8817"
+	pa := plan.Accounts[0]
+	tapAcc := wire.PlanAccount{AccountID: pa.AccountID, AccountName: wire.TAPAccount(pa.AccountName), Recipients: pa.Recipients}
+	env := hubtest.Seal(t, plan, tapAcc, pa.JIT.GrantID, code)
+	if err := agent.StoreJITTAP(ctx, wire.JITTAPRequest{GrantID: pa.JIT.GrantID, AccountID: pa.AccountID, Envelope: env,
+		Signature: agent.SignEnvelope(plan, tapAcc, pa.JIT.GrantID, env), ExpiresAt: pa.JIT.ExpiresAt}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "the pass on the row", func() bool { return a.Row(row.AccountID).HasTAP(a.Now()) })
+	s.mu.Lock()
+	s.events = nil
+	s.mu.Unlock()
+
+	before := clock.Now().Truncate(time.Second)
+	if got, err := a.RevealTAP(row.AccountID); err != nil || got != code {
+		t.Fatalf("reveal the pass: %q %v", got, err)
+	}
+	if err := a.CopyTAP(row.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "both events sent", func() bool {
+		return a.PendingEvents() == 0 && hasAudit(ctx, h, "credential.tap-copy")
+	})
+	key, tech := deviceKey(t, h)
+	s.mu.Lock()
+	evs := append([]wire.EventRequest(nil), s.events...)
+	s.mu.Unlock()
+	if len(evs) != 2 || evs[0].Kind != wire.EventTAPReveal || evs[1].Kind != wire.EventTAPCopy {
+		t.Fatalf("sent %+v", evs)
+	}
+	for _, ev := range evs {
+		if ev.AccountID != row.AccountID || ev.Version != pa.JIT.GrantID {
+			t.Errorf("%s names account %d version %d, want account %d and grant %d", ev.Kind, ev.AccountID, ev.Version, row.AccountID, pa.JIT.GrantID)
+		}
+		if ev.SignedAt.Before(before) || ev.SignedAt.After(clock.Now()) {
+			t.Errorf("%s signed at %v, the device's clock was at %v", ev.Kind, ev.SignedAt, before)
+		}
+		if err := authority.VerifyTechEvent(key.AuthKey(), authority.TechEventOf(h.GUID, tech, ev), ev.Signature); err != nil {
+			t.Errorf("%s: %v", ev.Kind, err)
+		}
+		audit, err := h.Owner.Audit(ctx, wire.AuditQuery{Action: "credential." + ev.Kind})
+		if err != nil || len(audit) != 1 || !strings.Contains(audit[0].Detail, fmt.Sprintf("grant=%d ", pa.JIT.GrantID)) ||
+			!strings.Contains(audit[0].Detail, "devsig="+base64.StdEncoding.EncodeToString(ev.Signature)) {
+			t.Errorf("audited %s: %v %+v", ev.Kind, err, audit)
+		}
+		if strings.Contains(audit[0].Detail, code) {
+			t.Errorf("the audit of %s holds the pass", ev.Kind)
+		}
+	}
+	// The password's reveal beside it is still its own event.
+	if _, err := a.Reveal(row.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the password's reveal", func() bool { return a.PendingEvents() == 0 && hasAudit(ctx, h, "credential.reveal") })
 }
