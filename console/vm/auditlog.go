@@ -291,6 +291,7 @@ var auditVerbs = map[string]string{
 	"tech.import": "imported techs in", "tech.update": "edited", "tech.delete": "deleted",
 	"credential.reveal": "revealed the password of", "credential.copy": "copied the password of",
 	"credential.history": "read the password history of", "credential.unsigned": "refused an unsigned password of",
+	"credential.tap-reveal": "revealed the Temporary Access Pass of", "credential.tap-copy": "copied the Temporary Access Pass of",
 	"version.stage": "staged a new password for", "version.confirm": "confirmed the new password of",
 	"version.fail": "failed to set the password of", "account.create": "created the account", "account.state": "reported the state of",
 	"account.problem": "could not plan an account for", "account.failed": "marked failed", "rotate.now": "asked to rotate",

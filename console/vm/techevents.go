@@ -1,6 +1,7 @@
 package vm
 
 // Tech events signed by the device: a TechClient signs each reveal, copy and JIT request with its device key
+// (a window's Temporary Access Pass's reveal and copy too, which name the grant where a password's name the version)
 // (authority.SignTechEvent) and the hub keeps the signature in the audit event's detail (devkey, signedat, devsig;
 // console/server/hub/techevent.go). This file checks them: an event about a tech counts as the device's only when
 // the signature verifies over what the detail says, with the device key the event names, and that key is the one
@@ -35,10 +36,12 @@ const (
 
 // techEventKinds maps the audit actions a tech's device signs to the kind its statement names.
 var techEventKinds = map[string]string{
-	"credential." + wire.EventReveal: wire.EventReveal,
-	"credential." + wire.EventCopy:   wire.EventCopy,
-	refusedAction:                    wire.EventUnsigned,
-	"jit.request":                    authority.TechEventJIT,
+	"credential." + wire.EventReveal:    wire.EventReveal,
+	"credential." + wire.EventCopy:      wire.EventCopy,
+	"credential." + wire.EventTAPReveal: wire.EventTAPReveal,
+	"credential." + wire.EventTAPCopy:   wire.EventTAPCopy,
+	refusedAction:                       wire.EventUnsigned,
+	"jit.request":                       authority.TechEventJIT,
 }
 
 // TechEventCheck is the verdict on one audit event by a tech.
@@ -190,8 +193,8 @@ func checkTechEvent(state *authority.State, tenant string, tech *wire.Tech, e wi
 }
 
 // techEventStatement rebuilds what the device signed from the event as the hub recorded it: the tenant, the tech
-// who acted, and the account, version, duration and reason the detail shows. Whatever the hub changed after the
-// device signed makes the signature fail.
+// who acted, and the account, version (a pass's grant), duration and reason the detail shows. Whatever the hub
+// changed after the device signed makes the signature fail.
 func techEventStatement(tenant string, e wire.AuditEvent, f map[string]string) (authority.TechEventStatement, []byte, error) {
 	var st authority.TechEventStatement
 	sig, err := base64.StdEncoding.DecodeString(f["devsig"])
@@ -226,7 +229,12 @@ func techEventStatement(tenant string, e wire.AuditEvent, f map[string]string) (
 	if err != nil {
 		return st, nil, err
 	}
-	version, err := num("version", f["version"])
+	// A Temporary Access Pass's reveal or copy names its window's grant where a password's names the version.
+	field := "version"
+	if wire.IsTAPEvent(kind) {
+		field = "grant"
+	}
+	version, err := num(field, f[field])
 	if err != nil {
 		return st, nil, err
 	}

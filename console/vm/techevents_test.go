@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/watchword/watchword/internal/testsupport/hubtest"
 	"github.com/watchword/watchword/shared/authority"
 	"github.com/watchword/watchword/shared/wire"
+	"github.com/watchword/watchword/techclient/vm/vmtest"
 )
 
 // TestTechEventSignatures: before and after the signed authority is on, a reveal alice's device signed shows as
@@ -220,4 +222,96 @@ func aliceVersion(t *testing.T, ctx context.Context, signed bool) (*hubtest.Harn
 		t.Fatal(err)
 	}
 	return h, alice, pa
+}
+
+// TestTAPEventAudit: the reveal and the copy of a window's Temporary Access Pass read on the audit screen as
+// sentences naming the tech, the account and the pass, with the device's verdict: the signed reveal device-signed,
+// the unsigned copy unsigned; a copy of the signed reveal the hub's database was changed to name another grant, or
+// to pass for the reveal of the password, is FORGED.
+func TestTAPEventAudit(t *testing.T) {
+	ctx := testCtx(t)
+	test.NewTempApp(t)
+	h := hubtest.New(t)
+	alice := h.ActiveTech("alice")
+	agent := h.NewAgent("contoso.onmicrosoft.com", wire.DriverAD)
+	trips, err := h.Owner.Triplets(ctx)
+	if err != nil || len(trips) != 1 {
+		t.Fatalf("triplets: %v %+v", err, trips)
+	}
+	if _, err := h.Owner.UpdateTriplet(ctx, trips[0].ID, wire.TripletRequest{Mode: wire.TripletJIT, MaxDurationSeconds: 3600}); err != nil {
+		t.Fatal(err)
+	}
+	plan := vmtest.Rotate(t, ctx, agent, func(wire.PlanAccount) string { return "recovery-only-1!" })
+	pa := plan.Accounts[0]
+	g, err := alice.RequestJIT(ctx, wire.JITRequest{AccountID: pa.AccountID, DurationSeconds: 1800, Reason: "ticket 9: licence"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan = vmtest.Rotate(t, ctx, agent, func(wire.PlanAccount) string { return "jit-Pa55word!" })
+	pa = plan.Accounts[0]
+	tapAcc := wire.PlanAccount{AccountID: pa.AccountID, AccountName: wire.TAPAccount(pa.AccountName), Recipients: pa.Recipients}
+	env := hubtest.Seal(t, plan, tapAcc, g.ID, "TAP-Code-8817")
+	if err := agent.StoreJITTAP(ctx, wire.JITTAPRequest{GrantID: g.ID, AccountID: pa.AccountID, Envelope: env,
+		Signature: agent.SignEnvelope(plan, tapAcc, g.ID, env), ExpiresAt: pa.JIT.ExpiresAt}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 7, 12, 1, 30, 0, time.UTC) // alice's device's clock
+	ev := wire.EventRequest{Kind: wire.EventTAPReveal, AccountID: pa.AccountID, Version: g.ID, SignedAt: at}
+	ev.Signature = authority.SignTechEvent(alice.Identity.Signer(), authority.TechEventOf(h.GUID, alice.ID, ev))
+	if err := alice.ReportEvent(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.ReportEvent(ctx, wire.EventRequest{Kind: wire.EventTAPCopy, AccountID: pa.AccountID, Version: g.ID}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The attacker writes the hub's database: the signed reveal again, naming another grant, and again as the
+	// reveal of the password version whose number is the grant's.
+	db, err := sql.Open("sqlite", "file:"+h.DBPath+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	grant := fmt.Sprintf("grant=%d ", g.ID)
+	for _, forge := range []struct{ action, detail string }{
+		{"credential.tap-reveal", fmt.Sprintf("grant=%d ", g.ID+1)},
+		{"credential.reveal", fmt.Sprintf("version=%d ", g.ID)},
+	} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO audit SELECT r.tenant_id, (SELECT max(seq) FROM audit) + 1, r.at, r.actor_kind,
+			r.actor_id, ?, r.target, replace(r.detail, ?, ?), r.hash, r.hash FROM audit r WHERE r.action = 'credential.tap-reveal'
+			AND r.detail LIKE ?`, forge.action, grant, forge.detail, grant+"%"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	a := vm.New()
+	a.Connect(h.Owner, h.Invite, "test hub")
+	if err := a.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page, err := a.AuditPage(ctx, vm.AuditFilter{ActorKind: "tech"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onHost := pa.AccountName + " on contoso.onmicrosoft.com"
+	got := map[string]string{}
+	for _, r := range page.Rows {
+		if strings.HasPrefix(r.Event.Action, "credential.") {
+			got[r.Summary+" | "+r.Event.Detail[:strings.Index(r.Event.Detail, " ")]] = r.Device
+		}
+	}
+	want := map[string]string{
+		"alice revealed the Temporary Access Pass of " + onHost + " | " + strings.TrimSpace(grant):   "device-signed",
+		"alice copied the Temporary Access Pass of " + onHost + " | " + strings.TrimSpace(grant):     "unsigned",
+		"alice revealed the Temporary Access Pass of " + onHost + fmt.Sprintf(" | grant=%d", g.ID+1): "FORGED",
+		"alice revealed the password of " + onHost + fmt.Sprintf(" | version=%d", g.ID):              "FORGED",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("audit rows %q, want %q", got, want)
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%q: %q, want %q (rows %q)", k, got[k], w, got)
+		}
+	}
 }
