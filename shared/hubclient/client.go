@@ -151,11 +151,17 @@ func New(inv wire.Invite, id *seal.Identity, opts ...Option) (*Client, error) {
 		InsecureSkipVerify:    true,
 		VerifyPeerCertificate: seal.VerifyPeerKeyID(inv.HubPin),
 	}
+	// With another address to go to, a connect is bounded, so an address whose host is gone (no refusal, no
+	// answer) hands over to the next one well before the request's own timeout. With one address there is
+	// nowhere to go: a hub slow to accept (its listen queue full while thousands of clients reconnect at once,
+	// their SYNs retried for more than 10 s) is waited for within the request's timeout instead of counted failed.
+	dial := &net.Dialer{KeepAlive: 30 * time.Second}
+	if len(inv.URLs()) > 1 {
+		dial.Timeout = 10 * time.Second
+	}
 	tr := &http.Transport{
 		TLSClientConfig: tlsCfg,
-		// A bounded connect, so an address whose host is gone (no refusal, no answer) hands over to the next one
-		// well before the request's own timeout.
-		DialContext: (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:     dial.DialContext,
 		// HTTP/1.1: clients make one call at a time (a long poll, then a fetch), and under HTTP/2 each of 2,000
 		// idle TechClients cost the hub a third goroutine, a framer and HPACK tables: 270 MiB against 200 MiB
 		// with HTTP/1.1 in the hub-under-load benchmark, and slower full lists (flow control).

@@ -464,7 +464,7 @@ func runLoad(b *testing.B, clients, accounts int, dur time.Duration) {
 		fetch, full, small, wake, storm latencies
 		errCount, polls, spurious       atomic.Int64
 		errMu                           sync.Mutex
-		firstErr                        error
+		firstErr, firstConnErr          error
 		expect                          = make([]atomic.Int64, len(lh.pollers)) // unix nanos of a rotation not yet seen by poller i
 		wideAt, wideN                   atomic.Int64                            // the last tenant-wide change, and how many so far
 		measuring                       atomic.Bool
@@ -478,6 +478,11 @@ func runLoad(b *testing.B, clients, accounts int, dur time.Duration) {
 		}
 		if !measuring.Load() {
 			errCount.Add(1) // errors while connecting count too
+			errMu.Lock()
+			if firstConnErr == nil {
+				firstConnErr = err
+			}
+			errMu.Unlock()
 			return
 		}
 		errCount.Add(1)
@@ -555,6 +560,11 @@ func runLoad(b *testing.B, clients, accounts int, dur time.Duration) {
 	}
 	connectErrs := errCount.Load()
 	b.Logf("%d pollers connected in %s", len(lh.pollers), time.Since(t0).Round(time.Millisecond))
+	if connectErrs > 0 {
+		errMu.Lock()
+		b.Logf("%d errors while connecting, the first: %v", connectErrs, firstConnErr)
+		errMu.Unlock()
+	}
 	time.Sleep(500 * time.Millisecond) // every poller is back in its wait
 	measuring.Store(true)
 	rssBefore := procStatus(pid, "VmRSS")
