@@ -240,11 +240,12 @@ type detail struct {
 	history  *widget.Button
 	jit      *jitPanel
 	hint     *widget.Label
-	alert    *widget.Label // the row's vm.Row.Alert: its password is never opened; hidden when it has none
-	// The window's Temporary Access Pass (Entra ID): its label and line, hidden when the row has none.
+	alert    *widget.Label   // the row's vm.Row.Alert: its password is never opened; hidden when it has none
+	form     *fyne.Container // the account's fields; laid out again when the pass's row comes or goes
+	// The window's Temporary Access Pass (Entra ID): a row of the account's form under the password, its label
+	// and its line (tapBox) hidden together when the row has none, so the form lays out without it.
 	tapName, tapText *widget.Label
-	tapLine          *fyne.Container
-	tapBox           *fyne.Container // the pass's form row, under the account's fields; hidden without a pass
+	tapBox           *fyne.Container
 	tapReveal        *widget.Button
 	tapCopy          *widget.Button
 	tapShown         bool
@@ -285,7 +286,7 @@ func newDetail(u *ui) *detail {
 	d.tapText = widget.NewLabelWithStyle(hidden, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	d.tapReveal = widget.NewButtonWithIcon("Reveal", theme.VisibilityIcon(), d.toggleTAP)
 	d.tapCopy = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), d.copyTAP)
-	d.tapLine = container.NewBorder(nil, nil, nil, container.NewHBox(d.tapReveal, d.tapCopy), d.tapText)
+	d.tapBox = container.NewBorder(nil, nil, nil, container.NewHBox(d.tapReveal, d.tapCopy), d.tapText)
 
 	field := func(name string) *widget.Label {
 		l := widget.NewLabelWithStyle(name, fyne.TextAlignTrailing, fyne.TextStyle{})
@@ -293,18 +294,20 @@ func newDetail(u *ui) *detail {
 		return l
 	}
 	d.tapName = field("Access pass")
-	grid := container.New(layout.NewFormLayout(),
+	d.tapName.Hide()
+	d.tapBox.Hide()
+	// One form for every field of the account, the pass's too: its labels share one column.
+	d.form = container.New(layout.NewFormLayout(),
 		field("Username"), container.NewBorder(nil, nil, nil, d.copyUser, d.account),
 		field("Password"), container.NewBorder(nil, nil, nil, d.reveal, d.password),
+		d.tapName, d.tapBox,
 		field("Rights"), d.rights,
 		field("Last rotated"), d.rotated,
 		field("Next rotation"), container.NewVBox(d.next, d.afterUse),
 		field("Version"), d.version,
 	)
-	d.tapBox = container.New(layout.NewFormLayout(), d.tapName, d.tapLine)
-	d.tapBox.Hide()
-	d.card = container.NewVBox(container.NewBorder(nil, nil, nil, nil, container.NewVBox(d.host, d.kind)), d.alert, widget.NewSeparator(), grid,
-		d.tapBox, d.jit.box, container.NewHBox(layout.NewSpacer(), d.history, d.copyPass), d.hint)
+	d.card = container.NewVBox(container.NewBorder(nil, nil, nil, nil, container.NewVBox(d.host, d.kind)), d.alert, widget.NewSeparator(), d.form,
+		d.jit.box, container.NewHBox(layout.NewSpacer(), d.history, d.copyPass), d.hint)
 	emptyText := paragraph("Select an account to see its password.\n\nCtrl+F search · ↑↓ choose · Ctrl+R reveal · Ctrl+C copy password · Ctrl+U copy username · Ctrl+H previous passwords · Ctrl+E enable access · Ctrl+L lock",
 		fyne.TextAlignCenter)
 	emptyText.Importance = widget.LowImportance
@@ -458,10 +461,10 @@ func (d *detail) tickTAP(now time.Time) {
 	text := d.row.TAPText(now)
 	if text == "" {
 		d.tapShown = false
-		d.tapBox.Hide()
+		d.tapRow(false)
 		return
 	}
-	d.tapBox.Show()
+	d.tapRow(true)
 	if !d.tapShown {
 		d.tapText.TextStyle = fyne.TextStyle{}
 		d.tapText.Importance = widget.MediumImportance
@@ -469,6 +472,22 @@ func (d *detail) tickTAP(now time.Time) {
 		d.tapReveal.SetText("Reveal")
 		d.tapReveal.SetIcon(theme.VisibilityIcon())
 	}
+}
+
+// tapRow shows or hides the pass's row of the form, and lays the form out again when it changes: the form places
+// the rows it shows only, and a row shown later has no place until it runs again.
+func (d *detail) tapRow(show bool) {
+	if d.tapBox.Visible() == show {
+		return
+	}
+	if show {
+		d.tapName.Show()
+		d.tapBox.Show()
+	} else {
+		d.tapName.Hide()
+		d.tapBox.Hide()
+	}
+	d.form.Refresh()
 }
 
 // toggleTAP reveals the pass, or hides it again; it hides by itself after the RevealFor setting.

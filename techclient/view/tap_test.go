@@ -58,6 +58,14 @@ func TestJITTemporaryAccessPassView(t *testing.T) {
 	eventually(t, 5*time.Second, "the pass line", func() bool {
 		return d.tapBox.Visible() && strings.HasPrefix(d.tapText.Text, "Temporary Access Pass, valid until ")
 	})
+	// The pass's line is a row of the account's form: its text starts where the username's and the password's do.
+	fyne.DoAndWait(func() {
+		drv := fyne.CurrentApp().Driver()
+		pass, user, pw := drv.AbsolutePositionForObject(d.tapText), drv.AbsolutePositionForObject(d.account), drv.AbsolutePositionForObject(d.password)
+		if pass.X != user.X || pass.X != pw.X {
+			t.Errorf("the pass's text at x=%v, the username's at x=%v, the password's at x=%v", pass.X, user.X, pw.X)
+		}
+	})
 	eventually(t, 2*time.Second, "the row's badge", func() bool {
 		return strings.Contains(test.RenderToMarkup(h.w.Canvas()), " left · access pass")
 	})
