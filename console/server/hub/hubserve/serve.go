@@ -29,6 +29,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/watchword/watchword/console/server/hub"
@@ -72,6 +73,9 @@ type Server struct {
 	ln     net.Listener
 	err    chan error
 	cancel context.CancelFunc // ends long polls at shutdown
+	// background are the hub's goroutines beside the API (the audit stream, the other replicas' changes): Shutdown
+	// waits for them, so that the caller may close the store they read once it returns.
+	background sync.WaitGroup
 }
 
 // Listen serves h on addr (e.g. "127.0.0.1:0" for a random port, as the Console's embedded hub does). It first
@@ -117,8 +121,8 @@ func Listen(h *hub.Hub, addr string, cfg Config) (*Server, error) {
 		ln:  ln,
 		err: make(chan error, 1),
 	}
-	go h.StreamAudit(base)   // ends with base, at Shutdown
-	go h.FollowChanges(base) // the other replicas' changes (Replicas); at once done for a hub alone on its store
+	s.background.Go(func() { h.StreamAudit(base) })   // ends with base, at Shutdown
+	s.background.Go(func() { h.FollowChanges(base) }) // the other replicas' changes (Replicas); at once done for a hub alone on its store
 	held := capConns(ln, maxConns)
 	if len(cfg.ProxyFrom) > 0 {
 		held = proxyListener(held, cfg.ProxyFrom, log)
@@ -142,6 +146,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.Shutdown(ctx)
 	if err != nil {
 		s.srv.Close()
+	}
+	done := make(chan struct{})
+	go func() { s.background.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = errors.Join(err, fmt.Errorf("the hub's background work did not end: %w", ctx.Err()))
 	}
 	return errors.Join(err, <-s.err)
 }
