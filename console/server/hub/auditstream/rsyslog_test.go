@@ -350,7 +350,19 @@ func TestRsyslog(t *testing.T) {
 	})
 
 	// The heads: at least one per tenant and connection, each signed by the hub's key over a head of the chain.
-	heads := rs.lines("heads.jsonl")
+	// rsyslog writes its files on its own schedule: the second connection's heads may land after the events.
+	var heads []string
+	waitFor("a head of each tenant on each connection", func() bool {
+		heads = rs.lines("heads.jsonl")
+		n := map[int64]int{}
+		for _, line := range heads {
+			var h Head
+			if json.Unmarshal([]byte(line), &h) == nil {
+				n[h.Tenant]++
+			}
+		}
+		return n[tenants[0].ID] >= 2 && n[tenants[1].ID] >= 2
+	})
 	seen := map[int64]int{}
 	for _, line := range heads {
 		var h Head
